@@ -1,0 +1,35 @@
+/* report.c: the per-request record of bad input lines (see ingest.h), and
+ * the shortest round-trip float text every formatter uses. */
+#include "ingest/ingest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ingest_report_init(struct ingest_report *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void ingest_report_bad(struct ingest_report *r, const struct err *e)
+{
+    r->lines_bad++;
+    if (r->nerrs < INGEST_MAX_REPORTED)
+        r->errs[r->nerrs++] = *e;
+}
+
+int ingest_format_float(char *buf, double v)
+{
+    if (isnan(v))
+        return snprintf(buf, 32, "NaN");
+    if (isinf(v))
+        return snprintf(buf, 32, v > 0 ? "+Inf" : "-Inf");
+    /* The shortest of %.1g .. %.17g that reads back to the same bits. */
+    for (int prec = 1; prec <= 17; prec++) {
+        int n = snprintf(buf, 32, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return n;
+    }
+    return snprintf(buf, 32, "%.17g", v);
+}

@@ -1,0 +1,105 @@
+/* batch.c: building batches of series and samples (see batch.h). */
+#include "model/batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * elem);
+    if (np == NULL)
+        return -ENOMEM;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+void batch_init(struct batch *b)
+{
+    *b = (struct batch){0};
+    arena_init(&b->arena, 0);
+}
+
+void batch_fini(struct batch *b)
+{
+    free(b->labels);
+    free(b->samples);
+    free(b->series);
+    arena_fini(&b->arena);
+    *b = (struct batch){0};
+}
+
+void batch_reset(struct batch *b)
+{
+    b->nlabels = b->nsamples = b->nseries = 0;
+    b->open = 0;
+    arena_reset(&b->arena);
+}
+
+int batch_begin_series(struct batch *b)
+{
+    if (b->open)
+        batch_abort_series(b);
+    if (grow((void **)&b->series, &b->cap_series, b->nseries + 1, sizeof *b->series))
+        return -ENOMEM;
+    b->series[b->nseries] = (struct batch_series){(uint32_t)b->nlabels, 0,
+                                                  (uint32_t)b->nsamples, 0};
+    b->open = 1;
+    return 0;
+}
+
+int batch_add_label(struct batch *b, struct strv name, struct strv value)
+{
+    if (grow((void **)&b->labels, &b->cap_labels, b->nlabels + 1, sizeof *b->labels))
+        return -ENOMEM;
+    b->labels[b->nlabels++] = (struct label){name, value};
+    b->series[b->nseries].nlabels++;
+    return 0;
+}
+
+int batch_add_sample(struct batch *b, int64_t t_ms, double v)
+{
+    if (grow((void **)&b->samples, &b->cap_samples, b->nsamples + 1, sizeof *b->samples))
+        return -ENOMEM;
+    b->samples[b->nsamples++] = (struct sample){t_ms, v};
+    b->series[b->nseries].nsamples++;
+    return 0;
+}
+
+int batch_end_series(struct batch *b)
+{
+    struct batch_series *s = &b->series[b->nseries];
+    b->open = 0;
+    struct label *l = b->labels + s->label_off;
+    labels_sort(l, s->nlabels);
+    size_t n = labels_normalize(l, s->nlabels);
+    if (n == 0 || s->nsamples == 0) {
+        b->nlabels = s->label_off;
+        b->nsamples = s->sample_off;
+        return 0;
+    }
+    b->nlabels = s->label_off + n;
+    s->nlabels = (uint32_t)n;
+    b->nseries++;
+    return 0;
+}
+
+void batch_abort_series(struct batch *b)
+{
+    if (!b->open)
+        return;
+    struct batch_series *s = &b->series[b->nseries];
+    b->nlabels = s->label_off;
+    b->nsamples = s->sample_off;
+    b->open = 0;
+}
+
+char *batch_strdup(struct batch *b, const char *p, size_t n)
+{
+    return arena_strndup(&b->arena, p, n);
+}

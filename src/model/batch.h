@@ -1,0 +1,73 @@
+/* batch.h: a batch of series and their samples, the one currency between
+ * the parsers and collectors on one side and storage on the other.
+ *
+ * Layout: flat arrays. Series i owns labels[series[i].label_off ..+nlabels]
+ * (sorted and normalised by batch_end_series()) and samples
+ * [series[i].sample_off ..+nsamples]. The same label set may appear in
+ * several series entries of one batch; storage treats them as one series.
+ *
+ * Ownership: the batch owns its arrays and its arena. Label bytes either
+ * borrow from the caller's input (valid as long as that input, which the
+ * producer must keep alive until storage_append() returns) or are copied
+ * into the batch arena with batch_strdup(). batch_reset() keeps capacity.
+ * Thread: none.
+ */
+#ifndef TIDE_MODEL_BATCH_H
+#define TIDE_MODEL_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "model/labels.h"
+
+/* Prometheus' staleness marker: a NaN with this exact bit pattern. */
+#define STALE_NAN_BITS 0x7ff0000000000002ULL
+
+struct sample {
+    int64_t t_ms; /* milliseconds since the epoch */
+    double v;     /* any float64, bit-exact (NaN payloads, ±Inf, stale marker) */
+};
+
+struct batch_series {
+    uint32_t label_off, nlabels;   /* slice of batch.labels */
+    uint32_t sample_off, nsamples; /* slice of batch.samples */
+};
+
+struct batch {
+    struct label *labels;
+    size_t nlabels, cap_labels;
+    struct sample *samples;
+    size_t nsamples, cap_samples;
+    struct batch_series *series;
+    size_t nseries, cap_series;
+    struct arena arena; /* copies of unescaped/derived strings */
+    int open;           /* a series was begun and not yet ended */
+};
+
+void batch_init(struct batch *b);
+void batch_fini(struct batch *b);
+void batch_reset(struct batch *b);
+
+/* Build one series: begin, add labels and samples, end. end sorts and
+ * normalises the labels (empty values dropped, last duplicate wins). A series
+ * ended with no samples or no labels is dropped. All return 0 or -ENOMEM. */
+int batch_begin_series(struct batch *b);
+int batch_add_label(struct batch *b, struct strv name, struct strv value);
+int batch_add_sample(struct batch *b, int64_t t_ms, double v);
+int batch_end_series(struct batch *b);
+/* Forget the series begun last (e.g. its line failed to parse). */
+void batch_abort_series(struct batch *b);
+
+/* Copy n bytes into the batch arena (NUL-terminated); NULL on -ENOMEM. */
+char *batch_strdup(struct batch *b, const char *p, size_t n);
+
+/* Total samples in the batch. */
+static inline size_t batch_samples(const struct batch *b) { return b->nsamples; }
+
+/* Where a producer delivers batches: storage appender, remote queue, a test.
+ * Returns 0 or a negative error with detail in `e`. */
+typedef int batch_sink_fn(void *ctx, struct batch *b, struct err *e);
+
+#endif

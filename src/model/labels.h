@@ -1,0 +1,39 @@
+/* labels.h: label sets, the identity of a series.
+ *
+ * A series is identified by its label set sorted by name, `__name__` included.
+ * A `struct label` borrows its bytes: from a request body or a batch arena
+ * while ingesting, from the string intern table once in storage. Whoever
+ * hands out a label set states how long it stays valid.
+ */
+#ifndef TIDE_MODEL_LABELS_H
+#define TIDE_MODEL_LABELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/strv.h"
+
+#define LABEL_METRIC_NAME "__name__"
+
+struct label {
+    struct strv name;  /* label name, e.g. "__name__", "host" */
+    struct strv value; /* label value; never empty in a stored series */
+};
+
+/* Sort by name (byte order). Stable for equal names, so a later duplicate
+ * stays after an earlier one for labels_dedup_last(). */
+void labels_sort(struct label *v, size_t n);
+/* After labels_sort(): drop labels with empty values and keep only the last
+ * of several labels with the same name. Returns the new count. */
+size_t labels_normalize(struct label *v, size_t n);
+/* Hash of a sorted label set; equal sets hash equal. */
+uint64_t labels_hash(const struct label *v, size_t n);
+/* Compare two sorted label sets (Prometheus' labels.Compare order). */
+int labels_cmp(const struct label *a, size_t na, const struct label *b, size_t nb);
+/* The value of label `name`, or {NULL,0} when absent. */
+struct strv labels_get(const struct label *v, size_t n, struct strv name);
+/* Prometheus' name rules: [a-zA-Z_:][a-zA-Z0-9_:]* for metrics, no ':' for labels. */
+int labels_valid_metric_name(struct strv s);
+int labels_valid_label_name(struct strv s);
+
+#endif

@@ -1,0 +1,82 @@
+/* block.h: immutable on-disk blocks, one time partition's samples for a set
+ * of series, written once by a head cut or a compaction and then only read.
+ *
+ * A block is one file DIR/<partition>/<ulid-like id>.blk holding, per series,
+ * its label set and its samples encoded column-wise (series_codec.c) and
+ * compressed with zstd in pages of several series, plus an index at the end
+ * (series labels, page offsets) so a reader can find a series' samples
+ * without decompressing the others. Byte layout: docs/format/block.md.
+ *
+ * Ownership: struct block is ref-counted (block_ref/block_unref): db.c holds
+ * one ref while the block is live, each reader one while reading; the last
+ * unref closes the file and frees memory, and deletes the file when
+ * block_mark_deleted() was called.
+ * Thread: everything immutable after block_open(); refcount is atomic.
+ */
+#ifndef TIDE_STORAGE_BLOCK_H
+#define TIDE_STORAGE_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "model/batch.h"
+#include "model/labels.h"
+
+/* ---- writing ---- */
+
+struct block_writer;
+
+/* Start writing a block to `path` (a temporary name is used until
+ * block_writer_finish()). */
+int block_writer_new(struct block_writer **out, const char *path, struct err *e);
+/* Add one series; series must be added in labels_cmp() order, samples sorted
+ * by time and unique. Both are copied/encoded at once. */
+int block_writer_add(struct block_writer *w, const struct label *ls, size_t nls,
+                     const struct sample *v, size_t n, struct err *e);
+/* Write the index and footer, fsync, rename into place, fsync the directory.
+ * Frees w whatever the outcome. */
+int block_writer_finish(struct block_writer *w, struct err *e);
+/* Give up: remove the temporary file, free w. */
+void block_writer_abort(struct block_writer *w);
+
+/* ---- reading ---- */
+
+struct block_meta {
+    int64_t mint_ms, maxt_ms; /* min and max sample timestamp, inclusive */
+    uint64_t nseries, nsamples;
+    uint64_t bytes;           /* file size */
+};
+
+struct block;
+
+/* Open and verify (magic, version, footer CRC) a block file. TIDE_ECORRUPT on damage. */
+int block_open(struct block **out, const char *path, struct err *e);
+void block_ref(struct block *b);
+void block_unref(struct block *b);
+/* After this, the last unref deletes the file. */
+void block_mark_deleted(struct block *b);
+const struct block_meta *block_meta(const struct block *b);
+const char *block_path(const struct block *b);
+
+/* Series i (0..nseries-1) in label order: its labels, valid while a ref is held. */
+void block_series_labels(const struct block *b, uint64_t i, const struct label **ls, size_t *n);
+/* Per-series min/max time from the index, for skipping without decoding. */
+void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int64_t *maxt_ms);
+/* Decode series i's samples, appending them to *v (realloc'd, caller frees),
+ * updating *n and *cap. 0 or TIDE_ECORRUPT. Thread-safe. */
+int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t *n, size_t *cap,
+                         struct err *e);
+
+/* ---- the column codec used inside blocks (series_codec.c) ---- */
+
+/* Encode n time-sorted samples into dst: timestamps delta-of-delta varints;
+ * values as decimal-scaled integers when all of them round-trip that way,
+ * else Gorilla XOR. Bit-exact. */
+int series_codec_encode(struct buf *dst, const struct sample *v, size_t n);
+/* Decode what series_codec_encode wrote; appends to *v as block_series_samples. */
+int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n, size_t *cap,
+                        struct err *e);
+
+#endif

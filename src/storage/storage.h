@@ -1,0 +1,187 @@
+/* storage.h: Tide's time-series engine, the only storage header other
+ * folders include.
+ *
+ * Data flow: a `struct batch` from ingest/ or collect/ goes through
+ * storage_append() into the series registry and inverted index (series.c,
+ * postings.c), the write-ahead log (wal.c) and the head's compressed chunks
+ * (head*.c). The head is cut into immutable blocks per time partition
+ * (block.c), which compaction merges (compact.c) and retention drops whole
+ * (retention.c). Reads go through storage_select(), which hides whether
+ * samples come from the head or from blocks.
+ *
+ * Semantics users rely on (docs/storage.md):
+ *  - a series is its sorted label set, __name__ included;
+ *  - samples may arrive out of order and are merged in time order;
+ *  - the same series and timestamp written twice keeps one sample, the last
+ *    written;
+ *  - storage_append() returning 0 means the samples are durable per the fsync
+ *    policy: with STORAGE_FSYNC_ALWAYS the WAL was fsync'ed before return;
+ *  - every float64 round-trips bit-exactly (NaN payloads, ±Inf, stale marker);
+ *  - deleted series/ranges disappear from reads at once; compaction reclaims them.
+ *
+ * Thread-safety: every function may be called from any thread concurrently,
+ * except storage_open()/storage_close(). Strings handed out (label names and
+ * values) are interned and stay valid until storage_close().
+ */
+#ifndef TIDE_STORAGE_STORAGE_H
+#define TIDE_STORAGE_STORAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/strv.h"
+#include "model/batch.h"
+#include "model/labels.h"
+#include "model/matcher.h"
+
+enum storage_fsync {
+    STORAGE_FSYNC_INTERVAL = 0, /* fsync the WAL every fsync_interval_ms (default) */
+    STORAGE_FSYNC_ALWAYS,       /* fsync before storage_append() returns */
+    STORAGE_FSYNC_NEVER,        /* leave it to the kernel */
+};
+
+struct storage_opts {
+    const char *dir;                  /* data directory, created if missing */
+    int64_t retention_ms;             /* drop partitions older than this; 0 = keep forever */
+    enum storage_fsync fsync;         /* WAL fsync policy */
+    int64_t fsync_interval_ms;        /* for STORAGE_FSYNC_INTERVAL; default 1000 */
+    int64_t partition_ms;             /* width of a time partition; default 1 day */
+    int64_t head_max_age_ms;          /* cut the head into blocks when it spans more; default 2h */
+    size_t max_series;                /* 0 = unlimited */
+    size_t max_labels_per_series;     /* default 64 (incl. __name__) */
+    size_t max_label_name_len;        /* default 256 bytes */
+    size_t max_label_value_len;       /* default 4096 bytes */
+    bool no_background;               /* tests: no threads; call storage_maintain() */
+};
+
+/* Fill the defaults above into the zero fields of o. */
+void storage_opts_defaults(struct storage_opts *o);
+
+struct storage;
+
+/* Open (or create) the data directory, replay the WAL (a torn last record is
+ * dropped and logged in the returned stats, never fatal), load blocks and
+ * start the background jobs (fsync timer, head cut, compaction, retention).
+ * On failure *out is NULL. */
+int storage_open(struct storage **out, const struct storage_opts *o, struct err *e);
+/* Stop background jobs, sync the WAL, cut the head into blocks, free all.
+ * Returns the first error met while flushing; the object is freed anyway. */
+int storage_close(struct storage *s);
+
+struct storage_append_result {
+    size_t samples_added;    /* samples written (incl. out-of-order ones) */
+    size_t samples_rejected; /* samples of series refused by a limit */
+    size_t series_created;   /* new series registered by this call */
+};
+
+/* Append every series of the batch. Series refused by a limit (labels per
+ * series, label length, total series) are skipped and counted; the first such
+ * refusal is described in `e` and the call returns TIDE_ELIMIT after appending
+ * the others. I/O errors (e.g. ENOSPC on the WAL) return -errno and nothing of
+ * the batch is acknowledged. The batch is only read. `r` may be NULL. */
+int storage_append(struct storage *s, const struct batch *b, struct storage_append_result *r,
+                   struct err *e);
+
+/* Run the background work once, now: WAL fsync, head cut (all of the head
+ * when `force_cut`), compaction, retention against `now_ms`. Used by tests
+ * and by shutdown. */
+int storage_maintain(struct storage *s, bool force_cut, int64_t now_ms, struct err *e);
+
+/* Delete the samples in [mint_ms, maxt_ms] of every series matching all
+ * matchers. Reads stop seeing them at once; blocks are rewritten by the next
+ * compaction. *n_series gets the number of series touched (may be NULL). */
+int storage_delete(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                   int64_t maxt_ms, size_t *n_series, struct err *e);
+
+/* ---- reading ---- */
+
+/* A snapshot of the series matching all matchers that have samples in
+ * [mint_ms, maxt_ms], in label-set order. Owned by the caller:
+ * storage_set_free(). Iterate with storage_set_next(). */
+struct storage_set;
+
+int storage_select(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                   int64_t maxt_ms, struct storage_set **out, struct err *e);
+/* Advance to the next series; false at the end. */
+bool storage_set_next(struct storage_set *set);
+/* Labels of the current series, sorted; valid until storage_close(). */
+void storage_set_labels(struct storage_set *set, const struct label **ls, size_t *n);
+/* Samples of the current series within [mint_ms, maxt_ms], time-ordered,
+ * deduplicated, deletions applied. *v is valid until the next
+ * storage_set_next() or storage_set_free(). May return 0 samples. */
+int storage_set_samples(struct storage_set *set, const struct sample **v, size_t *n,
+                        struct err *e);
+/* Number of series in the set. */
+size_t storage_set_count(const struct storage_set *set);
+void storage_set_free(struct storage_set *set);
+
+/* Sorted, distinct label names (or values of label `name`) over the series
+ * matching all matchers (nm may be 0 = all series) with samples in the range.
+ * *out is a malloc'd array the caller frees; the strings are interned. */
+int storage_label_names(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                        int64_t maxt_ms, struct strv **out, size_t *n, struct err *e);
+int storage_label_values(struct storage *s, struct strv name, const struct matcher *m, size_t nm,
+                         int64_t mint_ms, int64_t maxt_ms, struct strv **out, size_t *n,
+                         struct err *e);
+
+/* ---- status ---- */
+
+struct storage_partition_info {
+    int64_t mint_ms, maxt_ms; /* the partition's time range [mint, maxt) */
+    uint32_t blocks;          /* immutable blocks in it */
+    uint64_t bytes;           /* bytes on disk */
+    uint64_t samples;         /* samples stored */
+    uint64_t series;          /* series with samples in it (summed over blocks) */
+};
+
+struct storage_stats {
+    uint64_t series;                 /* series in the registry */
+    uint64_t head_series;            /* series with samples in the head */
+    uint64_t head_samples;           /* samples in the head */
+    uint64_t head_chunks;            /* compressed chunks in the head */
+    int64_t mint_ms, maxt_ms;        /* overall time range; 0,0 when empty */
+    uint64_t samples_appended_total; /* since start */
+    uint64_t samples_out_of_order_total;
+    uint64_t samples_rejected_total;
+    uint64_t series_created_total;
+    uint64_t wal_fsyncs_total;
+    uint64_t wal_bytes_total;        /* bytes written to the WAL since start */
+    uint64_t wal_torn_records_total; /* torn/corrupt tail records dropped at replay */
+    uint64_t head_cuts_total;
+    uint64_t compactions_total;
+    uint64_t partitions_dropped_total;
+    uint64_t bytes_on_disk;          /* WAL + blocks */
+    uint64_t wal_bytes;              /* current WAL size on disk */
+    uint64_t block_samples;          /* samples in blocks */
+    size_t npartitions;
+    struct storage_partition_info *partitions; /* malloc'd; storage_stats_fini() */
+};
+
+int storage_stats(struct storage *s, struct storage_stats *out);
+void storage_stats_fini(struct storage_stats *st);
+
+/* What Prometheus' /api/v1/status/tsdb shows. */
+struct storage_count {
+    struct strv name; /* metric name, label name or "name=value"; malloc'd for pairs */
+    uint64_t value;
+};
+
+struct storage_tsdb_status {
+    uint64_t num_series, num_label_pairs;
+    int64_t mint_ms, maxt_ms;
+    struct storage_count *by_metric;     /* series count per metric name, top N */
+    size_t nby_metric;
+    struct storage_count *by_label_pair; /* series count per label pair, top N */
+    size_t nby_label_pair;
+    struct storage_count *values_by_name; /* distinct values per label name, top N */
+    size_t nvalues_by_name;
+    struct storage_count *memory_by_name; /* bytes of values per label name, top N */
+    size_t nmemory_by_name;
+};
+
+int storage_tsdb_status(struct storage *s, size_t topn, struct storage_tsdb_status *out);
+void storage_tsdb_status_fini(struct storage_tsdb_status *st);
+
+#endif
