@@ -9,13 +9,16 @@ declare -A allowed=(
     [model]="core model"
     [ingest]="core model ingest"
     [storage]="core model storage"
-    [api]="core model ingest storage api"
+    [query]="core model storage query"
+    [api]="core model ingest storage query api"
+    [collect]="core model collect"
 )
 bad=0
 for dir in "${!allowed[@]}"; do
     [ -d "$src/$dir" ] || continue
     while IFS=: read -r file _ inc; do
         target=$(sed -E 's/.*#include "([a-z_]+)\/.*/\1/' <<<"$inc")
+        [ -d "$src/$target" ] || continue # generated headers (proto) are not a layer
         ok=0
         for a in ${allowed[$dir]}; do [ "$a" = "$target" ] && ok=1; done
         if [ $ok -eq 0 ]; then

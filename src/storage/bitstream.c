@@ -14,26 +14,41 @@
  */
 #include "storage/bitstream.h"
 
+#include <string.h>
+
 #include "core/err.h"
 
 int bitstream_write(struct bitstream_writer *w, uint64_t v, unsigned n)
 {
+    if (n == 0)
+        return 0;
     struct buf *b = w->b;
-    while (n > 0) {
-        if (w->bit == 0 || w->bit == 8) {
-            int rc = buf_put_u8(b, 0);
-            if (rc != 0)
-                return rc;
-            w->bit = 0;
-        }
-        unsigned room = 8u - w->bit;
-        unsigned take = n < room ? n : room;
-        unsigned bits = (unsigned)(v >> (n - take)) & ((1u << take) - 1u);
-        uint8_t *last = (uint8_t *)b->p + b->len - 1;
-        *last = (uint8_t)(*last | (bits << (room - take)));
-        w->bit = (uint8_t)(w->bit + take);
-        n -= take;
+    unsigned room = (w->bit == 0 || w->bit == 8) ? 0 : 8u - w->bit; /* free bits in last byte */
+    if (n > room) {
+        int rc = buf_reserve(b, (n - room + 7) / 8);
+        if (rc != 0)
+            return rc;
     }
+    if (n < 64)
+        v &= ((uint64_t)1 << n) - 1;
+    uint8_t *p = (uint8_t *)b->p + b->len; /* one past the last byte */
+    if (room > 0) {
+        unsigned take = n < room ? n : room;
+        p[-1] = (uint8_t)(p[-1] | (unsigned)(v >> (n - take)) << (room - take));
+        n -= take;
+        w->bit = (uint8_t)(w->bit + take);
+    }
+    while (n >= 8) {
+        *p++ = (uint8_t)(v >> (n - 8));
+        n -= 8;
+        w->bit = 8;
+    }
+    if (n > 0) {
+        *p++ = (uint8_t)(v << (8 - n));
+        w->bit = (uint8_t)n;
+    }
+    b->len = (size_t)((char *)p - b->p);
+    b->p[b->len] = 0;
     return 0;
 }
 
@@ -44,11 +59,23 @@ uint64_t bitstream_read(struct bitstream_reader *r, unsigned n)
         r->pos = r->nbits;
         return 0;
     }
-    uint64_t v = 0;
+    if (n == 0)
+        return 0;
     size_t pos = r->pos;
+    unsigned off = (unsigned)(pos & 7);
+    if (n + off <= 64 && (pos >> 3) + 8 <= r->nbits / 8) {
+        /* Fast path: one unaligned big-endian load holds all n bits. */
+        uint64_t x;
+        memcpy(&x, r->p + (pos >> 3), 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        x = __builtin_bswap64(x);
+#endif
+        r->pos = pos + n;
+        return (x << off) >> (64 - n);
+    }
+    uint64_t v = 0;
     while (n > 0) {
-        unsigned off = (unsigned)(pos & 7);
-        unsigned avail = 8u - off;
+        unsigned avail = 8u - (unsigned)(pos & 7);
         unsigned take = n < avail ? n : avail;
         unsigned byte = r->p[pos >> 3];
         unsigned bits = (byte >> (avail - take)) & ((1u << take) - 1u);

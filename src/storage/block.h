@@ -32,12 +32,17 @@ struct block_writer;
  * block_writer_finish()). */
 int block_writer_new(struct block_writer **out, const char *path, struct err *e);
 /* Add one series; series must be added in labels_cmp() order, samples sorted
- * by time and unique. Both are copied/encoded at once. */
+ * by time and unique. Both are copied/encoded at once. A series with no
+ * samples is skipped (returns 0). TIDE_EINVAL on order violations, TIDE_ELIMIT
+ * past SERIES_CODEC_MAX_SAMPLES samples; after a failure, abort the writer. */
 int block_writer_add(struct block_writer *w, const struct label *ls, size_t nls,
                      const struct sample *v, size_t n, struct err *e);
 /* Write the index and footer, fsync, rename into place, fsync the directory.
  * Frees w whatever the outcome. */
 int block_writer_finish(struct block_writer *w, struct err *e);
+/* zstd level for the pages written from now on (default BLOCK_ZSTD_LEVEL in
+ * storage/format.h); for benchmarks and tuning. Returns 0. */
+int block_writer_set_level(struct block_writer *w, int level);
 /* Give up: remove the temporary file, free w. */
 void block_writer_abort(struct block_writer *w);
 
@@ -75,6 +80,20 @@ int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t 
  * values as decimal-scaled integers when all of them round-trip that way,
  * else Gorilla XOR. Bit-exact. */
 int series_codec_encode(struct buf *dst, const struct sample *v, size_t n);
+/* Most samples one series_codec_encode() call takes (TIDE_ELIMIT past it) and
+ * series_codec_decode() accepts (TIDE_ECORRUPT), so a damaged count cannot
+ * make a reader allocate without bound. 4 Mi samples = 48 days at 1 s. */
+#define SERIES_CODEC_MAX_SAMPLES (1u << 22)
+/* The value column modes (low 3 bits of the codec's header byte). */
+enum series_codec_mode {
+    SERIES_CODEC_CONST = 1,     /* every value has the same bits: stored once */
+    SERIES_CODEC_DEC_DELTA = 2, /* v = m / 10^k; m as zig-zag varint deltas */
+    SERIES_CODEC_DEC_DOD = 3,   /* v = m / 10^k; m as delta-of-delta, zero runs */
+    SERIES_CODEC_XOR = 4,       /* Gorilla XOR bits (NaN, Inf, -0.0, full precision) */
+};
+/* The mode series_codec_encode() wrote at p (0 if p is empty or invalid); for
+ * tests and benchmarks. */
+int series_codec_mode(const void *p, size_t len);
 /* Decode what series_codec_encode wrote; appends to *v as block_series_samples. */
 int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n, size_t *cap,
                         struct err *e);

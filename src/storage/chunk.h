@@ -32,7 +32,9 @@ void chunk_enc_init(struct chunk_enc *e, struct buf *dst);
 /* Resume appending to an existing chunk of n samples: decodes it once to
  * restore the encoder state. 0 or TIDE_ECORRUPT. */
 int chunk_enc_resume(struct chunk_enc *e, struct buf *dst, uint32_t n);
-/* Append one sample; t_ms must be > the last one. 0, -ENOMEM or TIDE_ELIMIT. */
+/* Append one sample; t_ms must be > the last one. 0, -ENOMEM or TIDE_ELIMIT
+ * (buffer cap, or a gap between samples wider than INT64_MAX ms); TIDE_EINVAL
+ * when t_ms is not after the last sample. A failed append changes nothing. */
 int chunk_enc_append(struct chunk_enc *e, int64_t t_ms, double v);
 
 struct chunk_dec {

@@ -54,6 +54,8 @@ struct storage_opts {
     size_t max_label_name_len;        /* default 256 bytes */
     size_t max_label_value_len;       /* default 4096 bytes */
     bool no_background;               /* tests: no threads; call storage_maintain() */
+    bool no_cut_on_close;             /* tests: close syncs the WAL but leaves the head in it,
+                                         as after a crash; the next open replays it */
 };
 
 /* Fill the defaults above into the zero fields of o. */
@@ -155,6 +157,8 @@ struct storage_stats {
     uint64_t bytes_on_disk;          /* WAL + blocks */
     uint64_t wal_bytes;              /* current WAL size on disk */
     uint64_t block_samples;          /* samples in blocks */
+    uint64_t background_errors_total; /* failed background jobs (fsync, cut, compaction) */
+    uint64_t tombstones;             /* deleted ranges waiting for compaction */
     size_t npartitions;
     struct storage_partition_info *partitions; /* malloc'd; storage_stats_fini() */
 };

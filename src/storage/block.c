@@ -1,0 +1,794 @@
+/* block.c: immutable block files (block.h), where the head's samples land
+ * after a cut and where compaction reads and writes; queriers read them.
+ *
+ * Layout (docs/format/block.md; fixed parts in format.h):
+ *   header   16 bytes: magic, version
+ *   pages    zstd frames (with content checksum), each the series_codec
+ *            output of consecutive series, ~64 KiB before compression
+ *   index    uvarint-packed: symbol table (each distinct string once), page
+ *            table (offset, compressed len, uncompressed len, crc32), series
+ *            (label refs, mint, maxt, nsamples, page, offset in page, length)
+ *   footer   64 bytes: index offset/len, block mint/maxt/nseries/nsamples,
+ *            crc32 of the index, crc32 of the footer, magic, version
+ * The reader loads and checks the whole index at open, so every later lookup
+ * is bounds-checked against numbers that were verified once; a page's crc32
+ * is checked each time it is read. Any damage is TIDE_ECORRUPT, never a crash.
+ * A written block appears under its final name only complete and synced
+ * (temp file, fsync, rename, fsync of the directory).
+ */
+#include "storage/block.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "core/fs.h"
+#include "core/hash.h"
+#include "storage/format.h"
+
+/* ---- shared helpers ---- */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > SIZE_MAX / elem)
+        return -ENOMEM;
+    void *np = realloc(*p, ncap * elem);
+    if (np == NULL)
+        return -ENOMEM;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* ---- writing ---- */
+
+struct wseries {
+    size_t ref_off;    /* first of 2*nlabels symbol refs in w->refs */
+    uint32_t nlabels;
+    int64_t mint, maxt;
+    uint64_t nsamples;
+    uint64_t page, off, len; /* where its codec bytes sit */
+};
+
+struct symref {
+    size_t off, len; /* bytes of one symbol in block_writer.strs */
+};
+
+struct wpage {
+    uint64_t off, clen, ulen;
+    uint32_t crc;
+};
+
+/* Owner: the caller, from block_writer_new() to _finish()/_abort(). Thread: one. */
+struct block_writer {
+    char *path, *tmp;
+    int fd;
+    uint64_t off;           /* bytes written to the file so far */
+    int level;              /* zstd level */
+    ZSTD_CCtx *cctx;
+    struct buf page;        /* the open page, uncompressed */
+    struct buf z;           /* compression scratch */
+    struct buf strs;        /* symbol bytes, back to back */
+    struct symref *syms;    /* per symbol id: where its bytes sit in strs */
+    size_t nsyms, cap_syms;
+    uint32_t *ht;           /* open-addressing table of symbol id + 1; 0 = empty */
+    size_t ht_cap;          /* power of two */
+    uint32_t *refs;         /* name, value symbol ids per label */
+    size_t nrefs, cap_refs;
+    struct wseries *series;
+    size_t nseries, cap_series;
+    struct wpage *pages;
+    size_t npages, cap_pages;
+    struct label *prev;     /* scratch for the order check */
+    size_t cap_prev;
+    int64_t mint, maxt;
+    uint64_t nsamples;
+};
+
+static struct symref *sym_at(struct block_writer *w, size_t id)
+{
+    return &w->syms[id];
+}
+
+static struct strv sym_str(struct block_writer *w, uint32_t id)
+{
+    struct symref *s = sym_at(w, id);
+    return (struct strv){w->strs.p + s->off, (size_t)s->len};
+}
+
+static int ht_rehash(struct block_writer *w, size_t ncap)
+{
+    uint32_t *nt = calloc(ncap, sizeof *nt);
+    if (nt == NULL)
+        return -ENOMEM;
+    for (size_t id = 0; id < w->nsyms; id++) {
+        struct strv s = sym_str(w, (uint32_t)id);
+        size_t h = (size_t)hash_bytes(s.p, s.n) & (ncap - 1);
+        while (nt[h] != 0)
+            h = (h + 1) & (ncap - 1);
+        nt[h] = (uint32_t)id + 1;
+    }
+    free(w->ht);
+    w->ht = nt;
+    w->ht_cap = ncap;
+    return 0;
+}
+
+static int intern(struct block_writer *w, struct strv s, uint32_t *id)
+{
+    if ((w->nsyms + 1) * 2 > w->ht_cap) {
+        int rc = ht_rehash(w, w->ht_cap ? w->ht_cap * 2 : 1024);
+        if (rc != 0)
+            return rc;
+    }
+    size_t h = (size_t)hash_bytes(s.p, s.n) & (w->ht_cap - 1);
+    while (w->ht[h] != 0) {
+        if (strv_eq(sym_str(w, w->ht[h] - 1), s)) {
+            *id = w->ht[h] - 1;
+            return 0;
+        }
+        h = (h + 1) & (w->ht_cap - 1);
+    }
+    if (w->nsyms >= UINT32_MAX - 1)
+        return TIDE_ELIMIT;
+    int rc = grow((void **)&w->syms, &w->cap_syms, w->nsyms + 1, sizeof *w->syms);
+    if (rc != 0)
+        return rc;
+    size_t off = w->strs.len;
+    rc = buf_append(&w->strs, s.p, s.n);
+    if (rc != 0)
+        return rc;
+    sym_at(w, w->nsyms)->off = off;
+    sym_at(w, w->nsyms)->len = s.n;
+    *id = (uint32_t)w->nsyms;
+    w->ht[h] = (uint32_t)w->nsyms + 1;
+    w->nsyms++;
+    return 0;
+}
+
+int block_writer_new(struct block_writer **out, const char *path, struct err *e)
+{
+    *out = NULL;
+    struct block_writer *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return ERR_SET(e, -ENOMEM, "block writer: out of memory");
+    w->fd = -1;
+    w->level = BLOCK_ZSTD_LEVEL;
+    w->mint = INT64_MAX;
+    w->maxt = INT64_MIN;
+    buf_init(&w->page, 0);
+    buf_init(&w->z, 0);
+    buf_init(&w->strs, 0);
+    w->path = strdup(path);
+    size_t n = strlen(path) + 5;
+    w->tmp = malloc(n);
+    w->cctx = ZSTD_createCCtx();
+    if (w->path == NULL || w->tmp == NULL || w->cctx == NULL) {
+        block_writer_abort(w);
+        return ERR_SET(e, -ENOMEM, "block writer: out of memory");
+    }
+    snprintf(w->tmp, n, "%s.tmp", path);
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        int rc = -errno;
+        block_writer_abort(w);
+        return ERR_SET(e, rc, "block writer: open %s.tmp", path);
+    }
+    struct block_header_disk h;
+    memset(&h, 0, sizeof h);
+    put_le32(h.magic, BLOCK_MAGIC);
+    put_le32(h.version, BLOCK_VERSION);
+    int rc = fs_write_all(w->fd, &h, sizeof h);
+    if (rc != 0) {
+        block_writer_abort(w);
+        return ERR_SET(e, rc, "block writer: write header");
+    }
+    w->off = sizeof h;
+    *out = w;
+    return 0;
+}
+
+int block_writer_set_level(struct block_writer *w, int level)
+{
+    w->level = level;
+    return 0;
+}
+
+static int flush_page(struct block_writer *w, struct err *e)
+{
+    if (w->page.len == 0)
+        return 0;
+    int rc = grow((void **)&w->pages, &w->cap_pages, w->npages + 1, sizeof *w->pages);
+    if (rc != 0)
+        return ERR_SET(e, rc, "block writer: out of memory");
+    size_t bound = ZSTD_compressBound(w->page.len);
+    buf_reset(&w->z);
+    rc = buf_reserve(&w->z, bound);
+    if (rc != 0)
+        return ERR_SET(e, rc, "block writer: out of memory");
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level);
+    size_t c = ZSTD_compress2(w->cctx, w->z.p, bound, w->page.p, w->page.len);
+    if (ZSTD_isError(c))
+        return ERR_SET(e, TIDE_EINVAL, "block writer: zstd: %s", ZSTD_getErrorName(c));
+    rc = fs_write_all(w->fd, w->z.p, c);
+    if (rc != 0)
+        return ERR_SET(e, rc, "block writer: write page");
+    w->pages[w->npages++] = (struct wpage){
+        .off = w->off, .clen = c, .ulen = w->page.len, .crc = hash_crc32(0, w->z.p, c)};
+    w->off += c;
+    buf_reset(&w->page);
+    return 0;
+}
+
+int block_writer_add(struct block_writer *w, const struct label *ls, size_t nls,
+                     const struct sample *v, size_t n, struct err *e)
+{
+    if (n == 0)
+        return 0;
+    if (n > SERIES_CODEC_MAX_SAMPLES)
+        return ERR_LIMIT(e, "block writer: %zu samples in one series", n);
+    if (w->nseries > 0) {
+        const struct wseries *p = &w->series[w->nseries - 1];
+        int rc = grow((void **)&w->prev, &w->cap_prev, p->nlabels, sizeof *w->prev);
+        if (rc != 0)
+            return ERR_SET(e, rc, "block writer: out of memory");
+        for (uint32_t j = 0; j < p->nlabels; j++) {
+            w->prev[j].name = sym_str(w, w->refs[p->ref_off + 2 * j]);
+            w->prev[j].value = sym_str(w, w->refs[p->ref_off + 2 * j + 1]);
+        }
+        if (labels_cmp(w->prev, p->nlabels, ls, nls) >= 0)
+            return ERR_INVAL(e, "block writer: series out of label order");
+    }
+    int rc = grow((void **)&w->series, &w->cap_series, w->nseries + 1, sizeof *w->series);
+    if (rc == 0)
+        rc = grow((void **)&w->refs, &w->cap_refs, w->nrefs + 2 * nls, sizeof *w->refs);
+    if (rc != 0)
+        return ERR_SET(e, rc, "block writer: out of memory");
+    size_t mark = w->page.len;
+    rc = series_codec_encode(&w->page, v, n);
+    if (rc != 0)
+        return ERR_SET(e, rc, "block writer: encode series");
+    for (size_t j = 0; j < nls; j++) {
+        uint32_t a, b;
+        rc = intern(w, ls[j].name, &a);
+        if (rc == 0)
+            rc = intern(w, ls[j].value, &b);
+        if (rc != 0) {
+            w->page.len = mark;
+            return ERR_SET(e, rc, "block writer: symbols");
+        }
+        w->refs[w->nrefs + 2 * j] = a;
+        w->refs[w->nrefs + 2 * j + 1] = b;
+    }
+    w->series[w->nseries++] = (struct wseries){
+        .ref_off = w->nrefs,
+        .nlabels = (uint32_t)nls,
+        .mint = v[0].t_ms,
+        .maxt = v[n - 1].t_ms,
+        .nsamples = n,
+        .page = w->npages,
+        .off = mark,
+        .len = w->page.len - mark,
+    };
+    w->nrefs += 2 * nls;
+    w->nsamples += n;
+    if (v[0].t_ms < w->mint)
+        w->mint = v[0].t_ms;
+    if (v[n - 1].t_ms > w->maxt)
+        w->maxt = v[n - 1].t_ms;
+    if (w->page.len >= BLOCK_PAGE_TARGET_BYTES)
+        return flush_page(w, e);
+    return 0;
+}
+
+static int build_index(struct block_writer *w, struct buf *ix)
+{
+    int rc = buf_put_uvarint(ix, w->nsyms);
+    for (size_t i = 0; i < w->nsyms && rc == 0; i++) {
+        struct strv s = sym_str(w, (uint32_t)i);
+        rc = buf_put_bytes(ix, s.p, s.n);
+    }
+    if (rc == 0)
+        rc = buf_put_uvarint(ix, w->npages);
+    for (size_t i = 0; i < w->npages && rc == 0; i++) {
+        const struct wpage *p = &w->pages[i];
+        rc = buf_put_uvarint(ix, p->off);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, p->clen);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, p->ulen);
+        if (rc == 0)
+            rc = buf_put_u32le(ix, p->crc);
+    }
+    if (rc == 0)
+        rc = buf_put_uvarint(ix, w->nseries);
+    for (size_t i = 0; i < w->nseries && rc == 0; i++) {
+        const struct wseries *s = &w->series[i];
+        rc = buf_put_uvarint(ix, s->nlabels);
+        for (uint32_t j = 0; j < 2 * s->nlabels && rc == 0; j++)
+            rc = buf_put_uvarint(ix, w->refs[s->ref_off + j]);
+        if (rc == 0)
+            rc = buf_put_varint(ix, s->mint);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, (uint64_t)s->maxt - (uint64_t)s->mint);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, s->nsamples);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, s->page);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, s->off);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, s->len);
+    }
+    return rc;
+}
+
+int block_writer_finish(struct block_writer *w, struct err *e)
+{
+    struct buf ix;
+    buf_init(&ix, 0);
+    char *dir = NULL;
+    int rc = flush_page(w, e);
+    if (rc != 0)
+        goto fail;
+    rc = build_index(w, &ix);
+    if (rc != 0) {
+        ERR_SET(e, rc, "block writer: index");
+        goto fail;
+    }
+    struct block_footer_disk f;
+    memset(&f, 0, sizeof f);
+    put_le64(f.index_off, w->off);
+    put_le64(f.index_len, ix.len);
+    put_le64(f.mint_ms, (uint64_t)w->mint);
+    put_le64(f.maxt_ms, (uint64_t)w->maxt);
+    put_le64(f.nseries, w->nseries);
+    put_le64(f.nsamples, w->nsamples);
+    put_le32(f.index_crc, hash_crc32(0, ix.p, ix.len));
+    put_le32(f.footer_crc, hash_crc32(0, &f, offsetof(struct block_footer_disk, footer_crc)));
+    put_le32(f.magic, BLOCK_MAGIC);
+    put_le32(f.version, BLOCK_VERSION);
+    rc = buf_append(&ix, &f, sizeof f);
+    if (rc == 0)
+        rc = fs_write_all(w->fd, ix.p, ix.len);
+    if (rc == 0)
+        rc = fs_fsync(w->fd);
+    if (rc != 0) {
+        ERR_SET(e, rc, "block writer: write %s", w->tmp);
+        goto fail;
+    }
+    rc = close(w->fd) == 0 ? 0 : -errno;
+    w->fd = -1;
+    if (rc == 0 && rename(w->tmp, w->path) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        ERR_SET(e, rc, "block writer: close/rename %s", w->tmp);
+        goto fail;
+    }
+    dir = dir_of(w->path);
+    rc = dir ? fs_fsync_dir(dir) : -ENOMEM;
+    if (rc != 0) {
+        /* The file is in place; only the directory sync failed. Report it. */
+        ERR_SET(e, rc, "block writer: fsync dir of %s", w->path);
+    }
+    free(dir);
+    buf_fini(&ix);
+    free(w->tmp);
+    w->tmp = NULL; /* nothing left to remove */
+    block_writer_abort(w);
+    return rc;
+fail:
+    free(dir);
+    buf_fini(&ix);
+    block_writer_abort(w);
+    return rc;
+}
+
+void block_writer_abort(struct block_writer *w)
+{
+    if (w == NULL)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp)
+        unlink(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    ZSTD_freeCCtx(w->cctx);
+    buf_fini(&w->page);
+    buf_fini(&w->z);
+    buf_fini(&w->strs);
+    free(w->syms);
+    free(w->ht);
+    free(w->refs);
+    free(w->series);
+    free(w->pages);
+    free(w->prev);
+    free(w);
+}
+
+/* ---- reading ---- */
+
+struct rseries {
+    size_t label_off; /* first label in b->labels */
+    uint32_t nlabels;
+    int64_t mint, maxt;
+    uint64_t nsamples;
+    uint64_t page, off, len;
+};
+
+struct rpage {
+    uint64_t off, clen, ulen;
+    uint32_t crc;
+};
+
+/* A sealed, immutable block on disk.
+ * Owner: db.c holds one ref while the block is live; each reader one while
+ * reading. The last block_unref() closes the file, frees the index and, if
+ * block_mark_deleted() was called, unlinks the file.
+ * Thread: everything but the page cache is immutable after block_open();
+ * refs/deleted are atomic; `mu` guards dctx, cache*, zbuf. */
+struct block {
+    atomic_uint refs;
+    atomic_bool deleted;
+    char *path;
+    int fd;
+    struct block_meta meta;
+    uint8_t *index;         /* the index section; symbols point into it */
+    struct strv *syms;
+    size_t nsyms;
+    struct label *labels;
+    struct rseries *series;
+    struct rpage *pages;
+    size_t npages;
+    pthread_mutex_t mu;
+    ZSTD_DCtx *dctx;        /* guarded by mu */
+    uint64_t cache_page;    /* page in `cache`, UINT64_MAX for none; guarded by mu */
+    struct buf cache;       /* last decompressed page; guarded by mu */
+    struct buf zbuf;        /* compressed bytes scratch; guarded by mu */
+};
+
+static void block_free(struct block *b)
+{
+    if (b->fd >= 0)
+        close(b->fd);
+    if (atomic_load(&b->deleted) && b->path)
+        unlink(b->path);
+    pthread_mutex_destroy(&b->mu);
+    ZSTD_freeDCtx(b->dctx);
+    buf_fini(&b->cache);
+    buf_fini(&b->zbuf);
+    free(b->path);
+    free(b->index);
+    free(b->syms);
+    free(b->labels);
+    free(b->series);
+    free(b->pages);
+    free(b);
+}
+
+static int parse_index(struct block *b, size_t len, uint64_t index_off, struct err *e)
+{
+    struct rd r;
+    rd_init(&r, b->index, len);
+    uint64_t nsyms = rd_uvarint(&r);
+    if (r.bad || nsyms > rd_left(&r))
+        return ERR_CORRUPT(e, "block index: symbol count");
+    b->syms = malloc((size_t)(nsyms ? nsyms : 1) * sizeof *b->syms);
+    if (b->syms == NULL)
+        return ERR_SET(e, -ENOMEM, "block index: out of memory");
+    for (uint64_t i = 0; i < nsyms; i++) {
+        size_t n;
+        const void *p = rd_bytes(&r, &n);
+        if (r.bad)
+            return ERR_CORRUPT(e, "block index: symbol %llu", (unsigned long long)i);
+        b->syms[i] = (struct strv){p, n};
+    }
+    b->nsyms = (size_t)nsyms;
+
+    uint64_t npages = rd_uvarint(&r);
+    if (r.bad || npages > rd_left(&r) / 7)
+        return ERR_CORRUPT(e, "block index: page count");
+    b->pages = malloc((size_t)(npages ? npages : 1) * sizeof *b->pages);
+    if (b->pages == NULL)
+        return ERR_SET(e, -ENOMEM, "block index: out of memory");
+    for (uint64_t i = 0; i < npages; i++) {
+        struct rpage *p = &b->pages[i];
+        p->off = rd_uvarint(&r);
+        p->clen = rd_uvarint(&r);
+        p->ulen = rd_uvarint(&r);
+        p->crc = rd_u32le(&r);
+        if (r.bad || p->off < BLOCK_HEADER_BYTES || p->off > index_off ||
+            p->clen > index_off - p->off || p->ulen > BLOCK_PAGE_MAX_BYTES || p->clen == 0)
+            return ERR_CORRUPT(e, "block index: page %llu", (unsigned long long)i);
+    }
+    b->npages = (size_t)npages;
+
+    uint64_t nseries = rd_uvarint(&r);
+    if (r.bad || nseries > rd_left(&r) / 7 || nseries != b->meta.nseries)
+        return ERR_CORRUPT(e, "block index: series count");
+    b->series = malloc((size_t)(nseries ? nseries : 1) * sizeof *b->series);
+    /* Every label takes at least 2 index bytes: bounds the label array. */
+    size_t max_labels = rd_left(&r) / 2;
+    b->labels = malloc((max_labels ? max_labels : 1) * sizeof *b->labels);
+    if (b->series == NULL || b->labels == NULL)
+        return ERR_SET(e, -ENOMEM, "block index: out of memory");
+    size_t nl = 0;
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < nseries; i++) {
+        struct rseries *s = &b->series[i];
+        uint64_t nlabels = rd_uvarint(&r);
+        if (r.bad || nlabels > max_labels - nl)
+            return ERR_CORRUPT(e, "block index: series %llu labels", (unsigned long long)i);
+        s->label_off = nl;
+        s->nlabels = (uint32_t)nlabels;
+        for (uint64_t j = 0; j < nlabels; j++) {
+            uint64_t a = rd_uvarint(&r);
+            uint64_t v = rd_uvarint(&r);
+            if (r.bad || a >= nsyms || v >= nsyms)
+                return ERR_CORRUPT(e, "block index: series %llu label ref", (unsigned long long)i);
+            b->labels[nl].name = b->syms[a];
+            b->labels[nl].value = b->syms[v];
+            nl++;
+        }
+        s->mint = rd_varint(&r);
+        uint64_t span = rd_uvarint(&r);
+        s->nsamples = rd_uvarint(&r);
+        s->page = rd_uvarint(&r);
+        s->off = rd_uvarint(&r);
+        s->len = rd_uvarint(&r);
+        /* mint + span must not pass INT64_MAX; the subtraction is exact mod 2^64. */
+        if (r.bad || span > (uint64_t)INT64_MAX - (uint64_t)s->mint)
+            return ERR_CORRUPT(e, "block index: series %llu", (unsigned long long)i);
+        s->maxt = (int64_t)((uint64_t)s->mint + span);
+        if (s->maxt < s->mint || s->mint < b->meta.mint_ms || s->maxt > b->meta.maxt_ms ||
+            s->nsamples == 0 || s->nsamples > SERIES_CODEC_MAX_SAMPLES ||
+            s->nsamples - 1 > span || s->page >= npages || s->off > b->pages[s->page].ulen ||
+            s->len > b->pages[s->page].ulen - s->off || s->len == 0)
+            return ERR_CORRUPT(e, "block index: series %llu bounds", (unsigned long long)i);
+        if (i > 0) {
+            const struct rseries *p = &b->series[i - 1];
+            if (labels_cmp(b->labels + p->label_off, p->nlabels, b->labels + s->label_off,
+                           s->nlabels) >= 0)
+                return ERR_CORRUPT(e, "block index: series %llu out of order",
+                                   (unsigned long long)i);
+        }
+        total += s->nsamples;
+    }
+    if (rd_left(&r) != 0)
+        return ERR_CORRUPT(e, "block index: %zu trailing bytes", rd_left(&r));
+    if (total != b->meta.nsamples)
+        return ERR_CORRUPT(e, "block index: sample count");
+    return 0;
+}
+
+int block_open(struct block **out, const char *path, struct err *e)
+{
+    *out = NULL;
+    struct block *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return ERR_SET(e, -ENOMEM, "block: out of memory");
+    atomic_init(&b->refs, 1);
+    atomic_init(&b->deleted, false);
+    b->fd = -1;
+    b->cache_page = UINT64_MAX;
+    buf_init(&b->cache, 0);
+    buf_init(&b->zbuf, 0);
+    pthread_mutex_init(&b->mu, NULL);
+    int rc;
+    b->path = strdup(path);
+    b->dctx = ZSTD_createDCtx();
+    if (b->path == NULL || b->dctx == NULL) {
+        rc = ERR_SET(e, -ENOMEM, "block: out of memory");
+        goto fail;
+    }
+    b->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (b->fd < 0) {
+        rc = ERR_SET(e, -errno, "block: open %s", path);
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(b->fd, &st) != 0) {
+        rc = ERR_SET(e, -errno, "block: stat %s", path);
+        goto fail;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < BLOCK_HEADER_BYTES + BLOCK_FOOTER_BYTES) {
+        rc = ERR_CORRUPT(e, "block %s: %llu bytes is too short", path, (unsigned long long)size);
+        goto fail;
+    }
+    struct block_header_disk h;
+    struct block_footer_disk f;
+    rc = fs_pread_all(b->fd, &h, sizeof h, 0);
+    if (rc == 0)
+        rc = fs_pread_all(b->fd, &f, sizeof f, (off_t)(size - sizeof f));
+    if (rc != 0) {
+        rc = ERR_SET(e, rc, "block %s: read", path);
+        goto fail;
+    }
+    if (le32(h.magic) != BLOCK_MAGIC || le32(f.magic) != BLOCK_MAGIC) {
+        rc = ERR_CORRUPT(e, "block %s: bad magic", path);
+        goto fail;
+    }
+    if (le32(h.version) != BLOCK_VERSION || le32(f.version) != BLOCK_VERSION ||
+        le32(h.flags) != 0 || le32(h.reserved) != 0) {
+        rc = ERR_CORRUPT(e, "block %s: version %u", path, le32(h.version));
+        goto fail;
+    }
+    if (le32(f.footer_crc) != hash_crc32(0, &f, offsetof(struct block_footer_disk, footer_crc))) {
+        rc = ERR_CORRUPT(e, "block %s: footer checksum", path);
+        goto fail;
+    }
+    uint64_t index_off = le64(f.index_off), index_len = le64(f.index_len);
+    if (index_off < BLOCK_HEADER_BYTES || index_len > BLOCK_INDEX_MAX_BYTES ||
+        index_off > size - BLOCK_FOOTER_BYTES || index_len != size - BLOCK_FOOTER_BYTES - index_off) {
+        rc = ERR_CORRUPT(e, "block %s: index bounds", path);
+        goto fail;
+    }
+    b->meta = (struct block_meta){
+        .mint_ms = (int64_t)le64(f.mint_ms),
+        .maxt_ms = (int64_t)le64(f.maxt_ms),
+        .nseries = le64(f.nseries),
+        .nsamples = le64(f.nsamples),
+        .bytes = size,
+    };
+    b->index = malloc(index_len ? index_len : 1);
+    if (b->index == NULL) {
+        rc = ERR_SET(e, -ENOMEM, "block: out of memory");
+        goto fail;
+    }
+    rc = fs_pread_all(b->fd, b->index, index_len, (off_t)index_off);
+    if (rc != 0) {
+        rc = ERR_SET(e, rc, "block %s: read index", path);
+        goto fail;
+    }
+    if (hash_crc32(0, b->index, index_len) != le32(f.index_crc)) {
+        rc = ERR_CORRUPT(e, "block %s: index checksum", path);
+        goto fail;
+    }
+    rc = parse_index(b, (size_t)index_len, index_off, e);
+    if (rc != 0)
+        goto fail;
+    *out = b;
+    return 0;
+fail:
+    block_free(b);
+    return rc;
+}
+
+void block_ref(struct block *b)
+{
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+}
+
+void block_unref(struct block *b)
+{
+    if (b != NULL && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1)
+        block_free(b);
+}
+
+void block_mark_deleted(struct block *b)
+{
+    atomic_store(&b->deleted, true);
+}
+
+const struct block_meta *block_meta(const struct block *b)
+{
+    return &b->meta;
+}
+
+const char *block_path(const struct block *b)
+{
+    return b->path;
+}
+
+void block_series_labels(const struct block *b, uint64_t i, const struct label **ls, size_t *n)
+{
+    if (i >= b->meta.nseries) {
+        *ls = NULL;
+        *n = 0;
+        return;
+    }
+    *ls = b->labels + b->series[i].label_off;
+    *n = b->series[i].nlabels;
+}
+
+void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int64_t *maxt_ms)
+{
+    if (i >= b->meta.nseries) {
+        *mint_ms = INT64_MAX;
+        *maxt_ms = INT64_MIN;
+        return;
+    }
+    *mint_ms = b->series[i].mint;
+    *maxt_ms = b->series[i].maxt;
+}
+
+/* Make page `pg` the cached one. Called with b->mu held. */
+static int load_page(struct block *b, uint64_t pg, struct err *e)
+{
+    if (b->cache_page == pg)
+        return 0;
+    const struct rpage *p = &b->pages[pg];
+    b->cache_page = UINT64_MAX;
+    buf_reset(&b->zbuf);
+    buf_reset(&b->cache);
+    int rc = buf_reserve(&b->zbuf, (size_t)p->clen);
+    if (rc == 0)
+        rc = buf_reserve(&b->cache, (size_t)p->ulen);
+    if (rc != 0)
+        return ERR_SET(e, rc, "block: out of memory");
+    rc = fs_pread_all(b->fd, b->zbuf.p, (size_t)p->clen, (off_t)p->off);
+    if (rc != 0)
+        return ERR_SET(e, rc, "block %s: read page %llu", b->path, (unsigned long long)pg);
+    if (hash_crc32(0, b->zbuf.p, (size_t)p->clen) != p->crc)
+        return ERR_CORRUPT(e, "block %s: page %llu checksum", b->path, (unsigned long long)pg);
+    unsigned long long want = ZSTD_getFrameContentSize(b->zbuf.p, (size_t)p->clen);
+    if (want != p->ulen)
+        return ERR_CORRUPT(e, "block %s: page %llu size", b->path, (unsigned long long)pg);
+    size_t got = ZSTD_decompressDCtx(b->dctx, b->cache.p, (size_t)p->ulen, b->zbuf.p,
+                                     (size_t)p->clen);
+    if (ZSTD_isError(got) || got != p->ulen)
+        return ERR_CORRUPT(e, "block %s: page %llu: zstd", b->path, (unsigned long long)pg);
+    b->cache.len = got;
+    b->cache_page = pg;
+    return 0;
+}
+
+int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t *n, size_t *cap,
+                         struct err *e)
+{
+    if (i >= b->meta.nseries)
+        return ERR_INVAL(e, "block: series %llu of %llu", (unsigned long long)i,
+                         (unsigned long long)b->meta.nseries);
+    const struct rseries *s = &b->series[i];
+    size_t n0 = *n;
+    pthread_mutex_lock(&b->mu);
+    int rc = load_page(b, s->page, e);
+    if (rc == 0)
+        rc = series_codec_decode(b->cache.p + s->off, (size_t)s->len, v, n, cap, e);
+    pthread_mutex_unlock(&b->mu);
+    if (rc != 0)
+        return rc;
+    if (*n - n0 != s->nsamples || (*v)[n0].t_ms != s->mint || (*v)[*n - 1].t_ms != s->maxt) {
+        *n = n0;
+        return ERR_CORRUPT(e, "block %s: series %llu disagrees with the index", b->path,
+                           (unsigned long long)i);
+    }
+    return 0;
+}

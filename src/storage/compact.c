@@ -1,0 +1,205 @@
+/* compact.c: merging a partition's blocks into one.
+ *
+ * Each head cut adds a block to the partitions it touched, and deletes leave
+ * tombstones over blocks; compaction rewrites a partition into a single
+ * block when it has more than one, or when a tombstone applies to one of its
+ * blocks. Per series (labels_cmp order), the blocks' samples are layered by
+ * increasing seq with ooo_merge(), so at equal t the newer write wins, and
+ * tombstoned ranges are dropped as they are read. The new block gets a seq
+ * above every existing one; the old blocks are then replaced under
+ * lock(write), marked deleted and unref'ed (their files go with the last
+ * ref), and the tombstones no live block needs are forgotten.
+ * Invariant: runs under maint_mu, so no head cut adds a block to the
+ * partition meanwhile and no other job removes the blocks it reads.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fs.h"
+#include "storage/engine.h"
+
+static int cmp_labels(const void *a, const void *b, void *ctx)
+{
+    const struct storage *s = ctx;
+    const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
+    const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
+    return labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Does a tombstone apply to a block of this partition? Caller holds lock. */
+static bool has_tombstones(const struct storage *s, const struct db_block *db)
+{
+    for (size_t i = 0; i < s->ntombs; i++)
+        if (s->tombs[i].max_seq >= db->seq && querier_block_find(db, s->tombs[i].sid) >= 0)
+            return true;
+    return false;
+}
+
+/* Merge blocks (sorted by seq, all of one partition). */
+static int compact_partition(struct storage *s, const struct db_block *bs, size_t nb,
+                             struct err *e)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nb; i++)
+        total += bs[i].nsids;
+    uint32_t *ids = malloc((total ? total : 1) * sizeof *ids);
+    if (!ids)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    size_t nids = 0;
+    for (size_t i = 0; i < nb; i++)
+        for (uint32_t j = 0; j < bs[i].nsids; j++)
+            ids[nids++] = bs[i].sids[2 * j];
+    qsort(ids, nids, sizeof *ids, cmp_u32);
+    size_t k = 0;
+    for (size_t i = 0; i < nids; i++)
+        if (k == 0 || ids[k - 1] != ids[i])
+            ids[k++] = ids[i];
+    nids = k;
+    qsort_r(ids, nids, sizeof *ids, cmp_labels, s);
+
+    int64_t partition = bs[0].partition;
+    uint64_t seq = s->next_seq++;
+    char *path = db_block_path(s, partition, seq);
+    uint32_t *pairs = malloc((nids ? nids : 1) * 2 * sizeof *pairs);
+    struct block_writer *w = NULL;
+    struct block *nbk = NULL;
+    struct sample *acc = NULL, *tmp = NULL, *mrg = NULL;
+    size_t nacc = 0, capacc = 0, ntmp = 0, captmp = 0, nmrg = 0, capmrg = 0;
+    uint32_t npairs = 0;
+    int rc = 0;
+    if (!path || !pairs) {
+        rc = ERR_SET(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = block_writer_new(&w, path, e);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < nids && rc == 0; i++) {
+        nacc = 0;
+        for (size_t b = 0; b < nb && rc == 0; b++) {
+            ntmp = 0;
+            pthread_rwlock_rdlock(&s->lock); /* tombstones */
+            rc = querier_block_samples(s, &bs[b], ids[i], &tmp, &ntmp, &captmp, e);
+            pthread_rwlock_unlock(&s->lock);
+            if (rc || ntmp == 0)
+                continue;
+            rc = ooo_merge(acc, nacc, tmp, ntmp, &mrg, &nmrg, &capmrg);
+            if (rc == 0) {
+                struct sample *sw = acc;
+                size_t cw = capacc;
+                acc = mrg;
+                capacc = capmrg;
+                nacc = nmrg;
+                mrg = sw;
+                capmrg = cw;
+            }
+        }
+        if (rc == 0 && nacc > 0) {
+            const struct series *sr = series_get(&s->reg, ids[i]);
+            rc = block_writer_add(w, sr->labels, sr->nlabels, acc, nacc, e);
+            pairs[2 * npairs] = ids[i];
+            pairs[2 * npairs + 1] = npairs;
+            npairs++;
+        }
+    }
+    if (rc == 0 && npairs > 0) {
+        rc = block_writer_finish(w, e);
+        w = NULL;
+        if (rc == 0)
+            rc = block_open(&nbk, path, e);
+    }
+    if (rc)
+        goto out;
+    qsort(pairs, npairs, 2 * sizeof *pairs, cmp_u32);
+
+    pthread_rwlock_wrlock(&s->lock);
+    if (nbk) {
+        rc = db_block_add(s, nbk, partition, seq, pairs, npairs);
+        if (rc == 0) {
+            nbk = NULL;
+            pairs = NULL;
+        }
+    }
+    if (rc == 0) {
+        for (size_t b = 0; b < nb; b++)
+            for (size_t i = 0; i < s->nblocks; i++)
+                if (s->blocks[i].b == bs[b].b) {
+                    db_block_remove_at(s, i);
+                    break;
+                }
+        tombstone_prune(s);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    if (rc == 0)
+        rc = tombstone_save(s, e);
+    if (rc == 0)
+        atomic_fetch_add_explicit(&s->compactions, 1, memory_order_relaxed);
+out:
+    if (w)
+        block_writer_abort(w);
+    if (nbk) {
+        block_mark_deleted(nbk);
+        block_unref(nbk);
+    }
+    free(acc);
+    free(tmp);
+    free(mrg);
+    free(pairs);
+    free(path);
+    free(ids);
+    return rc;
+}
+
+int compact_run(struct storage *s, struct err *e)
+{
+    /* Pick the partitions under lock(read), then work without it: the block
+     * list only changes under maint_mu, which the caller holds. */
+    pthread_rwlock_rdlock(&s->lock);
+    size_t nb = s->nblocks;
+    struct db_block *copy = malloc((nb ? nb : 1) * sizeof *copy);
+    if (!copy) {
+        pthread_rwlock_unlock(&s->lock);
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    }
+    memcpy(copy, s->blocks, nb * sizeof *copy);
+    bool *tomb = calloc(nb ? nb : 1, sizeof *tomb);
+    for (size_t i = 0; tomb && i < nb; i++)
+        tomb[i] = has_tombstones(s, &copy[i]);
+    pthread_rwlock_unlock(&s->lock);
+    if (!tomb) {
+        free(copy);
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    bool *done = calloc(nb ? nb : 1, sizeof *done);
+    struct db_block *group = malloc((nb ? nb : 1) * sizeof *group);
+    if (!done || !group)
+        rc = ERR_SET(e, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < nb && rc == 0; i++) {
+        if (done[i])
+            continue;
+        size_t ng = 0;
+        bool any_tomb = false;
+        for (size_t j = i; j < nb; j++) {
+            if (copy[j].partition != copy[i].partition)
+                continue;
+            done[j] = true;
+            any_tomb |= tomb[j];
+            group[ng++] = copy[j]; /* seq order kept */
+        }
+        if (ng > 1 || any_tomb)
+            rc = compact_partition(s, group, ng, e);
+    }
+    free(done);
+    free(group);
+    free(tomb);
+    free(copy);
+    return rc;
+}

@@ -1,0 +1,377 @@
+/* engine.h: the storage engine's internals, shared by the files of
+ * src/storage/ that implement storage.h (never included outside storage/).
+ *
+ * Objects and their owners:
+ *   struct intern    string table; owns every label byte the engine keeps
+ *   struct series    one per label set, in pages of the registry (series.c)
+ *   struct postings  inverted index name -> value -> series ids (postings.c)
+ *   struct head_data a series' in-memory samples: Gorilla chunks + ooo buffer
+ *   struct db_block  a live block of a partition, one ref held by the storage
+ *   struct storage   everything above, plus the WAL and background thread
+ *
+ * Locks, outermost first (take them in this order, never the reverse):
+ *   maint_mu   one maintenance job at a time: head cut, compaction,
+ *              retention, delete. Held for the whole job.
+ *   append_mu  one writer of the WAL and of the registry at a time. Holders
+ *              may read the registry without `lock`, since only they add to it.
+ *   lock       rwlock over registry growth, postings, the live block list,
+ *              tombstones and frozen head data. Readers hold it in read mode
+ *              while resolving matchers and while reading ONE series.
+ *   stripe[i]  mutex over the active head data of series with id % NSTRIPES == i.
+ */
+#ifndef TIDE_STORAGE_ENGINE_H
+#define TIDE_STORAGE_ENGINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/strv.h"
+#include "model/batch.h"
+#include "model/labels.h"
+#include "model/matcher.h"
+#include "storage/block.h"
+#include "storage/chunk.h"
+#include "storage/storage.h"
+#include "storage/wal.h"
+
+#define SERIES_NONE UINT32_MAX
+
+/* ---- intern.c: string interning ---- */
+
+/* A string table: each distinct byte string is stored once, NUL-terminated,
+ * and gets a dense id. Owner: struct storage. Strings live until
+ * intern_fini(). Thread: inserts need append_mu + lock(write); lookups
+ * need lock(read) or append_mu. */
+struct intern_entry {
+    const char *p; /* NUL-terminated copy, in `arena` */
+    uint32_t n;    /* length */
+    uint32_t h;    /* low bits of the hash, to skip most compares */
+};
+struct intern {
+    struct arena arena;         /* the bytes */
+    struct intern_entry *ents;  /* by id */
+    uint32_t nents, cap_ents;
+    uint32_t *slots;            /* open addressing: id + 1, 0 = empty */
+    uint32_t nslots;            /* power of two */
+    uint64_t bytes;             /* bytes of strings held */
+};
+void intern_init(struct intern *in);
+void intern_fini(struct intern *in);
+/* The id of s, inserting a copy if new. 0 or -ENOMEM. */
+int intern_put(struct intern *in, struct strv s, uint32_t *id);
+/* The id of s, or UINT32_MAX when s was never interned. */
+uint32_t intern_find(const struct intern *in, struct strv s);
+static inline struct strv intern_str(const struct intern *in, uint32_t id)
+{
+    return (struct strv){in->ents[id].p, in->ents[id].n};
+}
+
+/* ---- head.c / head_append.c / head_read.c / ooo.c: head data ---- */
+
+/* A sealed Gorilla chunk, immutable. Owned by its head_data. */
+struct head_chunk {
+    char *p;         /* chunk bytes (malloc'd) */
+    uint32_t len, n; /* bytes, samples */
+};
+
+/* One series' samples in memory. Owner: its struct series (active) or the
+ * head cut in progress (frozen). In-order samples (t > last_t) go to the
+ * open chunk `enc`; others to `ooo`, a sorted, unique, uncompressed buffer
+ * that overrides chunk samples at equal t (it is always the newer write). */
+struct head_data {
+    struct head_chunk *sealed;     /* full chunks, time-ordered */
+    uint32_t nsealed, cap_sealed;
+    struct buf open;               /* bytes of the open chunk */
+    struct chunk_enc enc;          /* its encoder; enc.dst == &open */
+    struct sample *ooo;            /* out-of-order samples, sorted, unique t */
+    uint32_t nooo, cap_ooo;
+    int64_t last_t;                /* last in-order timestamp (valid if nsamples) */
+    int64_t mint, maxt;            /* over chunks and ooo (valid if nsamples) */
+    uint64_t nsamples;             /* chunk samples + ooo samples */
+};
+
+void head_data_init(struct head_data *h);
+void head_data_fini(struct head_data *h);
+/* Move src's samples into dst (which must be fresh), leaving src empty. */
+void head_data_move(struct head_data *dst, struct head_data *src);
+/* Append one sample. *ooo is set when it went to the ooo buffer. 0 or -ENOMEM. */
+int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo);
+/* Append h's samples (merged, sorted, unique, newest write winning) to *v. */
+int head_data_read(const struct head_data *h, struct sample **v, size_t *n, size_t *cap,
+                   struct err *e);
+/* Remove samples in [mint, maxt]; returns the number removed via *removed. */
+int head_data_delete(struct head_data *h, int64_t mint_ms, int64_t maxt_ms, uint64_t *removed);
+/* Bytes of chunks, for stats. */
+uint32_t head_data_chunks(const struct head_data *h);
+
+/* Insert into a sorted unique buffer; equal t replaces. */
+int ooo_insert(struct sample **buf, uint32_t *n, uint32_t *cap, int64_t t_ms, double v,
+               bool *replaced);
+/* Merge two sorted unique runs into *out (realloc'd; may not alias): at equal
+ * t the sample from `newer` wins. *out gets n_old + n_new at most. */
+int ooo_merge(const struct sample *older, size_t n_old, const struct sample *newer, size_t n_new,
+              struct sample **out, size_t *n, size_t *cap);
+
+/* ---- series.c: the registry ---- */
+
+/* One series. Fields up to `wal_gen` never change after series_create(),
+ * so they may be read with no lock. */
+struct series {
+    const struct label *labels; /* sorted; strings interned; in the intern arena */
+    uint32_t nlabels;
+    uint32_t id;
+    uint64_t hash;              /* labels_hash() */
+    /* append_mu: */
+    uint32_t wal_gen;           /* WAL generation its SERIES record was written in */
+    /* atomic; widened only, except by retention: */
+    _Atomic int64_t mint, maxt; /* over head and blocks; mint > maxt when empty */
+    /* stripe lock: */
+    struct head_data head;
+    /* append_mu + lock(write) to set; lock(read) to read; NULL but during a cut: */
+    struct head_data *frozen;
+};
+
+#define SERIES_PAGE_BITS 12
+#define SERIES_PAGE_SIZE (1u << SERIES_PAGE_BITS)
+#define SERIES_MAX_PAGES 65536u
+
+/* The registry: label set -> dense id. Pages never move, so a series pointer
+ * stays valid until storage_close(). */
+struct series_reg {
+    struct series **pages;      /* SERIES_MAX_PAGES slots; published atomically */
+    _Atomic uint32_t n;         /* series registered */
+    uint32_t *slots;            /* open addressing by hash: id + 1 */
+    uint32_t nslots;
+};
+
+int series_reg_init(struct series_reg *r);
+void series_reg_fini(struct series_reg *r);
+static inline struct series *series_get(const struct series_reg *r, uint32_t id)
+{
+    struct series *page = __atomic_load_n(&r->pages[id >> SERIES_PAGE_BITS], __ATOMIC_ACQUIRE);
+    return &page[id & (SERIES_PAGE_SIZE - 1)];
+}
+static inline uint32_t series_count(const struct series_reg *r)
+{
+    return atomic_load_explicit(&r->n, memory_order_acquire);
+}
+/* Id of a sorted label set, or SERIES_NONE. */
+uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n);
+/* Widen the series' time range. */
+void series_widen(struct series *sr, int64_t mint_ms, int64_t maxt_ms);
+/* Describe a label set as {a="b", ...} into out (truncated), for messages. */
+void series_format(char *out, size_t cap, const struct label *ls, size_t n);
+
+/* ---- postings.c: the inverted index ---- */
+
+struct postings_list {
+    uint32_t *ids; /* sorted ascending */
+    uint32_t n, cap;
+};
+struct postings_value {
+    uint32_t value;            /* intern id */
+    struct postings_list list;
+};
+/* Values of one label name, with a small hash from value id to index. */
+struct postings_name {
+    uint32_t name;             /* intern id */
+    struct postings_value *values;
+    uint32_t nvalues, cap_values;
+    uint32_t *slots;           /* value id -> index + 1 */
+    uint32_t nslots;
+    uint64_t series;           /* series carrying this name */
+};
+/* Owner: struct storage. Thread: writes under lock(write), reads lock(read). */
+struct postings {
+    struct postings_name **by_intern; /* intern id -> name, NULL if not a name */
+    uint32_t cap_by_intern;
+    uint32_t *names;                  /* intern ids of label names, in insertion order */
+    uint32_t nnames, cap_names;
+};
+
+void postings_init(struct postings *p);
+void postings_fini(struct postings *p);
+/* Index a new series; its id is greater than every id indexed before. */
+int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
+                 const uint32_t *value_ids, size_t n);
+const struct postings_name *postings_name_get(const struct postings *p, uint32_t name_id);
+const struct postings_list *postings_get(const struct postings *p, uint32_t name_id,
+                                         uint32_t value_id);
+
+/* Sorted set operations; results are malloc'd into *out (caller frees). */
+int postings_intersect(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
+                       size_t *n);
+int postings_union(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
+                   size_t *n);
+int postings_subtract(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
+                      size_t *n);
+
+/* Series ids (sorted) matching every matcher, among ids 0..nseries-1.
+ * Caller holds lock(read). *out malloc'd. */
+int postings_select(const struct postings *p, const struct intern *in, uint32_t nseries,
+                    const struct matcher *m, size_t nm, uint32_t **out, size_t *n, struct err *e);
+
+/* ---- wal_record.c: record encodings ---- */
+
+enum wal_record_type {
+    WAL_REC_SERIES = 1,    /* per series: uvarint id, uvarint nlabels, (bytes name, bytes value)* */
+    WAL_REC_SAMPLES = 2,   /* per group: uvarint id, uvarint n, varint t0, f64 v0, (varint dt, f64 v)* */
+    WAL_REC_TOMBSTONE = 3, /* varint mint, varint maxt, then uvarint id per series */
+};
+/* Each record is [u8 type] and entries up to its end. */
+int wal_record_series_begin(struct buf *b);
+int wal_record_series_add(struct buf *b, uint32_t id, const struct label *ls, size_t n);
+int wal_record_samples_begin(struct buf *b);
+int wal_record_samples_add(struct buf *b, uint32_t id, const struct sample *v, size_t n);
+int wal_record_tombstone(struct buf *b, const uint32_t *ids, size_t n, int64_t mint_ms,
+                         int64_t maxt_ms);
+
+/* Decoding: the visitor gets each item; a non-zero return stops the walk. */
+struct wal_record_visitor {
+    void *ctx;
+    int (*series)(void *ctx, uint32_t id, const struct label *ls, size_t n);
+    int (*sample)(void *ctx, uint32_t id, int64_t t_ms, double v);
+    int (*tombstone)(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms);
+};
+/* Decode one record. TIDE_ECORRUPT on a malformed record. */
+int wal_record_decode(const void *rec, size_t n, const struct wal_record_visitor *vis,
+                      struct err *e);
+
+/* ---- blocks and tombstones ---- */
+
+/* A live block. Owner: storage->blocks holds one ref on `b`. */
+struct db_block {
+    struct block *b;
+    int64_t partition;  /* partition start, ms */
+    uint64_t seq;       /* global, increasing: a higher seq holds newer writes */
+    uint32_t *sids;     /* (sid, index) pairs sorted by sid: the series it holds */
+    uint32_t nsids;
+};
+
+/* Deleted range of a series in blocks with seq <= max_seq (blocks written
+ * before the delete). Head data is deleted at once instead. */
+struct tombstone {
+    uint32_t sid;
+    int64_t mint_ms, maxt_ms;
+    uint64_t max_seq;
+};
+
+/* ---- the storage ---- */
+
+#define STORAGE_NSTRIPES 256
+
+struct storage {
+    struct storage_opts o;
+    char *dir, *wal_dir, *blocks_dir;
+    int lock_fd;                  /* DIR/LOCK, flock'ed */
+
+    pthread_mutex_t maint_mu;
+    pthread_mutex_t append_mu;
+    pthread_rwlock_t lock;
+    pthread_mutex_t stripes[STORAGE_NSTRIPES];
+
+    /* lock: */
+    struct intern intern;
+    struct series_reg reg;
+    struct postings postings;
+    struct db_block *blocks;      /* sorted by seq */
+    size_t nblocks, cap_blocks;
+    struct tombstone *tombs;
+    size_t ntombs, cap_tombs;
+    bool cutting;                 /* series' frozen data exists */
+
+    /* append_mu: */
+    struct wal *wal;
+    uint32_t wal_gen;             /* bumped at each WAL cut */
+    struct buf rec_series, rec_samples; /* scratch records */
+    uint32_t *scratch_sids;
+    size_t cap_scratch;
+    uint64_t next_seq;            /* next block seq (maint_mu) */
+    int64_t head_mint, head_maxt; /* over the active head; mint > maxt when empty */
+
+    /* fsync group commit: */
+    pthread_mutex_t sync_mu;
+    _Atomic uint64_t written_seq, synced_seq;
+
+    /* background: */
+    pthread_t thread;
+    bool has_thread, stop;
+    pthread_mutex_t bg_mu;
+    pthread_cond_t bg_cond;
+
+    /* counters (relaxed atomics): */
+    _Atomic uint64_t samples_appended, samples_ooo, samples_rejected, series_created;
+    _Atomic uint64_t head_samples, head_cuts, compactions, partitions_dropped;
+    _Atomic uint64_t background_errors;
+    uint64_t wal_torn;
+};
+
+static inline pthread_mutex_t *storage_stripe(struct storage *s, uint32_t sid)
+{
+    return &s->stripes[sid % STORAGE_NSTRIPES];
+}
+
+/* series.c */
+int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash,
+                  uint32_t *id);
+int series_check_limits(const struct storage *s, const struct label *ls, size_t n,
+                        bool creating, struct err *e);
+
+/* head_append.c: apply samples to a series' active head (caller holds its
+ * stripe lock and append_mu). */
+int head_append(struct storage *s, struct series *sr, const struct sample *v, size_t n);
+/* wal_sync() covering every record written so far; group commit aware. */
+int head_append_sync(struct storage *s);
+
+/* querier.c: series ids matching, time-restricted, sorted by labels.
+ * Takes lock(read). */
+int querier_resolve(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                    int64_t maxt_ms, bool sort_labels, uint32_t **out, size_t *n, struct err *e);
+/* All samples of series sid in [mint, maxt]: blocks, frozen and active head
+ * merged newest-write-wins, tombstones applied. Takes lock(read). */
+int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int64_t maxt_ms,
+                           struct sample **v, size_t *n, size_t *cap, struct err *e);
+/* Samples of series sid from block db (with tombstones applied) appended to *v. */
+int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
+                          struct sample **v, size_t *n, size_t *cap, struct err *e);
+/* Index of series sid in db, or -1. */
+int64_t querier_block_find(const struct db_block *db, uint32_t sid);
+
+/* db.c */
+int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t seq,
+                 uint32_t *sids, uint32_t nsids);
+void db_block_remove_at(struct storage *s, size_t i);
+char *db_block_path(const struct storage *s, int64_t partition, uint64_t seq);
+int64_t db_partition_of(const struct storage *s, int64_t t_ms);
+
+/* replay.c */
+int replay_wal(struct storage *s, struct err *e);
+
+/* head_cut.c */
+int head_cut(struct storage *s, bool force, struct err *e);
+
+/* compact.c */
+int compact_run(struct storage *s, struct err *e);
+
+/* retention.c */
+int retention_run(struct storage *s, int64_t now_ms, struct err *e);
+
+/* tombstone.c */
+int tombstone_load(struct storage *s, struct err *e);
+int tombstone_save(struct storage *s, struct err *e);
+/* Add a tombstone over the current blocks if one of them holds samples of
+ * sid in range: 1 added, 0 not needed, or an error. Caller holds lock(write). */
+int tombstone_add(struct storage *s, uint32_t sid, int64_t mint_ms, int64_t maxt_ms);
+/* Drop tombstones no live block needs any more. Caller holds lock(write). */
+void tombstone_prune(struct storage *s);
+/* Remove samples of tombstones covering block seq from v (sorted). */
+void tombstone_filter(const struct storage *s, uint32_t sid, uint64_t seq, struct sample *v,
+                      size_t *n);
+
+#endif

@@ -1,0 +1,261 @@
+/* head_append.c: storage_append(), the write path from a batch to the head.
+ *
+ * Under append_mu, for each batch series: find its id (labels_hash + full
+ * compare) or create it after the limits check; then encode one SERIES
+ * record for the series this WAL generation has not described yet and one
+ * SAMPLES record for the whole call, append both to the WAL, and only then
+ * apply the samples to the head chunks (in order) or the ooo buffer.
+ * Invariant: nothing reaches the head before its WAL record was written, so
+ * a replay rebuilds what readers saw. With STORAGE_FSYNC_ALWAYS the call
+ * returns 0 only after a wal_sync() that covered its records (group commit:
+ * one fsync may cover several concurrent appenders).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "storage/engine.h"
+
+int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
+{
+    *ooo = false;
+    if (h->nsamples > 0 && t_ms <= h->last_t) {
+        bool replaced;
+        int rc = ooo_insert(&h->ooo, &h->nooo, &h->cap_ooo, t_ms, v, &replaced);
+        if (rc)
+            return rc;
+        *ooo = t_ms < h->last_t;
+        if (!replaced)
+            h->nsamples++;
+        if (t_ms < h->mint)
+            h->mint = t_ms;
+        return 0;
+    }
+    if (h->enc.n >= CHUNK_MAX_SAMPLES) {
+        if (h->nsealed == h->cap_sealed) {
+            uint32_t cap = h->cap_sealed ? h->cap_sealed * 2 : 4;
+            struct head_chunk *nc = realloc(h->sealed, cap * sizeof *nc);
+            if (!nc)
+                return -ENOMEM;
+            h->sealed = nc;
+            h->cap_sealed = cap;
+        }
+        struct head_chunk c = {.n = h->enc.n};
+        size_t len;
+        c.p = buf_take(&h->open, &len);
+        c.len = (uint32_t)len;
+        h->sealed[h->nsealed++] = c;
+        buf_init(&h->open, 0);
+        chunk_enc_init(&h->enc, &h->open);
+    }
+    int rc = chunk_enc_append(&h->enc, t_ms, v);
+    if (rc)
+        return rc;
+    if (h->nsamples == 0)
+        h->mint = t_ms;
+    h->last_t = t_ms;
+    h->maxt = t_ms;
+    h->nsamples++;
+    return 0;
+}
+
+int head_append(struct storage *s, struct series *sr, const struct sample *v, size_t n)
+{
+    uint64_t before = sr->head.nsamples, nooo = 0;
+    int64_t mint = INT64_MAX, maxt = INT64_MIN;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ooo;
+        rc = head_data_append(&sr->head, v[i].t_ms, v[i].v, &ooo);
+        if (rc)
+            break;
+        nooo += ooo;
+        if (v[i].t_ms < mint)
+            mint = v[i].t_ms;
+        if (v[i].t_ms > maxt)
+            maxt = v[i].t_ms;
+    }
+    if (mint <= maxt) {
+        series_widen(sr, mint, maxt);
+        if (mint < s->head_mint)
+            s->head_mint = mint;
+        if (maxt > s->head_maxt)
+            s->head_maxt = maxt;
+    }
+    atomic_fetch_add_explicit(&s->head_samples, sr->head.nsamples - before, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->samples_ooo, nooo, memory_order_relaxed);
+    return rc;
+}
+
+/* Make sure scratch holds n ids. */
+static int scratch(struct storage *s, size_t n)
+{
+    if (n <= s->cap_scratch)
+        return 0;
+    size_t cap = s->cap_scratch ? s->cap_scratch : 256;
+    while (cap < n)
+        cap *= 2;
+    uint32_t *v = realloc(s->scratch_sids, cap * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    s->scratch_sids = v;
+    s->cap_scratch = cap;
+    return 0;
+}
+
+/* Wait until the WAL is synced up to `seq` (group commit). */
+static int sync_upto(struct storage *s, uint64_t seq)
+{
+    if (atomic_load(&s->synced_seq) >= seq)
+        return 0;
+    pthread_mutex_lock(&s->sync_mu);
+    int rc = 0;
+    if (atomic_load(&s->synced_seq) < seq) {
+        uint64_t target = atomic_load(&s->written_seq);
+        rc = wal_sync(s->wal);
+        if (rc == 0)
+            atomic_store(&s->synced_seq, target);
+    }
+    pthread_mutex_unlock(&s->sync_mu);
+    return rc;
+}
+
+int storage_append(struct storage *s, const struct batch *b, struct storage_append_result *r,
+                   struct err *e)
+{
+    struct storage_append_result res = {0};
+    int rc = 0, limit_rc = 0;
+    bool wrlocked = false;
+    uint64_t my_seq = 0;
+    pthread_mutex_lock(&s->append_mu);
+    rc = scratch(s, b->nseries);
+    if (rc)
+        goto out;
+    uint32_t *sids = s->scratch_sids;
+
+    /* 1. Resolve ids, creating series (under lock(write), taken once). */
+    for (size_t i = 0; i < b->nseries; i++) {
+        const struct batch_series *bs = &b->series[i];
+        const struct label *ls = b->labels + bs->label_off;
+        uint64_t h = labels_hash(ls, bs->nlabels);
+        uint32_t sid = series_lookup(&s->reg, h, ls, bs->nlabels);
+        if (sid == SERIES_NONE) {
+            struct err le;
+            int lrc = series_check_limits(s, ls, bs->nlabels, true, &le);
+            if (lrc) {
+                if (limit_rc == 0 && e)
+                    *e = le;
+                limit_rc = lrc;
+                res.samples_rejected += bs->nsamples;
+                sids[i] = SERIES_NONE;
+                continue;
+            }
+            if (!wrlocked) {
+                pthread_rwlock_wrlock(&s->lock);
+                wrlocked = true;
+            }
+            rc = series_create(s, ls, bs->nlabels, h, &sid);
+            if (rc) {
+                ERR_SET(e, rc, "creating a series: %s", tide_strerror(rc));
+                goto out;
+            }
+            res.series_created++;
+        }
+        sids[i] = sid;
+    }
+    if (wrlocked) {
+        pthread_rwlock_unlock(&s->lock);
+        wrlocked = false;
+    }
+
+    /* 2. Encode the records. */
+    struct buf *rs = &s->rec_series, *rsm = &s->rec_samples;
+    buf_reset(rs);
+    buf_reset(rsm);
+    uint32_t nnew = 0;
+    rc = wal_record_series_begin(rs);
+    for (size_t i = 0; i < b->nseries && rc == 0; i++) {
+        if (sids[i] == SERIES_NONE)
+            continue;
+        struct series *sr = series_get(&s->reg, sids[i]);
+        if (sr->wal_gen == s->wal_gen)
+            continue;
+        rc = wal_record_series_add(rs, sr->id, sr->labels, sr->nlabels);
+        sr->wal_gen = s->wal_gen; /* undone below on failure */
+        nnew++;
+    }
+    if (rc == 0)
+        rc = wal_record_samples_begin(rsm);
+    size_t nsamples = 0;
+    for (size_t i = 0; i < b->nseries && rc == 0; i++) {
+        if (sids[i] == SERIES_NONE)
+            continue;
+        const struct batch_series *bs = &b->series[i];
+        rc = wal_record_samples_add(rsm, sids[i], b->samples + bs->sample_off, bs->nsamples);
+        nsamples += bs->nsamples;
+    }
+
+    /* 3. Write them. */
+    if (rc == 0 && nnew > 0)
+        rc = wal_append(s->wal, rs->p, rs->len);
+    if (rc == 0 && nsamples > 0)
+        rc = wal_append(s->wal, rsm->p, rsm->len);
+    if (rc == 0 && s->o.fsync == STORAGE_FSYNC_ALWAYS)
+        rc = wal_flush(s->wal);
+    if (rc) {
+        /* Not acknowledged, not applied; describe the series again next time. */
+        for (size_t i = 0; i < b->nseries; i++)
+            if (sids[i] != SERIES_NONE)
+                series_get(&s->reg, sids[i])->wal_gen = 0;
+        ERR_SET(e, rc, "writing the WAL: %s", tide_strerror(rc));
+        goto out;
+    }
+    my_seq = atomic_fetch_add(&s->written_seq, 1) + 1;
+
+    /* 4. Apply to the head. */
+    for (size_t i = 0; i < b->nseries; i++) {
+        if (sids[i] == SERIES_NONE)
+            continue;
+        const struct batch_series *bs = &b->series[i];
+        struct series *sr = series_get(&s->reg, sids[i]);
+        pthread_mutex_t *mu = storage_stripe(s, sids[i]);
+        pthread_mutex_lock(mu);
+        rc = head_append(s, sr, b->samples + bs->sample_off, bs->nsamples);
+        pthread_mutex_unlock(mu);
+        if (rc) {
+            ERR_SET(e, rc, "appending to the head: %s", tide_strerror(rc));
+            goto out;
+        }
+        res.samples_added += bs->nsamples;
+    }
+out:
+    if (wrlocked)
+        pthread_rwlock_unlock(&s->lock);
+    pthread_mutex_unlock(&s->append_mu);
+    if (rc == 0 && my_seq && s->o.fsync == STORAGE_FSYNC_ALWAYS) {
+        rc = sync_upto(s, my_seq);
+        if (rc)
+            ERR_SET(e, rc, "syncing the WAL: %s", tide_strerror(rc));
+    }
+    atomic_fetch_add_explicit(&s->samples_appended, res.samples_added, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->samples_rejected, res.samples_rejected, memory_order_relaxed);
+    if (r)
+        *r = res;
+    if (rc)
+        return rc;
+    return limit_rc;
+}
+
+/* Sync the WAL now, covering every record written so far (fsync timer,
+ * storage_maintain()). */
+int head_append_sync(struct storage *s)
+{
+    pthread_mutex_lock(&s->sync_mu);
+    uint64_t target = atomic_load(&s->written_seq);
+    int rc = wal_sync(s->wal);
+    if (rc == 0)
+        atomic_store(&s->synced_seq, target);
+    pthread_mutex_unlock(&s->sync_mu);
+    return rc;
+}

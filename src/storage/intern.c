@@ -1,0 +1,108 @@
+/* intern.c: the string table behind every label the engine keeps.
+ *
+ * storage_append() borrows label bytes from the caller's batch; the first
+ * time a series is seen its names and values are copied here once, and the
+ * registry, the postings and every string handed to readers point into this
+ * table. Invariant: a string, once interned, keeps its address and its id
+ * until intern_fini() (storage_close()), so strv's given out never dangle.
+ * Ids are dense (0, 1, 2, ...) so postings can index arrays by them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+#include "storage/engine.h"
+
+void intern_init(struct intern *in)
+{
+    memset(in, 0, sizeof *in);
+    arena_init(&in->arena, 0);
+}
+
+void intern_fini(struct intern *in)
+{
+    arena_fini(&in->arena);
+    free(in->ents);
+    free(in->slots);
+    memset(in, 0, sizeof *in);
+}
+
+static uint32_t hash32(struct strv s)
+{
+    uint64_t h = hash_bytes(s.p ? s.p : "", s.n);
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t find_slot(const struct intern *in, struct strv s, uint32_t h)
+{
+    uint32_t mask = in->nslots - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t v = in->slots[i];
+        if (v == 0)
+            return i;
+        const struct intern_entry *en = &in->ents[v - 1];
+        if (en->h == h && en->n == s.n && (s.n == 0 || memcmp(en->p, s.p, s.n) == 0))
+            return i;
+    }
+}
+
+static int grow(struct intern *in)
+{
+    uint32_t nslots = in->nslots ? in->nslots * 2 : 1024;
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    uint32_t mask = nslots - 1;
+    for (uint32_t id = 0; id < in->nents; id++) {
+        uint32_t i = in->ents[id].h & mask;
+        while (slots[i] != 0)
+            i = (i + 1) & mask;
+        slots[i] = id + 1;
+    }
+    free(in->slots);
+    in->slots = slots;
+    in->nslots = nslots;
+    return 0;
+}
+
+uint32_t intern_find(const struct intern *in, struct strv s)
+{
+    if (in->nslots == 0)
+        return UINT32_MAX;
+    uint32_t v = in->slots[find_slot(in, s, hash32(s))];
+    return v ? v - 1 : UINT32_MAX;
+}
+
+int intern_put(struct intern *in, struct strv s, uint32_t *id)
+{
+    if (s.n > UINT32_MAX / 2)
+        return TIDE_ELIMIT;
+    if ((uint64_t)(in->nents + 1) * 2 > in->nslots) {
+        int rc = grow(in);
+        if (rc)
+            return rc;
+    }
+    uint32_t h = hash32(s);
+    uint32_t slot = find_slot(in, s, h);
+    if (in->slots[slot] != 0) {
+        *id = in->slots[slot] - 1;
+        return 0;
+    }
+    if (in->nents == in->cap_ents) {
+        uint32_t cap = in->cap_ents ? in->cap_ents * 2 : 1024;
+        struct intern_entry *ents = realloc(in->ents, cap * sizeof *ents);
+        if (!ents)
+            return -ENOMEM;
+        in->ents = ents;
+        in->cap_ents = cap;
+    }
+    char *copy = arena_strndup(&in->arena, s.p ? s.p : "", s.n);
+    if (!copy)
+        return -ENOMEM;
+    in->ents[in->nents] = (struct intern_entry){copy, (uint32_t)s.n, h};
+    in->slots[slot] = in->nents + 1;
+    *id = in->nents++;
+    in->bytes += s.n + 1;
+    return 0;
+}

@@ -1,0 +1,448 @@
+/* postings.c: the in-memory inverted index, label name -> value -> sorted
+ * list of series ids, and the evaluation of matchers over it.
+ *
+ * series.c indexes every new series here; querier.c resolves a selector to
+ * ids here before touching any sample. Matchers follow Prometheus: a matcher
+ * that does not match the empty string selects the union of the postings of
+ * the values it matches (intersected with the rest); one that matches ""
+ * also selects series without the label, so it is applied as "all minus the
+ * union of the values it does NOT match". Positive sets are intersected
+ * smallest first; negative ones subtracted last.
+ * Invariant: every list is sorted ascending and unique, because ids are
+ * handed out in increasing order and a series is indexed once.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/engine.h"
+
+void postings_init(struct postings *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+void postings_fini(struct postings *p)
+{
+    for (uint32_t i = 0; i < p->nnames; i++) {
+        struct postings_name *pn = p->by_intern[p->names[i]];
+        for (uint32_t j = 0; j < pn->nvalues; j++)
+            free(pn->values[j].list.ids);
+        free(pn->values);
+        free(pn->slots);
+        free(pn);
+    }
+    free(p->by_intern);
+    free(p->names);
+    memset(p, 0, sizeof *p);
+}
+
+static uint32_t hash_id(uint32_t v)
+{
+    v ^= v >> 16;
+    v *= 0x7feb352dU;
+    v ^= v >> 15;
+    v *= 0x846ca68bU;
+    v ^= v >> 16;
+    return v;
+}
+
+static int name_grow_slots(struct postings_name *pn)
+{
+    uint32_t nslots = pn->nslots ? pn->nslots * 2 : 8;
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    for (uint32_t j = 0; j < pn->nvalues; j++) {
+        uint32_t i = hash_id(pn->values[j].value) & (nslots - 1);
+        while (slots[i])
+            i = (i + 1) & (nslots - 1);
+        slots[i] = j + 1;
+    }
+    free(pn->slots);
+    pn->slots = slots;
+    pn->nslots = nslots;
+    return 0;
+}
+
+static uint32_t name_find(const struct postings_name *pn, uint32_t value_id)
+{
+    if (pn->nslots == 0)
+        return UINT32_MAX;
+    uint32_t mask = pn->nslots - 1;
+    for (uint32_t i = hash_id(value_id) & mask;; i = (i + 1) & mask) {
+        uint32_t v = pn->slots[i];
+        if (v == 0)
+            return UINT32_MAX;
+        if (pn->values[v - 1].value == value_id)
+            return v - 1;
+    }
+}
+
+static struct postings_name *name_get_or_add(struct postings *p, uint32_t name_id)
+{
+    if (name_id >= p->cap_by_intern) {
+        uint32_t cap = p->cap_by_intern ? p->cap_by_intern : 1024;
+        while (cap <= name_id)
+            cap *= 2;
+        struct postings_name **v = realloc(p->by_intern, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        memset(v + p->cap_by_intern, 0, (cap - p->cap_by_intern) * sizeof *v);
+        p->by_intern = v;
+        p->cap_by_intern = cap;
+    }
+    if (p->by_intern[name_id])
+        return p->by_intern[name_id];
+    if (p->nnames == p->cap_names) {
+        uint32_t cap = p->cap_names ? p->cap_names * 2 : 64;
+        uint32_t *v = realloc(p->names, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        p->names = v;
+        p->cap_names = cap;
+    }
+    struct postings_name *pn = calloc(1, sizeof *pn);
+    if (!pn)
+        return NULL;
+    pn->name = name_id;
+    p->by_intern[name_id] = pn;
+    p->names[p->nnames++] = name_id;
+    return pn;
+}
+
+static int list_push(struct postings_list *l, uint32_t id)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 4;
+        uint32_t *v = realloc(l->ids, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        l->ids = v;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
+                 const uint32_t *value_ids, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct postings_name *pn = name_get_or_add(p, name_ids[k]);
+        if (!pn)
+            return -ENOMEM;
+        uint32_t j = name_find(pn, value_ids[k]);
+        if (j == UINT32_MAX) {
+            if ((uint64_t)(pn->nvalues + 1) * 2 > pn->nslots && name_grow_slots(pn))
+                return -ENOMEM;
+            if (pn->nvalues == pn->cap_values) {
+                uint32_t cap = pn->cap_values ? pn->cap_values * 2 : 4;
+                struct postings_value *v = realloc(pn->values, cap * sizeof *v);
+                if (!v)
+                    return -ENOMEM;
+                pn->values = v;
+                pn->cap_values = cap;
+            }
+            j = pn->nvalues++;
+            pn->values[j] = (struct postings_value){.value = value_ids[k]};
+            uint32_t mask = pn->nslots - 1, i = hash_id(value_ids[k]) & mask;
+            while (pn->slots[i])
+                i = (i + 1) & mask;
+            pn->slots[i] = j + 1;
+        }
+        int rc = list_push(&pn->values[j].list, id);
+        if (rc)
+            return rc;
+        pn->series++;
+    }
+    return 0;
+}
+
+const struct postings_name *postings_name_get(const struct postings *p, uint32_t name_id)
+{
+    if (name_id >= p->cap_by_intern)
+        return NULL;
+    return p->by_intern[name_id];
+}
+
+const struct postings_list *postings_get(const struct postings *p, uint32_t name_id,
+                                         uint32_t value_id)
+{
+    const struct postings_name *pn = postings_name_get(p, name_id);
+    if (!pn)
+        return NULL;
+    uint32_t j = name_find(pn, value_id);
+    return j == UINT32_MAX ? NULL : &pn->values[j].list;
+}
+
+/* ---- sorted set operations ---- */
+
+/* First index i >= lo with a[i] >= x, galloping from lo. */
+static size_t gallop(const uint32_t *a, size_t lo, size_t n, uint32_t x)
+{
+    size_t step = 1, hi = lo;
+    while (hi < n && a[hi] < x) {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    if (hi > n)
+        hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static uint32_t *alloc_ids(size_t n)
+{
+    return malloc((n ? n : 1) * sizeof(uint32_t));
+}
+
+int postings_intersect(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
+                       size_t *n)
+{
+    if (na > nb) {
+        const uint32_t *t = a;
+        a = b;
+        b = t;
+        size_t tn = na;
+        na = nb;
+        nb = tn;
+    }
+    uint32_t *o = alloc_ids(na);
+    if (!o)
+        return -ENOMEM;
+    size_t k = 0, j = 0;
+    bool skewed = nb > 16 * na;
+    for (size_t i = 0; i < na && j < nb; i++) {
+        if (skewed) {
+            j = gallop(b, j, nb, a[i]);
+        } else {
+            while (j < nb && b[j] < a[i])
+                j++;
+        }
+        if (j < nb && b[j] == a[i])
+            o[k++] = a[i];
+    }
+    *out = o;
+    *n = k;
+    return 0;
+}
+
+int postings_union(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
+                   size_t *n)
+{
+    uint32_t *o = alloc_ids(na + nb);
+    if (!o)
+        return -ENOMEM;
+    size_t i = 0, j = 0, k = 0;
+    while (i < na && j < nb) {
+        if (a[i] < b[j]) {
+            o[k++] = a[i++];
+        } else if (b[j] < a[i]) {
+            o[k++] = b[j++];
+        } else {
+            o[k++] = a[i++];
+            j++;
+        }
+    }
+    while (i < na)
+        o[k++] = a[i++];
+    while (j < nb)
+        o[k++] = b[j++];
+    *out = o;
+    *n = k;
+    return 0;
+}
+
+int postings_subtract(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
+                      size_t *n)
+{
+    uint32_t *o = alloc_ids(na);
+    if (!o)
+        return -ENOMEM;
+    size_t k = 0, j = 0;
+    bool skewed = na > 16 * nb;
+    for (size_t i = 0; i < na; i++) {
+        if (skewed) {
+            if (j < nb && b[j] < a[i])
+                j = gallop(b, j, nb, a[i]);
+        } else {
+            while (j < nb && b[j] < a[i])
+                j++;
+        }
+        if (j < nb && b[j] == a[i])
+            continue;
+        o[k++] = a[i];
+    }
+    *out = o;
+    *n = k;
+    return 0;
+}
+
+/* ---- matcher evaluation ---- */
+
+/* A set of ids owned (malloc'd) or borrowed from a postings list. */
+struct idset {
+    uint32_t *ids;
+    size_t n;
+    bool owned;
+};
+
+static void idset_free(struct idset *s)
+{
+    if (s->owned)
+        free(s->ids);
+    *s = (struct idset){0};
+}
+
+static int idset_replace(struct idset *s, uint32_t *ids, size_t n)
+{
+    idset_free(s);
+    *s = (struct idset){ids, n, true};
+    return 0;
+}
+
+/* Union of the postings of the values of `pn` for which m matches == want. */
+static int union_values(const struct postings_name *pn, const struct intern *in,
+                        const struct matcher *m, bool want, struct idset *out)
+{
+    *out = (struct idset){0};
+    if (!pn)
+        return 0;
+    for (uint32_t j = 0; j < pn->nvalues; j++) {
+        const struct postings_value *pv = &pn->values[j];
+        if (matcher_matches(m, intern_str(in, pv->value)) != want)
+            continue;
+        if (out->n == 0 && !out->owned) {
+            *out = (struct idset){pv->list.ids, pv->list.n, false};
+            continue;
+        }
+        uint32_t *u;
+        size_t nu;
+        int rc = postings_union(out->ids, out->n, pv->list.ids, pv->list.n, &u, &nu);
+        if (rc) {
+            idset_free(out);
+            return rc;
+        }
+        idset_replace(out, u, nu);
+    }
+    return 0;
+}
+
+/* The series a matcher selects, as a positive set (`*neg` false) or as a set
+ * to subtract from everything (`*neg` true). */
+static int eval_matcher(const struct postings *p, const struct intern *in, const struct matcher *m,
+                        struct idset *out, bool *neg)
+{
+    struct strv name = {m->name, strlen(m->name)};
+    struct strv value = {m->value, m->value_len};
+    uint32_t nid = intern_find(in, name);
+    const struct postings_name *pn = nid == UINT32_MAX ? NULL : postings_name_get(p, nid);
+    bool empty_ok = matcher_matches(m, (struct strv){"", 0});
+    *neg = empty_ok;
+    *out = (struct idset){0};
+    if ((m->type == MATCH_EQ && value.n > 0) || (m->type == MATCH_NE && value.n > 0)) {
+        /* One value: =x selects its list; !=x subtracts it. */
+        uint32_t vid = intern_find(in, value);
+        const struct postings_list *l = (pn && vid != UINT32_MAX) ? postings_get(p, nid, vid) : NULL;
+        if (l)
+            *out = (struct idset){l->ids, l->n, false};
+        return 0;
+    }
+    /* Positive: values it matches. Negative: values it does not match. */
+    return union_values(pn, in, m, !empty_ok, out);
+}
+
+int postings_select(const struct postings *p, const struct intern *in, uint32_t nseries,
+                    const struct matcher *m, size_t nm, uint32_t **out, size_t *n, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    struct idset *pos = calloc(nm ? nm : 1, sizeof *pos), *negs = calloc(nm ? nm : 1, sizeof *negs);
+    size_t npos = 0, nneg = 0;
+    struct idset acc = {0};
+    int rc = 0;
+    if (!pos || !negs) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < nm; i++) {
+        struct idset s;
+        bool neg;
+        rc = eval_matcher(p, in, &m[i], &s, &neg);
+        if (rc)
+            goto done;
+        if (neg)
+            negs[nneg++] = s;
+        else
+            pos[npos++] = s;
+    }
+    if (npos > 0) {
+        /* Start from the most selective positive set. */
+        size_t best = 0;
+        for (size_t i = 1; i < npos; i++)
+            if (pos[i].n < pos[best].n)
+                best = i;
+        uint32_t *ids = alloc_ids(pos[best].n);
+        if (!ids) {
+            rc = -ENOMEM;
+            goto done;
+        }
+        if (pos[best].n > 0)
+            memcpy(ids, pos[best].ids, pos[best].n * sizeof *ids);
+        acc = (struct idset){ids, pos[best].n, true};
+        for (size_t i = 0; i < npos && acc.n > 0; i++) {
+            if (i == best)
+                continue;
+            uint32_t *r;
+            size_t nr;
+            rc = postings_intersect(acc.ids, acc.n, pos[i].ids, pos[i].n, &r, &nr);
+            if (rc)
+                goto done;
+            idset_replace(&acc, r, nr);
+        }
+    } else {
+        uint32_t *ids = alloc_ids(nseries);
+        if (!ids) {
+            rc = -ENOMEM;
+            goto done;
+        }
+        for (uint32_t i = 0; i < nseries; i++)
+            ids[i] = i;
+        acc = (struct idset){ids, nseries, true};
+    }
+    for (size_t i = 0; i < nneg && acc.n > 0; i++) {
+        if (negs[i].n == 0)
+            continue;
+        uint32_t *r;
+        size_t nr;
+        rc = postings_subtract(acc.ids, acc.n, negs[i].ids, negs[i].n, &r, &nr);
+        if (rc)
+            goto done;
+        idset_replace(&acc, r, nr);
+    }
+    /* A concurrent series_create() may have indexed ids >= nseries already. */
+    while (acc.n > 0 && acc.ids[acc.n - 1] >= nseries)
+        acc.n--;
+    *out = acc.ids;
+    *n = acc.n;
+    acc = (struct idset){0};
+done:
+    if (rc == -ENOMEM)
+        ERR_SET(e, rc, "out of memory resolving matchers");
+    for (size_t i = 0; pos && i < npos; i++)
+        idset_free(&pos[i]);
+    for (size_t i = 0; negs && i < nneg; i++)
+        idset_free(&negs[i]);
+    idset_free(&acc);
+    free(pos);
+    free(negs);
+    return rc;
+}

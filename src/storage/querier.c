@@ -1,0 +1,357 @@
+/* querier.c: storage_select() and the label APIs, the read side of storage.
+ *
+ * A select resolves its matchers through postings.c under lock(read), drops
+ * series whose [mint, maxt] misses the query range (so a last-hour query
+ * never decodes series that stopped a month ago), and sorts the ids by label
+ * set. Samples are then read one series at a time, each under lock(read)
+ * for just that series: blocks by increasing seq (tombstones applied), then
+ * the frozen head of a cut in progress, then the active head, each layer
+ * overriding the previous at equal timestamps (ooo.c explains why that is
+ * write order). Holding lock(read) per series rather than per set means a
+ * slow consumer never stalls ingestion or head cuts, and each series is read
+ * from one consistent state: a head cut swaps frozen data for its block
+ * under lock(write), so a series is never seen half in both or in neither.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/engine.h"
+
+struct storage_set {
+    struct storage *s;
+    uint32_t *ids;       /* sorted by label set */
+    size_t n, pos;       /* pos: 1 + index of the current series; 0 before the first */
+    int64_t mint_ms, maxt_ms;
+    struct sample *v;    /* samples of the current series */
+    size_t nv, cap;
+};
+
+static int cmp_labels(const void *a, const void *b, void *ctx)
+{
+    const struct storage *s = ctx;
+    const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
+    const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
+    return labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+}
+
+/* Series labels never change, so sorting needs no lock. */
+static void sort_by_labels(struct storage *s, uint32_t *ids, size_t n)
+{
+    qsort_r(ids, n, sizeof *ids, cmp_labels, s);
+}
+
+int querier_resolve(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                    int64_t maxt_ms, bool sort_labels, uint32_t **out, size_t *n, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    uint32_t *ids;
+    size_t nids;
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = postings_select(&s->postings, &s->intern, series_count(&s->reg), m, nm, &ids, &nids, e);
+    pthread_rwlock_unlock(&s->lock);
+    if (rc)
+        return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < nids; i++) {
+        struct series *sr = series_get(&s->reg, ids[i]);
+        int64_t smin = atomic_load_explicit(&sr->mint, memory_order_relaxed);
+        int64_t smax = atomic_load_explicit(&sr->maxt, memory_order_relaxed);
+        if (smin > smax || smax < mint_ms || smin > maxt_ms)
+            continue;
+        ids[k++] = ids[i];
+    }
+    if (sort_labels)
+        sort_by_labels(s, ids, k);
+    *out = ids;
+    *n = k;
+    return 0;
+}
+
+int64_t querier_block_find(const struct db_block *db, uint32_t sid)
+{
+    size_t lo = 0, hi = db->nsids;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (db->sids[2 * mid] < sid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < db->nsids && db->sids[2 * lo] == sid)
+        return db->sids[2 * lo + 1];
+    return -1;
+}
+
+int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
+                          struct sample **v, size_t *n, size_t *cap, struct err *e)
+{
+    int64_t idx = querier_block_find(db, sid);
+    if (idx < 0)
+        return 0;
+    size_t base = *n;
+    int rc = block_series_samples(db->b, (uint64_t)idx, v, n, cap, e);
+    if (rc)
+        return rc;
+    size_t k = *n - base;
+    tombstone_filter(s, sid, db->seq, *v + base, &k);
+    *n = base + k;
+    return 0;
+}
+
+/* Keep the samples of v within [mint, maxt]. */
+static void clip(struct sample *v, size_t *n, int64_t mint_ms, int64_t maxt_ms)
+{
+    size_t lo = 0, hi = *n;
+    while (lo < *n && v[lo].t_ms < mint_ms)
+        lo++;
+    while (hi > lo && v[hi - 1].t_ms > maxt_ms)
+        hi--;
+    if (lo > 0)
+        memmove(v, v + lo, (hi - lo) * sizeof *v);
+    *n = hi - lo;
+}
+
+/* Layer `run` (newer) over acc. */
+static int layer(struct sample **acc, size_t *nacc, size_t *capacc, struct sample **tmp,
+                 size_t *ntmp, size_t *captmp, int64_t mint_ms, int64_t maxt_ms)
+{
+    clip(*tmp, ntmp, mint_ms, maxt_ms);
+    if (*ntmp == 0)
+        return 0;
+    if (*nacc == 0) {
+        struct sample *sw = *acc;
+        size_t cw = *capacc;
+        *acc = *tmp;
+        *capacc = *captmp;
+        *nacc = *ntmp;
+        *tmp = sw;
+        *captmp = cw;
+        *ntmp = 0;
+        return 0;
+    }
+    struct sample *out = NULL;
+    size_t nout = 0, capout = 0;
+    int rc = ooo_merge(*acc, *nacc, *tmp, *ntmp, &out, &nout, &capout);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    free(*acc);
+    *acc = out;
+    *nacc = nout;
+    *capacc = capout;
+    *ntmp = 0;
+    return 0;
+}
+
+int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int64_t maxt_ms,
+                           struct sample **v, size_t *n, size_t *cap, struct err *e)
+{
+    *n = 0;
+    struct sample *tmp = NULL;
+    size_t ntmp = 0, captmp = 0;
+    int rc = 0;
+    struct series *sr = series_get(&s->reg, sid);
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; i < s->nblocks && rc == 0; i++) {
+        const struct db_block *db = &s->blocks[i];
+        const struct block_meta *bm = block_meta(db->b);
+        if (bm->maxt_ms < mint_ms || bm->mint_ms > maxt_ms)
+            continue;
+        ntmp = 0;
+        rc = querier_block_samples(s, db, sid, &tmp, &ntmp, &captmp, e);
+        if (rc == 0)
+            rc = layer(v, n, cap, &tmp, &ntmp, &captmp, mint_ms, maxt_ms);
+    }
+    if (rc == 0 && sr->frozen) {
+        ntmp = 0;
+        rc = head_data_read(sr->frozen, &tmp, &ntmp, &captmp, e);
+        if (rc == 0)
+            rc = layer(v, n, cap, &tmp, &ntmp, &captmp, mint_ms, maxt_ms);
+    }
+    if (rc == 0) {
+        ntmp = 0;
+        pthread_mutex_t *mu = storage_stripe(s, sid);
+        pthread_mutex_lock(mu);
+        if (sr->head.nsamples > 0 && sr->head.maxt >= mint_ms && sr->head.mint <= maxt_ms)
+            rc = head_data_read(&sr->head, &tmp, &ntmp, &captmp, e);
+        pthread_mutex_unlock(mu);
+        if (rc == 0)
+            rc = layer(v, n, cap, &tmp, &ntmp, &captmp, mint_ms, maxt_ms);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    free(tmp);
+    if (rc == -ENOMEM)
+        ERR_SET(e, rc, "out of memory reading a series");
+    return rc;
+}
+
+/* ---- storage_select ---- */
+
+int storage_select(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                   int64_t maxt_ms, struct storage_set **out, struct err *e)
+{
+    *out = NULL;
+    struct storage_set *set = calloc(1, sizeof *set);
+    if (!set)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    int rc = querier_resolve(s, m, nm, mint_ms, maxt_ms, true, &set->ids, &set->n, e);
+    if (rc) {
+        free(set);
+        return rc;
+    }
+    set->s = s;
+    set->mint_ms = mint_ms;
+    set->maxt_ms = maxt_ms;
+    *out = set;
+    return 0;
+}
+
+bool storage_set_next(struct storage_set *set)
+{
+    if (set->pos >= set->n)
+        return false;
+    set->pos++;
+    set->nv = 0;
+    return true;
+}
+
+void storage_set_labels(struct storage_set *set, const struct label **ls, size_t *n)
+{
+    const struct series *sr = series_get(&set->s->reg, set->ids[set->pos - 1]);
+    *ls = sr->labels;
+    *n = sr->nlabels;
+}
+
+int storage_set_samples(struct storage_set *set, const struct sample **v, size_t *n, struct err *e)
+{
+    *v = NULL;
+    *n = 0;
+    if (set->pos == 0 || set->pos > set->n)
+        return ERR_INVAL(e, "storage_set_samples() without a current series");
+    int rc = querier_series_samples(set->s, set->ids[set->pos - 1], set->mint_ms, set->maxt_ms,
+                                    &set->v, &set->nv, &set->cap, e);
+    if (rc)
+        return rc;
+    *v = set->v;
+    *n = set->nv;
+    return 0;
+}
+
+size_t storage_set_count(const struct storage_set *set)
+{
+    return set->n;
+}
+
+void storage_set_free(struct storage_set *set)
+{
+    if (!set)
+        return;
+    free(set->ids);
+    free(set->v);
+    free(set);
+}
+
+/* ---- label names and values ---- */
+
+static int cmp_strv(const void *a, const void *b)
+{
+    return strv_cmp(*(const struct strv *)a, *(const struct strv *)b);
+}
+
+/* Sort and dedup (strings are interned: equal strings share a pointer, but
+ * compare bytes anyway so the order is the documented byte order). */
+static size_t sort_unique(struct strv *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_strv);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || !strv_eq(v[k - 1], v[i]))
+            v[k++] = v[i];
+    return k;
+}
+
+static int push_strv(struct strv **v, size_t *n, size_t *cap, struct strv x)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct strv *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = x;
+    return 0;
+}
+
+/* Collect the label names (name NULL) or the values of `name` over ids. */
+static int collect(struct storage *s, const uint32_t *ids, size_t nids, const struct strv *name,
+                   struct strv **out, size_t *n)
+{
+    struct strv *v = NULL;
+    size_t nv = 0, cap = 0, compacted = 0;
+    int rc = 0;
+    for (size_t i = 0; i < nids && rc == 0; i++) {
+        const struct series *sr = series_get(&s->reg, ids[i]);
+        if (name) {
+            struct strv x = labels_get(sr->labels, sr->nlabels, *name);
+            if (x.n > 0)
+                rc = push_strv(&v, &nv, &cap, x);
+        } else {
+            for (uint32_t j = 0; j < sr->nlabels && rc == 0; j++)
+                rc = push_strv(&v, &nv, &cap, sr->labels[j].name);
+        }
+        /* Keep memory proportional to the distinct strings. */
+        if (nv >= 65536 && nv > 2 * compacted) {
+            nv = sort_unique(v, nv);
+            compacted = nv;
+        }
+    }
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    *n = sort_unique(v, nv);
+    *out = v;
+    return 0;
+}
+
+int storage_label_names(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                        int64_t maxt_ms, struct strv **out, size_t *n, struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    uint32_t *ids;
+    size_t nids;
+    int rc = querier_resolve(s, m, nm, mint_ms, maxt_ms, false, &ids, &nids, e);
+    if (rc)
+        return rc;
+    rc = collect(s, ids, nids, NULL, out, n);
+    free(ids);
+    if (rc)
+        return ERR_SET(e, rc, "out of memory listing label names");
+    return 0;
+}
+
+int storage_label_values(struct storage *s, struct strv name, const struct matcher *m, size_t nm,
+                         int64_t mint_ms, int64_t maxt_ms, struct strv **out, size_t *n,
+                         struct err *e)
+{
+    *out = NULL;
+    *n = 0;
+    uint32_t *ids;
+    size_t nids;
+    int rc = querier_resolve(s, m, nm, mint_ms, maxt_ms, false, &ids, &nids, e);
+    if (rc)
+        return rc;
+    rc = collect(s, ids, nids, &name, out, n);
+    free(ids);
+    if (rc)
+        return ERR_SET(e, rc, "out of memory listing label values");
+    return 0;
+}

@@ -1,0 +1,206 @@
+/* series.c: the series registry, label set -> dense uint32 id.
+ *
+ * storage_append() looks every batch series up here by labels_hash() (full
+ * compare on collision) and creates the missing ones, interning their
+ * strings and indexing them in postings.c. Ids are dense and never reused
+ * while the storage is open, so the postings, the WAL records and the block
+ * maps can all speak in ids. Series structs live in fixed pages that never
+ * move: a `struct series *` stays valid until storage_close().
+ * Invariant: only a holder of append_mu adds series, and it also holds
+ * lock(write) while doing so; appenders may therefore look up without `lock`.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/engine.h"
+
+int series_reg_init(struct series_reg *r)
+{
+    memset(r, 0, sizeof *r);
+    r->pages = calloc(SERIES_MAX_PAGES, sizeof *r->pages);
+    return r->pages ? 0 : -ENOMEM;
+}
+
+void series_reg_fini(struct series_reg *r)
+{
+    uint32_t n = series_count(r);
+    for (uint32_t id = 0; id < n; id++) {
+        struct series *sr = series_get(r, id);
+        head_data_fini(&sr->head);
+        if (sr->frozen) {
+            head_data_fini(sr->frozen);
+            free(sr->frozen);
+        }
+    }
+    if (r->pages)
+        for (uint32_t i = 0; i < SERIES_MAX_PAGES && r->pages[i]; i++)
+            free(r->pages[i]);
+    free(r->pages);
+    free(r->slots);
+    memset(r, 0, sizeof *r);
+}
+
+uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n)
+{
+    if (r->nslots == 0)
+        return SERIES_NONE;
+    uint32_t mask = r->nslots - 1;
+    for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
+        uint32_t v = r->slots[i];
+        if (v == 0)
+            return SERIES_NONE;
+        const struct series *sr = series_get(r, v - 1);
+        if (sr->hash == hash && labels_cmp(sr->labels, sr->nlabels, ls, n) == 0)
+            return v - 1;
+    }
+}
+
+static int grow_slots(struct series_reg *r)
+{
+    uint32_t nslots = r->nslots ? r->nslots * 2 : 4096;
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    uint32_t mask = nslots - 1, n = series_count(r);
+    for (uint32_t id = 0; id < n; id++) {
+        uint32_t i = (uint32_t)series_get(r, id)->hash & mask;
+        while (slots[i] != 0)
+            i = (i + 1) & mask;
+        slots[i] = id + 1;
+    }
+    free(r->slots);
+    r->slots = slots;
+    r->nslots = nslots;
+    return 0;
+}
+
+void series_widen(struct series *sr, int64_t mint_ms, int64_t maxt_ms)
+{
+    int64_t cur = atomic_load_explicit(&sr->mint, memory_order_relaxed);
+    while (mint_ms < cur &&
+           !atomic_compare_exchange_weak_explicit(&sr->mint, &cur, mint_ms, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+    cur = atomic_load_explicit(&sr->maxt, memory_order_relaxed);
+    while (maxt_ms > cur &&
+           !atomic_compare_exchange_weak_explicit(&sr->maxt, &cur, maxt_ms, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
+void series_format(char *out, size_t cap, const struct label *ls, size_t n)
+{
+    size_t o = 0;
+    int w = snprintf(out, cap, "{");
+    o = w > 0 ? (size_t)w : 0;
+    for (size_t i = 0; i < n && o < cap; i++) {
+        w = snprintf(out + o, cap - o, "%s%.*s=\"%.*s\"", i ? ", " : "", (int)ls[i].name.n,
+                     ls[i].name.p, (int)(ls[i].value.n > 64 ? 64 : ls[i].value.n), ls[i].value.p);
+        if (w < 0)
+            return;
+        o += (size_t)w;
+    }
+    if (o < cap)
+        snprintf(out + o, cap - o, "}");
+}
+
+int series_check_limits(const struct storage *s, const struct label *ls, size_t n, bool creating,
+                        struct err *e)
+{
+    char desc[120];
+    const struct storage_opts *o = &s->o;
+    if (creating && o->max_series && series_count(&s->reg) >= o->max_series) {
+        series_format(desc, sizeof desc, ls, n);
+        return ERR_LIMIT(e, "series limit max_series=%zu reached; refused new series %s",
+                         o->max_series, desc);
+    }
+    if (o->max_labels_per_series && n > o->max_labels_per_series) {
+        series_format(desc, sizeof desc, ls, n);
+        return ERR_LIMIT(e, "series has %zu labels, over max_labels_per_series=%zu: %s", n,
+                         o->max_labels_per_series, desc);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (o->max_label_name_len && ls[i].name.n > o->max_label_name_len) {
+            series_format(desc, sizeof desc, ls, n);
+            return ERR_LIMIT(e, "label name of %zu bytes over max_label_name_len=%zu in %s",
+                             ls[i].name.n, o->max_label_name_len, desc);
+        }
+        if (o->max_label_value_len && ls[i].value.n > o->max_label_value_len) {
+            series_format(desc, sizeof desc, ls, n);
+            return ERR_LIMIT(e, "value of label %.*s is %zu bytes, over max_label_value_len=%zu in %s",
+                             (int)(ls[i].name.n > 64 ? 64 : ls[i].name.n), ls[i].name.p,
+                             ls[i].value.n, o->max_label_value_len, desc);
+        }
+    }
+    return 0;
+}
+
+/* Create a series; the caller holds append_mu and lock(write), and has
+ * checked it is absent and within limits. */
+int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash, uint32_t *id)
+{
+    struct series_reg *r = &s->reg;
+    uint32_t nid = series_count(r);
+    if (nid >= SERIES_MAX_PAGES * SERIES_PAGE_SIZE - 1)
+        return TIDE_ELIMIT;
+    if ((uint64_t)(nid + 1) * 2 > r->nslots) {
+        int rc = grow_slots(r);
+        if (rc)
+            return rc;
+    }
+    uint32_t pg = nid >> SERIES_PAGE_BITS;
+    if (!r->pages[pg]) {
+        struct series *page = calloc(SERIES_PAGE_SIZE, sizeof *page);
+        if (!page)
+            return -ENOMEM;
+        __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
+    }
+    uint32_t ids_stack[2 * 64], *name_ids = ids_stack;
+    if (n > 64) {
+        name_ids = malloc(2 * n * sizeof *name_ids);
+        if (!name_ids)
+            return -ENOMEM;
+    }
+    uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
+    int rc = 0;
+    struct label *copy = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *copy);
+    if (!copy) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
+        if (!rc)
+            rc = intern_put(&s->intern, ls[i].value, &value_ids[i]);
+        if (rc)
+            goto out;
+        copy[i].name = intern_str(&s->intern, name_ids[i]);
+        copy[i].value = intern_str(&s->intern, value_ids[i]);
+    }
+    rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
+out:
+    if (name_ids != ids_stack)
+        free(name_ids);
+    if (rc)
+        return rc;
+    struct series *sr = series_get(r, nid);
+    sr->labels = copy;
+    sr->nlabels = (uint32_t)n;
+    sr->id = nid;
+    sr->hash = hash;
+    sr->wal_gen = 0;
+    atomic_init(&sr->mint, INT64_MAX);
+    atomic_init(&sr->maxt, INT64_MIN);
+    head_data_init(&sr->head);
+    sr->frozen = NULL;
+    uint32_t mask = r->nslots - 1, i = (uint32_t)hash & mask;
+    while (r->slots[i] != 0)
+        i = (i + 1) & mask;
+    r->slots[i] = nid + 1;
+    atomic_store_explicit(&r->n, nid + 1, memory_order_release);
+    atomic_fetch_add_explicit(&s->series_created, 1, memory_order_relaxed);
+    *id = nid;
+    return 0;
+}

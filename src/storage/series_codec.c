@@ -1,0 +1,379 @@
+/* series_codec.c: the column codec inside blocks (block.h), used when
+ * block.c writes a series cut from the head or a compaction, and when a
+ * query reads it back. Pure: bytes in, samples out, no I/O.
+ *
+ * Layout (docs/format/block.md, "series codec"):
+ *   u8       header: bits 0..2 value mode (enum series_codec_mode), bits 3..7 k
+ *   uvarint  n samples
+ *   ints     timestamps: varint t0, then n-1 delta-of-delta tokens with zero runs
+ *   values   CONST: u64le bits | DEC_DELTA: varint m0, n-1 zig-zag varint deltas
+ *            | DEC_DOD: varint m0, n-1 dod tokens with zero runs
+ *            | XOR: uvarint nbytes, Gorilla bits (64 raw bits, then XOR steps)
+ *   A "token with zero runs" is a zig-zag varint; a 0 is followed by a uvarint
+ *   count of further zeros, so a regular 10 s series costs a few bytes in all.
+ * Decimal values: v == (double)m / 10^k bit for bit, k the smallest in
+ * 0..SERIES_DEC_MAX_EXP that works for every value; -0.0, NaN and ±Inf never
+ * do, so they force XOR. The encoder tries every mode that applies and keeps
+ * the smallest: why each mode exists is measured in docs/format/chunks.md.
+ * Invariant: decode consumes exactly `len` bytes, yields strictly increasing
+ * timestamps and at most SERIES_CODEC_MAX_SAMPLES samples, whatever the input.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "storage/bitstream.h"
+#include "storage/block.h"
+
+#define SERIES_DEC_MAX_EXP 18
+
+static const double pow10_tab[SERIES_DEC_MAX_EXP + 1] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+};
+
+static uint64_t bits_of(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return u;
+}
+
+static double double_of(uint64_t u)
+{
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+
+/* v as m / 10^k exactly? */
+static bool dec_fits(double v, unsigned k, int64_t *m)
+{
+    double x = v * pow10_tab[k];
+    if (!(x >= -0x1p63 && x < 0x1p63))
+        return false; /* also NaN and ±Inf */
+    int64_t i = (int64_t)round(x);
+    if (bits_of((double)i / pow10_tab[k]) != bits_of(v))
+        return false;
+    *m = i;
+    return true;
+}
+
+/* Smallest k that scales every value exactly, or -1. */
+static int dec_exponent(const struct sample *v, size_t n)
+{
+    unsigned k = 0;
+    int64_t m;
+    for (size_t i = 0; i < n; i++) {
+        while (!dec_fits(v[i].v, k, &m)) {
+            if (++k > SERIES_DEC_MAX_EXP)
+                return -1;
+        }
+    }
+    /* A value that fit a smaller k usually fits k too; check, widen if not. */
+    for (;;) {
+        size_t i = 0;
+        while (i < n && dec_fits(v[i].v, k, &m))
+            i++;
+        if (i == n)
+            break;
+        if (++k > SERIES_DEC_MAX_EXP)
+            return -1;
+    }
+    return (int)k;
+}
+
+static int put_tokens_begin(struct buf *b, int64_t x, size_t *zeros)
+{
+    if (x == 0) {
+        (*zeros)++;
+        return 0;
+    }
+    int rc = 0;
+    if (*zeros > 0) {
+        rc = buf_put_uvarint(b, 0);
+        if (rc == 0)
+            rc = buf_put_uvarint(b, *zeros - 1);
+        *zeros = 0;
+    }
+    return rc ? rc : buf_put_varint(b, x);
+}
+
+static int put_tokens_end(struct buf *b, size_t *zeros)
+{
+    if (*zeros == 0)
+        return 0;
+    int rc = buf_put_uvarint(b, 0);
+    if (rc == 0)
+        rc = buf_put_uvarint(b, *zeros - 1);
+    *zeros = 0;
+    return rc;
+}
+
+/* Delta-of-delta of consecutive values mod 2^64 (never overflows). */
+static int put_dod(struct buf *b, const int64_t *m, size_t n)
+{
+    size_t zeros = 0;
+    uint64_t prev_delta = 0;
+    int rc = buf_put_varint(b, n ? m[0] : 0);
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        uint64_t delta = (uint64_t)m[i] - (uint64_t)m[i - 1];
+        rc = put_tokens_begin(b, (int64_t)(delta - prev_delta), &zeros);
+        prev_delta = delta;
+    }
+    return rc ? rc : put_tokens_end(b, &zeros);
+}
+
+static int put_delta(struct buf *b, const int64_t *m, size_t n)
+{
+    int rc = buf_put_varint(b, m[0]);
+    for (size_t i = 1; i < n && rc == 0; i++)
+        rc = buf_put_varint(b, (int64_t)((uint64_t)m[i] - (uint64_t)m[i - 1]));
+    return rc;
+}
+
+static int put_xor(struct buf *b, const struct sample *v, size_t n)
+{
+    struct buf bits;
+    buf_init(&bits, 0);
+    struct bitstream_writer w;
+    bitstream_writer_init(&w, &bits, 0);
+    uint64_t prev = bits_of(v[0].v);
+    uint8_t lead = BITSTREAM_NO_WINDOW, trail = 0;
+    int rc = bitstream_write(&w, prev, 64);
+    for (size_t i = 1; i < n && rc == 0; i++)
+        rc = bitstream_xor_put(&w, bits_of(v[i].v), &prev, &lead, &trail);
+    if (rc == 0)
+        rc = buf_put_bytes(b, bits.p, bits.len);
+    buf_fini(&bits);
+    return rc;
+}
+
+int series_codec_encode(struct buf *dst, const struct sample *v, size_t n)
+{
+    if (n > SERIES_CODEC_MAX_SAMPLES)
+        return TIDE_ELIMIT;
+    for (size_t i = 1; i < n; i++)
+        if (v[i].t_ms <= v[i - 1].t_ms)
+            return TIDE_EINVAL;
+    size_t start = dst->len;
+    int64_t *m = NULL;
+    struct buf alt;
+    buf_init(&alt, 0);
+    int rc = buf_put_u8(dst, 0); /* header, patched below */
+    if (rc == 0)
+        rc = buf_put_uvarint(dst, n);
+    if (rc != 0 || n == 0) {
+        if (rc == 0)
+            dst->p[start] = SERIES_CODEC_CONST;
+        goto done;
+    }
+
+    /* Timestamps: t0, then dod tokens; delta_0 is taken as 0. */
+    rc = buf_put_varint(dst, v[0].t_ms);
+    size_t zeros = 0;
+    uint64_t prev_delta = 0;
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        uint64_t delta = (uint64_t)v[i].t_ms - (uint64_t)v[i - 1].t_ms;
+        rc = put_tokens_begin(dst, (int64_t)(delta - prev_delta), &zeros);
+        prev_delta = delta;
+    }
+    if (rc == 0)
+        rc = put_tokens_end(dst, &zeros);
+    if (rc != 0)
+        goto done;
+
+    uint64_t first = bits_of(v[0].v);
+    size_t same = 1;
+    while (same < n && bits_of(v[same].v) == first)
+        same++;
+    if (same == n) {
+        dst->p[start] = SERIES_CODEC_CONST;
+        rc = buf_put_u64le(dst, first);
+        goto done;
+    }
+
+    /* XOR always applies; decimal modes only when every value scales. */
+    uint8_t mode = SERIES_CODEC_XOR;
+    rc = put_xor(&alt, v, n);
+    if (rc != 0)
+        goto done;
+    int k = dec_exponent(v, n);
+    if (k >= 0) {
+        m = malloc(n * sizeof *m);
+        if (m == NULL) {
+            rc = -ENOMEM;
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            dec_fits(v[i].v, (unsigned)k, &m[i]);
+        static const uint8_t modes[] = {SERIES_CODEC_DEC_DOD, SERIES_CODEC_DEC_DELTA};
+        for (size_t j = 0; j < sizeof modes && rc == 0; j++) {
+            size_t mark = dst->len;
+            rc = modes[j] == SERIES_CODEC_DEC_DOD ? put_dod(dst, m, n) : put_delta(dst, m, n);
+            if (rc == 0 && dst->len - mark < alt.len) {
+                buf_reset(&alt);
+                rc = buf_append(&alt, dst->p + mark, dst->len - mark);
+                mode = (uint8_t)(modes[j] | (unsigned)k << 3);
+            }
+            dst->len = mark;
+            dst->p[mark] = 0;
+        }
+        if (rc != 0)
+            goto done;
+    }
+    dst->p[start] = mode;
+    rc = buf_append(dst, alt.p, alt.len);
+done:
+    free(m);
+    buf_fini(&alt);
+    if (rc != 0) {
+        dst->len = start;
+        if (dst->p)
+            dst->p[start] = 0;
+    }
+    return rc;
+}
+
+int series_codec_mode(const void *p, size_t len)
+{
+    if (len == 0)
+        return 0;
+    unsigned mode = *(const uint8_t *)p & 7u;
+    return mode >= SERIES_CODEC_CONST && mode <= SERIES_CODEC_XOR ? (int)mode : 0;
+}
+
+/* Reader of dod/delta tokens with zero runs. */
+struct toks {
+    struct rd *r;
+    uint64_t zeros; /* zeros still owed by the current run */
+};
+
+static int64_t tok_next(struct toks *t)
+{
+    if (t->zeros > 0) {
+        t->zeros--;
+        return 0;
+    }
+    int64_t x = rd_varint(t->r);
+    if (x == 0 && !t->r->bad)
+        t->zeros = rd_uvarint(t->r);
+    return x;
+}
+
+static int grow(struct sample **v, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > need && ncap - need > SERIES_CODEC_MAX_SAMPLES)
+        ncap = need + SERIES_CODEC_MAX_SAMPLES; /* doubling a huge caller array */
+    struct sample *nv = realloc(*v, ncap * sizeof *nv);
+    if (nv == NULL)
+        return -ENOMEM;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n, size_t *cap,
+                        struct err *e)
+{
+    struct rd r;
+    rd_init(&r, p, len);
+    uint8_t hdr = rd_u8(&r);
+    unsigned mode = hdr & 7u, k = hdr >> 3;
+    uint64_t cnt = rd_uvarint(&r);
+    if (r.bad)
+        return ERR_CORRUPT(e, "series codec: short header");
+    if (mode < SERIES_CODEC_CONST || mode > SERIES_CODEC_XOR)
+        return ERR_CORRUPT(e, "series codec: bad mode %u", mode);
+    if (k > SERIES_DEC_MAX_EXP || (k != 0 && mode != SERIES_CODEC_DEC_DELTA &&
+                                   mode != SERIES_CODEC_DEC_DOD))
+        return ERR_CORRUPT(e, "series codec: bad exponent %u for mode %u", k, mode);
+    if (cnt > SERIES_CODEC_MAX_SAMPLES)
+        return ERR_CORRUPT(e, "series codec: %llu samples", (unsigned long long)cnt);
+    if (cnt == 0) {
+        if (rd_left(&r) != 0)
+            return ERR_CORRUPT(e, "series codec: trailing bytes");
+        return 0;
+    }
+    /* Grow with what was decoded, not with the count a damaged header claims. */
+    size_t first = (size_t)cnt < 256 + 8 * len ? (size_t)cnt : 256 + 8 * len;
+    if (grow(v, cap, *n + first) != 0)
+        return ERR_SET(e, -ENOMEM, "series codec: out of memory");
+    struct sample *out = *v + *n;
+
+    struct toks tk = {.r = &r, .zeros = 0};
+    out[0].t_ms = rd_varint(&r);
+    uint64_t delta = 0;
+    for (size_t i = 1; i < cnt; i++) {
+        if (*n + i >= *cap) {
+            if (grow(v, cap, *n + i + 1) != 0)
+                return ERR_SET(e, -ENOMEM, "series codec: out of memory");
+            out = *v + *n;
+        }
+        delta += (uint64_t)tok_next(&tk);
+        int64_t t = (int64_t)((uint64_t)out[i - 1].t_ms + delta);
+        if (r.bad || delta == 0 || delta > (uint64_t)INT64_MAX || t <= out[i - 1].t_ms)
+            return ERR_CORRUPT(e, "series codec: bad timestamp at sample %zu", i);
+        out[i].t_ms = t;
+    }
+    if (r.bad || tk.zeros != 0)
+        return ERR_CORRUPT(e, "series codec: bad timestamp run");
+
+    switch (mode) {
+    case SERIES_CODEC_CONST: {
+        double c = double_of(rd_u64le(&r));
+        for (size_t i = 0; i < cnt; i++)
+            out[i].v = c;
+        break;
+    }
+    case SERIES_CODEC_DEC_DELTA:
+    case SERIES_CODEC_DEC_DOD: {
+        double scale = pow10_tab[k];
+        uint64_t m = (uint64_t)rd_varint(&r);
+        uint64_t d = 0;
+        out[0].v = (double)(int64_t)m / scale;
+        for (size_t i = 1; i < cnt && !r.bad; i++) {
+            if (mode == SERIES_CODEC_DEC_DELTA)
+                d = (uint64_t)rd_varint(&r);
+            else
+                d += (uint64_t)tok_next(&tk);
+            m += d;
+            out[i].v = (double)(int64_t)m / scale;
+        }
+        if (tk.zeros != 0)
+            return ERR_CORRUPT(e, "series codec: bad value run");
+        break;
+    }
+    case SERIES_CODEC_XOR: {
+        size_t nb;
+        const void *bits = rd_bytes(&r, &nb);
+        if (r.bad)
+            break;
+        struct bitstream_reader br;
+        bitstream_reader_init(&br, bits, nb);
+        uint64_t prev = bitstream_read(&br, 64);
+        uint8_t lead = BITSTREAM_NO_WINDOW, trail = 0;
+        out[0].v = double_of(prev);
+        for (size_t i = 1; i < cnt && !br.bad; i++) {
+            bitstream_xor_get(&br, &prev, &lead, &trail);
+            out[i].v = double_of(prev);
+        }
+        if (br.bad || (br.nbits - br.pos) >= 8)
+            return ERR_CORRUPT(e, "series codec: bad XOR bits");
+        break;
+    }
+    }
+    if (r.bad)
+        return ERR_CORRUPT(e, "series codec: truncated values");
+    if (rd_left(&r) != 0)
+        return ERR_CORRUPT(e, "series codec: %zu trailing bytes", rd_left(&r));
+    *n += (size_t)cnt;
+    return 0;
+}
