@@ -656,7 +656,8 @@ int block_open(struct block **out, const char *path, struct err *e)
     }
     uint64_t index_off = le64(f.index_off), index_len = le64(f.index_len);
     if (index_off < BLOCK_HEADER_BYTES || index_len > BLOCK_INDEX_MAX_BYTES ||
-        index_off > size - BLOCK_FOOTER_BYTES || index_len != size - BLOCK_FOOTER_BYTES - index_off) {
+        index_off > size - BLOCK_FOOTER_BYTES ||
+        index_len != size - BLOCK_FOOTER_BYTES - index_off) {
         rc = ERR_CORRUPT(e, "block %s: index bounds", path);
         goto fail;
     }

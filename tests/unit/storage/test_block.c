@@ -267,7 +267,8 @@ static void test_damage(void **state)
             fail_msg("truncated to %zu of %zu: rc=%d", cut, len, rc);
     }
     /* Bit flips: the header, pages (sampled), the whole index and footer. */
-    for (size_t off = 0; off < len; off += (off < 64 || len - off < 700) ? 1 : (len - off < 8000 ? 13 : 499)) {
+    for (size_t off = 0; off < len;
+         off += (off < 64 || len - off < 400) ? 1 : (len - off < 8000 ? 37 : 499)) {
         unsigned bit = (unsigned)(rnd() % 8);
         p[off] ^= (char)(1u << bit);
         int rc = open_damaged(f, p, len, &ok);

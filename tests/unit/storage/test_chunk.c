@@ -85,7 +85,10 @@ static void gen(struct ts *s, size_t n, enum tgen tg, enum vgen vg)
         case V_CONST: s[i].v = 42.5; break;
         case V_SPECIAL: s[i].v = from_bits(special_bits[rnd() % 10]); break;
         case V_INTS: s[i].v = (double)(rnd() % 1000); break;
-        case V_ROUNDED: walk += (double)(rnd() % 200) / 100.0 - 1.0; s[i].v = round(walk * 100) / 100; break;
+        case V_ROUNDED:
+            walk += (double)(rnd() % 200) / 100.0 - 1.0;
+            s[i].v = round(walk * 100) / 100;
+            break;
         }
     }
 }

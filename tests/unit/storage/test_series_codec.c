@@ -61,7 +61,9 @@ static void gen(struct sample *s, size_t n, enum vgen vg, bool jitter)
         case V_WALK_FULL: s[i].v = w + 1e-9 * (double)(rnd() % 1000); break;
         case V_RANDOM_BITS: s[i].v = from_bits(rnd()); break;
         case V_WITH_NAN: s[i].v = i == n / 2 ? NAN : (double)i; break;
-        case V_WITH_STALE: s[i].v = i == n - 1 ? from_bits(0x7ff0000000000002ULL) : (double)i; break;
+        case V_WITH_STALE:
+            s[i].v = i == n - 1 ? from_bits(0x7ff0000000000002ULL) : (double)i;
+            break;
         case V_WITH_NEGZERO: s[i].v = i == 3 ? -0.0 : (double)(i % 7); break;
         case V_WITH_INF: s[i].v = i == 5 ? -INFINITY : 1.5; break;
         case V_TENTHS: s[i].v = (double)(rnd() % 1000) / 10.0; break;
