@@ -75,9 +75,12 @@ int batch_end_series(struct batch *b)
 {
     struct batch_series *s = &b->series[b->nseries];
     b->open = 0;
-    struct label *l = b->labels + s->label_off;
-    labels_sort(l, s->nlabels);
-    size_t n = labels_normalize(l, s->nlabels);
+    size_t n = 0;
+    if (s->nlabels > 0) {
+        struct label *l = b->labels + s->label_off;
+        labels_sort(l, s->nlabels);
+        n = labels_normalize(l, s->nlabels);
+    }
     if (n == 0 || s->nsamples == 0) {
         b->nlabels = s->label_off;
         b->nsamples = s->sample_off;

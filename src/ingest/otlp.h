@@ -1,0 +1,45 @@
+/* otlp.h: OTLP/HTTP metrics (a protobuf ExportMetricsServiceRequest,
+ * proto/opentelemetry/) to a `struct batch`, converted the way Prometheus'
+ * OTLP receiver converts them (storage/remote/otlptranslator, with metric
+ * suffixes): gauges stay gauges, monotonic cumulative sums become `_total`
+ * counters, histograms become `_bucket{le}`/`_sum`/`_count`, summaries
+ * become quantile series plus `_sum`/`_count`; `service.name`
+ * (`service.namespace/service.name`) becomes `job`, `service.instance.id`
+ * becomes `instance`, other resource attributes go on one `target_info`
+ * series per resource. Every rule, and where Tide differs: docs/api/formats.md.
+ *
+ * A request is all or nothing: on error the batch keeps exactly the series it
+ * had before the call. Labels are copied into the batch arena, so `pb` may be
+ * freed when the call returns. Thread: none; no shared state.
+ */
+#ifndef TIDE_INGEST_OTLP_H
+#define TIDE_INGEST_OTLP_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+#include "model/batch.h"
+
+/* Default cap on the memory protobuf-c may use to unpack one request (its
+ * structs take several times the wire size). */
+#define OTLP_MAX_MEM_BYTES ((size_t)256 << 20)
+/* Nesting past which a request is refused before unpacking (AnyValue arrays
+ * and maps nest without bound in the schema; the unpacker recurses). */
+#define OTLP_MAX_DEPTH 32
+
+/* What a request held besides the samples added (all counts are added to). */
+struct otlp_stats {
+    size_t points;                 /* data points converted into samples */
+    size_t exp_histograms_skipped; /* exponential histogram points: not stored yet */
+    size_t temporality_skipped;    /* points of non-cumulative sums and histograms */
+};
+
+/* Convert one protobuf ExportMetricsServiceRequest pb[0..n) into `b`.
+ * `max_mem_bytes` caps protobuf-c's allocations (0 = OTLP_MAX_MEM_BYTES).
+ * `st` (may be NULL) is added to. Returns 0, TIDE_EPARSE (not a valid
+ * request, or nested deeper than OTLP_MAX_DEPTH), TIDE_ELIMIT (over
+ * max_mem_bytes) or -ENOMEM, with detail in `e` (may be NULL). */
+int otlp_parse(const void *pb, size_t n, size_t max_mem_bytes, struct batch *b,
+               struct otlp_stats *st, struct err *e);
+
+#endif

@@ -1,0 +1,176 @@
+/* test_expfmt.c: Prometheus text exposition parsing (ingest/expfmt.c).
+ * Table-driven: each case is an input and the series it must give, written
+ * one per line as `labels|t_ms|value` (labels sorted, `name=value` joined by
+ * ','), plus the bad lines expected as `line:col`. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/expfmt.h"
+
+#define T0 1700000000000LL
+
+/* Render the batch as the cases write it. */
+static void render(const struct batch *b, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < b->nseries; i++) {
+        const struct batch_series *s = &b->series[i];
+        for (uint32_t j = 0; j < s->nlabels; j++) {
+            const struct label *l = &b->labels[s->label_off + j];
+            n += (size_t)snprintf(out + n, cap - n, "%s%.*s=%.*s", j ? "," : "", (int)l->name.n,
+                                  l->name.p, (int)l->value.n, l->value.p);
+        }
+        for (uint32_t j = 0; j < s->nsamples; j++) {
+            const struct sample *sm = &b->samples[s->sample_off + j];
+            char v[32];
+            ingest_format_float(v, sm->v);
+            n += (size_t)snprintf(out + n, cap - n, "|%" PRId64 "|%s\n", sm->t_ms, v);
+        }
+    }
+}
+
+static void render_errs(const struct ingest_report *r, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < r->nerrs; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%d:%d", i ? " " : "", r->errs[i].line,
+                              r->errs[i].col);
+}
+
+static const struct {
+    const char *name, *in, *want, *errs;
+} cases[] = {
+    {"plain", "up 1\n", "__name__=up|" "1700000000000" "|1\n", ""},
+    {"labels and timestamp", "http_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n",
+     "__name__=http_requests_total,code=200,method=post|1395066363000|1027\n", ""},
+    {"help type comments blank crlf",
+     "# HELP x some help \\n text\r\n# TYPE x counter\r\n\r\n# random comment\r\nx 3\r\n",
+     "__name__=x|1700000000000|3\n", ""},
+    {"escapes", "m{path=\"C:\\\\dir\",q=\"say \\\"hi\\\"\",nl=\"a\\nb\",odd=\"\\x\"} 1\n",
+     "__name__=m,nl=a\nb,odd=\\x,path=C:\\dir,q=say \"hi\"|1700000000000|1\n", ""},
+    {"special values",
+     "a NaN\nb +Inf\nc -Inf\nd Inf\ne 1e3\nf -0.5\ng 0x1p-2\nh 1.7976931348623157e308\ni .5\n",
+     "__name__=a|1700000000000|NaN\n__name__=b|1700000000000|+Inf\n"
+     "__name__=c|1700000000000|-Inf\n__name__=d|1700000000000|+Inf\n"
+     "__name__=e|1700000000000|1e+03\n__name__=f|1700000000000|-0.5\n"
+     "__name__=g|1700000000000|0.25\n__name__=h|1700000000000|1.7976931348623157e+308\n"
+     "__name__=i|1700000000000|0.5\n",
+     ""},
+    {"blanks everywhere", "  m  { a = \"1\" , b=\"2\", }   4   -5  \n",
+     "__name__=m,a=1,b=2|-5|4\n", ""},
+    {"empty label set and value", "m{} 1\nn{e=\"\"} 2\n",
+     "__name__=m|1700000000000|1\n__name__=n|1700000000000|2\n", ""},
+    {"colon names, no final newline", "ns:rule:rate5m{job=\"x\"} 0.1",
+     "__name__=ns:rule:rate5m,job=x|1700000000000|0.1\n", ""},
+    {"openmetrics eof and exemplar", "a 1 # {trace_id=\"x\"} 1\n# EOF\nb 2\n",
+     "__name__=a|1700000000000|1\n", ""},
+    {"bad lines kept apart",
+     "good 1\n"
+     "1bad 2\n"                    /* 2:1 metric name */
+     "m{a=\"x} 1\n"                /* 3:5 unterminated value */
+     "m{a=\"x\" b=\"y\"} 1\n"      /* 4:9 missing comma */
+     "m{a=\"1\",a=\"2\"} 1\n"      /* 5:9 duplicate */
+     "m abc\n"                     /* 6:3 value */
+     "m 1 12.5\n"                  /* 7:5 timestamp */
+     "m 1 2 3\n"                   /* 8:7 trailing text */
+     "m\n"                         /* 9:2 missing value */
+     "# TYPE m gauges\n"           /* 10:10 bad type */
+     "m-x 1\n"                     /* 11:2 bad char */
+     "m{1a=\"b\"} 1\n"             /* 12:3 label name */
+     "last 2\n",
+     "__name__=good|1700000000000|1\n__name__=last|1700000000000|2\n",
+     "2:1 3:5 4:9 5:9 6:3 7:5 8:7 9:2 10:10 11:2"},
+    {"int64 timestamp bounds", "a 1 9223372036854775807\nb 1 -9223372036854775808\nc 1 9223372036854775808\n",
+     "__name__=a|9223372036854775807|1\n__name__=b|-9223372036854775808|1\n", "3:5"},
+};
+
+static void test_cases(void **state)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct batch b;
+        batch_init(&b);
+        struct ingest_report r;
+        ingest_report_init(&r);
+        struct expfmt_opts o = {T0};
+        assert_int_equal(expfmt_parse(cases[i].in, strlen(cases[i].in), &o, &b, &r), 0);
+        char got[2048], errs[512];
+        render(&b, got, sizeof got);
+        render_errs(&r, errs, sizeof errs);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("%s: got\n%s\nwant\n%s", cases[i].name, got, cases[i].want);
+        if (strcmp(errs, cases[i].errs) != 0)
+            fail_msg("%s: errors %s, want %s (%s)", cases[i].name, errs, cases[i].errs,
+                     r.nerrs ? r.errs[0].msg : "");
+        batch_fini(&b);
+    }
+}
+
+/* Line counts, and no read past the end of an input cut anywhere. */
+static void test_report_and_prefixes(void **state)
+{
+    const char *in = "# TYPE a gauge\na{x=\"\\\"y\"} 1 5\n\nbad line\nb 2\n";
+    struct batch b;
+    batch_init(&b);
+    struct ingest_report r;
+    ingest_report_init(&r);
+    struct expfmt_opts o = {T0};
+    expfmt_parse(in, strlen(in), &o, &b, &r);
+    assert_int_equal(r.lines_ok, 4);
+    assert_int_equal(r.lines_bad, 1);
+    assert_int_equal(r.nerrs, 1);
+    assert_int_equal(r.errs[0].line, 4);
+    assert_int_equal(r.errs[0].code, TIDE_EPARSE);
+    for (size_t n = 0; n <= strlen(in); n++) {
+        char *copy = malloc(n ? n : 1); /* exact size: ASan flags any overread */
+        memcpy(copy, in, n);
+        batch_reset(&b);
+        ingest_report_init(&r);
+        assert_int_equal(expfmt_parse(copy, n, &o, &b, &r), 0);
+        free(copy);
+    }
+    batch_fini(&b);
+}
+
+static void test_parse_float(void **state)
+{
+    static const struct {
+        const char *in;
+        int ok;
+        double want;
+    } f[] = {
+        {"0", 1, 0},         {"-0", 1, -0.0},     {"1.5", 1, 1.5},        {"1e-400", 1, 0},
+        {"1e400", 1, INFINITY}, {"0.1", 1, 0.1},  {"123456789012345678901234567890", 1, 1.2345678901234568e29},
+        {"nan", 1, NAN},     {"INF", 1, INFINITY}, {"-infinity", 1, -INFINITY}, {"", 0, 0},
+        {"1x", 0, 0},        {"0x10", 0, 0},      {"--1", 0, 0},          {".", 0, 0},
+        {"e5", 0, 0},        {" 1", 0, 0},        {"1e", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        double v = 0;
+        int rc = expfmt_parse_float(f[i].in, strlen(f[i].in), &v);
+        if ((rc == 0) != f[i].ok)
+            fail_msg("%s: rc=%d", f[i].in, rc);
+        if (f[i].ok && !(isnan(f[i].want) ? isnan(v) : v == f[i].want && signbit(v) == signbit(f[i].want)))
+            fail_msg("%s: got %.17g", f[i].in, v);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_report_and_prefixes),
+        cmocka_unit_test(test_parse_float),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
