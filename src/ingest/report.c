@@ -25,7 +25,10 @@ int ingest_format_float(char *buf, double v)
         return snprintf(buf, 32, "NaN");
     if (isinf(v))
         return snprintf(buf, 32, v > 0 ? "+Inf" : "-Inf");
-    /* The shortest of %.1g .. %.17g that reads back to the same bits. */
+    /* Integers print as integers ("-1500", not "-1.5e+03"). */
+    if (v == (double)(long long)v && fabs(v) < 1e15 && !(v == 0 && signbit(v)))
+        return snprintf(buf, 32, "%lld", (long long)v);
+    /* Else the shortest of %.1g .. %.17g that reads back to the same bits. */
     for (int prec = 1; prec <= 17; prec++) {
         int n = snprintf(buf, 32, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)

@@ -1,0 +1,495 @@
+/* influx.c: Influx line protocol to a struct batch, the hot path of writes
+ * (/write, /api/v2/write) and of the ingest benchmark.
+ *
+ *   <measurement>[,<tag>=<value>...] <field>=<value>[,<field>=<value>...] [<time>]
+ *
+ * Each numeric field becomes one series named <measurement>_<field> (a field
+ * called "value" keeps the bare measurement name) whose labels are the tags,
+ * as VictoriaMetrics does; string fields are skipped. A tag named __name__ is
+ * an ordinary tag that the derived name then overrides.
+ * Zero-copy: tokens borrow from the input unless they hold a backslash, in
+ * which case the unescaped copy goes to the batch arena. Derived names are
+ * made once per run of lines and reused; nothing is malloc'ed per line.
+ * A bad line is reported with its line and column and skipped; the others
+ * are kept. Semantics: docs/api/write.md.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "ingest/jsontok.h"
+
+#define MEMO_MAX 32 /* derived names remembered for the current measurement */
+
+/* Byte classes: which unescaped bytes end a token in each position. */
+enum {
+    STOP_MEAS = 1,  /* measurement: ',' ' ' */
+    STOP_KEY = 2,   /* tag key, field key: ',' '=' ' ' */
+    STOP_VALUE = 4, /* tag value, numeric field value: ',' ' ' */
+};
+
+static const unsigned char stop_tab[256] = {
+    [','] = STOP_MEAS | STOP_KEY | STOP_VALUE,
+    [' '] = STOP_MEAS | STOP_KEY | STOP_VALUE,
+    ['='] = STOP_KEY,
+};
+
+struct tag {
+    struct strv key, value;
+};
+
+struct field {
+    struct strv key; /* field key, unescaped */
+    double v;        /* its numeric value */
+};
+
+struct memo {
+    struct strv field; /* field key */
+    struct strv name;  /* <measurement>_<field>, in the arena or the input */
+};
+
+/* One influx_parse() call. The arrays are reused from line to line. */
+struct parser {
+    struct batch *b;
+    const struct influx_opts *o;
+    struct tag *tags;
+    size_t ntags, cap_tags;
+    struct field *fields;
+    size_t nfields, cap_fields;
+    struct strv memo_meas; /* the measurement the memo entries belong to */
+    struct memo memo[MEMO_MAX];
+    size_t nmemo;
+    const char *ls; /* start of the current line */
+    int line;       /* its 1-based number */
+    struct err e;   /* detail of the current line's error */
+};
+
+static int bad(struct parser *ps, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int bad(struct parser *ps, const char *at, const char *fmt, ...)
+{
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return ERR_PARSE(&ps->e, ps->line, (int)(at - ps->ls) + 1, "line %d: %s", ps->line, msg);
+}
+
+/* At most 40 bytes of a token, for messages. */
+#define CLIP(s) (int)((s).n > 40 ? 40 : (s).n), (s).p
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * elem);
+    if (np == NULL)
+        return -ENOMEM;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+/* Scan to the first unescaped byte of class `stop` (or le). A backslash
+ * escapes the byte after it; *esc says whether one was seen. */
+static const char *scan(const char *p, const char *le, unsigned stop, bool *esc)
+{
+    while (p < le) {
+        unsigned char c = (unsigned char)*p;
+        if (stop_tab[c] & stop)
+            break;
+        if (c == '\\') {
+            *esc = true;
+            if (le - p >= 2)
+                p++;
+        }
+        p++;
+    }
+    return p;
+}
+
+/* The token [s, e) unescaped: a backslash before one of `specials` or before
+ * another backslash is dropped; any other backslash stays. Borrows when
+ * `esc` is false. */
+static int token(struct parser *ps, const char *s, const char *e, bool esc, const char *specials,
+                 struct strv *out)
+{
+    size_t n = (size_t)(e - s);
+    if (!esc) {
+        *out = (struct strv){s, n};
+        return 0;
+    }
+    char *o = arena_alloc(&ps->b->arena, n + 1);
+    if (o == NULL)
+        return -ENOMEM;
+    size_t k = 0;
+    for (const char *p = s; p < e; p++) {
+        if (*p == '\\' && e - p >= 2 && (p[1] == '\\' || strchr(specials, p[1]) != NULL))
+            p++;
+        o[k++] = *p;
+    }
+    o[k] = 0;
+    *out = (struct strv){o, k};
+    return 0;
+}
+
+static bool word_eq(struct strv w, const char *s)
+{
+    return strv_eq_c(w, s);
+}
+
+/* A numeric field value: 1.5, -2e3, 10i, 10u, t/true/..., f/false/....
+ * 0 with *v set, or 1 when the text is not a valid value. */
+static int field_value(struct strv t, double *v)
+{
+    char last = t.p[t.n - 1];
+    if (last == 'i' || last == 'u') {
+        const char *p = t.p, *e = t.p + t.n - 1;
+        bool neg = false;
+        if (last == 'i' && p < e && (*p == '-' || *p == '+')) {
+            neg = *p == '-';
+            p++;
+        }
+        if (p == e)
+            return 1;
+        uint64_t u = 0;
+        uint64_t lim = last == 'u' ? UINT64_MAX : (UINT64_C(1) << 63) - !neg;
+        for (; p < e; p++) {
+            if (*p < '0' || *p > '9')
+                return 1;
+            unsigned d = (unsigned)(*p - '0');
+            if (u > (lim - d) / 10)
+                return 1;
+            u = u * 10 + d;
+        }
+        *v = neg ? -(double)u : (double)u;
+        return 0;
+    }
+    char first = t.p[0];
+    if (first == 't' || first == 'T') {
+        *v = 1;
+        return word_eq(t, "t") || word_eq(t, "T") || word_eq(t, "true") || word_eq(t, "True") ||
+                       word_eq(t, "TRUE")
+                   ? 0
+                   : 1;
+    }
+    if (first == 'f' || first == 'F') {
+        *v = 0;
+        return word_eq(t, "f") || word_eq(t, "F") || word_eq(t, "false") || word_eq(t, "False") ||
+                       word_eq(t, "FALSE")
+                   ? 0
+                   : 1;
+    }
+    return jsontok_strtod(t.p, t.n, v) == 0 ? 0 : 1;
+}
+
+static bool to_ms(int64_t t, enum influx_precision pr, int64_t *out)
+{
+    int64_t div = 1, mul = 1;
+    switch (pr) {
+    case INFLUX_NS:
+        div = 1000000;
+        break;
+    case INFLUX_US:
+        div = 1000;
+        break;
+    case INFLUX_MS:
+        break;
+    case INFLUX_S:
+        mul = 1000;
+        break;
+    case INFLUX_M:
+        mul = 60000;
+        break;
+    case INFLUX_H:
+        mul = 3600000;
+        break;
+    }
+    if (div > 1) {
+        int64_t q = t / div;
+        if (t % div != 0 && t < 0)
+            q--; /* floor, so -1ns is in the millisecond before 0 */
+        *out = q;
+        return true;
+    }
+    return !__builtin_mul_overflow(t, mul, out);
+}
+
+/* Stable insertion sort by key: tags usually arrive sorted (Influx asks
+ * clients to sort them), which makes this one pass. */
+static void sort_tags(struct tag *t, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct tag x = t[i];
+        size_t j = i;
+        while (j > 0 && strv_cmp(t[j - 1].key, x.key) > 0) {
+            t[j] = t[j - 1];
+            j--;
+        }
+        t[j] = x;
+    }
+}
+
+/* The series name for field f of measurement m: from the memo, or made. */
+static int series_name(struct parser *ps, struct strv m, struct strv f, size_t idx,
+                       struct strv *out)
+{
+    if (word_eq(f, "value")) {
+        *out = m;
+        return 0;
+    }
+    if (!strv_eq(ps->memo_meas, m)) {
+        ps->memo_meas = m;
+        ps->nmemo = 0;
+    }
+    /* The i-th field of a line is usually the i-th of the line before. */
+    if (idx < ps->nmemo && strv_eq(ps->memo[idx].field, f)) {
+        *out = ps->memo[idx].name;
+        return 0;
+    }
+    for (size_t i = 0; i < ps->nmemo; i++) {
+        if (strv_eq(ps->memo[i].field, f)) {
+            *out = ps->memo[i].name;
+            return 0;
+        }
+    }
+    char *o = arena_alloc(&ps->b->arena, m.n + 1 + f.n + 1);
+    if (o == NULL)
+        return -ENOMEM;
+    memcpy(o, m.p, m.n);
+    o[m.n] = '_';
+    memcpy(o + m.n + 1, f.p, f.n);
+    o[m.n + 1 + f.n] = 0;
+    *out = (struct strv){o, m.n + 1 + f.n};
+    if (ps->nmemo < MEMO_MAX)
+        ps->memo[ps->nmemo++] = (struct memo){f, *out};
+    return 0;
+}
+
+/* Parse the line [p, le) (no '\n', no trailing '\r', not blank, not a
+ * comment) and append its series. 0, TIDE_EPARSE (ps->e set) or -ENOMEM. */
+static int parse_line(struct parser *ps, const char *p, const char *le)
+{
+    struct batch *b = ps->b;
+    bool esc = false;
+    int rc;
+
+    /* Measurement. */
+    const char *s = p;
+    p = scan(p, le, STOP_MEAS, &esc);
+    if (p == s)
+        return bad(ps, s, "missing measurement");
+    struct strv meas;
+    rc = token(ps, s, p, esc, ", ", &meas);
+    if (rc != 0)
+        return rc;
+
+    /* Tags. */
+    ps->ntags = 0;
+    while (p < le && *p == ',') {
+        struct strv key, value;
+        s = ++p;
+        esc = false;
+        p = scan(p, le, STOP_KEY, &esc);
+        if (p == s)
+            return bad(ps, s, "missing tag key");
+        if (p >= le || *p != '=')
+            return bad(ps, p, "missing '=' after tag key \"%.*s\"", (int)(p - s), s);
+        rc = token(ps, s, p, esc, ",= ", &key);
+        if (rc != 0)
+            return rc;
+        s = ++p;
+        esc = false;
+        p = scan(p, le, STOP_VALUE, &esc);
+        if (p == s)
+            return bad(ps, s, "missing value for tag \"%.*s\"", CLIP(key));
+        rc = token(ps, s, p, esc, ",= ", &value);
+        if (rc != 0)
+            return rc;
+        if (grow((void **)&ps->tags, &ps->cap_tags, ps->ntags + 1, sizeof *ps->tags))
+            return -ENOMEM;
+        ps->tags[ps->ntags++] = (struct tag){key, value};
+    }
+    if (p >= le)
+        return bad(ps, p, "missing fields");
+    while (p < le && *p == ' ')
+        p++;
+    if (p >= le)
+        return bad(ps, p, "missing fields");
+
+    /* Fields. */
+    ps->nfields = 0;
+    for (;;) {
+        struct strv key;
+        s = p;
+        esc = false;
+        p = scan(p, le, STOP_KEY, &esc);
+        if (p == s)
+            return bad(ps, s, "missing field key");
+        if (p >= le || *p != '=')
+            return bad(ps, p, "missing '=' after field key \"%.*s\"", (int)(p - s), s);
+        rc = token(ps, s, p, esc, ",= ", &key);
+        if (rc != 0)
+            return rc;
+        s = ++p;
+        if (p < le && *p == '"') {
+            /* A string field: checked, then skipped. */
+            p++;
+            while (p < le && *p != '"') {
+                if (*p == '\\' && le - p >= 2)
+                    p++;
+                p++;
+            }
+            if (p >= le)
+                return bad(ps, s, "unterminated string value for field \"%.*s\"", CLIP(key));
+            p++;
+            if (p < le && *p != ',' && *p != ' ')
+                return bad(ps, p, "unexpected text after string value of field \"%.*s\"",
+                           CLIP(key));
+        } else {
+            p = scan(p, le, STOP_VALUE, &esc);
+            struct strv t = {s, (size_t)(p - s)};
+            double v;
+            if (t.n == 0)
+                return bad(ps, s, "missing value for field \"%.*s\"", CLIP(key));
+            if (field_value(t, &v) != 0)
+                return bad(ps, s, "invalid field value \"%.*s\" for field \"%.*s\"", CLIP(t),
+                           CLIP(key));
+            if (grow((void **)&ps->fields, &ps->cap_fields, ps->nfields + 1, sizeof *ps->fields))
+                return -ENOMEM;
+            ps->fields[ps->nfields++] = (struct field){key, v};
+        }
+        if (p < le && *p == ',') {
+            p++;
+            continue;
+        }
+        break;
+    }
+
+    /* Timestamp. */
+    int64_t t_ms = ps->o->default_t_ms;
+    while (p < le && *p == ' ')
+        p++;
+    if (p < le) {
+        s = p;
+        bool neg = *p == '-';
+        p += neg;
+        uint64_t u = 0;
+        const char *d0 = p;
+        while (p < le && *p >= '0' && *p <= '9') {
+            unsigned d = (unsigned)(*p - '0');
+            if (u > ((UINT64_C(1) << 63) - !neg - d) / 10)
+                return bad(ps, s, "timestamp out of range");
+            u = u * 10 + d;
+            p++;
+        }
+        const char *te = p;
+        while (p < le && *p == ' ')
+            p++;
+        if (te == d0 || p < le)
+            return bad(ps, s, "invalid timestamp \"%.*s\"", (int)(le - s > 40 ? 40 : le - s), s);
+        int64_t t = neg ? (int64_t)(0 - u) : (int64_t)u;
+        if (!to_ms(t, ps->o->precision, &t_ms))
+            return bad(ps, s, "timestamp out of range");
+    }
+
+    /* One series per numeric field. The labels go in already sorted, so
+     * that batch_end_series() only checks the order: the tags sorted once
+     * per line, __name__ after every tag key <= "__name__", so that it
+     * overrides a tag of that name (the last duplicate wins). */
+    if (ps->nfields == 0)
+        return 0;
+    sort_tags(ps->tags, ps->ntags);
+    size_t at = 0;
+    while (at < ps->ntags && strv_cmp(ps->tags[at].key, STRV_LIT(LABEL_METRIC_NAME)) <= 0)
+        at++;
+    for (size_t i = 0; i < ps->nfields; i++) {
+        struct strv name;
+        rc = series_name(ps, meas, ps->fields[i].key, i, &name);
+        if (rc == 0)
+            rc = batch_begin_series(b);
+        for (size_t j = 0; j < at && rc == 0; j++)
+            rc = batch_add_label(b, ps->tags[j].key, ps->tags[j].value);
+        if (rc == 0)
+            rc = batch_add_label(b, STRV_LIT(LABEL_METRIC_NAME), name);
+        for (size_t j = at; j < ps->ntags && rc == 0; j++)
+            rc = batch_add_label(b, ps->tags[j].key, ps->tags[j].value);
+        if (rc == 0)
+            rc = batch_add_sample(b, t_ms, ps->fields[i].v);
+        if (rc == 0)
+            rc = batch_end_series(b);
+        if (rc != 0) {
+            batch_abort_series(b);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int influx_parse(const char *p, size_t n, const struct influx_opts *o, struct batch *b,
+                 struct ingest_report *r)
+{
+    struct parser ps = {.b = b, .o = o};
+    const char *end = p + n;
+    int rc = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *next = nl ? nl + 1 : end;
+        ps.ls = p;
+        ps.line++;
+        if (le > p && le[-1] == '\r')
+            le--;
+        const char *q = p;
+        while (q < le && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q == le || *q == '#') {
+            r->lines_ok++;
+            p = next;
+            continue;
+        }
+        rc = parse_line(&ps, q, le);
+        if (rc == 0) {
+            r->lines_ok++;
+        } else if (rc == TIDE_EPARSE) {
+            /* parse_line() adds series only once the whole line parsed:
+             * nothing of a bad line is in the batch. */
+            ingest_report_bad(r, &ps.e);
+            rc = 0;
+        } else {
+            break;
+        }
+        p = next;
+    }
+    free(ps.tags);
+    free(ps.fields);
+    return rc;
+}
+
+int influx_precision_parse(const char *s, enum influx_precision *out)
+{
+    static const struct {
+        const char *name;
+        enum influx_precision p;
+    } tab[] = {
+        {"ns", INFLUX_NS}, {"n", INFLUX_NS}, {"us", INFLUX_US}, {"u", INFLUX_US},
+        {"ms", INFLUX_MS}, {"s", INFLUX_S},  {"m", INFLUX_M},   {"h", INFLUX_H},
+    };
+    for (size_t i = 0; s != NULL && i < sizeof tab / sizeof tab[0]; i++) {
+        if (strcmp(s, tab[i].name) == 0) {
+            *out = tab[i].p;
+            return 0;
+        }
+    }
+    return TIDE_EINVAL;
+}
