@@ -68,7 +68,7 @@ static void test_types(void **state)
         {"float", "cpu usage=1.5 1000000000", INFLUX_NS, "cpu_usage{} 1.5 1000\n", 1, 0, NULL, 0,
          0},
         {"exponent", "m f=-1.5e3,g=2E-2,h=.5,i=7.,j=+3 0", INFLUX_NS,
-         "m_f{} -1.5e+03 0\nm_g{} 0.02 0\nm_h{} 0.5 0\nm_i{} 7 0\nm_j{} 3 0\n", 1, 0, NULL, 0, 0},
+         "m_f{} -1500 0\nm_g{} 0.02 0\nm_h{} 0.5 0\nm_i{} 7 0\nm_j{} 3 0\n", 1, 0, NULL, 0, 0},
         {"integer", "m a=1i,b=-9223372036854775808i,c=9223372036854775807i 0", INFLUX_NS,
          "m_a{} 1 0\nm_b{} -9.223372036854776e+18 0\nm_c{} 9.223372036854776e+18 0\n", 1, 0, NULL,
          0, 0},
