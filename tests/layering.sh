@@ -12,6 +12,7 @@ declare -A allowed=(
     [query]="core model storage query"
     [api]="core model ingest storage query api"
     [collect]="core model collect"
+    [remote]="core model ingest collect remote"
 )
 bad=0
 for dir in "${!allowed[@]}"; do

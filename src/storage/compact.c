@@ -168,7 +168,8 @@ int compact_run(struct storage *s, struct err *e)
         pthread_rwlock_unlock(&s->lock);
         return ERR_SET(e, -ENOMEM, "out of memory");
     }
-    memcpy(copy, s->blocks, nb * sizeof *copy);
+    if (nb > 0)
+        memcpy(copy, s->blocks, nb * sizeof *copy);
     bool *tomb = calloc(nb ? nb : 1, sizeof *tomb);
     for (size_t i = 0; tomb && i < nb; i++)
         tomb[i] = has_tombstones(s, &copy[i]);

@@ -165,6 +165,11 @@ static inline uint32_t series_count(const struct series_reg *r)
 uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n);
 /* Widen the series' time range. */
 void series_widen(struct series *sr, int64_t mint_ms, int64_t maxt_ms);
+/* Narrow the series' time range after [mint_ms, maxt_ms] was deleted: a delete
+ * covering all of it leaves the range empty (the series is no longer listed),
+ * one covering its start or end trims that side. Caller holds append_mu or
+ * is storage_open(), so no append widens it meanwhile. */
+void series_narrow(struct series *sr, int64_t mint_ms, int64_t maxt_ms);
 /* Describe a label set as {a="b", ...} into out (truncated), for messages. */
 void series_format(char *out, size_t cap, const struct label *ls, size_t n);
 

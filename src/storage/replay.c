@@ -89,6 +89,7 @@ static int tombstone(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms)
     if (rc)
         return rc;
     atomic_fetch_sub_explicit(&s->head_samples, removed, memory_order_relaxed);
+    series_narrow(series_get(&s->reg, sid), mint_ms, maxt_ms);
     for (size_t i = 0; i < s->ntombs; i++) {
         const struct tombstone *t = &s->tombs[i];
         if (t->sid == sid && t->mint_ms == mint_ms && t->maxt_ms == maxt_ms)

@@ -90,6 +90,24 @@ void series_widen(struct series *sr, int64_t mint_ms, int64_t maxt_ms)
         ;
 }
 
+void series_narrow(struct series *sr, int64_t mint_ms, int64_t maxt_ms)
+{
+    int64_t smin = atomic_load_explicit(&sr->mint, memory_order_relaxed);
+    int64_t smax = atomic_load_explicit(&sr->maxt, memory_order_relaxed);
+    if (smin > smax || maxt_ms < smin || mint_ms > smax)
+        return;
+    if (mint_ms <= smin && maxt_ms >= smax) {
+        smin = INT64_MAX;
+        smax = INT64_MIN;
+    } else if (mint_ms <= smin) {
+        smin = maxt_ms + 1;
+    } else if (maxt_ms >= smax) {
+        smax = mint_ms - 1;
+    }
+    atomic_store_explicit(&sr->mint, smin, memory_order_relaxed);
+    atomic_store_explicit(&sr->maxt, smax, memory_order_relaxed);
+}
+
 void series_format(char *out, size_t cap, const struct label *ls, size_t n)
 {
     size_t o = 0;

@@ -171,6 +171,16 @@ int tombstone_save(struct storage *s, struct err *e)
     return rc;
 }
 
+/* Does a block written after the delete (seq > max_seq) hold series sid? Its
+ * samples are not covered by the tombstone, so the range must stay. */
+static bool in_newer_block(const struct storage *s, uint32_t sid, uint64_t max_seq)
+{
+    for (size_t i = 0; i < s->nblocks; i++)
+        if (s->blocks[i].seq > max_seq && querier_block_find(&s->blocks[i], sid) >= 0)
+            return true;
+    return false;
+}
+
 int tombstone_load(struct storage *s, struct err *e)
 {
     char *path = tomb_path(s);
@@ -225,6 +235,8 @@ int tombstone_load(struct storage *s, struct err *e)
         free(ls);
         if (t.sid != SERIES_NONE)
             rc = push(s, t);
+        if (t.sid != SERIES_NONE && rc == 0 && !in_newer_block(s, t.sid, t.max_seq))
+            series_narrow(series_get(&s->reg, t.sid), t.mint_ms, t.maxt_ms);
     }
     if (s->ntombs > 0)
         qsort(s->tombs, s->ntombs, sizeof *s->tombs, cmp_tomb);
@@ -291,6 +303,7 @@ int storage_delete(struct storage *s, const struct matcher *m, size_t nm, int64_
         uint64_t removed = 0;
         rc = head_data_delete(&sr->head, mint_ms, maxt_ms, &removed);
         atomic_fetch_sub_explicit(&s->head_samples, removed, memory_order_relaxed);
+        series_narrow(sr, mint_ms, maxt_ms);
         if (rc == 0) {
             rc = tombstone_add(s, ids[i], mint_ms, maxt_ms);
             if (rc > 0) {

@@ -64,7 +64,7 @@ static const struct {
      "__name__=b,h=x|1700000000000|5\n__name__=a,h=y|1700000000000|1\n", ""},
     {"special values", "1:metric:m", "NaN\n+Inf\n-inf\n1e3\n",
      "__name__=m|1700000000000|NaN\n__name__=m|1700000000000|+Inf\n__name__=m|1700000000000|-Inf\n"
-     "__name__=m|1700000000000|1e+03\n",
+     "__name__=m|1700000000000|1000\n",
      ""},
     {"bad rows", "1:time:rfc3339,2:label:host,3:metric:m",
      "2020-01-02T03:04:05Z,a,1\n"      /* good */

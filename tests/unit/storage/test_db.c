@@ -141,6 +141,19 @@ static void expect(struct storage *s, const char *what, const char *name, const 
     free(got);
 }
 
+/* Series named `name` that a select over all time lists. */
+static size_t count_series(struct storage *s, const char *name)
+{
+    struct matcher m;
+    assert_int_equal(matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), strv_c(name), NULL), 0);
+    struct storage_set *set;
+    assert_int_equal(storage_select(s, &m, 1, INT64_MIN, INT64_MAX, &set, NULL), 0);
+    size_t n = storage_set_count(set);
+    storage_set_free(set);
+    matcher_fini(&m);
+    return n;
+}
+
 static struct storage_stats stats(struct storage *s)
 {
     struct storage_stats st;
@@ -437,6 +450,14 @@ static void test_delete_and_compaction(void **state)
     assert_int_equal(storage_delete(s, &m, 1, INT64_MIN, INT64_MAX, &ns, &e), 0);
     assert_int_equal(read_series(s, "b", INT64_MIN, INT64_MAX, &got), 0);
     free(got);
+    /* A wholly deleted series is no longer listed, before and after a restart. */
+    assert_int_equal(count_series(s, "b"), 0);
+    assert_int_equal(count_series(s, "a"), 1);
+    struct storage_opts keep = {.dir = dir, .no_background = true, .no_cut_on_close = true};
+    assert_int_equal(storage_close(s), 0);
+    s = open_db(dir, &keep);
+    assert_int_equal(count_series(s, "b"), 0);
+    assert_int_equal(count_series(s, "a"), 1);
     maintain(s, false, 0);
     st = stats(s);
     assert_int_equal(st.block_samples, 100);

@@ -1,0 +1,679 @@
+/* http.c: libmicrohttpd glue, the only file in Tide that talks to MHD.
+ *
+ * A request goes: the URI-log callback allocates our per-request state with
+ * the raw URI (query string untouched, so repeated `match[]` and '+' survive
+ * exactly); the access handler runs once for the headers (route, size and
+ * encoding checks), once per body chunk (appended to a buffer capped at
+ * max_request_bytes), then a last time: the body is gunzip'ed if need be
+ * (capped again), form parameters decoded, the route's handler run and its
+ * struct http_resp turned into an MHD response.
+ * Invariant: no body grows past max_request_bytes in memory, compressed or
+ * inflated; a body over the cap is drained unread and answered 413.
+ * Threads: MHD's polling thread with a pool of http_threads workers; a
+ * request stays on one worker from its first callback to its completion.
+ */
+#include "api/http.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include "api/json.h"
+#include "api/metrics.h"
+#include "api/router.h"
+#include "core/log.h"
+#include "core/time.h"
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct api_ctx *ctx;
+    size_t max_request_bytes;
+    uint16_t port;
+};
+
+/* Per-request state, from the URI-log callback to the completion callback. */
+struct rqstate {
+    struct http_req rq;
+    struct http_server *srv;
+    char *raw_uri;    /* malloc'd copy of the request target */
+    int route;        /* router id, ROUTER_NOT_FOUND when none */
+    bool started;     /* the header call has run */
+    bool too_large;   /* the body went past the cap: drain, then 413 */
+    int early_status; /* answer decided at the headers, sent after draining the body */
+    char early_msg[160];
+    bool gzip;        /* Content-Encoding: gzip */
+    struct buf raw;   /* the body as received */
+    int64_t start_ns; /* for the access log */
+};
+
+/* ---- parameters ---- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode n bytes of s into the arena; '+' is a space when `plus`.
+ * A '%' not followed by two hex digits stays as it is. NULL on -ENOMEM, or
+ * with *nul set when the result would contain a NUL byte. */
+static char *decode(struct arena *a, const char *s, size_t n, bool plus, bool *nul)
+{
+    char *out = arena_alloc(a, n + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (c == 0) {
+            *nul = true;
+            return NULL;
+        }
+        out[o++] = c;
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* Append the pairs of an application/x-www-form-urlencoded string. */
+static int add_params(struct http_req *rq, const char *s, size_t n, size_t *cap)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && s[j] != '&')
+            j++;
+        if (j > i) {
+            const char *eq = memchr(s + i, '=', j - i);
+            size_t kn = eq ? (size_t)(eq - (s + i)) : j - i;
+            if (rq->nparams == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 16;
+                struct http_param *np = arena_alloc(&rq->arena, ncap * sizeof *np);
+                if (np == NULL)
+                    return -ENOMEM;
+                if (rq->nparams)
+                    memcpy(np, rq->params, rq->nparams * sizeof *np);
+                rq->params = np;
+                *cap = ncap;
+            }
+            bool nul = false;
+            char *k = decode(&rq->arena, s + i, kn, true, &nul);
+            char *v = eq ? decode(&rq->arena, eq + 1, j - i - kn - 1, true, &nul)
+                         : arena_strndup(&rq->arena, "", 0);
+            if (nul)
+                return TIDE_EINVAL;
+            if (k == NULL || v == NULL)
+                return -ENOMEM;
+            rq->params[rq->nparams].name = k;
+            rq->params[rq->nparams].value = v;
+            rq->nparams++;
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
+const char *http_param(const struct http_req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->nparams; i++)
+        if (strcmp(rq->params[i].name, name) == 0)
+            return rq->params[i].value;
+    return NULL;
+}
+
+size_t http_params(const struct http_req *rq, const char *name, const char **out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rq->nparams; i++) {
+        if (strcmp(rq->params[i].name, name) != 0)
+            continue;
+        if (n < cap)
+            out[n] = rq->params[i].value;
+        n++;
+    }
+    return n;
+}
+
+/* ---- responses ---- */
+
+void http_header(struct http_resp *rs, const char *name, const char *value)
+{
+    if (rs->nheaders >= HTTP_MAX_HEADERS)
+        return;
+    rs->headers[rs->nheaders].name = name;
+    rs->headers[rs->nheaders].value = value;
+    rs->nheaders++;
+}
+
+int http_reply(struct http_resp *rs, int status, const char *content_type, const char *body)
+{
+    rs->status = status;
+    rs->content_type = content_type;
+    buf_reset(&rs->body);
+    return body ? buf_puts(&rs->body, body) : 0;
+}
+
+void http_reply_prom_error(struct http_resp *rs, int status, const char *type, const char *msg)
+{
+    rs->status = status;
+    rs->content_type = "application/json";
+    buf_reset(&rs->body);
+    struct json w;
+    json_init(&w, &rs->body);
+    json_obj(&w);
+    json_key(&w, "status");
+    json_cstr(&w, "error");
+    json_key(&w, "errorType");
+    json_cstr(&w, type);
+    json_key(&w, "error");
+    json_cstr(&w, msg);
+    json_obj_end(&w);
+    if (json_end(&w) != 0) /* a message too big for the cap: say so briefly */
+        http_reply(
+            rs, status, "application/json",
+            "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"error too long\"}");
+}
+
+void http_reply_err(struct http_resp *rs, int code, const char *msg)
+{
+    char tmp[256];
+    if (msg == NULL || msg[0] == 0) {
+        snprintf(tmp, sizeof tmp, "%s", tide_strerror(code));
+        msg = tmp;
+    }
+    switch (code) {
+    case TIDE_EINVAL:
+    case TIDE_EPARSE:
+        http_reply_prom_error(rs, 400, "bad_data", msg);
+        break;
+    case TIDE_ELIMIT:
+        http_reply_prom_error(rs, 422, "execution", msg);
+        break;
+    case TIDE_ENOTFOUND:
+        http_reply_prom_error(rs, 404, "not_found", msg);
+        break;
+    case TIDE_ECLOSED:
+        http_reply_prom_error(rs, 503, "unavailable", msg);
+        break;
+    default:
+        http_reply_prom_error(rs, 500, "internal", msg);
+        break;
+    }
+}
+
+/* ---- MHD plumbing ---- */
+
+struct stream {
+    http_stream_fn *fn;
+    http_stream_free_fn *free_fn;
+    void *cls;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    struct stream *s = cls;
+    ssize_t n = s->fn(s->cls, out, max);
+    if (n == HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *s = cls;
+    if (s->free_fn)
+        s->free_fn(s->cls);
+    free(s);
+}
+
+static enum http_method method_of(const char *m)
+{
+    static const struct {
+        const char *name;
+        enum http_method m;
+    } tab[] = {{"GET", HTTP_GET}, {"HEAD", HTTP_HEAD},     {"POST", HTTP_POST},
+               {"PUT", HTTP_PUT}, {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS}};
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (strcmp(m, tab[i].name) == 0)
+            return tab[i].m;
+    return HTTP_OTHER;
+}
+
+/* Send `rs` on the connection and count it. */
+static enum MHD_Result send_resp(struct rqstate *st, struct MHD_Connection *c, struct http_resp *rs)
+{
+    struct MHD_Response *r = NULL;
+    size_t body_len = 0;
+    if (rs->stream != NULL) {
+        struct stream *s = malloc(sizeof *s);
+        if (s == NULL) {
+            if (rs->stream_free)
+                rs->stream_free(rs->stream_cls);
+            rs->stream = NULL;
+            return MHD_NO;
+        }
+        s->fn = rs->stream;
+        s->free_fn = rs->stream_free;
+        s->cls = rs->stream_cls;
+        rs->stream = NULL; /* MHD owns it now, even on failure below */
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s,
+                                              stream_free);
+        if (r == NULL) {
+            stream_free(s);
+            return MHD_NO;
+        }
+    } else if (rs->body.len == 0 || rs->status == 204 || rs->status == 304) {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        size_t n;
+        char *p = buf_take(&rs->body, &n);
+        body_len = n;
+        r = MHD_create_response_from_buffer_with_free_callback(n, p, free);
+        if (r == NULL)
+            free(p);
+    }
+    if (r == NULL)
+        return MHD_NO;
+    if (rs->content_type != NULL && rs->status != 204)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+    for (size_t i = 0; i < rs->nheaders; i++)
+        MHD_add_response_header(r, rs->headers[i].name, rs->headers[i].value);
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+
+    struct api_ctx *ctx = st->srv->ctx;
+    metrics_count_request(ctx->metrics, st->route, rs->status);
+    double ms = (double)(time_mono_ns() - st->start_ns) / 1e6;
+    if (rs->status >= 500)
+        log_warn("http", "%s %s -> %d (%zu bytes, %.1f ms)", st->rq.method_name, st->rq.path,
+                 rs->status, body_len, ms);
+    else
+        log_debug("http", "%s %s -> %d (%zu bytes, %.1f ms)", st->rq.method_name, st->rq.path,
+                  rs->status, body_len, ms);
+    return ok;
+}
+
+/* Answer with a short status (no handler ran). */
+static enum MHD_Result send_simple(struct rqstate *st, struct MHD_Connection *c, int status,
+                                   const char *msg)
+{
+    struct http_resp rs = {0};
+    buf_init(&rs.body, HTTP_MAX_RESPONSE_BYTES);
+    http_reply_prom_error(&rs, status,
+                          status == 404   ? "not_found"
+                          : status >= 500 ? "internal"
+                                          : "bad_data",
+                          msg);
+    if (status == 405)
+        http_header(&rs, "Allow", router_allow_header(st->route));
+    enum MHD_Result ok = send_resp(st, c, &rs);
+    buf_fini(&rs.body);
+    return ok;
+}
+
+/* Inflate a gzip (or zlib) body into `out`, capped by out->max. Several
+ * concatenated gzip members are read as one stream, as gzip(1) does. */
+static int gunzip(const struct buf *in, struct buf *out)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) /* 32: accept gzip and zlib headers */
+        return -ENOMEM;
+    const char *next = in->p;
+    size_t remain = in->len;
+    int rc = 0;
+    for (;;) {
+        /* zlib counts in uInt: feed and drain at most 1 GiB at a time. */
+        if (zs.avail_in == 0 && remain > 0) {
+            size_t take = remain > (1u << 30) ? (1u << 30) : remain;
+            zs.next_in = (Bytef *)next;
+            zs.avail_in = (uInt)take;
+            next += take;
+            remain -= take;
+        }
+        rc = buf_reserve(out, 64 * 1024);
+        if (rc == TIDE_ELIMIT && out->len < out->max)
+            rc = buf_reserve(out, out->max - out->len);
+        if (rc != 0)
+            break;
+        size_t room = out->cap - out->len;
+        zs.next_out = (Bytef *)out->p + out->len;
+        zs.avail_out = (uInt)(room > (1u << 30) ? (1u << 30) : room);
+        uInt before = zs.avail_out;
+        int z = inflate(&zs, Z_NO_FLUSH);
+        out->len += before - zs.avail_out;
+        out->p[out->len] = 0;
+        if (z == Z_STREAM_END) {
+            if (zs.avail_in == 0 && remain == 0)
+                break;
+            if (inflateReset(&zs) != Z_OK) { /* another gzip member follows */
+                rc = TIDE_EPARSE;
+                break;
+            }
+            continue;
+        }
+        if (z == Z_BUF_ERROR && zs.avail_in == 0 && remain == 0) {
+            rc = TIDE_EPARSE; /* the stream ends before its trailer */
+            break;
+        }
+        if (z != Z_OK && z != Z_BUF_ERROR) {
+            rc = z == Z_MEM_ERROR ? -ENOMEM : TIDE_EPARSE;
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    return rc;
+}
+
+/* Refuse the request with `status`. Answering before the body is read
+ * makes MHD close the connection right after the answer; a client still
+ * uploading then sees a reset and may never read the answer. So answer now
+ * only when there is no body or the client waits for "100 Continue";
+ * otherwise drain the body (never stored) and answer at the end. */
+static enum MHD_Result reject(struct rqstate *st, struct MHD_Connection *c, int status,
+                              const char *msg)
+{
+    const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    bool body = (cl != NULL && strcmp(cl, "0") != 0) || te != NULL;
+    if (!body || (ex != NULL && strcasecmp(ex, "100-continue") == 0))
+        return send_simple(st, c, status, msg);
+    st->early_status = status;
+    snprintf(st->early_msg, sizeof st->early_msg, "%s", msg);
+    return MHD_YES;
+}
+
+/* The header call: route, size and encoding checks. Returns MHD_YES with no
+ * response queued to go on reading the body. */
+static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, const char *method)
+{
+    struct http_req *rq = &st->rq;
+    struct http_server *srv = st->srv;
+    st->start_ns = time_mono_ns();
+    rq->method = method_of(method);
+    rq->method_name = arena_strndup(&rq->arena, method, strlen(method));
+    const char *q = strchr(st->raw_uri, '?');
+    size_t plen = q ? (size_t)(q - st->raw_uri) : strlen(st->raw_uri);
+    bool nul = false;
+    rq->path = decode(&rq->arena, st->raw_uri, plen, false, &nul);
+    if (rq->path == NULL || rq->method_name == NULL) {
+        rq->path = "?";
+        rq->method_name = "?";
+        st->route = ROUTER_NOT_FOUND;
+        return send_simple(st, c, nul ? 400 : 500, nul ? "NUL byte in path" : "out of memory");
+    }
+    const char *arg;
+    size_t arg_len;
+    st->route = router_find(rq->path, &arg, &arg_len);
+    if (arg != NULL)
+        rq->path_arg = arena_strndup(&rq->arena, arg, arg_len);
+    if (st->route == ROUTER_NOT_FOUND)
+        return reject(st, c, 404, "not found");
+    if (!router_allows(st->route, rq->method))
+        return reject(st, c, 405, "method not allowed");
+
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno == 0 && *end == 0 && n > srv->max_request_bytes) {
+            atomic_fetch_add_explicit(&srv->ctx->metrics->requests_too_large, 1,
+                                      memory_order_relaxed);
+            char msg[128];
+            snprintf(msg, sizeof msg, "request body of %llu bytes is over the limit of %zu bytes",
+                     n, srv->max_request_bytes);
+            return reject(st, c, 413, msg);
+        }
+    }
+    const char *ce =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const struct route *route = router_route(st->route);
+    if (ce != NULL && ce[0] != 0 && route->own_encoding != NULL &&
+        strcasecmp(ce, route->own_encoding) == 0) {
+        /* the handler decodes this encoding itself (remote write's snappy) */
+    } else if (ce != NULL && ce[0] != 0) {
+        if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0 ||
+            strcasecmp(ce, "deflate") == 0)
+            st->gzip = true;
+        else if (strcasecmp(ce, "identity") != 0)
+            return reject(st, c, 415, "unsupported Content-Encoding (use gzip or identity)");
+    }
+    rq->content_type =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    return MHD_YES;
+}
+
+/* The last call: the whole body is in; run the handler. */
+static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
+{
+    struct http_req *rq = &st->rq;
+    struct http_server *srv = st->srv;
+    if (st->early_status != 0)
+        return send_simple(st, c, st->early_status, st->early_msg);
+    if (st->too_large) {
+        atomic_fetch_add_explicit(&srv->ctx->metrics->requests_too_large, 1, memory_order_relaxed);
+        char msg[128];
+        snprintf(msg, sizeof msg, "request body is over the limit of %zu bytes",
+                 srv->max_request_bytes);
+        return send_simple(st, c, 413, msg);
+    }
+    atomic_fetch_add_explicit(&srv->ctx->metrics->request_body_bytes, st->raw.len,
+                              memory_order_relaxed);
+    if (st->gzip && st->raw.len > 0) {
+        buf_init(&rq->body, srv->max_request_bytes);
+        int rc = gunzip(&st->raw, &rq->body);
+        buf_fini(&st->raw);
+        if (rc == TIDE_ELIMIT) {
+            atomic_fetch_add_explicit(&srv->ctx->metrics->requests_too_large, 1,
+                                      memory_order_relaxed);
+            char msg[128];
+            snprintf(msg, sizeof msg, "inflated request body is over the limit of %zu bytes",
+                     srv->max_request_bytes);
+            return send_simple(st, c, 413, msg);
+        }
+        if (rc != 0)
+            return send_simple(st, c, rc == -ENOMEM ? 500 : 400,
+                               rc == -ENOMEM ? "out of memory" : "invalid gzip body");
+    } else {
+        rq->body = st->raw; /* hand the bytes over */
+        buf_init(&st->raw, 0);
+    }
+
+    size_t cap = 0;
+    int rc = 0;
+    const struct route *route = router_route(st->route);
+    if (route->form_body && rq->content_type != NULL &&
+        strncasecmp(rq->content_type, "application/x-www-form-urlencoded", 33) == 0)
+        rc = add_params(rq, rq->body.p ? rq->body.p : "", rq->body.len, &cap);
+    const char *q = strchr(st->raw_uri, '?');
+    if (rc == 0 && q != NULL)
+        rc = add_params(rq, q + 1, strlen(q + 1), &cap);
+    if (rc != 0)
+        return send_simple(st, c, rc == -ENOMEM ? 500 : 400,
+                           rc == -ENOMEM ? "out of memory" : "NUL byte in a parameter");
+
+    struct http_resp rs = {0};
+    rs.status = 200;
+    buf_init(&rs.body, HTTP_MAX_RESPONSE_BYTES);
+    route->fn(rq, &rs);
+    enum MHD_Result ok = send_resp(st, c, &rs);
+    if (rs.stream != NULL && rs.stream_free != NULL) /* not taken by send_resp */
+        rs.stream_free(rs.stream_cls);
+    buf_fini(&rs.body);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)url;
+    (void)version;
+    struct rqstate *st = *con_cls;
+    if (st == NULL) /* the URI-log callback ran out of memory */
+        return MHD_NO;
+    if (!st->started) {
+        st->started = true;
+        st->rq.conn = c;
+        return on_headers(st, c, method);
+    }
+    if (*upload_data_size != 0) {
+        if (st->early_status == 0 && !st->too_large &&
+            buf_append(&st->raw, upload_data, *upload_data_size) != 0) {
+            st->too_large = true;
+            buf_fini(&st->raw);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return on_complete(st, c);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    struct http_server *srv = cls;
+    struct rqstate *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    st->raw_uri = strdup(uri ? uri : "/");
+    if (st->raw_uri == NULL) {
+        free(st);
+        return NULL;
+    }
+    st->srv = srv;
+    st->route = ROUTER_NOT_FOUND;
+    st->rq.ctx = srv->ctx;
+    /* Decoded parameters are never longer than the URI plus the body. */
+    arena_init(&st->rq.arena, 2 * srv->max_request_bytes + (1u << 20));
+    buf_init(&st->raw, srv->max_request_bytes);
+    buf_init(&st->rq.body, srv->max_request_bytes);
+    return st;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct rqstate *st = *con_cls;
+    if (st == NULL)
+        return;
+    buf_fini(&st->raw);
+    buf_fini(&st->rq.body);
+    arena_fini(&st->rq.arena);
+    free(st->raw_uri);
+    free(st);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    log_warn("http", "libmicrohttpd: %s", msg);
+}
+
+int http_start(struct http_server **out, const struct http_opts *o, struct api_ctx *ctx,
+               struct err *e)
+{
+    *out = NULL;
+    struct http_server *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    srv->ctx = ctx;
+    srv->max_request_bytes = o->max_request_bytes ? o->max_request_bytes : (64u << 20);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+#ifdef __linux__
+    flags |= MHD_USE_EPOLL;
+#endif
+    struct addrinfo *ai = NULL;
+    if (o->host != NULL && o->host[0] != 0) {
+        struct addrinfo hints = {0};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+        char port[8];
+        snprintf(port, sizeof port, "%u", (unsigned)o->port);
+        int g = getaddrinfo(o->host, port, &hints, &ai);
+        if (g != 0) {
+            free(srv);
+            return ERR_INVAL(e, "listen: cannot resolve \"%s\": %s", o->host, gai_strerror(g));
+        }
+        if (ai->ai_family == AF_INET6)
+            flags |= MHD_USE_IPv6;
+    }
+    unsigned threads = o->threads ? o->threads : 4;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)(o->idle_timeout_s ? o->idle_timeout_s : 120),
+         NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)(256 * 1024), NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
+        {ai ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, 0, ai ? ai->ai_addr : NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    /* The logger must come first, before MHD_OPTION_ARRAY carries the rest. */
+    srv->d =
+        MHD_start_daemon(flags, o->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                         on_mhd_log, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    int err_no = errno;
+    if (ai)
+        freeaddrinfo(ai);
+    if (srv->d == NULL) {
+        free(srv);
+        return ERR_SET(e, err_no ? -err_no : TIDE_EINVAL,
+                       "cannot listen on %s:%u (port in use or address not local?)",
+                       o->host && o->host[0] ? o->host : "*", (unsigned)o->port);
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : o->port;
+    *out = srv;
+    return 0;
+}
+
+void http_stop(struct http_server *srv)
+{
+    if (srv == NULL)
+        return;
+    MHD_stop_daemon(srv->d);
+    free(srv);
+}
+
+uint16_t http_port(const struct http_server *srv)
+{
+    return srv->port;
+}

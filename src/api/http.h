@@ -1,0 +1,136 @@
+/* http.h: Tide's HTTP server (libmicrohttpd) and the request/response pair
+ * every handler in api/ works on.
+ *
+ * main.c starts one server with http_start() and stops it with http_stop().
+ * Handlers (write.c, export.c, prom_meta.c, admin.c, metrics.c) never see
+ * libmicrohttpd: they read a struct http_req and fill a struct http_resp,
+ * and http.c turns that into the wire response.
+ *
+ * Thread: handlers run on the server's worker threads, several at once.
+ * Everything a handler reaches through `struct api_ctx` is either immutable
+ * after http_start() or thread-safe (storage, atomic counters).
+ */
+#ifndef TIDE_API_HTTP_H
+#define TIDE_API_HTTP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+struct storage;
+struct metrics;
+
+/* What the server shares with every handler. Immutable after http_start(). */
+struct api_ctx {
+    struct storage *storage;  /* thread-safe; owned by main.c */
+    struct metrics *metrics;  /* Tide's own counters (metrics.h) */
+    const char *version;      /* "0.1.0" */
+    size_t max_request_bytes; /* body cap, before and after gunzip */
+    int64_t started_ms;       /* wall clock at start */
+    atomic_int ready;         /* 1 while serving, 0 once shutdown began */
+};
+
+struct http_opts {
+    const char *host;         /* "" or NULL = all interfaces */
+    uint16_t port;            /* 0 = let the kernel pick (see http_port()) */
+    unsigned threads;         /* worker thread pool size, >= 1 */
+    unsigned idle_timeout_s;  /* close idle connections after this */
+    size_t max_request_bytes; /* body cap */
+};
+
+enum http_method {
+    HTTP_GET = 1,
+    HTTP_HEAD = 2,
+    HTTP_POST = 4,
+    HTTP_PUT = 8,
+    HTTP_DELETE = 16,
+    HTTP_OPTIONS = 32,
+    HTTP_OTHER = 64
+};
+
+struct http_param {
+    const char *name;  /* decoded, NUL-terminated; in the request arena */
+    const char *value; /* decoded, NUL-terminated ("" when absent) */
+};
+
+/* One request, as a handler sees it. Everything is valid until the handler
+ * returns, except what a streaming response takes over (see http_resp). */
+struct http_req {
+    enum http_method method;
+    const char *method_name;   /* "GET", ... as sent */
+    const char *path;          /* decoded path without the query, "/api/v1/series" */
+    struct http_param *params; /* form body parameters first, then the query string */
+    size_t nparams;
+    struct buf body;          /* the request body, inflated when it was gzip'ed */
+    const char *content_type; /* request header or NULL */
+    const char *path_arg;     /* the route's one variable path segment, or NULL */
+    struct arena arena;       /* request-lifetime memory */
+    struct api_ctx *ctx;
+    void *conn; /* the libmicrohttpd connection (http.c only) */
+};
+
+/* The producer of a streamed body: fill up to `max` bytes of `out`, return
+ * the count, 0 is not allowed; HTTP_STREAM_END at the end, HTTP_STREAM_ERROR
+ * to abort (the client sees a truncated chunked body). Runs on a worker
+ * thread after the handler returned; `cls` is owned by the stream and freed
+ * with `free_fn` when the response is done. */
+#define HTTP_STREAM_END ((ssize_t)-1)
+#define HTTP_STREAM_ERROR ((ssize_t)-2)
+typedef ssize_t http_stream_fn(void *cls, char *out, size_t max);
+typedef void http_stream_free_fn(void *cls);
+
+#define HTTP_MAX_HEADERS 6
+
+struct http_resp {
+    int status;               /* 200 unless a handler sets it */
+    const char *content_type; /* static string or NULL */
+    struct buf body;          /* the body, unless `stream` is set */
+    struct {
+        const char *name, *value; /* static strings or in the request arena */
+    } headers[HTTP_MAX_HEADERS];
+    size_t nheaders;
+    http_stream_fn *stream; /* set for a streamed (chunked) body */
+    http_stream_free_fn *stream_free;
+    void *stream_cls;
+};
+
+/* Start serving. The server keeps `ctx` (which must outlive it). On failure
+ * *out is NULL and `e` says why (port in use, bad address). */
+struct http_server;
+int http_start(struct http_server **out, const struct http_opts *o, struct api_ctx *ctx,
+               struct err *e);
+/* Stop accepting, finish requests in flight, join the threads, free. */
+void http_stop(struct http_server *srv);
+/* The port actually bound (useful with port 0). */
+uint16_t http_port(const struct http_server *srv);
+
+/* ---- helpers for handlers ---- */
+
+/* The first value of parameter `name`, or NULL. */
+const char *http_param(const struct http_req *rq, const char *name);
+/* All values of `name` in order (repeated match[]); fills up to `cap` of `out`
+ * and returns how many there are in total (may exceed cap). */
+size_t http_params(const struct http_req *rq, const char *name, const char **out, size_t cap);
+
+/* Add a response header; silently ignored past HTTP_MAX_HEADERS. */
+void http_header(struct http_resp *rs, const char *name, const char *value);
+/* Set status, content type and a literal body. -ENOMEM/TIDE_ELIMIT only when
+ * the body did not fit; the status is set anyway. */
+int http_reply(struct http_resp *rs, int status, const char *content_type, const char *body);
+/* Reset the body and reply with Prometheus' error envelope:
+ * {"status":"error","errorType":type,"error":msg}. */
+void http_reply_prom_error(struct http_resp *rs, int status, const char *type, const char *msg);
+/* The same for a Tide error code: TIDE_EINVAL/EPARSE → 400 bad_data,
+ * TIDE_ELIMIT → 422, TIDE_ENOTFOUND → 404, others → 500 internal/503 unavailable. */
+void http_reply_err(struct http_resp *rs, int code, const char *msg);
+
+/* Largest response body kept in memory; bigger answers must stream. */
+#define HTTP_MAX_RESPONSE_BYTES ((size_t)512 << 20)
+
+#endif

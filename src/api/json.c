@@ -1,0 +1,233 @@
+/* json.c: the JSON writer of api/ responses (see json.h).
+ *
+ * Only api/ builds JSON; storage and ingest hand over label views and
+ * numbers. Every string goes through json_quote(), the one place deciding
+ * what is escaped: '"', '\\' and C0 controls; U+2028/U+2029 too, for
+ * JavaScript consumers; invalid UTF-8 becomes \ufffd; all else passes as is.
+ */
+#include "api/json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/err.h"
+
+void json_init(struct json *w, struct buf *b)
+{
+    memset(w, 0, sizeof *w);
+    w->b = b;
+    w->first[0] = true;
+}
+
+int json_end(struct json *w)
+{
+    if (w->rc == 0 && w->depth != 0)
+        w->rc = TIDE_EINVAL;
+    return w->rc;
+}
+
+static void put(struct json *w, const char *p, size_t n)
+{
+    if (w->rc == 0)
+        w->rc = buf_append(w->b, p, n);
+}
+
+/* Before any value: a comma unless it is the first at this depth or follows a key. */
+static void before_value(struct json *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (!w->first[w->depth])
+        put(w, ",", 1);
+    w->first[w->depth] = false;
+}
+
+static void open_(struct json *w, char c)
+{
+    before_value(w);
+    put(w, &c, 1);
+    if (w->depth >= JSON_MAX_DEPTH) {
+        if (w->rc == 0)
+            w->rc = TIDE_ELIMIT;
+        return;
+    }
+    w->depth++;
+    w->first[w->depth] = true;
+}
+
+static void close_(struct json *w, char c)
+{
+    if (w->depth > 0)
+        w->depth--;
+    put(w, &c, 1);
+}
+
+void json_obj(struct json *w)
+{
+    open_(w, '{');
+}
+void json_obj_end(struct json *w)
+{
+    close_(w, '}');
+}
+void json_arr(struct json *w)
+{
+    open_(w, '[');
+}
+void json_arr_end(struct json *w)
+{
+    close_(w, ']');
+}
+
+void json_key(struct json *w, const char *k)
+{
+    json_keyv(w, strv_c(k));
+}
+
+void json_keyv(struct json *w, struct strv k)
+{
+    before_value(w);
+    if (w->rc == 0)
+        w->rc = json_quote(w->b, k.p, k.n);
+    put(w, ":", 1);
+    w->after_key = true;
+}
+
+void json_str(struct json *w, struct strv s)
+{
+    before_value(w);
+    if (w->rc == 0)
+        w->rc = json_quote(w->b, s.p, s.n);
+}
+
+void json_cstr(struct json *w, const char *s)
+{
+    json_str(w, strv_c(s));
+}
+
+void json_i64(struct json *w, int64_t v)
+{
+    char t[32];
+    int n = snprintf(t, sizeof t, "%" PRId64, v);
+    before_value(w);
+    put(w, t, (size_t)n);
+}
+
+void json_u64(struct json *w, uint64_t v)
+{
+    char t[32];
+    int n = snprintf(t, sizeof t, "%" PRIu64, v);
+    before_value(w);
+    put(w, t, (size_t)n);
+}
+
+void json_bool(struct json *w, bool v)
+{
+    before_value(w);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3f >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int json_quote(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    /* Worst case 6 bytes out per byte in; reserve once for the common case. */
+    int rc = buf_reserve(b, n + 2);
+    if (rc != 0)
+        return rc;
+    rc = buf_putc(b, '"');
+    size_t i = 0;
+    while (rc == 0 && i < n) {
+        /* Copy a run of bytes that need no escaping in one go. */
+        size_t j = i;
+        while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\')
+            j++;
+        if (j > i) {
+            rc = buf_append(b, s + i, j - i);
+            i = j;
+            continue;
+        }
+        unsigned c = p[i];
+        char esc[8];
+        size_t en = 0;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            en = 2;
+            i++;
+        } else if (c < 0x20) {
+            const char *short_ = c == '\n'   ? "\\n"
+                                 : c == '\r' ? "\\r"
+                                 : c == '\t' ? "\\t"
+                                 : c == '\b' ? "\\b"
+                                 : c == '\f' ? "\\f"
+                                             : NULL;
+            if (short_) {
+                memcpy(esc, short_, 2);
+                en = 2;
+            } else {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                en = 6;
+            }
+            i++;
+        } else {
+            size_t len = utf8_len(p + i, n - i);
+            if (len == 0) {
+                memcpy(esc, "\\ufffd", 6);
+                en = 6;
+                i++;
+            } else if (len == 3 && p[i] == 0xe2 && p[i + 1] == 0x80 &&
+                       (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+                memcpy(esc, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+                en = 6;
+                i += 3;
+            } else {
+                rc = buf_append(b, s + i, len);
+                i += len;
+                continue;
+            }
+        }
+        rc = buf_append(b, esc, en);
+    }
+    if (rc == 0)
+        rc = buf_putc(b, '"');
+    return rc;
+}

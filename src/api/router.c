@@ -1,0 +1,145 @@
+/* router.c: Tide's endpoint table and path matching (see router.h).
+ *
+ * Sits between http.c, which owns the connection, and the handlers. The
+ * table is the one place listing every endpoint; docs/api/README.md mirrors
+ * it. Matching is a linear scan: forty patterns cost less than parsing the
+ * request line, and the order below decides nothing since patterns do not
+ * overlap.
+ */
+#include "api/router.h"
+
+#include <string.h>
+
+#define GP (HTTP_GET | HTTP_POST)
+
+static const struct route routes[] = {
+    /* writes */
+    {.pattern = "/write", .methods = HTTP_POST, .fn = write_influx_v1},
+    {.pattern = "/api/v2/write", .methods = HTTP_POST, .fn = write_influx_v2},
+    {.pattern = "/api/v1/import", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_jsonl},
+    {.pattern = "/api/v1/import/csv", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_csv},
+    {.pattern = "/api/v1/import/prometheus",
+     .methods = HTTP_POST | HTTP_PUT,
+     .fn = write_import_prometheus},
+    {.pattern = "/api/v1/write",
+     .methods = HTTP_POST | HTTP_PUT,
+     .fn = write_remote_write,
+     .own_encoding = "snappy"},
+    {.pattern = "/api/v1/otlp/v1/metrics", .methods = HTTP_POST, .fn = write_otlp},
+    {.pattern = "/opentelemetry/v1/metrics", .methods = HTTP_POST, .fn = write_otlp},
+    {.pattern = "/v1/metrics", .methods = HTTP_POST, .fn = write_otlp},
+    {.pattern = "/ping", .methods = HTTP_GET, .fn = write_ping},
+    {.pattern = "/query", .methods = GP, .form_body = true, .fn = write_influx_query},
+    /* export */
+    {.pattern = "/api/v1/export", .methods = GP, .form_body = true, .fn = export_jsonl},
+    {.pattern = "/api/v1/export/csv", .methods = GP, .form_body = true, .fn = export_csv},
+    /* Prometheus metadata */
+    {.pattern = "/api/v1/series", .methods = GP, .form_body = true, .fn = prom_meta_series},
+    {.pattern = "/api/v1/labels", .methods = GP, .form_body = true, .fn = prom_meta_labels},
+    {.pattern = "/api/v1/label/*/values",
+     .methods = HTTP_GET,
+     .fn = prom_meta_label_values,
+     .label = "/api/v1/label/:name/values"},
+    {.pattern = "/api/v1/status/tsdb", .methods = HTTP_GET, .fn = prom_meta_tsdb_status},
+    /* admin */
+    {.pattern = "/api/v1/admin/tsdb/delete_series",
+     .methods = HTTP_POST | HTTP_PUT,
+     .form_body = true,
+     .fn = admin_delete_series},
+    {.pattern = "/api/v1/status/storage", .methods = HTTP_GET, .fn = admin_storage_status},
+    {.pattern = "/health", .methods = HTTP_GET, .fn = admin_health},
+    {.pattern = "/-/healthy", .methods = HTTP_GET, .fn = admin_health},
+    {.pattern = "/ready", .methods = HTTP_GET, .fn = admin_ready},
+    {.pattern = "/-/ready", .methods = HTTP_GET, .fn = admin_ready},
+    /* self-monitoring */
+    {.pattern = "/metrics", .methods = HTTP_GET, .fn = metrics_serve},
+};
+
+_Static_assert(sizeof routes / sizeof routes[0] <= ROUTER_MAX_ROUTES, "raise ROUTER_MAX_ROUTES");
+
+size_t router_count(void)
+{
+    return sizeof routes / sizeof routes[0];
+}
+
+const struct route *router_route(int id)
+{
+    if (id < 0 || (size_t)id >= router_count())
+        return NULL;
+    return &routes[id];
+}
+
+/* Match `path` against `pat`; on a '*' segment, record it. */
+static bool match(const char *pat, const char *path, const char **arg, size_t *arg_len)
+{
+    while (*pat) {
+        if (*pat == '*') {
+            size_t n = strcspn(path, "/");
+            if (n == 0)
+                return false;
+            *arg = path;
+            *arg_len = n;
+            path += n;
+            pat++;
+            continue;
+        }
+        if (*pat != *path)
+            return false;
+        pat++;
+        path++;
+    }
+    return *path == 0;
+}
+
+int router_find(const char *path, const char **arg, size_t *arg_len)
+{
+    *arg = NULL;
+    *arg_len = 0;
+    for (size_t i = 0; i < router_count(); i++) {
+        const char *a = NULL;
+        size_t an = 0;
+        if (match(routes[i].pattern, path, &a, &an)) {
+            *arg = a;
+            *arg_len = an;
+            return (int)i;
+        }
+    }
+    return ROUTER_NOT_FOUND;
+}
+
+bool router_allows(int id, enum http_method m)
+{
+    const struct route *r = router_route(id);
+    if (r == NULL)
+        return false;
+    if (m == HTTP_HEAD)
+        m = HTTP_GET;
+    return (r->methods & (unsigned)m) != 0;
+}
+
+const char *router_allow_header(int id)
+{
+    const struct route *r = router_route(id);
+    if (r == NULL)
+        return "";
+    switch (r->methods) {
+    case HTTP_GET:
+        return "GET, HEAD";
+    case HTTP_POST:
+        return "POST";
+    case HTTP_POST | HTTP_PUT:
+        return "POST, PUT";
+    case GP:
+        return "GET, HEAD, POST";
+    default:
+        return "GET";
+    }
+}
+
+const char *router_label(int id)
+{
+    const struct route *r = router_route(id);
+    if (r == NULL)
+        return "other";
+    return r->label ? r->label : r->pattern;
+}

@@ -1,0 +1,437 @@
+/* write.c: the write endpoints, glue between a request body, a parser in
+ * ingest/ and storage_append():
+ *   /write, /api/v2/write           Influx line protocol (1.x and 2.x conventions)
+ *   /api/v1/import[/csv|/prometheus] JSON lines, CSV, Prometheus text format
+ *   /api/v1/write                   Prometheus remote write 1.0 (snappy protobuf)
+ *   /api/v1/otlp/v1/metrics ...     OTLP/HTTP metrics (protobuf)
+ *   /ping, /query                   just enough of InfluxDB 1.x for the `influx` CLI
+ * For line formats a bad line never sinks the good ones: they are stored,
+ * then the answer is 400 naming the bad lines, in the error shape each
+ * protocol's clients parse ({"error":"partial write: ..."} for InfluxDB 1.x,
+ * {"code":"invalid",...} for 2.x, Prometheus' envelope for imports). The
+ * protobuf protocols are all or nothing, as their senders expect. A 2xx
+ * means every sample is durable per the fsync policy; a 5xx means nothing
+ * was acknowledged. Details: docs/api/write.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/http.h"
+#include "api/json.h"
+#include "api/metrics.h"
+#include "api/router.h"
+#include "core/time.h"
+#include "ingest/csv_import.h"
+#include "ingest/expfmt.h"
+#include "ingest/ingest.h"
+#include "ingest/otlp.h"
+#include "ingest/remote_write.h"
+#include "storage/storage.h"
+
+enum dialect {
+    INFLUX_V1,
+    INFLUX_V2,
+    IMPORT_JSONL,
+    IMPORT_CSV,
+    IMPORT_PROM,
+    REMOTE_WRITE,
+    OTLP,
+};
+
+static const enum metrics_format dialect_format[] = {
+    [INFLUX_V1] = METRICS_FMT_INFLUX,
+    [INFLUX_V2] = METRICS_FMT_INFLUX,
+    [IMPORT_JSONL] = METRICS_FMT_JSONL,
+    [IMPORT_CSV] = METRICS_FMT_CSV,
+    [IMPORT_PROM] = METRICS_FMT_PROMETHEUS,
+    [REMOTE_WRITE] = METRICS_FMT_REMOTE_WRITE,
+    [OTLP] = METRICS_FMT_OTLP,
+};
+
+static bool is_import(enum dialect d)
+{
+    return d == IMPORT_JSONL || d == IMPORT_CSV || d == IMPORT_PROM;
+}
+
+/* What a parser needs besides the body. */
+struct parse_args {
+    struct influx_opts influx;           /* INFLUX_V1, INFLUX_V2 */
+    const struct csv_import_format *csv; /* IMPORT_CSV */
+    int64_t now_ms;                      /* default timestamp */
+};
+
+/* The error body in the shape of the dialect. */
+static void reply_error(struct http_req *rq, struct http_resp *rs, enum dialect d, int status,
+                        const char *msg)
+{
+    if (is_import(d)) {
+        http_reply_prom_error(rs, status, status >= 500 ? "internal" : "bad_data", msg);
+        return;
+    }
+    if (d == REMOTE_WRITE || d == OTLP) { /* their senders log a plain-text body */
+        http_reply(rs, status, "text/plain; charset=utf-8", msg);
+        buf_putc(&rs->body, '\n');
+        return;
+    }
+    /* InfluxDB repeats the error in a header; keep it one bounded line. */
+    size_t n = strcspn(msg, "\r\n");
+    const char *h = arena_strndup(&rq->arena, msg, n > 512 ? 512 : n);
+    if (h != NULL)
+        http_header(rs, "X-Influxdb-Error", h);
+    rs->status = status;
+    rs->content_type = "application/json";
+    buf_reset(&rs->body);
+    struct json w;
+    json_init(&w, &rs->body);
+    json_obj(&w);
+    if (d == INFLUX_V2) {
+        json_key(&w, "code");
+        json_cstr(&w, status >= 500   ? "internal error"
+                      : status == 413 ? "request too large"
+                                      : "invalid");
+        json_key(&w, "message");
+    } else {
+        json_key(&w, "error");
+    }
+    json_cstr(&w, msg);
+    json_obj_end(&w);
+    if (json_end(&w) != 0)
+        http_reply(rs, status, "application/json", "{\"error\":\"error message too long\"}");
+}
+
+static void influx_headers(struct http_req *rq, struct http_resp *rs)
+{
+    char v[64];
+    int n = snprintf(v, sizeof v, "1.8.10-tide-%s", rq->ctx->version);
+    const char *s = arena_strndup(&rq->arena, v, n > 0 ? (size_t)n : 0);
+    http_header(rs, "X-Influxdb-Version", s ? s : "1.8.10");
+    http_header(rs, "X-Influxdb-Build", "OSS");
+}
+
+/* Describe the bad lines of `rep` (and a limit refusal) into `b`:
+ * "line 3: <reason>; line 7: <reason>; and 4 more bad lines". */
+static void describe(struct buf *b, const struct ingest_report *rep, const struct err *limit)
+{
+    for (size_t i = 0; i < rep->nerrs; i++) {
+        const struct err *e = &rep->errs[i];
+        if (i > 0)
+            buf_puts(b, "; ");
+        if (strncmp(e->msg, "line ", 5) == 0) /* the parser named the line itself */
+            buf_puts(b, e->msg);
+        else if (e->line > 0 && e->col > 0)
+            buf_printf(b, "line %d: %s (column %d)", e->line, e->msg, e->col);
+        else if (e->line > 0)
+            buf_printf(b, "line %d: %s", e->line, e->msg);
+        else
+            buf_puts(b, e->msg);
+    }
+    if (rep->lines_bad > rep->nerrs)
+        buf_printf(b, "; and %zu more bad lines", rep->lines_bad - rep->nerrs);
+    if (limit != NULL) {
+        if (rep->nerrs > 0)
+            buf_puts(b, "; ");
+        buf_printf(b, "limit: %s", limit->msg[0] ? limit->msg : "a series limit was hit");
+    }
+}
+
+/* Run the dialect's parser over the body. Line formats only fail on
+ * -ENOMEM (bad lines go to `rep`); the protobuf ones fail whole with
+ * TIDE_EPARSE or TIDE_ELIMIT, described in `e`. */
+static int parse(const struct http_req *rq, enum dialect d, const struct parse_args *a,
+                 struct batch *b, struct ingest_report *rep, struct err *e)
+{
+    const char *body = rq->body.p ? rq->body.p : "";
+    size_t n = rq->body.len;
+    switch (d) {
+    case INFLUX_V1:
+    case INFLUX_V2:
+        return influx_parse(body, n, &a->influx, b, rep);
+    case IMPORT_JSONL:
+        return jsonl_parse(body, n, b, rep);
+    case IMPORT_CSV: {
+        struct csv_import_opts o = {.format = a->csv, .default_t_ms = a->now_ms};
+        return csv_import_parse(body, n, &o, b, rep);
+    }
+    case IMPORT_PROM: {
+        struct expfmt_opts o = {.default_t_ms = a->now_ms};
+        return expfmt_parse(body, n, &o, b, rep);
+    }
+    case REMOTE_WRITE:
+        if (n == 0)
+            return 0;
+        return remote_write_decode(body, n, rq->ctx->max_request_bytes, b, NULL, e);
+    case OTLP:
+        return otlp_parse(body, n, 0, b, NULL, e);
+    }
+    return TIDE_EINVAL;
+}
+
+/* Parse, append, answer: the body of every write endpoint. */
+static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
+                     const struct parse_args *a)
+{
+    struct api_ctx *ctx = rq->ctx;
+    enum metrics_format mf = dialect_format[d];
+    struct batch b;
+    struct ingest_report rep;
+    struct err pe = {0};
+    batch_init(&b);
+    ingest_report_init(&rep);
+    int rc = parse(rq, d, a, &b, &rep, &pe);
+    if (rc != 0) {
+        batch_fini(&b);
+        metrics_count_write(ctx->metrics, mf, 0, 1, 0);
+        if (rc == -ENOMEM) {
+            reply_error(rq, rs, d, 500, "out of memory while parsing");
+            return;
+        }
+        char msg[300];
+        snprintf(msg, sizeof msg, "nothing stored: %s", pe.msg[0] ? pe.msg : tide_strerror(rc));
+        reply_error(rq, rs, d, rc == TIDE_ELIMIT ? 413 : 400, msg);
+        return;
+    }
+
+    struct storage_append_result res = {0};
+    struct err ae = {0};
+    rc = batch_samples(&b) > 0 ? storage_append(ctx->storage, &b, &res, &ae) : 0;
+    batch_fini(&b);
+    if (rc != 0 && rc != TIDE_ELIMIT) {
+        /* An I/O error: nothing of the request is acknowledged. */
+        metrics_count_write(ctx->metrics, mf, 0, rep.lines_bad, 0);
+        char msg[300];
+        snprintf(msg, sizeof msg, "write failed, nothing stored: %s",
+                 ae.msg[0] ? ae.msg : tide_strerror(rc));
+        reply_error(rq, rs, d, rc == TIDE_ECLOSED ? 503 : 500, msg);
+        return;
+    }
+    metrics_count_write(ctx->metrics, mf, res.samples_added, rep.lines_bad, res.samples_rejected);
+    if (rep.lines_bad == 0 && rc == 0) {
+        if (d == OTLP) /* an empty ExportMetricsServiceResponse: zero bytes of protobuf */
+            http_reply(rs, 200, "application/x-protobuf", NULL);
+        else
+            http_reply(rs, 204, NULL, NULL);
+        return;
+    }
+
+    /* Some input was refused: 400, naming what and where. */
+    struct buf msg;
+    buf_init(&msg, 8192);
+    bool stored_some = res.samples_added > 0;
+    if (d == INFLUX_V1 || d == INFLUX_V2) {
+        /* InfluxDB 1.x: "partial write: <reason> dropped=N" once something
+         * was written, the bare parse error when nothing was. */
+        if (stored_some || rc == TIDE_ELIMIT)
+            buf_puts(&msg, "partial write: ");
+        describe(&msg, &rep, rc == TIDE_ELIMIT ? &ae : NULL);
+        if (stored_some || rc == TIDE_ELIMIT)
+            buf_printf(&msg, " dropped=%zu", rep.lines_bad + res.samples_rejected);
+    } else {
+        buf_puts(&msg, stored_some ? "partial import: " : "nothing imported: ");
+        describe(&msg, &rep, rc == TIDE_ELIMIT ? &ae : NULL);
+        if (d == REMOTE_WRITE || d == OTLP)
+            buf_printf(&msg, " (%zu samples stored, %zu refused)", res.samples_added,
+                       res.samples_rejected);
+        else
+            buf_printf(&msg, " (%zu samples stored, %zu bad lines)", res.samples_added,
+                       rep.lines_bad);
+    }
+    reply_error(rq, rs, d, 400, msg.p ? msg.p : "bad input");
+    buf_fini(&msg);
+}
+
+/* The precision parameter as each InfluxDB version spells it. */
+static bool precision_ok(enum dialect d, const char *p)
+{
+    static const char *const v1[] = {"n", "ns", "u", "us", "ms", "s", "m", "h", NULL};
+    static const char *const v2[] = {"ns", "us", "ms", "s", NULL};
+    const char *const *ok = d == INFLUX_V2 ? v2 : v1;
+    for (size_t i = 0; ok[i]; i++)
+        if (strcmp(p, ok[i]) == 0)
+            return true;
+    return false;
+}
+
+static void influx_write(struct http_req *rq, struct http_resp *rs, enum dialect d)
+{
+    influx_headers(rq, rs);
+    struct parse_args a = {.now_ms = time_now_ms()};
+    a.influx.precision = INFLUX_NS;
+    a.influx.default_t_ms = a.now_ms;
+    const char *prec = http_param(rq, "precision");
+    if (prec != NULL && prec[0] != 0) {
+        if (!precision_ok(d, prec) || influx_precision_parse(prec, &a.influx.precision) != 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     d == INFLUX_V2 ? "invalid precision \"%.32s\"; valid precision units are ns, "
+                                      "us, ms, and s"
+                                    : "invalid precision \"%.32s\" (n, u, ms, s, m or h)",
+                     prec);
+            reply_error(rq, rs, d, 400, msg);
+            return;
+        }
+    }
+    /* db, rp, bucket, org, consistency: accepted and ignored, Tide has one namespace. */
+    do_write(rq, rs, d, &a);
+}
+
+void write_influx_v1(struct http_req *rq, struct http_resp *rs)
+{
+    influx_write(rq, rs, INFLUX_V1);
+}
+
+void write_influx_v2(struct http_req *rq, struct http_resp *rs)
+{
+    influx_write(rq, rs, INFLUX_V2);
+}
+
+void write_import_jsonl(struct http_req *rq, struct http_resp *rs)
+{
+    struct parse_args a = {.now_ms = time_now_ms()};
+    do_write(rq, rs, IMPORT_JSONL, &a);
+}
+
+void write_import_csv(struct http_req *rq, struct http_resp *rs)
+{
+    const char *spec = http_param(rq, "format");
+    if (spec == NULL || spec[0] == 0) {
+        http_reply_prom_error(rs, 400, "bad_data",
+                              "missing `format` arg, e.g. "
+                              "format=1:time:unix_s,2:label:host,3:metric:cpu");
+        return;
+    }
+    /* The format is about 35 KiB: keep it off the worker's stack. */
+    struct csv_import_format *f = arena_alloc(&rq->arena, sizeof *f);
+    if (f == NULL) {
+        http_reply_err(rs, -ENOMEM, "out of memory");
+        return;
+    }
+    struct err e = {0};
+    if (csv_import_format_parse(spec, strlen(spec), f, &e) != 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "invalid parameter \"format\": %s", e.msg);
+        http_reply_prom_error(rs, 400, "bad_data", msg);
+        return;
+    }
+    struct parse_args a = {.now_ms = time_now_ms(), .csv = f};
+    do_write(rq, rs, IMPORT_CSV, &a);
+}
+
+void write_import_prometheus(struct http_req *rq, struct http_resp *rs)
+{
+    struct parse_args a = {.now_ms = time_now_ms()};
+    const char *ts = http_param(rq, "timestamp");
+    if (ts != NULL && ts[0] != 0) { /* VictoriaMetrics' default time for the samples */
+        struct err e = {0};
+        if (time_parse_ms(ts, &a.now_ms, &e) != 0) {
+            http_reply_prom_error(rs, 400, "bad_data", "invalid parameter \"timestamp\"");
+            return;
+        }
+    }
+    do_write(rq, rs, IMPORT_PROM, &a);
+}
+
+void write_remote_write(struct http_req *rq, struct http_resp *rs)
+{
+    const char *ct = rq->content_type;
+    if (ct != NULL && strstr(ct, "io.prometheus.write.v2") != NULL) {
+        http_reply(
+            rs, 415, "text/plain; charset=utf-8",
+            "remote write 2.0 is not supported; send io.prometheus.write.v1 (remote write 1.0)\n");
+        return;
+    }
+    struct parse_args a = {.now_ms = time_now_ms()};
+    do_write(rq, rs, REMOTE_WRITE, &a);
+}
+
+void write_otlp(struct http_req *rq, struct http_resp *rs)
+{
+    const char *ct = rq->content_type;
+    if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0) {
+        http_reply(rs, 415, "text/plain; charset=utf-8",
+                   "OTLP/JSON is not supported; send application/x-protobuf\n");
+        return;
+    }
+    struct parse_args a = {.now_ms = time_now_ms()};
+    do_write(rq, rs, OTLP, &a);
+}
+
+void write_ping(struct http_req *rq, struct http_resp *rs)
+{
+    influx_headers(rq, rs);
+    const char *verbose = http_param(rq, "verbose");
+    if (verbose != NULL && strcmp(verbose, "true") == 0) {
+        rs->status = 200;
+        rs->content_type = "application/json";
+        struct json w;
+        json_init(&w, &rs->body);
+        json_obj(&w);
+        json_key(&w, "version");
+        json_cstr(&w, rq->ctx->version);
+        json_obj_end(&w);
+        if (json_end(&w) != 0)
+            http_reply(rs, 500, "text/plain", "out of memory\n");
+        return;
+    }
+    http_reply(rs, 204, NULL, NULL);
+}
+
+/* Does statement `q` start with the words of `prefix` (case-insensitive,
+ * any run of blanks between words)? */
+static bool starts_with_words(const char *q, const char *prefix)
+{
+    while (*prefix) {
+        while (isspace((unsigned char)*q))
+            q++;
+        while (*prefix == ' ')
+            prefix++;
+        size_t n = strcspn(prefix, " ");
+        if (strncasecmp(q, prefix, n) != 0)
+            return false;
+        q += n;
+        prefix += n;
+        if (*prefix && !isspace((unsigned char)*q))
+            return false;
+    }
+    return true;
+}
+
+/* /query: the `influx -import` DDL section sends CREATE DATABASE and CREATE
+ * RETENTION POLICY; Tide has one namespace, so they succeed as no-ops.
+ * Anything else gets InfluxDB's per-statement error shape. */
+void write_influx_query(struct http_req *rq, struct http_resp *rs)
+{
+    influx_headers(rq, rs);
+    const char *q = http_param(rq, "q");
+    if (q == NULL || q[0] == 0) {
+        reply_error(rq, rs, INFLUX_V1, 400, "missing required parameter \"q\"");
+        return;
+    }
+    static const char *const noops[] = {"CREATE DATABASE", "CREATE RETENTION POLICY",
+                                        "ALTER RETENTION POLICY", NULL};
+    bool ok = false;
+    for (size_t i = 0; noops[i] && !ok; i++)
+        ok = starts_with_words(q, noops[i]);
+    rs->status = 200;
+    rs->content_type = "application/json";
+    struct json w;
+    json_init(&w, &rs->body);
+    json_obj(&w);
+    json_key(&w, "results");
+    json_arr(&w);
+    json_obj(&w);
+    json_key(&w, "statement_id");
+    json_i64(&w, 0);
+    if (!ok) {
+        json_key(&w, "error");
+        json_cstr(&w, "tide does not run InfluxQL; only CREATE DATABASE/RETENTION POLICY are "
+                      "accepted (as no-ops). Query with PromQL on /api/v1/query");
+    }
+    json_obj_end(&w);
+    json_arr_end(&w);
+    json_obj_end(&w);
+    if (json_end(&w) != 0)
+        http_reply(rs, 500, "text/plain", "out of memory\n");
+}

@@ -1,0 +1,371 @@
+/* config.c: defaults, the YAML config file (libyaml) and command-line values
+ * for `tide serve`, all funnelled through config_set() (see config.h).
+ *
+ * The file is one flat YAML mapping of scalar values. It is read with
+ * libyaml's event parser so every complaint can name the line and column of
+ * the node at fault: "tide.yml:4:1: unknown key \"retenion\"". Anything else
+ * (sequences, nested mappings, several documents) is refused, not ignored:
+ * a setting silently dropped is worse than a server that will not start.
+ */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "core/log.h"
+#include "core/time.h"
+
+const struct config_key config_keys[] = {
+    {"data", "DIR", "data directory (default ./tide-data)"},
+    {"listen", "[HOST]:PORT", "address to serve HTTP on (default 127.0.0.1:9470)"},
+    {"retention", "DURATION", "drop data older than this; 0 keeps forever (default 30d)"},
+    {"fsync", "always|interval|never", "WAL fsync policy (default interval)"},
+    {"fsync_interval", "DURATION", "WAL fsync period with fsync=interval (default 1s)"},
+    {"log_level", "debug|info|warn|error", "minimum level logged (default info)"},
+    {"max_series", "N", "refuse new series past this many; 0 = unlimited (default 0)"},
+    {"max_labels_per_series", "N", "labels per series, __name__ included (default 64)"},
+    {"max_label_name_length", "BYTES", "longest label name (default 256)"},
+    {"max_label_value_length", "BYTES", "longest label value (default 4096)"},
+    {"max_request_bytes", "SIZE", "largest request body, also after gunzip (default 64MiB)"},
+    {"http_threads", "N", "HTTP worker threads, 1..64 (default 4)"},
+    {"http_idle_timeout", "DURATION", "close idle HTTP connections after (default 2m)"},
+    {"partition_duration", "DURATION", "width of a storage time partition (default 1d)"},
+    {"head_max_age", "DURATION", "cut the in-memory head into blocks past (default 2h)"},
+    {NULL, NULL, NULL},
+};
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->data_dir, sizeof c->data_dir, "./tide-data");
+    snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
+    c->listen_port = CONFIG_DEFAULT_PORT;
+    c->retention_ms = 30LL * 86400000;
+    c->fsync = CONFIG_FSYNC_INTERVAL;
+    c->fsync_interval_ms = 1000;
+    c->log_level = LOG_INFO;
+    c->max_series = 0;
+    c->max_labels_per_series = 64;
+    c->max_label_name_length = 256;
+    c->max_label_value_length = 4096;
+    c->max_request_bytes = 64u << 20;
+    c->http_threads = 4;
+    c->http_idle_timeout_ms = 120000;
+    c->partition_ms = 86400000;
+    c->head_max_age_ms = 2 * 3600000;
+}
+
+const char *config_fsync_name(enum config_fsync f)
+{
+    switch (f) {
+    case CONFIG_FSYNC_ALWAYS:
+        return "always";
+    case CONFIG_FSYNC_NEVER:
+        return "never";
+    default:
+        return "interval";
+    }
+}
+
+/* A decimal count with no sign, no fraction; up to `max`. */
+static int parse_count(const char *key, const char *v, uint64_t max, uint64_t *out, struct err *e)
+{
+    if (!isdigit((unsigned char)v[0]))
+        return ERR_INVAL(e, "%s: \"%s\" is not a non-negative integer", key, v);
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0 || *end != 0)
+        return ERR_INVAL(e, "%s: \"%s\" is not a non-negative integer", key, v);
+    if (n > max)
+        return ERR_INVAL(e, "%s: %llu is above the maximum %" PRIu64, key, n, max);
+    *out = n;
+    return 0;
+}
+
+/* "67108864", "64MiB", "512KiB", "1GiB", "10MB", "1kB": binary units with
+ * "i", decimal without. */
+static int parse_size(const char *key, const char *v, uint64_t *out, struct err *e)
+{
+    static const struct {
+        const char *unit;
+        uint64_t mul;
+    } units[] = {
+        {"", 1},      {"B", 1},     {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+        {"kB", 1000}, {"KB", 1000}, {"MB", 1000000},     {"GB", 1000000000}};
+    if (!isdigit((unsigned char)v[0]))
+        return ERR_INVAL(e, "%s: \"%s\" is not a size (e.g. 64MiB)", key, v);
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0)
+        return ERR_INVAL(e, "%s: \"%s\" is out of range", key, v);
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) != 0)
+            continue;
+        if (n > UINT64_MAX / units[i].mul || n * units[i].mul > (uint64_t)SIZE_MAX / 2)
+            return ERR_INVAL(e, "%s: \"%s\" is out of range", key, v);
+        *out = n * units[i].mul;
+        return 0;
+    }
+    return ERR_INVAL(e, "%s: \"%s\" has an unknown unit (B, KiB, MiB, GiB, kB, MB, GB)", key, v);
+}
+
+static int parse_duration(const char *key, const char *v, int64_t min_ms, int64_t *out,
+                          struct err *e)
+{
+    struct err de = {0};
+    int64_t ms;
+    if (time_parse_duration_ms(v, &ms, &de) != 0)
+        return ERR_INVAL(e, "%s: %s", key, de.msg);
+    if (ms < min_ms)
+        return ERR_INVAL(e, "%s: \"%s\" is below the minimum of %" PRId64 "ms", key, v, min_ms);
+    *out = ms;
+    return 0;
+}
+
+/* "HOST:PORT", ":PORT" (all interfaces), "[V6]:PORT". Port 0 lets the kernel pick. */
+static int parse_listen(struct config *c, const char *v, struct err *e)
+{
+    const char *colon = strrchr(v, ':');
+    if (colon == NULL)
+        return ERR_INVAL(e, "listen: \"%s\" is not HOST:PORT (e.g. 127.0.0.1:9470 or :9470)", v);
+    const char *h = v;
+    size_t hn = (size_t)(colon - v);
+    if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') {
+        h++;
+        hn -= 2;
+    } else if (memchr(h, ':', hn) != NULL) {
+        return ERR_INVAL(e, "listen: write an IPv6 host in brackets: [%.*s]%s", (int)hn, h, colon);
+    }
+    if (hn >= sizeof c->listen_host)
+        return ERR_INVAL(e, "listen: host name too long");
+    uint64_t port;
+    if (parse_count("listen", colon + 1, 65535, &port, e) != 0)
+        return ERR_INVAL(e, "listen: \"%s\" has no valid port (0..65535)", v);
+    memcpy(c->listen_host, h, hn);
+    c->listen_host[hn] = 0;
+    c->listen_port = (uint16_t)port;
+    return 0;
+}
+
+/* The canonical (YAML) spelling of a key: '-' becomes '_'. */
+static void canon_key(const char *key, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; key[i] && i + 1 < cap; i++)
+        out[i] = key[i] == '-' ? '_' : key[i];
+    out[i] = 0;
+}
+
+int config_set(struct config *c, const char *key_in, const char *v, struct err *e)
+{
+    char key[64];
+    canon_key(key_in, key, sizeof key);
+    uint64_t n = 0;
+    int rc;
+    if (v == NULL)
+        return ERR_INVAL(e, "%s: missing value", key);
+
+    if (strcmp(key, "data") == 0) {
+        if (v[0] == 0)
+            return ERR_INVAL(e, "data: empty path");
+        if (strlen(v) >= sizeof c->data_dir)
+            return ERR_INVAL(e, "data: path longer than %zu bytes", sizeof c->data_dir - 1);
+        snprintf(c->data_dir, sizeof c->data_dir, "%s", v);
+        return 0;
+    }
+    if (strcmp(key, "listen") == 0)
+        return parse_listen(c, v, e);
+    if (strcmp(key, "retention") == 0) {
+        if (strcmp(v, "0") == 0) {
+            c->retention_ms = 0;
+            return 0;
+        }
+        return parse_duration(key, v, 60000, &c->retention_ms, e);
+    }
+    if (strcmp(key, "fsync") == 0) {
+        if (strcmp(v, "always") == 0)
+            c->fsync = CONFIG_FSYNC_ALWAYS;
+        else if (strcmp(v, "interval") == 0)
+            c->fsync = CONFIG_FSYNC_INTERVAL;
+        else if (strcmp(v, "never") == 0)
+            c->fsync = CONFIG_FSYNC_NEVER;
+        else
+            return ERR_INVAL(e, "fsync: \"%s\" is not one of always, interval, never", v);
+        return 0;
+    }
+    if (strcmp(key, "fsync_interval") == 0)
+        return parse_duration(key, v, 1, &c->fsync_interval_ms, e);
+    if (strcmp(key, "log_level") == 0) {
+        int lvl = log_level_parse(v);
+        if (lvl < 0)
+            return ERR_INVAL(e, "log_level: \"%s\" is not one of debug, info, warn, error", v);
+        c->log_level = lvl;
+        return 0;
+    }
+    if (strcmp(key, "max_series") == 0) {
+        rc = parse_count(key, v, UINT32_MAX, &n, e);
+        if (rc == 0)
+            c->max_series = (size_t)n;
+        return rc;
+    }
+    if (strcmp(key, "max_labels_per_series") == 0) {
+        rc = parse_count(key, v, 4096, &n, e);
+        if (rc == 0 && n < 1)
+            rc = ERR_INVAL(e, "%s: must be at least 1", key);
+        if (rc == 0)
+            c->max_labels_per_series = (size_t)n;
+        return rc;
+    }
+    if (strcmp(key, "max_label_name_length") == 0 || strcmp(key, "max_label_value_length") == 0) {
+        rc = parse_count(key, v, 1u << 20, &n, e);
+        if (rc == 0 && n < 1)
+            rc = ERR_INVAL(e, "%s: must be at least 1", key);
+        if (rc != 0)
+            return rc;
+        if (key[10] == 'n')
+            c->max_label_name_length = (size_t)n;
+        else
+            c->max_label_value_length = (size_t)n;
+        return 0;
+    }
+    if (strcmp(key, "max_request_bytes") == 0) {
+        rc = parse_size(key, v, &n, e);
+        if (rc == 0 && n < 1024)
+            rc = ERR_INVAL(e, "%s: must be at least 1KiB", key);
+        if (rc == 0)
+            c->max_request_bytes = (size_t)n;
+        return rc;
+    }
+    if (strcmp(key, "http_threads") == 0) {
+        rc = parse_count(key, v, 64, &n, e);
+        if (rc == 0 && n < 1)
+            rc = ERR_INVAL(e, "%s: must be at least 1", key);
+        if (rc == 0)
+            c->http_threads = (unsigned)n;
+        return rc;
+    }
+    if (strcmp(key, "http_idle_timeout") == 0)
+        return parse_duration(key, v, 1000, &c->http_idle_timeout_ms, e);
+    if (strcmp(key, "partition_duration") == 0)
+        return parse_duration(key, v, 60000, &c->partition_ms, e);
+    if (strcmp(key, "head_max_age") == 0)
+        return parse_duration(key, v, 1000, &c->head_max_age_ms, e);
+    return err_set_at(e, TIDE_ENOTFOUND, ERR_WHERE, 0, 0, "unknown key \"%s\"", key_in);
+}
+
+/* Position of a libyaml mark, 1-based. */
+static int set_at(struct err *e, int code, const yaml_mark_t *m, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int set_at(struct err *e, int code, const yaml_mark_t *m, const char *fmt, ...)
+{
+    char msg[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set_at(e, code, ERR_WHERE, (int)m->line + 1, (int)m->column + 1, "%s", msg);
+}
+
+int config_load_file(struct config *c, const char *path, struct err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        int rc = -errno;
+        return err_set_at(e, rc, ERR_WHERE, 0, 0, "%s: %s", path, strerror(-rc));
+    }
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        fclose(f);
+        return ERR_SET(e, -ENOMEM, "%s: out of memory", path);
+    }
+    yaml_parser_set_input_file(&p, f);
+
+    int rc = 0;
+    int depth = 0;     /* 1 inside the top mapping */
+    int docs = 0;      /* documents seen */
+    char key[64] = ""; /* the pending key, "" when the next scalar is a key */
+    bool have_key = false;
+    yaml_mark_t key_mark = {0};
+    bool done = false;
+    while (!done && rc == 0) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            yaml_mark_t m = p.problem_mark;
+            rc = set_at(e, TIDE_EPARSE, &m, "invalid YAML: %s%s%s",
+                        p.problem ? p.problem : "syntax error", p.context ? " " : "",
+                        p.context ? p.context : "");
+            break;
+        }
+        switch (ev.type) {
+        case YAML_STREAM_START_EVENT:
+        case YAML_DOCUMENT_END_EVENT:
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1)
+                rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "only one YAML document is allowed");
+            break;
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_MAPPING_START_EVENT:
+            if (depth != 0 || have_key)
+                rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "nested mappings are not allowed%s%s",
+                            have_key ? " under " : "", have_key ? key : "");
+            depth++;
+            break;
+        case YAML_MAPPING_END_EVENT:
+            depth--;
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            if (have_key)
+                rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "a list is not allowed for %s", key);
+            else
+                rc = set_at(e, TIDE_EPARSE, &ev.start_mark,
+                            "the file must be a mapping of keys to values, not a list");
+            break;
+        case YAML_ALIAS_EVENT:
+            rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "aliases are not allowed");
+            break;
+        case YAML_SCALAR_EVENT: {
+            const char *s = (const char *)ev.data.scalar.value;
+            if (depth != 1) {
+                rc = set_at(e, TIDE_EPARSE, &ev.start_mark,
+                            "the file must be a mapping of keys to values, not \"%.60s\"", s);
+            } else if (!have_key) {
+                if (strlen(s) >= sizeof key) {
+                    rc = set_at(e, TIDE_ENOTFOUND, &ev.start_mark, "unknown key \"%.40s...\"", s);
+                } else {
+                    snprintf(key, sizeof key, "%s", s);
+                    have_key = true;
+                    key_mark = ev.start_mark;
+                }
+            } else {
+                struct err ve = {0};
+                int vrc = config_set(c, key, s, &ve);
+                if (vrc == TIDE_ENOTFOUND)
+                    rc = set_at(e, vrc, &key_mark, "unknown key \"%s\" (see docs/config.md)", key);
+                else if (vrc != 0)
+                    rc = set_at(e, vrc, &ev.start_mark, "%s", ve.msg);
+                have_key = false;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,74 @@
+/* config.h: the settings of `tide serve`, from defaults, a YAML file and
+ * command-line flags, in that order of precedence (a flag wins over the file).
+ *
+ * One key space serves both sources: the YAML key `fsync_interval` is the
+ * flag `--fsync-interval`. config_set() is the only place a value is parsed
+ * and checked, so the file and the flags cannot disagree on syntax.
+ * Every key is documented in docs/config.md.
+ *
+ * Ownership: struct config holds its strings in fixed arrays; nothing to free.
+ * Thread: none; main.c fills it once before any thread starts.
+ */
+#ifndef TIDE_CORE_CONFIG_H
+#define TIDE_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define CONFIG_DEFAULT_PORT 9470 /* clear of 9090 (Prometheus), 8428 (VM), 8086 (Influx) */
+#define CONFIG_PATH_MAX 1024
+
+enum config_fsync {
+    CONFIG_FSYNC_INTERVAL = 0, /* fsync the WAL every fsync_interval */
+    CONFIG_FSYNC_ALWAYS,       /* fsync before a write is acknowledged */
+    CONFIG_FSYNC_NEVER,        /* leave it to the kernel */
+};
+
+struct config {
+    char data_dir[CONFIG_PATH_MAX]; /* `data`: the data directory */
+    char listen_host[256];          /* `listen` host part; "" = all interfaces */
+    uint16_t listen_port;           /* `listen` port part */
+    int64_t retention_ms;           /* `retention`; 0 = keep forever */
+    enum config_fsync fsync;        /* `fsync` */
+    int64_t fsync_interval_ms;      /* `fsync_interval` */
+    int log_level;                  /* `log_level`, an enum log_level */
+    size_t max_series;              /* `max_series`; 0 = unlimited */
+    size_t max_labels_per_series;   /* `max_labels_per_series`, __name__ included */
+    size_t max_label_name_length;   /* `max_label_name_length`, bytes */
+    size_t max_label_value_length;  /* `max_label_value_length`, bytes */
+    size_t max_request_bytes;       /* `max_request_bytes`: body cap, before and after gunzip */
+    unsigned http_threads;          /* `http_threads`: libmicrohttpd thread pool size */
+    int64_t http_idle_timeout_ms;   /* `http_idle_timeout`: close idle connections after */
+    int64_t partition_ms;           /* `partition_duration`: width of a time partition */
+    int64_t head_max_age_ms;        /* `head_max_age`: cut the head into blocks past this */
+};
+
+/* Fill every field with its default (see docs/config.md). */
+void config_defaults(struct config *c);
+
+/* Set one key from its text form. `key` uses either spelling ("fsync_interval"
+ * or "fsync-interval"). TIDE_ENOTFOUND for an unknown key, TIDE_EINVAL for a
+ * bad value; `e` says which and why. */
+int config_set(struct config *c, const char *key, const char *value, struct err *e);
+
+/* Read a YAML file: one mapping of keys to scalars. Keys are applied with
+ * config_set() in file order. Errors carry the 1-based line and column of the
+ * offending node in `e` (TIDE_EPARSE for bad YAML, TIDE_ENOTFOUND for an
+ * unknown key, TIDE_EINVAL for a bad value, -errno when unreadable). */
+int config_load_file(struct config *c, const char *path, struct err *e);
+
+/* The keys config_set() knows, NULL-terminated, in documentation order; each
+ * with a one-line help text (for `tide serve --help`). */
+struct config_key {
+    const char *name; /* YAML spelling */
+    const char *arg;  /* placeholder for help, e.g. "DURATION" */
+    const char *help; /* one line, default included */
+};
+extern const struct config_key config_keys[];
+
+/* "always", "interval", "never" */
+const char *config_fsync_name(enum config_fsync f);
+
+#endif

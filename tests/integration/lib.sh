@@ -1,0 +1,175 @@
+# lib.sh: shared helpers of Tide's integration tests, sourced by test_*.sh.
+#
+# Starts `tide serve` on a free 127.0.0.1 port with a temporary data
+# directory, waits for /health, and stops every process it started when the
+# test exits (trap on EXIT, kill by PID only). Requests go through curl;
+# assertions print what was expected and what came back.
+#
+# Environment (from ctest, see tests/CMakeLists.txt): TIDE (the binary),
+# SRC (source tree), BUILD, TMPDIR. KEEP=1 keeps the work directory.
+
+set -euo pipefail
+
+: "${TIDE:?set TIDE to the tide binary}"
+SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+HERE="$SRC/tests/integration"
+mkdir -p "${TMPDIR:-/tmp}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tide-it.XXXXXX")
+JSONTOOL=(python3 "$HERE/jsontool.py")
+TEST_NAME=$(basename "$0" .sh)
+PIDS=()
+FAILURES=0
+
+lib_cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]+"${PIDS[@]}"}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
+    if [ "$rc" -ne 0 ] || [ "$FAILURES" -ne 0 ]; then
+        echo "--- $TEST_NAME failed; logs in $WORK:" >&2
+        for f in "$WORK"/*.log; do
+            [ -e "$f" ] || continue
+            echo "--- $f (last 30 lines)" >&2
+            tail -n 30 "$f" >&2
+        done
+    elif [ "${KEEP:-0}" != 1 ]; then
+        rm -rf "$WORK"
+    fi
+}
+trap lib_cleanup EXIT
+
+log() { echo "[$TEST_NAME] $*"; }
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    FAILURES=$((FAILURES + 1))
+    exit 1
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# tide_start DATADIR [PORT|-] [flags...]: start a server and wait until
+# /health answers. Sets TIDE_PID, TIDE_PORT, TIDE_URL, TIDE_LOG. With PORT
+# "-" a free port is picked (retried if another process grabs it first).
+tide_start() {
+    local dir=$1 want_port=${2:--}
+    shift 2 || shift $#
+    local attempt port log pid
+    for attempt in 1 2 3 4 5; do
+        if [ "$want_port" = - ]; then port=$(free_port); else port=$want_port; fi
+        log="$WORK/tide-$port-$attempt-$RANDOM.log"
+        "$TIDE" serve --data "$dir" --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+        pid=$!
+        PIDS+=("$pid")
+        local i
+        for i in $(seq 1 300); do
+            if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then
+                TIDE_PID=$pid
+                TIDE_PORT=$port
+                TIDE_URL="http://127.0.0.1:$port"
+                TIDE_LOG=$log
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            fail "tide (pid $pid) did not answer /health within 30 s; log: $log"
+        fi
+        wait "$pid" 2>/dev/null || true
+        if [ "$want_port" = - ] && grep -q "cannot listen" "$log"; then
+            continue
+        fi
+        cat "$log" >&2
+        fail "tide exited at start-up (data $dir, port $port)"
+    done
+    fail "could not find a free port for tide"
+}
+
+# tide_stop PID: SIGTERM, wait up to 30 s, require exit status 0.
+tide_stop() {
+    local pid=$1 i rc=0
+    kill -TERM "$pid"
+    for i in $(seq 1 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        fail "tide (pid $pid) did not exit within 30 s of SIGTERM"
+    fi
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 0 ] || fail "tide (pid $pid) exited with status $rc after SIGTERM, want 0"
+}
+
+# tide_kill PID: SIGKILL and reap.
+tide_kill() {
+    local pid=$1
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# req METHOD PATH [curl args...]: one request to the current server (TIDE_URL).
+# Sets CODE (HTTP status) and BODY (response body), HEADERS (file path).
+req() {
+    local method=$1 path=$2
+    shift 2
+    local out="$WORK/resp.body" hdr="$WORK/resp.headers"
+    CODE=$(curl -sS -o "$out" -D "$hdr" -w '%{http_code}' -X "$method" "$@" "$TIDE_URL$path") ||
+        fail "curl $method $path failed"
+    BODY=$(cat "$out")
+    HEADERS=$hdr
+}
+
+# assert_eq WHAT WANT GOT
+assert_eq() {
+    if [ "$2" != "$3" ]; then
+        fail "$1: want [$2], got [$3]"
+    fi
+}
+
+# assert_code WANT (after req): prints the body when the status differs.
+assert_code() {
+    if [ "$CODE" != "$1" ]; then
+        fail "HTTP status: want $1, got $CODE; body: ${BODY:0:2000}"
+    fi
+}
+
+# assert_contains WHAT NEEDLE HAYSTACK
+assert_contains() {
+    case "$3" in
+    *"$2"*) ;;
+    *) fail "$1: [$2] not found in [${3:0:2000}]" ;;
+    esac
+}
+
+# assert_header NAME (after req): the header is present; prints its value.
+header_value() {
+    tr -d '\r' <"$HEADERS" | awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' \
+        'tolower($1)==n {print substr($0, length($1)+3); exit}'
+}
+
+# json_ok PYEXPR [JSON]: evaluate a Python expression with `j` bound to the
+# parsed JSON (BODY by default); fail unless it is true.
+json_ok() {
+    local expr=$1 doc=${2-$BODY}
+    printf '%s' "$doc" | "${JSONTOOL[@]}" check "$expr" ||
+        fail "JSON check failed: $expr; document: ${doc:0:2000}"
+}
+
+# export_canon MATCH [SERVER_URL]: export the series matching MATCH, in a
+# canonical text form (series sorted, samples merged and sorted, values
+# printed so NaN/±Inf compare exactly).
+export_canon() {
+    local match=$1 url=${2:-$TIDE_URL}
+    curl -fsS -G --data-urlencode "match[]=$match" "$url/api/v1/export" |
+        "${JSONTOOL[@]}" canon-export
+}
