@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "collect/host.h"
+#include "collect/sched.h"
 #include "api/metrics.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -128,6 +130,67 @@ static int parse_serve_flags(int argc, char **argv, struct config *c)
     return 0;
 }
 
+/* The local host collector's batches go straight into storage. */
+static int host_sink(void *ctx, struct batch *b, struct err *e)
+{
+    int rc = storage_append(ctx, b, NULL, e);
+    return rc == TIDE_ELIMIT ? 0 : rc; /* refused series are counted in storage's stats */
+}
+
+static void host_error(void *ctx, const char *group, int code, const struct err *e)
+{
+    log_warn("collect", "host group %s: %s", group,
+             e && e->msg[0] ? e->msg : tide_strerror(code));
+}
+
+/* The running local host collection of `tide serve` (owned by serve()). */
+struct host_collection {
+    struct host_collector *h;
+    struct sched *s;
+    char services[sizeof ((struct config *)0)->collect_services];
+    const char *names[64];
+};
+
+static int host_start(struct host_collection *hc, const struct config *cfg, struct storage *st,
+                      struct err *e)
+{
+    struct host_opts o;
+    host_opts_init(&o);
+    o.version = TIDE_VERSION;
+    o.top_n = cfg->collect_top_n;
+    for (int g = 0; g < HOST_NGROUPS; g++)
+        o.interval_ms[g] = cfg->collect_interval_ms;
+    snprintf(hc->services, sizeof hc->services, "%s", cfg->collect_services);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(hc->services, ",", &save); tok && n < 64;
+         tok = strtok_r(NULL, ",", &save))
+        if (*tok)
+            hc->names[n++] = tok;
+    o.services = hc->names;
+    o.nservices = n;
+    int rc = host_collector_new(&o, &hc->h, e);
+    if (rc == 0)
+        rc = sched_new(&hc->s);
+    if (rc == 0)
+        rc = host_sched_add(hc->h, hc->s, e);
+    if (rc == 0)
+        rc = sched_start(hc->s, host_sink, st, host_error, NULL, e);
+    return rc;
+}
+
+static void host_stop(struct host_collection *hc)
+{
+    if (hc->s)
+        sched_stop(hc->s);
+    if (hc->s)
+        sched_free(hc->s);
+    if (hc->h)
+        host_collector_free(hc->h);
+    hc->s = NULL;
+    hc->h = NULL;
+}
+
 static int serve(int argc, char **argv)
 {
     struct config cfg;
@@ -199,11 +262,20 @@ static int serve(int argc, char **argv)
     log_info("main", "listening on %s:%u", cfg.listen_host[0] ? cfg.listen_host : "*",
              (unsigned)http_port(srv));
 
+    struct host_collection hc = {0};
+    if (cfg.collect_host) {
+        if (host_start(&hc, &cfg, st, &e) != 0)
+            log_warn("main", "local host collection is off: %s", e.msg);
+        else
+            log_info("main", "collecting this host every %lld ms", (long long)cfg.collect_interval_ms);
+    }
+
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
         ;
     log_info("main", "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&ctx.ready, 0);
+    host_stop(&hc);
     http_stop(srv);
     int rc = storage_close(st);
     if (rc != 0) {

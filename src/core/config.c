@@ -38,6 +38,10 @@ const struct config_key config_keys[] = {
     {"http_idle_timeout", "DURATION", "close idle HTTP connections after (default 2m)"},
     {"partition_duration", "DURATION", "width of a storage time partition (default 1d)"},
     {"head_max_age", "DURATION", "cut the in-memory head into blocks past (default 2h)"},
+    {"collect_host", "BOOL", "collect this host's metrics into storage (default true)"},
+    {"collect_interval", "DURATION", "host collection interval, at least 100ms (default 10s)"},
+    {"collect_top_n", "N", "top processes by CPU to report, 0..100 (default 5)"},
+    {"collect_services", "LIST", "comma-separated services whose state to report (default none)"},
     {NULL, NULL, NULL},
 };
 
@@ -60,6 +64,9 @@ void config_defaults(struct config *c)
     c->http_idle_timeout_ms = 120000;
     c->partition_ms = 86400000;
     c->head_max_age_ms = 2 * 3600000;
+    c->collect_host = 1;
+    c->collect_interval_ms = 10000;
+    c->collect_top_n = 5;
 }
 
 const char *config_fsync_name(enum config_fsync f)
@@ -259,6 +266,31 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return parse_duration(key, v, 60000, &c->partition_ms, e);
     if (strcmp(key, "head_max_age") == 0)
         return parse_duration(key, v, 1000, &c->head_max_age_ms, e);
+    if (strcmp(key, "collect_host") == 0) {
+        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+            c->collect_host = 1;
+        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+            c->collect_host = 0;
+        else
+            return ERR_INVAL(e, "collect_host: \"%s\" is not true or false", v);
+        return 0;
+    }
+    if (strcmp(key, "collect_interval") == 0) {
+        return parse_duration(key, v, 100, &c->collect_interval_ms, e);
+    }
+    if (strcmp(key, "collect_top_n") == 0) {
+        rc = parse_count(key, v, 100, &n, e);
+        if (rc == 0)
+            c->collect_top_n = (unsigned)n;
+        return rc;
+    }
+    if (strcmp(key, "collect_services") == 0) {
+        if (strlen(v) >= sizeof c->collect_services)
+            return ERR_INVAL(e, "collect_services: longer than %zu bytes",
+                             sizeof c->collect_services - 1);
+        snprintf(c->collect_services, sizeof c->collect_services, "%s", v);
+        return 0;
+    }
     return err_set_at(e, TIDE_ENOTFOUND, ERR_WHERE, 0, 0, "unknown key \"%s\"", key_in);
 }
 

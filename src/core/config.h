@@ -43,6 +43,10 @@ struct config {
     int64_t http_idle_timeout_ms;   /* `http_idle_timeout`: close idle connections after */
     int64_t partition_ms;           /* `partition_duration`: width of a time partition */
     int64_t head_max_age_ms;        /* `head_max_age`: cut the head into blocks past this */
+    int collect_host;               /* `collect_host`: collect the local host (default 1) */
+    int64_t collect_interval_ms;    /* `collect_interval`: every host group (default 10s) */
+    unsigned collect_top_n;         /* `collect_top_n`: top processes by CPU (default 5) */
+    char collect_services[1024];    /* `collect_services`: comma-separated service names */
 };
 
 /* Fill every field with its default (see docs/config.md). */

@@ -63,7 +63,7 @@ tide_start() {
     for attempt in 1 2 3 4 5; do
         if [ "$want_port" = - ]; then port=$(free_port); else port=$want_port; fi
         log="$WORK/tide-$port-$attempt-$RANDOM.log"
-        "$TIDE" serve --data "$dir" --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
+        "$TIDE" serve --data "$dir" --listen "127.0.0.1:$port" --collect-host false "$@" >"$log" 2>&1 &
         pid=$!
         PIDS+=("$pid")
         local i
