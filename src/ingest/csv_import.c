@@ -93,6 +93,10 @@ int csv_import_format_parse(const char *spec, size_t n, struct csv_import_format
                 return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
                                   "format entry #%d: empty %s name", entry,
                                   t[0] == 'l' ? "label" : "metric");
+            if (col->kind == CSV_IMPORT_LABEL && eq(a, an, LABEL_METRIC_NAME))
+                return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
+                                  "format entry #%d: the metric name comes from metric columns, "
+                                  "not from a label column named __name__", entry);
         } else {
             return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
                               "format entry #%d: type must be time, label or metric", entry);

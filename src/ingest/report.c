@@ -26,7 +26,7 @@ int ingest_format_float(char *buf, double v)
     if (isinf(v))
         return snprintf(buf, 32, v > 0 ? "+Inf" : "-Inf");
     /* Integers print as integers ("-1500", not "-1.5e+03"). */
-    if (v == (double)(long long)v && fabs(v) < 1e15 && !(v == 0 && signbit(v)))
+    if (fabs(v) < 1e15 && v == (double)(long long)v && !(v == 0 && signbit(v)))
         return snprintf(buf, 32, "%lld", (long long)v);
     /* Else the shortest of %.1g .. %.17g that reads back to the same bits. */
     for (int prec = 1; prec <= 17; prec++) {
