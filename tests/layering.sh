@@ -13,6 +13,7 @@ declare -A allowed=(
     [api]="core model ingest storage query api"
     [collect]="core model collect"
     [remote]="core model ingest collect remote"
+    [cli]="core model ingest cli"
 )
 bad=0
 for dir in "${!allowed[@]}"; do

@@ -4,8 +4,8 @@
  * the raw URI (query string untouched, so repeated `match[]` and '+' survive
  * exactly); the access handler runs once for the headers (route, size and
  * encoding checks), once per body chunk (appended to a buffer capped at
- * max_request_bytes), then a last time: the body is gunzip'ed if need be
- * (capped again), form parameters decoded, the route's handler run and its
+ * max_request_bytes), then a last time: the body is decoded per its
+ * Content-Encoding if need be (encoding.c, capped again), form parameters decoded, the route's handler run and its
  * struct http_resp turned into an MHD response.
  * Invariant: no body grows past max_request_bytes in memory, compressed or
  * inflated; a body over the cap is drained unread and answered 413.
@@ -23,8 +23,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <zlib.h>
 
+#include "api/auth.h"
+#include "api/encoding.h"
 #include "api/json.h"
 #include "api/metrics.h"
 #include "api/router.h"
@@ -48,7 +49,8 @@ struct rqstate {
     bool too_large;   /* the body went past the cap: drain, then 413 */
     int early_status; /* answer decided at the headers, sent after draining the body */
     char early_msg[160];
-    bool gzip;        /* Content-Encoding: gzip */
+    bool unauthorized; /* the 401 needs a WWW-Authenticate header */
+    enum encoding enc; /* Content-Encoding to decode once the body is in */
     struct buf raw;   /* the body as received */
     int64_t start_ns; /* for the access log */
 };
@@ -327,63 +329,14 @@ static enum MHD_Result send_simple(struct rqstate *st, struct MHD_Connection *c,
                           msg);
     if (status == 405)
         http_header(&rs, "Allow", router_allow_header(st->route));
+    if (status == 401 && st->unauthorized) {
+        http_reply_prom_error(&rs, status, "unauthorized", msg);
+        http_header(&rs, "WWW-Authenticate",
+                    auth_challenge(st->srv->ctx->auth, router_route(st->route)->scope));
+    }
     enum MHD_Result ok = send_resp(st, c, &rs);
     buf_fini(&rs.body);
     return ok;
-}
-
-/* Inflate a gzip (or zlib) body into `out`, capped by out->max. Several
- * concatenated gzip members are read as one stream, as gzip(1) does. */
-static int gunzip(const struct buf *in, struct buf *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) /* 32: accept gzip and zlib headers */
-        return -ENOMEM;
-    const char *next = in->p;
-    size_t remain = in->len;
-    int rc = 0;
-    for (;;) {
-        /* zlib counts in uInt: feed and drain at most 1 GiB at a time. */
-        if (zs.avail_in == 0 && remain > 0) {
-            size_t take = remain > (1u << 30) ? (1u << 30) : remain;
-            zs.next_in = (Bytef *)next;
-            zs.avail_in = (uInt)take;
-            next += take;
-            remain -= take;
-        }
-        rc = buf_reserve(out, 64 * 1024);
-        if (rc == TIDE_ELIMIT && out->len < out->max)
-            rc = buf_reserve(out, out->max - out->len);
-        if (rc != 0)
-            break;
-        size_t room = out->cap - out->len;
-        zs.next_out = (Bytef *)out->p + out->len;
-        zs.avail_out = (uInt)(room > (1u << 30) ? (1u << 30) : room);
-        uInt before = zs.avail_out;
-        int z = inflate(&zs, Z_NO_FLUSH);
-        out->len += before - zs.avail_out;
-        out->p[out->len] = 0;
-        if (z == Z_STREAM_END) {
-            if (zs.avail_in == 0 && remain == 0)
-                break;
-            if (inflateReset(&zs) != Z_OK) { /* another gzip member follows */
-                rc = TIDE_EPARSE;
-                break;
-            }
-            continue;
-        }
-        if (z == Z_BUF_ERROR && zs.avail_in == 0 && remain == 0) {
-            rc = TIDE_EPARSE; /* the stream ends before its trailer */
-            break;
-        }
-        if (z != Z_OK && z != Z_BUF_ERROR) {
-            rc = z == Z_MEM_ERROR ? -ENOMEM : TIDE_EPARSE;
-            break;
-        }
-    }
-    inflateEnd(&zs);
-    return rc;
 }
 
 /* Refuse the request with `status`. Answering before the body is read
@@ -435,6 +388,16 @@ static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, 
         return reject(st, c, 404, "not found");
     if (!router_allows(st->route, rq->method))
         return reject(st, c, 405, "method not allowed");
+    enum auth_scope scope = router_route(st->route)->scope;
+    if (auth_required(srv->ctx->auth, scope)) {
+        const char *h =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!auth_check(srv->ctx->auth, scope, h)) {
+            st->unauthorized = true;
+            return reject(st, c, 401,
+                          h == NULL ? "authentication required" : "invalid credentials");
+        }
+    }
 
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -457,12 +420,11 @@ static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, 
     if (ce != NULL && ce[0] != 0 && route->own_encoding != NULL &&
         strcasecmp(ce, route->own_encoding) == 0) {
         /* the handler decodes this encoding itself (remote write's snappy) */
-    } else if (ce != NULL && ce[0] != 0) {
-        if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0 ||
-            strcasecmp(ce, "deflate") == 0)
-            st->gzip = true;
-        else if (strcasecmp(ce, "identity") != 0)
-            return reject(st, c, 415, "unsupported Content-Encoding (use gzip or identity)");
+    } else if (encoding_parse(ce, &st->enc) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "unsupported Content-Encoding \"%.40s\" (use %s)", ce,
+                 ENCODING_ACCEPTED);
+        return reject(st, c, 415, msg);
     }
     rq->content_type =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -485,21 +447,26 @@ static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
     }
     atomic_fetch_add_explicit(&srv->ctx->metrics->request_body_bytes, st->raw.len,
                               memory_order_relaxed);
-    if (st->gzip && st->raw.len > 0) {
+    if (st->enc != ENCODING_IDENTITY && st->raw.len > 0) {
         buf_init(&rq->body, srv->max_request_bytes);
-        int rc = gunzip(&st->raw, &rq->body);
+        struct err de = {0};
+        int rc = encoding_decode(st->enc, st->raw.p, st->raw.len, &rq->body, &de);
         buf_fini(&st->raw);
         if (rc == TIDE_ELIMIT) {
             atomic_fetch_add_explicit(&srv->ctx->metrics->requests_too_large, 1,
                                       memory_order_relaxed);
-            char msg[128];
-            snprintf(msg, sizeof msg, "inflated request body is over the limit of %zu bytes",
-                     srv->max_request_bytes);
+            char msg[160];
+            snprintf(msg, sizeof msg, "%s-decoded request body is over the limit of %zu bytes",
+                     encoding_name(st->enc), srv->max_request_bytes);
             return send_simple(st, c, 413, msg);
         }
-        if (rc != 0)
+        if (rc != 0) {
+            char msg[sizeof de.msg + 48];
+            snprintf(msg, sizeof msg, "%s (Content-Encoding: %s)", de.msg,
+                     encoding_name(st->enc));
             return send_simple(st, c, rc == -ENOMEM ? 500 : 400,
-                               rc == -ENOMEM ? "out of memory" : "invalid gzip body");
+                               rc == -ENOMEM ? "out of memory" : msg);
+        }
     } else {
         rq->body = st->raw; /* hand the bytes over */
         buf_init(&st->raw, 0);

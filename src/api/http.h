@@ -25,15 +25,17 @@
 
 struct storage;
 struct metrics;
+struct auth;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
     struct storage *storage;  /* thread-safe; owned by main.c */
     struct metrics *metrics;  /* Tide's own counters (metrics.h) */
     const char *version;      /* "0.1.0" */
-    size_t max_request_bytes; /* body cap, before and after gunzip */
+    size_t max_request_bytes; /* body cap, before and after decoding */
     int64_t started_ms;       /* wall clock at start */
     atomic_int ready;         /* 1 while serving, 0 once shutdown began */
+    const struct auth *auth;  /* credentials per scope (auth.h); NULL = all open */
 };
 
 struct http_opts {
@@ -67,7 +69,7 @@ struct http_req {
     const char *path;          /* decoded path without the query, "/api/v1/series" */
     struct http_param *params; /* form body parameters first, then the query string */
     size_t nparams;
-    struct buf body;          /* the request body, inflated when it was gzip'ed */
+    struct buf body;          /* the request body, decoded per its Content-Encoding */
     const char *content_type; /* request header or NULL */
     const char *path_arg;     /* the route's one variable path segment, or NULL */
     struct arena arena;       /* request-lifetime memory */

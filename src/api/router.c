@@ -8,28 +8,30 @@
  */
 #include "api/router.h"
 
+#include "api/agents.h"
+
 #include <string.h>
 
 #define GP (HTTP_GET | HTTP_POST)
 
 static const struct route routes[] = {
     /* writes */
-    {.pattern = "/write", .methods = HTTP_POST, .fn = write_influx_v1},
-    {.pattern = "/api/v2/write", .methods = HTTP_POST, .fn = write_influx_v2},
-    {.pattern = "/api/v1/import", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_jsonl},
-    {.pattern = "/api/v1/import/csv", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_csv},
+    {.pattern = "/write", .methods = HTTP_POST, .fn = write_influx_v1, .scope = AUTH_WRITE},
+    {.pattern = "/api/v2/write", .methods = HTTP_POST, .fn = write_influx_v2, .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/import", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_jsonl, .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/import/csv", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_csv, .scope = AUTH_WRITE},
     {.pattern = "/api/v1/import/prometheus",
      .methods = HTTP_POST | HTTP_PUT,
-     .fn = write_import_prometheus},
+     .fn = write_import_prometheus, .scope = AUTH_WRITE},
     {.pattern = "/api/v1/write",
      .methods = HTTP_POST | HTTP_PUT,
      .fn = write_remote_write,
-     .own_encoding = "snappy"},
-    {.pattern = "/api/v1/otlp/v1/metrics", .methods = HTTP_POST, .fn = write_otlp},
-    {.pattern = "/opentelemetry/v1/metrics", .methods = HTTP_POST, .fn = write_otlp},
-    {.pattern = "/v1/metrics", .methods = HTTP_POST, .fn = write_otlp},
-    {.pattern = "/ping", .methods = HTTP_GET, .fn = write_ping},
-    {.pattern = "/query", .methods = GP, .form_body = true, .fn = write_influx_query},
+     .own_encoding = "snappy", .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/otlp/v1/metrics", .methods = HTTP_POST, .fn = write_otlp, .scope = AUTH_WRITE},
+    {.pattern = "/opentelemetry/v1/metrics", .methods = HTTP_POST, .fn = write_otlp, .scope = AUTH_WRITE},
+    {.pattern = "/v1/metrics", .methods = HTTP_POST, .fn = write_otlp, .scope = AUTH_WRITE},
+    {.pattern = "/ping", .methods = HTTP_GET, .fn = write_ping, .scope = AUTH_OPEN},
+    {.pattern = "/query", .methods = GP, .form_body = true, .fn = write_influx_query, .scope = AUTH_WRITE},
     /* export */
     {.pattern = "/api/v1/export", .methods = GP, .form_body = true, .fn = export_jsonl},
     {.pattern = "/api/v1/export/csv", .methods = GP, .form_body = true, .fn = export_csv},
@@ -41,16 +43,19 @@ static const struct route routes[] = {
      .fn = prom_meta_label_values,
      .label = "/api/v1/label/:name/values"},
     {.pattern = "/api/v1/status/tsdb", .methods = HTTP_GET, .fn = prom_meta_tsdb_status},
+    /* agents (api/agents.c): the listing and the live configuration they poll */
+    {.pattern = "/api/v1/agents", .methods = HTTP_GET, .fn = agents_route},
+    {.pattern = "/api/v1/agent/config", .methods = GP, .form_body = true, .fn = agents_route},
     /* admin */
     {.pattern = "/api/v1/admin/tsdb/delete_series",
      .methods = HTTP_POST | HTTP_PUT,
      .form_body = true,
-     .fn = admin_delete_series},
+     .fn = admin_delete_series, .scope = AUTH_WRITE},
     {.pattern = "/api/v1/status/storage", .methods = HTTP_GET, .fn = admin_storage_status},
-    {.pattern = "/health", .methods = HTTP_GET, .fn = admin_health},
-    {.pattern = "/-/healthy", .methods = HTTP_GET, .fn = admin_health},
-    {.pattern = "/ready", .methods = HTTP_GET, .fn = admin_ready},
-    {.pattern = "/-/ready", .methods = HTTP_GET, .fn = admin_ready},
+    {.pattern = "/health", .methods = HTTP_GET, .fn = admin_health, .scope = AUTH_OPEN},
+    {.pattern = "/-/healthy", .methods = HTTP_GET, .fn = admin_health, .scope = AUTH_OPEN},
+    {.pattern = "/ready", .methods = HTTP_GET, .fn = admin_ready, .scope = AUTH_OPEN},
+    {.pattern = "/-/ready", .methods = HTTP_GET, .fn = admin_ready, .scope = AUTH_OPEN},
     /* self-monitoring */
     {.pattern = "/metrics", .methods = HTTP_GET, .fn = metrics_serve},
 };

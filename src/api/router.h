@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "api/auth.h"
 #include "api/http.h"
 
 typedef void router_handler_fn(struct http_req *rq, struct http_resp *rs);
@@ -26,6 +27,7 @@ struct route {
     router_handler_fn *fn;    /* fills the response */
     const char *label;        /* metrics label when not the pattern itself; NULL = pattern */
     const char *own_encoding; /* a Content-Encoding the handler decodes itself ("snappy") */
+    enum auth_scope scope;    /* whose credentials it needs; AUTH_READ unless set (auth.h) */
 };
 
 #define ROUTER_MAX_ROUTES 40

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,14 @@ const struct config_key config_keys[] = {
     {"collect_interval", "DURATION", "host collection interval, at least 100ms (default 10s)"},
     {"collect_top_n", "N", "top processes by CPU to report, 0..100 (default 5)"},
     {"collect_services", "LIST", "comma-separated services whose state to report (default none)"},
+    {"auth_write_bearer_token", "TOKEN", "bearer token required to write (default none)"},
+    {"auth_write_bearer_token_file", "FILE", "read auth_write_bearer_token from a file"},
+    {"auth_write_basic", "USER:PASSWORD", "basic auth required to write (default none)"},
+    {"auth_write_basic_file", "FILE", "read auth_write_basic from a file"},
+    {"auth_read_bearer_token", "TOKEN", "bearer token required to read (default none)"},
+    {"auth_read_bearer_token_file", "FILE", "read auth_read_bearer_token from a file"},
+    {"auth_read_basic", "USER:PASSWORD", "basic auth required to read (default none)"},
+    {"auth_read_basic_file", "FILE", "read auth_read_basic from a file"},
     {NULL, NULL, NULL},
 };
 
@@ -163,6 +172,39 @@ static int parse_listen(struct config *c, const char *v, struct err *e)
     return 0;
 }
 
+/* An auth secret, given inline or (`from_file`) as the path of a file
+ * whose content, less one trailing newline, is the secret. */
+static int set_secret(char *dst, size_t cap, const char *key, const char *v, bool from_file,
+                      bool basic, struct err *e)
+{
+    char tmp[512];
+    const char *s = v;
+    if (from_file) {
+        FILE *f = fopen(v, "rb");
+        if (f == NULL)
+            return ERR_INVAL(e, "%s: cannot read \"%s\": %s", key, v, strerror(errno));
+        size_t n = fread(tmp, 1, sizeof tmp, f);
+        bool more = n == sizeof tmp;
+        fclose(f);
+        if (more)
+            return ERR_INVAL(e, "%s: \"%s\" holds more than %zu bytes", key, v, cap - 1);
+        while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '\r'))
+            n--;
+        tmp[n] = 0;
+        s = tmp;
+    }
+    size_t n = strlen(s);
+    if (n >= cap)
+        return ERR_INVAL(e, "%s: longer than %zu bytes", key, cap - 1);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x21 || s[i] == 0x7f)
+            return ERR_INVAL(e, "%s: spaces and control characters are not allowed", key);
+    if (basic && n > 0 && strchr(s, ':') == NULL)
+        return ERR_INVAL(e, "%s: expected USER:PASSWORD", key);
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
 /* The canonical (YAML) spelling of a key: '-' becomes '_'. */
 static void canon_key(const char *key, char *out, size_t cap)
 {
@@ -277,6 +319,28 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
     }
     if (strcmp(key, "collect_interval") == 0) {
         return parse_duration(key, v, 100, &c->collect_interval_ms, e);
+    }
+    if (strncmp(key, "auth_", 5) == 0) {
+        static const struct {
+            const char *name;
+            size_t off;
+            bool basic;
+        } secrets[] = {
+            {"auth_write_bearer_token", offsetof(struct config, auth_write_bearer_token), false},
+            {"auth_read_bearer_token", offsetof(struct config, auth_read_bearer_token), false},
+            {"auth_write_basic", offsetof(struct config, auth_write_basic), true},
+            {"auth_read_basic", offsetof(struct config, auth_read_basic), true},
+        };
+        for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+            size_t kn = strlen(secrets[i].name);
+            if (strncmp(key, secrets[i].name, kn) != 0)
+                continue;
+            bool file = strcmp(key + kn, "_file") == 0;
+            if (key[kn] != 0 && !file)
+                continue;
+            return set_secret((char *)c + secrets[i].off, sizeof c->auth_write_basic, key, v,
+                              file, secrets[i].basic, e);
+        }
     }
     if (strcmp(key, "collect_top_n") == 0) {
         rc = parse_count(key, v, 100, &n, e);

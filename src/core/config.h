@@ -47,6 +47,12 @@ struct config {
     int64_t collect_interval_ms;    /* `collect_interval`: every host group (default 10s) */
     unsigned collect_top_n;         /* `collect_top_n`: top processes by CPU (default 5) */
     char collect_services[1024];    /* `collect_services`: comma-separated service names */
+    /* Optional credentials per scope (docs/config.md#authentication); "" = that scope is
+     * open. Each key also has a `_file` variant that reads the secret from a file. */
+    char auth_write_bearer_token[512]; /* `auth_write_bearer_token`: ingest, delete, admin */
+    char auth_read_bearer_token[512];  /* `auth_read_bearer_token`: query, export, metadata */
+    char auth_write_basic[512];        /* `auth_write_basic`: "user:password" */
+    char auth_read_basic[512];         /* `auth_read_basic`: "user:password" */
 };
 
 /* Fill every field with its default (see docs/config.md). */

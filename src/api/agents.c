@@ -1,0 +1,519 @@
+/* agents.c: the server's side of agent mode (api/ layer, over storage).
+ *
+ * Two things. A table of desired per-instance collection intervals, set by
+ * POST /api/v1/agent/config and polled by each agent with GET (remote/agent.c
+ * applies it with sched_set_interval); optionally persisted in one file,
+ * "instance<TAB>interval_ms" per line, rewritten atomically. And the agents
+ * listing, derived from what the agents already send: each agent's host
+ * collector emits tide_host_info every interval, so an instance's last-seen
+ * time is the last sample of that series and no registration is needed.
+ *
+ * Finding the last sample cheaply: the listing first enumerates the series
+ * over all time (index only), then reads samples over growing windows (1 h,
+ * 1 d, 7 d, all), each time only for series not yet placed, so a live fleet
+ * costs an hour of samples and only long-dead hosts cost their history.
+ * Down = no sample for 3 intervals, the interval being the desired one when
+ * set, else the spacing of the last two samples, else the agent's default.
+ */
+#include "api/agents.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/json.h"
+#include "api/params.h"
+#include "core/fs.h"
+#include "core/time.h"
+#include "model/labels.h"
+#include "model/matcher.h"
+#include "storage/storage.h"
+
+#define INSTANCE_MAX_BYTES 255
+
+struct desired {
+    char *instance; /* owned */
+    int64_t interval_ms;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct desired *table; /* mu: sorted by instance */
+static size_t ntable, captable;
+static char *state_path; /* mu: NULL = memory only */
+
+static int desired_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct desired *)a)->instance, ((const struct desired *)b)->instance);
+}
+
+/* Index of `instance` in the table, or -1; *at = insertion point. */
+static long find(const char *instance, size_t *at)
+{
+    size_t lo = 0, hi = ntable;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(table[mid].instance, instance);
+        if (c == 0)
+            return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *at = lo;
+    return -1;
+}
+
+/* Set (interval_ms > 0) or clear (0) one entry. mu held. */
+static int table_set(const char *instance, int64_t interval_ms)
+{
+    size_t at = 0;
+    long i = find(instance, &at);
+    if (i >= 0) {
+        if (interval_ms > 0) {
+            table[i].interval_ms = interval_ms;
+        } else {
+            free(table[i].instance);
+            memmove(table + i, table + i + 1, (ntable - (size_t)i - 1) * sizeof *table);
+            ntable--;
+        }
+        return 0;
+    }
+    if (interval_ms <= 0)
+        return 0;
+    if (ntable >= AGENTS_MAX)
+        return TIDE_ELIMIT;
+    if (ntable == captable) {
+        size_t nc = captable ? captable * 2 : 64;
+        struct desired *v = realloc(table, nc * sizeof *v);
+        if (v == NULL)
+            return -ENOMEM;
+        table = v;
+        captable = nc;
+    }
+    char *dup = strdup(instance);
+    if (dup == NULL)
+        return -ENOMEM;
+    memmove(table + at + 1, table + at, (ntable - at) * sizeof *table);
+    table[at] = (struct desired){dup, interval_ms};
+    ntable++;
+    return 0;
+}
+
+/* Desired interval of `instance`, 0 when none. */
+static int64_t table_get(const char *instance)
+{
+    pthread_mutex_lock(&mu);
+    size_t at;
+    long i = find(instance, &at);
+    int64_t v = i >= 0 ? table[i].interval_ms : 0;
+    pthread_mutex_unlock(&mu);
+    return v;
+}
+
+/* Rewrite the state file. mu held. */
+static int table_save(void)
+{
+    if (state_path == NULL)
+        return 0;
+    struct buf b;
+    buf_init(&b, 0);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ntable; i++)
+        rc = buf_printf(&b, "%s\t%lld\n", table[i].instance, (long long)table[i].interval_ms);
+    if (rc == 0)
+        rc = fs_write_file_atomic(state_path, b.p ? b.p : "", b.len);
+    buf_fini(&b);
+    return rc;
+}
+
+int agents_open(const char *path, struct err *e)
+{
+    char *text = NULL;
+    size_t n = 0;
+    int rc = fs_read_file(path, &text, &n);
+    if (rc == -ENOENT) {
+        text = NULL;
+        rc = 0;
+    }
+    if (rc != 0)
+        return ERR_SET(e, rc, "agents: read %s: %s", path, tide_strerror(rc));
+    pthread_mutex_lock(&mu);
+    free(state_path);
+    state_path = strdup(path);
+    if (state_path == NULL)
+        rc = ERR_SET(e, -ENOMEM, "agents: out of memory");
+    int line = 0;
+    char *save = NULL;
+    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; rc == 0 && l;
+         l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        char *tab = strchr(l, '\t');
+        char *end = NULL;
+        long long ms = tab ? strtoll(tab + 1, &end, 10) : 0;
+        if (tab == NULL || end == tab + 1 || *end != 0 || ms < AGENTS_INTERVAL_MIN_MS ||
+            ms > AGENTS_INTERVAL_MAX_MS) {
+            rc = ERR_PARSE(e, line, 1, "agents: %s: want \"instance<TAB>interval_ms\"", path);
+            break;
+        }
+        *tab = 0;
+        rc = table_set(l, ms);
+        if (rc != 0)
+            ERR_SET(e, rc, "agents: %s: %s", path, tide_strerror(rc));
+    }
+    if (ntable > 1)
+        qsort(table, ntable, sizeof *table, desired_cmp);
+    pthread_mutex_unlock(&mu);
+    free(text);
+    return rc;
+}
+
+void agents_close(void)
+{
+    pthread_mutex_lock(&mu);
+    for (size_t i = 0; i < ntable; i++)
+        free(table[i].instance);
+    free(table);
+    table = NULL;
+    ntable = captable = 0;
+    free(state_path);
+    state_path = NULL;
+    pthread_mutex_unlock(&mu);
+}
+
+/* ---- responses ---- */
+
+static const char *param(const struct http_param *p, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(p[i].name, name) == 0)
+            return p[i].value;
+    return NULL;
+}
+
+static void reply_error(struct buf *out, int *status, int code, const char *type, const char *msg)
+{
+    *status = code;
+    buf_reset(out);
+    struct json w;
+    json_init(&w, out);
+    json_obj(&w);
+    json_key(&w, "status");
+    json_cstr(&w, "error");
+    json_key(&w, "errorType");
+    json_cstr(&w, type);
+    json_key(&w, "error");
+    json_cstr(&w, msg);
+    json_obj_end(&w);
+    json_end(&w);
+}
+
+static void begin_success(struct json *w, struct buf *out)
+{
+    buf_reset(out);
+    json_init(w, out);
+    json_obj(w);
+    json_key(w, "status");
+    json_cstr(w, "success");
+    json_key(w, "data");
+}
+
+/* 5000 → "5s", 90000 → "1m30s", 1500 → "1s500ms": what time_parse_duration_ms reads. */
+static void format_duration(int64_t ms, char *out, size_t cap)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && n < cap; i++) {
+        int64_t k = ms / units[i].ms;
+        if (k == 0)
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%lld%s", (long long)k, units[i].unit);
+        ms -= k * units[i].ms;
+    }
+    if (out[0] == 0)
+        snprintf(out, cap, "0s");
+}
+
+static void config_answer(struct buf *out, int *status, const char *instance, int64_t ms)
+{
+    struct json w;
+    begin_success(&w, out);
+    json_obj(&w);
+    json_key(&w, "instance");
+    json_cstr(&w, instance);
+    if (ms > 0) {
+        char d[64];
+        format_duration(ms, d, sizeof d);
+        json_key(&w, "interval");
+        json_cstr(&w, d);
+    }
+    json_obj_end(&w);
+    json_obj_end(&w);
+    *status = json_end(&w) == 0 ? 200 : 500;
+}
+
+static bool instance_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > INSTANCE_MAX_BYTES)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+            return false;
+    return true;
+}
+
+static void handle_config(const char *method, const struct http_param *p, size_t np,
+                          struct buf *out, int *status)
+{
+    const char *instance = param(p, np, "instance");
+    if (instance == NULL || !instance_ok(instance)) {
+        reply_error(out, status, 400, "bad_data",
+                    "invalid parameter \"instance\": want 1 to 255 bytes without tabs or newlines");
+        return;
+    }
+    if (strcmp(method, "POST") != 0) {
+        config_answer(out, status, instance, table_get(instance));
+        return;
+    }
+    const char *iv = param(p, np, "interval");
+    int64_t ms = 0;
+    if (iv && iv[0]) {
+        struct err e = {0};
+        if (time_parse_duration_ms(iv, &ms, &e) != 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "invalid parameter \"interval\": %s", e.msg);
+            reply_error(out, status, 400, "bad_data", msg);
+            return;
+        }
+        if (ms < AGENTS_INTERVAL_MIN_MS || ms > AGENTS_INTERVAL_MAX_MS) {
+            reply_error(out, status, 400, "bad_data",
+                        "invalid parameter \"interval\": want 100ms to 1d");
+            return;
+        }
+    }
+    pthread_mutex_lock(&mu);
+    int rc = table_set(instance, ms);
+    if (rc == 0)
+        rc = table_save();
+    pthread_mutex_unlock(&mu);
+    if (rc == TIDE_ELIMIT) {
+        reply_error(out, status, 422, "execution", "too many agent configurations");
+        return;
+    }
+    if (rc != 0) {
+        reply_error(out, status, 500, "internal", tide_strerror(rc));
+        return;
+    }
+    config_answer(out, status, instance, ms);
+}
+
+/* ---- the listing ---- */
+
+struct seen {
+    const struct label *ls; /* interned by storage: valid until storage_close() */
+    size_t n;
+    int64_t last_ms, prev_ms; /* -1 = not found yet */
+};
+
+static int seen_cmp(const void *a, const void *b)
+{
+    const struct seen *x = a, *y = b;
+    return labels_cmp(x->ls, x->n, y->ls, y->n);
+}
+
+static struct strv label_of(const struct seen *s, const char *name)
+{
+    return labels_get(s->ls, s->n, strv_c(name));
+}
+
+/* Sort key for grouping: instance, then newest first. */
+static int by_instance(const void *a, const void *b)
+{
+    const struct seen *x = a, *y = b;
+    int c = strv_cmp(label_of(x, "instance"), label_of(y, "instance"));
+    if (c != 0)
+        return c;
+    return x->last_ms > y->last_ms ? -1 : x->last_ms < y->last_ms;
+}
+
+static int collect_seen(struct storage *s, const struct matcher *m, struct seen **out, size_t *nout,
+                        struct err *e)
+{
+    *out = NULL;
+    *nout = 0;
+    struct storage_set *set = NULL;
+    int rc = storage_select(s, m, 1, PARAMS_MIN_TIME, PARAMS_MAX_TIME, &set, e);
+    if (rc != 0)
+        return rc;
+    size_t cap = storage_set_count(set);
+    struct seen *v = calloc(cap ? cap : 1, sizeof *v);
+    if (v == NULL) {
+        storage_set_free(set);
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    }
+    size_t n = 0;
+    while (n < cap && storage_set_next(set)) {
+        storage_set_labels(set, &v[n].ls, &v[n].n);
+        v[n].last_ms = v[n].prev_ms = -1;
+        n++;
+    }
+    storage_set_free(set);
+    qsort(v, n, sizeof *v, seen_cmp);
+    int64_t now = time_now_ms();
+    static const int64_t windows[] = {3600000, 86400000, 7 * 86400000LL, 0};
+    size_t left = n;
+    for (size_t w = 0; rc == 0 && left > 0 && w < sizeof windows / sizeof windows[0]; w++) {
+        int64_t mint = windows[w] ? now - windows[w] : PARAMS_MIN_TIME;
+        rc = storage_select(s, m, 1, mint, PARAMS_MAX_TIME, &set, e);
+        if (rc != 0)
+            break;
+        while (storage_set_next(set)) {
+            struct seen key = {0};
+            storage_set_labels(set, &key.ls, &key.n);
+            struct seen *hit = bsearch(&key, v, n, sizeof *v, seen_cmp);
+            if (hit == NULL || hit->last_ms >= 0)
+                continue;
+            const struct sample *sm;
+            size_t ns = 0;
+            rc = storage_set_samples(set, &sm, &ns, e);
+            if (rc != 0)
+                break;
+            if (ns == 0)
+                continue;
+            hit->last_ms = sm[ns - 1].t_ms;
+            hit->prev_ms = ns > 1 ? sm[ns - 2].t_ms : -1;
+            left--;
+        }
+        storage_set_free(set);
+    }
+    if (rc != 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+static void handle_list(struct storage *s, struct buf *out, int *status)
+{
+    struct matcher m;
+    struct err e = {0};
+    int rc =
+        matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("tide_host_info"), &e);
+    struct seen *v = NULL;
+    size_t n = 0;
+    if (rc == 0) {
+        rc = collect_seen(s, &m, &v, &n, &e);
+        matcher_fini(&m);
+    }
+    if (rc != 0) {
+        reply_error(out, status, 500, "internal", e.msg[0] ? e.msg : tide_strerror(rc));
+        return;
+    }
+    qsort(v, n, sizeof *v, by_instance);
+    int64_t now = time_now_ms();
+    struct json w;
+    begin_success(&w, out);
+    json_arr(&w);
+    for (size_t i = 0; i < n; i++) {
+        struct strv inst = label_of(&v[i], "instance");
+        if (i > 0 && strv_eq(inst, label_of(&v[i - 1], "instance")))
+            continue; /* an older series of the same instance (e.g. a new kernel) */
+        char name[INSTANCE_MAX_BYTES + 1];
+        snprintf(name, sizeof name, "%.*s", (int)inst.n, inst.p ? inst.p : "");
+        int64_t interval = table_get(name);
+        const char *source = "config";
+        if (interval <= 0 && v[i].prev_ms >= 0 && v[i].last_ms > v[i].prev_ms) {
+            interval = v[i].last_ms - v[i].prev_ms;
+            source = "observed";
+        }
+        if (interval <= 0) {
+            interval = AGENTS_DEFAULT_INTERVAL_MS;
+            source = "default";
+        }
+        bool up = v[i].last_ms >= 0 && now - v[i].last_ms <= 3 * interval;
+        json_obj(&w);
+        json_key(&w, "instance");
+        json_str(&w, inst);
+        json_key(&w, "job");
+        json_str(&w, label_of(&v[i], "job"));
+        json_key(&w, "up");
+        json_bool(&w, up);
+        json_key(&w, "lastSeen");
+        char ts[40] = "";
+        if (v[i].last_ms >= 0)
+            time_format_rfc3339(v[i].last_ms, ts, sizeof ts);
+        json_cstr(&w, ts);
+        json_key(&w, "lastSeenTimestamp");
+        json_i64(&w, v[i].last_ms);
+        char d[64];
+        format_duration(interval, d, sizeof d);
+        json_key(&w, "interval");
+        json_cstr(&w, d);
+        json_key(&w, "intervalSource");
+        json_cstr(&w, source);
+        json_key(&w, "labels");
+        json_obj(&w);
+        for (size_t j = 0; j < v[i].n; j++) {
+            if (strv_eq_c(v[i].ls[j].name, LABEL_METRIC_NAME))
+                continue;
+            json_keyv(&w, v[i].ls[j].name);
+            json_str(&w, v[i].ls[j].value);
+        }
+        json_obj_end(&w);
+        json_obj_end(&w);
+    }
+    json_arr_end(&w);
+    json_obj_end(&w);
+    free(v);
+    rc = json_end(&w);
+    if (rc != 0)
+        reply_error(out, status, 422, "execution", "the agents listing is too large");
+    else
+        *status = 200;
+}
+
+int agents_handle(struct storage *s, const char *method, const char *path,
+                  const struct http_param *params, size_t nparams, struct buf *out,
+                  int *http_status)
+{
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (strcmp(path, "/api/v1/agents") == 0) {
+        if (!get)
+            reply_error(out, http_status, 405, "bad_data", "method not allowed");
+        else
+            handle_list(s, out, http_status);
+        return 0;
+    }
+    if (strcmp(path, "/api/v1/agent/config") == 0) {
+        if (!get && strcmp(method, "POST") != 0)
+            reply_error(out, http_status, 405, "bad_data", "method not allowed");
+        else
+            handle_config(method, params, nparams, out, http_status);
+        return 0;
+    }
+    return TIDE_ENOTFOUND;
+}
+
+void agents_route(struct http_req *rq, struct http_resp *rs)
+{
+    int status = 500;
+    int rc = agents_handle(rq->ctx->storage, rq->method_name, rq->path, rq->params, rq->nparams,
+                           &rs->body, &status);
+    if (rc != 0) {
+        http_reply_prom_error(rs, 404, "not_found", "no such endpoint");
+        return;
+    }
+    rs->status = status;
+    rs->content_type = "application/json";
+}

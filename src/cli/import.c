@@ -1,0 +1,472 @@
+/* import.c: `tide import FILE...`, files (or stdin) streamed to a server's
+ * write endpoints: Influx line protocol to /write, JSON lines to
+ * /api/v1/import, Prometheus text to /api/v1/import/prometheus, CSV to
+ * /api/v1/import/csv?format=SPEC.
+ *
+ * A file is sent in requests of about --batch-bytes, each cut after a
+ * complete line (for CSV after a complete record: a newline inside a quoted
+ * field does not cut), so no request ever splits a sample and a file of any
+ * size streams in bounded memory. The server numbers bad lines within its
+ * request; this file adds the lines of the requests before it, so errors
+ * name the file's own line numbers.
+ * Invariant: the exit status is 0 only when every request of every file
+ * answered 2xx.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "ingest/csv_import.h"
+
+#define IMPORT_DEFAULT_BATCH ((size_t)4 << 20)
+#define IMPORT_MAX_LINE ((size_t)256 << 20) /* one line (record) past this is refused */
+#define READ_STEP ((size_t)1 << 20)
+
+enum fmt { FMT_NONE = 0, FMT_INFLUX, FMT_JSONL, FMT_PROM, FMT_CSV };
+
+struct import_opts {
+    struct client_opts client;
+    enum fmt format; /* FMT_NONE: guess from each file's extension */
+    const char *csv_format;
+    const char *precision;
+    size_t batch_bytes;
+    bool tty;
+};
+
+void import_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tide import [flags] FILE...\n"
+            "\n"
+            "Stream files (\"-\" for stdin) to a Tide server, in requests cut at line\n"
+            "boundaries. Bad lines are reported with the file's own line numbers; the\n"
+            "exit status is 1 if any request failed.\n"
+            "\n"
+            "flags:\n"
+            "  --server URL            server to write to (default $TIDE_SERVER or %s)\n"
+            "  --format FORMAT         influx, jsonl, prometheus or csv; by default guessed\n"
+            "                          from the extension: .lp .influx .txt -> influx,\n"
+            "                          .jsonl .json -> jsonl, .prom -> prometheus, .csv -> csv\n"
+            "  --csv-format SPEC       CSV column mapping, required for csv, e.g.\n"
+            "                          1:time:rfc3339,2:label:host,3:metric:cpu (docs/import.md)\n"
+            "  --precision P           influx timestamps unit: ns (default), us, ms, s, m, h\n"
+            "  --batch-bytes N         bytes per request, e.g. 4MiB (default 4MiB)\n"
+            "  --bearer-token TOKEN    send Authorization: Bearer TOKEN (auth_write_bearer_token)\n"
+            "  --basic USER:PASSWORD   send basic auth (auth_write_basic)\n"
+            "  -h, --help              show this help\n",
+            CLI_DEFAULT_SERVER);
+}
+
+static const char *fmt_name(enum fmt f)
+{
+    static const char *const names[] = {"?", "influx", "jsonl", "prometheus", "csv"};
+    return names[f];
+}
+
+static enum fmt fmt_parse(const char *s)
+{
+    if (strcmp(s, "influx") == 0 || strcmp(s, "lp") == 0)
+        return FMT_INFLUX;
+    if (strcmp(s, "jsonl") == 0 || strcmp(s, "json") == 0)
+        return FMT_JSONL;
+    if (strcmp(s, "prometheus") == 0 || strcmp(s, "prom") == 0)
+        return FMT_PROM;
+    if (strcmp(s, "csv") == 0)
+        return FMT_CSV;
+    return FMT_NONE;
+}
+
+static enum fmt fmt_guess(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot == NULL || (slash != NULL && dot < slash))
+        return FMT_NONE;
+    static const struct {
+        const char *ext;
+        enum fmt f;
+    } tab[] = {{".lp", FMT_INFLUX},   {".influx", FMT_INFLUX}, {".txt", FMT_INFLUX},
+               {".jsonl", FMT_JSONL}, {".json", FMT_JSONL},    {".prom", FMT_PROM},
+               {".csv", FMT_CSV}};
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (strcasecmp(dot, tab[i].ext) == 0)
+            return tab[i].f;
+    return FMT_NONE;
+}
+
+/* "4194304", "512KiB", "4MiB", "1GiB", "64k", "4M". 0 on a bad value. */
+static size_t parse_bytes(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || !isdigit((unsigned char)s[0]))
+        return 0;
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024 * 1024;
+    else if (*end == 'g' || *end == 'G')
+        mul = 1024 * 1024 * 1024;
+    else if (*end != 0 && strcasecmp(end, "B") != 0)
+        return 0;
+    if (*end != 0 && *end != 'b' && *end != 'B') {
+        end++;
+        if (*end == 'i')
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+        if (*end != 0)
+            return 0;
+    }
+    if (n > (1ull << 40) / mul)
+        return 0;
+    return (size_t)(n * mul);
+}
+
+/* Where the request should end: just past the last complete line (for CSV,
+ * the last newline outside quotes) of p[0..n); 0 when there is none. */
+static size_t cut_point(const char *p, size_t n, bool csv)
+{
+    if (!csv) {
+        const char *nl = memrchr(p, '\n', n);
+        return nl ? (size_t)(nl - p) + 1 : 0;
+    }
+    size_t cut = 0;
+    bool quoted = false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"')
+            quoted = !quoted; /* "" inside quotes toggles twice */
+        else if (p[i] == '\n' && !quoted)
+            cut = i + 1;
+    }
+    return cut;
+}
+
+static uint64_t count_lines(const char *p, size_t n)
+{
+    uint64_t k = 0;
+    const char *end = p + n;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        k++;
+        p = nl + 1;
+    }
+    return k;
+}
+
+/* Copy msg to dst with every "line N" renumbered N + base. */
+static void renumber(const char *msg, uint64_t base, struct buf *dst)
+{
+    const char *p = msg;
+    while (*p) {
+        const char *at = strstr(p, "line ");
+        if (at == NULL || !isdigit((unsigned char)at[5]) ||
+            (at > msg && isalnum((unsigned char)at[-1]))) {
+            size_t n = at ? (size_t)(at - p) + 5 : strlen(p);
+            buf_append(dst, p, n);
+            p += n;
+            continue;
+        }
+        buf_append(dst, p, (size_t)(at - p) + 5);
+        char *end;
+        unsigned long long k = strtoull(at + 5, &end, 10);
+        buf_printf(dst, "%llu", k + (unsigned long long)base);
+        p = end;
+    }
+}
+
+/* The path and query of the endpoint for format f. */
+static int endpoint(struct client *c, const struct import_opts *o, enum fmt f, struct buf *dst,
+                    const char **content_type)
+{
+    switch (f) {
+    case FMT_INFLUX:
+        *content_type = "text/plain; charset=utf-8";
+        buf_puts(dst, "/write");
+        if (o->precision != NULL) {
+            buf_puts(dst, "?precision=");
+            client_escape(c, dst, o->precision);
+        }
+        break;
+    case FMT_JSONL:
+        *content_type = "application/x-ndjson";
+        buf_puts(dst, "/api/v1/import");
+        break;
+    case FMT_PROM:
+        *content_type = "text/plain; version=0.0.4";
+        buf_puts(dst, "/api/v1/import/prometheus");
+        break;
+    case FMT_CSV:
+        *content_type = "text/csv";
+        buf_puts(dst, "/api/v1/import/csv?format=");
+        return client_escape(c, dst, o->csv_format);
+    default:
+        return TIDE_EINVAL;
+    }
+    return dst->p ? 0 : -ENOMEM;
+}
+
+/* What one file's import came to. */
+struct file_result {
+    uint64_t requests_failed;
+    bool fatal; /* the server cannot be reached: stop every file */
+};
+
+/* Send one request; report a failure (with renumbered lines). Returns 0 for
+ * a 2xx, 1 for a refused request that may go on with the next, -1 to stop. */
+static int send_chunk(struct client *c, const char *path, const char *ctype, const char *label,
+                      const char *p, size_t n, uint64_t base_line, struct progress *pr,
+                      struct file_result *res)
+{
+    long status = 0;
+    struct buf resp;
+    buf_init(&resp, 64 * 1024);
+    struct err e = {0};
+    int rc = client_post(c, path, ctype, p, n, &status, &resp, &e);
+    if (rc != 0) {
+        progress_clear(pr);
+        fprintf(stderr, "tide import: %s: %s\n", label, e.msg);
+        buf_fini(&resp);
+        res->fatal = true;
+        return -1;
+    }
+    if (status >= 200 && status <= 299) {
+        buf_fini(&resp);
+        return 0;
+    }
+    res->requests_failed++;
+    struct buf msg, out;
+    buf_init(&msg, 1 << 20);
+    buf_init(&out, 1 << 20);
+    client_error_message(resp.p, resp.len, &msg);
+    renumber(msg.p ? msg.p : "", base_line, &out);
+    progress_clear(pr);
+    fprintf(stderr, "tide import: %s: HTTP %ld: %s\n", label, status, out.p ? out.p : "");
+    if (status == 413)
+        fprintf(stderr, "tide import: %s: the server's max_request_bytes is below this request "
+                        "(%zu bytes); lower --batch-bytes\n", label, n);
+    buf_fini(&out);
+    buf_fini(&msg);
+    buf_fini(&resp);
+    if (status == 400) /* bad lines: the good ones were stored; go on */
+        return 1;
+    if (status == 401 || status == 403 || status == 404 || status == 415)
+        res->fatal = true; /* every following request would fail the same way */
+    return -1;
+}
+
+static int import_file(struct client *c, const struct import_opts *o, const char *path,
+                       struct file_result *res)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    const char *label = is_stdin ? "(stdin)" : path;
+    enum fmt f = o->format != FMT_NONE ? o->format : fmt_guess(path);
+    if (f == FMT_NONE) {
+        fprintf(stderr, "tide import: %s: cannot tell the format from the name; use --format\n",
+                label);
+        return -1;
+    }
+    if (f == FMT_CSV && o->csv_format == NULL) {
+        fprintf(stderr, "tide import: %s: CSV needs --csv-format (e.g. "
+                        "1:time:rfc3339,2:label:host,3:metric:cpu)\n", label);
+        return -1;
+    }
+    int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "tide import: %s: %s\n", label, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    uint64_t total = 0;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+        total = (uint64_t)sb.st_size;
+
+    const char *ctype = NULL;
+    struct buf path_q, data;
+    buf_init(&path_q, 64 * 1024);
+    buf_init(&data, IMPORT_MAX_LINE + o->batch_bytes);
+    int ret = 0;
+    if (endpoint(c, o, f, &path_q, &ctype) != 0) {
+        fprintf(stderr, "tide import: out of memory\n");
+        ret = -1;
+        goto out;
+    }
+    struct progress pr;
+    progress_init(&pr, label, total, o->tty);
+    uint64_t sent = 0, base_line = 0, requests = 0;
+    bool eof = false, unterminated = false;
+    size_t want = o->batch_bytes;
+    while (ret == 0) {
+        while (!eof && data.len < want) {
+            size_t step = want - data.len < READ_STEP ? want - data.len : READ_STEP;
+            if (buf_reserve(&data, step) != 0) {
+                fprintf(stderr, "tide import: %s: line %llu is longer than %zu bytes\n", label,
+                        (unsigned long long)base_line + 1, IMPORT_MAX_LINE);
+                ret = -1;
+                break;
+            }
+            ssize_t r = read(fd, data.p + data.len, step);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                fprintf(stderr, "tide import: %s: read: %s\n", label, strerror(errno));
+                ret = -1;
+                break;
+            }
+            if (r == 0)
+                eof = true;
+            data.len += (size_t)r;
+        }
+        if (ret != 0 || data.len == 0)
+            break;
+        size_t cut = eof ? data.len : cut_point(data.p, data.len, f == FMT_CSV);
+        if (cut == 0) { /* one line longer than a batch: read on */
+            want = data.len + o->batch_bytes;
+            continue;
+        }
+        want = o->batch_bytes;
+        uint64_t lines = count_lines(data.p, cut);
+        int s = send_chunk(c, path_q.p, ctype, label, data.p, cut, base_line, &pr, res);
+        requests++;
+        if (s < 0) {
+            ret = -1;
+            break;
+        }
+        sent += cut;
+        base_line += lines;
+        unterminated = data.p[cut - 1] != '\n';
+        memmove(data.p, data.p + cut, data.len - cut);
+        data.len -= cut;
+        progress_update(&pr, sent, base_line);
+    }
+    char extra[160];
+    snprintf(extra, sizeof extra, " as %s, %llu requests%s%s", fmt_name(f),
+             (unsigned long long)requests, res->requests_failed ? ", some refused" : "",
+             ret != 0 ? ", STOPPED" : "");
+    pr.bytes = sent;
+    pr.lines = base_line + unterminated; /* a last line without '\n' counts too */
+    progress_done(&pr, ret == 0 ? "imported" : "sent", extra);
+out:
+    buf_fini(&data);
+    buf_fini(&path_q);
+    if (!is_stdin)
+        close(fd);
+    return ret;
+}
+
+/* The value of flag `name` at argv[*i] ("--name V" or "--name=V"), or NULL. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name, bool *bad)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != 0)
+        return NULL;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "tide: flag %s needs a value\n", name);
+        *bad = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int import_main(int argc, char **argv)
+{
+    struct import_opts o = {0};
+    const char *env = getenv("TIDE_SERVER");
+    o.client.server = env && env[0] ? env : CLI_DEFAULT_SERVER;
+    o.batch_bytes = IMPORT_DEFAULT_BATCH;
+    o.tty = isatty(2) == 1;
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (files == NULL)
+        return 1;
+    size_t nfiles = 0;
+    bool bad = false;
+    for (int i = 0; i < argc && !bad; i++) {
+        const char *a = argv[i], *v;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            import_usage(stdout);
+            free(files);
+            return 0;
+        }
+        if ((v = flag_value(argc, argv, &i, "--server", &bad)) != NULL) {
+            o.client.server = v;
+        } else if ((v = flag_value(argc, argv, &i, "--format", &bad)) != NULL) {
+            o.format = fmt_parse(v);
+            if (o.format == FMT_NONE) {
+                fprintf(stderr, "tide import: --format %s: use influx, jsonl, prometheus or csv\n",
+                        v);
+                bad = true;
+            }
+        } else if ((v = flag_value(argc, argv, &i, "--csv-format", &bad)) != NULL) {
+            o.csv_format = v;
+        } else if ((v = flag_value(argc, argv, &i, "--precision", &bad)) != NULL) {
+            o.precision = v;
+        } else if ((v = flag_value(argc, argv, &i, "--batch-bytes", &bad)) != NULL) {
+            o.batch_bytes = parse_bytes(v);
+            if (o.batch_bytes < 1024) {
+                fprintf(stderr, "tide import: --batch-bytes %s: want a size of at least 1KiB\n", v);
+                bad = true;
+            }
+        } else if ((v = flag_value(argc, argv, &i, "--bearer-token", &bad)) != NULL) {
+            o.client.bearer = v;
+        } else if ((v = flag_value(argc, argv, &i, "--basic", &bad)) != NULL) {
+            o.client.basic = v;
+        } else if (bad) {
+            break;
+        } else if (a[0] == '-' && a[1] != 0) {
+            fprintf(stderr, "tide import: unknown flag %s (see --help)\n", a);
+            bad = true;
+        } else {
+            files[nfiles++] = a;
+        }
+    }
+    if (!bad && nfiles == 0) {
+        fprintf(stderr, "tide import: no file given (\"-\" reads stdin; see --help)\n");
+        bad = true;
+    }
+    if (!bad && o.csv_format != NULL) { /* check the spec here, not once per request */
+        struct csv_import_format *cf = malloc(sizeof *cf);
+        struct err e = {0};
+        if (cf == NULL || csv_import_format_parse(o.csv_format, strlen(o.csv_format), cf, &e)) {
+            fprintf(stderr, "tide import: --csv-format: %s\n", cf ? e.msg : "out of memory");
+            bad = true;
+        }
+        free(cf);
+    }
+    if (bad) {
+        free(files);
+        return 2;
+    }
+    struct client *c = NULL;
+    if (client_open(&c, &o.client) != 0) {
+        fprintf(stderr, "tide import: out of memory\n");
+        free(files);
+        return 1;
+    }
+    int status = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        struct file_result res = {0};
+        if (import_file(c, &o, files[i], &res) != 0 || res.requests_failed > 0)
+            status = 1;
+        if (res.fatal)
+            break;
+    }
+    client_close(c);
+    free(files);
+    return status;
+}
