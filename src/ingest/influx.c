@@ -442,6 +442,7 @@ int influx_parse(const char *p, size_t n, const struct influx_opts *o, struct ba
     struct parser ps = {.b = b, .o = o};
     const char *end = p + n;
     int rc = 0;
+    bool reserved = false;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
@@ -458,7 +459,19 @@ int influx_parse(const char *p, size_t n, const struct influx_opts *o, struct ba
             p = next;
             continue;
         }
+        size_t s0 = b->nseries, l0 = b->nlabels, v0 = b->nsamples;
         rc = parse_line(&ps, q, le);
+        if (rc == 0 && !reserved && b->nseries > s0) {
+            /* Size the batch once from the first good line: bodies are
+             * usually many lines of one shape, and growing by doubling
+             * would copy the label array (the bulk of a batch) ~log n times. */
+            size_t lines = (size_t)(end - p) / (size_t)(next - p) + 1;
+            lines += lines / 8;
+            if (batch_reserve(b, lines * (b->nseries - s0), lines * (b->nlabels - l0),
+                              lines * (b->nsamples - v0)) != 0)
+                rc = -ENOMEM;
+            reserved = true;
+        }
         if (rc == 0) {
             r->lines_ok++;
         } else if (rc == TIDE_EPARSE) {

@@ -41,6 +41,31 @@ void batch_reset(struct batch *b)
     arena_reset(&b->arena);
 }
 
+static int reserve(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    void *np = realloc(*p, need * elem);
+    if (np == NULL)
+        return -ENOMEM;
+    *p = np;
+    *cap = need;
+    return 0;
+}
+
+int batch_reserve(struct batch *b, size_t more_series, size_t more_labels, size_t more_samples)
+{
+    /* +1: batch_begin_series() writes one entry past the last ended series. */
+    if (reserve((void **)&b->series, &b->cap_series, b->nseries + more_series + 1,
+                sizeof *b->series) ||
+        reserve((void **)&b->labels, &b->cap_labels, b->nlabels + more_labels,
+                sizeof *b->labels) ||
+        reserve((void **)&b->samples, &b->cap_samples, b->nsamples + more_samples,
+                sizeof *b->samples))
+        return -ENOMEM;
+    return 0;
+}
+
 int batch_begin_series(struct batch *b)
 {
     if (b->open)

@@ -60,6 +60,11 @@ int batch_end_series(struct batch *b);
 /* Forget the series begun last (e.g. its line failed to parse). */
 void batch_abort_series(struct batch *b);
 
+/* Make room for this many more series, labels and samples, so a producer
+ * that can estimate its output (e.g. from its first line and the input size)
+ * fills the batch without reallocating. 0 or -ENOMEM; a hint, never a limit. */
+int batch_reserve(struct batch *b, size_t more_series, size_t more_labels, size_t more_samples);
+
 /* Copy n bytes into the batch arena (NUL-terminated); NULL on -ENOMEM. */
 char *batch_strdup(struct batch *b, const char *p, size_t n);
 

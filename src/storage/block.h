@@ -90,6 +90,7 @@ enum series_codec_mode {
     SERIES_CODEC_DEC_DELTA = 2, /* v = m / 10^k; m as zig-zag varint deltas */
     SERIES_CODEC_DEC_DOD = 3,   /* v = m / 10^k; m as delta-of-delta, zero runs */
     SERIES_CODEC_XOR = 4,       /* Gorilla XOR bits (NaN, Inf, -0.0, full precision) */
+    SERIES_CODEC_DEC_PACK = 5,  /* v = m / 10^k; zig-zag deltas bit-packed in groups of 64 */
 };
 /* The mode series_codec_encode() wrote at p (0 if p is empty or invalid); for
  * tests and benchmarks. */

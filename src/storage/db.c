@@ -284,7 +284,6 @@ static void storage_free(struct storage *s)
     intern_fini(&s->intern);
     buf_fini(&s->rec_series);
     buf_fini(&s->rec_samples);
-    free(s->scratch_sids);
     pthread_mutex_destroy(&s->maint_mu);
     pthread_mutex_destroy(&s->append_mu);
     pthread_mutex_destroy(&s->sync_mu);

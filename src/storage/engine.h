@@ -295,8 +295,6 @@ struct storage {
     struct wal *wal;
     uint32_t wal_gen;             /* bumped at each WAL cut */
     struct buf rec_series, rec_samples; /* scratch records */
-    uint32_t *scratch_sids;
-    size_t cap_scratch;
     uint64_t next_seq;            /* next block seq (maint_mu) */
     int64_t head_mint, head_maxt; /* over the active head; mint > maxt when empty */
 

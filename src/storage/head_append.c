@@ -1,10 +1,12 @@
 /* head_append.c: storage_append(), the write path from a batch to the head.
  *
- * Under append_mu, for each batch series: find its id (labels_hash + full
- * compare) or create it after the limits check; then encode one SERIES
- * record for the series this WAL generation has not described yet and one
- * SAMPLES record for the whole call, append both to the WAL, and only then
- * apply the samples to the head chunks (in order) or the ooo buffer.
+ * First, outside append_mu so concurrent writers overlap: hash each batch
+ * series and look it up under lock(read) (labels_hash + full compare), and
+ * when all exist encode the SAMPLES record for the whole call. Then under
+ * append_mu: create the missing series after the limits check, encode one
+ * SERIES record for the series this WAL generation has not described yet,
+ * append both records to the WAL, and only then apply the samples to the
+ * head chunks (in order) or the ooo buffer.
  * Invariant: nothing reaches the head before its WAL record was written, so
  * a replay rebuilds what readers saw. With STORAGE_FSYNC_ALWAYS the call
  * returns 0 only after a wal_sync() that covered its records (group commit:
@@ -88,22 +90,6 @@ int head_append(struct storage *s, struct series *sr, const struct sample *v, si
     return rc;
 }
 
-/* Make sure scratch holds n ids. */
-static int scratch(struct storage *s, size_t n)
-{
-    if (n <= s->cap_scratch)
-        return 0;
-    size_t cap = s->cap_scratch ? s->cap_scratch : 256;
-    while (cap < n)
-        cap *= 2;
-    uint32_t *v = realloc(s->scratch_sids, cap * sizeof *v);
-    if (!v)
-        return -ENOMEM;
-    s->scratch_sids = v;
-    s->cap_scratch = cap;
-    return 0;
-}
-
 /* Wait until the WAL is synced up to `seq` (group commit). */
 static int sync_upto(struct storage *s, uint64_t seq)
 {
@@ -121,25 +107,76 @@ static int sync_upto(struct storage *s, uint64_t seq)
     return rc;
 }
 
+/* Encode the SAMPLES record of every resolved series of b into rec. */
+static int encode_samples(struct buf *rec, const struct batch *b, const uint32_t *sids,
+                          size_t *nsamples)
+{
+    *nsamples = 0;
+    int rc = wal_record_samples_begin(rec);
+    for (size_t i = 0; i < b->nseries && rc == 0; i++) {
+        if (sids[i] == SERIES_NONE)
+            continue;
+        const struct batch_series *bs = &b->series[i];
+        rc = wal_record_samples_add(rec, sids[i], b->samples + bs->sample_off, bs->nsamples);
+        *nsamples += bs->nsamples;
+    }
+    return rc;
+}
+
 int storage_append(struct storage *s, const struct batch *b, struct storage_append_result *r,
                    struct err *e)
 {
     struct storage_append_result res = {0};
     int rc = 0, limit_rc = 0;
-    bool wrlocked = false;
+    bool wrlocked = false, locked = false;
     uint64_t my_seq = 0;
-    pthread_mutex_lock(&s->append_mu);
-    rc = scratch(s, b->nseries);
-    if (rc)
+    size_t nsamples = 0;
+    bool encoded = false;
+    struct buf rsm;
+    buf_init(&rsm, 0);
+    uint64_t *hashes = malloc((b->nseries ? b->nseries : 1) * sizeof *hashes);
+    uint32_t *sids = malloc((b->nseries ? b->nseries : 1) * sizeof *sids);
+    if (!hashes || !sids) {
+        rc = ERR_SET(e, -ENOMEM, "out of memory");
         goto out;
-    uint32_t *sids = s->scratch_sids;
+    }
 
-    /* 1. Resolve ids, creating series (under lock(write), taken once). */
+    /* 0. Outside append_mu, so concurrent writers overlap here: hash every
+     * label set and resolve the series that exist (lock(read) suffices for
+     * lookups; only append_mu holders add series). In steady state every
+     * series resolves, and the SAMPLES record is encoded here too. */
+    size_t unresolved = 0;
     for (size_t i = 0; i < b->nseries; i++) {
         const struct batch_series *bs = &b->series[i];
+        hashes[i] = labels_hash(b->labels + bs->label_off, bs->nlabels);
+    }
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; i < b->nseries; i++) {
+        const struct batch_series *bs = &b->series[i];
+        sids[i] = series_lookup(&s->reg, hashes[i], b->labels + bs->label_off, bs->nlabels);
+        unresolved += sids[i] == SERIES_NONE;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    if (unresolved == 0) {
+        rc = encode_samples(&rsm, b, sids, &nsamples);
+        if (rc) {
+            ERR_SET(e, rc, "encoding the WAL record: %s", tide_strerror(rc));
+            goto out;
+        }
+        encoded = true;
+    }
+
+    pthread_mutex_lock(&s->append_mu);
+    locked = true;
+
+    /* 1. Create the series that did not exist (under lock(write), taken once);
+     * another writer may have created some meanwhile. */
+    for (size_t i = 0; i < b->nseries && unresolved > 0; i++) {
+        if (sids[i] != SERIES_NONE)
+            continue;
+        const struct batch_series *bs = &b->series[i];
         const struct label *ls = b->labels + bs->label_off;
-        uint64_t h = labels_hash(ls, bs->nlabels);
-        uint32_t sid = series_lookup(&s->reg, h, ls, bs->nlabels);
+        uint32_t sid = series_lookup(&s->reg, hashes[i], ls, bs->nlabels);
         if (sid == SERIES_NONE) {
             struct err le;
             int lrc = series_check_limits(s, ls, bs->nlabels, true, &le);
@@ -148,14 +185,13 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
                     *e = le;
                 limit_rc = lrc;
                 res.samples_rejected += bs->nsamples;
-                sids[i] = SERIES_NONE;
                 continue;
             }
             if (!wrlocked) {
                 pthread_rwlock_wrlock(&s->lock);
                 wrlocked = true;
             }
-            rc = series_create(s, ls, bs->nlabels, h, &sid);
+            rc = series_create(s, ls, bs->nlabels, hashes[i], &sid);
             if (rc) {
                 ERR_SET(e, rc, "creating a series: %s", tide_strerror(rc));
                 goto out;
@@ -169,10 +205,10 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
         wrlocked = false;
     }
 
-    /* 2. Encode the records. */
-    struct buf *rs = &s->rec_series, *rsm = &s->rec_samples;
+    /* 2. Encode the records: SERIES for those this WAL generation has not
+     * described yet (needs append_mu), SAMPLES unless done above. */
+    struct buf *rs = &s->rec_series;
     buf_reset(rs);
-    buf_reset(rsm);
     uint32_t nnew = 0;
     rc = wal_record_series_begin(rs);
     for (size_t i = 0; i < b->nseries && rc == 0; i++) {
@@ -185,22 +221,14 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
         sr->wal_gen = s->wal_gen; /* undone below on failure */
         nnew++;
     }
-    if (rc == 0)
-        rc = wal_record_samples_begin(rsm);
-    size_t nsamples = 0;
-    for (size_t i = 0; i < b->nseries && rc == 0; i++) {
-        if (sids[i] == SERIES_NONE)
-            continue;
-        const struct batch_series *bs = &b->series[i];
-        rc = wal_record_samples_add(rsm, sids[i], b->samples + bs->sample_off, bs->nsamples);
-        nsamples += bs->nsamples;
-    }
+    if (rc == 0 && !encoded)
+        rc = encode_samples(&rsm, b, sids, &nsamples);
 
     /* 3. Write them. */
     if (rc == 0 && nnew > 0)
         rc = wal_append(s->wal, rs->p, rs->len);
     if (rc == 0 && nsamples > 0)
-        rc = wal_append(s->wal, rsm->p, rsm->len);
+        rc = wal_append(s->wal, rsm.p, rsm.len);
     if (rc == 0 && s->o.fsync == STORAGE_FSYNC_ALWAYS)
         rc = wal_flush(s->wal);
     if (rc) {
@@ -213,7 +241,8 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
     }
     my_seq = atomic_fetch_add(&s->written_seq, 1) + 1;
 
-    /* 4. Apply to the head. */
+    /* 4. Apply to the head, still under append_mu so the head sees writes in
+     * WAL order (last write wins the same way live and at replay). */
     for (size_t i = 0; i < b->nseries; i++) {
         if (sids[i] == SERIES_NONE)
             continue;
@@ -232,7 +261,11 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
 out:
     if (wrlocked)
         pthread_rwlock_unlock(&s->lock);
-    pthread_mutex_unlock(&s->append_mu);
+    if (locked)
+        pthread_mutex_unlock(&s->append_mu);
+    free(hashes);
+    free(sids);
+    buf_fini(&rsm);
     if (rc == 0 && my_seq && s->o.fsync == STORAGE_FSYNC_ALWAYS) {
         rc = sync_upto(s, my_seq);
         if (rc)

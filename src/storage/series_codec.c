@@ -9,6 +9,10 @@
  *   values   CONST: u64le bits | DEC_DELTA: varint m0, n-1 zig-zag varint deltas
  *            | DEC_DOD: varint m0, n-1 dod tokens with zero runs
  *            | XOR: uvarint nbytes, Gorilla bits (64 raw bits, then XOR steps)
+ *            | DEC_PACK: varint m0, uvarint nbytes, then per group of up to 64
+ *              deltas a 7-bit width w and the zig-zag deltas in w bits each
+ *              (small integer steps, e.g. TSBS' 0..100 random walks: ~2 bits
+ *              a sample where a varint takes 8)
  *   A "token with zero runs" is a zig-zag varint; a 0 is followed by a uvarint
  *   count of further zeros, so a regular 10 s series costs a few bytes in all.
  * Decimal values: v == (double)m / 10^k bit for bit, k the smallest in
@@ -134,6 +138,38 @@ static int put_delta(struct buf *b, const int64_t *m, size_t n)
     return rc;
 }
 
+#define PACK_GROUP 64
+
+static uint64_t zigzag(int64_t x)
+{
+    return ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+}
+
+static int put_pack(struct buf *b, const int64_t *m, size_t n)
+{
+    int rc = buf_put_varint(b, m[0]);
+    struct buf bits;
+    buf_init(&bits, 0);
+    struct bitstream_writer w;
+    bitstream_writer_init(&w, &bits, 0);
+    for (size_t i = 1; i < n && rc == 0; i += PACK_GROUP) {
+        size_t g = n - i < PACK_GROUP ? n - i : PACK_GROUP;
+        uint64_t z[PACK_GROUP], any = 0;
+        for (size_t j = 0; j < g; j++) {
+            z[j] = zigzag((int64_t)((uint64_t)m[i + j] - (uint64_t)m[i + j - 1]));
+            any |= z[j];
+        }
+        unsigned width = any ? 64u - (unsigned)__builtin_clzll(any) : 0u;
+        rc = bitstream_write(&w, width, 7);
+        for (size_t j = 0; j < g && rc == 0 && width > 0; j++)
+            rc = bitstream_write(&w, z[j], width);
+    }
+    if (rc == 0)
+        rc = buf_put_bytes(b, bits.p, bits.len);
+    buf_fini(&bits);
+    return rc;
+}
+
 static int put_xor(struct buf *b, const struct sample *v, size_t n)
 {
     struct buf bits;
@@ -209,10 +245,16 @@ int series_codec_encode(struct buf *dst, const struct sample *v, size_t n)
         }
         for (size_t i = 0; i < n; i++)
             dec_fits(v[i].v, (unsigned)k, &m[i]);
-        static const uint8_t modes[] = {SERIES_CODEC_DEC_DOD, SERIES_CODEC_DEC_DELTA};
+        static const uint8_t modes[] = {SERIES_CODEC_DEC_DOD, SERIES_CODEC_DEC_DELTA,
+                                        SERIES_CODEC_DEC_PACK};
         for (size_t j = 0; j < sizeof modes && rc == 0; j++) {
             size_t mark = dst->len;
-            rc = modes[j] == SERIES_CODEC_DEC_DOD ? put_dod(dst, m, n) : put_delta(dst, m, n);
+            if (modes[j] == SERIES_CODEC_DEC_DOD)
+                rc = put_dod(dst, m, n);
+            else if (modes[j] == SERIES_CODEC_DEC_DELTA)
+                rc = put_delta(dst, m, n);
+            else
+                rc = put_pack(dst, m, n);
             if (rc == 0 && dst->len - mark < alt.len) {
                 buf_reset(&alt);
                 rc = buf_append(&alt, dst->p + mark, dst->len - mark);
@@ -242,7 +284,7 @@ int series_codec_mode(const void *p, size_t len)
     if (len == 0)
         return 0;
     unsigned mode = *(const uint8_t *)p & 7u;
-    return mode >= SERIES_CODEC_CONST && mode <= SERIES_CODEC_XOR ? (int)mode : 0;
+    return mode >= SERIES_CODEC_CONST && mode <= SERIES_CODEC_DEC_PACK ? (int)mode : 0;
 }
 
 /* Reader of dod/delta tokens with zero runs. */
@@ -290,10 +332,10 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
     uint64_t cnt = rd_uvarint(&r);
     if (r.bad)
         return ERR_CORRUPT(e, "series codec: short header");
-    if (mode < SERIES_CODEC_CONST || mode > SERIES_CODEC_XOR)
+    if (mode < SERIES_CODEC_CONST || mode > SERIES_CODEC_DEC_PACK)
         return ERR_CORRUPT(e, "series codec: bad mode %u", mode);
     if (k > SERIES_DEC_MAX_EXP || (k != 0 && mode != SERIES_CODEC_DEC_DELTA &&
-                                   mode != SERIES_CODEC_DEC_DOD))
+                                   mode != SERIES_CODEC_DEC_DOD && mode != SERIES_CODEC_DEC_PACK))
         return ERR_CORRUPT(e, "series codec: bad exponent %u for mode %u", k, mode);
     if (cnt > SERIES_CODEC_MAX_SAMPLES)
         return ERR_CORRUPT(e, "series codec: %llu samples", (unsigned long long)cnt);
@@ -349,6 +391,31 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
         }
         if (tk.zeros != 0)
             return ERR_CORRUPT(e, "series codec: bad value run");
+        break;
+    }
+    case SERIES_CODEC_DEC_PACK: {
+        double scale = pow10_tab[k];
+        uint64_t m = (uint64_t)rd_varint(&r);
+        out[0].v = (double)(int64_t)m / scale;
+        size_t nb;
+        const void *bits = rd_bytes(&r, &nb);
+        if (r.bad)
+            break;
+        struct bitstream_reader br;
+        bitstream_reader_init(&br, bits, nb);
+        for (size_t i = 1; i < cnt && !br.bad; i += PACK_GROUP) {
+            size_t g = cnt - i < PACK_GROUP ? (size_t)cnt - i : PACK_GROUP;
+            unsigned width = (unsigned)bitstream_read(&br, 7);
+            if (width > 64)
+                return ERR_CORRUPT(e, "series codec: bit width %u", width);
+            for (size_t j = 0; j < g; j++) {
+                uint64_t z = bitstream_read(&br, width);
+                m += (z >> 1) ^ -(z & 1);
+                out[i + j].v = (double)(int64_t)m / scale;
+            }
+        }
+        if (br.bad || (br.nbits - br.pos) >= 8)
+            return ERR_CORRUPT(e, "series codec: bad packed deltas");
         break;
     }
     case SERIES_CODEC_XOR: {

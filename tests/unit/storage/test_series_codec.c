@@ -41,7 +41,7 @@ static double from_bits(uint64_t u)
 
 enum vgen {
     V_CONST, V_CONST_NAN, V_COUNTER, V_GAUGE_INT, V_WALK2, V_WALK_FULL, V_RANDOM_BITS,
-    V_WITH_NAN, V_WITH_STALE, V_WITH_NEGZERO, V_WITH_INF, V_TENTHS, V_HUGE
+    V_WITH_NAN, V_WITH_STALE, V_WITH_NEGZERO, V_WITH_INF, V_TENTHS, V_WALK_INT, V_HUGE
 };
 
 static void gen(struct sample *s, size_t n, enum vgen vg, bool jitter)
@@ -58,6 +58,7 @@ static void gen(struct sample *s, size_t n, enum vgen vg, bool jitter)
         case V_COUNTER: s[i].v = (double)(i * 1500 + 7); break;
         case V_GAUGE_INT: s[i].v = (double)(rnd() % 100000); break;
         case V_WALK2: s[i].v = round(w * 100) / 100; break;
+        case V_WALK_INT: s[i].v = (double)(int64_t)w; break;
         case V_WALK_FULL: s[i].v = w + 1e-9 * (double)(rnd() % 1000); break;
         case V_RANDOM_BITS: s[i].v = from_bits(rnd()); break;
         case V_WITH_NAN: s[i].v = i == n / 2 ? NAN : (double)i; break;
@@ -99,7 +100,7 @@ static void test_modes(void **state)
     static const struct {
         const char *name;
         enum vgen v;
-        int want_mode; /* 0: either decimal mode; -1: any */
+        int want_mode; /* 0: any decimal mode; -1: any */
         double max_bytes_per_sample;
     } cases[] = {
         {"const", V_CONST, SERIES_CODEC_CONST, 0.1},
@@ -107,6 +108,7 @@ static void test_modes(void **state)
         {"counter", V_COUNTER, SERIES_CODEC_DEC_DOD, 0.1},
         {"uniform int gauge", V_GAUGE_INT, -1, 4.0}, /* XOR and delta run close */
         {"2-decimal walk", V_WALK2, 0, 3.0},
+        {"integer walk (TSBS)", V_WALK_INT, SERIES_CODEC_DEC_PACK, 0.5},
         {"tenths", V_TENTHS, 0, 3.0},
         {"full-precision walk", V_WALK_FULL, SERIES_CODEC_XOR, 9.0},
         {"random bits", V_RANDOM_BITS, SERIES_CODEC_XOR, 10.0},
@@ -127,7 +129,8 @@ static void test_modes(void **state)
         int want = cases[c].want_mode;
         bool ok = want < 0 ? mode != 0
                   : want ? mode == want
-                       : mode == SERIES_CODEC_DEC_DELTA || mode == SERIES_CODEC_DEC_DOD;
+                       : mode == SERIES_CODEC_DEC_DELTA || mode == SERIES_CODEC_DEC_DOD ||
+                             mode == SERIES_CODEC_DEC_PACK;
         if (!ok)
             fail_msg("case %s: mode %d, want %d", cases[c].name, mode, want);
         double bps = (double)enc.len / N;
@@ -210,7 +213,8 @@ static int decode_quiet(const uint8_t *p, size_t len, size_t *n_out)
 
 static void test_corrupt(void **state)
 {
-    static const enum vgen kinds[] = {V_CONST, V_COUNTER, V_WALK2, V_WALK_FULL, V_WITH_NAN};
+    static const enum vgen kinds[] = {V_CONST, V_COUNTER, V_WALK2, V_WALK_FULL, V_WITH_NAN,
+                                      V_WALK_INT};
     struct sample s[200];
     struct buf enc;
     buf_init(&enc, 0);
@@ -246,7 +250,7 @@ static void test_corrupt(void **state)
         for (size_t i = 0; i < len; i++)
             junk[i] = (uint8_t)rnd();
         if (len > 0 && rep % 2)
-            junk[0] = (uint8_t)(1 + rnd() % 4); /* a valid mode more often */
+            junk[0] = (uint8_t)(1 + rnd() % 5); /* a valid mode more often */
         size_t n;
         int rc = decode_quiet(junk, len, &n);
         if (rc != 0 && rc != TIDE_ECORRUPT)
