@@ -141,10 +141,9 @@ static void describe(struct buf *b, const struct ingest_report *rep, const struc
  * -ENOMEM (bad lines go to `rep`); the protobuf ones fail whole with
  * TIDE_EPARSE or TIDE_ELIMIT, described in `e`. */
 static int parse(const struct http_req *rq, enum dialect d, const struct parse_args *a,
-                 struct batch *b, struct ingest_report *rep, struct err *e)
+                 const char *body, size_t n, struct batch *b, struct ingest_report *rep,
+                 struct err *e)
 {
-    const char *body = rq->body.p ? rq->body.p : "";
-    size_t n = rq->body.len;
     switch (d) {
     case INFLUX_V1:
     case INFLUX_V2:
@@ -169,40 +168,121 @@ static int parse(const struct http_req *rq, enum dialect d, const struct parse_a
     return TIDE_EINVAL;
 }
 
+/* Line formats whose lines stand alone are parsed and appended in slices of
+ * about this many bytes, each ending at a newline: a batch holds ~8 times
+ * the bytes of its Influx lines (every field repeats the line's tags), so a
+ * 64 MiB body must not become one batch. CSV is not sliced (a quoted field
+ * may hold a newline), nor the protobuf formats (all or nothing). */
+#define WRITE_SLICE_BYTES ((size_t)512 << 10)
+
+static bool sliced(enum dialect d)
+{
+    return d == INFLUX_V1 || d == INFLUX_V2 || d == IMPORT_JSONL;
+}
+
+static int count_lines(const char *p, size_t n)
+{
+    int lines = 0;
+    const char *end = p + n;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        lines++;
+        p = nl + 1;
+    }
+    return lines;
+}
+
+/* Add a slice's report to the request's, its line numbers shifted by `base`
+ * (parsers also name the line at the start of the message: "line 3: ..."). */
+static void report_merge(struct ingest_report *into, const struct ingest_report *from, int base)
+{
+    into->lines_ok += from->lines_ok;
+    for (size_t i = 0; i < from->nerrs; i++) {
+        struct err e = from->errs[i];
+        if (e.line > 0)
+            e.line += base;
+        int n = 0, used = 0;
+        if (base > 0 && sscanf(e.msg, "line %d%n", &n, &used) == 1 && used > 0) {
+            char rest[sizeof e.msg];
+            size_t rn = strlen(e.msg + used);
+            memcpy(rest, e.msg + used, rn + 1);
+            int k = snprintf(e.msg, sizeof e.msg, "line %d", n + base);
+            if (k > 0 && (size_t)k + rn < sizeof e.msg)
+                memcpy(e.msg + k, rest, rn + 1);
+        }
+        ingest_report_bad(into, &e);
+    }
+    into->lines_bad += from->lines_bad - from->nerrs;
+}
+
 /* Parse, append, answer: the body of every write endpoint. */
 static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
                      const struct parse_args *a)
 {
     struct api_ctx *ctx = rq->ctx;
     enum metrics_format mf = dialect_format[d];
+    const char *body = rq->body.p ? rq->body.p : "";
+    size_t n = rq->body.len, off = 0;
+    int line_base = 0;
     struct batch b;
     struct ingest_report rep;
     struct err pe = {0};
-    batch_init(&b);
-    ingest_report_init(&rep);
-    int rc = parse(rq, d, a, &b, &rep, &pe);
-    if (rc != 0) {
-        batch_fini(&b);
-        metrics_count_write(ctx->metrics, mf, 0, 1, 0);
-        if (rc == -ENOMEM) {
-            reply_error(rq, rs, d, 500, "out of memory while parsing");
-            return;
-        }
-        char msg[300];
-        snprintf(msg, sizeof msg, "nothing stored: %s", pe.msg[0] ? pe.msg : tide_strerror(rc));
-        reply_error(rq, rs, d, rc == TIDE_ELIMIT ? 413 : 400, msg);
-        return;
-    }
-
     struct storage_append_result res = {0};
     struct err ae = {0};
-    rc = batch_samples(&b) > 0 ? storage_append(ctx->storage, &b, &res, &ae) : 0;
+    int rc = 0;
+    batch_init(&b);
+    ingest_report_init(&rep);
+    do {
+        size_t len = n - off;
+        if (sliced(d) && len > WRITE_SLICE_BYTES) {
+            const char *from = body + off + WRITE_SLICE_BYTES;
+            const char *nl = memchr(from, '\n', (size_t)(body + n - from));
+            len = nl ? (size_t)(nl + 1 - (body + off)) : n - off;
+        }
+        batch_reset(&b);
+        struct ingest_report srep;
+        ingest_report_init(&srep);
+        int prc = parse(rq, d, a, body + off, len, &b, &srep, &pe);
+        if (prc != 0) {
+            batch_fini(&b);
+            metrics_count_write(ctx->metrics, mf, res.samples_added, 1, 0);
+            if (prc == -ENOMEM) {
+                reply_error(rq, rs, d, 500, "out of memory while parsing");
+                return;
+            }
+            char msg[300];
+            snprintf(msg, sizeof msg, "nothing stored: %s",
+                     pe.msg[0] ? pe.msg : tide_strerror(prc));
+            reply_error(rq, rs, d, prc == TIDE_ELIMIT ? 413 : 400, msg);
+            return;
+        }
+        report_merge(&rep, &srep, line_base);
+        line_base += count_lines(body + off, len);
+        off += len;
+        if (batch_samples(&b) == 0)
+            continue;
+        struct storage_append_result sres = {0};
+        struct err sae = {0};
+        int arc = storage_append(ctx->storage, &b, &sres, &sae);
+        res.samples_added += sres.samples_added;
+        res.samples_rejected += sres.samples_rejected;
+        res.series_created += sres.series_created;
+        if (arc != 0 && (rc == 0 || arc != TIDE_ELIMIT)) {
+            rc = arc;
+            ae = sae;
+        }
+        if (arc != 0 && arc != TIDE_ELIMIT)
+            break;
+    } while (off < n);
     batch_fini(&b);
     if (rc != 0 && rc != TIDE_ELIMIT) {
-        /* An I/O error: nothing of the request is acknowledged. */
+        /* An I/O error: the request is not acknowledged. Slices before it may
+         * be stored; a resend rewrites the same samples, which dedup keeps once. */
         metrics_count_write(ctx->metrics, mf, 0, rep.lines_bad, 0);
         char msg[300];
-        snprintf(msg, sizeof msg, "write failed, nothing stored: %s",
+        snprintf(msg, sizeof msg, "write failed, request not acknowledged: %s",
                  ae.msg[0] ? ae.msg : tide_strerror(rc));
         reply_error(rq, rs, d, rc == TIDE_ECLOSED ? 503 : 500, msg);
         return;
