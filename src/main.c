@@ -20,6 +20,7 @@
 #include "api/auth.h"
 #include "api/agents.h"
 #include "api/http.h"
+#include "api/prom_query.h"
 #include "collect/host.h"
 #include "collect/sched.h"
 #include "api/metrics.h"
@@ -39,6 +40,7 @@ static void usage_main(FILE *f)
                "  serve     store time series and serve the HTTP API\n"
                "  import    send files (Influx, JSON lines, Prometheus text, CSV) to a server\n"
                "  export    stream series from a server to a file (JSON lines or CSV)\n"
+               "  query     evaluate a PromQL expression on a server (docs/cli.md)\n"
                "  agent     collect this host and forward it with remote write (docs/agent.md)\n"
                "  version   print the version\n"
                "  help      show help for a command\n"
@@ -251,6 +253,20 @@ static int serve(int argc, char **argv)
         return 1;
     }
 
+    struct prom_query *pq = NULL;
+    struct prom_query_opts pqo = {
+        .timeout_ms = cfg.query_timeout_ms,
+        .max_samples = (size_t)cfg.query_max_samples,
+        .lookback_ms = cfg.query_lookback_delta_ms,
+        .max_concurrency = cfg.query_max_concurrency,
+    };
+    if (prom_query_new(&pq, &pqo) != 0) {
+        log_error("main", "out of memory");
+        agents_close();
+        storage_close(st);
+        return 1;
+    }
+
     struct metrics metrics;
     metrics_init(&metrics);
     struct api_ctx ctx = {
@@ -259,6 +275,8 @@ static int serve(int argc, char **argv)
         .version = TIDE_VERSION,
         .max_request_bytes = cfg.max_request_bytes,
         .started_ms = time_now_ms(),
+        .query = pq,
+        .config = &cfg,
     };
     struct http_opts ho = {
         .host = cfg.listen_host,
@@ -276,6 +294,7 @@ static int serve(int argc, char **argv)
     struct http_server *srv = NULL;
     if (http_start(&srv, &ho, &ctx, &e) != 0) {
         log_error("main", "%s", e.msg);
+        prom_query_free(pq);
         storage_close(st);
         return 1;
     }
@@ -297,6 +316,7 @@ static int serve(int argc, char **argv)
     atomic_store(&ctx.ready, 0);
     host_stop(&hc);
     http_stop(srv);
+    prom_query_free(pq);
     agents_close();
     int rc = storage_close(st);
     if (rc != 0) {
@@ -326,6 +346,8 @@ int main(int argc, char **argv)
         return export_main(argc - 2, argv + 2);
     if (strcmp(cmd, "agent") == 0)
         return agent_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "query") == 0)
+        return query_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && is_help(argv[2])) {
             usage_version(stdout);
@@ -344,6 +366,8 @@ int main(int argc, char **argv)
             import_usage(stdout);
         else if (topic && strcmp(topic, "export") == 0)
             export_usage(stdout);
+        else if (topic && strcmp(topic, "query") == 0)
+            query_usage(stdout);
         else if (topic && strcmp(topic, "agent") == 0)
             return agent_main(1, (char *[]){"--help", NULL});
         else

@@ -5,7 +5,8 @@
  * exactly); the access handler runs once for the headers (route, size and
  * encoding checks), once per body chunk (appended to a buffer capped at
  * max_request_bytes), then a last time: the body is decoded per its
- * Content-Encoding if need be (encoding.c, capped again), form parameters decoded, the route's handler run and its
+ * Content-Encoding if need be (encoding.c, capped again), form parameters
+ * decoded, the route's handler run and its
  * struct http_resp turned into an MHD response.
  * Invariant: no body grows past max_request_bytes in memory, compressed or
  * inflated; a body over the cap is drained unread and answered 413.

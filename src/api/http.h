@@ -26,6 +26,8 @@
 struct storage;
 struct metrics;
 struct auth;
+struct prom_query;
+struct config;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
@@ -36,6 +38,8 @@ struct api_ctx {
     int64_t started_ms;       /* wall clock at start */
     atomic_int ready;         /* 1 while serving, 0 once shutdown began */
     const struct auth *auth;  /* credentials per scope (auth.h); NULL = all open */
+    struct prom_query *query; /* PromQL guards and slots (prom_query.h); NULL = defaults */
+    const struct config *config; /* settings shown by /api/v1/status/flags; NULL = none */
 };
 
 struct http_opts {

@@ -4,7 +4,8 @@
  * table is the one place listing every endpoint; docs/api/README.md mirrors
  * it. Matching is a linear scan: forty patterns cost less than parsing the
  * request line, and the order below decides nothing since patterns do not
- * overlap.
+ * overlap. Each route names its auth scope (auth.h): writes and admin are
+ * AUTH_WRITE, health probes AUTH_OPEN, everything else AUTH_READ by default.
  */
 #include "api/router.h"
 
@@ -18,20 +19,38 @@ static const struct route routes[] = {
     /* writes */
     {.pattern = "/write", .methods = HTTP_POST, .fn = write_influx_v1, .scope = AUTH_WRITE},
     {.pattern = "/api/v2/write", .methods = HTTP_POST, .fn = write_influx_v2, .scope = AUTH_WRITE},
-    {.pattern = "/api/v1/import", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_jsonl, .scope = AUTH_WRITE},
-    {.pattern = "/api/v1/import/csv", .methods = HTTP_POST | HTTP_PUT, .fn = write_import_csv, .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/import",
+     .methods = HTTP_POST | HTTP_PUT,
+     .fn = write_import_jsonl,
+     .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/import/csv",
+     .methods = HTTP_POST | HTTP_PUT,
+     .fn = write_import_csv,
+     .scope = AUTH_WRITE},
     {.pattern = "/api/v1/import/prometheus",
      .methods = HTTP_POST | HTTP_PUT,
-     .fn = write_import_prometheus, .scope = AUTH_WRITE},
+     .fn = write_import_prometheus,
+     .scope = AUTH_WRITE},
     {.pattern = "/api/v1/write",
      .methods = HTTP_POST | HTTP_PUT,
      .fn = write_remote_write,
-     .own_encoding = "snappy", .scope = AUTH_WRITE},
-    {.pattern = "/api/v1/otlp/v1/metrics", .methods = HTTP_POST, .fn = write_otlp, .scope = AUTH_WRITE},
-    {.pattern = "/opentelemetry/v1/metrics", .methods = HTTP_POST, .fn = write_otlp, .scope = AUTH_WRITE},
+     .own_encoding = "snappy",
+     .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/otlp/v1/metrics",
+     .methods = HTTP_POST,
+     .fn = write_otlp,
+     .scope = AUTH_WRITE},
+    {.pattern = "/opentelemetry/v1/metrics",
+     .methods = HTTP_POST,
+     .fn = write_otlp,
+     .scope = AUTH_WRITE},
     {.pattern = "/v1/metrics", .methods = HTTP_POST, .fn = write_otlp, .scope = AUTH_WRITE},
     {.pattern = "/ping", .methods = HTTP_GET, .fn = write_ping, .scope = AUTH_OPEN},
-    {.pattern = "/query", .methods = GP, .form_body = true, .fn = write_influx_query, .scope = AUTH_WRITE},
+    {.pattern = "/query",
+     .methods = GP,
+     .form_body = true,
+     .fn = write_influx_query,
+     .scope = AUTH_WRITE},
     /* export */
     {.pattern = "/api/v1/export", .methods = GP, .form_body = true, .fn = export_jsonl},
     {.pattern = "/api/v1/export/csv", .methods = GP, .form_body = true, .fn = export_csv},
@@ -43,9 +62,26 @@ static const struct route routes[] = {
      .fn = prom_meta_label_values,
      .label = "/api/v1/label/:name/values"},
     {.pattern = "/api/v1/status/tsdb", .methods = HTTP_GET, .fn = prom_meta_tsdb_status},
+    /* PromQL (prom_query.c) */
+    {.pattern = "/api/v1/query", .methods = GP, .form_body = true, .fn = prom_query_instant},
+    {.pattern = "/api/v1/query_range", .methods = GP, .form_body = true, .fn = prom_query_range},
+    {.pattern = "/api/v1/format_query", .methods = GP, .form_body = true, .fn = prom_query_format},
+    /* status and discovery (prom_status.c) */
+    {.pattern = "/api/v1/status/buildinfo", .methods = HTTP_GET, .fn = prom_status_buildinfo},
+    {.pattern = "/api/v1/status/runtimeinfo", .methods = HTTP_GET, .fn = prom_status_runtimeinfo},
+    {.pattern = "/api/v1/status/flags", .methods = HTTP_GET, .fn = prom_status_flags},
+    {.pattern = "/api/v1/status/config", .methods = HTTP_GET, .fn = prom_status_config},
+    {.pattern = "/api/v1/metadata", .methods = HTTP_GET, .fn = prom_status_metadata},
+    {.pattern = "/api/v1/query_exemplars", .methods = GP, .form_body = true,
+     .fn = prom_status_exemplars},
+    {.pattern = "/api/v1/rules", .methods = HTTP_GET, .fn = prom_status_rules},
+    {.pattern = "/api/v1/alerts", .methods = HTTP_GET, .fn = prom_status_alerts},
+    {.pattern = "/api/v1/targets", .methods = HTTP_GET, .fn = prom_status_targets},
     /* agents (api/agents.c): the listing and the live configuration they poll */
     {.pattern = "/api/v1/agents", .methods = HTTP_GET, .fn = agents_route},
-    {.pattern = "/api/v1/agent/config", .methods = GP, .form_body = true, .fn = agents_route},
+    /* Write scope for both methods: agents poll with the credentials they write with. */
+    {.pattern = "/api/v1/agent/config", .methods = GP, .form_body = true, .fn = agents_route,
+     .scope = AUTH_WRITE},
     /* admin */
     {.pattern = "/api/v1/admin/tsdb/delete_series",
      .methods = HTTP_POST | HTTP_PUT,

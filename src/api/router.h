@@ -30,7 +30,7 @@ struct route {
     enum auth_scope scope;    /* whose credentials it needs; AUTH_READ unless set (auth.h) */
 };
 
-#define ROUTER_MAX_ROUTES 40
+#define ROUTER_MAX_ROUTES 64
 #define ROUTER_NOT_FOUND ROUTER_MAX_ROUTES /* route id of paths no route matches */
 
 /* Find the route for `path`. Returns its id (>= 0) and, for a pattern with
@@ -69,6 +69,22 @@ void prom_meta_series(struct http_req *rq, struct http_resp *rs);
 void prom_meta_labels(struct http_req *rq, struct http_resp *rs);
 void prom_meta_label_values(struct http_req *rq, struct http_resp *rs);
 void prom_meta_tsdb_status(struct http_req *rq, struct http_resp *rs);
+
+/* prom_query.c: PromQL evaluation (the Prometheus query API) */
+void prom_query_instant(struct http_req *rq, struct http_resp *rs);
+void prom_query_range(struct http_req *rq, struct http_resp *rs);
+void prom_query_format(struct http_req *rq, struct http_resp *rs);
+
+/* prom_status.c: the status and discovery endpoints Grafana and promtool call */
+void prom_status_buildinfo(struct http_req *rq, struct http_resp *rs);
+void prom_status_runtimeinfo(struct http_req *rq, struct http_resp *rs);
+void prom_status_flags(struct http_req *rq, struct http_resp *rs);
+void prom_status_config(struct http_req *rq, struct http_resp *rs);
+void prom_status_metadata(struct http_req *rq, struct http_resp *rs);
+void prom_status_exemplars(struct http_req *rq, struct http_resp *rs);
+void prom_status_rules(struct http_req *rq, struct http_resp *rs);
+void prom_status_alerts(struct http_req *rq, struct http_resp *rs);
+void prom_status_targets(struct http_req *rq, struct http_resp *rs);
 
 /* admin.c: deletion, storage status, health */
 void admin_delete_series(struct http_req *rq, struct http_resp *rs);

@@ -28,6 +28,10 @@ void import_usage(FILE *f);
 int export_main(int argc, char **argv);
 void export_usage(FILE *f);
 
+/* `tide query [flags] EXPR` (query.c); argv excludes "tide query". */
+int query_main(int argc, char **argv);
+void query_usage(FILE *f);
+
 /* ---- client.c: one keep-alive HTTP connection to the server ---- */
 
 struct client_opts {

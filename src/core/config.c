@@ -43,6 +43,10 @@ const struct config_key config_keys[] = {
     {"collect_interval", "DURATION", "host collection interval, at least 100ms (default 10s)"},
     {"collect_top_n", "N", "top processes by CPU to report, 0..100 (default 5)"},
     {"collect_services", "LIST", "comma-separated services whose state to report (default none)"},
+    {"query_timeout", "DURATION", "abandon a query after this long (default 2m)"},
+    {"query_max_samples", "N", "points one query may hold in memory (default 50000000)"},
+    {"query_max_concurrency", "N", "queries evaluated at once, others wait; 0 = 2 x CPUs (default 0)"},
+    {"query_lookback_delta", "DURATION", "how far back an instant selector looks (default 5m)"},
     {"auth_write_bearer_token", "TOKEN", "bearer token required to write (default none)"},
     {"auth_write_bearer_token_file", "FILE", "read auth_write_bearer_token from a file"},
     {"auth_write_basic", "USER:PASSWORD", "basic auth required to write (default none)"},
@@ -76,6 +80,10 @@ void config_defaults(struct config *c)
     c->collect_host = 1;
     c->collect_interval_ms = 10000;
     c->collect_top_n = 5;
+    c->query_timeout_ms = 2 * 60000;
+    c->query_max_samples = 50000000;
+    c->query_max_concurrency = 0;
+    c->query_lookback_delta_ms = 5 * 60000;
 }
 
 const char *config_fsync_name(enum config_fsync f)
@@ -320,6 +328,24 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
     if (strcmp(key, "collect_interval") == 0) {
         return parse_duration(key, v, 100, &c->collect_interval_ms, e);
     }
+    if (strcmp(key, "query_timeout") == 0)
+        return parse_duration(key, v, 1, &c->query_timeout_ms, e);
+    if (strcmp(key, "query_lookback_delta") == 0)
+        return parse_duration(key, v, 1, &c->query_lookback_delta_ms, e);
+    if (strcmp(key, "query_max_samples") == 0) {
+        rc = parse_count(key, v, UINT64_MAX / 2, &n, e);
+        if (rc == 0 && n < 1)
+            rc = ERR_INVAL(e, "%s: must be at least 1", key);
+        if (rc == 0)
+            c->query_max_samples = n;
+        return rc;
+    }
+    if (strcmp(key, "query_max_concurrency") == 0) {
+        rc = parse_count(key, v, 1024, &n, e);
+        if (rc == 0)
+            c->query_max_concurrency = (unsigned)n;
+        return rc;
+    }
     if (strncmp(key, "auth_", 5) == 0) {
         static const struct {
             const char *name;
@@ -356,6 +382,92 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return 0;
     }
     return err_set_at(e, TIDE_ENOTFOUND, ERR_WHERE, 0, 0, "unknown key \"%s\"", key_in);
+}
+
+/* A duration in the largest unit that divides it exactly ("90s", "2h", "0s"). */
+static int format_duration(int64_t ms, char *out, size_t cap)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+    if (ms == 0)
+        return snprintf(out, cap, "0s");
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms % units[i].ms == 0)
+            return snprintf(out, cap, "%" PRId64 "%s", ms / units[i].ms, units[i].unit);
+    return snprintf(out, cap, "%" PRId64 "ms", ms);
+}
+
+int config_format(const struct config *c, const char *name, char *out, size_t cap)
+{
+    char key[64];
+    canon_key(name, key, sizeof key);
+    int n = -1;
+    if (strcmp(key, "data") == 0)
+        n = snprintf(out, cap, "%s", c->data_dir);
+    else if (strcmp(key, "listen") == 0)
+        n = snprintf(out, cap, strchr(c->listen_host, ':') ? "[%s]:%u" : "%s:%u", c->listen_host,
+                     (unsigned)c->listen_port);
+    else if (strcmp(key, "retention") == 0)
+        n = c->retention_ms == 0 ? snprintf(out, cap, "0") : format_duration(c->retention_ms, out, cap);
+    else if (strcmp(key, "fsync") == 0)
+        n = snprintf(out, cap, "%s", config_fsync_name(c->fsync));
+    else if (strcmp(key, "fsync_interval") == 0)
+        n = format_duration(c->fsync_interval_ms, out, cap);
+    else if (strcmp(key, "log_level") == 0)
+        n = snprintf(out, cap, "%s",
+                     (const char *[]){"debug", "info", "warn", "error"}[c->log_level & 3]);
+    else if (strcmp(key, "max_series") == 0)
+        n = snprintf(out, cap, "%zu", c->max_series);
+    else if (strcmp(key, "max_labels_per_series") == 0)
+        n = snprintf(out, cap, "%zu", c->max_labels_per_series);
+    else if (strcmp(key, "max_label_name_length") == 0)
+        n = snprintf(out, cap, "%zu", c->max_label_name_length);
+    else if (strcmp(key, "max_label_value_length") == 0)
+        n = snprintf(out, cap, "%zu", c->max_label_value_length);
+    else if (strcmp(key, "max_request_bytes") == 0)
+        n = snprintf(out, cap, "%zu", c->max_request_bytes);
+    else if (strcmp(key, "http_threads") == 0)
+        n = snprintf(out, cap, "%u", c->http_threads);
+    else if (strcmp(key, "http_idle_timeout") == 0)
+        n = format_duration(c->http_idle_timeout_ms, out, cap);
+    else if (strcmp(key, "partition_duration") == 0)
+        n = format_duration(c->partition_ms, out, cap);
+    else if (strcmp(key, "head_max_age") == 0)
+        n = format_duration(c->head_max_age_ms, out, cap);
+    else if (strcmp(key, "collect_host") == 0)
+        n = snprintf(out, cap, "%s", c->collect_host ? "true" : "false");
+    else if (strcmp(key, "collect_interval") == 0)
+        n = format_duration(c->collect_interval_ms, out, cap);
+    else if (strcmp(key, "collect_top_n") == 0)
+        n = snprintf(out, cap, "%u", c->collect_top_n);
+    else if (strcmp(key, "collect_services") == 0)
+        n = snprintf(out, cap, "%s", c->collect_services);
+    else if (strcmp(key, "query_timeout") == 0)
+        n = format_duration(c->query_timeout_ms, out, cap);
+    else if (strcmp(key, "query_max_samples") == 0)
+        n = snprintf(out, cap, "%" PRIu64, c->query_max_samples);
+    else if (strcmp(key, "query_max_concurrency") == 0)
+        n = snprintf(out, cap, "%u", c->query_max_concurrency);
+    else if (strcmp(key, "query_lookback_delta") == 0)
+        n = format_duration(c->query_lookback_delta_ms, out, cap);
+    else if (strncmp(key, "auth_", 5) == 0) {
+        const char *v = NULL;
+        if (strncmp(key, "auth_write_bearer_token", 23) == 0)
+            v = c->auth_write_bearer_token;
+        else if (strncmp(key, "auth_read_bearer_token", 22) == 0)
+            v = c->auth_read_bearer_token;
+        else if (strncmp(key, "auth_write_basic", 16) == 0)
+            v = c->auth_write_basic;
+        else if (strncmp(key, "auth_read_basic", 15) == 0)
+            v = c->auth_read_basic;
+        if (v != NULL)
+            n = snprintf(out, cap, "%s", v[0] ? "<secret>" : "");
+    }
+    if (n < 0)
+        return TIDE_ENOTFOUND;
+    return (size_t)n >= cap && cap > 0 ? (int)cap - 1 : n;
 }
 
 /* Position of a libyaml mark, 1-based. */

@@ -47,6 +47,10 @@ struct config {
     int64_t collect_interval_ms;    /* `collect_interval`: every host group (default 10s) */
     unsigned collect_top_n;         /* `collect_top_n`: top processes by CPU (default 5) */
     char collect_services[1024];    /* `collect_services`: comma-separated service names */
+    int64_t query_timeout_ms;       /* `query_timeout`: wall-clock budget of a query (default 2m) */
+    uint64_t query_max_samples;     /* `query_max_samples`: points a query may hold (default 50M) */
+    unsigned query_max_concurrency; /* `query_max_concurrency`: queries at once; 0 = 2 x CPUs */
+    int64_t query_lookback_delta_ms; /* `query_lookback_delta`: instant selector lookback (5m) */
     /* Optional credentials per scope (docs/config.md#authentication); "" = that scope is
      * open. Each key also has a `_file` variant that reads the secret from a file. */
     char auth_write_bearer_token[512]; /* `auth_write_bearer_token`: ingest, delete, admin */
@@ -77,6 +81,11 @@ struct config_key {
     const char *help; /* one line, default included */
 };
 extern const struct config_key config_keys[];
+
+/* The value of key `name` as text, the way config_set() reads it back
+ * ("30d" is written "2592000s"; secrets are written "<secret>" when set).
+ * Returns the length written (truncated to cap - 1) or TIDE_ENOTFOUND. */
+int config_format(const struct config *c, const char *name, char *out, size_t cap);
 
 /* "always", "interval", "never" */
 const char *config_fsync_name(enum config_fsync f);

@@ -37,6 +37,22 @@ const struct query_result *query_result(const struct query *q) { return &q->res;
 
 int query_format_float(struct buf *dst, double v) { return ast_print_float(dst, v); }
 
+int query_format(struct buf *dst, const char *expr, size_t len, struct err *e)
+{
+    struct arena a;
+    arena_init(&a, QUERY_DEFAULT_MAX_BYTES);
+    struct promql_expr x;
+    int rc = promql_parse(&a, expr, len, &x, e);
+    if (rc == 0) {
+        rc = ast_print(dst, x.root);
+        promql_expr_fini(&x);
+        if (rc != 0)
+            ERR_SET(e, rc, "out of memory printing the query");
+    }
+    arena_fini(&a);
+    return rc;
+}
+
 const char *query_error_type(int code)
 {
     switch (code) {

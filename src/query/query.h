@@ -118,10 +118,17 @@ void query_free(struct query *q);
  * for an error code returned above. */
 const char *query_error_type(int code);
 
+/* Parse `expr` and append its canonical one-line form (Prometheus'
+ * String(), what /api/v1/format_query returns for expressions that fit on
+ * a line) to dst. TIDE_EPARSE with Prometheus' message ("1:5: parse error:
+ * ...") for bad text; -ENOMEM/TIDE_ELIMIT when memory or dst ran out.
+ * Also the cheap way to validate a query without evaluating it. */
+struct buf;
+int query_format(struct buf *dst, const char *expr, size_t len, struct err *e);
+
 /* Append a sample value as Prometheus' API writes it (Go's
  * strconv.FormatFloat(v, 'f', -1, 64)): "1", "0.25", "1e+21" never appears
  * ("1000000000000000000000"), "+Inf", "-Inf", "NaN". 0 or a buf error. */
-struct buf;
 int query_format_float(struct buf *dst, double v);
 
 #endif

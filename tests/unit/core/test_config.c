@@ -51,6 +51,14 @@ static void test_set(void **state)
         {"max_request_bytes", "5 parsecs", TIDE_EINVAL},
         {"http_threads", "0", TIDE_EINVAL},
         {"http_threads", "8", 0},
+        {"auth_write_bearer_token", "s3cret", 0},
+        {"auth-read-bearer-token", "", 0},
+        {"auth_read_bearer_token", "has space", TIDE_EINVAL},
+        {"auth_write_basic", "alice:pw", 0},
+        {"auth_read_basic", "nocolon", TIDE_EINVAL},
+        {"auth_write_basic_file", "/nonexistent/tide-secret", TIDE_EINVAL},
+        {"auth_write_bearer", "x", TIDE_ENOTFOUND},
+        {"auth_write_basic_files", "x", TIDE_ENOTFOUND},
         {"no_such_key", "1", TIDE_ENOTFOUND},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

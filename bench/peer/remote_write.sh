@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# remote_write.sh: side-by-side Prometheus remote-write ingest benchmark,
+# Tide vs VictoriaMetrics, with byte-identical request bodies.
+#
+# bench/gen/remote_write_gen.c builds the bodies once with Tide's own encoder
+# (protobuf WriteRequest + snappy block, one sample per TimeSeries and
+# --samples per request, as Prometheus sends them) from the TSBS cpu-only-like
+# workload of tsbs_cpu.c. For each run and each system: start the server
+# fresh on an empty data dir (127.0.0.1 only), wait until healthy, POST every
+# body to /api/v1/write with a fixed number of parallel curl workers, then
+# record samples/s (samples / wall time of the load), server CPU s
+# (utime+stime from /proc/PID/stat, less start-up), peak RSS (VmHWM), failed
+# requests; stop it (SIGTERM). Run 1 also checks that every sample arrived
+# (export after a restart). Medians over runs and Tide/VM ratios at the end.
+#
+# Usage: bench/peer/remote_write.sh [--hosts N=100] [--hours H=6] [--runs R=3]
+#          [--concurrency C=4] [--samples S=2000] [--systems "tide vm"]
+#          [--end UNIX_SECONDS] [--no-build] [--no-verify]
+# Environment: TIDE_BIN (build/tide), TIDE_ARGS (default "--collect-host false"),
+#          VM_BIN (victoria-metrics), VM_ARGS.
+# Bounded: health waits 60 s, each request 300 s, shutdown 180 s (then SIGKILL
+# of that PID only).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT="$ROOT/bench/out"
+HOSTS=100 HOURS=6 RUNS=3 CONC=4 PER_REQ=2000 END="" SYSTEMS="tide vm" BUILD=1 VERIFY=1
+TIDE_BIN=${TIDE_BIN:-$ROOT/build/tide}
+TIDE_ARGS=${TIDE_ARGS:---collect-host false}
+VM_BIN=${VM_BIN:-victoria-metrics}
+VM_ARGS=${VM_ARGS:-}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --hosts) HOSTS=$2; shift 2 ;;
+    --hours) HOURS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --concurrency) CONC=$2; shift 2 ;;
+    --samples) PER_REQ=$2; shift 2 ;;
+    --systems) SYSTEMS=$2; shift 2 ;;
+    --end) END=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    --no-verify) VERIFY=0; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "remote_write.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+mkdir -p "$OUT"
+CLK_TCK=$(getconf CLK_TCK)
+
+if [ "$BUILD" = 1 ]; then
+    log "building Tide (make build)"
+    make -C "$ROOT" --no-print-directory build >"$OUT/build.log" 2>&1 ||
+        { log "make build failed (bench/out/build.log)"; exit 1; }
+fi
+if [[ " $SYSTEMS " == *" vm "* ]] && ! command -v "$VM_BIN" >/dev/null; then
+    log "WARNING: $VM_BIN not found (scripts/deps.sh bench installs it); skipping VictoriaMetrics"
+    SYSTEMS=${SYSTEMS//vm/}
+fi
+
+# ---- the request generator, linked against the release build's libraries ----
+GEN="$OUT/remote_write_gen"
+LIBS=("$ROOT/build/libtide_ingest.a" "$ROOT/build/proto/libtide_proto.a"
+      "$ROOT/build/libtide_model.a" "$ROOT/build/libtide_core.a")
+if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen/remote_write_gen.c" -nt "$GEN" ] ||
+   [ "$ROOT/build/libtide_ingest.a" -nt "$GEN" ]; then
+    log "compiling the remote-write generator"
+    # shellcheck disable=SC2046
+    ${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/build/gen" \
+        "$ROOT/bench/gen/remote_write_gen.c" "${LIBS[@]}" \
+        $(pkg-config --libs libprotobuf-c libzstd zlib libxxhash libpcre2-8 yaml-0.1) \
+        -lsnappy -lpthread -lm -o "$GEN"
+fi
+
+[ -n "$END" ] || END=$(( $(date -u +%s) / 86400 * 86400 ))
+DATA="$OUT/rw-h${HOSTS}-${HOURS}h-s${PER_REQ}-e${END}"
+if [ ! -f "$DATA/manifest" ] || [ "$GEN" -nt "$DATA/manifest" ]; then
+    rm -rf "$OUT"/rw-h*
+    log "generating $HOSTS hosts x ${HOURS}h into ${DATA#"$ROOT"/}"
+    "$GEN" --out "$DATA" --hosts "$HOSTS" --hours "$HOURS" --samples "$PER_REQ" --end "$END"
+fi
+mval() { sed -n "s/^$1=//p" "$DATA/manifest"; }
+SAMPLES=$(mval samples) SERIES=$(mval series) NREQ=$(mval requests) BYTES=$(mval bytes)
+START=$(mval start) LAST=$(mval last)
+log "data: $SAMPLES samples, $SERIES series, $NREQ requests, $((BYTES / 1048576)) MiB snappy"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SERVER_PID=""
+cleanup() { [ -z "$SERVER_PID" ] || kill -KILL "$SERVER_PID" 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_server() { # SYS DIR PORT LOG
+    local -a cmd
+    case "$1" in
+    tide) cmd=("$TIDE_BIN" serve --data "$2" --listen "127.0.0.1:$3")
+          # shellcheck disable=SC2206
+          cmd+=($TIDE_ARGS) ;;
+    vm) cmd=("$VM_BIN" -storageDataPath "$2" -httpListenAddr "127.0.0.1:$3" -retentionPeriod 10y)
+        # shellcheck disable=SC2206
+        cmd+=($VM_ARGS) ;;
+    esac
+    "${cmd[@]}" >"$4" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 600); do
+        kill -0 "$SERVER_PID" 2>/dev/null || { log "$1 exited: $(tail -c 300 "$4")"; return 1; }
+        curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$3/health" && return 0
+        sleep 0.1
+    done
+    log "$1 not healthy after 60 s"
+    return 1
+}
+
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1800); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+proc_cpu() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/t }' "/proc/$1/stat"; }
+proc_hwm() { awk '/^VmHWM:/ { printf "%.1f", $2/1024 }' "/proc/$1/status"; }
+
+count_samples() { # PORT -> samples found via export
+    curl -sS --max-time 300 -G "http://127.0.0.1:$1/api/v1/export" \
+        --data-urlencode 'match[]={__name__=~"cpu_.*"}' \
+        --data-urlencode "start=$START" --data-urlencode "end=$((LAST + 1))" |
+        python3 -c '
+import json, sys
+n = s = 0
+for line in sys.stdin:
+    if line.strip():
+        o = json.loads(line); s += 1; n += len(o["values"])
+print(s, n)'
+}
+
+RESULTS="$OUT/rw-results-$(date +%Y%m%d-%H%M%S).tsv"
+printf 'run\tsystem\tload_s\tsamples_per_s\tcpu_s\thwm_mib\tfailed\tfound\n' >"$RESULTS"
+run_one() {
+    local run=$1 sys=$2 dir="$OUT/rw-run-$2" port t0 t1 cpu0 cpu hwm load fails found="-"
+    rm -rf "$dir"; mkdir -p "$dir"
+    port=$(free_port)
+    start_server "$sys" "$dir/data" "$port" "$dir/server.log" || return 1
+    sleep 1
+    cpu0=$(proc_cpu "$SERVER_PID")
+    log "run $run $sys: posting $NREQ requests with $CONC workers"
+    t0=$(date +%s.%N)
+    find "$DATA" -name 'req-*.bin' -print0 | sort -z |
+        xargs -0 -P "$CONC" -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 300 \
+            -H 'Content-Encoding: snappy' -H 'Content-Type: application/x-protobuf' \
+            -H 'X-Prometheus-Remote-Write-Version: 0.1.0' --data-binary @{} \
+            "http://127.0.0.1:$port/api/v1/write" >"$dir/codes.txt" 2>/dev/null || true
+    t1=$(date +%s.%N)
+    cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN{printf "%.2f", a-b}')
+    hwm=$(proc_hwm "$SERVER_PID")
+    load=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
+    fails=$(grep -cv '^2' "$dir/codes.txt" || true)
+    stop_server
+    if [ "$VERIFY" = 1 ] && [ "$run" = 1 ]; then
+        port=$(free_port)
+        if start_server "$sys" "$dir/data" "$port" "$dir/server2.log"; then
+            found=$(count_samples "$port" | tr ' ' '/')
+            stop_server
+        fi
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$sys" "$load" \
+        "$(awk -v n="$SAMPLES" -v t="$load" 'BEGIN{printf "%.0f", n/t}')" "$cpu" "$hwm" "$fails" "$found" >>"$RESULTS"
+    log "run $run $sys: ${load}s, cpu ${cpu}s, hwm ${hwm}MiB, $fails failed, found series/samples $found"
+}
+
+for run in $(seq "$RUNS"); do
+    for sys in $SYSTEMS; do
+        run_one "$run" "$sys" || log "run $run $sys: FAILED"
+    done
+done
+
+python3 - "$RESULTS" "$SAMPLES" "$SERIES" "$NREQ" "$PER_REQ" "$CONC" "$RUNS" "$HOSTS" "$HOURS" <<'EOF'
+import csv, statistics, sys
+path, samples, series, nreq, per_req, conc, runs, hosts, hours = sys.argv[1:]
+rows = list(csv.DictReader(open(path), delimiter="\t"))
+names = {"tide": "Tide", "vm": "VictoriaMetrics"}
+cols = [("samples_per_s", "samples/s", "{:,.0f}"), ("cpu_s", "CPU s", "{:.1f}"),
+        ("hwm_mib", "peak RSS MiB", "{:.0f}")]
+med = {}
+for s in ("tide", "vm"):
+    rs = [r for r in rows if r["system"] == s]
+    if rs:
+        med[s] = {c: statistics.median(float(r[c]) for r in rs) for c, _, _ in cols}
+        med[s]["failed"] = sum(int(r["failed"]) for r in rs)
+        med[s]["found"] = ", ".join(sorted({r["found"] for r in rs if r["found"] != "-"})) or "-"
+print()
+print(f"Remote write: TSBS cpu-only-like, {hosts} hosts x {hours} h = {int(samples):,} samples in "
+      f"{series} series, {nreq} requests of {per_req} samples (snappy protobuf), {conc} parallel "
+      f"writers; median of {runs} runs")
+print()
+hdr = ["system"] + [c[1] for c in cols] + ["failed requests", "found series/samples"]
+print("| " + " | ".join(hdr) + " |")
+print("|" + "---|" * len(hdr))
+for s, m in med.items():
+    print("| " + " | ".join([names[s]] + [f.format(m[c]) for c, _, f in cols] +
+                            [str(m["failed"]), m["found"]]) + " |")
+if len(med) == 2:
+    print("| Tide / VM | " + " | ".join("{:.2f}x".format(med["tide"][c] / med["vm"][c])
+                                       if med["vm"][c] else "-" for c, _, _ in cols) + " | | |")
+print()
+print("per-run results: " + path)
+EOF
