@@ -8,7 +8,7 @@
  * duration or float seconds, form body before query string. Results are
  * written in its exact shapes: timestamps as seconds with the milliseconds
  * after a point only when non-zero ("1435781451.781", "1435781451"),
- * values as Go's FormatFloat(v, 'f', -1) in a string.
+ * values as strings in Go's shortest form ("0.25", "7e-07", "1e+21").
  *
  * The engine reads everything a query needs from storage up front, one
  * series at a time under storage's per-series lock, and evaluates on its
@@ -17,6 +17,7 @@
 #include "api/prom_query.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -239,13 +240,31 @@ static void put_time(struct out *o, int64_t t_ms)
                           (unsigned)(u % 1000)));
 }
 
+/* A sample value as Prometheus' API writes it (jsonutil/jsoniter): Go's
+ * FormatFloat(v, 'f', -1) but 'e' when |v| < 1e-6 or >= 1e21, so 7e-07 and
+ * 1e+21 keep their exponent. The shortest %e that reads back as v is Go's
+ * shortest 'e' form: both pick the correctly rounded digits. */
+static int put_value(struct buf *b, double v)
+{
+    double a = fabs(v);
+    if (a == 0 || !isfinite(a) || (a >= 1e-6 && a < 1e21))
+        return query_format_float(b, v);
+    char tmp[40];
+    for (int prec = 0; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    return buf_puts(b, tmp);
+}
+
 /* [<time>,"<value>"] */
 static void put_point(struct out *o, int64_t t_ms, double v)
 {
     put(o, buf_putc(o->b, '['));
     put_time(o, t_ms);
     put(o, buf_puts(o->b, ",\""));
-    put(o, query_format_float(o->b, v));
+    put(o, put_value(o->b, v));
     put(o, buf_puts(o->b, "\"]"));
 }
 

@@ -54,7 +54,13 @@ assert_contains "-Inf" '"-Inf"' "$BODY"
 q /api/v1/query --data-urlencode 'query=0/0' --data-urlencode "time=$T"
 assert_contains "NaN" '"NaN"' "$BODY"
 q /api/v1/query --data-urlencode 'query=vector(1e21)' --data-urlencode "time=$T"
-assert_contains "no exponent" '"1000000000000000000000"' "$BODY"
+assert_contains "exponent from 1e21" '"1e+21"' "$BODY"
+q /api/v1/query --data-urlencode 'query=vector(1e20)' --data-urlencode "time=$T"
+assert_contains "no exponent below 1e21" '"100000000000000000000"' "$BODY"
+q /api/v1/query --data-urlencode 'query=vector(0.000000725)' --data-urlencode "time=$T"
+assert_contains "exponent below 1e-6" '"7.25e-07"' "$BODY"
+q /api/v1/query --data-urlencode 'query=vector(0.000001)' --data-urlencode "time=$T"
+assert_contains "no exponent from 1e-6" '"0.000001"' "$BODY"
 q /api/v1/query --data-urlencode 'query=sum by (code) (rate(http_requests_total[5m]))' --data-urlencode "time=$T"
 json_ok 'sorted((r["metric"]["code"], round(float(r["value"][1]), 9)) for r in j["data"]["result"]) == [("200",0.333333333),("500",0.033333333)]'
 q /api/v1/query --data-urlencode 'query=nothing_here' --data-urlencode "time=$T"
@@ -123,10 +129,11 @@ assert_code 405
 
 # ---- guards: one query slot (--query-max-concurrency 1) -----------------------
 SLOW='sum_over_time(sum_over_time(vector(1)[10m:1s])[40d:1m])'
-curl -sS -o "$WORK/slow.json" -w '%{http_code}' -G --data-urlencode "query=$SLOW" "$TIDE_URL/api/v1/query" >"$WORK/slow.code" &
+curl -sS -o "$WORK/slow.json" -w '%{http_code}' -G --data-urlencode "query=$SLOW" \
+    --data-urlencode 'timeout=20s' "$TIDE_URL/api/v1/query" >"$WORK/slow.code" &
 slow_pid=$!
 PIDS+=("$slow_pid")
-sleep 0.3
+sleep 0.5
 # ... ingestion goes on while it runs
 t0=$(date +%s%N)
 req POST /api/v1/import/prometheus --data-binary "temp{room=\"c\"} 1 $((T * 1000))"
@@ -136,16 +143,17 @@ write_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 q /api/v1/query --data-urlencode 'query=1' --data-urlencode 'timeout=200ms'
 busy=$BODY
 busy_code=$CODE
+slow_held=0
+kill -0 "$slow_pid" 2>/dev/null && slow_held=1 # still running: it held the only slot throughout
 # ... and one that can wait gets its answer once the slot frees
 q /api/v1/query --data-urlencode 'query=temp{room="c"}' --data-urlencode "time=$T"
-waited=$BODY
+json_ok 'j["data"]["result"][0]["value"][1]=="1"'
 wait "$slow_pid" || fail "slow query request failed"
-if [ "$(cat "$WORK/slow.code")" != 200 ]; then
-    log "slow query did not hold the slot long enough on this machine (HTTP $(cat "$WORK/slow.code")); skipping the slot checks"
-else
+if [ "$slow_held" = 1 ]; then
     assert_eq "busy status" 503 "$busy_code"
     json_ok 'j["errorType"]=="timeout" and "query_max_concurrency" in j["error"]' "$busy"
-    json_ok 'j["data"]["result"][0]["value"][1]=="1"' "$waited"
+else
+    log "the long query finished within 0.7 s on this build; slot checks skipped"
 fi
 log "a write during a long query took ${write_ms} ms"
 [ "$write_ms" -lt 2000 ] || fail "a write took ${write_ms} ms while a query ran: ingestion stalled"

@@ -59,6 +59,14 @@ static void test_set(void **state)
         {"auth_write_basic_file", "/nonexistent/tide-secret", TIDE_EINVAL},
         {"auth_write_bearer", "x", TIDE_ENOTFOUND},
         {"auth_write_basic_files", "x", TIDE_ENOTFOUND},
+        {"query_timeout", "30s", 0},
+        {"query-timeout", "0", TIDE_EINVAL},
+        {"query_max_samples", "1000", 0},
+        {"query_max_samples", "0", TIDE_EINVAL},
+        {"query_max_concurrency", "0", 0},
+        {"query_max_concurrency", "2000", TIDE_EINVAL},
+        {"query_lookback_delta", "1m", 0},
+        {"query_lookback_delta", "soon", TIDE_EINVAL},
         {"no_such_key", "1", TIDE_ENOTFOUND},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -95,6 +103,44 @@ static void test_values(void **state)
     assert_int_equal(c.fsync, CONFIG_FSYNC_NEVER);
     assert_int_equal(config_set(&c, "log_level", "warn", &e), 0);
     assert_int_equal(c.log_level, LOG_WARN);
+}
+
+/* config_format() writes every key so that config_set() reads it back. */
+static void test_format(void **state)
+{
+    struct config c;
+    config_defaults(&c);
+    struct err e = {0};
+    assert_int_equal(config_set(&c, "query_timeout", "90s", &e), 0);
+    assert_int_equal(config_set(&c, "auth_read_basic", "u:p", &e), 0);
+    static const struct {
+        const char *key, *want;
+    } cases[] = {
+        {"retention", "30d"}, {"query_timeout", "90s"}, {"query_lookback_delta", "5m"},
+        {"query_max_samples", "50000000"}, {"query_max_concurrency", "0"},
+        {"listen", "127.0.0.1:9470"}, {"fsync_interval", "1s"}, {"log_level", "info"},
+        {"collect_host", "true"}, {"auth_read_basic", "<secret>"}, {"auth_write_basic", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char v[256];
+        assert_true(config_format(&c, cases[i].key, v, sizeof v) >= 0);
+        if (strcmp(v, cases[i].want) != 0)
+            fail_msg("%s: got \"%s\", want \"%s\"", cases[i].key, v, cases[i].want);
+    }
+    for (const struct config_key *k = config_keys; k->name; k++) {
+        char v[1100];
+        if (config_format(&c, k->name, v, sizeof v) < 0)
+            fail_msg("config_format does not know %s", k->name);
+        if (strncmp(k->name, "auth_", 5) == 0 || strcmp(k->name, "collect_services") == 0)
+            continue;
+        struct config back;
+        config_defaults(&back);
+        if (config_set(&back, k->name, v, &e) != 0)
+            fail_msg("%s: \"%s\" does not read back: %s", k->name, v, e.msg);
+    }
+    char small[4];
+    assert_int_equal(config_format(&c, "data", small, sizeof small), 3);
+    assert_int_equal(config_format(&c, "nope", small, sizeof small), TIDE_ENOTFOUND);
 }
 
 /* Write `text` to a temp file and load it. */
@@ -167,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_format),
         cmocka_unit_test(test_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
