@@ -237,15 +237,24 @@ void client_error_message(const char *body, size_t n, struct buf *dst)
     static const char *const keys[] = {"\"error\"", "\"message\""};
     const char *end = body + n;
     for (size_t k = 0; k < 2 && body != NULL; k++) {
-        const char *at = memmem(body, n, keys[k], strlen(keys[k]));
-        if (at == NULL)
-            continue;
-        const char *p = at + strlen(keys[k]);
-        while (p < end && (*p == ' ' || *p == ':'))
+        /* The key, not a value that spells it: Prometheus' errors read
+         * {"status":"error","errorType":...,"error":"..."}. */
+        const char *from = body;
+        const char *at;
+        while ((at = memmem(from, (size_t)(end - from), keys[k], strlen(keys[k]))) != NULL) {
+            const char *p = at + strlen(keys[k]);
+            from = p;
+            while (p < end && *p == ' ')
+                p++;
+            if (p >= end || *p != ':')
+                continue;
             p++;
-        if (p < end && *p == '"') {
-            json_string(p + 1, end, dst);
-            return;
+            while (p < end && *p == ' ')
+                p++;
+            if (p < end && *p == '"') {
+                json_string(p + 1, end, dst);
+                return;
+            }
         }
     }
     while (n > 0 && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
