@@ -2,7 +2,8 @@
 #   make run    install missing packages, build, start `tide serve` (ARGS="..." to add flags)
 #   make test   install missing packages, build with ASan+UBSan, run every test,
 #               then build the libFuzzer targets with clang and fuzz each for a bounded time
-#   make build  release build in build/;  make bench  the side-by-side benchmarks
+#   make build  release build in build/;  make bench  the side-by-side benchmarks against
+#               VictoriaMetrics: ingest, remote write, queries (docs/benchmarks.md)
 .PHONY: all deps build run test test-build fuzz bench clean
 
 JOBS ?= $(shell nproc)
@@ -38,7 +39,9 @@ test: test-build
 
 bench: build
 	@scripts/deps.sh bench
-	bench/peer/ingest.sh
+	bench/peer/ingest.sh --no-build
+	bench/peer/remote_write.sh --no-build
+	bench/peer/query.sh --no-build
 
 clean:
 	rm -rf build build-test build-fuzz
