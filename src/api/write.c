@@ -14,6 +14,7 @@
  * was acknowledged. Details: docs/api/write.md.
  */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "api/json.h"
 #include "api/metrics.h"
 #include "api/router.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "ingest/csv_import.h"
 #include "ingest/expfmt.h"
@@ -137,6 +139,22 @@ static void describe(struct buf *b, const struct ingest_report *rep, const struc
     }
 }
 
+/* Log samples a decoder read but cannot store yet (native and exponential
+ * histograms, delta temporality), at most once a minute so a sender that
+ * always includes them does not flood the log. */
+static void log_skipped(const char *what, size_t n)
+{
+    static _Atomic int64_t last_ms;
+    if (n == 0)
+        return;
+    int64_t now = time_now_ms();
+    int64_t prev = atomic_load(&last_ms);
+    if (now - prev < 60000 || !atomic_compare_exchange_strong(&last_ms, &prev, now))
+        return;
+    log_warn("write", "%zu %s skipped in one request: not stored yet (logged once a minute)", n,
+             what);
+}
+
 /* Run the dialect's parser over the body. Line formats only fail on
  * -ENOMEM (bad lines go to `rep`); the protobuf ones fail whole with
  * TIDE_EPARSE or TIDE_ELIMIT, described in `e`. */
@@ -158,12 +176,21 @@ static int parse(const struct http_req *rq, enum dialect d, const struct parse_a
         struct expfmt_opts o = {.default_t_ms = a->now_ms};
         return expfmt_parse(body, n, &o, b, rep);
     }
-    case REMOTE_WRITE:
+    case REMOTE_WRITE: {
         if (n == 0)
             return 0;
-        return remote_write_decode(body, n, rq->ctx->max_request_bytes, b, NULL, e);
-    case OTLP:
-        return otlp_parse(body, n, 0, b, NULL, e);
+        size_t hist = 0;
+        int rc = remote_write_decode(body, n, rq->ctx->max_request_bytes, b, &hist, e);
+        log_skipped("native histogram samples", hist);
+        return rc;
+    }
+    case OTLP: {
+        struct otlp_stats st = {0};
+        int rc = otlp_parse(body, n, 0, b, &st, e);
+        log_skipped("OTLP exponential histogram points", st.exp_histograms_skipped);
+        log_skipped("OTLP delta-temporality points", st.temporality_skipped);
+        return rc;
+    }
     }
     return TIDE_EINVAL;
 }
