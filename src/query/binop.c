@@ -206,6 +206,19 @@ static void match_labels(const struct ast_vmatch *vm, const struct series *s, ch
     lbuild_fini(&lb);
 }
 
+/* Append sample x, cut from a matrix series, to that series' output in ac;
+ * out[x->src] remembers which output series it is. */
+static int pass_through(struct eval *ev, struct accum *ac, long *out, const struct vsample *x,
+                        int64_t ts)
+{
+    if (out[x->src] < 0) {
+        out[x->src] = accum_series(ev, ac, x->ls, x->nls);
+        if (out[x->src] < 0)
+            return (int)out[x->src];
+    }
+    return accum_point(ev, ac, (size_t)out[x->src], ts, x->v);
+}
+
 static int vector_vector(struct eval *ev, const struct ast_binary *b, struct matrix *l,
                          struct matrix *r, struct matrix *out)
 {
@@ -216,9 +229,24 @@ static int vector_vector(struct eval *ev, const struct ast_binary *b, struct mat
     struct u64map rmap = {0}, lmap = {0}, matched = {0}, inserted = {0};
     struct lbuild lb = {0};
     struct u64map pair_cache = {0}; /* (lhs idx, rhs idx) -> accum series */
+    /* and/or/unless pass samples through with their series' labels: the
+     * output series of each input series, found once (-1 = not yet). */
+    long *lout = NULL, *rout = NULL;
     int rc = 0;
     if ((rc = signatures(ev, vm, l, &lsig)) != 0 || (rc = signatures(ev, vm, r, &rsig)) != 0)
         goto out;
+    if (b->op == OP_AND || b->op == OP_UNLESS || b->op == OP_OR) {
+        lout = malloc((l->n + 1) * sizeof *lout);
+        rout = malloc((r->n + 1) * sizeof *rout);
+        if (lout == NULL || rout == NULL) {
+            rc = eval_nomem(ev);
+            goto out;
+        }
+        for (size_t i = 0; i < l->n; i++)
+            lout[i] = -1;
+        for (size_t j = 0; j < r->n; j++)
+            rout[j] = -1;
+    }
     if (stepper_init(&sl, l) != 0 || stepper_init(&sr, r) != 0) {
         rc = eval_nomem(ev);
         goto out;
@@ -242,7 +270,7 @@ static int vector_vector(struct eval *ev, const struct ast_binary *b, struct mat
                 if (b->op == OP_AND)
                     continue;
                 for (size_t i = 0; i < lv->n && rc == 0; i++)
-                    rc = accum_add(ev, &ac, lv->s[i].ls, lv->s[i].nls, ts, lv->s[i].v);
+                    rc = pass_through(ev, &ac, lout, &lv->s[i], ts);
                 continue;
             }
             u64map_clear(&rmap);
@@ -252,7 +280,7 @@ static int vector_vector(struct eval *ev, const struct ast_binary *b, struct mat
             for (size_t i = 0; i < lv->n && rc == 0; i++) {
                 bool hit = u64map_get(&rmap, lsig[lv->s[i].src]) != SIZE_MAX;
                 if (hit == (b->op == OP_AND))
-                    rc = accum_add(ev, &ac, lv->s[i].ls, lv->s[i].nls, ts, lv->s[i].v);
+                    rc = pass_through(ev, &ac, lout, &lv->s[i], ts);
             }
             continue;
         }
@@ -262,12 +290,12 @@ static int vector_vector(struct eval *ev, const struct ast_binary *b, struct mat
                 if (u64map_put(&lmap, lsig[lv->s[i].src], 1) != 0)
                     rc = eval_nomem(ev);
                 else
-                    rc = accum_add(ev, &ac, lv->s[i].ls, lv->s[i].nls, ts, lv->s[i].v);
+                    rc = pass_through(ev, &ac, lout, &lv->s[i], ts);
             }
             for (size_t j = 0; j < rv->n && rc == 0; j++) {
                 if (lv->n > 0 && u64map_get(&lmap, rsig[rv->s[j].src]) != SIZE_MAX)
                     continue;
-                rc = accum_add(ev, &ac, rv->s[j].ls, rv->s[j].nls, ts, rv->s[j].v);
+                rc = pass_through(ev, &ac, rout, &rv->s[j], ts);
             }
             continue;
         }
@@ -383,6 +411,8 @@ out:
     u64map_fini(&inserted);
     u64map_fini(&pair_cache);
     lbuild_fini(&lb);
+    free(lout);
+    free(rout);
     return rc;
 }
 

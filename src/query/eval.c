@@ -446,6 +446,25 @@ nomem:
     return eval_nomem(ev);
 }
 
+/* The first index in [from, n) whose sample is after t (`after`) or at or
+ * after t (n if none): a few linear steps (1m steps over 10 s samples move
+ * by 6), then a binary search (1h steps move by hundreds). */
+static size_t skip_to(const struct sample *p, size_t from, size_t n, int64_t t, bool after)
+{
+    for (int k = 0; k < 8; k++, from++)
+        if (from >= n || p[from].t_ms > t || (!after && p[from].t_ms == t))
+            return from;
+    size_t lo = from, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p[mid].t_ms < t || (after && p[mid].t_ms == t))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t marg,
                            struct matrix *out)
 {
@@ -496,10 +515,8 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
             if ((rc = eval_check(ev)) != 0)
                 break;
             const struct series *se = &r.s[i];
-            while (hi[i] < se->npts && se->pts[hi[i]].t_ms <= tref)
-                hi[i]++;
-            while (lo[i] < hi[i] && se->pts[lo[i]].t_ms < w.range_start_ms)
-                lo[i]++;
+            hi[i] = skip_to(se->pts, hi[i], se->npts, tref, true);
+            lo[i] = skip_to(se->pts, lo[i], hi[i], w.range_start_ms, false);
             if (lo[i] >= hi[i])
                 continue;
             w.p = se->pts + lo[i];
@@ -603,6 +620,7 @@ static int eval_call(struct eval *ev, const struct ast_node *n, struct matrix *o
     struct vector res = {0};
     struct accum ac = {0};
     struct fstate fs = {0};
+    long *oidx = NULL; /* per input series of args[0]: its output series, or -1 */
     size_t nargs = c->nargs < PROMQL_FUNC_MAX_ARGS ? c->nargs : PROMQL_FUNC_MAX_ARGS;
     int rc = 0;
     for (size_t i = 0; i < nargs; i++) {
@@ -614,6 +632,15 @@ static int eval_call(struct eval *ev, const struct ast_node *n, struct matrix *o
             rc = eval_nomem(ev);
             goto out;
         }
+    }
+    if (func_instant_per_series(n)) {
+        oidx = malloc((args[0].n + 1) * sizeof *oidx);
+        if (oidx == NULL) {
+            rc = eval_nomem(ev);
+            goto out;
+        }
+        for (size_t i = 0; i < args[0].n; i++)
+            oidx[i] = -1;
     }
     size_t nsteps = eval_nsteps(ev);
     for (size_t k = 0; k < nsteps && rc == 0; k++) {
@@ -639,8 +666,21 @@ static int eval_call(struct eval *ev, const struct ast_node *n, struct matrix *o
         res.n = 0;
         if ((rc = func_instant_apply(ev, n, &fs, vargs, ts, &res)) != 0)
             break;
-        for (size_t j = 0; j < res.n && rc == 0; j++)
-            rc = accum_add(ev, &ac, res.s[j].ls, res.s[j].nls, ts, res.s[j].v);
+        for (size_t j = 0; j < res.n && rc == 0; j++) {
+            const struct vsample *o = &res.s[j];
+            if (oidx == NULL) {
+                rc = accum_add(ev, &ac, o->ls, o->nls, ts, o->v);
+                continue;
+            }
+            if (oidx[o->src] < 0) {
+                oidx[o->src] = accum_series(ev, &ac, o->ls, o->nls);
+                if (oidx[o->src] < 0) {
+                    rc = (int)oidx[o->src];
+                    break;
+                }
+            }
+            rc = accum_point(ev, &ac, (size_t)oidx[o->src], ts, o->v);
+        }
     }
     if (rc == 0)
         accum_take(&ac, out);
@@ -655,6 +695,7 @@ out:
     vector_fini(&res);
     accum_fini(ev, &ac);
     func_instant_fini(&fs);
+    free(oidx);
     return rc;
 }
 

@@ -240,7 +240,7 @@ bool func_range_keeps_name(enum promql_func_id f);
 struct fstate {
     void *re;       /* pcre2_code * for label_replace */
     void *md;
-    struct u64map cache; /* input label hash -> index in `memo` */
+    struct u64map cache; /* input series (vsample.src) -> index in `memo` */
     struct matrix memo;  /* output label sets computed once per input set */
     struct strv *srcs;   /* label_join sources */
     size_t nsrcs;
@@ -250,6 +250,10 @@ struct fstate {
 int func_instant_apply(struct eval *ev, const struct ast_node *n, struct fstate *st,
                        struct vector *args, int64_t ts, struct vector *out);
 void func_instant_fini(struct fstate *st);
+/* Does every output sample of call `n` come from one sample of its first
+ * argument, with labels that depend only on that sample's series? Then
+ * eval_call() maps input series to output series once, not per step. */
+bool func_instant_per_series(const struct ast_node *n);
 int histogram_quantile_apply(struct eval *ev, double q, const struct vector *in,
                              struct vector *out);
 

@@ -7,7 +7,8 @@
  * label_replace and label_join keep it. label_replace compiles its regex
  * once per call, anchored as ^(?:re)$ (PCRE2 standing in for Go's RE2), and
  * expands $1, ${1}, $name and ${name} by Go's Regexp.Expand rules. Output
- * label sets built per input series are memoised for the whole call. */
+ * label sets built per input series are memoised for the whole call, keyed
+ * by the series' index in the argument (vsample.src). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "query/eval.h"
 
@@ -28,27 +29,27 @@ void func_instant_fini(struct fstate *st)
     *st = (struct fstate){0};
 }
 
-/* The memo: input label set -> output label set, by hash then equality.
- * memo.s[i].ls is the input, memo.s[i].pts (cast) unused; outputs are in
- * a parallel arena array kept in memo.s[i].pts as a pointer pair. */
+/* The memo: input series -> output label set. The key is the sample's
+ * `src`, its series' index in the argument matrix that eval_call() steps
+ * through: that matrix lives for the whole call and a series' labels do not
+ * change between steps, so the output labels are computed once per series
+ * and no step hashes a label set. memo.s[i].ls is the input (kept for
+ * debugging); the output is an arena pointer pair kept in memo.s[i].pts. */
 struct memo_out {
     const struct label *ls;
     size_t nls;
 };
 
-static struct memo_out *memo_get(struct fstate *st, const struct label *ls, size_t n, uint64_t h)
+static struct memo_out *memo_get(struct fstate *st, size_t src)
 {
-    size_t i = u64map_get(&st->cache, h);
+    size_t i = u64map_get(&st->cache, (uint64_t)src);
     if (i == SIZE_MAX)
-        return NULL;
-    /* Collisions fall back to recomputing (the memo is only a cache). */
-    if (labels_cmp(st->memo.s[i].ls, st->memo.s[i].nls, ls, n) != 0)
         return NULL;
     return (struct memo_out *)(void *)st->memo.s[i].pts;
 }
 
 static int memo_put(struct eval *ev, struct fstate *st, const struct label *ls, size_t n,
-                    uint64_t h, const struct label *out, size_t nout)
+                    size_t src, const struct label *out, size_t nout)
 {
     struct memo_out *mo = arena_alloc(ev->a, sizeof *mo);
     if (mo == NULL)
@@ -59,7 +60,7 @@ static int memo_put(struct eval *ev, struct fstate *st, const struct label *ls, 
     if (i < 0)
         return eval_nomem(ev);
     st->memo.s[i].pts = (struct sample *)(void *)mo;
-    return u64map_put(&st->cache, h, (size_t)i) ? eval_nomem(ev) : 0;
+    return u64map_put(&st->cache, (uint64_t)src, (size_t)i) ? eval_nomem(ev) : 0;
 }
 
 static struct strv arg_str(const struct ast_node *n, size_t i)
@@ -177,8 +178,7 @@ static int label_replace(struct eval *ev, const struct ast_node *n, struct fstat
     int rc = 0;
     for (size_t i = 0; i < in->n && rc == 0; i++) {
         const struct vsample *s = &in->s[i];
-        uint64_t h = labels_hash(s->ls, s->nls);
-        struct memo_out *mo = memo_get(st, s->ls, s->nls, h);
+        struct memo_out *mo = memo_get(st, s->src);
         if (mo) {
             rc = vector_push(out, mo->ls, mo->nls, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
             continue;
@@ -214,7 +214,7 @@ static int label_replace(struct eval *ev, const struct ast_node *n, struct fstat
                 break;
             }
         }
-        if ((rc = memo_put(ev, st, s->ls, s->nls, h, ols, onls)) != 0)
+        if ((rc = memo_put(ev, st, s->ls, s->nls, s->src, ols, onls)) != 0)
             break;
         rc = vector_push(out, ols, onls, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
     }
@@ -242,8 +242,7 @@ static int label_join(struct eval *ev, const struct ast_node *n, struct fstate *
     int rc = 0;
     for (size_t i = 0; i < in->n && rc == 0; i++) {
         const struct vsample *s = &in->s[i];
-        uint64_t h = labels_hash(s->ls, s->nls);
-        struct memo_out *mo = memo_get(st, s->ls, s->nls, h);
+        struct memo_out *mo = memo_get(st, s->src);
         if (mo) {
             rc = vector_push(out, mo->ls, mo->nls, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
             continue;
@@ -276,7 +275,7 @@ static int label_join(struct eval *ev, const struct ast_node *n, struct fstate *
             rc = eval_nomem(ev);
             break;
         }
-        if ((rc = memo_put(ev, st, s->ls, s->nls, h, ols, lb.n)) != 0)
+        if ((rc = memo_put(ev, st, s->ls, s->nls, s->src, ols, lb.n)) != 0)
             break;
         rc = vector_push(out, ols, lb.n, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
     }
@@ -444,6 +443,25 @@ static int push_dropped(struct eval *ev, struct vector *out, const struct vsampl
     if (rc != 0)
         return rc;
     return vector_push(out, ls, n, v, s->t, s->src) ? eval_nomem(ev) : 0;
+}
+
+bool func_instant_per_series(const struct ast_node *n)
+{
+    switch (n->u.call.func->id) {
+    case FN_TIME:
+    case FN_PI:
+    case FN_VECTOR:
+    case FN_SCALAR:
+    case FN_ABSENT:
+    case FN_HISTOGRAM_QUANTILE:
+    case FN_HISTOGRAM_COUNT:
+    case FN_HISTOGRAM_SUM:
+    case FN_HISTOGRAM_FRACTION:
+        return false;
+    default:
+        /* The date functions without an argument read the step time. */
+        return n->u.call.nargs > 0 && n->u.call.args[0]->type == PROMQL_VECTOR;
+    }
 }
 
 int func_instant_apply(struct eval *ev, const struct ast_node *n, struct fstate *st,

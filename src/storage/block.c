@@ -4,10 +4,16 @@
  * Layout (docs/format/block.md; fixed parts in format.h):
  *   header   16 bytes: magic, version
  *   pages    zstd frames (with content checksum), each the series_codec
- *            output of consecutive series, ~64 KiB before compression
+ *            output of consecutive series, ~64 KiB before compression; a
+ *            series is encoded as consecutive chunks of at most
+ *            BLOCK_CHUNK_SAMPLES samples, each a complete codec output
  *   index    uvarint-packed: symbol table (each distinct string once), page
  *            table (offset, compressed len, uncompressed len, crc32), series
- *            (label refs, mint, maxt, nsamples, page, offset in page, length)
+ *            (label refs, mint, maxt, nsamples, page, offset in page, length,
+ *            then per chunk its time range, sample count and length)
+ * Chunks let a reader decode only the part of a series a query's time range
+ * needs: a 12 h query on a day block decodes about half of each series, a
+ * last-10-minutes query one chunk.
  *   footer   64 bytes: index offset/len, block mint/maxt/nseries/nsamples,
  *            crc32 of the index, crc32 of the footer, magic, version
  * The reader loads and checks the whole index at open, so every later lookup
@@ -81,7 +87,15 @@ struct wseries {
     uint32_t nlabels;
     int64_t mint, maxt;
     uint64_t nsamples;
-    uint64_t page, off, len; /* where its codec bytes sit */
+    uint64_t page, off, len; /* where its codec bytes sit (all its chunks) */
+    size_t chunk_off;  /* first of nchunks in w->chunks */
+    size_t nchunks;
+};
+
+/* One chunk of a series: a complete series_codec output. */
+struct wchunk {
+    int64_t mint, maxt;
+    uint64_t nsamples, len;
 };
 
 struct symref {
@@ -111,6 +125,9 @@ struct block_writer {
     size_t nrefs, cap_refs;
     struct wseries *series;
     size_t nseries, cap_series;
+    struct wchunk *chunks;
+    size_t nchunks, cap_chunks;
+    size_t chunk_samples;   /* most samples per chunk */
     struct wpage *pages;
     size_t npages, cap_pages;
     struct label *prev;     /* scratch for the order check */
@@ -188,6 +205,7 @@ int block_writer_new(struct block_writer **out, const char *path, struct err *e)
         return ERR_SET(e, -ENOMEM, "block writer: out of memory");
     w->fd = -1;
     w->level = BLOCK_ZSTD_LEVEL;
+    w->chunk_samples = BLOCK_CHUNK_SAMPLES;
     w->mint = INT64_MAX;
     w->maxt = INT64_MIN;
     buf_init(&w->page, 0);
@@ -226,6 +244,12 @@ int block_writer_new(struct block_writer **out, const char *path, struct err *e)
 int block_writer_set_level(struct block_writer *w, int level)
 {
     w->level = level;
+    return 0;
+}
+
+int block_writer_set_chunk_samples(struct block_writer *w, size_t n)
+{
+    w->chunk_samples = n > 0 ? n : 1;
     return 0;
 }
 
@@ -274,15 +298,32 @@ int block_writer_add(struct block_writer *w, const struct label *ls, size_t nls,
         if (labels_cmp(w->prev, p->nlabels, ls, nls) >= 0)
             return ERR_INVAL(e, "block writer: series out of label order");
     }
+    /* Chunks of equal size (within one sample), none over chunk_samples. */
+    size_t nch = (n + w->chunk_samples - 1) / w->chunk_samples;
     int rc = grow((void **)&w->series, &w->cap_series, w->nseries + 1, sizeof *w->series);
     if (rc == 0)
         rc = grow((void **)&w->refs, &w->cap_refs, w->nrefs + 2 * nls, sizeof *w->refs);
+    if (rc == 0)
+        rc = grow((void **)&w->chunks, &w->cap_chunks, w->nchunks + nch, sizeof *w->chunks);
     if (rc != 0)
         return ERR_SET(e, rc, "block writer: out of memory");
     size_t mark = w->page.len;
-    rc = series_codec_encode(&w->page, v, n);
-    if (rc != 0)
-        return ERR_SET(e, rc, "block writer: encode series");
+    for (size_t k = 0; k < nch; k++) {
+        size_t a = n * k / nch, z = n * (k + 1) / nch;
+        /* The codec checks the order inside a chunk; this, across chunks. */
+        if (k > 0 && v[a - 1].t_ms >= v[a].t_ms) {
+            w->page.len = mark;
+            return ERR_INVAL(e, "block writer: samples out of time order");
+        }
+        size_t cm = w->page.len;
+        rc = series_codec_encode(&w->page, v + a, z - a);
+        if (rc != 0) {
+            w->page.len = mark;
+            return ERR_SET(e, rc, "block writer: encode series");
+        }
+        w->chunks[w->nchunks + k] = (struct wchunk){
+            .mint = v[a].t_ms, .maxt = v[z - 1].t_ms, .nsamples = z - a, .len = w->page.len - cm};
+    }
     for (size_t j = 0; j < nls; j++) {
         uint32_t a, b;
         rc = intern(w, ls[j].name, &a);
@@ -304,7 +345,10 @@ int block_writer_add(struct block_writer *w, const struct label *ls, size_t nls,
         .page = w->npages,
         .off = mark,
         .len = w->page.len - mark,
+        .chunk_off = w->nchunks,
+        .nchunks = nch,
     };
+    w->nchunks += nch;
     w->nrefs += 2 * nls;
     w->nsamples += n;
     if (v[0].t_ms < w->mint)
@@ -354,6 +398,20 @@ static int build_index(struct block_writer *w, struct buf *ix)
             rc = buf_put_uvarint(ix, s->off);
         if (rc == 0)
             rc = buf_put_uvarint(ix, s->len);
+        if (rc == 0)
+            rc = buf_put_uvarint(ix, s->nchunks);
+        int64_t prev = s->mint;
+        for (size_t k = 0; k < s->nchunks && rc == 0; k++) {
+            const struct wchunk *c = &w->chunks[s->chunk_off + k];
+            rc = buf_put_uvarint(ix, (uint64_t)c->mint - (uint64_t)prev);
+            if (rc == 0)
+                rc = buf_put_uvarint(ix, (uint64_t)c->maxt - (uint64_t)c->mint);
+            if (rc == 0)
+                rc = buf_put_uvarint(ix, c->nsamples);
+            if (rc == 0)
+                rc = buf_put_uvarint(ix, c->len);
+            prev = c->maxt;
+        }
     }
     return rc;
 }
@@ -437,6 +495,7 @@ void block_writer_abort(struct block_writer *w)
     free(w->ht);
     free(w->refs);
     free(w->series);
+    free(w->chunks);
     free(w->pages);
     free(w->prev);
     free(w);
@@ -450,6 +509,14 @@ struct rseries {
     int64_t mint, maxt;
     uint64_t nsamples;
     uint64_t page, off, len;
+    size_t chunk_off; /* first of nchunks in b->chunks, in time order */
+    size_t nchunks;
+};
+
+/* One chunk of a series; off is its byte offset in the uncompressed page. */
+struct rchunk {
+    int64_t mint, maxt;
+    uint64_t nsamples, off, len;
 };
 
 struct rpage {
@@ -474,6 +541,8 @@ struct block {
     size_t nsyms;
     struct label *labels;
     struct rseries *series;
+    struct rchunk *chunks;
+    size_t nchunks;
     struct rpage *pages;
     size_t npages;
     pthread_mutex_t mu;
@@ -498,8 +567,46 @@ static void block_free(struct block *b)
     free(b->syms);
     free(b->labels);
     free(b->series);
+    free(b->chunks);
     free(b->pages);
     free(b);
+}
+
+/* Series s's chunk list, checked to tile the series exactly: time ranges
+ * strictly increasing from s->mint to s->maxt, counts summing to
+ * s->nsamples, lengths to s->len. */
+static int parse_chunks(struct block *b, struct rd *r, struct rseries *s, size_t *cap,
+                        struct err *e)
+{
+    uint64_t nch = rd_uvarint(r);
+    if (r->bad || nch == 0 || nch > s->nsamples || nch > rd_left(r) / 4)
+        return ERR_CORRUPT(e, "block index: chunk count");
+    if (grow((void **)&b->chunks, cap, b->nchunks + (size_t)nch, sizeof *b->chunks) != 0)
+        return ERR_SET(e, -ENOMEM, "block index: out of memory");
+    s->chunk_off = b->nchunks;
+    s->nchunks = (size_t)nch;
+    int64_t prev = s->mint;
+    uint64_t off = s->off, end = s->off + s->len, total = 0;
+    for (uint64_t k = 0; k < nch; k++) {
+        uint64_t gap = rd_uvarint(r), span = rd_uvarint(r);
+        uint64_t n = rd_uvarint(r), len = rd_uvarint(r);
+        /* Differences below are exact mod 2^64 and non-negative by the checks. */
+        if (r->bad || (k == 0) != (gap == 0) || gap > (uint64_t)s->maxt - (uint64_t)prev)
+            return ERR_CORRUPT(e, "block index: chunk %llu start", (unsigned long long)k);
+        int64_t mint = (int64_t)((uint64_t)prev + gap);
+        if (span > (uint64_t)s->maxt - (uint64_t)mint || n == 0 || n - 1 > span ||
+            n > s->nsamples - total || len == 0 || len > end - off)
+            return ERR_CORRUPT(e, "block index: chunk %llu bounds", (unsigned long long)k);
+        struct rchunk *c = &b->chunks[b->nchunks++];
+        *c = (struct rchunk){.mint = mint, .maxt = (int64_t)((uint64_t)mint + span),
+                             .nsamples = n, .off = off, .len = len};
+        prev = c->maxt;
+        off += len;
+        total += n;
+    }
+    if (prev != s->maxt || off != end || total != s->nsamples)
+        return ERR_CORRUPT(e, "block index: chunks do not tile the series");
+    return 0;
 }
 
 static int parse_index(struct block *b, size_t len, uint64_t index_off, struct err *e)
@@ -548,7 +655,7 @@ static int parse_index(struct block *b, size_t len, uint64_t index_off, struct e
     b->labels = malloc((max_labels ? max_labels : 1) * sizeof *b->labels);
     if (b->series == NULL || b->labels == NULL)
         return ERR_SET(e, -ENOMEM, "block index: out of memory");
-    size_t nl = 0;
+    size_t nl = 0, cap_chunks = 0;
     uint64_t total = 0;
     for (uint64_t i = 0; i < nseries; i++) {
         struct rseries *s = &b->series[i];
@@ -581,6 +688,9 @@ static int parse_index(struct block *b, size_t len, uint64_t index_off, struct e
             s->nsamples - 1 > span || s->page >= npages || s->off > b->pages[s->page].ulen ||
             s->len > b->pages[s->page].ulen - s->off || s->len == 0)
             return ERR_CORRUPT(e, "block index: series %llu bounds", (unsigned long long)i);
+        int rc = parse_chunks(b, &r, s, &cap_chunks, e);
+        if (rc != 0)
+            return rc;
         if (i > 0) {
             const struct rseries *p = &b->series[i - 1];
             if (labels_cmp(b->labels + p->label_off, p->nlabels, b->labels + s->label_off,
@@ -771,25 +881,50 @@ static int load_page(struct block *b, uint64_t pg, struct err *e)
     return 0;
 }
 
-int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t *n, size_t *cap,
-                         struct err *e)
+int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int64_t maxt_ms,
+                               struct sample **v, size_t *n, size_t *cap, struct err *e)
 {
     if (i >= b->meta.nseries)
         return ERR_INVAL(e, "block: series %llu of %llu", (unsigned long long)i,
                          (unsigned long long)b->meta.nseries);
     const struct rseries *s = &b->series[i];
+    if (mint_ms > maxt_ms || s->maxt < mint_ms || s->mint > maxt_ms)
+        return 0;
+    const struct rchunk *c = b->chunks + s->chunk_off, *end = c + s->nchunks;
+    while (c < end && c->maxt < mint_ms)
+        c++;
     size_t n0 = *n;
     pthread_mutex_lock(&b->mu);
     int rc = load_page(b, s->page, e);
-    if (rc == 0)
-        rc = series_codec_decode(b->cache.p + s->off, (size_t)s->len, v, n, cap, e);
+    for (; rc == 0 && c < end && c->mint <= maxt_ms; c++) {
+        size_t c0 = *n;
+        rc = series_codec_decode(b->cache.p + c->off, (size_t)c->len, v, n, cap, e);
+        if (rc == 0 && (*n - c0 != c->nsamples || (*v)[c0].t_ms != c->mint ||
+                        (*v)[*n - 1].t_ms != c->maxt))
+            rc = ERR_CORRUPT(e, "block %s: series %llu disagrees with the index", b->path,
+                             (unsigned long long)i);
+        if (rc != 0)
+            break;
+        /* Trim while the chunk is still the last one decoded: the first
+         * chunk's head (a memmove of at most one chunk), the last's tail. */
+        if (c->mint < mint_ms) {
+            size_t lo = c0;
+            while (lo < *n && (*v)[lo].t_ms < mint_ms)
+                lo++;
+            memmove(*v + c0, *v + lo, (*n - lo) * sizeof **v);
+            *n -= lo - c0;
+        }
+        while (*n > c0 && (*v)[*n - 1].t_ms > maxt_ms)
+            (*n)--;
+    }
     pthread_mutex_unlock(&b->mu);
     if (rc != 0)
-        return rc;
-    if (*n - n0 != s->nsamples || (*v)[n0].t_ms != s->mint || (*v)[*n - 1].t_ms != s->maxt) {
         *n = n0;
-        return ERR_CORRUPT(e, "block %s: series %llu disagrees with the index", b->path,
-                           (unsigned long long)i);
-    }
-    return 0;
+    return rc;
+}
+
+int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t *n, size_t *cap,
+                         struct err *e)
+{
+    return block_series_samples_range(b, i, INT64_MIN, INT64_MAX, v, n, cap, e);
 }

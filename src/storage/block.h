@@ -43,6 +43,10 @@ int block_writer_finish(struct block_writer *w, struct err *e);
 /* zstd level for the pages written from now on (default BLOCK_ZSTD_LEVEL in
  * storage/format.h); for benchmarks and tuning. Returns 0. */
 int block_writer_set_level(struct block_writer *w, int level);
+/* Most samples per chunk for the series added from now on (default
+ * BLOCK_CHUNK_SAMPLES in storage/format.h; 0 counts as 1); for tests and
+ * tuning. Returns 0. */
+int block_writer_set_chunk_samples(struct block_writer *w, size_t n);
 /* Give up: remove the temporary file, free w. */
 void block_writer_abort(struct block_writer *w);
 
@@ -70,9 +74,16 @@ void block_series_labels(const struct block *b, uint64_t i, const struct label *
 /* Per-series min/max time from the index, for skipping without decoding. */
 void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int64_t *maxt_ms);
 /* Decode series i's samples, appending them to *v (realloc'd, caller frees),
- * updating *n and *cap. 0 or TIDE_ECORRUPT. Thread-safe. */
+ * updating *n and *cap. 0 or TIDE_ECORRUPT (then *n is unchanged).
+ * Thread-safe. */
 int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t *n, size_t *cap,
                          struct err *e);
+/* The same for the samples of series i in [mint_ms, maxt_ms] only: decodes
+ * just the chunks whose time range meets it (a chunk is checked against the
+ * index whole, then trimmed). Nothing when the series misses the range or
+ * mint_ms > maxt_ms. */
+int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int64_t maxt_ms,
+                               struct sample **v, size_t *n, size_t *cap, struct err *e);
 
 /* ---- the column codec used inside blocks (series_codec.c) ---- */
 

@@ -343,6 +343,11 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
 /* Samples of series sid from block db (with tombstones applied) appended to *v. */
 int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
                           struct sample **v, size_t *n, size_t *cap, struct err *e);
+/* The same for the samples in [mint, maxt] only, decoding just the block
+ * chunks that meet it (block_series_samples_range). */
+int querier_block_samples_range(struct storage *s, const struct db_block *db, uint32_t sid,
+                                int64_t mint_ms, int64_t maxt_ms, struct sample **v, size_t *n,
+                                size_t *cap, struct err *e);
 /* Index of series sid in db, or -1. */
 int64_t querier_block_find(const struct db_block *db, uint32_t sid);
 

@@ -15,10 +15,11 @@
 /* ---- block files (block.c, docs/format/block.md) ---- */
 
 #define BLOCK_MAGIC 0x4b4c4254u /* "TBLK" as little-endian bytes 54 42 4c 4b */
-#define BLOCK_VERSION 1u
+#define BLOCK_VERSION 2u /* 2: series split into chunks with their own time range */
 #define BLOCK_HEADER_BYTES 16
 #define BLOCK_FOOTER_BYTES 64
 #define BLOCK_PAGE_TARGET_BYTES (64u << 10) /* close a page once it holds this much */
+#define BLOCK_CHUNK_SAMPLES 1024u /* a series is encoded in chunks of at most this many samples */
 #define BLOCK_PAGE_MAX_BYTES (256u << 20)   /* a reader refuses larger pages */
 #define BLOCK_INDEX_MAX_BYTES (1u << 30)    /* a reader refuses larger indexes */
 #define BLOCK_ZSTD_LEVEL 3

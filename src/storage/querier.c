@@ -84,20 +84,27 @@ int64_t querier_block_find(const struct db_block *db, uint32_t sid)
     return -1;
 }
 
-int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
-                          struct sample **v, size_t *n, size_t *cap, struct err *e)
+int querier_block_samples_range(struct storage *s, const struct db_block *db, uint32_t sid,
+                                int64_t mint_ms, int64_t maxt_ms, struct sample **v, size_t *n,
+                                size_t *cap, struct err *e)
 {
     int64_t idx = querier_block_find(db, sid);
     if (idx < 0)
         return 0;
     size_t base = *n;
-    int rc = block_series_samples(db->b, (uint64_t)idx, v, n, cap, e);
+    int rc = block_series_samples_range(db->b, (uint64_t)idx, mint_ms, maxt_ms, v, n, cap, e);
     if (rc)
         return rc;
     size_t k = *n - base;
     tombstone_filter(s, sid, db->seq, *v + base, &k);
     *n = base + k;
     return 0;
+}
+
+int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
+                          struct sample **v, size_t *n, size_t *cap, struct err *e)
+{
+    return querier_block_samples_range(s, db, sid, INT64_MIN, INT64_MAX, v, n, cap, e);
 }
 
 /* Keep the samples of v within [mint, maxt]. */
@@ -131,6 +138,24 @@ static int layer(struct sample **acc, size_t *nacc, size_t *capacc, struct sampl
         *ntmp = 0;
         return 0;
     }
+    if ((*acc)[*nacc - 1].t_ms < (*tmp)[0].t_ms) {
+        /* Disjoint in time (consecutive blocks of a partition): append. */
+        size_t need = *nacc + *ntmp;
+        if (need > *capacc) {
+            size_t nc = *capacc ? *capacc : 64;
+            while (nc < need)
+                nc *= 2;
+            struct sample *nv = realloc(*acc, nc * sizeof *nv);
+            if (nv == NULL)
+                return -ENOMEM;
+            *acc = nv;
+            *capacc = nc;
+        }
+        memcpy(*acc + *nacc, *tmp, *ntmp * sizeof **tmp);
+        *nacc = need;
+        *ntmp = 0;
+        return 0;
+    }
     struct sample *out = NULL;
     size_t nout = 0, capout = 0;
     int rc = ooo_merge(*acc, *nacc, *tmp, *ntmp, &out, &nout, &capout);
@@ -161,7 +186,7 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
         if (bm->maxt_ms < mint_ms || bm->mint_ms > maxt_ms)
             continue;
         ntmp = 0;
-        rc = querier_block_samples(s, db, sid, &tmp, &ntmp, &captmp, e);
+        rc = querier_block_samples_range(s, db, sid, mint_ms, maxt_ms, &tmp, &ntmp, &captmp, e);
         if (rc == 0)
             rc = layer(v, n, cap, &tmp, &ntmp, &captmp, mint_ms, maxt_ms);
     }

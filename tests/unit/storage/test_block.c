@@ -1,6 +1,7 @@
 /* test_block.c: block files (storage/block.c): write series, reopen, read
- * back bit for bit; truncated and bit-flipped files give TIDE_ECORRUPT and
- * never crash; ref counting, deletion, concurrent readers. */
+ * back bit for bit, whole and by time range (series split into several
+ * chunks); truncated and bit-flipped files give TIDE_ECORRUPT and never
+ * crash; ref counting, deletion, concurrent readers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,7 +37,7 @@ static uint64_t bits(double v)
     return u;
 }
 
-enum { NSERIES = 300 };
+enum { NSERIES = 300, CHUNK = 100 }; /* up to 720 samples a series: up to 8 chunks */
 
 struct fixture {
     char dir[256];
@@ -92,6 +93,7 @@ static int setup(void **state)
     struct block_writer *w;
     struct err e = {0};
     assert_int_equal(block_writer_new(&w, f->path, &e), 0);
+    block_writer_set_chunk_samples(w, CHUNK);
     for (size_t i = 0; i < NSERIES; i++) {
         struct label ls[3];
         series_labels(f, i, ls);
@@ -176,6 +178,88 @@ static void test_round_trip(void **state)
     char tmp[320];
     snprintf(tmp, sizeof tmp, "%s.tmp", f->path);
     assert_int_not_equal(access(tmp, F_OK), 0);
+    block_unref(b);
+}
+
+/* Read series i over [lo, hi] after two sentinel samples already in the
+ * buffer; the result must be exactly the series' samples in the range. */
+static void check_range(struct fixture *f, struct block *b, size_t i, int64_t lo, int64_t hi,
+                        struct sample **v, size_t *cap)
+{
+    size_t n = 2;
+    if (*cap < 2) {
+        *v = realloc(*v, 2 * sizeof **v);
+        *cap = 2;
+    }
+    (*v)[0] = (struct sample){-7, 7.0};
+    (*v)[1] = (struct sample){-8, 8.0};
+    struct err e = {0};
+    int rc = block_series_samples_range(b, i, lo, hi, v, &n, cap, &e);
+    if (rc != 0)
+        fail_msg("series %zu [%lld, %lld]: rc=%d %s", i, (long long)lo, (long long)hi, rc, e.msg);
+    assert_true((*v)[0].t_ms == -7 && (*v)[1].t_ms == -8);
+    size_t k = 2;
+    for (size_t j = 0; j < f->nsamples[i]; j++) {
+        const struct sample *want = &f->samples[i][j];
+        if (want->t_ms < lo || want->t_ms > hi)
+            continue;
+        if (k >= n || (*v)[k].t_ms != want->t_ms || bits((*v)[k].v) != bits(want->v))
+            fail_msg("series %zu [%lld, %lld]: sample %zu differs", i, (long long)lo,
+                     (long long)hi, j);
+        k++;
+    }
+    if (k != n)
+        fail_msg("series %zu [%lld, %lld]: %zu samples, want %zu", i, (long long)lo,
+                 (long long)hi, n - 2, k - 2);
+}
+
+static void test_range_reads(void **state)
+{
+    struct fixture *f = *state;
+    struct block *b;
+    struct err e = {0};
+    assert_int_equal(block_open(&b, f->path, &e), 0);
+    struct sample *v = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < NSERIES; i += 7) {
+        const struct sample *p = f->samples[i];
+        size_t n = f->nsamples[i];
+        int64_t first = p[0].t_ms, last = p[n - 1].t_ms;
+        /* Whole, unbounded, out of range on either side, empty. */
+        check_range(f, b, i, first, last, &v, &cap);
+        check_range(f, b, i, INT64_MIN, INT64_MAX, &v, &cap);
+        check_range(f, b, i, INT64_MIN, first - 1, &v, &cap);
+        check_range(f, b, i, last + 1, INT64_MAX, &v, &cap);
+        check_range(f, b, i, last, first, &v, &cap);
+        /* Every chunk boundary (the writer splits n evenly into
+         * ceil(n / CHUNK) chunks), from both sides, exactly and in the gaps
+         * between samples. */
+        size_t nch = (n + CHUNK - 1) / CHUNK;
+        for (size_t c = 1; c < nch; c++) {
+            size_t a = n * c / nch; /* first sample of chunk c */
+            check_range(f, b, i, p[a].t_ms, p[a].t_ms, &v, &cap);
+            check_range(f, b, i, p[a - 1].t_ms, p[a - 1].t_ms, &v, &cap);
+            check_range(f, b, i, p[a - 1].t_ms, p[a].t_ms, &v, &cap);
+            check_range(f, b, i, p[a - 1].t_ms + 1, p[a].t_ms - 1, &v, &cap); /* none */
+            check_range(f, b, i, first, p[a].t_ms, &v, &cap);
+            check_range(f, b, i, p[a].t_ms, last, &v, &cap);
+            check_range(f, b, i, p[a - 1].t_ms + 1, INT64_MAX, &v, &cap);
+        }
+        /* Random windows: within one chunk, across several. */
+        for (int r = 0; r < 20; r++) {
+            size_t x = (size_t)(rnd() % n), y = (size_t)(rnd() % n);
+            if (x > y) {
+                size_t t = x;
+                x = y;
+                y = t;
+            }
+            check_range(f, b, i, p[x].t_ms - (int64_t)(rnd() % 3), p[y].t_ms + (int64_t)(rnd() % 3),
+                        &v, &cap);
+        }
+    }
+    size_t n = 0;
+    assert_int_equal(block_series_samples_range(b, NSERIES, 0, 1, &v, &n, &cap, NULL), TIDE_EINVAL);
+    free(v);
     block_unref(b);
 }
 
@@ -297,6 +381,9 @@ static void test_writer_errors(void **state)
     struct sample unsorted[] = {{2, 1}, {1, 1}};
     series_labels(f, 6, ls);
     assert_int_not_equal(block_writer_add(w, ls, 3, unsorted, 2, &e), 0);
+    block_writer_set_chunk_samples(w, 1); /* the pair split across two chunks */
+    assert_int_equal(block_writer_add(w, ls, 3, unsorted, 2, &e), TIDE_EINVAL);
+    block_writer_set_chunk_samples(w, 0);
     assert_int_equal(block_writer_add(w, ls, 3, unsorted, 0, &e), 0); /* skipped */
     block_writer_abort(w);
     char tmp[340];
@@ -324,6 +411,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_range_reads),
         cmocka_unit_test(test_concurrent_readers),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_writer_errors),
