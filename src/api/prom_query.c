@@ -229,15 +229,30 @@ static void put(struct out *o, int rc)
 }
 
 /* Prometheus' marshalTimestamp: seconds, then ".mmm" when ms != 0. */
+/* Unix seconds with a millisecond fraction only when there is one
+ * (1435781451.781, 1435781451), digits written by hand: every sample of a
+ * matrix has one, so printf would show in profiles. */
 static void put_time(struct out *o, int64_t t_ms)
 {
+    char tmp[32];
+    char *p = tmp + sizeof tmp;
     uint64_t u = t_ms < 0 ? (uint64_t)0 - (uint64_t)t_ms : (uint64_t)t_ms;
-    const char *sign = t_ms < 0 ? "-" : "";
-    if (u % 1000 == 0)
-        put(o, buf_printf(o->b, "%s%llu", sign, (unsigned long long)(u / 1000)));
-    else
-        put(o, buf_printf(o->b, "%s%llu.%03u", sign, (unsigned long long)(u / 1000),
-                          (unsigned)(u % 1000)));
+    unsigned ms = (unsigned)(u % 1000);
+    uint64_t sec = u / 1000;
+    if (ms != 0) {
+        for (int i = 0; i < 3; i++) {
+            *--p = (char)('0' + ms % 10);
+            ms /= 10;
+        }
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + sec % 10);
+        sec /= 10;
+    } while (sec != 0);
+    if (t_ms < 0)
+        *--p = '-';
+    put(o, buf_append(o->b, p, (size_t)(tmp + sizeof tmp - p)));
 }
 
 /* A sample value as Prometheus' API writes it (jsonutil/jsoniter): Go's

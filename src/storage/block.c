@@ -524,6 +524,14 @@ struct rpage {
     uint32_t crc;
 };
 
+/* One decompressed page held by a block's cache. */
+#define BLOCK_PAGE_CACHE 8
+struct page_slot {
+    uint64_t page;    /* page number, UINT64_MAX when empty */
+    uint64_t used;    /* cache_clock at the last use; the smallest is replaced */
+    struct buf bytes; /* the page, decompressed */
+};
+
 /* A sealed, immutable block on disk.
  * Owner: db.c holds one ref while the block is live; each reader one while
  * reading. The last block_unref() closes the file, frees the index and, if
@@ -547,20 +555,21 @@ struct block {
     size_t npages;
     pthread_mutex_t mu;
     ZSTD_DCtx *dctx;        /* guarded by mu */
-    uint64_t cache_page;    /* page in `cache`, UINT64_MAX for none; guarded by mu */
-    struct buf cache;       /* last decompressed page; guarded by mu */
+    struct page_slot cache[BLOCK_PAGE_CACHE]; /* recently decompressed pages; guarded by mu */
+    uint64_t cache_clock;   /* use counter for LRU replacement; guarded by mu */
     struct buf zbuf;        /* compressed bytes scratch; guarded by mu */
 };
 
 static void block_free(struct block *b)
 {
+    for (int k = 0; k < BLOCK_PAGE_CACHE; k++)
+        buf_fini(&b->cache[k].bytes);
     if (b->fd >= 0)
         close(b->fd);
     if (atomic_load(&b->deleted) && b->path)
         unlink(b->path);
     pthread_mutex_destroy(&b->mu);
     ZSTD_freeDCtx(b->dctx);
-    buf_fini(&b->cache);
     buf_fini(&b->zbuf);
     free(b->path);
     free(b->index);
@@ -716,8 +725,10 @@ int block_open(struct block **out, const char *path, struct err *e)
     atomic_init(&b->refs, 1);
     atomic_init(&b->deleted, false);
     b->fd = -1;
-    b->cache_page = UINT64_MAX;
-    buf_init(&b->cache, 0);
+    for (int k = 0; k < BLOCK_PAGE_CACHE; k++) {
+        b->cache[k].page = UINT64_MAX;
+        buf_init(&b->cache[k].bytes, 0);
+    }
     buf_init(&b->zbuf, 0);
     pthread_mutex_init(&b->mu, NULL);
     int rc;
@@ -850,18 +861,30 @@ void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int
     *maxt_ms = b->series[i].maxt;
 }
 
-/* Make page `pg` the cached one. Called with b->mu held. */
-static int load_page(struct block *b, uint64_t pg, struct err *e)
+/* The decompressed bytes of page `pg` in *out, from the cache or read,
+ * checked and decompressed into the least recently used slot. Queries read a
+ * few series of many pages (e.g. one host's metrics), so one slot would
+ * thrash. Called with b->mu held; *out is valid until b->mu is released. */
+static int load_page(struct block *b, uint64_t pg, const struct buf **out, struct err *e)
 {
-    if (b->cache_page == pg)
-        return 0;
+    struct page_slot *victim = &b->cache[0];
+    for (int k = 0; k < BLOCK_PAGE_CACHE; k++) {
+        struct page_slot *sl = &b->cache[k];
+        if (sl->page == pg) {
+            sl->used = ++b->cache_clock;
+            *out = &sl->bytes;
+            return 0;
+        }
+        if (sl->used < victim->used)
+            victim = sl;
+    }
     const struct rpage *p = &b->pages[pg];
-    b->cache_page = UINT64_MAX;
+    victim->page = UINT64_MAX;
     buf_reset(&b->zbuf);
-    buf_reset(&b->cache);
+    buf_reset(&victim->bytes);
     int rc = buf_reserve(&b->zbuf, (size_t)p->clen);
     if (rc == 0)
-        rc = buf_reserve(&b->cache, (size_t)p->ulen);
+        rc = buf_reserve(&victim->bytes, (size_t)p->ulen);
     if (rc != 0)
         return ERR_SET(e, rc, "block: out of memory");
     rc = fs_pread_all(b->fd, b->zbuf.p, (size_t)p->clen, (off_t)p->off);
@@ -872,12 +895,14 @@ static int load_page(struct block *b, uint64_t pg, struct err *e)
     unsigned long long want = ZSTD_getFrameContentSize(b->zbuf.p, (size_t)p->clen);
     if (want != p->ulen)
         return ERR_CORRUPT(e, "block %s: page %llu size", b->path, (unsigned long long)pg);
-    size_t got = ZSTD_decompressDCtx(b->dctx, b->cache.p, (size_t)p->ulen, b->zbuf.p,
+    size_t got = ZSTD_decompressDCtx(b->dctx, victim->bytes.p, (size_t)p->ulen, b->zbuf.p,
                                      (size_t)p->clen);
     if (ZSTD_isError(got) || got != p->ulen)
         return ERR_CORRUPT(e, "block %s: page %llu: zstd", b->path, (unsigned long long)pg);
-    b->cache.len = got;
-    b->cache_page = pg;
+    victim->bytes.len = got;
+    victim->page = pg;
+    victim->used = ++b->cache_clock;
+    *out = &victim->bytes;
     return 0;
 }
 
@@ -895,10 +920,11 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
         c++;
     size_t n0 = *n;
     pthread_mutex_lock(&b->mu);
-    int rc = load_page(b, s->page, e);
+    const struct buf *page = NULL;
+    int rc = load_page(b, s->page, &page, e);
     for (; rc == 0 && c < end && c->mint <= maxt_ms; c++) {
         size_t c0 = *n;
-        rc = series_codec_decode(b->cache.p + c->off, (size_t)c->len, v, n, cap, e);
+        rc = series_codec_decode(page->p + c->off, (size_t)c->len, v, n, cap, e);
         if (rc == 0 && (*n - c0 != c->nsamples || (*v)[c0].t_ms != c->mint ||
                         (*v)[*n - 1].t_ms != c->maxt))
             rc = ERR_CORRUPT(e, "block %s: series %llu disagrees with the index", b->path,

@@ -65,6 +65,13 @@ static bool dec_fits(double v, unsigned k, int64_t *m)
     return true;
 }
 
+/* m / 10^k as the encoder checked it; k == 0 skips the (exact) division by 1,
+ * which shows in profiles of integer-valued series. */
+static inline double dec_value(uint64_t m, unsigned k, double scale)
+{
+    return k ? (double)(int64_t)m / scale : (double)(int64_t)m;
+}
+
 /* Smallest k that scales every value exactly, or -1. */
 static int dec_exponent(const struct sample *v, size_t n)
 {
@@ -380,14 +387,14 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
         double scale = pow10_tab[k];
         uint64_t m = (uint64_t)rd_varint(&r);
         uint64_t d = 0;
-        out[0].v = (double)(int64_t)m / scale;
+        out[0].v = dec_value(m, k, scale);
         for (size_t i = 1; i < cnt && !r.bad; i++) {
             if (mode == SERIES_CODEC_DEC_DELTA)
                 d = (uint64_t)rd_varint(&r);
             else
                 d += (uint64_t)tok_next(&tk);
             m += d;
-            out[i].v = (double)(int64_t)m / scale;
+            out[i].v = dec_value(m, k, scale);
         }
         if (tk.zeros != 0)
             return ERR_CORRUPT(e, "series codec: bad value run");
@@ -396,7 +403,7 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
     case SERIES_CODEC_DEC_PACK: {
         double scale = pow10_tab[k];
         uint64_t m = (uint64_t)rd_varint(&r);
-        out[0].v = (double)(int64_t)m / scale;
+        out[0].v = dec_value(m, k, scale);
         size_t nb;
         const void *bits = rd_bytes(&r, &nb);
         if (r.bad)
@@ -411,7 +418,7 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
             for (size_t j = 0; j < g; j++) {
                 uint64_t z = bitstream_read(&br, width);
                 m += (z >> 1) ^ -(z & 1);
-                out[i + j].v = (double)(int64_t)m / scale;
+                out[i + j].v = dec_value(m, k, scale);
             }
         }
         if (br.bad || (br.nbits - br.pos) >= 8)
