@@ -114,17 +114,20 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
             break;
         const struct label *ls;
         size_t nls;
-        const struct sample *v;
+        struct sample *v = NULL;
         size_t nv;
         storage_set_labels(set, &ls, &nls);
-        rc = storage_set_samples(set, &v, &nv, ev->e);
+        rc = storage_set_take_samples(set, &v, &nv, ev->e);
         if (rc != 0)
             break;
-        if (nv == 0)
+        if (nv == 0) {
+            free(v);
             continue;
+        }
         if (sl->n == cap) {
             struct series *ns = realloc(sl->s, (cap * 2 + 1) * sizeof *ns);
             if (ns == NULL) {
+                free(v);
                 rc = eval_nomem(ev);
                 break;
             }
@@ -133,12 +136,7 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
         }
         struct series *se = &sl->s[sl->n];
         *se = (struct series){.ls = ls, .nls = nls};
-        se->pts = malloc(nv * sizeof *se->pts);
-        if (se->pts == NULL) {
-            rc = eval_nomem(ev);
-            break;
-        }
-        memcpy(se->pts, v, nv * sizeof *v);
+        se->pts = v; /* taken from the set: no copy */
         se->npts = se->cap = nv;
         sl->n++;
         ev->loaded_samples += nv;

@@ -80,6 +80,21 @@ int ooo_merge(const struct sample *older, size_t n_old, const struct sample *new
         *n = need;
         return 0;
     }
+    /* Runs that overlap only at their edges (blocks cut while writers were
+     * a little out of order): copy the older run's part before the newer
+     * one starts, merge only the overlap, copy what is left. */
+    size_t lo = 0, hi = n_old;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (older[mid].t_ms < newer[0].t_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0) {
+        memcpy(o, older, lo * sizeof *o);
+        i = k = lo;
+    }
     while (i < n_old && j < n_new) {
         if (older[i].t_ms < newer[j].t_ms) {
             o[k++] = older[i++];
@@ -90,10 +105,14 @@ int ooo_merge(const struct sample *older, size_t n_old, const struct sample *new
             i++;
         }
     }
-    while (i < n_old)
-        o[k++] = older[i++];
-    while (j < n_new)
-        o[k++] = newer[j++];
+    if (i < n_old) {
+        memcpy(o + k, older + i, (n_old - i) * sizeof *o);
+        k += n_old - i;
+    }
+    if (j < n_new) {
+        memcpy(o + k, newer + j, (n_new - j) * sizeof *o);
+        k += n_new - j;
+    }
     *n = k;
     return 0;
 }

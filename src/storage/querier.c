@@ -25,6 +25,7 @@ struct storage_set {
     int64_t mint_ms, maxt_ms;
     struct sample *v;    /* samples of the current series */
     size_t nv, cap;
+    size_t hint;         /* samples the last series had: the size to reserve next */
 };
 
 static int cmp_labels(const void *a, const void *b, void *ctx)
@@ -171,6 +172,54 @@ static int layer(struct sample **acc, size_t *nacc, size_t *capacc, struct sampl
     return 0;
 }
 
+/* v[0..base) and v[base..*n) are each sorted; the second is newer. Make the
+ * whole sorted, newer winning at equal t, in place: blocks of a partition
+ * follow each other in time and overlap at most at their edges, so only the
+ * older run's tail from the newer run's first timestamp on is set aside (in
+ * *tmp) and merged back; the merge never writes past what it has read. */
+static int merge_in_place(struct sample *v, size_t base, size_t *n, struct sample **tmp,
+                          size_t *captmp)
+{
+    if (base == 0 || base == *n || v[base - 1].t_ms < v[base].t_ms)
+        return 0;
+    size_t lo = 0, hi = base;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].t_ms < v[base].t_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t ntail = base - lo;
+    if (ntail > *captmp) {
+        struct sample *nt = realloc(*tmp, ntail * sizeof *nt);
+        if (nt == NULL)
+            return -ENOMEM;
+        *tmp = nt;
+        *captmp = ntail;
+    }
+    memcpy(*tmp, v + lo, ntail * sizeof *v);
+    const struct sample *old = *tmp;
+    size_t i = 0, j = base, k = lo;
+    while (i < ntail && j < *n) {
+        if (old[i].t_ms < v[j].t_ms)
+            v[k++] = old[i++];
+        else if (v[j].t_ms < old[i].t_ms)
+            v[k++] = v[j++];
+        else {
+            v[k++] = v[j++];
+            i++;
+        }
+    }
+    while (i < ntail)
+        v[k++] = old[i++];
+    if (j < *n && k < j)
+        memmove(v + k, v + j, (*n - j) * sizeof *v);
+    k += *n - j;
+    *n = k;
+    return 0;
+}
+
 int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int64_t maxt_ms,
                            struct sample **v, size_t *n, size_t *cap, struct err *e)
 {
@@ -185,10 +234,12 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
         const struct block_meta *bm = block_meta(db->b);
         if (bm->maxt_ms < mint_ms || bm->mint_ms > maxt_ms)
             continue;
-        ntmp = 0;
-        rc = querier_block_samples_range(s, db, sid, mint_ms, maxt_ms, &tmp, &ntmp, &captmp, e);
+        /* Decode straight after what earlier blocks gave, then merge only
+         * where the two overlap. */
+        size_t base = *n;
+        rc = querier_block_samples_range(s, db, sid, mint_ms, maxt_ms, v, n, cap, e);
         if (rc == 0)
-            rc = layer(v, n, cap, &tmp, &ntmp, &captmp, mint_ms, maxt_ms);
+            rc = merge_in_place(*v, base, n, &tmp, &captmp);
     }
     if (rc == 0 && sr->frozen) {
         ntmp = 0;
@@ -256,12 +307,36 @@ int storage_set_samples(struct storage_set *set, const struct sample **v, size_t
     *n = 0;
     if (set->pos == 0 || set->pos > set->n)
         return ERR_INVAL(e, "storage_set_samples() without a current series");
+    if (set->cap < set->hint) {
+        /* Series of one selection tend to be alike: reserve what the last
+         * one needed instead of growing by doubling (each step a copy). */
+        struct sample *nv = realloc(set->v, set->hint * sizeof *nv);
+        if (nv == NULL)
+            return ERR_SET(e, -ENOMEM, "out of memory");
+        set->v = nv;
+        set->cap = set->hint;
+    }
     int rc = querier_series_samples(set->s, set->ids[set->pos - 1], set->mint_ms, set->maxt_ms,
                                     &set->v, &set->nv, &set->cap, e);
     if (rc)
         return rc;
+    set->hint = set->nv;
     *v = set->v;
     *n = set->nv;
+    return 0;
+}
+
+int storage_set_take_samples(struct storage_set *set, struct sample **v, size_t *n,
+                             struct err *e)
+{
+    const struct sample *cv;
+    int rc = storage_set_samples(set, &cv, n, e);
+    if (rc)
+        return rc;
+    *v = set->v;
+    set->v = NULL;
+    set->cap = 0;
+    set->nv = 0;
     return 0;
 }
 

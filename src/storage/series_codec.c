@@ -147,6 +147,31 @@ static int put_delta(struct buf *b, const int64_t *m, size_t n)
 
 #define PACK_GROUP 64
 
+/* Read g values of `width` bits: the common case inline, one unaligned
+ * big-endian load each (the hot loop of reading TSBS-like blocks); near the
+ * end of the bytes, or past them, bitstream_read() does it and flags. */
+static void unpack(struct bitstream_reader *br, unsigned width, uint64_t *z, size_t g)
+{
+    size_t nbytes = br->nbits / 8;
+    for (size_t j = 0; j < g; j++) {
+        size_t pos = br->pos;
+        unsigned off = (unsigned)(pos & 7);
+        if (width == 0) {
+            z[j] = 0;
+        } else if (width + off <= 64 && (pos >> 3) + 8 <= nbytes) {
+            uint64_t x;
+            memcpy(&x, br->p + (pos >> 3), 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            x = __builtin_bswap64(x);
+#endif
+            z[j] = (x << off) >> (64 - width);
+            br->pos = pos + width;
+        } else {
+            z[j] = bitstream_read(br, width);
+        }
+    }
+}
+
 static uint64_t zigzag(int64_t x)
 {
     return ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
@@ -415,9 +440,10 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
             unsigned width = (unsigned)bitstream_read(&br, 7);
             if (width > 64)
                 return ERR_CORRUPT(e, "series codec: bit width %u", width);
+            uint64_t z[PACK_GROUP];
+            unpack(&br, width, z, g);
             for (size_t j = 0; j < g; j++) {
-                uint64_t z = bitstream_read(&br, width);
-                m += (z >> 1) ^ -(z & 1);
+                m += (z[j] >> 1) ^ -(z[j] & 1);
                 out[i + j].v = dec_value(m, k, scale);
             }
         }

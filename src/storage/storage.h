@@ -115,6 +115,11 @@ void storage_set_labels(struct storage_set *set, const struct label **ls, size_t
  * storage_set_next() or storage_set_free(). May return 0 samples. */
 int storage_set_samples(struct storage_set *set, const struct sample **v, size_t *n,
                         struct err *e);
+/* The same, but the caller takes the array: *v is malloc'd (possibly NULL
+ * when *n is 0) and the caller free()s it. No copy for readers that keep
+ * every series' samples, like the query engine. */
+int storage_set_take_samples(struct storage_set *set, struct sample **v, size_t *n,
+                             struct err *e);
 /* Number of series in the set. */
 size_t storage_set_count(const struct storage_set *set);
 void storage_set_free(struct storage_set *set);
