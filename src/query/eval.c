@@ -472,7 +472,10 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
     struct rsrc r = {0};
     struct accum ac = {0};
     long *idx = NULL;
-    size_t *lo = NULL, *hi = NULL;
+    size_t *lo = NULL, *hi = NULL, *wsrc = NULL;
+    struct window *ws = NULL;
+    double *wval = NULL;
+    int *wgot = NULL;
     int rc = 0;
     for (size_t i = 0; i < c->nargs; i++) {
         if (i == marg)
@@ -485,7 +488,12 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
     idx = malloc((r.n + 1) * sizeof *idx);
     lo = calloc(r.n + 1, sizeof *lo);
     hi = calloc(r.n + 1, sizeof *hi);
-    if (idx == NULL || lo == NULL || hi == NULL) {
+    wsrc = malloc((r.n + 1) * sizeof *wsrc);
+    ws = malloc((r.n + 1) * sizeof *ws);
+    wval = malloc((r.n + 1) * sizeof *wval);
+    wgot = malloc((r.n + 1) * sizeof *wgot);
+    if (idx == NULL || lo == NULL || hi == NULL || wsrc == NULL || ws == NULL || wval == NULL ||
+        wgot == NULL) {
         rc = eval_nomem(ev);
         goto out;
     }
@@ -509,6 +517,10 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
             w.arg = value_scalar_at(&sargs[1], k);
             w.arg2 = value_scalar_at(&sargs[2], k);
         }
+        /* This step's non-empty windows first, then their values in one call
+         * (so a function may work on several side by side), then the output. */
+        size_t nw = 0;
+        long long nsamples = 0;
         for (size_t i = 0; i < r.n && rc == 0; i++) {
             if ((rc = eval_check(ev)) != 0)
                 break;
@@ -517,22 +529,25 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
             lo[i] = skip_to(se->pts, lo[i], hi[i], w.range_start_ms, false);
             if (lo[i] >= hi[i])
                 continue;
-            w.p = se->pts + lo[i];
-            w.n = hi[i] - lo[i];
-            if ((rc = eval_account(ev, (long long)w.n)) != 0)
-                break;
-            double v;
-            int got = func_range_apply(ev, f, &w, &v);
-            eval_account(ev, -(long long)w.n);
-            if (got < 0) {
-                rc = got;
-                break;
-            }
-            if (got == 0)
+            ws[nw] = w;
+            ws[nw].p = se->pts + lo[i];
+            ws[nw].n = hi[i] - lo[i];
+            wsrc[nw++] = i;
+            nsamples += (long long)(hi[i] - lo[i]);
+        }
+        if (rc != 0 || nw == 0)
+            continue;
+        if ((rc = eval_account(ev, nsamples)) != 0)
+            break;
+        rc = func_range_apply_all(ev, f, ws, nw, wval, wgot);
+        eval_account(ev, -nsamples);
+        for (size_t m = 0; m < nw && rc == 0; m++) {
+            if (wgot[m] == 0)
                 continue;
+            size_t i = wsrc[m];
             if (idx[i] < 0) {
-                const struct label *ls = se->ls;
-                size_t nls = se->nls;
+                const struct label *ls = r.s[i].ls;
+                size_t nls = r.s[i].nls;
                 if (!keep_name && (rc = eval_drop_name(ev, ls, nls, &ls, &nls)) != 0)
                     break;
                 idx[i] = accum_series(ev, &ac, ls, nls);
@@ -541,7 +556,7 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
                     break;
                 }
             }
-            rc = accum_point(ev, &ac, (size_t)idx[i], ts, v);
+            rc = accum_point(ev, &ac, (size_t)idx[i], ts, wval[m]);
         }
     }
     if (rc != 0)
@@ -588,6 +603,10 @@ out:
     free(idx);
     free(lo);
     free(hi);
+    free(wsrc);
+    free(ws);
+    free(wval);
+    free(wgot);
     return rc;
 }
 

@@ -232,6 +232,11 @@ struct window {
 /* Compute f over one non-empty window. Returns 1 with *out set, 0 for no
  * output, or a negative error. */
 int func_range_apply(struct eval *ev, enum promql_func_id f, const struct window *w, double *out);
+/* func_range_apply() over n non-empty windows of one step: out[i] and got[i]
+ * (1 = a value, 0 = none) for each; a negative error stops it. Lets a
+ * function evaluate several windows side by side (avg_over_time does). */
+int func_range_apply_all(struct eval *ev, enum promql_func_id f, const struct window *w,
+                         size_t n, double *out, int *got);
 bool func_range_keeps_name(enum promql_func_id f);
 
 /* ---- func_instant.c, histogram.c: functions on instant vectors ---- */

@@ -130,6 +130,63 @@ double func_quantile(double q, double *v, size_t n)
     return v[(size_t)lower] * (1 - weight) + v[(size_t)upper] * weight;
 }
 
+/* One sample of avg_over_time's running mean (Prometheus 2.42: incremental
+ * mean with Kahan compensation; an infinite mean stays unless a NaN or the
+ * opposite infinity comes). */
+static inline void avg_inc(double v, double *mean, double *c, double *count)
+{
+    *count += 1;
+    if (isinf(*mean)) {
+        if (isinf(v) && (*mean > 0) == (v > 0))
+            return;
+        if (!isinf(v) && !isnan(v))
+            return;
+    }
+    kahan_inc(v / *count - *mean / *count, mean, c);
+}
+
+#define AVG_LANES 4
+
+/* avg_over_time of up to AVG_LANES windows at once: each window's chain of
+ * dependent divisions is the same arithmetic as alone (results bit-identical),
+ * but the chains of different windows overlap in the CPU. */
+static void avg_lanes(const struct window *w, size_t k, double *out)
+{
+    double mean[AVG_LANES] = {0}, c[AVG_LANES] = {0}, count[AVG_LANES] = {0};
+    size_t n = 0;
+    for (size_t j = 0; j < k; j++)
+        if (w[j].n > n)
+            n = w[j].n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < k; j++)
+            if (i < w[j].n)
+                avg_inc(w[j].p[i].v, &mean[j], &c[j], &count[j]);
+    for (size_t j = 0; j < k; j++)
+        out[j] = isinf(mean[j]) ? mean[j] : mean[j] + c[j];
+}
+
+int func_range_apply_all(struct eval *ev, enum promql_func_id f, const struct window *w,
+                         size_t n, double *out, int *got)
+{
+    size_t i = 0;
+    if (f == FN_AVG_OVER_TIME) {
+        for (; i < n; i += AVG_LANES) {
+            size_t k = n - i < AVG_LANES ? n - i : AVG_LANES;
+            avg_lanes(w + i, k, out + i);
+            for (size_t j = 0; j < k; j++)
+                got[i + j] = 1;
+        }
+        return 0;
+    }
+    for (; i < n; i++) {
+        int g = func_range_apply(ev, f, &w[i], &out[i]);
+        if (g < 0)
+            return g;
+        got[i] = g;
+    }
+    return 0;
+}
+
 int func_range_apply(struct eval *ev, enum promql_func_id f, const struct window *w, double *out)
 {
     const struct sample *p = w->p;
@@ -211,22 +268,9 @@ int func_range_apply(struct eval *ev, enum promql_func_id f, const struct window
         *out = s1;
         return 1;
     }
-    case FN_AVG_OVER_TIME: {
-        double mean = 0, c = 0, count = 0;
-        for (size_t i = 0; i < n; i++) {
-            count++;
-            double v = p[i].v;
-            if (isinf(mean)) {
-                if (isinf(v) && (mean > 0) == (v > 0))
-                    continue;
-                if (!isinf(v) && !isnan(v))
-                    continue;
-            }
-            kahan_inc(v / count - mean / count, &mean, &c);
-        }
-        *out = isinf(mean) ? mean : mean + c;
+    case FN_AVG_OVER_TIME:
+        avg_lanes(w, 1, out);
         return 1;
-    }
     case FN_SUM_OVER_TIME: {
         double sum = 0, c = 0;
         for (size_t i = 0; i < n; i++)
