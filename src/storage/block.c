@@ -522,10 +522,16 @@ struct rchunk {
 struct rpage {
     uint64_t off, clen, ulen;
     uint32_t crc;
+    bool crc_ok; /* the CRC matched once; guarded by the block's mu */
 };
 
+/* Decompressed pages are cached per block, every block drawing on one
+ * process-wide budget: a block may add a slot while the budget allows (or
+ * while it has none), else it reuses its least recently used slot. */
+#define BLOCK_CACHE_MAX_BYTES ((size_t)128 << 20)
+static _Atomic size_t block_cache_bytes; /* decompressed bytes cached by all blocks */
+
 /* One decompressed page held by a block's cache. */
-#define BLOCK_PAGE_CACHE 8
 struct page_slot {
     uint64_t page;    /* page number, UINT64_MAX when empty */
     uint64_t used;    /* cache_clock at the last use; the smallest is replaced */
@@ -555,15 +561,21 @@ struct block {
     size_t npages;
     pthread_mutex_t mu;
     ZSTD_DCtx *dctx;        /* guarded by mu */
-    struct page_slot cache[BLOCK_PAGE_CACHE]; /* recently decompressed pages; guarded by mu */
+    struct page_slot *slots; /* cached decompressed pages; guarded by mu */
+    size_t nslots;          /* guarded by mu */
+    int32_t *slot_of;       /* per page: index in slots, -1 when not cached; guarded by mu */
+    size_t cached_bytes;    /* this block's share of block_cache_bytes; guarded by mu */
     uint64_t cache_clock;   /* use counter for LRU replacement; guarded by mu */
     struct buf zbuf;        /* compressed bytes scratch; guarded by mu */
 };
 
 static void block_free(struct block *b)
 {
-    for (int k = 0; k < BLOCK_PAGE_CACHE; k++)
-        buf_fini(&b->cache[k].bytes);
+    for (size_t k = 0; k < b->nslots; k++)
+        buf_fini(&b->slots[k].bytes);
+    free(b->slots);
+    free(b->slot_of);
+    atomic_fetch_sub(&block_cache_bytes, b->cached_bytes);
     if (b->fd >= 0)
         close(b->fd);
     if (atomic_load(&b->deleted) && b->path)
@@ -649,11 +661,17 @@ static int parse_index(struct block *b, size_t len, uint64_t index_off, struct e
         p->clen = rd_uvarint(&r);
         p->ulen = rd_uvarint(&r);
         p->crc = rd_u32le(&r);
+        p->crc_ok = false;
         if (r.bad || p->off < BLOCK_HEADER_BYTES || p->off > index_off ||
             p->clen > index_off - p->off || p->ulen > BLOCK_PAGE_MAX_BYTES || p->clen == 0)
             return ERR_CORRUPT(e, "block index: page %llu", (unsigned long long)i);
     }
     b->npages = (size_t)npages;
+    b->slot_of = malloc((size_t)(npages ? npages : 1) * sizeof *b->slot_of);
+    if (b->slot_of == NULL)
+        return ERR_SET(e, -ENOMEM, "block index: out of memory");
+    for (uint64_t i = 0; i < npages; i++)
+        b->slot_of[i] = -1;
 
     uint64_t nseries = rd_uvarint(&r);
     if (r.bad || nseries > rd_left(&r) / 7 || nseries != b->meta.nseries)
@@ -725,10 +743,6 @@ int block_open(struct block **out, const char *path, struct err *e)
     atomic_init(&b->refs, 1);
     atomic_init(&b->deleted, false);
     b->fd = -1;
-    for (int k = 0; k < BLOCK_PAGE_CACHE; k++) {
-        b->cache[k].page = UINT64_MAX;
-        buf_init(&b->cache[k].bytes, 0);
-    }
     buf_init(&b->zbuf, 0);
     pthread_mutex_init(&b->mu, NULL);
     int rc;
@@ -862,23 +876,44 @@ void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int
 }
 
 /* The decompressed bytes of page `pg` in *out, from the cache or read,
- * checked and decompressed into the least recently used slot. Queries read a
- * few series of many pages (e.g. one host's metrics), so one slot would
- * thrash. Called with b->mu held; *out is valid until b->mu is released. */
+ * checked and decompressed into a new slot (within the process-wide budget)
+ * or this block's least recently used one. Queries read a few series of many
+ * pages (e.g. eight hosts' ten metrics) again and again, and decompressing
+ * them was a third of such a query. Called with b->mu held; *out is valid
+ * until b->mu is released. */
 static int load_page(struct block *b, uint64_t pg, const struct buf **out, struct err *e)
 {
-    struct page_slot *victim = &b->cache[0];
-    for (int k = 0; k < BLOCK_PAGE_CACHE; k++) {
-        struct page_slot *sl = &b->cache[k];
-        if (sl->page == pg) {
-            sl->used = ++b->cache_clock;
-            *out = &sl->bytes;
-            return 0;
-        }
-        if (sl->used < victim->used)
-            victim = sl;
+    if (b->slot_of[pg] >= 0) {
+        struct page_slot *sl = &b->slots[b->slot_of[pg]];
+        sl->used = ++b->cache_clock;
+        *out = &sl->bytes;
+        return 0;
     }
-    const struct rpage *p = &b->pages[pg];
+    size_t ulen = (size_t)b->pages[pg].ulen;
+    struct page_slot *victim = NULL;
+    if (b->nslots == 0 || atomic_load(&block_cache_bytes) + ulen <= BLOCK_CACHE_MAX_BYTES) {
+        struct page_slot *ns = realloc(b->slots, (b->nslots + 1) * sizeof *ns);
+        if (ns != NULL) {
+            b->slots = ns;
+            victim = &b->slots[b->nslots++];
+            victim->page = UINT64_MAX;
+            victim->used = 0;
+            buf_init(&victim->bytes, 0);
+        }
+    }
+    if (victim == NULL) {
+        if (b->nslots == 0)
+            return ERR_SET(e, -ENOMEM, "block: out of memory");
+        victim = &b->slots[0];
+        for (size_t k = 1; k < b->nslots; k++)
+            if (b->slots[k].used < victim->used)
+                victim = &b->slots[k];
+    }
+    if (victim->page != UINT64_MAX)
+        b->slot_of[victim->page] = -1;
+    atomic_fetch_sub(&block_cache_bytes, victim->bytes.len);
+    b->cached_bytes -= victim->bytes.len;
+    struct rpage *p = &b->pages[pg];
     victim->page = UINT64_MAX;
     buf_reset(&b->zbuf);
     buf_reset(&victim->bytes);
@@ -890,8 +925,11 @@ static int load_page(struct block *b, uint64_t pg, const struct buf **out, struc
     rc = fs_pread_all(b->fd, b->zbuf.p, (size_t)p->clen, (off_t)p->off);
     if (rc != 0)
         return ERR_SET(e, rc, "block %s: read page %llu", b->path, (unsigned long long)pg);
-    if (hash_crc32(0, b->zbuf.p, (size_t)p->clen) != p->crc)
+    /* The CRC is checked the first time a page is read; later reads of an
+     * evicted page still get zstd's own content checksum. */
+    if (!p->crc_ok && hash_crc32(0, b->zbuf.p, (size_t)p->clen) != p->crc)
         return ERR_CORRUPT(e, "block %s: page %llu checksum", b->path, (unsigned long long)pg);
+    p->crc_ok = true;
     unsigned long long want = ZSTD_getFrameContentSize(b->zbuf.p, (size_t)p->clen);
     if (want != p->ulen)
         return ERR_CORRUPT(e, "block %s: page %llu size", b->path, (unsigned long long)pg);
@@ -902,6 +940,9 @@ static int load_page(struct block *b, uint64_t pg, const struct buf **out, struc
     victim->bytes.len = got;
     victim->page = pg;
     victim->used = ++b->cache_clock;
+    b->slot_of[pg] = (int32_t)(victim - b->slots);
+    atomic_fetch_add(&block_cache_bytes, got);
+    b->cached_bytes += got;
     *out = &victim->bytes;
     return 0;
 }
