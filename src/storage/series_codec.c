@@ -385,17 +385,31 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
     struct toks tk = {.r = &r, .zeros = 0};
     out[0].t_ms = rd_varint(&r);
     uint64_t delta = 0;
-    for (size_t i = 1; i < cnt; i++) {
-        if (*n + i >= *cap) {
-            if (grow(v, cap, *n + i + 1) != 0)
+    for (size_t i = 1; i < cnt;) {
+        /* A run of zero tokens (a regular interval) is filled in one go:
+         * the same delta, checked once for the run's last timestamp. */
+        size_t run = 1;
+        if (tk.zeros > 0) {
+            run = tk.zeros < cnt - i ? (size_t)tk.zeros : (size_t)cnt - i;
+            tk.zeros -= run;
+        } else {
+            delta += (uint64_t)tok_next(&tk);
+        }
+        if (*n + i + run > *cap) {
+            if (grow(v, cap, *n + i + run) != 0)
                 return ERR_SET(e, -ENOMEM, "series codec: out of memory");
             out = *v + *n;
         }
-        delta += (uint64_t)tok_next(&tk);
-        int64_t t = (int64_t)((uint64_t)out[i - 1].t_ms + delta);
-        if (r.bad || delta == 0 || delta > (uint64_t)INT64_MAX || t <= out[i - 1].t_ms)
+        int64_t prev = out[i - 1].t_ms;
+        /* INT64_MAX - prev, exact in uint64 for every prev: the headroom left. */
+        uint64_t room = (uint64_t)INT64_MAX - (uint64_t)prev;
+        if (r.bad || delta == 0 || delta > (uint64_t)INT64_MAX || delta > room / run)
             return ERR_CORRUPT(e, "series codec: bad timestamp at sample %zu", i);
-        out[i].t_ms = t;
+        for (size_t j = 0; j < run; j++) {
+            prev = (int64_t)((uint64_t)prev + delta);
+            out[i + j].t_ms = prev;
+        }
+        i += run;
     }
     if (r.bad || tk.zeros != 0)
         return ERR_CORRUPT(e, "series codec: bad timestamp run");
