@@ -19,6 +19,14 @@
 
 #define CLI_DEFAULT_SERVER "http://127.0.0.1:9470"
 
+/* ---- flags.c ---- */
+
+/* The value of flag `name` at argv[*i], written "--name V" (then *i moves
+ * past V) or "--name=V"; NULL when argv[*i] is another flag. A missing value
+ * is reported on stderr as "tide CMD: flag NAME needs a value" and sets *bad. */
+const char *cli_flag_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                           bool *bad);
+
 /* ---- import.c / export.c ---- */
 
 /* `tide import [flags] FILE...`; argv excludes "tide import". */

@@ -61,24 +61,6 @@ static int write_out(void *ctx, const char *p, size_t n)
     return 0;
 }
 
-static const char *value_of(int argc, char **argv, int *i, const char *name, bool *bad)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "tide export: flag %s needs a value\n", name);
-        *bad = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int export_main(int argc, char **argv)
 {
     struct client_opts co = {0};
@@ -94,34 +76,34 @@ int export_main(int argc, char **argv)
             export_usage(stdout);
             return 0;
         }
-        if ((v = value_of(argc, argv, &i, "--server", &bad)) != NULL) {
+        if ((v = cli_flag_value("export", argc, argv, &i, "--server", &bad)) != NULL) {
             co.server = v;
-        } else if ((v = value_of(argc, argv, &i, "--match", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--match", &bad)) != NULL) {
             if (nmatch == EXPORT_MAX_MATCH) {
                 fprintf(stderr, "tide export: at most %d --match\n", EXPORT_MAX_MATCH);
                 bad = true;
             } else {
                 match[nmatch++] = v;
             }
-        } else if ((v = value_of(argc, argv, &i, "--start", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--start", &bad)) != NULL) {
             start = v;
-        } else if ((v = value_of(argc, argv, &i, "--end", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--end", &bad)) != NULL) {
             end = v;
-        } else if ((v = value_of(argc, argv, &i, "--format", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--format", &bad)) != NULL) {
             if (strcmp(v, "csv") == 0) {
                 is_csv = true;
             } else if (strcmp(v, "jsonl") != 0 && strcmp(v, "json") != 0) {
                 fprintf(stderr, "tide export: --format %s: use jsonl or csv\n", v);
                 bad = true;
             }
-        } else if ((v = value_of(argc, argv, &i, "--csv-format", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--csv-format", &bad)) != NULL) {
             csv = v;
-        } else if ((v = value_of(argc, argv, &i, "--output", &bad)) != NULL ||
-                   (v = value_of(argc, argv, &i, "-o", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--output", &bad)) != NULL ||
+                   (v = cli_flag_value("export", argc, argv, &i, "-o", &bad)) != NULL) {
             output = v;
-        } else if ((v = value_of(argc, argv, &i, "--bearer-token", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--bearer-token", &bad)) != NULL) {
             co.bearer = v;
-        } else if ((v = value_of(argc, argv, &i, "--basic", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("export", argc, argv, &i, "--basic", &bad)) != NULL) {
             co.basic = v;
         } else if (!bad) {
             fprintf(stderr, "tide export: unexpected argument %s (see --help)\n", a);

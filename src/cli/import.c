@@ -365,25 +365,6 @@ out:
     return ret;
 }
 
-/* The value of flag `name` at argv[*i] ("--name V" or "--name=V"), or NULL. */
-static const char *flag_value(int argc, char **argv, int *i, const char *name, bool *bad)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "tide: flag %s needs a value\n", name);
-        *bad = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int import_main(int argc, char **argv)
 {
     struct import_opts o = {0};
@@ -403,28 +384,28 @@ int import_main(int argc, char **argv)
             free(files);
             return 0;
         }
-        if ((v = flag_value(argc, argv, &i, "--server", &bad)) != NULL) {
+        if ((v = cli_flag_value("import", argc, argv, &i, "--server", &bad)) != NULL) {
             o.client.server = v;
-        } else if ((v = flag_value(argc, argv, &i, "--format", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("import", argc, argv, &i, "--format", &bad)) != NULL) {
             o.format = fmt_parse(v);
             if (o.format == FMT_NONE) {
                 fprintf(stderr, "tide import: --format %s: use influx, jsonl, prometheus or csv\n",
                         v);
                 bad = true;
             }
-        } else if ((v = flag_value(argc, argv, &i, "--csv-format", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("import", argc, argv, &i, "--csv-format", &bad)) != NULL) {
             o.csv_format = v;
-        } else if ((v = flag_value(argc, argv, &i, "--precision", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("import", argc, argv, &i, "--precision", &bad)) != NULL) {
             o.precision = v;
-        } else if ((v = flag_value(argc, argv, &i, "--batch-bytes", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("import", argc, argv, &i, "--batch-bytes", &bad)) != NULL) {
             o.batch_bytes = parse_bytes(v);
             if (o.batch_bytes < 1024) {
                 fprintf(stderr, "tide import: --batch-bytes %s: want a size of at least 1KiB\n", v);
                 bad = true;
             }
-        } else if ((v = flag_value(argc, argv, &i, "--bearer-token", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("import", argc, argv, &i, "--bearer-token", &bad)) != NULL) {
             o.client.bearer = v;
-        } else if ((v = flag_value(argc, argv, &i, "--basic", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("import", argc, argv, &i, "--basic", &bad)) != NULL) {
             o.client.basic = v;
         } else if (bad) {
             break;

@@ -360,24 +360,6 @@ static int print_table(const struct jv *doc)
 
 /* ---- flags and the request ---- */
 
-static const char *value_of(int argc, char **argv, int *i, const char *name, bool *bad)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != 0)
-        return NULL;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "tide query: flag %s needs a value\n", name);
-        *bad = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int parse_time_flag(const char *flag, const char *v, int64_t *out)
 {
     struct err e = {0};
@@ -409,28 +391,28 @@ int query_main(int argc, char **argv)
             query_usage(stdout);
             return 0;
         }
-        if ((v = value_of(argc, argv, &i, "--server", &bad)) != NULL) {
+        if ((v = cli_flag_value("query", argc, argv, &i, "--server", &bad)) != NULL) {
             co.server = v;
-        } else if ((v = value_of(argc, argv, &i, "--time", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--time", &bad)) != NULL) {
             at = v;
-        } else if ((v = value_of(argc, argv, &i, "--start", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--start", &bad)) != NULL) {
             start = v;
-        } else if ((v = value_of(argc, argv, &i, "--end", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--end", &bad)) != NULL) {
             end = v;
-        } else if ((v = value_of(argc, argv, &i, "--step", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--step", &bad)) != NULL) {
             step = v;
-        } else if ((v = value_of(argc, argv, &i, "--timeout", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--timeout", &bad)) != NULL) {
             timeout = v;
-        } else if ((v = value_of(argc, argv, &i, "--format", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--format", &bad)) != NULL) {
             if (strcmp(v, "json") == 0) {
                 json = true;
             } else if (strcmp(v, "table") != 0) {
                 fprintf(stderr, "tide query: --format %s: use table or json\n", v);
                 bad = true;
             }
-        } else if ((v = value_of(argc, argv, &i, "--bearer-token", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--bearer-token", &bad)) != NULL) {
             co.bearer = v;
-        } else if ((v = value_of(argc, argv, &i, "--basic", &bad)) != NULL) {
+        } else if ((v = cli_flag_value("query", argc, argv, &i, "--basic", &bad)) != NULL) {
             co.basic = v;
         } else if (bad) {
             break;
