@@ -8,6 +8,15 @@
 
 uint64_t hash_bytes(const void *p, size_t n);
 uint64_t hash_combine(uint64_t h, const void *p, size_t n);
+/* hash_bytes() over input given in pieces: the digest equals hash_bytes()
+ * of the pieces concatenated. Caller-provided; no allocation. */
+struct hash_stream {
+    _Alignas(64) unsigned char state[640]; /* an XXH3_state_t */
+};
+void hash_stream_init(struct hash_stream *h);
+void hash_stream_update(struct hash_stream *h, const void *p, size_t n);
+uint64_t hash_stream_digest(const struct hash_stream *h);
+
 /* CRC-32 (zlib polynomial) of n bytes, continuing from `crc` (start with 0). */
 uint32_t hash_crc32(uint32_t crc, const void *p, size_t n);
 

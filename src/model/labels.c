@@ -34,37 +34,59 @@ size_t labels_normalize(struct label *v, size_t n)
     return out;
 }
 
-/* One XXH3 pass over "name\xffvalue\xff..." (built on the stack for the usual
- * short sets) instead of three seeded calls per label: the hash runs once
- * per appended series, so it is on the ingest hot path. */
+static size_t put_len(char *dst, size_t at, size_t cap, size_t n)
+{
+    do {
+        uint8_t c = (uint8_t)(n & 0x7f);
+        n >>= 7;
+        if (n)
+            c |= 0x80;
+        if (at < cap)
+            dst[at] = (char)c;
+        at++;
+    } while (n);
+    return at;
+}
+
+static size_t put_str(char *dst, size_t at, size_t cap, struct strv s)
+{
+    at = put_len(dst, at, cap, s.n);
+    if (s.n && at + s.n <= cap)
+        memcpy(dst + at, s.p, s.n);
+    return at + s.n;
+}
+
+size_t labels_key(const struct label *v, size_t n, char *dst, size_t cap)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        at = put_str(dst, at, cap, v[i].name);
+        at = put_str(dst, at, cap, v[i].value);
+    }
+    return at;
+}
+
+/* One XXH3 pass over the canonical key (labels_key), built on the stack for
+ * the usual short sets: the hash runs once per appended series. */
 uint64_t labels_hash(const struct label *v, size_t n)
 {
     char stack[2048];
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++)
-        len += v[i].name.n + v[i].value.n + 2;
-    if (len > sizeof stack) {
-        uint64_t h = 0x9e3779b97f4a7c15ULL;
-        static const char sep = (char)0xff;
-        for (size_t i = 0; i < n; i++) {
-            h = hash_combine(h, v[i].name.p, v[i].name.n);
-            h = hash_combine(h, &sep, 1);
-            h = hash_combine(h, v[i].value.p, v[i].value.n);
-        }
-        return h;
-    }
-    char *o = stack;
+    size_t len = labels_key(v, n, stack, sizeof stack);
+    if (len <= sizeof stack)
+        return hash_bytes(stack, len);
+    /* A long set: the same bytes fed in pieces give the same hash. */
+    struct hash_stream hs;
+    hash_stream_init(&hs);
     for (size_t i = 0; i < n; i++) {
-        if (v[i].name.n)
-            memcpy(o, v[i].name.p, v[i].name.n);
-        o += v[i].name.n;
-        *o++ = (char)0xff;
-        if (v[i].value.n)
-            memcpy(o, v[i].value.p, v[i].value.n);
-        o += v[i].value.n;
-        *o++ = (char)0xff;
+        const struct strv parts[2] = {v[i].name, v[i].value};
+        for (int k = 0; k < 2; k++) {
+            char lenb[10];
+            size_t ln = put_len(lenb, 0, sizeof lenb, parts[k].n);
+            hash_stream_update(&hs, lenb, ln);
+            hash_stream_update(&hs, parts[k].p, parts[k].n);
+        }
     }
-    return hash_bytes(stack, len);
+    return hash_stream_digest(&hs);
 }
 
 int labels_cmp(const struct label *a, size_t na, const struct label *b, size_t nb)

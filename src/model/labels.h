@@ -8,6 +8,7 @@
 #ifndef TIDE_MODEL_LABELS_H
 #define TIDE_MODEL_LABELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,13 @@ size_t labels_normalize(struct label *v, size_t n);
 uint64_t labels_hash(const struct label *v, size_t n);
 /* Compare two sorted label sets (Prometheus' labels.Compare order). */
 int labels_cmp(const struct label *a, size_t na, const struct label *b, size_t nb);
+/* The canonical key of a sorted label set: for each label the varint
+ * length and bytes of its name, then of its value, in one contiguous
+ * string. Two sets are equal exactly when their keys are, so the registry
+ * compares one run of bytes instead of every string. Writes at most cap
+ * bytes to dst and returns the key's full length (call again with a larger
+ * buffer when it exceeds cap). labels_hash() hashes this key. */
+size_t labels_key(const struct label *v, size_t n, char *dst, size_t cap);
 /* The value of label `name`, or {NULL,0} when absent. */
 struct strv labels_get(const struct label *v, size_t n, struct strv name);
 /* Prometheus' name rules: [a-zA-Z_:][a-zA-Z0-9_:]* for metrics, no ':' for labels. */

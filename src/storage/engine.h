@@ -127,6 +127,8 @@ struct series {
     uint32_t nlabels;
     uint32_t id;
     uint64_t hash;              /* labels_hash() */
+    const char *key;            /* labels_key() of labels, in the intern arena */
+    uint32_t keylen;
     /* append_mu: */
     uint32_t wal_gen;           /* WAL generation its SERIES record was written in */
     /* atomic; widened only, except by retention: */
@@ -163,6 +165,11 @@ static inline uint32_t series_count(const struct series_reg *r)
 }
 /* Id of a sorted label set, or SERIES_NONE. */
 uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n);
+/* The same by canonical key (labels_key()) and its hash (hash_bytes() of the
+ * key, equal to labels_hash() of the set): one memcmp per candidate, the
+ * write path's lookup. */
+uint32_t series_lookup_key(const struct series_reg *r, uint64_t hash, const char *key,
+                           size_t keylen);
 /* Widen the series' time range. */
 void series_widen(struct series *sr, int64_t mint_ms, int64_t maxt_ms);
 /* Narrow the series' time range after [mint_ms, maxt_ms] was deleted: a delete

@@ -134,9 +134,12 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
     bool encoded = false;
     struct buf rsm;
     buf_init(&rsm, 0);
+    struct buf keys; /* every series' labels_key(), back to back */
+    buf_init(&keys, 0);
     uint64_t *hashes = malloc((b->nseries ? b->nseries : 1) * sizeof *hashes);
     uint32_t *sids = malloc((b->nseries ? b->nseries : 1) * sizeof *sids);
-    if (!hashes || !sids) {
+    size_t *key_off = malloc((b->nseries + 1) * sizeof *key_off);
+    if (!hashes || !sids || !key_off) {
         rc = ERR_SET(e, -ENOMEM, "out of memory");
         goto out;
     }
@@ -148,12 +151,26 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
     size_t unresolved = 0;
     for (size_t i = 0; i < b->nseries; i++) {
         const struct batch_series *bs = &b->series[i];
-        hashes[i] = labels_hash(b->labels + bs->label_off, bs->nlabels);
+        const struct label *ls = b->labels + bs->label_off;
+        size_t room = keys.cap - keys.len;
+        size_t len = labels_key(ls, bs->nlabels, keys.p ? keys.p + keys.len : NULL, room);
+        if (len > room) {
+            rc = buf_reserve(&keys, len > 4096 ? len : 4096);
+            if (rc) {
+                ERR_SET(e, rc, "out of memory");
+                goto out;
+            }
+            labels_key(ls, bs->nlabels, keys.p + keys.len, len);
+        }
+        key_off[i] = keys.len;
+        keys.len += len;
+        hashes[i] = hash_bytes(keys.p + key_off[i], len);
     }
+    key_off[b->nseries] = keys.len;
     pthread_rwlock_rdlock(&s->lock);
     for (size_t i = 0; i < b->nseries; i++) {
-        const struct batch_series *bs = &b->series[i];
-        sids[i] = series_lookup(&s->reg, hashes[i], b->labels + bs->label_off, bs->nlabels);
+        sids[i] = series_lookup_key(&s->reg, hashes[i], keys.p + key_off[i],
+                                    key_off[i + 1] - key_off[i]);
         unresolved += sids[i] == SERIES_NONE;
     }
     pthread_rwlock_unlock(&s->lock);
@@ -176,7 +193,8 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
             continue;
         const struct batch_series *bs = &b->series[i];
         const struct label *ls = b->labels + bs->label_off;
-        uint32_t sid = series_lookup(&s->reg, hashes[i], ls, bs->nlabels);
+        uint32_t sid = series_lookup_key(&s->reg, hashes[i], keys.p + key_off[i],
+                                         key_off[i + 1] - key_off[i]);
         if (sid == SERIES_NONE) {
             struct err le;
             int lrc = series_check_limits(s, ls, bs->nlabels, true, &le);
@@ -265,6 +283,8 @@ out:
         pthread_mutex_unlock(&s->append_mu);
     free(hashes);
     free(sids);
+    free(key_off);
+    buf_fini(&keys);
     buf_fini(&rsm);
     if (rc == 0 && my_seq && s->o.fsync == STORAGE_FSYNC_ALWAYS) {
         rc = sync_upto(s, my_seq);

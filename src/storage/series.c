@@ -57,6 +57,22 @@ uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct l
     }
 }
 
+uint32_t series_lookup_key(const struct series_reg *r, uint64_t hash, const char *key,
+                           size_t keylen)
+{
+    if (r->nslots == 0)
+        return SERIES_NONE;
+    uint32_t mask = r->nslots - 1;
+    for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
+        uint32_t v = r->slots[i];
+        if (v == 0)
+            return SERIES_NONE;
+        const struct series *sr = series_get(r, v - 1);
+        if (sr->hash == hash && sr->keylen == keylen && memcmp(sr->key, key, keylen) == 0)
+            return v - 1;
+    }
+}
+
 static int grow_slots(struct series_reg *r)
 {
     uint32_t nslots = r->nslots ? r->nslots * 2 : 4096;
@@ -184,10 +200,13 @@ int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t 
     uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
     int rc = 0;
     struct label *copy = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *copy);
-    if (!copy) {
+    size_t keylen = labels_key(ls, n, NULL, 0);
+    char *key = keylen <= UINT32_MAX ? arena_alloc(&s->intern.arena, keylen ? keylen : 1) : NULL;
+    if (!copy || !key) {
         rc = -ENOMEM;
         goto out;
     }
+    labels_key(ls, n, key, keylen);
     for (size_t i = 0; i < n; i++) {
         rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
         if (!rc)
@@ -208,6 +227,8 @@ out:
     sr->nlabels = (uint32_t)n;
     sr->id = nid;
     sr->hash = hash;
+    sr->key = key;
+    sr->keylen = (uint32_t)keylen;
     sr->wal_gen = 0;
     atomic_init(&sr->mint, INT64_MAX);
     atomic_init(&sr->maxt, INT64_MIN);
