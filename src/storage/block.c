@@ -535,7 +535,8 @@ static _Atomic size_t block_cache_bytes; /* decompressed bytes cached by all blo
 struct page_slot {
     uint64_t page;    /* page number, UINT64_MAX when empty */
     uint64_t used;    /* cache_clock at the last use; the smallest is replaced */
-    struct buf bytes; /* the page, decompressed */
+    uint32_t pins;    /* readers decoding from `bytes` right now: never replaced then */
+    struct buf bytes; /* the page, decompressed; bytes.p is stable while pinned */
 };
 
 /* A sealed, immutable block on disk.
@@ -875,39 +876,40 @@ void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int
     *maxt_ms = b->series[i].maxt;
 }
 
-/* The decompressed bytes of page `pg` in *out, from the cache or read,
- * checked and decompressed into a new slot (within the process-wide budget)
- * or this block's least recently used one. Queries read a few series of many
- * pages (e.g. eight hosts' ten metrics) again and again, and decompressing
- * them was a third of such a query. Called with b->mu held; *out is valid
- * until b->mu is released. */
-static int load_page(struct block *b, uint64_t pg, const struct buf **out, struct err *e)
+/* Page `pg` decompressed in slot *slot, pinned: from the cache or read,
+ * checked and decompressed into a new slot (within the process-wide budget,
+ * or when every slot is pinned) or this block's least recently used unpinned
+ * one. Queries read a few series of many pages (e.g. eight hosts' ten
+ * metrics) again and again, and decompressing them was a third of such a
+ * query. Called with b->mu held; the caller unpins (pins--, under b->mu)
+ * when done with the bytes, which stay put until then. */
+static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
 {
     if (b->slot_of[pg] >= 0) {
         struct page_slot *sl = &b->slots[b->slot_of[pg]];
         sl->used = ++b->cache_clock;
-        *out = &sl->bytes;
+        sl->pins++;
+        *slot = (size_t)b->slot_of[pg];
         return 0;
     }
     size_t ulen = (size_t)b->pages[pg].ulen;
     struct page_slot *victim = NULL;
-    if (b->nslots == 0 || atomic_load(&block_cache_bytes) + ulen <= BLOCK_CACHE_MAX_BYTES) {
-        struct page_slot *ns = realloc(b->slots, (b->nslots + 1) * sizeof *ns);
-        if (ns != NULL) {
-            b->slots = ns;
-            victim = &b->slots[b->nslots++];
-            victim->page = UINT64_MAX;
-            victim->used = 0;
-            buf_init(&victim->bytes, 0);
-        }
+    for (size_t k = 0; k < b->nslots; k++) {
+        struct page_slot *sl = &b->slots[k];
+        if (sl->pins == 0 && (victim == NULL || sl->used < victim->used))
+            victim = sl;
     }
-    if (victim == NULL) {
-        if (b->nslots == 0)
+    if (victim == NULL || atomic_load(&block_cache_bytes) + ulen <= BLOCK_CACHE_MAX_BYTES) {
+        /* Under budget, or every slot pinned by a reader: a new slot. */
+        struct page_slot *ns = realloc(b->slots, (b->nslots + 1) * sizeof *ns);
+        if (ns == NULL)
             return ERR_SET(e, -ENOMEM, "block: out of memory");
-        victim = &b->slots[0];
-        for (size_t k = 1; k < b->nslots; k++)
-            if (b->slots[k].used < victim->used)
-                victim = &b->slots[k];
+        b->slots = ns;
+        victim = &b->slots[b->nslots++];
+        victim->page = UINT64_MAX;
+        victim->used = 0;
+        victim->pins = 0;
+        buf_init(&victim->bytes, 0);
     }
     if (victim->page != UINT64_MAX)
         b->slot_of[victim->page] = -1;
@@ -943,7 +945,8 @@ static int load_page(struct block *b, uint64_t pg, const struct buf **out, struc
     b->slot_of[pg] = (int32_t)(victim - b->slots);
     atomic_fetch_add(&block_cache_bytes, got);
     b->cached_bytes += got;
-    *out = &victim->bytes;
+    victim->pins = 1;
+    *slot = (size_t)(victim - b->slots);
     return 0;
 }
 
@@ -960,12 +963,16 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
     while (c < end && c->maxt < mint_ms)
         c++;
     size_t n0 = *n;
+    /* The mutex covers the cache, not the decoding: the page is pinned so
+     * concurrent readers decode in parallel while nobody replaces it. */
+    size_t slot = 0;
     pthread_mutex_lock(&b->mu);
-    const struct buf *page = NULL;
-    int rc = load_page(b, s->page, &page, e);
+    int rc = load_page(b, s->page, &slot, e);
+    const char *page = rc == 0 ? b->slots[slot].bytes.p : NULL;
+    pthread_mutex_unlock(&b->mu);
     for (; rc == 0 && c < end && c->mint <= maxt_ms; c++) {
         size_t c0 = *n;
-        rc = series_codec_decode(page->p + c->off, (size_t)c->len, v, n, cap, e);
+        rc = series_codec_decode(page + c->off, (size_t)c->len, v, n, cap, e);
         if (rc == 0 && (*n - c0 != c->nsamples || (*v)[c0].t_ms != c->mint ||
                         (*v)[*n - 1].t_ms != c->maxt))
             rc = ERR_CORRUPT(e, "block %s: series %llu disagrees with the index", b->path,
@@ -984,7 +991,11 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
         while (*n > c0 && (*v)[*n - 1].t_ms > maxt_ms)
             (*n)--;
     }
-    pthread_mutex_unlock(&b->mu);
+    if (page != NULL) {
+        pthread_mutex_lock(&b->mu);
+        b->slots[slot].pins--;
+        pthread_mutex_unlock(&b->mu);
+    }
     if (rc != 0)
         *n = n0;
     return rc;
