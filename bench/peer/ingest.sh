@@ -53,49 +53,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. "$ROOT/bench/peer/lib.sh"
 mkdir -p "$OUT"
 CLK_TCK=$(getconf CLK_TCK)
 
-# ---- build ----
-if [[ " $SYSTEMS " == *" tide "* ]] && [ "$BUILD" = 1 ]; then
-    log "building Tide (make build)"
-    if ! make -C "$ROOT" --no-print-directory build >"$OUT/build.log" 2>&1; then
-        log "WARNING: make build failed (see bench/out/build.log); using existing $TIDE_BIN if any"
-    fi
-fi
-if [[ " $SYSTEMS " == *" tide "* ]] && [ ! -x "$TIDE_BIN" ]; then
-    log "WARNING: $TIDE_BIN missing; skipping Tide"
-    SYSTEMS=${SYSTEMS//tide/}
-fi
-if [[ " $SYSTEMS " == *" vm "* ]] && ! command -v "$VM_BIN" >/dev/null; then
-    log "WARNING: $VM_BIN not found (scripts/deps.sh bench installs it); skipping VictoriaMetrics"
-    SYSTEMS=${SYSTEMS//vm/}
-fi
-[ -n "${SYSTEMS// /}" ] || { log "no system to benchmark"; exit 1; }
-
-GEN="$OUT/tsbs_cpu"
-if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen/tsbs_cpu.c" -nt "$GEN" ]; then
-    log "compiling the generator"
-    ${CC:-cc} -O2 -o "$GEN" "$ROOT/bench/gen/tsbs_cpu.c" -lm
-fi
-
-# ---- data, generated once per parameter set ----
-[ -n "$END" ] || END=$(( $(date -u +%s) / 86400 * 86400 ))
-DATA="$OUT/data-h${HOSTS}-${HOURS}h-b${BATCH}-d${DIGITS}-e${END}"
-if [ ! -f "$DATA/manifest" ] || [ "$ROOT/bench/gen/tsbs_cpu.c" -nt "$DATA/manifest" ]; then
-    # drop data sets of other days/parameters: they are large
-    rm -rf "$OUT"/data-h*
-    log "generating $HOSTS hosts x ${HOURS}h into ${DATA#"$ROOT"/}"
-    "$GEN" --out "$DATA" --hosts "$HOSTS" --hours "$HOURS" --batch "$BATCH" --end "$END" --digits "$DIGITS"
-fi
-mval() { sed -n "s/^$1=//p" "$DATA/manifest"; }
-SAMPLES=$(mval samples) SERIES=$(mval series) START=$(mval start) LAST=$(mval last)
+bench_check_systems
+bench_tsbs_data
 NFILES=$(mval files) LINES=$(mval lines)
 SPAN=$(( LAST - START + $(mval interval) ))
 log "data: $LINES lines, $SAMPLES samples, $SERIES series in $NFILES files ($(du -sh "$DATA" | cut -f1))"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # ---- server control ----
 SERVER_PID="" TIME_PID="" LOGF=/dev/null

@@ -52,42 +52,12 @@ while [ $# -gt 0 ]; do
 done
 [ "$HOURS" -ge 13 ] || { echo "query.sh: --hours must be at least 13 (12 h queries)" >&2; exit 2; }
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. "$ROOT/bench/peer/lib.sh"
 mkdir -p "$OUT"
 
-if [[ " $SYSTEMS " == *" tide "* ]] && [ "$BUILD" = 1 ]; then
-    log "building Tide (make build)"
-    make -C "$ROOT" --no-print-directory build >"$OUT/build.log" 2>&1 ||
-        log "WARNING: make build failed (see bench/out/build.log); using existing $TIDE_BIN if any"
-fi
-if [[ " $SYSTEMS " == *" tide "* ]] && [ ! -x "$TIDE_BIN" ]; then
-    log "WARNING: $TIDE_BIN missing; skipping Tide"
-    SYSTEMS=${SYSTEMS//tide/}
-fi
-if [[ " $SYSTEMS " == *" vm "* ]] && ! command -v "$VM_BIN" >/dev/null; then
-    log "WARNING: $VM_BIN not found (scripts/deps.sh bench installs it); skipping VictoriaMetrics"
-    SYSTEMS=${SYSTEMS//vm/}
-fi
-[ -n "${SYSTEMS// /}" ] || { log "no system to benchmark"; exit 1; }
-
-# ---- data: the files ingest.sh uses, generated once per parameter set ----
-GEN="$OUT/tsbs_cpu"
-if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen/tsbs_cpu.c" -nt "$GEN" ]; then
-    log "compiling the generator"
-    ${CC:-cc} -O2 -o "$GEN" "$ROOT/bench/gen/tsbs_cpu.c" -lm
-fi
-[ -n "$END" ] || END=$(( $(date -u +%s) / 86400 * 86400 ))
-DATA="$OUT/data-h${HOSTS}-${HOURS}h-b${BATCH}-d${DIGITS}-e${END}"
-if [ ! -f "$DATA/manifest" ] || [ "$ROOT/bench/gen/tsbs_cpu.c" -nt "$DATA/manifest" ]; then
-    rm -rf "$OUT"/data-h*
-    log "generating $HOSTS hosts x ${HOURS}h into ${DATA#"$ROOT"/}"
-    "$GEN" --out "$DATA" --hosts "$HOSTS" --hours "$HOURS" --batch "$BATCH" --end "$END" --digits "$DIGITS"
-fi
-mval() { sed -n "s/^$1=//p" "$DATA/manifest"; }
-SAMPLES=$(mval samples) SERIES=$(mval series) START=$(mval start) LAST=$(mval last)
+bench_check_systems
+bench_tsbs_data
 log "data: $SAMPLES samples, $SERIES series, $(date -u -d "@$START" +%FT%TZ) .. $(date -u -d "@$LAST" +%FT%TZ)"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 SERVER_PID=""
 cleanup() {

@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+. "$ROOT/bench/peer/lib.sh"
 mkdir -p "$OUT"
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -86,7 +86,6 @@ SAMPLES=$(mval samples) SERIES=$(mval series) NREQ=$(mval requests) BYTES=$(mval
 START=$(mval start) LAST=$(mval last)
 log "data: $SAMPLES samples, $SERIES series, $NREQ requests, $((BYTES / 1048576)) MiB snappy"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SERVER_PID=""
 cleanup() { [ -z "$SERVER_PID" ] || kill -KILL "$SERVER_PID" 2>/dev/null || true; }
 trap cleanup EXIT
