@@ -173,3 +173,31 @@ export_canon() {
     curl -fsS -G --data-urlencode "match[]=$match" "$url/api/v1/export" |
         "${JSONTOOL[@]}" canon-export
 }
+
+# prom_start [flags...]: start Debian's `prometheus` ($PROM) on a free
+# 127.0.0.1 port with $WORK/prometheus.yml and $WORK/prom-data, retried on
+# another port if one is taken meanwhile, and wait (30 s at most) until
+# /-/ready. Sets PROM_PID and PROM_URL; fails the test when it never starts.
+prom_start() {
+    local port
+    for _ in 1 2 3 4 5; do
+        port=$(free_port)
+        "$PROM" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
+            --web.listen-address="127.0.0.1:$port" --log.level=warn "$@" \
+            >"$WORK/prometheus-$port.log" 2>&1 &
+        PROM_PID=$!
+        PIDS+=("$PROM_PID")
+        for _ in $(seq 1 300); do
+            if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/-/ready" 2>/dev/null; then
+                PROM_URL="http://127.0.0.1:$port"
+                return 0
+            fi
+            kill -0 "$PROM_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$PROM_PID" 2>/dev/null || true
+        wait "$PROM_PID" 2>/dev/null || true
+    done
+    fail "prometheus did not start (logs: $WORK/prometheus-*.log)"
+}
+

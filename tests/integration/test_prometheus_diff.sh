@@ -29,31 +29,8 @@ mkdir -p "$WORK/prom-data"
 "$PROMTOOL" tsdb create-blocks-from openmetrics --quiet "$WORK/data.om" "$WORK/prom-data" \
     >"$WORK/promtool.log" 2>&1 || { cat "$WORK/promtool.log" >&2; fail "promtool could not create blocks"; }
 
-start_prom() {
-    local port
-    printf 'global:\n  evaluation_interval: 1m\n' >"$WORK/prometheus.yml"
-    for _ in 1 2 3 4 5; do
-        port=$(free_port)
-        "$PROM" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
-            --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$port" \
-            --log.level=warn \
-            >"$WORK/prometheus-$port.log" 2>&1 &
-        PROM_PID=$!
-        PIDS+=("$PROM_PID")
-        for _ in $(seq 1 300); do
-            if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/-/ready" 2>/dev/null; then
-                PROM_URL="http://127.0.0.1:$port"
-                return 0
-            fi
-            kill -0 "$PROM_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$PROM_PID" 2>/dev/null || true
-        wait "$PROM_PID" 2>/dev/null || true
-    done
-    fail "prometheus did not start"
-}
-start_prom
+printf 'global:\n  evaluation_interval: 1m\n' >"$WORK/prometheus.yml"
+prom_start --storage.tsdb.retention.time=100y
 log "prometheus on $PROM_URL (pid $PROM_PID)"
 
 tide_start "$WORK/tide" - --retention 0

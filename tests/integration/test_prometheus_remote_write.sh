@@ -48,11 +48,7 @@ start_node
 log "node exporter on 127.0.0.1:$NODE_PORT (pid $NODE_PID)"
 
 # ---- prometheus -------------------------------------------------------------
-start_prom() {
-    local port
-    for _ in 1 2 3 4 5; do
-        port=$(free_port)
-        cat >"$WORK/prometheus.yml" <<YML
+cat >"$WORK/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -71,24 +67,7 @@ remote_write:
       min_backoff: 100ms
       max_backoff: 1s
 YML
-        "$PROM" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
-            --web.listen-address="127.0.0.1:$port" --log.level=warn >"$WORK/prometheus-$port.log" 2>&1 &
-        PROM_PID=$!
-        PIDS+=("$PROM_PID")
-        for _ in $(seq 1 150); do
-            if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/-/ready" 2>/dev/null; then
-                PROM_URL="http://127.0.0.1:$port"
-                return 0
-            fi
-            kill -0 "$PROM_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$PROM_PID" 2>/dev/null || true
-        wait "$PROM_PID" 2>/dev/null || true
-    done
-    fail "prometheus did not start"
-}
-start_prom
+prom_start
 log "prometheus on $PROM_URL (pid $PROM_PID)"
 
 # ---- the metrics arrive within 60 s -----------------------------------------
