@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #include "dump.h"
 #include "ingest/ingest.h"
 
@@ -156,20 +158,6 @@ static void test_bad(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run(&cases[i]);
-}
-
-static uint64_t bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-static double from_bits(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
 }
 
 static void test_round_trip(void **state)

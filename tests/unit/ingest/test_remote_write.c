@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #include <math.h>
 #include <snappy-c.h>
 #include <stdio.h>
@@ -16,20 +18,6 @@
 
 #include "ingest/remote_write.h"
 #include "prompb/remote.pb-c.h"
-
-static uint64_t bits(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    return u;
-}
-
-static double from_bits(uint64_t u)
-{
-    double v;
-    memcpy(&v, &u, 8);
-    return v;
-}
 
 /* snappy(pb) of a protobuf-c request, malloc'd. */
 static char *compress_msg(const Prometheus__WriteRequest *wr, size_t *n)

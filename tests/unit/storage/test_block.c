@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,17 +26,7 @@ static uint64_t rng_state = 0x13198a2e03707344ULL;
 
 static uint64_t rnd(void)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
-static uint64_t bits(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    return u;
+    return test_rnd(&rng_state);
 }
 
 enum { NSERIES = 300, CHUNK = 100 }; /* up to 720 samples a series: up to 8 chunks */

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,25 +20,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
 {
-    /* xorshift64*: reproducible test data */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
-static uint64_t bits(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    return u;
-}
-
-static double from_bits(uint64_t u)
-{
-    double v;
-    memcpy(&v, &u, 8);
-    return v;
+    return test_rnd(&rng_state);
 }
 
 enum tgen { T_REGULAR, T_JITTER, T_IRREGULAR, T_NEGATIVE, T_HUGE_GAPS, T_EXTREMES };

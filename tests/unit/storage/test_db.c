@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -49,20 +51,6 @@ static struct storage *open_db(const char *dir, struct storage_opts *o)
     if (rc)
         fail_msg("storage_open: %s (%s)", e.msg, tide_strerror(rc));
     return s;
-}
-
-static uint64_t bits(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    return u;
-}
-
-static double from_bits(uint64_t u)
-{
-    double v;
-    memcpy(&v, &u, 8);
-    return v;
 }
 
 /* Append samples to the series `name{job=job}`. */
