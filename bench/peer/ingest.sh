@@ -64,28 +64,17 @@ SPAN=$(( LAST - START + $(mval interval) ))
 log "data: $LINES lines, $SAMPLES samples, $SERIES series in $NFILES files ($(du -sh "$DATA" | cut -f1))"
 
 # ---- server control ----
-SERVER_PID="" TIME_PID="" LOGF=/dev/null
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
+# Here the server runs under /usr/bin/time (CPU s until durable), so start
+# and stop are this script's own; the command line is lib.sh's.
+TIME_PID="" LOGF=/dev/null
+trap bench_cleanup EXIT
 
 # start_server SYS DIR PORT LOGFILE TIMEFILE: sets SERVER_PID, TIME_PID
 start_server() {
     local sys=$1 dir=$2 port=$3 logf=$4 timef=$5
-    local -a cmd
-    case "$sys" in
-    tide) cmd=("$TIDE_BIN" serve --data "$dir" --listen "127.0.0.1:$port") ;
-          # shellcheck disable=SC2206
-          cmd+=($TIDE_ARGS) ;;
-    vm) cmd=("$VM_BIN" -storageDataPath "$dir" -httpListenAddr "127.0.0.1:$port" -retentionPeriod 10y)
-        # shellcheck disable=SC2206
-        cmd+=($VM_ARGS) ;;
-    esac
+    bench_server_cmd "$sys" "$dir" "$port"
     LOGF=$logf
-    /usr/bin/time -o "$timef" -f '%e %U %S %M' "${cmd[@]}" >"$logf" 2>&1 &
+    /usr/bin/time -o "$timef" -f '%e %U %S %M' "${SERVER_CMD[@]}" >"$logf" 2>&1 &
     TIME_PID=$!
     SERVER_PID=""
     for _ in $(seq 100); do

@@ -1,6 +1,7 @@
 # lib.sh: what the peer benchmarks share (sourced by ingest.sh, query.sh and
 # remote_write.sh): logging, a free loopback port, the build-and-availability
-# check of the systems to compare, and the TSBS cpu-only-like data set.
+# check of the systems to compare, the TSBS cpu-only-like data set, and
+# starting and stopping the server under test.
 # Expects ROOT, OUT, SYSTEMS, BUILD, TIDE_BIN, VM_BIN (and for bench_tsbs_data
 # HOSTS, HOURS, BATCH, DIGITS, END) to be set by the caller.
 
@@ -48,3 +49,53 @@ bench_tsbs_data() {
 }
 
 mval() { sed -n "s/^$1=//p" "$DATA/manifest"; }
+
+# ---- one server at a time, on 127.0.0.1, stopped by its PID ----
+
+SERVER_PID=""
+bench_cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+}
+
+# bench_server_cmd SYS DIR PORT: the command line of system SYS serving DIR
+# on 127.0.0.1:PORT, in the array SERVER_CMD (TIDE_ARGS / VM_ARGS appended).
+bench_server_cmd() {
+    case "$1" in
+    tide) SERVER_CMD=("$TIDE_BIN" serve --data "$2" --listen "127.0.0.1:$3")
+          # shellcheck disable=SC2206
+          SERVER_CMD+=($TIDE_ARGS) ;;
+    vm) SERVER_CMD=("$VM_BIN" -storageDataPath "$2" -httpListenAddr "127.0.0.1:$3" -retentionPeriod 10y)
+        # shellcheck disable=SC2206
+        SERVER_CMD+=($VM_ARGS) ;;
+    esac
+}
+
+# start_server SYS DIR PORT LOG: start it (SERVER_PID) and wait, 60 s at most,
+# until /health answers.
+start_server() {
+    bench_server_cmd "$1" "$2" "$3"
+    "${SERVER_CMD[@]}" >"$4" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 600); do
+        kill -0 "$SERVER_PID" 2>/dev/null || { log "$1 exited at start-up: $(tail -c 300 "$4")"; return 1; }
+        curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$3/health" && return 0
+        sleep 0.1
+    done
+    log "$1: not healthy after 60 s"
+    return 1
+}
+
+# stop_server: SIGTERM, wait up to 180 s, then SIGKILL.
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1800); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+

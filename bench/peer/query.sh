@@ -59,43 +59,7 @@ bench_check_systems
 bench_tsbs_data
 log "data: $SAMPLES samples, $SERIES series, $(date -u -d "@$START" +%FT%TZ) .. $(date -u -d "@$LAST" +%FT%TZ)"
 
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-}
-trap cleanup EXIT
-
-start_server() { # SYS DIR PORT LOG
-    local sys=$1 dir=$2 port=$3 logf=$4
-    case "$sys" in
-    # shellcheck disable=SC2086
-    tide) "$TIDE_BIN" serve --data "$dir" --listen "127.0.0.1:$port" $TIDE_ARGS >"$logf" 2>&1 & ;;
-    # shellcheck disable=SC2086
-    vm) "$VM_BIN" -storageDataPath "$dir" -httpListenAddr "127.0.0.1:$port" -retentionPeriod 100y \
-            $VM_ARGS >"$logf" 2>&1 & ;;
-    esac
-    SERVER_PID=$!
-    for _ in $(seq 600); do
-        kill -0 "$SERVER_PID" 2>/dev/null || { log "$sys exited at start-up: $(tail -c 300 "$logf")"; return 1; }
-        curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" && return 0
-        sleep 0.1
-    done
-    log "$sys: not healthy after 60 s"
-    return 1
-}
-
-stop_server() {
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 600); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
+trap bench_cleanup EXIT
 
 RESULTS="$OUT/query-$(date +%Y%m%d-%H%M%S).tsv"
 printf 'system\tquery\titer\tseconds\tseries\tstatus\n' >"$RESULTS"

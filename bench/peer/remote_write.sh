@@ -86,41 +86,7 @@ SAMPLES=$(mval samples) SERIES=$(mval series) NREQ=$(mval requests) BYTES=$(mval
 START=$(mval start) LAST=$(mval last)
 log "data: $SAMPLES samples, $SERIES series, $NREQ requests, $((BYTES / 1048576)) MiB snappy"
 
-SERVER_PID=""
-cleanup() { [ -z "$SERVER_PID" ] || kill -KILL "$SERVER_PID" 2>/dev/null || true; }
-trap cleanup EXIT
-
-start_server() { # SYS DIR PORT LOG
-    local -a cmd
-    case "$1" in
-    tide) cmd=("$TIDE_BIN" serve --data "$2" --listen "127.0.0.1:$3")
-          # shellcheck disable=SC2206
-          cmd+=($TIDE_ARGS) ;;
-    vm) cmd=("$VM_BIN" -storageDataPath "$2" -httpListenAddr "127.0.0.1:$3" -retentionPeriod 10y)
-        # shellcheck disable=SC2206
-        cmd+=($VM_ARGS) ;;
-    esac
-    "${cmd[@]}" >"$4" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 600); do
-        kill -0 "$SERVER_PID" 2>/dev/null || { log "$1 exited: $(tail -c 300 "$4")"; return 1; }
-        curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$3/health" && return 0
-        sleep 0.1
-    done
-    log "$1 not healthy after 60 s"
-    return 1
-}
-
-stop_server() {
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1800); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$SERVER_PID" 2>/dev/null && kill -KILL "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
+trap bench_cleanup EXIT
 
 proc_cpu() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/t }' "/proc/$1/stat"; }
 proc_hwm() { awk '/^VmHWM:/ { printf "%.1f", $2/1024 }' "/proc/$1/status"; }
