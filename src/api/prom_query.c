@@ -16,6 +16,8 @@
  */
 #include "api/prom_query.h"
 
+#include "core/fmtfloat.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -257,20 +259,13 @@ static void put_time(struct out *o, int64_t t_ms)
 
 /* A sample value as Prometheus' API writes it (jsonutil/jsoniter): Go's
  * FormatFloat(v, 'f', -1) but 'e' when |v| < 1e-6 or >= 1e21, so 7e-07 and
- * 1e+21 keep their exponent. The shortest %e that reads back as v is Go's
- * shortest 'e' form: both pick the correctly rounded digits. */
+ * 1e+21 keep their exponent. */
 static int put_value(struct buf *b, double v)
 {
     double a = fabs(v);
     if (a == 0 || !isfinite(a) || (a >= 1e-6 && a < 1e21))
         return query_format_float(b, v);
-    char tmp[40];
-    for (int prec = 0; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    return buf_puts(b, tmp);
+    return fmtfloat_e(b, v);
 }
 
 /* [<time>,"<value>"] */

@@ -17,6 +17,8 @@
  */
 #include "ingest/otlp.h"
 
+#include "core/fmtfloat.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -188,51 +190,6 @@ static struct strv label_name(struct conv *c, const char *key, int *rc)
     return keep(c, c->tmp.p, c->tmp.len, rc);
 }
 
-/* Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits that read
- * back to v, written without an exponent. "+Inf", "-Inf", "NaN" otherwise. */
-static int put_float_f(struct buf *dst, double v)
-{
-    if (isnan(v))
-        return buf_puts(dst, "NaN");
-    if (isinf(v))
-        return buf_puts(dst, v > 0 ? "+Inf" : "-Inf");
-    char e[40];
-    int prec;
-    for (prec = 0; prec < 17; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec, v);
-        if (strtod(e, NULL) == v)
-            break;
-    }
-    /* e = "[-]d.ddde±XX": collect the digits and the exponent. */
-    char digs[20];
-    int nd = 0, rc = 0;
-    const char *s = e;
-    if (*s == '-') {
-        rc = buf_putc(dst, '-');
-        s++;
-    }
-    for (; *s && *s != 'e'; s++)
-        if (*s != '.')
-            digs[nd++] = *s;
-    int exp10 = atoi(s + 1);
-    /* value = 0.d1d2...dn * 10^(exp10+1) */
-    int point = exp10 + 1;
-    if (point <= 0) {
-        rc = rc ? rc : buf_puts(dst, "0.");
-        for (int i = 0; i < -point && rc == 0; i++)
-            rc = buf_putc(dst, '0');
-        rc = rc ? rc : buf_append(dst, digs, (size_t)nd);
-    } else if (point >= nd) {
-        rc = rc ? rc : buf_append(dst, digs, (size_t)nd);
-        for (int i = nd; i < point && rc == 0; i++)
-            rc = buf_putc(dst, '0');
-    } else {
-        rc = rc ? rc : buf_append(dst, digs, (size_t)point);
-        rc = rc ? rc : buf_putc(dst, '.');
-        rc = rc ? rc : buf_append(dst, digs + point, (size_t)(nd - point));
-    }
-    return rc;
-}
 
 static int put_json_string(struct buf *dst, const char *s, size_t n)
 {
@@ -271,7 +228,7 @@ static int put_any(struct buf *dst, const C(AnyValue) *v, bool json, int depth)
         if (json && !isfinite(v->double_value))
             return buf_printf(dst, "\"%s\"", isnan(v->double_value) ? "NaN"
                                              : v->double_value > 0 ? "+Inf" : "-Inf");
-        return put_float_f(dst, v->double_value);
+        return fmtfloat_f(dst, v->double_value);
     case ANY(BYTES_VALUE): {
         static const char b64[] =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -615,7 +572,7 @@ static int number_points(struct conv *c, struct strv name, M(NumberDataPoint) *c
 static struct strv float_label(struct conv *c, double v, int *rc)
 {
     buf_reset(&c->tmp);
-    *rc = put_float_f(&c->tmp, v);
+    *rc = fmtfloat_f(&c->tmp, v);
     if (*rc != 0) {
         *rc = -ENOMEM;
         return (struct strv){"", 0};

@@ -10,7 +10,8 @@
  * fuzz/promql.c checks. */
 #include "query/ast.h"
 
-#include <float.h>
+#include "core/fmtfloat.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,123 +141,9 @@ const char *ast_aggr_name(enum aggr_op op) { return aggr_names[op]; }
 
 /* Go's strconv.FormatFloat(v, 'f', -1, 64): the shortest digits that read
  * back as v, written without an exponent; +Inf is "+Inf". */
-/* Round sci, the "%.16e" text of v ([-]d.dddddddddddddddde[+-]xx: 17
- * significant digits), to `prec` significant digits into out, in the same
- * %e form. Exact except when the digits cut off read "5", "50", ... (the
- * rest of v's expansion is unknown): then printf converts v again. */
-static void round_sci(const char *sci, int prec, double v, char *out, size_t cap)
-{
-    const char *p = sci;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    char d[17];
-    int nd = 0;
-    for (; *p && *p != 'e' && nd < 17; p++)
-        if (*p != '.')
-            d[nd++] = *p;
-    int exp10 = atoi(p + 1);
-    bool half = d[prec] == '5';
-    for (int i = prec + 1; i < nd && half; i++)
-        half = d[i] == '0';
-    if (nd != 17 || half) {
-        snprintf(out, cap, "%.*e", prec - 1, v);
-        return;
-    }
-    if (d[prec] >= '5') { /* above the half (exactly half went to printf): up */
-        int i = prec - 1;
-        while (i >= 0 && d[i] == '9')
-            d[i--] = '0';
-        if (i >= 0) {
-            d[i]++;
-        } else { /* 99..9 -> 100..0 */
-            d[0] = '1';
-            exp10++;
-        }
-    }
-    size_t o = 0;
-    if (neg)
-        out[o++] = '-';
-    out[o++] = d[0];
-    if (prec > 1) {
-        out[o++] = '.';
-        for (int i = 1; i < prec; i++)
-            out[o++] = d[i];
-    }
-    snprintf(out + o, cap - o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
-}
-
 int ast_print_float(struct buf *b, double v)
 {
-    if (isnan(v))
-        return buf_puts(b, "NaN");
-    if (isinf(v))
-        return buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-    /* Integers below 2^53 are exact and print as themselves. */
-    if (v != 0 && v == trunc(v) && fabs(v) < 0x1p53) {
-        char ib[24];
-        int len = snprintf(ib, sizeof ib, "%lld", (long long)v);
-        return buf_append(b, ib, (size_t)len);
-    }
-    char tmp[48];
-    if (fabs(v) >= DBL_MIN) {
-        /* A normal double is within 2^-53 (relative) of its shortest
-         * round-tripping decimal, and 15 significant digits are spaced at
-         * least 5e-16 apart; so if some k <= 15 digits read back as v, the
-         * 15-digit rounding is those k digits padded with zeros (trimmed
-         * below). Past 15 only 16 and 17 remain. One conversion gives the
-         * 17 correctly rounded digits; the 15- and 16-digit roundings are
-         * derived from them, except when the digits cut off are exactly
-         * "5", "50"...: then the true tail may lie either side of the half,
-         * and printf rounds v itself. */
-        snprintf(tmp, sizeof tmp, "%.16e", v);
-        int prec = 15;
-        for (; prec < 17; prec++) {
-            char cand[48];
-            round_sci(tmp, prec, v, cand, sizeof cand);
-            if (strtod(cand, NULL) == v) {
-                memcpy(tmp, cand, strlen(cand) + 1);
-                break;
-            }
-        }
-    } else {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-            if (strtod(tmp, NULL) == v)
-                break;
-        }
-    }
-    /* tmp is [-]d[.ddd]e[+-]xx */
-    const char *s = tmp;
-    int rc = 0;
-    if (*s == '-') {
-        rc |= buf_putc(b, '-');
-        s++;
-    }
-    char digits[24];
-    int nd = 0;
-    for (; *s && *s != 'e'; s++)
-        if (*s != '.')
-            digits[nd++] = *s;
-    int exp10 = atoi(s + 1);
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    /* value = 0.d1d2d3... * 10^(exp10+1) */
-    int point = exp10 + 1; /* digits before the decimal point */
-    if (point <= 0) {
-        rc |= buf_puts(b, "0.");
-        for (int i = 0; i < -point; i++)
-            rc |= buf_putc(b, '0');
-        rc |= buf_append(b, digits, (size_t)nd);
-        return rc;
-    }
-    for (int i = 0; i < point; i++)
-        rc |= buf_putc(b, i < nd ? digits[i] : '0');
-    if (nd > point) {
-        rc |= buf_putc(b, '.');
-        rc |= buf_append(b, digits + point, (size_t)(nd - point));
-    }
-    return rc;
+    return fmtfloat_f(b, v);
 }
 
 /* Prometheus' model.Duration.String(). */

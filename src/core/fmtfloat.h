@@ -1,0 +1,33 @@
+/* fmtfloat.h: the shortest decimal text of a float64 that reads back to the
+ * same bits, in the three layouts Tide's outputs use:
+ *   fmtfloat_f  Go's strconv.FormatFloat(v, 'f', -1, 64): PromQL results,
+ *               printed expressions, OTLP `le` labels ("0.25", "1500");
+ *   fmtfloat_e  Go's 'e' form, -1 precision: the Prometheus API's values
+ *               below 1e-6 or from 1e21 ("7e-07", "1.5e+21");
+ *   fmtfloat_g  printf's %g at the first of 15, 16, 17 significant digits
+ *               that round-trips: export formats ("0.5", "1e+20").
+ * NaN and infinities print as "NaN", "+Inf", "-Inf". Pure; thread-safe.
+ */
+#ifndef TIDE_CORE_FMTFLOAT_H
+#define TIDE_CORE_FMTFLOAT_H
+
+#include <stdbool.h>
+
+#include "core/buf.h"
+
+/* v (finite) as its shortest round-tripping digits: v = ±0.d[0..nd) × 10^point. */
+struct float_digits {
+    bool neg;   /* sign bit set (-0.0 included) */
+    int nd;     /* digits in d, 1..17, no trailing zeros but for the "0" of zero */
+    int point;  /* position of the decimal point relative to d[0] */
+    char d[18]; /* ASCII digits */
+};
+
+void fmtfloat_shortest(double v, struct float_digits *out);
+
+int fmtfloat_f(struct buf *b, double v);
+int fmtfloat_e(struct buf *b, double v);
+/* Into buf (>= 32 bytes), NUL-terminated; returns the length. */
+int fmtfloat_g(char *buf, double v);
+
+#endif
