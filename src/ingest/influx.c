@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
+#include "core/mem.h"
 #include "ingest/jsontok.h"
 
 #define MEMO_MAX 32 /* derived names remembered for the current measurement */
@@ -84,21 +85,6 @@ static int bad(struct parser *ps, const char *at, const char *fmt, ...)
 
 /* At most 40 bytes of a token, for messages. */
 #define CLIP(s) (int)((s).n > 40 ? 40 : (s).n), (s).p
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (np == NULL)
-        return -ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
 
 /* Scan to the first unescaped byte of class `stop` (or le). A backslash
  * escapes the byte after it; *esc says whether one was seen. */
@@ -316,7 +302,7 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
         rc = token(ps, s, p, esc, ",= ", &value);
         if (rc != 0)
             return rc;
-        if (grow((void **)&ps->tags, &ps->cap_tags, ps->ntags + 1, sizeof *ps->tags))
+        if (mem_grow((void **)&ps->tags, &ps->cap_tags, ps->ntags + 1, sizeof *ps->tags))
             return -ENOMEM;
         ps->tags[ps->ntags++] = (struct tag){key, value};
     }
@@ -365,7 +351,7 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
             if (field_value(t, &v) != 0)
                 return bad(ps, s, "invalid field value \"%.*s\" for field \"%.*s\"", CLIP(t),
                            CLIP(key));
-            if (grow((void **)&ps->fields, &ps->cap_fields, ps->nfields + 1, sizeof *ps->fields))
+            if (mem_grow((void **)&ps->fields, &ps->cap_fields, ps->nfields + 1, sizeof *ps->fields))
                 return -ENOMEM;
             ps->fields[ps->nfields++] = (struct field){key, v};
         }

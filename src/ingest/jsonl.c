@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
+#include "core/mem.h"
 #include "ingest/jsontok.h"
 
 /* The NaN "NaN" parses to: Prometheus' value.NormalNaN (also Go's math.NaN()). */
@@ -68,24 +69,9 @@ static int bad(struct err *e, const struct line *l, const char *at, const char *
     return ERR_PARSE(e, l->no, col, "line %d: %s (column %d)", l->no, why, col);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (np == NULL)
-        return -ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 static int push_value(struct scratch *s, double v, bool skip)
 {
-    if (grow((void **)&s->v, &s->cap_v, s->nv + 1, sizeof *s->v))
+    if (mem_grow((void **)&s->v, &s->cap_v, s->nv + 1, sizeof *s->v))
         return -ENOMEM;
     s->v[s->nv++] = (struct val){v, skip};
     return 0;
@@ -93,7 +79,7 @@ static int push_value(struct scratch *s, double v, bool skip)
 
 static int push_time(struct scratch *s, int64_t t)
 {
-    if (grow((void **)&s->t, &s->cap_t, s->nt + 1, sizeof *s->t))
+    if (mem_grow((void **)&s->t, &s->cap_t, s->nt + 1, sizeof *s->t))
         return -ENOMEM;
     s->t[s->nt++] = t;
     return 0;

@@ -1,23 +1,10 @@
 /* batch.c: building batches of series and samples (see batch.h). */
 #include "model/batch.h"
 
+#include "core/mem.h"
+
 #include <errno.h>
 #include <stdlib.h>
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (np == NULL)
-        return -ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
 
 void batch_init(struct batch *b)
 {
@@ -70,7 +57,7 @@ int batch_begin_series(struct batch *b)
 {
     if (b->open)
         batch_abort_series(b);
-    if (grow((void **)&b->series, &b->cap_series, b->nseries + 1, sizeof *b->series))
+    if (mem_grow((void **)&b->series, &b->cap_series, b->nseries + 1, sizeof *b->series))
         return -ENOMEM;
     b->series[b->nseries] = (struct batch_series){(uint32_t)b->nlabels, 0,
                                                   (uint32_t)b->nsamples, 0};
@@ -80,7 +67,7 @@ int batch_begin_series(struct batch *b)
 
 int batch_add_label(struct batch *b, struct strv name, struct strv value)
 {
-    if (grow((void **)&b->labels, &b->cap_labels, b->nlabels + 1, sizeof *b->labels))
+    if (mem_grow((void **)&b->labels, &b->cap_labels, b->nlabels + 1, sizeof *b->labels))
         return -ENOMEM;
     b->labels[b->nlabels++] = (struct label){name, value};
     b->series[b->nseries].nlabels++;
@@ -89,7 +76,7 @@ int batch_add_label(struct batch *b, struct strv name, struct strv value)
 
 int batch_add_sample(struct batch *b, int64_t t_ms, double v)
 {
-    if (grow((void **)&b->samples, &b->cap_samples, b->nsamples + 1, sizeof *b->samples))
+    if (mem_grow((void **)&b->samples, &b->cap_samples, b->nsamples + 1, sizeof *b->samples))
         return -ENOMEM;
     b->samples[b->nsamples++] = (struct sample){t_ms, v};
     b->series[b->nseries].nsamples++;

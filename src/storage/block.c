@@ -36,28 +36,10 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "core/mem.h"
 #include "core/fs.h"
 #include "core/hash.h"
 #include "storage/format.h"
-
-/* ---- shared helpers ---- */
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    if (ncap > SIZE_MAX / elem)
-        return -ENOMEM;
-    void *np = realloc(*p, ncap * elem);
-    if (np == NULL)
-        return -ENOMEM;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
 
 static void put_le64(uint8_t *p, uint64_t v)
 {
@@ -182,7 +164,7 @@ static int intern(struct block_writer *w, struct strv s, uint32_t *id)
     }
     if (w->nsyms >= UINT32_MAX - 1)
         return TIDE_ELIMIT;
-    int rc = grow((void **)&w->syms, &w->cap_syms, w->nsyms + 1, sizeof *w->syms);
+    int rc = mem_grow((void **)&w->syms, &w->cap_syms, w->nsyms + 1, sizeof *w->syms);
     if (rc != 0)
         return rc;
     size_t off = w->strs.len;
@@ -257,7 +239,7 @@ static int flush_page(struct block_writer *w, struct err *e)
 {
     if (w->page.len == 0)
         return 0;
-    int rc = grow((void **)&w->pages, &w->cap_pages, w->npages + 1, sizeof *w->pages);
+    int rc = mem_grow((void **)&w->pages, &w->cap_pages, w->npages + 1, sizeof *w->pages);
     if (rc != 0)
         return ERR_SET(e, rc, "block writer: out of memory");
     size_t bound = ZSTD_compressBound(w->page.len);
@@ -288,7 +270,7 @@ int block_writer_add(struct block_writer *w, const struct label *ls, size_t nls,
         return ERR_LIMIT(e, "block writer: %zu samples in one series", n);
     if (w->nseries > 0) {
         const struct wseries *p = &w->series[w->nseries - 1];
-        int rc = grow((void **)&w->prev, &w->cap_prev, p->nlabels, sizeof *w->prev);
+        int rc = mem_grow((void **)&w->prev, &w->cap_prev, p->nlabels, sizeof *w->prev);
         if (rc != 0)
             return ERR_SET(e, rc, "block writer: out of memory");
         for (uint32_t j = 0; j < p->nlabels; j++) {
@@ -300,11 +282,11 @@ int block_writer_add(struct block_writer *w, const struct label *ls, size_t nls,
     }
     /* Chunks of equal size (within one sample), none over chunk_samples. */
     size_t nch = (n + w->chunk_samples - 1) / w->chunk_samples;
-    int rc = grow((void **)&w->series, &w->cap_series, w->nseries + 1, sizeof *w->series);
+    int rc = mem_grow((void **)&w->series, &w->cap_series, w->nseries + 1, sizeof *w->series);
     if (rc == 0)
-        rc = grow((void **)&w->refs, &w->cap_refs, w->nrefs + 2 * nls, sizeof *w->refs);
+        rc = mem_grow((void **)&w->refs, &w->cap_refs, w->nrefs + 2 * nls, sizeof *w->refs);
     if (rc == 0)
-        rc = grow((void **)&w->chunks, &w->cap_chunks, w->nchunks + nch, sizeof *w->chunks);
+        rc = mem_grow((void **)&w->chunks, &w->cap_chunks, w->nchunks + nch, sizeof *w->chunks);
     if (rc != 0)
         return ERR_SET(e, rc, "block writer: out of memory");
     size_t mark = w->page.len;
@@ -603,7 +585,7 @@ static int parse_chunks(struct block *b, struct rd *r, struct rseries *s, size_t
     uint64_t nch = rd_uvarint(r);
     if (r->bad || nch == 0 || nch > s->nsamples || nch > rd_left(r) / 4)
         return ERR_CORRUPT(e, "block index: chunk count");
-    if (grow((void **)&b->chunks, cap, b->nchunks + (size_t)nch, sizeof *b->chunks) != 0)
+    if (mem_grow((void **)&b->chunks, cap, b->nchunks + (size_t)nch, sizeof *b->chunks) != 0)
         return ERR_SET(e, -ENOMEM, "block index: out of memory");
     s->chunk_off = b->nchunks;
     s->nchunks = (size_t)nch;
