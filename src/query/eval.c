@@ -96,6 +96,26 @@ static void plan(struct eval *ev, const struct ast_node *n, int64_t s, int64_t e
     }
 }
 
+static bool is_stale(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b == STALE_NAN_BITS;
+}
+
+/* Whether v[0..n) holds a stale marker: no early exit, so the loop is a
+ * plain OR over the values that the compiler can unroll. */
+static bool any_stale(const struct sample *v, size_t n)
+{
+    uint64_t hit = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t b;
+        memcpy(&b, &v[k].v, sizeof b);
+        hit |= b == STALE_NAN_BITS;
+    }
+    return hit != 0;
+}
+
 static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slot *sl)
 {
     struct storage_set *set = NULL;
@@ -139,6 +159,8 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
         se->pts = v; /* taken from the set: no copy */
         se->npts = se->cap = nv;
         sl->n++;
+        /* Look for stale markers while the samples are still in cache. */
+        sl->stale = sl->stale || any_stale(v, nv);
         ev->loaded_samples += nv;
         if ((rc = eval_account(ev, (long long)nv)) != 0)
             break;
@@ -147,18 +169,16 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
     return rc;
 }
 
-static bool is_stale(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b == STALE_NAN_BITS;
-}
 
 /* The slot's series without stale markers, built on first use. */
 static int slot_nostale(struct eval *ev, struct slot *sl)
 {
     if (sl->ns)
         return 0;
+    if (!sl->stale) {
+        sl->ns = sl->s; /* nothing to drop: the same series */
+        return 0;
+    }
     sl->ns = calloc(sl->n ? sl->n : 1, sizeof *sl->ns);
     if (sl->ns == NULL)
         return eval_nomem(ev);
@@ -190,12 +210,13 @@ void eval_slots_free(struct eval *ev)
     for (size_t i = 0; i < ev->nslots; i++) {
         struct slot *sl = &ev->slots[i];
         for (size_t k = 0; k < sl->n; k++) {
-            if (sl->ns && sl->ns[k].cap)
+            if (sl->ns && sl->ns != sl->s && sl->ns[k].cap)
                 free(sl->ns[k].pts);
             free(sl->s[k].pts);
         }
         free(sl->s);
-        free(sl->ns);
+        if (sl->ns != sl->s)
+            free(sl->ns);
         *sl = (struct slot){0};
     }
 }

@@ -60,10 +60,12 @@ struct vector {
 /* Data of one vector selector, read once from storage. */
 struct slot {
     struct series *s;   /* all samples in [mint, maxt], stale markers kept */
-    struct series *ns;  /* the same without stale markers (for range windows) */
+    struct series *ns;  /* the same without stale markers (for range windows);
+                         * ns == s when no series has any (stale false) */
     size_t n;
     int64_t mint, maxt; /* the range to read, widened by plan() */
     bool used, loaded;
+    bool stale; /* some series holds a stale marker */
 };
 
 struct eval {
@@ -232,6 +234,9 @@ struct window {
 /* Compute f over one non-empty window. Returns 1 with *out set, 0 for no
  * output, or a negative error. */
 int func_range_apply(struct eval *ev, enum promql_func_id f, const struct window *w, double *out);
+/* Set by tests: use only baseline x86-64 instructions (no AVX) so both
+ * variants of the vectorised functions are checked on one machine. */
+extern bool func_range_baseline_only;
 /* func_range_apply() over n non-empty windows of one step: out[i] and got[i]
  * (1 = a value, 0 = none) for each; a negative error stops it. Lets a
  * function evaluate several windows side by side (avg_over_time does). */

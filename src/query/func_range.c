@@ -147,22 +147,131 @@ static inline void avg_inc(double v, double *mean, double *c, double *count)
 
 #define AVG_LANES 4
 
-/* avg_over_time of up to AVG_LANES windows at once: each window's chain of
- * dependent divisions is the same arithmetic as alone (results bit-identical),
- * but the chains of different windows overlap in the CPU. */
-static void avg_lanes(const struct window *w, size_t k, double *out)
+/* Doubles side by side (GCC/clang vector extension): two in one SSE2
+ * register on baseline x86-64, four in one AVX register where the CPU has
+ * it. IEEE division and addition are exactly rounded per lane, and no
+ * multiply-add is fused, so each lane computes bit for bit what the scalar
+ * avg_inc() would. */
+typedef double v2d __attribute__((vector_size(2 * sizeof(double))));
+typedef long long v2l __attribute__((vector_size(2 * sizeof(long long))));
+typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+typedef long long v4l __attribute__((vector_size(4 * sizeof(long long))));
+
+/* Per lane, for vector types VT with mask type LT: mask ? a : b (mask lanes
+ * all ones or all zeros), and |x|. Macros, not functions: a vector argument
+ * changes the ABI between SSE2 and AVX code (-Wpsabi). */
+#define V_PICK(LT, VT, mask, a, b) ((VT)(((LT)(a) & (mask)) | ((LT)(b) & ~(mask))))
+#define V_ABS(LT, VT, x) ((VT)((LT)(x) & ((LT){0} + INT64_MAX)))
+
+/* One avg_inc() step on every lane while no lane's mean is infinite:
+ * kahan_inc() with both branches computed and the right one picked. */
+#define AVG_STEP(LT, VT, v, mean, c, count)                                           \
+    do {                                                                              \
+        VT inc_ = (v) / (count) - (mean) / (count);                                   \
+        VT t_ = (mean) + inc_;                                                        \
+        (c) += V_PICK(LT, VT, (LT)(V_ABS(LT, VT, mean) >= V_ABS(LT, VT, inc_)),       \
+                      ((mean) - t_) + inc_, (inc_ - t_) + (mean));                    \
+        (mean) = t_;                                                                  \
+    } while (0)
+
+/* The same once some lane's mean is infinite: a lane avg_inc() would skip
+ * (v infinite of the mean's sign, or any number) keeps its state. */
+#define AVG_STEP_INF(LT, VT, v, mean, c, count)                                       \
+    do {                                                                              \
+        const VT zero_ = {0};                                                         \
+        VT m0_ = (mean), c0_ = (c);                                                   \
+        LT v_inf_ = (LT)(V_ABS(LT, VT, v) == zero_ + INFINITY);                       \
+        LT same_sign_ = ~((LT)(m0_ > zero_) ^ (LT)((v) > zero_));                     \
+        LT keep_ = (LT)(V_ABS(LT, VT, m0_) == zero_ + INFINITY) &                     \
+                   ((v_inf_ & same_sign_) | ((LT)((v) == (v)) & ~v_inf_));            \
+        AVG_STEP(LT, VT, v, mean, c, count);                                          \
+        (c) = V_PICK(LT, VT, keep_, c0_, (c));                                        \
+        (mean) = V_PICK(LT, VT, keep_, m0_, (mean));                                  \
+    } while (0)
+
+/* True when some lane of a mean is infinite. */
+#define ANY_INF(LT, VT, mean, lanes)                                                  \
+    ({                                                                                \
+        LT m_ = (LT)(V_ABS(LT, VT, mean) == (VT){0} + INFINITY);                      \
+        bool any_ = false;                                                            \
+        for (int l_ = 0; l_ < (lanes); l_++)                                          \
+            any_ |= m_[l_] != 0;                                                      \
+        any_;                                                                         \
+    })
+
+static void avg_finish(const double *mean, const double *c, double *out)
 {
-    double mean[AVG_LANES] = {0}, c[AVG_LANES] = {0}, count[AVG_LANES] = {0};
-    size_t n = 0;
-    for (size_t j = 0; j < k; j++)
-        if (w[j].n > n)
-            n = w[j].n;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < k; j++)
-            if (i < w[j].n)
-                avg_inc(w[j].p[i].v, &mean[j], &c[j], &count[j]);
-    for (size_t j = 0; j < k; j++)
+    for (size_t j = 0; j < 4; j++)
         out[j] = isinf(mean[j]) ? mean[j] : mean[j] + c[j];
+}
+
+/* avg_over_time of four windows of equal length at once, as two pairs of
+ * lanes: the four chains of dependent divisions overlap, two to an
+ * instruction. */
+static void avg_lanes4_sse2(const struct window *w, double *out)
+{
+    const struct sample *p0 = w[0].p, *p1 = w[1].p, *p2 = w[2].p, *p3 = w[3].p;
+    v2d ma = {0}, ca = {0}, mb = {0}, cb = {0}, count = {0};
+    size_t i = 0, n = w[0].n;
+    for (; i < n && !ANY_INF(v2l, v2d, ma, 2) && !ANY_INF(v2l, v2d, mb, 2); i++) {
+        v2d va = {p0[i].v, p1[i].v}, vb = {p2[i].v, p3[i].v};
+        count += 1;
+        AVG_STEP(v2l, v2d, va, ma, ca, count);
+        AVG_STEP(v2l, v2d, vb, mb, cb, count);
+    }
+    for (; i < n; i++) {
+        v2d va = {p0[i].v, p1[i].v}, vb = {p2[i].v, p3[i].v};
+        count += 1;
+        AVG_STEP_INF(v2l, v2d, va, ma, ca, count);
+        AVG_STEP_INF(v2l, v2d, vb, mb, cb, count);
+    }
+    avg_finish((double[]){ma[0], ma[1], mb[0], mb[1]}, (double[]){ca[0], ca[1], cb[0], cb[1]},
+               out);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_AVG_AVX 1
+/* The same four lanes in one AVX register: one division instruction per
+ * division, where SSE2 needs two. */
+__attribute__((target("avx"))) static void avg_lanes4_avx(const struct window *w, double *out)
+{
+    const struct sample *p0 = w[0].p, *p1 = w[1].p, *p2 = w[2].p, *p3 = w[3].p;
+    v4d m = {0}, c = {0}, count = {0};
+    size_t i = 0, n = w[0].n;
+    for (; i < n && !ANY_INF(v4l, v4d, m, 4); i++) {
+        v4d v = {p0[i].v, p1[i].v, p2[i].v, p3[i].v};
+        count += 1;
+        AVG_STEP(v4l, v4d, v, m, c, count);
+    }
+    for (; i < n; i++) {
+        v4d v = {p0[i].v, p1[i].v, p2[i].v, p3[i].v};
+        count += 1;
+        AVG_STEP_INF(v4l, v4d, v, m, c, count);
+    }
+    avg_finish((double[]){m[0], m[1], m[2], m[3]}, (double[]){c[0], c[1], c[2], c[3]}, out);
+}
+#endif
+
+bool func_range_baseline_only;
+
+static void avg_lanes4(const struct window *w, double *out)
+{
+#ifdef HAVE_AVG_AVX
+    if (!func_range_baseline_only && __builtin_cpu_supports("avx")) {
+        avg_lanes4_avx(w, out);
+        return;
+    }
+#endif
+    avg_lanes4_sse2(w, out);
+}
+
+/* avg_over_time of one window. */
+static double avg_one(const struct window *w)
+{
+    double mean = 0, c = 0, count = 0;
+    for (size_t i = 0; i < w->n; i++)
+        avg_inc(w->p[i].v, &mean, &c, &count);
+    return isinf(mean) ? mean : mean + c;
 }
 
 int func_range_apply_all(struct eval *ev, enum promql_func_id f, const struct window *w,
@@ -172,7 +281,15 @@ int func_range_apply_all(struct eval *ev, enum promql_func_id f, const struct wi
     if (f == FN_AVG_OVER_TIME) {
         for (; i < n; i += AVG_LANES) {
             size_t k = n - i < AVG_LANES ? n - i : AVG_LANES;
-            avg_lanes(w + i, k, out + i);
+            bool same = k == AVG_LANES;
+            for (size_t j = 1; j < k && same; j++)
+                same = w[i + j].n == w[i].n;
+            if (same) {
+                avg_lanes4(w + i, out + i);
+            } else {
+                for (size_t j = 0; j < k; j++)
+                    out[i + j] = avg_one(&w[i + j]);
+            }
             for (size_t j = 0; j < k; j++)
                 got[i + j] = 1;
         }
@@ -269,7 +386,7 @@ int func_range_apply(struct eval *ev, enum promql_func_id f, const struct window
         return 1;
     }
     case FN_AVG_OVER_TIME:
-        avg_lanes(w, 1, out);
+        *out = avg_one(w);
         return 1;
     case FN_SUM_OVER_TIME: {
         double sum = 0, c = 0;

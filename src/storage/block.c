@@ -945,6 +945,21 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
     while (c < end && c->maxt < mint_ms)
         c++;
     size_t n0 = *n;
+    /* Room for every chunk that overlaps, reserved once: growing while
+     * decoding would copy what earlier chunks gave, chunk after chunk. */
+    size_t need = n0;
+    for (const struct rchunk *x = c; x < end && x->mint <= maxt_ms; x++)
+        need += x->nsamples;
+    if (need > *cap) {
+        /* Nothing to keep when the array is empty: no realloc copy. */
+        struct sample *nv = n0 ? realloc(*v, need * sizeof *nv) : malloc(need * sizeof *nv);
+        if (nv == NULL)
+            return ERR_SET(e, -ENOMEM, "block: out of memory");
+        if (n0 == 0)
+            free(*v);
+        *v = nv;
+        *cap = need;
+    }
     /* The mutex covers the cache, not the decoding: the page is pinned so
      * concurrent readers decode in parallel while nobody replaces it. */
     size_t slot = 0;
