@@ -484,6 +484,28 @@ static size_t skip_to(const struct sample *p, size_t from, size_t n, int64_t t, 
     return lo;
 }
 
+/* A window edge moving through one series step by step. */
+struct edge {
+    size_t at;   /* first sample past the edge */
+    size_t last; /* how far the previous step moved it */
+};
+
+/* skip_to() for an edge, trying first where the previous step's move would
+ * put it: regular samples under regular steps move by the same count each
+ * step, and two probes confirm it without a search. */
+static void edge_move(struct edge *e, const struct sample *p, size_t n, int64_t t, bool after)
+{
+    size_t from = e->at, g = from + e->last;
+    size_t to;
+    if (e->last > 0 && g <= n && (p[g - 1].t_ms < t || (after && p[g - 1].t_ms == t)) &&
+        (g == n || p[g].t_ms > t || (!after && p[g].t_ms == t)))
+        to = g;
+    else
+        to = skip_to(p, from, n, t, after);
+    e->last = to - from;
+    e->at = to;
+}
+
 static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t marg,
                            struct matrix *out)
 {
@@ -493,7 +515,8 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
     struct rsrc r = {0};
     struct accum ac = {0};
     long *idx = NULL;
-    size_t *lo = NULL, *hi = NULL, *wsrc = NULL;
+    struct edge *lo = NULL, *hi = NULL;
+    size_t *wsrc = NULL;
     struct window *ws = NULL;
     double *wval = NULL;
     int *wgot = NULL;
@@ -546,15 +569,15 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
             if ((rc = eval_check(ev)) != 0)
                 break;
             const struct series *se = &r.s[i];
-            hi[i] = skip_to(se->pts, hi[i], se->npts, tref, true);
-            lo[i] = skip_to(se->pts, lo[i], hi[i], w.range_start_ms, false);
-            if (lo[i] >= hi[i])
+            edge_move(&hi[i], se->pts, se->npts, tref, true);
+            edge_move(&lo[i], se->pts, hi[i].at, w.range_start_ms, false);
+            if (lo[i].at >= hi[i].at)
                 continue;
             ws[nw] = w;
-            ws[nw].p = se->pts + lo[i];
-            ws[nw].n = hi[i] - lo[i];
+            ws[nw].p = se->pts + lo[i].at;
+            ws[nw].n = hi[i].at - lo[i].at;
             wsrc[nw++] = i;
-            nsamples += (long long)(hi[i] - lo[i]);
+            nsamples += (long long)(hi[i].at - lo[i].at);
         }
         if (rc != 0 || nw == 0)
             continue;
