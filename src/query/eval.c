@@ -159,8 +159,10 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
         se->pts = v; /* taken from the set: no copy */
         se->npts = se->cap = nv;
         sl->n++;
-        /* Look for stale markers while the samples are still in cache. */
-        sl->stale = sl->stale || any_stale(v, nv);
+        /* Look for stale markers, where storage cannot rule them out,
+         * while the samples are still in cache. */
+        if (!sl->stale && storage_set_maybe_nan(set))
+            sl->stale = any_stale(v, nv);
         ev->loaded_samples += nv;
         if ((rc = eval_account(ev, (long long)nv)) != 0)
             break;

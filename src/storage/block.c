@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -933,7 +934,8 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
 }
 
 int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int64_t maxt_ms,
-                               struct sample **v, size_t *n, size_t *cap, struct err *e)
+                               struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
+                               struct err *e)
 {
     if (i >= b->meta.nseries)
         return ERR_INVAL(e, "block: series %llu of %llu", (unsigned long long)i,
@@ -976,6 +978,11 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
                              (unsigned long long)i);
         if (rc != 0)
             break;
+        if (maybe_nan) {
+            int mode = series_codec_mode(page + c->off, (size_t)c->len);
+            if (mode == SERIES_CODEC_XOR || (mode == SERIES_CODEC_CONST && isnan((*v)[c0].v)))
+                *maybe_nan = true;
+        }
         /* Trim while the chunk is still the last one decoded: the first
          * chunk's head (a memmove of at most one chunk), the last's tail. */
         if (c->mint < mint_ms) {
@@ -1001,5 +1008,5 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
 int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t *n, size_t *cap,
                          struct err *e)
 {
-    return block_series_samples_range(b, i, INT64_MIN, INT64_MAX, v, n, cap, e);
+    return block_series_samples_range(b, i, INT64_MIN, INT64_MAX, v, n, cap, NULL, e);
 }

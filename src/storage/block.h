@@ -81,9 +81,12 @@ int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t 
 /* The same for the samples of series i in [mint_ms, maxt_ms] only: decodes
  * just the chunks whose time range meets it (a chunk is checked against the
  * index whole, then trimmed). Nothing when the series misses the range or
- * mint_ms > maxt_ms. */
+ * mint_ms > maxt_ms. When maybe_nan is not NULL, *maybe_nan is set (never
+ * cleared) if a decoded chunk may hold NaN values, stale markers included:
+ * chunks in the decimal modes cannot. */
 int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int64_t maxt_ms,
-                               struct sample **v, size_t *n, size_t *cap, struct err *e);
+                               struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
+                               struct err *e);
 
 /* ---- the column codec used inside blocks (series_codec.c) ---- */
 

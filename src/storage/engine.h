@@ -344,9 +344,12 @@ int head_append_sync(struct storage *s);
 int querier_resolve(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
                     int64_t maxt_ms, bool sort_labels, uint32_t **out, size_t *n, struct err *e);
 /* All samples of series sid in [mint, maxt]: blocks, frozen and active head
- * merged newest-write-wins, tombstones applied. Takes lock(read). */
+ * merged newest-write-wins, tombstones applied. Takes lock(read). *maybe_nan
+ * (if not NULL) is set when some of them may be NaN: block chunks not in a
+ * decimal mode, or any head data; false means none is. */
 int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int64_t maxt_ms,
-                           struct sample **v, size_t *n, size_t *cap, struct err *e);
+                           struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
+                           struct err *e);
 /* Samples of series sid from block db (with tombstones applied) appended to *v. */
 int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
                           struct sample **v, size_t *n, size_t *cap, struct err *e);
@@ -354,7 +357,7 @@ int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t
  * chunks that meet it (block_series_samples_range). */
 int querier_block_samples_range(struct storage *s, const struct db_block *db, uint32_t sid,
                                 int64_t mint_ms, int64_t maxt_ms, struct sample **v, size_t *n,
-                                size_t *cap, struct err *e);
+                                size_t *cap, bool *maybe_nan, struct err *e);
 /* Index of series sid in db, or -1. */
 int64_t querier_block_find(const struct db_block *db, uint32_t sid);
 

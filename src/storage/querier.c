@@ -26,6 +26,7 @@ struct storage_set {
     struct sample *v;    /* samples of the current series */
     size_t nv, cap;
     size_t hint;         /* samples the last series had: the size to reserve next */
+    bool maybe_nan;      /* the current series' samples may hold NaN */
 };
 
 static int cmp_labels(const void *a, const void *b, void *ctx)
@@ -87,13 +88,14 @@ int64_t querier_block_find(const struct db_block *db, uint32_t sid)
 
 int querier_block_samples_range(struct storage *s, const struct db_block *db, uint32_t sid,
                                 int64_t mint_ms, int64_t maxt_ms, struct sample **v, size_t *n,
-                                size_t *cap, struct err *e)
+                                size_t *cap, bool *maybe_nan, struct err *e)
 {
     int64_t idx = querier_block_find(db, sid);
     if (idx < 0)
         return 0;
     size_t base = *n;
-    int rc = block_series_samples_range(db->b, (uint64_t)idx, mint_ms, maxt_ms, v, n, cap, e);
+    int rc = block_series_samples_range(db->b, (uint64_t)idx, mint_ms, maxt_ms, v, n, cap,
+                                        maybe_nan, e);
     if (rc)
         return rc;
     size_t k = *n - base;
@@ -105,7 +107,7 @@ int querier_block_samples_range(struct storage *s, const struct db_block *db, ui
 int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
                           struct sample **v, size_t *n, size_t *cap, struct err *e)
 {
-    return querier_block_samples_range(s, db, sid, INT64_MIN, INT64_MAX, v, n, cap, e);
+    return querier_block_samples_range(s, db, sid, INT64_MIN, INT64_MAX, v, n, cap, NULL, e);
 }
 
 /* Keep the samples of v within [mint, maxt]. */
@@ -221,9 +223,12 @@ static int merge_in_place(struct sample *v, size_t base, size_t *n, struct sampl
 }
 
 int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int64_t maxt_ms,
-                           struct sample **v, size_t *n, size_t *cap, struct err *e)
+                           struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
+                           struct err *e)
 {
     *n = 0;
+    if (maybe_nan)
+        *maybe_nan = false;
     struct sample *tmp = NULL;
     size_t ntmp = 0, captmp = 0;
     int rc = 0;
@@ -237,13 +242,15 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
         /* Decode straight after what earlier blocks gave, then merge only
          * where the two overlap. */
         size_t base = *n;
-        rc = querier_block_samples_range(s, db, sid, mint_ms, maxt_ms, v, n, cap, e);
+        rc = querier_block_samples_range(s, db, sid, mint_ms, maxt_ms, v, n, cap, maybe_nan, e);
         if (rc == 0)
             rc = merge_in_place(*v, base, n, &tmp, &captmp);
     }
     if (rc == 0 && sr->frozen) {
         ntmp = 0;
         rc = head_data_read(sr->frozen, &tmp, &ntmp, &captmp, e);
+        if (rc == 0 && maybe_nan && ntmp > 0)
+            *maybe_nan = true;
         if (rc == 0)
             rc = layer(v, n, cap, &tmp, &ntmp, &captmp, mint_ms, maxt_ms);
     }
@@ -254,6 +261,8 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
         if (sr->head.nsamples > 0 && sr->head.maxt >= mint_ms && sr->head.mint <= maxt_ms)
             rc = head_data_read(&sr->head, &tmp, &ntmp, &captmp, e);
         pthread_mutex_unlock(mu);
+        if (rc == 0 && maybe_nan && ntmp > 0)
+            *maybe_nan = true;
         if (rc == 0)
             rc = layer(v, n, cap, &tmp, &ntmp, &captmp, mint_ms, maxt_ms);
     }
@@ -317,7 +326,7 @@ int storage_set_samples(struct storage_set *set, const struct sample **v, size_t
         set->cap = set->hint;
     }
     int rc = querier_series_samples(set->s, set->ids[set->pos - 1], set->mint_ms, set->maxt_ms,
-                                    &set->v, &set->nv, &set->cap, e);
+                                    &set->v, &set->nv, &set->cap, &set->maybe_nan, e);
     if (rc)
         return rc;
     set->hint = set->nv;
@@ -338,6 +347,11 @@ int storage_set_take_samples(struct storage_set *set, struct sample **v, size_t 
     set->cap = 0;
     set->nv = 0;
     return 0;
+}
+
+bool storage_set_maybe_nan(const struct storage_set *set)
+{
+    return set->maybe_nan;
 }
 
 size_t storage_set_count(const struct storage_set *set)

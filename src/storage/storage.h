@@ -120,6 +120,10 @@ int storage_set_samples(struct storage_set *set, const struct sample **v, size_t
  * every series' samples, like the query engine. */
 int storage_set_take_samples(struct storage_set *set, struct sample **v, size_t *n,
                              struct err *e);
+/* After storage_set_(take_)samples(): false when none of the samples is
+ * NaN (no stale marker either), so readers need not look; true when some
+ * may be. */
+bool storage_set_maybe_nan(const struct storage_set *set);
 /* Number of series in the set. */
 size_t storage_set_count(const struct storage_set *set);
 void storage_set_free(struct storage_set *set);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,7 +65,9 @@ static void make_samples(struct fixture *f)
             switch (i % 4) {
             case 0: f->samples[i][j].v = (double)(int64_t)(w * 100) / 100; break;
             case 1: f->samples[i][j].v = w; break;
-            case 2: f->samples[i][j].v = 1.0; break;
+            case 2: /* constant: 1.0, or (every other one) all stale markers */
+                f->samples[i][j].v = i % 8 == 6 ? from_bits(0x7ff0000000000002ULL) : 1.0;
+                break;
             default: {
                 uint64_t u = j % 50 == 7 ? 0x7ff0000000000002ULL : bits(w);
                 memcpy(&f->samples[i][j].v, &u, 8);
@@ -186,10 +189,16 @@ static void check_range(struct fixture *f, struct block *b, size_t i, int64_t lo
     (*v)[0] = (struct sample){-7, 7.0};
     (*v)[1] = (struct sample){-8, 8.0};
     struct err e = {0};
-    int rc = block_series_samples_range(b, i, lo, hi, v, &n, cap, &e);
+    bool maybe_nan = false;
+    int rc = block_series_samples_range(b, i, lo, hi, v, &n, cap, &maybe_nan, &e);
     if (rc != 0)
         fail_msg("series %zu [%lld, %lld]: rc=%d %s", i, (long long)lo, (long long)hi, rc, e.msg);
     assert_true((*v)[0].t_ms == -7 && (*v)[1].t_ms == -8);
+    /* "No NaN" must be true when claimed. */
+    for (size_t j = 2; j < n && !maybe_nan; j++)
+        if (isnan((*v)[j].v))
+            fail_msg("series %zu [%lld, %lld]: NaN at %zu but maybe_nan false", i, (long long)lo,
+                     (long long)hi, j);
     size_t k = 2;
     for (size_t j = 0; j < f->nsamples[i]; j++) {
         const struct sample *want = &f->samples[i][j];
@@ -250,7 +259,7 @@ static void test_range_reads(void **state)
         }
     }
     size_t n = 0;
-    assert_int_equal(block_series_samples_range(b, NSERIES, 0, 1, &v, &n, &cap, NULL), TIDE_EINVAL);
+    assert_int_equal(block_series_samples_range(b, NSERIES, 0, 1, &v, &n, &cap, NULL, NULL), TIDE_EINVAL);
     free(v);
     block_unref(b);
 }
