@@ -11,6 +11,7 @@
  * Arithmetic but atan2 drops __name__; comparisons keep it unless `bool` is
  * given. */
 #include "query/eval.h"
+#include "query/gomath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,9 +25,9 @@ static double scalar_op(enum ast_op op, double l, double r)
     case OP_SUB: return l - r;
     case OP_MUL: return l * r;
     case OP_DIV: return l / r;
-    case OP_POW: return pow(l, r);
+    case OP_POW: return gomath_pow(l, r);     /* Go's math.Pow, bit for bit */
     case OP_MOD: return fmod(l, r);
-    case OP_ATAN2: return atan2(l, r);
+    case OP_ATAN2: return gomath_atan2(l, r); /* Go's math.Atan2 */
     case OP_EQ: return l == r;
     case OP_NE: return l != r;
     case OP_GT: return l > r;

@@ -11,6 +11,7 @@
  * by the series' index in the argument (vsample.src). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "query/eval.h"
+#include "query/gomath.h"
 
 #include <math.h>
 #include <pcre2.h>
@@ -404,29 +405,32 @@ static int cmp_sort_desc(const void *a, const void *b)
     return x > y ? -1 : x < y ? 1 : 0;
 }
 
+/* The math functions. Those Go's math package computes inexactly come from
+ * gomath.c, so their last bits are Prometheus'; fabs, ceil, floor and sqrt
+ * are exact in both and stay with libm. */
 static double simple(enum promql_func_id f, double v)
 {
     switch (f) {
     case FN_ABS: return fabs(v);
     case FN_CEIL: return ceil(v);
     case FN_FLOOR: return floor(v);
-    case FN_EXP: return exp(v);
+    case FN_EXP: return gomath_exp(v);
     case FN_SQRT: return sqrt(v);
-    case FN_LN: return log(v);
-    case FN_LOG2: return log2(v);
-    case FN_LOG10: return log10(v);
-    case FN_SIN: return sin(v);
-    case FN_COS: return cos(v);
-    case FN_TAN: return tan(v);
-    case FN_ASIN: return asin(v);
-    case FN_ACOS: return acos(v);
-    case FN_ATAN: return atan(v);
-    case FN_SINH: return sinh(v);
-    case FN_COSH: return cosh(v);
-    case FN_TANH: return tanh(v);
-    case FN_ASINH: return asinh(v);
-    case FN_ACOSH: return acosh(v);
-    case FN_ATANH: return atanh(v);
+    case FN_LN: return gomath_log(v);
+    case FN_LOG2: return gomath_log2(v);
+    case FN_LOG10: return gomath_log10(v);
+    case FN_SIN: return gomath_sin(v);
+    case FN_COS: return gomath_cos(v);
+    case FN_TAN: return gomath_tan(v);
+    case FN_ASIN: return gomath_asin(v);
+    case FN_ACOS: return gomath_acos(v);
+    case FN_ATAN: return gomath_atan(v);
+    case FN_SINH: return gomath_sinh(v);
+    case FN_COSH: return gomath_cosh(v);
+    case FN_TANH: return gomath_tanh(v);
+    case FN_ASINH: return gomath_asinh(v);
+    case FN_ACOSH: return gomath_acosh(v);
+    case FN_ATANH: return gomath_atanh(v);
     case FN_DEG: return v * 180 / M_PI;
     case FN_RAD: return v * M_PI / 180;
     case FN_SGN: return v < 0 ? -1 : v > 0 ? 1 : v;
