@@ -4,9 +4,11 @@
  * Planning: before evaluating, plan() walks the tree with the range of
  * evaluation timestamps each node will see (subqueries and @ move it) and
  * widens, per vector selector, the time range to read: [first step - offset -
- * lookback (or range), last step - offset]. load() then reads each selector
- * once with storage_select() and copies its samples; no step goes back to
- * storage.
+ * lookback (or range), last step - offset]. An instant selector's series
+ * are then read once (load_slot) and kept for every step; a range
+ * selector's are read one series at a time while its function runs
+ * (lazy_next), all steps of a series before the next, so only one series'
+ * samples are held and they stay in cache.
  *
  * Evaluation follows Prometheus 2.42's engine: an instant vector selector
  * takes, at each step ts, the newest sample in [ts - offset - lookback,
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
 #include "storage/storage.h"
 
 /* The time an `@` modifier pins evaluation to. */
@@ -63,6 +66,7 @@ static void plan(struct eval *ev, const struct ast_node *n, int64_t s, int64_t e
         if (sel->at != AT_NONE)
             s = e = at_time(ev, sel->at, sel->at_ms);
         widen(&ev->slots[sel->slot], s - sel->offset_ms - n->u.mat.range_ms, e - sel->offset_ms);
+        ev->slots[sel->slot].lazy = true;
         break;
     }
     case AST_SUBQUERY: {
@@ -159,10 +163,6 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
         se->pts = v; /* taken from the set: no copy */
         se->npts = se->cap = nv;
         sl->n++;
-        /* Look for stale markers, where storage cannot rule them out,
-         * while the samples are still in cache. */
-        if (!sl->stale && storage_set_maybe_nan(set))
-            sl->stale = any_stale(v, nv);
         ev->loaded_samples += nv;
         if ((rc = eval_account(ev, (long long)nv)) != 0)
             break;
@@ -172,53 +172,67 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
 }
 
 
-/* The slot's series without stale markers, built on first use. */
-static int slot_nostale(struct eval *ev, struct slot *sl)
+/* Open a lazy slot's selection at its first series. */
+static int lazy_open(struct eval *ev, const struct ast_selector *sel, struct slot *sl)
 {
-    if (sl->ns)
-        return 0;
-    if (!sl->stale) {
-        sl->ns = sl->s; /* nothing to drop: the same series */
-        return 0;
-    }
-    sl->ns = calloc(sl->n ? sl->n : 1, sizeof *sl->ns);
-    if (sl->ns == NULL)
-        return eval_nomem(ev);
-    for (size_t i = 0; i < sl->n; i++) {
-        const struct series *se = &sl->s[i];
-        struct series *d = &sl->ns[i];
-        *d = (struct series){.ls = se->ls, .nls = se->nls};
-        size_t stale = 0;
-        for (size_t k = 0; k < se->npts; k++)
-            stale += is_stale(se->pts[k].v);
-        if (stale == 0) {
-            d->pts = se->pts; /* shared: cap stays 0 so it is not freed twice */
-            d->npts = se->npts;
-            continue;
-        }
-        d->pts = malloc((se->npts - stale + 1) * sizeof *d->pts);
-        if (d->pts == NULL)
-            return eval_nomem(ev);
-        d->cap = se->npts - stale + 1;
-        for (size_t k = 0; k < se->npts; k++)
-            if (!is_stale(se->pts[k].v))
-                d->pts[d->npts++] = se->pts[k];
-    }
+    storage_set_free(sl->set);
+    sl->set = NULL;
+    sl->next = 0;
+    sl->cur = (struct series){0};
+    int rc = storage_select(ev->st, sel->matchers, sel->nmatchers, sl->mint, sl->maxt, &sl->set,
+                            ev->e);
+    if (rc != 0)
+        return rc;
+    sl->n = storage_set_count(sl->set);
+    sl->loaded = true;
     return 0;
+}
+
+/* Read the next series of a lazy slot into sl->cur (npts 0 when it has no
+ * samples in range), stale markers dropped, and account for its samples in
+ * place of the previous series'. */
+static int lazy_next(struct eval *ev, struct slot *sl)
+{
+    eval_account(ev, -(long long)sl->cur.npts);
+    sl->cur = (struct series){0};
+    if (!storage_set_next(sl->set))
+        return EVAL_EXEC(ev, "range selector read past its last series");
+    sl->next++;
+    storage_set_labels(sl->set, &sl->cur.ls, &sl->cur.nls);
+    const struct sample *v;
+    size_t nv;
+    int rc = storage_set_samples(sl->set, &v, &nv, ev->e);
+    if (rc != 0)
+        return rc;
+    ev->loaded_samples += nv;
+    if (nv > 0 && storage_set_maybe_nan(sl->set) && any_stale(v, nv)) {
+        if ((rc = mem_grow((void **)&sl->scratch, &sl->scratch_cap, nv, sizeof *v)) != 0)
+            return eval_nomem(ev);
+        size_t k = 0;
+        for (size_t j = 0; j < nv; j++)
+            if (!is_stale(v[j].v))
+                sl->scratch[k++] = v[j];
+        v = sl->scratch;
+        nv = k;
+    }
+    /* Read-only from here on: the points stay in the set's (or scratch)
+     * buffer until the next series is read. */
+    sl->cur.pts = (struct sample *)v;
+    sl->cur.npts = nv;
+    return eval_account(ev, (long long)nv);
 }
 
 void eval_slots_free(struct eval *ev)
 {
     for (size_t i = 0; i < ev->nslots; i++) {
         struct slot *sl = &ev->slots[i];
-        for (size_t k = 0; k < sl->n; k++) {
-            if (sl->ns && sl->ns != sl->s && sl->ns[k].cap)
-                free(sl->ns[k].pts);
-            free(sl->s[k].pts);
+        if (!sl->lazy) {
+            for (size_t k = 0; k < sl->n; k++)
+                free(sl->s[k].pts);
         }
         free(sl->s);
-        if (sl->ns != sl->s)
-            free(sl->ns);
+        storage_set_free(sl->set);
+        free(sl->scratch);
         *sl = (struct slot){0};
     }
 }
@@ -236,7 +250,8 @@ int eval_prepare(struct eval *ev, const struct promql_expr *x)
     for (size_t i = 0; i < x->nsels; i++) {
         if (!ev->slots[i].used)
             continue;
-        int rc = load_slot(ev, &x->sels[i]->u.sel, &ev->slots[i]);
+        int rc = ev->slots[i].lazy ? lazy_open(ev, &x->sels[i]->u.sel, &ev->slots[i])
+                                   : load_slot(ev, &x->sels[i]->u.sel, &ev->slots[i]);
         if (rc != 0)
             return rc;
     }
@@ -314,10 +329,12 @@ static int eval_selector(struct eval *ev, const struct ast_node *n, struct matri
     return rc;
 }
 
-/* A source of range windows: a range selector's data or a subquery's result. */
+/* A source of range windows: a range selector's series, read one at a
+ * time from its lazy slot, or a subquery's result, held whole. Series are
+ * visited in order, each once: rsrc_series(r, 0), (r, 1), ... */
 struct rsrc {
-    const struct series *s;
-    size_t n;
+    struct slot *sl;   /* the range selector's slot, or NULL */
+    size_t n;          /* series */
     int64_t range_ms, offset_ms;
     enum ast_at at;
     int64_t at_ms;
@@ -334,10 +351,14 @@ static int rsrc_open(struct eval *ev, const struct ast_node *n, struct rsrc *r)
     if (n->kind == AST_MATRIX) {
         const struct ast_selector *sel = &n->u.mat.vs->u.sel;
         struct slot *sl = &ev->slots[sel->slot];
-        int rc = slot_nostale(ev, sl);
-        if (rc != 0)
-            return rc;
-        r->s = sl->ns;
+        /* Not opened yet, or evaluated again: start the selection over. */
+        if (!sl->loaded || sl->next > 0) {
+            eval_account(ev, -(long long)sl->cur.npts);
+            int rc = lazy_open(ev, sel, sl);
+            if (rc != 0)
+                return rc;
+        }
+        r->sl = sl;
         r->n = sl->n;
         r->range_ms = n->u.mat.range_ms;
         r->offset_ms = sel->offset_ms;
@@ -350,13 +371,36 @@ static int rsrc_open(struct eval *ev, const struct ast_node *n, struct rsrc *r)
     int rc = eval_subquery(ev, n, &r->owned);
     if (rc != 0)
         return rc;
-    r->s = r->owned.s;
     r->n = r->owned.n;
     r->range_ms = n->u.sub.range_ms;
     r->offset_ms = n->u.sub.offset_ms;
     r->at = n->u.sub.at;
     r->at_ms = n->u.sub.at_ms;
     return 0;
+}
+
+/* Series i of the source into *se (valid until the next call): NULL when it
+ * has no samples. i must follow the previous call's i by one. */
+static int rsrc_series(struct eval *ev, struct rsrc *r, size_t i, const struct series **se)
+{
+    *se = NULL;
+    if (r->sl == NULL) {
+        *se = &r->owned.s[i];
+        return 0;
+    }
+    int rc = lazy_next(ev, r->sl);
+    if (rc == 0 && r->sl->cur.npts > 0)
+        *se = &r->sl->cur;
+    return rc;
+}
+
+static void rsrc_close(struct eval *ev, struct rsrc *r)
+{
+    if (r->sl) {
+        eval_account(ev, -(long long)r->sl->cur.npts);
+        r->sl->cur.npts = 0;
+    }
+    matrix_free(ev, &r->owned);
 }
 
 /* A range vector at the top of an instant query: the raw samples. */
@@ -373,7 +417,9 @@ static int eval_matrix_top(struct eval *ev, const struct ast_node *n, struct mat
     int64_t tref = (r.at != AT_NONE ? at_time(ev, r.at, r.at_ms) : ev->start) - r.offset_ms;
     int64_t mint = tref - r.range_ms;
     for (size_t i = 0; i < r.n && rc == 0; i++) {
-        const struct series *se = &r.s[i];
+        const struct series *se;
+        if ((rc = rsrc_series(ev, &r, i, &se)) != 0 || se == NULL)
+            continue;
         struct series os = {.ls = se->ls, .nls = se->nls};
         for (size_t k = 0; k < se->npts && rc == 0; k++)
             if (se->pts[k].t_ms >= mint && se->pts[k].t_ms <= tref)
@@ -384,10 +430,12 @@ static int eval_matrix_top(struct eval *ev, const struct ast_node *n, struct mat
         }
         if (matrix_add_series(out, os.ls, os.nls) < 0) {
             free(os.pts);
-            return eval_nomem(ev);
+            rc = eval_nomem(ev);
+            break;
         }
         out->s[out->n - 1] = os;
     }
+    rsrc_close(ev, &r);
     return rc;
 }
 
@@ -508,6 +556,46 @@ static void edge_move(struct edge *e, const struct sample *p, size_t n, int64_t 
     e->at = to;
 }
 
+/* Add one input series' results (points at ascending steps) to output
+ * series idx. Two inputs that give the same output labels (once __name__ is
+ * dropped) may not have a point at the same step: the points are merged in
+ * time order and a shared step is Prometheus' duplicate-labelset error. */
+static int accum_series_points(struct eval *ev, struct accum *ac, size_t idx,
+                               const struct sample *p, size_t n)
+{
+    struct series *o = &ac->m.s[idx];
+    if (o->npts == 0 || o->pts[o->npts - 1].t_ms < p[0].t_ms) {
+        for (size_t k = 0; k < n; k++) {
+            int rc = accum_point(ev, ac, idx, p[k].t_ms, p[k].v);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    struct sample *m = malloc((o->npts + n) * sizeof *m);
+    if (m == NULL)
+        return eval_nomem(ev);
+    size_t a = 0, b = 0, k = 0;
+    while (a < o->npts || b < n) {
+        if (a < o->npts && b < n && o->pts[a].t_ms == p[b].t_ms) {
+            free(m);
+            return EVAL_EXEC(ev, "vector cannot contain metrics with the same labelset");
+        }
+        if (b == n || (a < o->npts && o->pts[a].t_ms < p[b].t_ms))
+            m[k++] = o->pts[a++];
+        else
+            m[k++] = p[b++];
+    }
+    free(o->pts);
+    o->pts = m;
+    o->npts = o->cap = k;
+    return eval_account(ev, (long long)n);
+}
+
+/* A function over a range vector, series by series (as Prometheus does):
+ * each input series is read once, its windows at every step are cut and
+ * evaluated together (so a function may work on several side by side), and
+ * its results go to its output series. */
 static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t marg,
                            struct matrix *out)
 {
@@ -516,10 +604,8 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
     struct matrix sargs[PROMQL_FUNC_MAX_ARGS] = {{0}};
     struct rsrc r = {0};
     struct accum ac = {0};
-    long *idx = NULL;
-    struct edge *lo = NULL, *hi = NULL;
-    size_t *wsrc = NULL;
     struct window *ws = NULL;
+    struct sample *res = NULL;
     double *wval = NULL;
     int *wgot = NULL;
     int rc = 0;
@@ -531,79 +617,77 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
     }
     if ((rc = rsrc_open(ev, c->args[marg], &r)) != 0)
         goto out;
-    idx = malloc((r.n + 1) * sizeof *idx);
-    lo = calloc(r.n + 1, sizeof *lo);
-    hi = calloc(r.n + 1, sizeof *hi);
-    wsrc = malloc((r.n + 1) * sizeof *wsrc);
-    ws = malloc((r.n + 1) * sizeof *ws);
-    wval = malloc((r.n + 1) * sizeof *wval);
-    wgot = malloc((r.n + 1) * sizeof *wgot);
-    if (idx == NULL || lo == NULL || hi == NULL || wsrc == NULL || ws == NULL || wval == NULL ||
-        wgot == NULL) {
+    bool keep_name = func_range_keeps_name(f);
+    size_t nsteps = eval_nsteps(ev);
+    ws = malloc((nsteps + 1) * sizeof *ws);
+    res = malloc((nsteps + 1) * sizeof *res);
+    wval = malloc((nsteps + 1) * sizeof *wval);
+    wgot = malloc((nsteps + 1) * sizeof *wgot);
+    if (ws == NULL || res == NULL || wval == NULL || wgot == NULL) {
         rc = eval_nomem(ev);
         goto out;
     }
-    for (size_t i = 0; i < r.n; i++)
-        idx[i] = -1;
-    bool keep_name = func_range_keeps_name(f);
-    size_t nsteps = eval_nsteps(ev);
-    for (size_t k = 0; k < nsteps && rc == 0; k++) {
-        int64_t ts = ev->start + (int64_t)k * ev->interval;
-        int64_t tref = (r.at != AT_NONE ? at_time(ev, r.at, r.at_ms) : ts) - r.offset_ms;
-        struct window w = {
-            .ts = ts, .range_start_ms = tref - r.range_ms, .range_end_ms = tref,
-            .range_ms = r.range_ms,
-        };
-        /* The scalar arguments at this step. */
-        if (f == FN_QUANTILE_OVER_TIME)
-            w.arg = value_scalar_at(&sargs[0], k);
-        else if (f == FN_PREDICT_LINEAR)
-            w.arg = value_scalar_at(&sargs[1], k);
-        else if (f == FN_HOLT_WINTERS) {
-            w.arg = value_scalar_at(&sargs[1], k);
-            w.arg2 = value_scalar_at(&sargs[2], k);
-        }
-        /* This step's non-empty windows first, then their values in one call
-         * (so a function may work on several side by side), then the output. */
-        size_t nw = 0;
-        long long nsamples = 0;
-        for (size_t i = 0; i < r.n && rc == 0; i++) {
+    for (size_t i = 0; i < r.n && rc == 0; i++) {
+        const struct series *se;
+        if ((rc = eval_check(ev)) != 0 || (rc = rsrc_series(ev, &r, i, &se)) != 0)
+            break;
+        if (se == NULL)
+            continue;
+        /* This series' non-empty windows, one per step. */
+        struct edge lo = {0}, hi = {0};
+        size_t nw = 0, widest = 0;
+        for (size_t k = 0; k < nsteps && rc == 0; k++) {
             if ((rc = eval_check(ev)) != 0)
                 break;
-            const struct series *se = &r.s[i];
-            edge_move(&hi[i], se->pts, se->npts, tref, true);
-            edge_move(&lo[i], se->pts, hi[i].at, w.range_start_ms, false);
-            if (lo[i].at >= hi[i].at)
+            int64_t ts = ev->start + (int64_t)k * ev->interval;
+            int64_t tref = (r.at != AT_NONE ? at_time(ev, r.at, r.at_ms) : ts) - r.offset_ms;
+            edge_move(&hi, se->pts, se->npts, tref, true);
+            edge_move(&lo, se->pts, hi.at, tref - r.range_ms, false);
+            if (lo.at >= hi.at)
                 continue;
-            ws[nw] = w;
-            ws[nw].p = se->pts + lo[i].at;
-            ws[nw].n = hi[i].at - lo[i].at;
-            wsrc[nw++] = i;
-            nsamples += (long long)(hi[i].at - lo[i].at);
+            struct window *w = &ws[nw++];
+            *w = (struct window){
+                .p = se->pts + lo.at, .n = hi.at - lo.at, .ts = ts,
+                .range_start_ms = tref - r.range_ms, .range_end_ms = tref, .range_ms = r.range_ms,
+            };
+            /* The scalar arguments at this step. */
+            if (f == FN_QUANTILE_OVER_TIME)
+                w->arg = value_scalar_at(&sargs[0], k);
+            else if (f == FN_PREDICT_LINEAR)
+                w->arg = value_scalar_at(&sargs[1], k);
+            else if (f == FN_HOLT_WINTERS) {
+                w->arg = value_scalar_at(&sargs[1], k);
+                w->arg2 = value_scalar_at(&sargs[2], k);
+            }
+            if (w->n > widest)
+                widest = w->n;
         }
-        if (rc != 0 || nw == 0)
+        if (rc != 0)
+            break;
+        if (nw == 0)
             continue;
-        if ((rc = eval_account(ev, nsamples)) != 0)
+        /* Like Prometheus, count the widest window against the limit while
+         * the function runs (the windows are views of the series). */
+        if ((rc = eval_account(ev, (long long)widest)) != 0)
             break;
         rc = func_range_apply_all(ev, f, ws, nw, wval, wgot);
-        eval_account(ev, -nsamples);
-        for (size_t m = 0; m < nw && rc == 0; m++) {
-            if (wgot[m] == 0)
-                continue;
-            size_t i = wsrc[m];
-            if (idx[i] < 0) {
-                const struct label *ls = r.s[i].ls;
-                size_t nls = r.s[i].nls;
-                if (!keep_name && (rc = eval_drop_name(ev, ls, nls, &ls, &nls)) != 0)
-                    break;
-                idx[i] = accum_series(ev, &ac, ls, nls);
-                if (idx[i] < 0) {
-                    rc = (int)idx[i];
-                    break;
-                }
-            }
-            rc = accum_point(ev, &ac, (size_t)idx[i], ts, wval[m]);
+        eval_account(ev, -(long long)widest);
+        size_t nres = 0;
+        for (size_t m = 0; m < nw && rc == 0; m++)
+            if (wgot[m])
+                res[nres++] = (struct sample){ws[m].ts, wval[m]};
+        if (rc != 0 || nres == 0)
+            continue;
+        const struct label *ls = se->ls;
+        size_t nls = se->nls;
+        if (!keep_name && (rc = eval_drop_name(ev, ls, nls, &ls, &nls)) != 0)
+            break;
+        long idx = accum_series(ev, &ac, ls, nls);
+        if (idx < 0) {
+            rc = (int)idx;
+            break;
         }
+        rc = accum_series_points(ev, &ac, (size_t)idx, res, nres);
     }
     if (rc != 0)
         goto out;
@@ -643,14 +727,11 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
     accum_take(&ac, out);
 out:
     accum_fini(ev, &ac);
-    matrix_free(ev, &r.owned);
+    rsrc_close(ev, &r);
     for (size_t i = 0; i < PROMQL_FUNC_MAX_ARGS; i++)
         matrix_free(ev, &sargs[i]);
-    free(idx);
-    free(lo);
-    free(hi);
-    free(wsrc);
     free(ws);
+    free(res);
     free(wval);
     free(wgot);
     return rc;

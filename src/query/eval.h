@@ -57,15 +57,22 @@ struct vector {
     size_t n, cap;
 };
 
-/* Data of one vector selector, read once from storage. */
+/* Data of one selector. An instant selector's series are read from
+ * storage once, before evaluation, and kept (s, n). A range selector's are
+ * read one series at a time while its function runs (lazy): the open
+ * selection, and the current series in the selection's reused buffer, so a
+ * query over many series holds one series' samples, not all of them. */
 struct slot {
-    struct series *s;   /* all samples in [mint, maxt], stale markers kept */
-    struct series *ns;  /* the same without stale markers (for range windows);
-                         * ns == s when no series has any (stale false) */
-    size_t n;
+    struct series *s;   /* instant: all samples in [mint, maxt], stale markers kept */
+    size_t n;           /* series: loaded (instant) or selected (lazy) */
     int64_t mint, maxt; /* the range to read, widened by plan() */
     bool used, loaded;
-    bool stale; /* some series holds a stale marker */
+    bool lazy;                 /* a range selector's */
+    struct storage_set *set;   /* lazy: the selection, positioned at series `next` */
+    size_t next;               /* lazy: index of the series the set gives next */
+    struct series cur;         /* lazy: the current series, stale markers dropped */
+    struct sample *scratch;    /* lazy: cur's points when markers had to be dropped */
+    size_t scratch_cap;
 };
 
 struct eval {
