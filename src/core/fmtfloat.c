@@ -1,103 +1,295 @@
-/* fmtfloat.c: shortest round-trip float text (see fmtfloat.h).
+/* fmtfloat.c: shortest round-trip float text (see fmtfloat.h), the last step
+ * of every float Tide prints: PromQL results, API values, exports.
  *
- * The digits: a normal double lies within 2^-53 (relative) of its shortest
- * round-tripping decimal, and 15 significant digits are spaced at least
- * 5e-16 apart, so when some k <= 15 digits read back as v, the 15-digit
- * rounding of v is those digits padded with zeros. Past 15 only 16 and 17
- * remain. One printf gives the 17 correctly rounded digits; the 15- and
- * 16-digit roundings are derived from them, except when the digits cut off
- * read exactly "5", "50"... (v's further digits decide, so printf rounds v
- * itself). Subnormals, with fewer significant bits, try 1..17 digits.
+ * The digits. For p = 1, 2, ... take v correctly rounded to p significant
+ * decimal digits (an exact half rounds to even); the first of these
+ * roundings that reads back as v (strtod: nearest, ties to even) is the
+ * answer, trailing zeros dropped. That is the shortest round-tripping
+ * decimal, ties between equally short ones broken by closeness to v, as Go's
+ * strconv.FormatFloat(v, 'e', -1, 64) prints, but for the powers of two
+ * below. The earlier snprintf/strtod version of this file computed exactly
+ * that (it lives on as the reference in tests/unit/core/test_fmtfloat.c),
+ * and the output is identical to it for every double.
+ * A normal double reads back from anything within 2^-53 v of it, at most,
+ * while 15-digit decimals lie more than 10^-15 v apart: one of them at most
+ * reads back as v, and if one does it is v's 15-digit rounding. So every
+ * answer of 15 digits or fewer is the p = 15 rounding with zeros dropped, and
+ * normals start at p = 15; p = 17 always reads back. Subnormals, which read
+ * back from a relatively wider interval, start at p = 1.
+ *
+ * The arithmetic is the core of Ryu (Ulf Adams, PLDI 2018), written anew.
+ * With v = m 2^e, the decimals that read back as v lie between v - 2^(e-1)
+ * and v + 2^(e-1) (below: v - 2^(e-2) at a power of two, whose lower
+ * neighbour is nearer). Times 4, v and both ends are integers M times 2^e2,
+ * e2 = e - 2: M = 4m, 4m + 2 and 4m - 2 (4m - 1). One decimal exponent per
+ * e2, q = floor(e2 log10(2)) - 1, puts x(M) = M 2^e2 / 10^q for M = 4m at 18
+ * or 19 digits before the point, and floor(x(M)) is computed as
+ * floor(M T[q] / 2^s), T[q] a 128-bit approximation of 2^beta 5^-q from
+ * fmtfloat_pow10.h: two 64x64->128-bit products. That floor is exact for
+ * every M <= 2^55 and every e2, not merely close: scripts/gen_pow10.py proves
+ * with exact integers that no x(M) has a fractional part near enough to 1
+ * for the table's error to carry it over. Whether x(M) is itself an integer,
+ * which its floor cannot tell, is read off the factors 2 and 5 of M. Those
+ * two facts decide every comparison the digits need:
+ *   - v rounded to p digits: floor(x(4m)) = vr has N digits; divide off
+ *     S = 10^(N-p) and compare the remainder with S/2 (an exact integer, as
+ *     S >= 10). Only a remainder of exactly S/2 asks whether x(4m) is an
+ *     integer: then it is a true tie, rounded to even;
+ *   - the rounding c (a multiple of S, in units of 10^q) reads back iff it
+ *     lies strictly between x(lower end) and x(upper end), or on an end with
+ *     m even. A c <= vr is below the upper end, a c > vr above the lower one,
+ *     so each c needs one end only, computed when first asked for.
+ * Subnormals are shifted to 53 significant bits first (the half width of
+ * their interval, 2^-1075, shifted with them), then take the same path.
+ *
+ * Where this is not Ryu: Ryu's digit loop removes digits while the ends of
+ * the interval differ, which yields the shortest digits inside the interval.
+ * At a power of two (lopsided interval) that can be a p-digit decimal other
+ * than v's p-digit rounding, which lies outside; this file, like its
+ * predecessor, moves on to p + 1 instead. So 46 of the 2098 powers of two
+ * (and their negatives) print one digit longer than Go prints them, both
+ * reading back: 2^-1017 is 7.1202363472230444e-307, Go 7.120236347223045e-307.
  */
 #include "core/fmtfloat.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* Parse printf's "[-]d[.ddd]e[+-]xx" into out, trailing zeros dropped. */
-static void parse_sci(const char *s, struct float_digits *out)
+#include "core/fmtfloat_pow10.h"
+
+/* The log formulas of fmtfloat_pow10.h floor negative products by shifting. */
+_Static_assert((-3 >> 1) == -2, "signed >> must shift arithmetically");
+
+static const uint64_t POW10[20] = {
+    1u,
+    10u,
+    100u,
+    1000u,
+    10000u,
+    100000u,
+    1000000u,
+    10000000u,
+    100000000u,
+    1000000000u,
+    10000000000u,
+    100000000000u,
+    1000000000000u,
+    10000000000000u,
+    100000000000000u,
+    1000000000000000u,
+    10000000000000000u,
+    100000000000000000u,
+    1000000000000000000u,
+    10000000000000000000u,
+};
+
+/* The decimal scale of one binary exponent e2: x(M) = M 2^e2 / 10^q. */
+struct scale {
+    int e2;            /* binary exponent of M's unit */
+    int q;             /* decimal exponent divided off, floor(e2 log10(2)) - 1 */
+    int s;             /* x(M) = floor(M * t / 2^s), 64 < s < 128 */
+    const uint64_t *t; /* {high, low} halves of T[q] */
+};
+
+static void scale_init(struct scale *sc, int e2)
 {
-    out->neg = *s == '-';
-    if (out->neg)
-        s++;
-    out->nd = 0;
-    for (; *s && *s != 'e'; s++)
-        if (*s != '.' && out->nd < 17)
-            out->d[out->nd++] = *s;
-    out->point = atoi(s + 1) + 1;
-    while (out->nd > 1 && out->d[out->nd - 1] == '0')
-        out->nd--;
-    out->d[out->nd] = 0;
+    sc->e2 = e2;
+    sc->q = ((e2 * FMTFLOAT_LOG10_2_MUL) >> FMTFLOAT_LOG10_2_SHIFT) - 1;
+    int beta = 127 - ((-sc->q * FMTFLOAT_LOG2_5_MUL) >> FMTFLOAT_LOG2_5_SHIFT);
+    sc->s = beta + sc->q - e2;
+    sc->t = FMTFLOAT_POW5[sc->q - FMTFLOAT_Q_MIN];
 }
 
-/* The 17 digits of s17 rounded to prec digits, in the same form, into out;
- * printf converts v again when the cut-off digits are exactly a half. */
-static void round_sci(const char *s17, int prec, double v, char *out, size_t cap)
+/* floor(x(M)) for M < 2^55, exact (see the top of the file); below 2^63.
+ * M t = high 2^64 + low is 184 bits wide: add low's upper half into high
+ * (dropping bits under 2^64, all below the 2^s cut) and shift. */
+static uint64_t scale_floor(const struct scale *sc, uint64_t M)
 {
-    const char *p = s17;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    char d[17];
-    int nd = 0;
-    for (; *p && *p != 'e' && nd < 17; p++)
-        if (*p != '.')
-            d[nd++] = *p;
-    int exp10 = atoi(p + 1);
-    bool half = d[prec] == '5';
-    for (int i = prec + 1; i < nd && half; i++)
-        half = d[i] == '0';
-    if (nd != 17 || half) {
-        snprintf(out, cap, "%.*e", prec - 1, v);
-        return;
-    }
-    if (d[prec] >= '5') { /* above the half: round up */
-        int i = prec - 1;
-        while (i >= 0 && d[i] == '9')
-            d[i--] = '0';
-        if (i >= 0) {
-            d[i]++;
-        } else { /* 99..9 -> 100..0 */
-            d[0] = '1';
-            exp10++;
+    unsigned __int128 high = (unsigned __int128)M * sc->t[0];
+    unsigned __int128 low = (unsigned __int128)M * sc->t[1];
+    return (uint64_t)((high + (low >> 64)) >> (sc->s - 64));
+}
+
+/* Whether x(M) is an integer. */
+static bool scale_exact(const struct scale *sc, uint64_t M)
+{
+    if (sc->q > 0) {
+        // e2 > q here, so 2^(e2 - q) is whole: 5^q must divide M.
+        for (int i = 0; i < sc->q; i++) {
+            if (M % 5 != 0)
+                return false;
+            M /= 5;
         }
+        return true;
     }
-    size_t o = 0;
-    if (neg)
-        out[o++] = '-';
-    out[o++] = d[0];
-    if (prec > 1) {
-        out[o++] = '.';
-        for (int i = 1; i < prec; i++)
-            out[o++] = d[i];
+    // x(M) = M 5^-q / 2^(q - e2): the power of two must divide M.
+    int j = sc->q - sc->e2;
+    return j <= 0 || (j < 64 && (M & ((UINT64_C(1) << j) - 1)) == 0);
+}
+
+/* x / 10^k: constant divisors for the p >= 15 steps every normal takes. */
+static uint64_t div_pow10(uint64_t x, int k)
+{
+    switch (k) {
+    case 1:
+        return x / 10;
+    case 2:
+        return x / 100;
+    case 3:
+        return x / 1000;
+    case 4:
+        return x / 10000;
+    default:
+        return x / POW10[k];
     }
-    snprintf(out + o, cap - o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+}
+
+/* Drop c's trailing decimal zeros (c > 0, at most 17 of them); how many. */
+static int strip_zeros(uint64_t *c)
+{
+    int n = 0;
+    for (int i = 0; i < 2 && *c % 100000000 == 0; i++) {
+        *c /= 100000000;
+        n += 8;
+    }
+    // Fewer than 8 left: take 4, 2 and 1 where they divide.
+    if (*c % 10000 == 0) {
+        *c /= 10000;
+        n += 4;
+    }
+    if (*c % 100 == 0) {
+        *c /= 100;
+        n += 2;
+    }
+    if (*c % 10 == 0) {
+        *c /= 10;
+        n += 1;
+    }
+    return n;
+}
+
+/* x < 10^8 as 8 ASCII digits with leading zeros, packed in the order they
+ * sit in memory once stored (store8): split into two 4-digit halves, each
+ * half into two 2-digit lanes, each lane into two digits, all lanes at once
+ * (multiplying by 10486 / 2^20 and 103 / 2^10 divides by 100 and by 10
+ * exactly in these ranges, and no lane overflows into the next). */
+static uint64_t ascii8(uint32_t x)
+{
+    uint64_t v = x / 10000 | (uint64_t)(x % 10000) << 32;
+    uint64_t hundreds = (v * 10486) >> 20 & UINT64_C(0x0000007f0000007f);
+    v = hundreds | (v - 100 * hundreds) << 16;
+    uint64_t tens = (v * 103) >> 10 & UINT64_C(0x000f000f000f000f);
+    v = tens | (v - 10 * tens) << 8;
+    return v + UINT64_C(0x3030303030303030);
+}
+
+/* The 8 bytes of ascii8() (shifted or not) to d, first digit first. */
+static void store8(char *d, uint64_t digits)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    digits = __builtin_bswap64(digits);
+#endif
+    memcpy(d, &digits, sizeof digits);
 }
 
 void fmtfloat_shortest(double v, struct float_digits *out)
 {
-    char tmp[48];
-    if (fabs(v) >= DBL_MIN) {
-        snprintf(tmp, sizeof tmp, "%.16e", v);
-        for (int prec = 15; prec < 17; prec++) {
-            char cand[48];
-            round_sci(tmp, prec, v, cand, sizeof cand);
-            if (strtod(cand, NULL) == v) {
-                memcpy(tmp, cand, strlen(cand) + 1);
-                break;
-            }
-        }
-    } else {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-            if (strtod(tmp, NULL) == v)
-                break;
-        }
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    uint64_t frac = bits & ((UINT64_C(1) << 52) - 1);
+    int biased = (int)(bits >> 52) & 0x7ff;
+    out->neg = bits >> 63;
+    if (biased == 0 && frac == 0) {
+        out->nd = 1;
+        out->point = 1;
+        memcpy(out->d, "0", 2);
+        return;
     }
-    parse_sci(tmp, out);
+
+    // v = m 2^e with m of 53 bits; a subnormal's m is shifted up by k bits
+    // (e down by k), its interval's half width 2^(e-1) then spans 2^(k+1)
+    // units of 2^e2.
+    uint64_t m;
+    int e, k;
+    if (biased == 0) {
+        k = __builtin_clzll(frac) - 11;
+        m = frac << k;
+        e = -1074 - k;
+    } else {
+        k = 0;
+        m = frac | (UINT64_C(1) << 52);
+        e = biased - 1075;
+    }
+    bool even = (frac & 1) == 0; /* of the unshifted m: strtod's tie rule */
+    uint64_t mv = 4 * m;
+    uint64_t mw = mv + (UINT64_C(2) << k);
+    uint64_t mu = mv - (frac == 0 && biased > 1 ? 1 : UINT64_C(2) << k);
+
+    struct scale sc;
+    scale_init(&sc, e - 2);
+    uint64_t vr = scale_floor(&sc, mv);
+    int n = vr >= POW10[18] ? 19 : 18;
+    uint64_t vm = 0, vp = 0; /* floors of the ends, computed when asked for */
+    bool have_vm = false, have_vp = false;
+
+    uint64_t c; /* v rounded to p digits */
+    int p = biased == 0 ? 1 : 15;
+    for (;; p++) {
+        uint64_t S = POW10[n - p];
+        uint64_t Q = div_pow10(vr, n - p);
+        uint64_t R = vr - Q * S;
+        bool up;
+        if (R != S / 2)
+            up = R > S / 2;
+        else
+            up = !scale_exact(&sc, mv) || (Q & 1) != 0;
+        c = Q + up;
+        if (p == 17)
+            break;
+        uint64_t cs = c * S;
+        bool ok;
+        if (cs <= vr) {
+            if (!have_vm) {
+                vm = scale_floor(&sc, mu);
+                have_vm = true;
+            }
+            ok = cs > vm || (cs == vm && even && scale_exact(&sc, mu));
+        } else {
+            if (!have_vp) {
+                vp = scale_floor(&sc, mw);
+                have_vp = true;
+            }
+            ok = cs < vp || (cs == vp && (even || !scale_exact(&sc, mw)));
+        }
+        if (ok)
+            break;
+    }
+
+    // c has p digits, or p + 1 when the rounding carried (99..9 -> 100..0);
+    // v = c 10^(q + n - p) = 0.c 10^point.
+    int nd = p + (c == POW10[p]);
+    out->point = nd + sc.q + n - p;
+    nd -= strip_zeros(&c);
+    out->nd = nd;
+    // c's nd digits, 8 at a time, the most significant block first (a later
+    // store overwrites the previous one's zero bytes past its digits).
+    char *d = out->d;
+    if (nd <= 8) {
+        store8(d, ascii8((uint32_t)c) >> 8 * (8 - nd));
+    } else {
+        uint64_t top = c / 100000000;
+        if (nd == 17) {
+            *d++ = (char)('0' + top / 100000000);
+            top %= 100000000;
+            nd--;
+        }
+        store8(d, ascii8((uint32_t)top) >> 8 * (16 - nd));
+        store8(d + nd - 8, ascii8((uint32_t)(c % 100000000)));
+    }
+    out->d[out->nd] = 0;
 }
 
 /* Go's 'f' layout of the digits into s (cap >= 352): no exponent. */

@@ -1,5 +1,17 @@
 /* test_fmtfloat.c: shortest round-trip float text in its three layouts
- * (core/fmtfloat.c), and that every output reads back to the same bits. */
+ * (core/fmtfloat.c), that every output reads back to the same bits, and that
+ * fmtfloat_shortest() gives the same digits as the snprintf/strtod code it
+ * replaced (ref_shortest below) on edge cases, random bit patterns and
+ * random decimal-looking values.
+ *
+ * For one-off long runs outside ctest, the environment sets how many values
+ * the random comparisons draw (FMTFLOAT_RANDOM_BITS, FMTFLOAT_RANDOM_DECIMAL,
+ * 2 000 000 each by default) and their seed (FMTFLOAT_SEED), e.g. from a
+ * release build:
+ *     gcc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc tests/unit/core/test_fmtfloat.c \
+ *         src/core/{fmtfloat,buf,err}.c -lcmocka -lm -o /tmp/test_fmtfloat
+ *     FMTFLOAT_RANDOM_BITS=500000000 FMTFLOAT_SEED=7 /tmp/test_fmtfloat
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,11 +20,108 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../testutil.h"
 #include "core/fmtfloat.h"
+
+/* The reference: fmtfloat_shortest() as it was before the integer algorithm,
+ * one snprintf("%.16e") and up to two strtod() a value, moved here unchanged
+ * (only renamed) so the new code is compared with the old output.
+ *
+ * A normal double lies within 2^-53 (relative) of its shortest
+ * round-tripping decimal, and 15 significant digits are spaced at least
+ * 5e-16 apart, so when some k <= 15 digits read back as v, the 15-digit
+ * rounding of v is those digits padded with zeros. Past 15 only 16 and 17
+ * remain. One printf gives the 17 correctly rounded digits; the 15- and
+ * 16-digit roundings are derived from them, except when the digits cut off
+ * read exactly "5", "50"... (v's further digits decide, so printf rounds v
+ * itself). Subnormals, with fewer significant bits, try 1..17 digits. */
+
+/* Parse printf's "[-]d[.ddd]e[+-]xx" into out, trailing zeros dropped. */
+static void ref_parse_sci(const char *s, struct float_digits *out)
+{
+    out->neg = *s == '-';
+    if (out->neg)
+        s++;
+    out->nd = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s != '.' && out->nd < 17)
+            out->d[out->nd++] = *s;
+    out->point = atoi(s + 1) + 1;
+    while (out->nd > 1 && out->d[out->nd - 1] == '0')
+        out->nd--;
+    out->d[out->nd] = 0;
+}
+
+/* The 17 digits of s17 rounded to prec digits, in the same form, into out;
+ * printf converts v again when the cut-off digits are exactly a half. */
+static void ref_round_sci(const char *s17, int prec, double v, char *out, size_t cap)
+{
+    const char *p = s17;
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    char d[17];
+    int nd = 0;
+    for (; *p && *p != 'e' && nd < 17; p++)
+        if (*p != '.')
+            d[nd++] = *p;
+    int exp10 = atoi(p + 1);
+    bool half = d[prec] == '5';
+    for (int i = prec + 1; i < nd && half; i++)
+        half = d[i] == '0';
+    if (nd != 17 || half) {
+        snprintf(out, cap, "%.*e", prec - 1, v);
+        return;
+    }
+    if (d[prec] >= '5') { /* above the half: round up */
+        int i = prec - 1;
+        while (i >= 0 && d[i] == '9')
+            d[i--] = '0';
+        if (i >= 0) {
+            d[i]++;
+        } else { /* 99..9 -> 100..0 */
+            d[0] = '1';
+            exp10++;
+        }
+    }
+    size_t o = 0;
+    if (neg)
+        out[o++] = '-';
+    out[o++] = d[0];
+    if (prec > 1) {
+        out[o++] = '.';
+        for (int i = 1; i < prec; i++)
+            out[o++] = d[i];
+    }
+    snprintf(out + o, cap - o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+}
+
+static void ref_shortest(double v, struct float_digits *out)
+{
+    char tmp[48];
+    if (fabs(v) >= DBL_MIN) {
+        snprintf(tmp, sizeof tmp, "%.16e", v);
+        for (int prec = 15; prec < 17; prec++) {
+            char cand[48];
+            ref_round_sci(tmp, prec, v, cand, sizeof cand);
+            if (strtod(cand, NULL) == v) {
+                memcpy(tmp, cand, strlen(cand) + 1);
+                break;
+            }
+        }
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
+    }
+    ref_parse_sci(tmp, out);
+}
 
 static void test_layouts(void **state)
 {
@@ -52,6 +161,44 @@ static void test_layouts(void **state)
     }
 }
 
+/* Hand-checked digits, including the cases that decide a rule: exact ties at
+ * 16 and 17 digits (to even), a lopsided interval at a power of two, the
+ * carry 99..9 -> 100..0, subnormals. */
+static void test_shortest_cases(void **state)
+{
+    static const struct {
+        double v;
+        const char *d;
+        int point;
+    } cases[] = {
+        {1, "1", 1},
+        {0.1, "1", 0},
+        {0.3, "3", 0},
+        {1e23, "1", 24},                                /* 9.99..9916e22: the rounding carries */
+        {9007199254740993.0, "9007199254740992", 16},   /* 2^53 + 1 rounds to 2^53 */
+        {562949953421312.25, "5629499534213122", 15},   /* 2^49 + 1/4: a 16-digit tie, to even */
+        {562949953421312.75, "5629499534213128", 15},   /* ... and up to even */
+        {2251799813685247.75, "22517998136852478", 16}, /* a 17-digit tie */
+        {0x1p-1022, "22250738585072014", -307},         /* DBL_MIN */
+        {0x1.fffffffffffffp+1023, "17976931348623157", 309},
+        {5e-324, "5", -323},
+        {1e-323, "1", -322},
+        {0x1.ffffffffffffep-1023, "2225073858507201", -307}, /* largest subnormal */
+        {0x1p-1000, "9332636185032189", -301},               /* a power of two, 2^-1000 */
+        {0x1p-1017, "71202363472230444", -306}, /* lopsided: 16 digits fit above v, Go's pick */
+        {1.0000000000000001e23, "10000000000000001", 24},
+        {0.30000000000000004, "30000000000000004", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct float_digits fd;
+        fmtfloat_shortest(cases[i].v, &fd);
+        if (strcmp(fd.d, cases[i].d) != 0 || fd.point != cases[i].point ||
+            fd.nd != (int)strlen(cases[i].d) || fd.neg)
+            fail_msg("case %zu (%a): got %s point %d, want %s point %d", i, cases[i].v, fd.d,
+                     fd.point, cases[i].d, cases[i].point);
+    }
+}
+
 /* Random bit patterns: every layout reads back bit-exactly. */
 static void test_round_trips(void **state)
 {
@@ -76,11 +223,167 @@ static void test_round_trips(void **state)
     buf_fini(&b);
 }
 
+static uint64_t ncompared;
+
+/* fmtfloat_shortest(v) must equal ref_shortest(v) field by field. */
+static void check_same(double v)
+{
+    struct float_digits got, want;
+    memset(&got, 0x55, sizeof got);
+    fmtfloat_shortest(v, &got);
+    ref_shortest(v, &want);
+    ncompared++;
+    if (got.neg != want.neg || got.nd != want.nd || got.point != want.point ||
+        memcmp(got.d, want.d, (size_t)want.nd + 1) != 0)
+        fail_msg("%a (%.17g): got %s%.*s point %d nd %d, want %s%s point %d nd %d", v, v,
+                 got.neg ? "-" : "", got.nd >= 0 && got.nd <= 17 ? got.nd : 0, got.d, got.point,
+                 got.nd, want.neg ? "-" : "", want.d, want.point, want.nd);
+}
+
+/* v, its two neighbours, and the three negated. */
+static void check_around(double v)
+{
+    double up = nextafter(v, INFINITY), down = nextafter(v, -INFINITY);
+    const double vs[] = {v, up, down};
+    for (int i = 0; i < 3; i++) {
+        if (!isfinite(vs[i]))
+            continue;
+        check_same(vs[i]);
+        check_same(-vs[i]);
+    }
+}
+
+static uint64_t env_u64(const char *name, uint64_t dflt)
+{
+    const char *s = getenv(name);
+    return s && *s ? strtoull(s, NULL, 0) : dflt;
+}
+
+/* A uniformly random integer in [0, n). */
+static uint64_t rnd_below(uint64_t *st, uint64_t n)
+{
+    return test_rnd(st) % n;
+}
+
+static void test_shortest_edges(void **state)
+{
+    ncompared = 0;
+    uint64_t st = 0x9e3779b97f4a7c15ULL;
+    check_around(0.0);
+    check_around(DBL_MIN);
+    check_around(DBL_TRUE_MIN);
+    check_around(DBL_MAX);
+    check_around(0x1.ffffffffffffep-1023); /* the largest subnormal */
+    // Every power of two, every power of ten (as strtod reads "1eN").
+    for (int i = -1074; i <= 1023; i++)
+        check_around(ldexp(1, i));
+    for (int i = -330; i <= 310; i++) {
+        char s[16];
+        snprintf(s, sizeof s, "1e%d", i);
+        check_around(strtod(s, NULL));
+    }
+    // 17-digit decimals ending in 5, read in every decade: v's 17 digits
+    // end in 5 or next to it, as near a tie of the 16-digit rounding as
+    // doubles get.
+    for (int i = 0; i < 40000; i++) {
+        char s[40];
+        snprintf(s, sizeof s, "%llu%015llu5e%d", (unsigned long long)(1 + rnd_below(&st, 9)),
+                 (unsigned long long)rnd_below(&st, 1000000000000000ULL),
+                 (int)rnd_below(&st, 650) - 340);
+        check_around(strtod(s, NULL));
+    }
+    // Doubles whose exact decimal ends in 5 at 17 or 18 digits: odd m over
+    // 2, 4 or 8 around 2^49..2^53 (exact ties of the 16- and 17-digit
+    // roundings), and the same bit patterns in every binade.
+    for (int i = 0; i < 20000; i++) {
+        uint64_t m = (UINT64_C(1) << 52) | test_rnd(&st) >> 12 | 1;
+        int k = 1 + (int)rnd_below(&st, 6);
+        check_around(ldexp((double)m, -k));
+        check_around(ldexp((double)m, (int)rnd_below(&st, 2098) - 1126));
+    }
+    // Integers: all up to 100 000, random ones up to 2^53 in every size,
+    // the last ones below 2^53 and the powers of ten plus and minus one.
+    for (int i = 0; i <= 100000; i++)
+        check_around(i);
+    for (int i = 0; i < 20000; i++) {
+        int bitsz = 1 + (int)rnd_below(&st, 53);
+        check_around((double)(test_rnd(&st) >> (64 - bitsz)));
+    }
+    for (int i = 0; i < 1000; i++)
+        check_around((double)((UINT64_C(1) << 53) - (uint64_t)i));
+    for (int i = 0; i <= 22; i++) {
+        check_around(pow(10, i) - 1);
+        check_around(pow(10, i) + 1);
+    }
+    // Halves: small ones and random ones up to 2^52.
+    for (int i = 0; i < 20000; i++)
+        check_around(i + 0.5);
+    for (int i = 0; i < 20000; i++) {
+        int bitsz = 1 + (int)rnd_below(&st, 52);
+        check_around((double)(test_rnd(&st) >> (64 - bitsz)) + 0.5);
+    }
+    // Subnormals: every one with few significant bits, and random ones.
+    for (int i = 1; i < 5000; i++)
+        check_around(from_bits((uint64_t)i));
+    for (int i = 0; i < 20000; i++)
+        check_around(from_bits(test_rnd(&st) >> (12 + rnd_below(&st, 52))));
+    print_message("fmtfloat edges: %llu values compared\n", (unsigned long long)ncompared);
+}
+
+/* Random bit patterns, all exponents (non-finite ones skipped). */
+static void test_shortest_random_bits(void **state)
+{
+    uint64_t n = env_u64("FMTFLOAT_RANDOM_BITS", 2000000);
+    uint64_t st = 0xd1b54a32d192ed03ULL ^ env_u64("FMTFLOAT_SEED", 0);
+    ncompared = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        double v = from_bits(test_rnd(&st));
+        if (isfinite(v))
+            check_same(v);
+    }
+    print_message("fmtfloat random bits: %llu values compared\n", (unsigned long long)ncompared);
+}
+
+/* What metrics look like: a random integer of 1..17 digits over 10^k,
+ * k = 0..20, divided in floating point or read by strtod. */
+static void test_shortest_random_decimal(void **state)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9, 1e10,
+                                 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20};
+    uint64_t n = env_u64("FMTFLOAT_RANDOM_DECIMAL", 2000000);
+    uint64_t st = 0x94d049bb133111ebULL ^ env_u64("FMTFLOAT_SEED", 0);
+    ncompared = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t r = test_rnd(&st);
+        int digits = 1 + (int)(r % 17);
+        int k = (int)(r / 17 % 21);
+        uint64_t lim = 1;
+        for (int j = 0; j < digits; j++)
+            lim *= 10;
+        uint64_t x = test_rnd(&st) % lim;
+        double v;
+        if (r >> 63) {
+            v = (double)x / p10[k];
+        } else {
+            char s[40];
+            snprintf(s, sizeof s, "%llue-%d", (unsigned long long)x, k);
+            v = strtod(s, NULL);
+        }
+        check_same(r >> 62 & 1 ? -v : v);
+    }
+    print_message("fmtfloat random decimals: %llu values compared\n",
+                  (unsigned long long)ncompared);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_shortest_cases),
         cmocka_unit_test(test_round_trips),
+        cmocka_unit_test(test_shortest_edges),
+        cmocka_unit_test(test_shortest_random_bits),
+        cmocka_unit_test(test_shortest_random_decimal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
