@@ -1,21 +1,41 @@
 /* fmtfloat.c: shortest round-trip float text (see fmtfloat.h), the last step
  * of every float Tide prints: PromQL results, API values, exports.
  *
- * The digits. For p = 1, 2, ... take v correctly rounded to p significant
- * decimal digits (an exact half rounds to even); the first of these
- * roundings that reads back as v (strtod: nearest, ties to even) is the
- * answer, trailing zeros dropped. That is the shortest round-tripping
- * decimal, ties between equally short ones broken by closeness to v, as Go's
- * strconv.FormatFloat(v, 'e', -1, 64) prints, but for the powers of two
- * below. The earlier snprintf/strtod version of this file computed exactly
- * that (it lives on as the reference in tests/unit/core/test_fmtfloat.c),
- * and the output is identical to it for every double.
+ * The digits are those of Go's strconv.FormatFloat(v, 'e', -1, 64), which
+ * Prometheus prints: the shortest decimal that reads back as v (strtod:
+ * nearest, ties to even) and, among equally short ones, the nearest to v,
+ * an exact tie going to the even last digit. They are found by precision.
+ * For p = 1, 2, ... take v correctly rounded to p significant decimal digits
+ * (an exact half rounds to even); if it reads back, it is the answer,
+ * trailing zeros dropped. If not, and v is a power of two and the rounding
+ * went down, take the p-digit decimal just above v if that reads back.
+ * Why that is Go's pick: the decimals that read back as v fill an interval
+ * around v, symmetric but at a power of two, whose lower neighbour is twice
+ * as near as its upper one. In a symmetric interval, whenever some p-digit
+ * decimal lies inside, v's p-digit rounding, no farther from v, does too
+ * (both ends read back or neither). At a power of two the interval reaches
+ * half as far below v as above: a rounding down may fall out below while
+ * the decimal above v still lies inside, the one p-digit decimal inside
+ * then; a rounding up that falls out above leaves none inside, as the
+ * decimal below is at least as far from v. 46 of the 2098 powers of two
+ * (and their negatives) take the decimal above, e.g. 2^-1017 is
+ * 7.120236347223045e-307: its 16-digit rounding ...044 does not read back.
+ * 2^-24 is the one exact tie among them: 5.9604644775390625e-08 is half-way
+ * between 16-digit decimals, the even one below (...062) does not read back
+ * and ...063 does. fmtfloat_g, printf's %g layout, keeps the rounding rule
+ * alone (%.17g gives 7.1202363472230444e-307 for 2^-1017).
+ * The earlier snprintf/strtod version of this file computed that rounding
+ * rule; it lives on, with the decimal above added, as the reference in
+ * tests/unit/core/test_fmtfloat.c, and tests/integration/test_fmtfloat_go.sh
+ * compares this file's output with Go's own.
  * A normal double reads back from anything within 2^-53 v of it, at most,
  * while 15-digit decimals lie more than 10^-15 v apart: one of them at most
- * reads back as v, and if one does it is v's 15-digit rounding. So every
- * answer of 15 digits or fewer is the p = 15 rounding with zeros dropped, and
- * normals start at p = 15; p = 17 always reads back. Subnormals, which read
- * back from a relatively wider interval, start at p = 1.
+ * reads back as v, and the p = 15 step finds it. So every answer of 15
+ * digits or fewer is found at p = 15 with zeros dropped, and normals start
+ * there. p = 17 always reads back: v's 17-digit rounding lies within
+ * 5 10^-17 v of v, inside even the short side, 2^-54 v, of a power of two.
+ * Subnormals, which read back from a relatively wider interval, start at
+ * p = 1.
  *
  * The arithmetic is the core of Ryu (Ulf Adams, PLDI 2018), written anew.
  * With v = m 2^e, the decimals that read back as v lie between v - 2^(e-1)
@@ -38,17 +58,17 @@
  *   - the rounding c (a multiple of S, in units of 10^q) reads back iff it
  *     lies strictly between x(lower end) and x(upper end), or on an end with
  *     m even. A c <= vr is below the upper end, a c > vr above the lower one,
- *     so each c needs one end only, computed when first asked for.
+ *     so each c needs one end only, computed when first asked for; so does
+ *     the decimal above a rounding down, c + S, above v.
  * Subnormals are shifted to 53 significant bits first (the half width of
  * their interval, 2^-1075, shifted with them), then take the same path.
  *
- * Where this is not Ryu: Ryu's digit loop removes digits while the ends of
- * the interval differ, which yields the shortest digits inside the interval.
- * At a power of two (lopsided interval) that can be a p-digit decimal other
- * than v's p-digit rounding, which lies outside; this file, like its
- * predecessor, moves on to p + 1 instead. So 46 of the 2098 powers of two
- * (and their negatives) print one digit longer than Go prints them, both
- * reading back: 2^-1017 is 7.1202363472230444e-307, Go 7.120236347223045e-307.
+ * Where this is not Ryu: Ryu's digit loop (Go's ryuDigits) starts from the
+ * 17 to 19 digits of the ends and removes digits while a shorter decimal
+ * still fits between them, carrying v's rounding along, and lifts that
+ * rounding to the lowest decimal inside when it falls below. This file goes
+ * up from p = 15 instead, most values stopping at once. The digits are the
+ * same: the shortest length, and at that length the decimal nearest v.
  */
 #include "core/fmtfloat.h"
 
@@ -195,7 +215,10 @@ static void store8(char *d, uint64_t digits)
     memcpy(d, &digits, sizeof digits);
 }
 
-void fmtfloat_shortest(double v, struct float_digits *out)
+/* The digits of fmtfloat_shortest() (take_above true, Go's) or of the first
+ * p whose rounding of v reads back (false, printf's %g for fmtfloat_g): they
+ * differ at 46 powers of two and their negatives (see the top of the file). */
+static inline void shortest(double v, struct float_digits *out, bool take_above)
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
@@ -223,10 +246,11 @@ void fmtfloat_shortest(double v, struct float_digits *out)
         m = frac | (UINT64_C(1) << 52);
         e = biased - 1075;
     }
-    bool even = (frac & 1) == 0; /* of the unshifted m: strtod's tie rule */
+    bool even = (frac & 1) == 0;             /* of the unshifted m: strtod's tie rule */
+    bool lopsided = frac == 0 && biased > 1; /* a power of two above DBL_MIN */
     uint64_t mv = 4 * m;
     uint64_t mw = mv + (UINT64_C(2) << k);
-    uint64_t mu = mv - (frac == 0 && biased > 1 ? 1 : UINT64_C(2) << k);
+    uint64_t mu = mv - (lopsided ? 1 : UINT64_C(2) << k);
 
     struct scale sc;
     scale_init(&sc, e - 2);
@@ -235,7 +259,7 @@ void fmtfloat_shortest(double v, struct float_digits *out)
     uint64_t vm = 0, vp = 0; /* floors of the ends, computed when asked for */
     bool have_vm = false, have_vp = false;
 
-    uint64_t c; /* v rounded to p digits */
+    uint64_t c; /* v rounded to p digits (or the p-digit decimal above v) */
     int p = biased == 0 ? 1 : 15;
     for (;; p++) {
         uint64_t S = POW10[n - p];
@@ -266,9 +290,26 @@ void fmtfloat_shortest(double v, struct float_digits *out)
         }
         if (ok)
             break;
+        // At a power of two the interval reaches twice as far above v as
+        // below it. A rounding down that fell out below may leave the
+        // p-digit decimal just above v inside: then it is the one p-digit
+        // decimal that reads back, and Go's pick. cs <= vr here means c < v
+        // (c = v would have read back), and m = 2^52 is even, so the upper
+        // end itself reads back.
+        if (take_above && lopsided && cs <= vr) {
+            if (!have_vp) {
+                vp = scale_floor(&sc, mw);
+                have_vp = true;
+            }
+            if (cs + S <= vp) {
+                c++;
+                break;
+            }
+        }
     }
 
-    // c has p digits, or p + 1 when the rounding carried (99..9 -> 100..0);
+    // c has p digits, or p + 1 when the rounding (or the step to the
+    // decimal above) carried (99..9 -> 100..0);
     // v = c 10^(q + n - p) = 0.c 10^point.
     int nd = p + (c == POW10[p]);
     out->point = nd + sc.q + n - p;
@@ -290,6 +331,11 @@ void fmtfloat_shortest(double v, struct float_digits *out)
         store8(d + nd - 8, ascii8((uint32_t)(c % 100000000)));
     }
     out->d[out->nd] = 0;
+}
+
+void fmtfloat_shortest(double v, struct float_digits *out)
+{
+    shortest(v, out, true);
 }
 
 /* Go's 'f' layout of the digits into s (cap >= 352): no exponent. */
@@ -378,7 +424,7 @@ int fmtfloat_g(char *buf, double v)
     if (fabs(v) < 1e15 && v == (double)(long long)v && !(v == 0 && signbit(v)))
         return snprintf(buf, 32, "%lld", (long long)v);
     struct float_digits fd;
-    fmtfloat_shortest(v, &fd);
+    shortest(v, &fd, false);
     /* %.Pg with P the precision that round-tripped: 15..17 for normal
      * values, the digit count for subnormals and zero. */
     int p = fabs(v) >= DBL_MIN && fd.nd < 15 ? 15 : fd.nd;

@@ -23,6 +23,8 @@ struct float_digits {
     char d[18]; /* ASCII digits */
 };
 
+/* The digits of Go's strconv.FormatFloat(v, 'e', -1, 64): the shortest that
+ * read back, the nearest to v among equally short ones (see fmtfloat.c). */
 void fmtfloat_shortest(double v, struct float_digits *out);
 
 int fmtfloat_f(struct buf *b, double v);

@@ -1,8 +1,10 @@
 /* test_fmtfloat.c: shortest round-trip float text in its three layouts
  * (core/fmtfloat.c), that every output reads back to the same bits, and that
  * fmtfloat_shortest() gives the same digits as the snprintf/strtod code it
- * replaced (ref_shortest below) on edge cases, random bit patterns and
- * random decimal-looking values.
+ * replaced, taught Go's pick at powers of two (ref_shortest below), on every
+ * power of two, other edge cases, random bit patterns and random
+ * decimal-looking values. Go's own output is compared in
+ * tests/integration/test_fmtfloat_go.sh.
  *
  * For one-off long runs outside ctest, the environment sets how many values
  * the random comparisons draw (FMTFLOAT_RANDOM_BITS, FMTFLOAT_RANDOM_DECIMAL,
@@ -28,17 +30,20 @@
 #include "core/fmtfloat.h"
 
 /* The reference: fmtfloat_shortest() as it was before the integer algorithm,
- * one snprintf("%.16e") and up to two strtod() a value, moved here unchanged
- * (only renamed) so the new code is compared with the old output.
+ * one snprintf("%.16e") and up to two strtod() a value, moved here (renamed)
+ * so the new code is compared with the old output, plus Go's pick at a power
+ * of two: when v's 15- or 16-digit rounding went down and does not read
+ * back, the decimal just above v of as many digits (ref_next_up) may.
  *
  * A normal double lies within 2^-53 (relative) of its shortest
  * round-tripping decimal, and 15 significant digits are spaced at least
  * 5e-16 apart, so when some k <= 15 digits read back as v, the 15-digit
- * rounding of v is those digits padded with zeros. Past 15 only 16 and 17
- * remain. One printf gives the 17 correctly rounded digits; the 15- and
- * 16-digit roundings are derived from them, except when the digits cut off
- * read exactly "5", "50"... (v's further digits decide, so printf rounds v
- * itself). Subnormals, with fewer significant bits, try 1..17 digits. */
+ * rounding of v (or at a power of two the 15-digit decimal above v) is those
+ * digits padded with zeros. Past 15 only 16 and 17 remain. One printf gives
+ * the 17 correctly rounded digits; the 15- and 16-digit roundings are
+ * derived from them, except when the digits cut off read exactly "5",
+ * "50"... (v's further digits decide, so printf rounds v itself).
+ * Subnormals, with fewer significant bits, try 1..17 digits. */
 
 /* Parse printf's "[-]d[.ddd]e[+-]xx" into out, trailing zeros dropped. */
 static void ref_parse_sci(const char *s, struct float_digits *out)
@@ -100,15 +105,65 @@ static void ref_round_sci(const char *s17, int prec, double v, char *out, size_t
     snprintf(out + o, cap - o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
 }
 
+/* The decimal after s, "[-]d[.ddd]e[+-]xx" with prec digits, away from zero
+ * by one unit of its last digit, in the same form (9.99e+05 -> 1.00e+06). */
+static void ref_next_up(const char *s, int prec, char *out, size_t cap)
+{
+    bool neg = *s == '-';
+    if (neg)
+        s++;
+    char d[17];
+    int nd = 0;
+    for (; *s && *s != 'e' && nd < prec; s++)
+        if (*s != '.')
+            d[nd++] = *s;
+    int exp10 = atoi(strchr(s, 'e') + 1);
+    int i = prec - 1;
+    while (i >= 0 && d[i] == '9')
+        d[i--] = '0';
+    if (i >= 0) {
+        d[i]++;
+    } else {
+        d[0] = '1';
+        exp10++;
+    }
+    size_t o = 0;
+    if (neg)
+        out[o++] = '-';
+    out[o++] = d[0];
+    if (prec > 1) {
+        out[o++] = '.';
+        for (i = 1; i < prec; i++)
+            out[o++] = d[i];
+    }
+    snprintf(out + o, cap - o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+}
+
+/* How many times ref_shortest() took the decimal above v. */
+static uint64_t ref_nabove;
+
 static void ref_shortest(double v, struct float_digits *out)
 {
     char tmp[48];
+    int e2;
+    // A power of two above DBL_MIN: its lower neighbour is twice as near.
+    bool lopsided = fabs(v) > DBL_MIN && fabs(frexp(v, &e2)) == 0.5;
     if (fabs(v) >= DBL_MIN) {
         snprintf(tmp, sizeof tmp, "%.16e", v);
         for (int prec = 15; prec < 17; prec++) {
             char cand[48];
             ref_round_sci(tmp, prec, v, cand, sizeof cand);
-            if (strtod(cand, NULL) == v) {
+            double back = strtod(cand, NULL);
+            if (back != v && lopsided && fabs(back) < fabs(v)) {
+                char above[48];
+                ref_next_up(cand, prec, above, sizeof above);
+                if (strtod(above, NULL) == v) {
+                    memcpy(cand, above, strlen(above) + 1);
+                    back = v;
+                    ref_nabove++;
+                }
+            }
+            if (back == v) {
                 memcpy(tmp, cand, strlen(cand) + 1);
                 break;
             }
@@ -139,6 +194,9 @@ static void test_layouts(void **state)
         {1e16, "10000000000000000", "1e+16", "1e+16"},
         {123456.789, "123456.789", "1.23456789e+05", "123456.789"},
         {5e-324, NULL, "5e-324", "5e-324"},
+        {0x1p-1017, NULL, "7.120236347223045e-307", "7.1202363472230444e-307"}, /* g: %.17g */
+        {-0x1p-24, "-0.00000005960464477539063", "-5.960464477539063e-08",
+         "-5.9604644775390625e-08"},
         {NAN, "NaN", "NaN", "NaN"},
         {INFINITY, "+Inf", "+Inf", "+Inf"},
         {-INFINITY, "-Inf", "-Inf", "-Inf"},
@@ -185,7 +243,8 @@ static void test_shortest_cases(void **state)
         {1e-323, "1", -322},
         {0x1.ffffffffffffep-1023, "2225073858507201", -307}, /* largest subnormal */
         {0x1p-1000, "9332636185032189", -301},               /* a power of two, 2^-1000 */
-        {0x1p-1017, "71202363472230444", -306}, /* lopsided: 16 digits fit above v, Go's pick */
+        {0x1p-1017, "7120236347223045", -306}, /* lopsided: ...044 out below, ...045 in */
+        {0x1p-24, "5960464477539063", -7},     /* a 16-digit tie: ...062 (even) out, ...063 in */
         {1.0000000000000001e23, "10000000000000001", 24},
         {0.30000000000000004, "30000000000000004", 0},
     };
@@ -274,9 +333,29 @@ static void test_shortest_edges(void **state)
     check_around(DBL_TRUE_MIN);
     check_around(DBL_MAX);
     check_around(0x1.ffffffffffffep-1023); /* the largest subnormal */
-    // Every power of two, every power of ten (as strtod reads "1eN").
-    for (int i = -1074; i <= 1023; i++)
-        check_around(ldexp(1, i));
+    // Every power of two (and its neighbours, all negated too): 46 of them
+    // and their negatives take the decimal above v. fmtfloat_g keeps printf's
+    // %.Pg at the first P of 15, 16, 17 that reads back, there too.
+    ref_nabove = 0;
+    for (int i = -1074; i <= 1023; i++) {
+        double v = ldexp(1, i);
+        check_around(v);
+        if (v < DBL_MIN)
+            continue;
+        char g[32], want[32];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(want, sizeof want, "%.*g", prec, v);
+            if (strtod(want, NULL) == v)
+                break;
+        }
+        fmtfloat_g(g, v);
+        if (strcmp(g, want) != 0)
+            fail_msg("fmtfloat_g(%a) = %s, want %s", v, g, want);
+    }
+    if (ref_nabove != 2 * 46)
+        fail_msg("%llu powers of two took the decimal above v, want 2 * 46",
+                 (unsigned long long)ref_nabove);
+    // Every power of ten (as strtod reads "1eN").
     for (int i = -330; i <= 310; i++) {
         char s[16];
         snprintf(s, sizeof s, "1e%d", i);
