@@ -374,8 +374,15 @@ static int layout_e(const struct float_digits *fd, char *s)
         memcpy(s + o, fd->d + 1, (size_t)(fd->nd - 1));
         o += fd->nd - 1;
     }
-    int x = fd->point - 1;
-    o += sprintf(s + o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    int x = fd->point - 1; /* |x| <= 324: "e", sign, at least two digits */
+    unsigned ax = (unsigned)(x < 0 ? -x : x);
+    s[o++] = 'e';
+    s[o++] = x < 0 ? '-' : '+';
+    if (ax >= 100)
+        s[o++] = (char)('0' + ax / 100);
+    s[o++] = (char)('0' + ax / 10 % 10);
+    s[o++] = (char)('0' + ax % 10);
+    s[o] = 0;
     return o;
 }
 
@@ -386,6 +393,24 @@ static int special(char *s, double v)
     return sprintf(s, v > 0 ? "+Inf" : "-Inf");
 }
 
+/* |v| < 2^63, an integer, in decimal into s (NUL-terminated); the length. */
+static int format_int(char *s, long long v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    int n = (int)(tmp + sizeof tmp - p);
+    memcpy(s, p, (size_t)n);
+    s[n] = 0;
+    return n;
+}
+
 int fmtfloat_f(struct buf *b, double v)
 {
     char s[352];
@@ -393,7 +418,7 @@ int fmtfloat_f(struct buf *b, double v)
     if (!isfinite(v)) {
         n = special(s, v);
     } else if (v != 0 && v == trunc(v) && fabs(v) < 0x1p53) {
-        n = snprintf(s, sizeof s, "%lld", (long long)v); /* exact integers as themselves */
+        n = format_int(s, (long long)v); /* exact integers as themselves */
     } else {
         struct float_digits fd;
         fmtfloat_shortest(v, &fd);
@@ -422,7 +447,7 @@ int fmtfloat_g(char *buf, double v)
         return special(buf, v);
     /* Integers print as integers ("-1500", not "-1.5e+03"). */
     if (fabs(v) < 1e15 && v == (double)(long long)v && !(v == 0 && signbit(v)))
-        return snprintf(buf, 32, "%lld", (long long)v);
+        return format_int(buf, (long long)v);
     struct float_digits fd;
     shortest(v, &fd, false);
     /* %.Pg with P the precision that round-tripped: 15..17 for normal
