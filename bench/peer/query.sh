@@ -4,7 +4,8 @@
 #
 # For each system: start it fresh on an empty data dir (127.0.0.1 only), load
 # the data over Influx line protocol (/write), make it searchable (VM:
-# /internal/force_flush), then ask TSBS's query types written as PromQL:
+# /internal/force_flush), let it settle (Tide: its first compaction; VM:
+# /internal/force_merge), then ask TSBS's query types written as PromQL:
 #
 #   single-groupby-1-1-1   max of 1 metric, 1 host, 1 h, 1 m steps      (query_range)
 #   single-groupby-5-1-12  max of 5 metrics, 1 host, 12 h, 1 m steps    (query_range)
@@ -61,6 +62,34 @@ log "data: $SAMPLES samples, $SERIES series, $(date -u -d "@$START" +%FT%TZ) .. 
 
 trap bench_cleanup EXIT
 
+# Let a freshly loaded system reach the state it keeps: Tide's first
+# compaction (it runs once a minute and merges the blocks the load cut;
+# nothing to wait for when no partition has two blocks),
+# VictoriaMetrics' merge of its parts (/internal/force_merge). Queries then
+# do not race the merge for the two cores. Bounded: 120 s.
+settle() {
+    local sys=$1 port=$2 t=0
+    if [ "$sys" = vm ]; then
+        curl -sf -o /dev/null --max-time 120 "http://127.0.0.1:$port/internal/force_merge" ||
+            log "WARNING: vm: force_merge failed"
+        return
+    fi
+    local st
+    while [ $t -lt 120 ]; do
+        st=$(curl -sf --max-time 5 "http://127.0.0.1:$port/api/v1/status/storage" || true)
+        # Done after a compaction, or when the head is cut and no partition
+        # has two blocks to merge.
+        if grep -q '"compactions":[1-9]' <<<"$st" ||
+            { grep -q '"head":{"series":0,' <<<"$st" &&
+                ! grep -Eq '"blocks":([2-9]|[1-9][0-9])' <<<"$st"; }; then
+            return
+        fi
+        sleep 1
+        t=$((t + 1))
+    done
+    log "WARNING: tide: no compaction within 120 s"
+}
+
 RESULTS="$OUT/query-$(date +%Y%m%d-%H%M%S).tsv"
 printf 'system\tquery\titer\tseconds\tseries\tstatus\n' >"$RESULTS"
 
@@ -79,7 +108,9 @@ for sys in $SYSTEMS; do
     fails=$(grep -cv '^2' "$dir/codes.txt" || true)
     [ "$fails" = 0 ] || log "WARNING: $sys: $fails load requests failed"
     [ "$sys" = vm ] && curl -sf -o /dev/null --max-time 120 "http://127.0.0.1:$port/internal/force_flush"
-    log "$sys: loaded in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s; querying"
+    log "$sys: loaded in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s; settling"
+    settle "$sys" "$port"
+    log "$sys: querying"
     python3 - "$sys" "http://127.0.0.1:$port" "$START" "$LAST" "$HOSTS" "$ITER" "$SEED" >>"$RESULTS" <<'PY'
 import http.client, json, random, sys, time, urllib.parse
 sysname, url, start, last, hosts, iters, seed = sys.argv[1:]
