@@ -1,7 +1,6 @@
 /* fmtfloat.c: micro benchmark of core/fmtfloat.c's shortest digits, ns per
- * value, against the snprintf/strtod code it replaced (old_shortest below; the
- * unit test's ref_shortest is the same plus Go's pick at 46 powers of two,
- * where old_shortest prints one digit more), on four
+ * value, against the snprintf/strtod code it replaced (ref_shortest, from
+ * tests/unit/core/fmtfloat_ref.h, the unit test's reference), on four
  * workloads of 1M values each:
  *   decimal   a random integer of 1..17 digits over 10^k, k = 0..20
  *   cents     a random walk on [0, 100] rounded to 2 decimals (codec.c's)
@@ -9,7 +8,7 @@
  *   bits      random bit patterns, every exponent (non-finite skipped)
  * and fmtfloat_f() on the decimal and unit values, the call PromQL output
  * makes. Each timing is the best of 5 runs; the two algorithms' digits are
- * also compared on every value (a power of two among them may differ, above).
+ * also compared on every value.
  *
  * Not built by default. Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc bench/micro/fmtfloat.c \
@@ -27,91 +26,9 @@
 #include "core/buf.h"
 #include "core/fmtfloat.h"
 
-/* The fmtfloat_shortest() this file replaced, verbatim but renamed: one
- * snprintf("%.16e") and up to two strtod() per value (its reasoning is at
- * ref_shortest in tests/unit/core/test_fmtfloat.c). */
-/* Parse printf's "[-]d[.ddd]e[+-]xx" into out, trailing zeros dropped. */
-static void old_parse_sci(const char *s, struct float_digits *out)
-{
-    out->neg = *s == '-';
-    if (out->neg)
-        s++;
-    out->nd = 0;
-    for (; *s && *s != 'e'; s++)
-        if (*s != '.' && out->nd < 17)
-            out->d[out->nd++] = *s;
-    out->point = atoi(s + 1) + 1;
-    while (out->nd > 1 && out->d[out->nd - 1] == '0')
-        out->nd--;
-    out->d[out->nd] = 0;
-}
-
-/* The 17 digits of s17 rounded to prec digits, in the same form, into out;
- * printf converts v again when the cut-off digits are exactly a half. */
-static void old_round_sci(const char *s17, int prec, double v, char *out, size_t cap)
-{
-    const char *p = s17;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    char d[17];
-    int nd = 0;
-    for (; *p && *p != 'e' && nd < 17; p++)
-        if (*p != '.')
-            d[nd++] = *p;
-    int exp10 = atoi(p + 1);
-    bool half = d[prec] == '5';
-    for (int i = prec + 1; i < nd && half; i++)
-        half = d[i] == '0';
-    if (nd != 17 || half) {
-        snprintf(out, cap, "%.*e", prec - 1, v);
-        return;
-    }
-    if (d[prec] >= '5') { /* above the half: round up */
-        int i = prec - 1;
-        while (i >= 0 && d[i] == '9')
-            d[i--] = '0';
-        if (i >= 0) {
-            d[i]++;
-        } else { /* 99..9 -> 100..0 */
-            d[0] = '1';
-            exp10++;
-        }
-    }
-    size_t o = 0;
-    if (neg)
-        out[o++] = '-';
-    out[o++] = d[0];
-    if (prec > 1) {
-        out[o++] = '.';
-        for (int i = 1; i < prec; i++)
-            out[o++] = d[i];
-    }
-    snprintf(out + o, cap - o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
-}
-
-static void old_shortest(double v, struct float_digits *out)
-{
-    char tmp[48];
-    if (fabs(v) >= DBL_MIN) {
-        snprintf(tmp, sizeof tmp, "%.16e", v);
-        for (int prec = 15; prec < 17; prec++) {
-            char cand[48];
-            old_round_sci(tmp, prec, v, cand, sizeof cand);
-            if (strtod(cand, NULL) == v) {
-                memcpy(tmp, cand, strlen(cand) + 1);
-                break;
-            }
-        }
-    } else {
-        for (int prec = 1; prec <= 17; prec++) {
-            snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-            if (strtod(tmp, NULL) == v)
-                break;
-        }
-    }
-    old_parse_sci(tmp, out);
-}
+/* The snprintf/strtod digits fmtfloat_shortest() replaced (ref_shortest),
+ * shared with the unit test. */
+#include "../../tests/unit/core/fmtfloat_ref.h"
 
 #define N 1000000
 #define RUNS 5
@@ -220,7 +137,7 @@ static size_t mismatches(const double *v)
     for (size_t i = 0; i < N; i++) {
         struct float_digits a, b;
         fmtfloat_shortest(v[i], &a);
-        old_shortest(v[i], &b);
+        ref_shortest(v[i], &b);
         if (a.neg != b.neg || a.nd != b.nd || a.point != b.point ||
             memcmp(a.d, b.d, (size_t)b.nd) != 0)
             bad++;
@@ -250,7 +167,7 @@ int main(void)
            "fmtfloat_f ns", "mismatch");
     for (size_t l = 0; l < sizeof loads / sizeof loads[0]; l++) {
         loads[l].gen(v);
-        double t_old = time_shortest(old_shortest, v, &sink);
+        double t_old = time_shortest(ref_shortest, v, &sink);
         double t_new = time_shortest(fmtfloat_shortest, v, &sink);
         printf("%-8s %12.1f %12.1f %7.1fx ", loads[l].name, t_old, t_new, t_old / t_new);
         if (loads[l].with_f)

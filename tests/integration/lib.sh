@@ -201,3 +201,30 @@ prom_start() {
     fail "prometheus did not start (logs: $WORK/prometheus-*.log)"
 }
 
+
+# go_ref SRC_FILE: build a Go reference program (a single file, standard
+# library only) with Go 1.19 on linux/amd64, the Go of Debian's Prometheus
+# 2.42 build, into $WORK/ref: a throwaway cache and GOPATH, v1 code
+# generation (no FMA contraction), as Debian builds Prometheus. Without that
+# Go the test is skipped (exit 0, SKIP printed).
+go_ref() {
+    local go=/usr/lib/go-1.19/bin/go version
+    [ -x "$go" ] || go=$(command -v go || true)
+    if [ -z "$go" ]; then
+        echo "SKIP [$TEST_NAME]: Go is not installed (scripts/deps.sh test installs golang-go)"
+        exit 0
+    fi
+    version=$("$go" version)
+    case "$version" in
+    *" go1.19"*" linux/amd64") ;;
+    *)
+        echo "SKIP [$TEST_NAME]: need Go 1.19 on linux/amd64 (Prometheus 2.42's), found: $version"
+        exit 0
+        ;;
+    esac
+    log "$version"
+    cp "$1" "$WORK/ref.go"
+    (cd "$WORK" && env GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath" GOFLAGS= GO111MODULE=off \
+        GOAMD64=v1 CGO_ENABLED=0 "$go" build -o "$WORK/ref" ref.go) >"$WORK/go-build.log" 2>&1 ||
+        fail "go build of $1 failed: $(cat "$WORK/go-build.log")"
+}

@@ -18,28 +18,7 @@
 N=${GOMATH_N:-200000}    # random inputs per function
 SEED=${GOMATH_SEED:-1}
 
-GO=/usr/lib/go-1.19/bin/go
-[ -x "$GO" ] || GO=$(command -v go || true)
-if [ -z "$GO" ]; then
-    echo "SKIP [$TEST_NAME]: Go is not installed (scripts/deps.sh test installs golang-go)"
-    exit 0
-fi
-GOVERSION=$("$GO" version)
-case "$GOVERSION" in
-*" go1.19"*" linux/amd64") ;;
-*)
-    echo "SKIP [$TEST_NAME]: need Go 1.19 on linux/amd64 (Prometheus 2.42's), found: $GOVERSION"
-    exit 0
-    ;;
-esac
-log "$GOVERSION"
-
-# A throwaway cache and GOPATH; v1 code generation (no FMA contraction), as
-# Debian builds Prometheus.
-cp "$SRC/tests/gomath/ref.go" "$WORK/ref.go"
-(cd "$WORK" && env GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath" GOFLAGS= GO111MODULE=off \
-    GOAMD64=v1 CGO_ENABLED=0 "$GO" build -o "$WORK/ref" ref.go) >"$WORK/go-build.log" 2>&1 ||
-    fail "go build of tests/gomath/ref.go failed: $(cat "$WORK/go-build.log")"
+go_ref "$SRC/tests/gomath/ref.go"
 
 # compare NAME N SEED [VAR=value...]: one generate | Go | compare pipeline;
 # the VAR=value pairs are set for both sides.
