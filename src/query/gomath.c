@@ -510,6 +510,17 @@ static double trig_reduce_small(double x, uint64_t *octant)
     return ((x - y * PI4A) - y * PI4B) - y * PI4C;
 }
 
+/* x >= 0 reduced to z in about [-pi/4, pi/4] and its octant j (0..7),
+ * by Payne-Hanek from 2^29 on, Cody-Waite below. */
+static double trig_octant(double x, uint64_t *j)
+{
+    if (x >= TRIG_REDUCE_THRESHOLD)
+        return trig_reduce(x, j);
+    double z = trig_reduce_small(x, j);
+    *j &= 7;
+    return z;
+}
+
 static double sin_kernel(double z, double zz)
 {
     const double *s = sin_poly;
@@ -536,13 +547,7 @@ double gomath_sin(double x)
         neg = true;
     }
     uint64_t j;
-    double z;
-    if (x >= TRIG_REDUCE_THRESHOLD) {
-        z = trig_reduce(x, &j);
-    } else {
-        z = trig_reduce_small(x, &j);
-        j &= 7;
-    }
+    double z = trig_octant(x, &j);
     if (j > 3) {
         neg = !neg;
         j -= 4;
@@ -559,13 +564,7 @@ double gomath_cos(double x)
     bool neg = false;
     x = fabs(x);
     uint64_t j;
-    double z;
-    if (x >= TRIG_REDUCE_THRESHOLD) {
-        z = trig_reduce(x, &j);
-    } else {
-        z = trig_reduce_small(x, &j);
-        j &= 7;
-    }
+    double z = trig_octant(x, &j);
     if (j > 3) {
         j -= 4;
         neg = !neg;
@@ -604,11 +603,7 @@ double gomath_tan(double x)
         neg = true;
     }
     uint64_t j;
-    double z;
-    if (x >= TRIG_REDUCE_THRESHOLD)
-        z = trig_reduce(x, &j);
-    else
-        z = trig_reduce_small(x, &j); /* no "& 7": only bit 1 is used */
+    double z = trig_octant(x, &j); /* only bit 1 of j matters here */
     double zz = z * z;
     double y;
     if (zz > 1e-14) {
