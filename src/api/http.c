@@ -31,6 +31,7 @@
 #include "api/metrics.h"
 #include "api/router.h"
 #include "core/log.h"
+#include "core/strv.h"
 #include "core/time.h"
 
 struct http_server {
@@ -58,17 +59,6 @@ struct rqstate {
 
 /* ---- parameters ---- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode n bytes of s into the arena; '+' is a space when `plus`.
  * A '%' not followed by two hex digits stays as it is. NULL on -ENOMEM, or
  * with *nul set when the result would contain a NUL byte. */
@@ -80,8 +70,10 @@ static char *decode(struct arena *a, const char *s, size_t n, bool plus, bool *n
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        int hi, lo;
+        if (c == '%' && i + 2 < n && (hi = hex_digit_value(s[i + 1])) >= 0 &&
+            (lo = hex_digit_value(s[i + 2])) >= 0) {
+            c = (char)(hi * 16 + lo);
             i += 2;
         } else if (c == '+' && plus) {
             c = ' ';

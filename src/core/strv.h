@@ -40,4 +40,16 @@ static inline int strv_cmp(struct strv a, struct strv b)
     return a.n < b.n ? -1 : a.n > b.n ? 1 : 0;
 }
 
+/* The value of hex digit c (0-9, a-f, A-F), or -1. */
+static inline int hex_digit_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

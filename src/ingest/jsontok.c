@@ -20,21 +20,11 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/strv.h"
 
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Four hex digits at p (p + 4 <= end checked by the caller). */
@@ -42,7 +32,7 @@ static int hex4(const char *p)
 {
     int v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
+        int h = hex_digit_value(p[i]);
         if (h < 0)
             return -1;
         v = v << 4 | h;

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/strv.h"
+
 static const struct {
     const char *word;
     enum tok t;
@@ -241,17 +243,6 @@ static void lex_number_or_duration(struct lexer *l, struct token *t, size_t star
            l->s + start);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return 16;
-}
-
 /* A quoted string starting at `start` (the quote). Escapes are validated as
  * Prometheus' lexEscape does; every error is positioned at the quote. */
 static void lex_string(struct lexer *l, struct token *t, size_t start)
@@ -319,7 +310,9 @@ static void lex_string(struct lexer *l, struct token *t, size_t start)
         uint32_t x = 0;
         for (; n > 0; n--) {
             int d = at(l, i);
-            int v = d < 0 ? 99 : (base == 8 ? (d >= '0' && d <= '7' ? d - '0' : 99) : hexval(d));
+            int v = d < 0 ? -1 : hex_digit_value(d);
+            if (v < 0)
+                v = base; /* not a digit: as bad as one past the base */
             if (v >= base) {
                 if (d < 0) {
                     errorf(l, t, start, "escape sequence not terminated");
