@@ -40,6 +40,30 @@ static int64_t at_time(const struct eval *ev, enum ast_at at, int64_t at_ms)
     }
 }
 
+/* The time a selector reads at for step ts: `@` pins it, then the offset
+ * moves it back. */
+static int64_t ref_time(const struct eval *ev, enum ast_at at, int64_t at_ms, int64_t offset_ms,
+                        int64_t ts)
+{
+    return (at != AT_NONE ? at_time(ev, at, at_ms) : ts) - offset_ms;
+}
+
+/* Hand series os over to out, which owns its points from then on; an empty
+ * one is freed instead. */
+static int take_series(struct eval *ev, struct matrix *out, struct series *os)
+{
+    if (os->npts == 0) {
+        free(os->pts);
+        return 0;
+    }
+    if (matrix_add_series(out, os->ls, os->nls) < 0) {
+        free(os->pts);
+        return eval_nomem(ev);
+    }
+    out->s[out->n - 1] = *os;
+    return 0;
+}
+
 /* ---- planning and loading ---- */
 
 static void widen(struct slot *sl, int64_t mint, int64_t maxt)
@@ -172,9 +196,11 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
 }
 
 
-/* Open a lazy slot's selection at its first series. */
+/* Open a lazy slot's selection at its first series (again, when it was
+ * read before: the current series is let go). */
 static int lazy_open(struct eval *ev, const struct ast_selector *sel, struct slot *sl)
 {
+    eval_account(ev, -(long long)sl->cur.npts);
     storage_set_free(sl->set);
     sl->set = NULL;
     sl->next = 0;
@@ -302,8 +328,7 @@ static int eval_selector(struct eval *ev, const struct ast_node *n, struct matri
             if ((rc = eval_check(ev)) != 0)
                 break;
             int64_t ts = ev->start + (int64_t)k * ev->interval;
-            int64_t tref = (sel->at != AT_NONE ? at_time(ev, sel->at, sel->at_ms) : ts) -
-                           sel->offset_ms;
+            int64_t tref = ref_time(ev, sel->at, sel->at_ms, sel->offset_ms, ts);
             while (j + 1 < se->npts && se->pts[j + 1].t_ms <= tref)
                 j++;
             if (se->npts == 0 || se->pts[j].t_ms > tref || se->pts[j].t_ms < tref - ev->lookback_ms)
@@ -314,17 +339,12 @@ static int eval_selector(struct eval *ev, const struct ast_node *n, struct matri
             if ((rc = value_push(ev, &os, ts, v)) != 0)
                 break;
         }
-        if (os.npts == 0 || rc != 0) {
+        if (rc != 0) {
             free(os.pts);
             eval_account(ev, -(long long)os.npts);
-            continue;
-        }
-        if (matrix_add_series(out, os.ls, os.nls) < 0) {
-            free(os.pts);
-            rc = eval_nomem(ev);
             break;
         }
-        out->s[out->n - 1] = os;
+        rc = take_series(ev, out, &os);
     }
     return rc;
 }
@@ -339,7 +359,6 @@ struct rsrc {
     enum ast_at at;
     int64_t at_ms;
     struct matrix owned; /* a subquery's result, freed after use */
-    const struct ast_node *sel; /* the selector node, for absent_over_time labels */
 };
 
 static int eval_subquery(struct eval *ev, const struct ast_node *n, struct matrix *out);
@@ -353,7 +372,6 @@ static int rsrc_open(struct eval *ev, const struct ast_node *n, struct rsrc *r)
         struct slot *sl = &ev->slots[sel->slot];
         /* Not opened yet, or evaluated again: start the selection over. */
         if (!sl->loaded || sl->next > 0) {
-            eval_account(ev, -(long long)sl->cur.npts);
             int rc = lazy_open(ev, sel, sl);
             if (rc != 0)
                 return rc;
@@ -364,7 +382,6 @@ static int rsrc_open(struct eval *ev, const struct ast_node *n, struct rsrc *r)
         r->offset_ms = sel->offset_ms;
         r->at = sel->at;
         r->at_ms = sel->at_ms;
-        r->sel = n->u.mat.vs;
         return 0;
     }
     /* AST_SUBQUERY */
@@ -414,7 +431,7 @@ static int eval_matrix_top(struct eval *ev, const struct ast_node *n, struct mat
         *out = r.owned; /* already the points of the window */
         return 0;
     }
-    int64_t tref = (r.at != AT_NONE ? at_time(ev, r.at, r.at_ms) : ev->start) - r.offset_ms;
+    int64_t tref = ref_time(ev, r.at, r.at_ms, r.offset_ms, ev->start);
     int64_t mint = tref - r.range_ms;
     for (size_t i = 0; i < r.n && rc == 0; i++) {
         const struct series *se;
@@ -424,16 +441,9 @@ static int eval_matrix_top(struct eval *ev, const struct ast_node *n, struct mat
         for (size_t k = 0; k < se->npts && rc == 0; k++)
             if (se->pts[k].t_ms >= mint && se->pts[k].t_ms <= tref)
                 rc = value_push(ev, &os, se->pts[k].t_ms, se->pts[k].v);
-        if (os.npts == 0) {
-            free(os.pts);
-            continue;
-        }
-        if (matrix_add_series(out, os.ls, os.nls) < 0) {
-            free(os.pts);
-            rc = eval_nomem(ev);
-            break;
-        }
-        out->s[out->n - 1] = os;
+        int trc = take_series(ev, out, &os);
+        if (trc != 0)
+            rc = trc;
     }
     rsrc_close(ev, &r);
     return rc;
@@ -640,7 +650,7 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
             if ((rc = eval_check(ev)) != 0)
                 break;
             int64_t ts = ev->start + (int64_t)k * ev->interval;
-            int64_t tref = (r.at != AT_NONE ? at_time(ev, r.at, r.at_ms) : ts) - r.offset_ms;
+            int64_t tref = ref_time(ev, r.at, r.at_ms, r.offset_ms, ts);
             edge_move(&hi, se->pts, se->npts, tref, true);
             edge_move(&lo, se->pts, hi.at, tref - r.range_ms, false);
             if (lo.at >= hi.at)
@@ -713,15 +723,10 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
             if (!found[k])
                 rc = value_push(ev, &os, ev->start + (int64_t)k * ev->interval, 1);
         free(found);
-        if (rc == 0 && os.npts > 0) {
-            if (matrix_add_series(out, ls, nls) < 0) {
-                rc = eval_nomem(ev);
-            } else {
-                out->s[out->n - 1] = os;
-                os.pts = NULL;
-            }
-        }
-        free(os.pts);
+        if (rc == 0)
+            rc = take_series(ev, out, &os);
+        else
+            free(os.pts);
         goto out;
     }
     accum_take(&ac, out);

@@ -244,9 +244,10 @@ int func_range_apply(struct eval *ev, enum promql_func_id f, const struct window
 /* Set by tests: use only baseline x86-64 instructions (no AVX) so both
  * variants of the vectorised functions are checked on one machine. */
 extern bool func_range_baseline_only;
-/* func_range_apply() over n non-empty windows of one step: out[i] and got[i]
- * (1 = a value, 0 = none) for each; a negative error stops it. Lets a
- * function evaluate several windows side by side (avg_over_time does). */
+/* func_range_apply() over n non-empty windows of one series (one per step):
+ * out[i] and got[i] (1 = a value, 0 = none) for each; a negative error stops
+ * it. Lets a function evaluate several windows side by side (avg_over_time
+ * does). */
 int func_range_apply_all(struct eval *ev, enum promql_func_id f, const struct window *w,
                          size_t n, double *out, int *got);
 bool func_range_keeps_name(enum promql_func_id f);

@@ -64,6 +64,32 @@ static int memo_put(struct eval *ev, struct fstate *st, const struct label *ls, 
     return u64map_put(&st->cache, (uint64_t)src, (size_t)i) ? eval_nomem(ev) : 0;
 }
 
+/* Push input sample s to out with labels ls. */
+static int push_as(struct eval *ev, struct vector *out, const struct vsample *s,
+                   const struct label *ls, size_t n)
+{
+    return vector_push(out, ls, n, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
+}
+
+/* Memoise ls as s's output labels and push s with them. */
+static int push_memo(struct eval *ev, struct fstate *st, const struct vsample *s,
+                     const struct label *ls, size_t n, struct vector *out)
+{
+    int rc = memo_put(ev, st, s->ls, s->nls, s->src, ls, n);
+    return rc != 0 ? rc : push_as(ev, out, s, ls, n);
+}
+
+/* Set label `name` to the bytes v[0..n) in b, both copied into the arena. */
+static int set_label_copy(struct eval *ev, struct lbuild *b, struct strv name, const char *v,
+                           size_t n)
+{
+    char *vc = arena_strndup(ev->a, v, n);
+    char *nc = arena_strndup(ev->a, name.p, name.n);
+    if (vc == NULL || nc == NULL || lbuild_set(b, (struct strv){nc, name.n}, (struct strv){vc, n}))
+        return eval_nomem(ev);
+    return 0;
+}
+
 static struct strv arg_str(const struct ast_node *n, size_t i)
 {
     return ast_unparen(n->u.call.args[i])->u.str;
@@ -181,7 +207,7 @@ static int label_replace(struct eval *ev, const struct ast_node *n, struct fstat
         const struct vsample *s = &in->s[i];
         struct memo_out *mo = memo_get(st, s->src);
         if (mo) {
-            rc = vector_push(out, mo->ls, mo->nls, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
+            rc = push_as(ev, out, s, mo->ls, mo->nls);
             continue;
         }
         long li = value_label_find(s->ls, s->nls, src);
@@ -199,15 +225,8 @@ static int label_replace(struct eval *ev, const struct ast_node *n, struct fstat
                 break;
             }
             lbuild_del(&lb, dst);
-            if (res.len > 0) {
-                char *v = arena_strndup(ev->a, res.p, res.len);
-                char *dn = arena_strndup(ev->a, dst.p, dst.n);
-                if (v == NULL || dn == NULL || lbuild_set(&lb, (struct strv){dn, dst.n},
-                                                          (struct strv){v, res.len}) != 0) {
-                    rc = eval_nomem(ev);
-                    break;
-                }
-            }
+            if (res.len > 0 && (rc = set_label_copy(ev, &lb, dst, res.p, res.len)) != 0)
+                break;
             ols = value_labels_copy(ev, lb.v, lb.n);
             onls = lb.n;
             if (ols == NULL) {
@@ -215,9 +234,7 @@ static int label_replace(struct eval *ev, const struct ast_node *n, struct fstat
                 break;
             }
         }
-        if ((rc = memo_put(ev, st, s->ls, s->nls, s->src, ols, onls)) != 0)
-            break;
-        rc = vector_push(out, ols, onls, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
+        rc = push_memo(ev, st, s, ols, onls, out);
     }
     lbuild_fini(&lb);
     buf_fini(&res);
@@ -245,7 +262,7 @@ static int label_join(struct eval *ev, const struct ast_node *n, struct fstate *
         const struct vsample *s = &in->s[i];
         struct memo_out *mo = memo_get(st, s->src);
         if (mo) {
-            rc = vector_push(out, mo->ls, mo->nls, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
+            rc = push_as(ev, out, s, mo->ls, mo->nls);
             continue;
         }
         buf_reset(&val);
@@ -260,25 +277,16 @@ static int label_join(struct eval *ev, const struct ast_node *n, struct fstate *
             rc = eval_nomem(ev);
             break;
         }
-        if (val.len == 0) {
+        if (val.len == 0)
             lbuild_del(&lb, dst);
-        } else {
-            char *v = arena_strndup(ev->a, val.p, val.len);
-            char *dn = arena_strndup(ev->a, dst.p, dst.n);
-            if (v == NULL || dn == NULL ||
-                lbuild_set(&lb, (struct strv){dn, dst.n}, (struct strv){v, val.len}) != 0) {
-                rc = eval_nomem(ev);
-                break;
-            }
-        }
+        else if ((rc = set_label_copy(ev, &lb, dst, val.p, val.len)) != 0)
+            break;
         const struct label *ols = value_labels_copy(ev, lb.v, lb.n);
         if (ols == NULL) {
             rc = eval_nomem(ev);
             break;
         }
-        if ((rc = memo_put(ev, st, s->ls, s->nls, s->src, ols, lb.n)) != 0)
-            break;
-        rc = vector_push(out, ols, lb.n, s->v, s->t, s->src) ? eval_nomem(ev) : 0;
+        rc = push_memo(ev, st, s, ols, lb.n, out);
     }
     lbuild_fini(&lb);
     buf_fini(&val);

@@ -156,53 +156,62 @@ static void error_rune(struct lexer *l, struct token *t, size_t pos, const char 
     errorf(l, t, pos, "%s%s", prefix, q);
 }
 
+#define DIGITS "0123456789"
+
+/* Advance *i over the bytes that are in `set` (Go's acceptRun). */
+static void accept_run(const struct lexer *l, size_t *i, const char *set)
+{
+    while (at(l, *i) > 0 && strchr(set, at(l, *i)))
+        (*i)++;
+}
+
 /* Prometheus' scanNumber: consume a number; true when what follows it is not
  * alphanumeric (so it is a number, not the start of a duration). */
 static bool scan_number(const struct lexer *l, size_t *i)
 {
-    const char *digits = "0123456789";
+    const char *digits = DIGITS;
     if (at(l, *i) == '0' && (at(l, *i + 1) == 'x' || at(l, *i + 1) == 'X')) {
         *i += 2;
-        digits = "0123456789abcdefABCDEF";
+        digits = DIGITS "abcdefABCDEF";
     } else if (at(l, *i) == '0') {
         (*i)++;
     }
-    while (at(l, *i) > 0 && strchr(digits, at(l, *i)))
-        (*i)++;
+    accept_run(l, i, digits);
     if (at(l, *i) == '.') {
         (*i)++;
-        while (at(l, *i) > 0 && strchr(digits, at(l, *i)))
-            (*i)++;
+        accept_run(l, i, digits);
     }
     if (at(l, *i) == 'e' || at(l, *i) == 'E') {
         (*i)++;
         if (at(l, *i) == '+' || at(l, *i) == '-')
             (*i)++;
-        while (is_digit(at(l, *i)))
-            (*i)++;
+        accept_run(l, i, DIGITS);
     }
     return !is_alnum(at(l, *i));
+}
+
+/* One duration unit out of `units` at *i ("ms" taken whole). */
+static bool accept_unit(const struct lexer *l, size_t *i, const char *units)
+{
+    int c = at(l, *i);
+    if (c < 0 || !strchr(units, c))
+        return false;
+    (*i)++;
+    if (at(l, *i) == 's')
+        (*i)++;
+    return true;
 }
 
 /* Prometheus' acceptRemainingDuration: units after the leading digits.
  * On true, *i is just past the duration. */
 static bool accept_duration(const struct lexer *l, size_t *i)
 {
-    int c = at(l, *i);
-    if (c < 0 || !strchr("smhdwy", c))
+    if (!accept_unit(l, i, "smhdwy"))
         return false;
-    (*i)++;
-    if (at(l, *i) == 's')
-        (*i)++;
     while (is_digit(at(l, *i))) {
-        while (is_digit(at(l, *i)))
-            (*i)++;
-        c = at(l, *i);
-        if (c < 0 || !strchr("smhdw", c))
+        accept_run(l, i, DIGITS);
+        if (!accept_unit(l, i, "smhdw"))
             return false;
-        (*i)++;
-        if (at(l, *i) == 's')
-            (*i)++;
     }
     if (is_alnum(at(l, *i))) {
         (*i)++;
@@ -241,6 +250,20 @@ static void lex_number_or_duration(struct lexer *l, struct token *t, size_t star
     size_t end = j > l->n ? l->n : j;
     errorf(l, t, start, "bad number or duration syntax: \"%.*s\"", (int)(end - start),
            l->s + start);
+}
+
+/* An error at `start` about the rune at i, shown as Go's %#U does
+ * (U+0041 'A') between prefix and suffix. */
+static void error_escape(struct lexer *l, struct token *t, size_t start, size_t i,
+                         const char *prefix, const char *suffix)
+{
+    size_t w;
+    int32_t r = rune_at(l, i, &w);
+    if (r < 0)
+        r = 0xFFFD;
+    char u[8];
+    quote_rune(u, sizeof u, r);
+    errorf(l, t, start, "%sU+%04X %s%s", prefix, (unsigned)r, u, suffix);
 }
 
 /* A quoted string starting at `start` (the quote). Escapes are validated as
@@ -295,16 +318,7 @@ static void lex_string(struct lexer *l, struct token *t, size_t start)
                 i++;
                 continue;
             }
-            {
-                size_t w2;
-                int32_t r2 = rune_at(l, i, &w2);
-                if (r2 < 0)
-                    r2 = 0xFFFD;
-                char u[8];
-                quote_rune(u, sizeof u, r2);
-                /* Go's %#U: U+0041 'A' */
-                errorf(l, t, start, "unknown escape sequence U+%04X %s", (unsigned)r2, u);
-            }
+            error_escape(l, t, start, i, "unknown escape sequence ", "");
             return;
         }
         uint32_t x = 0;
@@ -318,14 +332,7 @@ static void lex_string(struct lexer *l, struct token *t, size_t start)
                     errorf(l, t, start, "escape sequence not terminated");
                     return;
                 }
-                size_t w2;
-                int32_t r2 = rune_at(l, i, &w2);
-                if (r2 < 0)
-                    r2 = 0xFFFD;
-                char u[8];
-                quote_rune(u, sizeof u, r2);
-                errorf(l, t, start, "illegal character U+%04X %s in escape sequence",
-                       (unsigned)r2, u);
+                error_escape(l, t, start, i, "illegal character ", " in escape sequence");
                 return;
             }
             x = x * (uint32_t)base + (uint32_t)v;

@@ -538,6 +538,18 @@ static bool tok_metric_ident(enum tok t)
            t == T_START || t == T_END;
 }
 
+/* After an element of a list: step over a ",", or stay at `close`; anything
+ * else is an error in `context`, expecting `expected`. */
+static void list_sep(struct parser *p, enum tok close, const char *context, const char *expected)
+{
+    if (p->tok.t == T_COMMA) {
+        next(p);
+        return;
+    }
+    if (p->tok.t != close)
+        unexpected(p, &p->tok, context, expected);
+}
+
 /* "(a, b)" as by/without/on/ignoring/group_x take it. */
 static void grouping_labels(struct parser *p, struct strv **out, size_t *nout)
 {
@@ -554,12 +566,7 @@ static void grouping_labels(struct parser *p, struct strv **out, size_t *nout)
         *l = strv_dup(p, p->tok.p, p->tok.n);
         push_ptr(p, &v, &n, &cap, l);
         next(p);
-        if (p->tok.t == T_COMMA) {
-            next(p);
-            continue;
-        }
-        if (p->tok.t != T_RPAREN)
-            unexpected(p, &p->tok, "grouping opts", "\",\" or \")\"");
+        list_sep(p, T_RPAREN, "grouping opts", "\",\" or \")\"");
     }
     next(p);
     struct strv *labels = alloc(p, (n ? n : 1) * sizeof *labels);
@@ -600,6 +607,20 @@ static void add_selector(struct parser *p, struct ast_node *n)
     p->out->sels = (struct ast_node **)v;
 }
 
+/* Room in s->matchers (capacity *cap) for one more matcher. The arena
+ * array is copied when it grows; the old one stays until the parse ends. */
+static void matcher_room(struct parser *p, struct ast_selector *s, size_t *cap)
+{
+    if (s->nmatchers < *cap)
+        return;
+    size_t nc = *cap ? *cap * 2 : 4;
+    struct matcher *nm = alloc(p, nc * sizeof *nm);
+    if (s->nmatchers)
+        memcpy(nm, s->matchers, s->nmatchers * sizeof *nm);
+    s->matchers = nm;
+    *cap = nc;
+}
+
 /* metric_identifier? label_matchers?; the current token is the name or "{". */
 static struct ast_node *selector(struct parser *p)
 {
@@ -617,7 +638,6 @@ static struct ast_node *selector(struct parser *p)
     }
     /* Matchers are counted into nmatchers as they are compiled, so that
      * promql_expr_fini() frees exactly those. */
-    struct matcher *ms = NULL;
     if (p->tok.t == T_LBRACE) {
         next(p);
         while (p->tok.t != T_RBRACE) {
@@ -637,49 +657,30 @@ static struct ast_node *selector(struct parser *p)
             if (p->tok.t != T_STRING)
                 unexpected(p, &p->tok, "label matching", "string");
             struct strv val = unquote(p, &p->tok);
-            if (s->nmatchers == cap) {
-                size_t nc = cap ? cap * 2 : 4;
-                struct matcher *nm = alloc(p, (nc + 1) * sizeof *nm);
-                if (s->nmatchers)
-                    memcpy(nm, ms, s->nmatchers * sizeof *nm);
-                ms = nm;
-                s->matchers = ms;
-                cap = nc;
-            }
+            matcher_room(p, s, &cap);
             struct err me = {0};
-            if (matcher_init(&ms[s->nmatchers], mt, (struct strv){name.p, name.n}, val, &me) != 0) {
+            struct strv mname = {name.p, name.n};
+            if (matcher_init(&s->matchers[s->nmatchers], mt, mname, val, &me) != 0) {
                 if (me.code == -ENOMEM)
                     fail_nomem(p);
                 fail_at(p, name.pos, "%s", me.msg);
             }
             s->nmatchers++;
             next(p);
-            if (p->tok.t == T_COMMA) {
-                next(p);
-                continue;
-            }
-            if (p->tok.t != T_RBRACE)
-                unexpected(p, &p->tok, "label matching", "\",\" or \"}\"");
+            list_sep(p, T_RBRACE, "label matching", "\",\" or \"}\"");
         }
         n->end = (uint32_t)(p->tok.pos + 1);
         next(p);
     }
     if (s->name.p) {
         /* Prometheus appends the name matcher last. */
-        if (s->nmatchers == cap) {
-            struct matcher *nm = alloc(p, (cap + 1) * sizeof *nm);
-            if (s->nmatchers)
-                memcpy(nm, ms, s->nmatchers * sizeof *nm);
-            ms = nm;
-            s->matchers = ms;
-        }
+        matcher_room(p, s, &cap);
         struct err me = {0};
         struct strv mn = STRV_LIT(LABEL_METRIC_NAME);
-        if (matcher_init(&ms[s->nmatchers], MATCH_EQ, mn, s->name, &me) != 0)
+        if (matcher_init(&s->matchers[s->nmatchers], MATCH_EQ, mn, s->name, &me) != 0)
             fail_nomem(p);
         s->nmatchers++;
     }
-    s->matchers = ms;
     return n;
 }
 

@@ -302,10 +302,20 @@ static void idset_free(struct idset *s)
     *s = (struct idset){0};
 }
 
-static int idset_replace(struct idset *s, uint32_t *ids, size_t n)
+/* The signature postings_intersect/union/subtract share. */
+typedef int setop_fn(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
+                     size_t *n);
+
+/* *s = op(*s, b), the old ids freed when owned. On error *s is unchanged. */
+static int idset_apply(struct idset *s, setop_fn *op, const uint32_t *b, size_t nb)
 {
+    uint32_t *r;
+    size_t nr;
+    int rc = op(s->ids, s->n, b, nb, &r, &nr);
+    if (rc)
+        return rc;
     idset_free(s);
-    *s = (struct idset){ids, n, true};
+    *s = (struct idset){r, nr, true};
     return 0;
 }
 
@@ -324,14 +334,11 @@ static int union_values(const struct postings_name *pn, const struct intern *in,
             *out = (struct idset){pv->list.ids, pv->list.n, false};
             continue;
         }
-        uint32_t *u;
-        size_t nu;
-        int rc = postings_union(out->ids, out->n, pv->list.ids, pv->list.n, &u, &nu);
+        int rc = idset_apply(out, postings_union, pv->list.ids, pv->list.n);
         if (rc) {
             idset_free(out);
             return rc;
         }
-        idset_replace(out, u, nu);
     }
     return 0;
 }
@@ -401,12 +408,9 @@ int postings_select(const struct postings *p, const struct intern *in, uint32_t 
         for (size_t i = 0; i < npos && acc.n > 0; i++) {
             if (i == best)
                 continue;
-            uint32_t *r;
-            size_t nr;
-            rc = postings_intersect(acc.ids, acc.n, pos[i].ids, pos[i].n, &r, &nr);
+            rc = idset_apply(&acc, postings_intersect, pos[i].ids, pos[i].n);
             if (rc)
                 goto done;
-            idset_replace(&acc, r, nr);
         }
     } else {
         uint32_t *ids = alloc_ids(nseries);
@@ -421,12 +425,9 @@ int postings_select(const struct postings *p, const struct intern *in, uint32_t 
     for (size_t i = 0; i < nneg && acc.n > 0; i++) {
         if (negs[i].n == 0)
             continue;
-        uint32_t *r;
-        size_t nr;
-        rc = postings_subtract(acc.ids, acc.n, negs[i].ids, negs[i].n, &r, &nr);
+        rc = idset_apply(&acc, postings_subtract, negs[i].ids, negs[i].n);
         if (rc)
             goto done;
-        idset_replace(&acc, r, nr);
     }
     /* A concurrent series_create() may have indexed ids >= nseries already. */
     while (acc.n > 0 && acc.ids[acc.n - 1] >= nseries)

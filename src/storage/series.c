@@ -42,7 +42,24 @@ void series_reg_fini(struct series_reg *r)
     memset(r, 0, sizeof *r);
 }
 
-uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n)
+/* What a lookup compares a candidate series with: a label set or a key. */
+struct probe {
+    bool by_key; /* compare key/keylen, not ls/n */
+    const struct label *ls;
+    size_t n;
+    const char *key;
+    size_t keylen;
+};
+
+static bool probe_eq(const struct series *sr, const struct probe *q)
+{
+    if (q->by_key)
+        return sr->keylen == q->keylen && memcmp(sr->key, q->key, q->keylen) == 0;
+    return labels_cmp(sr->labels, sr->nlabels, q->ls, q->n) == 0;
+}
+
+/* The id of the series with this hash that matches q, or SERIES_NONE. */
+static uint32_t lookup(const struct series_reg *r, uint64_t hash, const struct probe *q)
 {
     if (r->nslots == 0)
         return SERIES_NONE;
@@ -52,25 +69,20 @@ uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct l
         if (v == 0)
             return SERIES_NONE;
         const struct series *sr = series_get(r, v - 1);
-        if (sr->hash == hash && labels_cmp(sr->labels, sr->nlabels, ls, n) == 0)
+        if (sr->hash == hash && probe_eq(sr, q))
             return v - 1;
     }
+}
+
+uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n)
+{
+    return lookup(r, hash, &(struct probe){.ls = ls, .n = n});
 }
 
 uint32_t series_lookup_key(const struct series_reg *r, uint64_t hash, const char *key,
                            size_t keylen)
 {
-    if (r->nslots == 0)
-        return SERIES_NONE;
-    uint32_t mask = r->nslots - 1;
-    for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
-        uint32_t v = r->slots[i];
-        if (v == 0)
-            return SERIES_NONE;
-        const struct series *sr = series_get(r, v - 1);
-        if (sr->hash == hash && sr->keylen == keylen && memcmp(sr->key, key, keylen) == 0)
-            return v - 1;
-    }
+    return lookup(r, hash, &(struct probe){.by_key = true, .key = key, .keylen = keylen});
 }
 
 static int grow_slots(struct series_reg *r)

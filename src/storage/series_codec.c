@@ -375,6 +375,24 @@ static int grow(struct sample **v, size_t *cap, size_t need)
     return 0;
 }
 
+/* A length-prefixed bit stream at r into *br; false when r ran short. */
+static bool rd_bits(struct rd *r, struct bitstream_reader *br)
+{
+    size_t nb;
+    const void *bits = rd_bytes(r, &nb);
+    if (r->bad)
+        return false;
+    bitstream_reader_init(br, bits, nb);
+    return true;
+}
+
+/* Whether br was read to its end: never past it, and less than a byte (the
+ * padding) left over. */
+static bool bits_done(const struct bitstream_reader *br)
+{
+    return !br->bad && (br->nbits - br->pos) < 8;
+}
+
 int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n, size_t *cap,
                         struct err *e)
 {
@@ -464,12 +482,9 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
         double scale = pow10_tab[k];
         uint64_t m = (uint64_t)rd_varint(&r);
         out[0].v = dec_value(m, k, scale);
-        size_t nb;
-        const void *bits = rd_bytes(&r, &nb);
-        if (r.bad)
-            break;
         struct bitstream_reader br;
-        bitstream_reader_init(&br, bits, nb);
+        if (!rd_bits(&r, &br))
+            break;
         for (size_t i = 1; i < cnt && !br.bad; i += PACK_GROUP) {
             size_t g = cnt - i < PACK_GROUP ? (size_t)cnt - i : PACK_GROUP;
             unsigned width = (unsigned)bitstream_read(&br, 7);
@@ -494,17 +509,14 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
                 out[i + j].v = dec_value(m, k, scale);
             }
         }
-        if (br.bad || (br.nbits - br.pos) >= 8)
+        if (!bits_done(&br))
             return ERR_CORRUPT(e, "series codec: bad packed deltas");
         break;
     }
     case SERIES_CODEC_XOR: {
-        size_t nb;
-        const void *bits = rd_bytes(&r, &nb);
-        if (r.bad)
-            break;
         struct bitstream_reader br;
-        bitstream_reader_init(&br, bits, nb);
+        if (!rd_bits(&r, &br))
+            break;
         uint64_t prev = bitstream_read(&br, 64);
         uint8_t lead = BITSTREAM_NO_WINDOW, trail = 0;
         out[0].v = double_of(prev);
@@ -512,7 +524,7 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
             bitstream_xor_get(&br, &prev, &lead, &trail);
             out[i].v = double_of(prev);
         }
-        if (br.bad || (br.nbits - br.pos) >= 8)
+        if (!bits_done(&br))
             return ERR_CORRUPT(e, "series codec: bad XOR bits");
         break;
     }
