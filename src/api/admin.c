@@ -56,14 +56,8 @@ void admin_storage_status(struct http_req *rq, struct http_resp *rs)
         http_reply_err(rs, rc, "reading the storage statistics failed");
         return;
     }
-    rs->status = 200;
-    rs->content_type = "application/json";
     struct json w;
-    json_init(&w, &rs->body);
-    json_obj(&w);
-    json_key(&w, "status");
-    json_cstr(&w, "success");
-    json_key(&w, "data");
+    http_prom_success(rs, &w);
     json_obj(&w);
     json_key(&w, "bytesOnDisk");
     json_u64(&w, st.bytes_on_disk);

@@ -198,28 +198,7 @@ static const char *param(const struct http_param *p, size_t n, const char *name)
 static void reply_error(struct buf *out, int *status, int code, const char *type, const char *msg)
 {
     *status = code;
-    buf_reset(out);
-    struct json w;
-    json_init(&w, out);
-    json_obj(&w);
-    json_key(&w, "status");
-    json_cstr(&w, "error");
-    json_key(&w, "errorType");
-    json_cstr(&w, type);
-    json_key(&w, "error");
-    json_cstr(&w, msg);
-    json_obj_end(&w);
-    json_end(&w);
-}
-
-static void begin_success(struct json *w, struct buf *out)
-{
-    buf_reset(out);
-    json_init(w, out);
-    json_obj(w);
-    json_key(w, "status");
-    json_cstr(w, "success");
-    json_key(w, "data");
+    json_prom_error(out, type, msg);
 }
 
 /* 5000 → "5s", 90000 → "1m30s", 1500 → "1s500ms": what time_parse_duration_ms reads. */
@@ -245,7 +224,7 @@ static void format_duration(int64_t ms, char *out, size_t cap)
 static void config_answer(struct buf *out, int *status, const char *instance, int64_t ms)
 {
     struct json w;
-    begin_success(&w, out);
+    json_prom_success(&w, out);
     json_obj(&w);
     json_key(&w, "instance");
     json_cstr(&w, instance);
@@ -423,7 +402,7 @@ static void handle_list(struct storage *s, struct buf *out, int *status)
     qsort(v, n, sizeof *v, by_instance);
     int64_t now = time_now_ms();
     struct json w;
-    begin_success(&w, out);
+    json_prom_success(&w, out);
     json_arr(&w);
     for (size_t i = 0; i < n; i++) {
         struct strv inst = label_of(&v[i], "instance");

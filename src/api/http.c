@@ -166,22 +166,18 @@ int http_reply(struct http_resp *rs, int status, const char *content_type, const
     return body ? buf_puts(&rs->body, body) : 0;
 }
 
+void http_prom_success(struct http_resp *rs, struct json *w)
+{
+    rs->status = 200;
+    rs->content_type = "application/json";
+    json_prom_success(w, &rs->body);
+}
+
 void http_reply_prom_error(struct http_resp *rs, int status, const char *type, const char *msg)
 {
     rs->status = status;
     rs->content_type = "application/json";
-    buf_reset(&rs->body);
-    struct json w;
-    json_init(&w, &rs->body);
-    json_obj(&w);
-    json_key(&w, "status");
-    json_cstr(&w, "error");
-    json_key(&w, "errorType");
-    json_cstr(&w, type);
-    json_key(&w, "error");
-    json_cstr(&w, msg);
-    json_obj_end(&w);
-    if (json_end(&w) != 0) /* a message too big for the cap: say so briefly */
+    if (json_prom_error(&rs->body, type, msg) != 0) /* too big for the cap: say so briefly */
         http_reply(
             rs, status, "application/json",
             "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"error too long\"}");
@@ -315,15 +311,16 @@ static enum MHD_Result send_simple(struct rqstate *st, struct MHD_Connection *c,
 {
     struct http_resp rs = {0};
     buf_init(&rs.body, HTTP_MAX_RESPONSE_BYTES);
+    bool challenge = status == 401 && st->unauthorized;
     http_reply_prom_error(&rs, status,
-                          status == 404   ? "not_found"
+                          challenge       ? "unauthorized"
+                          : status == 404 ? "not_found"
                           : status >= 500 ? "internal"
                                           : "bad_data",
                           msg);
     if (status == 405)
         http_header(&rs, "Allow", router_allow_header(st->route));
-    if (status == 401 && st->unauthorized) {
-        http_reply_prom_error(&rs, status, "unauthorized", msg);
+    if (challenge) {
         http_header(&rs, "WWW-Authenticate",
                     auth_challenge(st->srv->ctx->auth, router_route(st->route)->scope));
     }

@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+struct json;
 struct storage;
 struct metrics;
 struct auth;
@@ -129,6 +130,11 @@ void http_header(struct http_resp *rs, const char *name, const char *value);
 /* Set status, content type and a literal body. -ENOMEM/TIDE_ELIMIT only when
  * the body did not fit; the status is set anyway. */
 int http_reply(struct http_resp *rs, int status, const char *content_type, const char *body);
+/* Start a 200 application/json answer in Prometheus' success envelope: the
+ * body is emptied and w begins `{"status":"success","data":` (see
+ * json_prom_success() in json.h); the caller writes the data, closes with
+ * json_obj_end(w) and checks json_end(w). */
+void http_prom_success(struct http_resp *rs, struct json *w);
 /* Reset the body and reply with Prometheus' error envelope:
  * {"status":"error","errorType":type,"error":msg}. */
 void http_reply_prom_error(struct http_resp *rs, int status, const char *type, const char *msg);

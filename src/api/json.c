@@ -231,3 +231,29 @@ int json_quote(struct buf *b, const char *s, size_t n)
         rc = buf_putc(b, '"');
     return rc;
 }
+
+void json_prom_success(struct json *w, struct buf *out)
+{
+    buf_reset(out);
+    json_init(w, out);
+    json_obj(w);
+    json_key(w, "status");
+    json_cstr(w, "success");
+    json_key(w, "data");
+}
+
+int json_prom_error(struct buf *out, const char *type, const char *msg)
+{
+    buf_reset(out);
+    struct json w;
+    json_init(&w, out);
+    json_obj(&w);
+    json_key(&w, "status");
+    json_cstr(&w, "error");
+    json_key(&w, "errorType");
+    json_cstr(&w, type);
+    json_key(&w, "error");
+    json_cstr(&w, msg);
+    json_obj_end(&w);
+    return json_end(&w);
+}

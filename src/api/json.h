@@ -47,4 +47,14 @@ void json_bool(struct json *w, bool v);
 /* Append `s` as a quoted, escaped JSON string to b. 0 or a buf error. */
 int json_quote(struct buf *b, const char *p, size_t n);
 
+/* Prometheus' answer envelopes, written into `out` after emptying it.
+ *
+ * json_prom_success() starts `{"status":"success","data":` with w; the caller
+ * writes the data value, then json_obj_end(w) and checks json_end(w).
+ * json_prom_error() writes the whole `{"status":"error","errorType":type,
+ * "error":msg}` and returns json_end()'s result: 0, or TIDE_ELIMIT/-ENOMEM
+ * when it did not fit (`out` then holds a truncated document). */
+void json_prom_success(struct json *w, struct buf *out);
+int json_prom_error(struct buf *out, const char *type, const char *msg);
+
 #endif

@@ -137,23 +137,24 @@ static void storage_metrics(struct buf *b, const struct storage_stats *st)
         st->partitions_dropped_total);
 }
 
+/* A counter family with one series per input format. */
+static void by_format(struct buf *b, const char *name, const char *help,
+                      _Atomic uint64_t v[METRICS_NFORMATS])
+{
+    family(b, name, "counter", help);
+    for (int f = 0; f < METRICS_NFORMATS; f++)
+        buf_printf(b, "%s{format=\"%s\"} %" PRIu64 "\n", name, format_names[f], load(&v[f]));
+}
+
 static void api_metrics(struct buf *b, struct metrics *m)
 {
-    family(b, "tide_samples_ingested_total", "counter",
-           "Samples stored through the write endpoints, by input format.");
-    for (int f = 0; f < METRICS_NFORMATS; f++)
-        buf_printf(b, "tide_samples_ingested_total{format=\"%s\"} %" PRIu64 "\n", format_names[f],
-                   load(&m->samples_ingested[f]));
-    family(b, "tide_lines_rejected_total", "counter",
-           "Input lines a parser refused, by input format.");
-    for (int f = 0; f < METRICS_NFORMATS; f++)
-        buf_printf(b, "tide_lines_rejected_total{format=\"%s\"} %" PRIu64 "\n", format_names[f],
-                   load(&m->lines_rejected[f]));
-    family(b, "tide_samples_refused_total", "counter",
-           "Parsed samples refused by a series or label limit, by input format.");
-    for (int f = 0; f < METRICS_NFORMATS; f++)
-        buf_printf(b, "tide_samples_refused_total{format=\"%s\"} %" PRIu64 "\n", format_names[f],
-                   load(&m->samples_refused[f]));
+    by_format(b, "tide_samples_ingested_total",
+              "Samples stored through the write endpoints, by input format.", m->samples_ingested);
+    by_format(b, "tide_lines_rejected_total", "Input lines a parser refused, by input format.",
+              m->lines_rejected);
+    by_format(b, "tide_samples_refused_total",
+              "Parsed samples refused by a series or label limit, by input format.",
+              m->samples_refused);
     one(b, "tide_http_request_body_bytes_total", "counter",
         "Request body bytes received, before gunzip.", load(&m->request_body_bytes));
     one(b, "tide_http_requests_too_large_total", "counter",

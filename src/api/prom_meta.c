@@ -42,19 +42,6 @@ static int strv_qcmp(const void *a, const void *b)
     return strv_cmp(*(const struct strv *)a, *(const struct strv *)b);
 }
 
-/* Start `{"status":"success","data":` in rs->body. */
-static void begin_success(struct http_resp *rs, struct json *w)
-{
-    rs->status = 200;
-    rs->content_type = "application/json";
-    buf_reset(&rs->body);
-    json_init(w, &rs->body);
-    json_obj(w);
-    json_key(w, "status");
-    json_cstr(w, "success");
-    json_key(w, "data");
-}
-
 static void end_success(struct http_resp *rs, struct json *w)
 {
     json_obj_end(w);
@@ -121,7 +108,7 @@ void prom_meta_series(struct http_req *rq, struct http_resp *rs)
     if (n > 1)
         qsort(v, n, sizeof *v, lset_cmp);
     struct json w;
-    begin_success(rs, &w);
+    http_prom_success(rs, &w);
     json_arr(&w);
     size_t written = 0;
     for (size_t i = 0; i < n; i++) {
@@ -195,7 +182,7 @@ static void names_or_values(struct http_req *rq, struct http_resp *rs, const cha
     if (merged && nall > 1)
         qsort(all, nall, sizeof *all, strv_qcmp);
     struct json w;
-    begin_success(rs, &w);
+    http_prom_success(rs, &w);
     json_arr(&w);
     size_t written = 0;
     for (size_t i = 0; i < nall; i++) {
@@ -268,7 +255,7 @@ void prom_meta_tsdb_status(struct http_req *rq, struct http_resp *rs)
         return;
     }
     struct json w;
-    begin_success(rs, &w);
+    http_prom_success(rs, &w);
     json_obj(&w);
     json_key(&w, "headStats");
     json_obj(&w);

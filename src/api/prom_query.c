@@ -40,10 +40,9 @@
 struct prom_query {
     struct query_opts opts; /* immutable after prom_query_new() */
     unsigned max;           /* slots; immutable */
-    pthread_mutex_t mu;     /* guards the two counters below */
+    pthread_mutex_t mu;     /* guards running */
     pthread_cond_t freed;   /* signalled when a slot is released (CLOCK_MONOTONIC) */
     unsigned running;       /* slots taken */
-    unsigned waiting;       /* requests blocked in slot_take() */
 };
 
 static unsigned default_concurrency(void)
@@ -96,17 +95,6 @@ void prom_query_settings(const struct prom_query *pq, struct prom_query_opts *ou
                                     pq->opts.lookback_ms, pq->max};
 }
 
-void prom_query_load(struct prom_query *pq, unsigned *running, unsigned *waiting)
-{
-    *running = *waiting = 0;
-    if (pq == NULL)
-        return;
-    pthread_mutex_lock(&pq->mu);
-    *running = pq->running;
-    *waiting = pq->waiting;
-    pthread_mutex_unlock(&pq->mu);
-}
-
 /* Take a slot without waiting. */
 static bool slot_try(struct prom_query *pq)
 {
@@ -123,14 +111,12 @@ static bool slot_wait(struct prom_query *pq, int64_t deadline_ns)
 {
     struct timespec ts = {.tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000};
     pthread_mutex_lock(&pq->mu);
-    pq->waiting++;
     int rc = 0;
     while (pq->running >= pq->max && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&pq->freed, &pq->mu, &ts);
     bool ok = pq->running < pq->max;
     if (ok)
         pq->running++;
-    pq->waiting--;
     pthread_mutex_unlock(&pq->mu);
     return ok;
 }
@@ -487,15 +473,8 @@ void prom_query_format(struct http_req *rq, struct http_resp *rs)
         reply_error(rs, rc == TIDE_EPARSE ? rc : TIDE_ELIMIT, msg);
         return;
     }
-    rs->status = 200;
-    rs->content_type = "application/json";
-    buf_reset(&rs->body);
     struct json w;
-    json_init(&w, &rs->body);
-    json_obj(&w);
-    json_key(&w, "status");
-    json_cstr(&w, "success");
-    json_key(&w, "data");
+    http_prom_success(rs, &w);
     json_str(&w, (struct strv){out.p ? out.p : "", out.len});
     json_obj_end(&w);
     buf_fini(&out);

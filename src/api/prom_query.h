@@ -35,7 +35,4 @@ void prom_query_free(struct prom_query *pq);
 /* The effective settings (defaults resolved), for status endpoints. */
 void prom_query_settings(const struct prom_query *pq, struct prom_query_opts *out);
 
-/* Queries evaluating and waiting for a slot right now. */
-void prom_query_load(struct prom_query *pq, unsigned *running, unsigned *waiting);
-
 #endif

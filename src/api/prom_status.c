@@ -38,18 +38,6 @@
 #define TIDE_VERSION "0.0.0"
 #endif
 
-static void begin(struct http_resp *rs, struct json *w)
-{
-    rs->status = 200;
-    rs->content_type = "application/json";
-    buf_reset(&rs->body);
-    json_init(w, &rs->body);
-    json_obj(w);
-    json_key(w, "status");
-    json_cstr(w, "success");
-    json_key(w, "data");
-}
-
 static void end(struct http_resp *rs, struct json *w)
 {
     json_obj_end(w);
@@ -80,7 +68,7 @@ void prom_status_buildinfo(struct http_req *rq, struct http_resp *rs)
     char date[32];
     build_date(date, sizeof date);
     struct json w;
-    begin(rs, &w);
+    http_prom_success(rs, &w);
     json_obj(&w);
     kv(&w, "version", rq->ctx->version ? rq->ctx->version : TIDE_VERSION);
     kv(&w, "revision", TIDE_REVISION);
@@ -123,7 +111,7 @@ void prom_status_runtimeinfo(struct http_req *rq, struct http_resp *rs)
         config_format(rq->ctx->config, "retention", retention, sizeof retention);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     struct json w;
-    begin(rs, &w);
+    http_prom_success(rs, &w);
     json_obj(&w);
     kv(&w, "startTime", started);
     kv(&w, "CWD", cwd);
@@ -146,7 +134,7 @@ void prom_status_runtimeinfo(struct http_req *rq, struct http_resp *rs)
 void prom_status_flags(struct http_req *rq, struct http_resp *rs)
 {
     struct json w;
-    begin(rs, &w);
+    http_prom_success(rs, &w);
     json_obj(&w);
     for (const struct config_key *k = config_keys; rq->ctx->config != NULL && k->name; k++) {
         char v[1100];
@@ -180,7 +168,7 @@ void prom_status_config(struct http_req *rq, struct http_resp *rs)
         buf_putc(&y, '\n');
     }
     struct json w;
-    begin(rs, &w);
+    http_prom_success(rs, &w);
     json_obj(&w);
     json_key(&w, "yaml");
     json_str(&w, (struct strv){y.p ? y.p : "", y.len});

@@ -286,7 +286,8 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
             return;
         }
         report_merge(&rep, &srep, line_base);
-        line_base += count_lines(body + off, len);
+        if (off + len < n) /* only a later slice needs the count */
+            line_base += count_lines(body + off, len);
         off += len;
         if (batch_samples(&b) == 0)
             continue;

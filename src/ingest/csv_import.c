@@ -228,33 +228,12 @@ static int parse_custom(const char *layout, const char *p, size_t n, int64_t *ou
     return 0;
 }
 
-static int parse_int(const char *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    if (i < n && (p[i] == '+' || p[i] == '-'))
-        neg = p[i++] == '-';
-    if (i == n)
-        return -1;
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        uint64_t dg = (uint64_t)(p[i] - '0');
-        if (v > (lim - dg) / 10)
-            return -1;
-        v = v * 10 + dg;
-    }
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return 0;
-}
-
 /* A number of `unit_ms` milliseconds (1000 for seconds): integer, or a
  * decimal fraction rounded to the millisecond. */
 static int parse_unix(const char *p, size_t n, double unit_ms, int64_t *out_ms)
 {
     int64_t v;
-    if (parse_int(p, n, &v) == 0) {
+    if (expfmt_parse_int64(p, n, &v) == 0) {
         if (unit_ms == 1000) {
             if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000)
                 return -1;
@@ -283,7 +262,7 @@ static int parse_time(const struct csv_import_col *c, struct strv s, int64_t *ou
     case CSV_IMPORT_UNIX_MS:
         return parse_unix(s.p, s.n, 1, out_ms);
     case CSV_IMPORT_UNIX_NS:
-        if (parse_int(s.p, s.n, &v) != 0)
+        if (expfmt_parse_int64(s.p, s.n, &v) != 0)
             return -1;
         *out_ms = v / 1000000;
         return 0;

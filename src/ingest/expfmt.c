@@ -267,7 +267,7 @@ static int label_value(const char **pp, const struct line *l, struct batch *b,
     return 0;
 }
 
-static int parse_int64(const char *p, size_t n, int64_t *out)
+int expfmt_parse_int64(const char *p, size_t n, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;
@@ -372,7 +372,7 @@ static int sample_line(const struct line *l, const struct expfmt_opts *o, struct
         const char *ts = p;
         while (p < l->end && !blank(*p))
             p++;
-        if (parse_int64(ts, (size_t)(p - ts), &t_ms) != 0)
+        if (expfmt_parse_int64(ts, (size_t)(p - ts), &t_ms) != 0)
             return fail(b, r, l, ts, "invalid timestamp (int64 milliseconds)");
         p = skip_blanks(p, l->end);
     }

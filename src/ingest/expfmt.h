@@ -36,4 +36,9 @@ int expfmt_parse(const char *p, size_t n, const struct expfmt_opts *o, struct ba
  * Shared with csv_import.c. */
 int expfmt_parse_float(const char *p, size_t n, double *out);
 
+/* A base-10 int64 from p[0..n) (not NUL-terminated): an optional sign, then
+ * only digits. 0, or -1 when the text is not such a number or overflows.
+ * Shared with csv_import.c. */
+int expfmt_parse_int64(const char *p, size_t n, int64_t *out);
+
 #endif

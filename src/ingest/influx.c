@@ -24,6 +24,7 @@
 #include "ingest/ingest.h"
 #include "core/mem.h"
 #include "ingest/jsontok.h"
+#include "model/labels.h"
 
 #define MEMO_MAX 32 /* derived names remembered for the current measurement */
 
@@ -40,10 +41,6 @@ static const unsigned char stop_tab[256] = {
     ['='] = STOP_KEY,
 };
 
-struct tag {
-    struct strv key, value;
-};
-
 struct field {
     struct strv key; /* field key, unescaped */
     double v;        /* its numeric value */
@@ -58,7 +55,7 @@ struct memo {
 struct parser {
     struct batch *b;
     const struct influx_opts *o;
-    struct tag *tags;
+    struct label *tags; /* the line's tags, name = tag key, both unescaped */
     size_t ntags, cap_tags;
     struct field *fields;
     size_t nfields, cap_fields;
@@ -211,21 +208,6 @@ static bool to_ms(int64_t t, enum influx_precision pr, int64_t *out)
     return !__builtin_mul_overflow(t, mul, out);
 }
 
-/* Stable insertion sort by key: tags usually arrive sorted (Influx asks
- * clients to sort them), which makes this one pass. */
-static void sort_tags(struct tag *t, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        struct tag x = t[i];
-        size_t j = i;
-        while (j > 0 && strv_cmp(t[j - 1].key, x.key) > 0) {
-            t[j] = t[j - 1];
-            j--;
-        }
-        t[j] = x;
-    }
-}
-
 /* The series name for field f of measurement m: from the memo, or made. */
 static int series_name(struct parser *ps, struct strv m, struct strv f, size_t idx,
                        struct strv *out)
@@ -304,7 +286,7 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
             return rc;
         if (mem_grow((void **)&ps->tags, &ps->cap_tags, ps->ntags + 1, sizeof *ps->tags))
             return -ENOMEM;
-        ps->tags[ps->ntags++] = (struct tag){key, value};
+        ps->tags[ps->ntags++] = (struct label){key, value};
     }
     if (p >= le)
         return bad(ps, p, "missing fields");
@@ -395,9 +377,10 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
      * overrides a tag of that name (the last duplicate wins). */
     if (ps->nfields == 0)
         return 0;
-    sort_tags(ps->tags, ps->ntags);
+    /* Stable, and one pass when the tags arrive sorted, as Influx asks of clients. */
+    labels_sort(ps->tags, ps->ntags);
     size_t at = 0;
-    while (at < ps->ntags && strv_cmp(ps->tags[at].key, STRV_LIT(LABEL_METRIC_NAME)) <= 0)
+    while (at < ps->ntags && strv_cmp(ps->tags[at].name, STRV_LIT(LABEL_METRIC_NAME)) <= 0)
         at++;
     for (size_t i = 0; i < ps->nfields; i++) {
         struct strv name;
@@ -405,11 +388,11 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
         if (rc == 0)
             rc = batch_begin_series(b);
         for (size_t j = 0; j < at && rc == 0; j++)
-            rc = batch_add_label(b, ps->tags[j].key, ps->tags[j].value);
+            rc = batch_add_label(b, ps->tags[j].name, ps->tags[j].value);
         if (rc == 0)
             rc = batch_add_label(b, STRV_LIT(LABEL_METRIC_NAME), name);
         for (size_t j = at; j < ps->ntags && rc == 0; j++)
-            rc = batch_add_label(b, ps->tags[j].key, ps->tags[j].value);
+            rc = batch_add_label(b, ps->tags[j].name, ps->tags[j].value);
         if (rc == 0)
             rc = batch_add_sample(b, t_ms, ps->fields[i].v);
         if (rc == 0)

@@ -27,6 +27,13 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+static const char *skip_digits(const char *p, const char *end)
+{
+    while (p < end && is_digit(*p))
+        p++;
+    return p;
+}
+
 /* Four hex digits at p (p + 4 <= end checked by the caller). */
 static int hex4(const char *p)
 {
@@ -81,13 +88,9 @@ static int unescape(const char *s, size_t n, char *o, size_t *olen, const char *
         char c = *p++;
         switch (c) {
         case '"':
-            o[k++] = '"';
-            break;
         case '\\':
-            o[k++] = '\\';
-            break;
         case '/':
-            o[k++] = '/';
+            o[k++] = c; /* these stand for themselves */
             break;
         case 'b':
             o[k++] = '\b';
@@ -137,21 +140,21 @@ static int unescape(const char *s, size_t n, char *o, size_t *olen, const char *
     return 0;
 }
 
-int jsontok_string(const char **pp, const char *end, struct batch *b, struct strv *out,
-                   const char **why)
+/* Find the closing quote of the string whose opening quote is at *pp, for
+ * jsontok_string() and jsontok_skip_value(). On success *close points at it
+ * and *esc says whether the body holds a backslash escape. On TIDE_EPARSE *pp
+ * points at a control character, or stays at the opening quote when the
+ * string is unterminated. */
+static int scan_string(const char **pp, const char *end, const char **close, bool *esc,
+                       const char **why)
 {
-    const char *p = *pp;
-    if (p >= end || *p != '"') {
-        *why = "expected a string";
-        return TIDE_EPARSE;
-    }
-    const char *s = ++p;
-    bool esc = false;
+    const char *p = *pp + 1;
+    *esc = false;
     while (p < end && *p != '"') {
         if (*p == '\\') {
             if (end - p < 2)
                 break;
-            esc = true;
+            *esc = true;
             p += 2;
             continue;
         }
@@ -163,10 +166,26 @@ int jsontok_string(const char **pp, const char *end, struct batch *b, struct str
         p++;
     }
     if (p >= end) {
-        *pp = s - 1;
         *why = "unterminated string";
         return TIDE_EPARSE;
     }
+    *close = p;
+    return 0;
+}
+
+int jsontok_string(const char **pp, const char *end, struct batch *b, struct strv *out,
+                   const char **why)
+{
+    const char *p = *pp;
+    if (p >= end || *p != '"') {
+        *why = "expected a string";
+        return TIDE_EPARSE;
+    }
+    const char *s = p + 1;
+    bool esc;
+    int rc = scan_string(pp, end, &p, &esc, why);
+    if (rc != 0)
+        return rc;
     size_t n = (size_t)(p - s);
     if (!esc) {
         *out = (struct strv){s, n};
@@ -196,18 +215,15 @@ int jsontok_number(const char **pp, const char *end, struct strv *text, const ch
         p++;
     if (p >= end || !is_digit(*p))
         goto bad;
-    if (*p == '0') {
+    if (*p == '0')
         p++;
-    } else {
-        while (p < end && is_digit(*p))
-            p++;
-    }
+    else
+        p = skip_digits(p, end);
     if (p < end && *p == '.') {
         p++;
         if (p >= end || !is_digit(*p))
             goto bad;
-        while (p < end && is_digit(*p))
-            p++;
+        p = skip_digits(p, end);
     }
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
@@ -215,8 +231,7 @@ int jsontok_number(const char **pp, const char *end, struct strv *text, const ch
             p++;
         if (p >= end || !is_digit(*p))
             goto bad;
-        while (p < end && is_digit(*p))
-            p++;
+        p = skip_digits(p, end);
     }
     *text = (struct strv){s, (size_t)(p - s)};
     *pp = p;
@@ -255,27 +270,11 @@ int jsontok_skip_value(const char **pp, const char *end, int depth, const char *
     switch (*p) {
     case '"': {
         /* Validate without decoding: no arena needed. */
-        p++;
-        while (p < end && *p != '"') {
-            if (*p == '\\') {
-                if (end - p < 2)
-                    break;
-                p += 2;
-                continue;
-            }
-            if ((unsigned char)*p < 0x20) {
-                *pp = p;
-                *why = "control character in string";
-                return TIDE_EPARSE;
-            }
-            p++;
-        }
-        if (p >= end) {
-            *why = "unterminated string";
-            return TIDE_EPARSE;
-        }
-        *pp = p + 1;
-        return 0;
+        bool esc;
+        rc = scan_string(pp, end, &p, &esc, why);
+        if (rc == 0)
+            *pp = p + 1;
+        return rc;
     }
     case '{':
     case '[': {

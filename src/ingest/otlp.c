@@ -544,12 +544,39 @@ static void saw_point(struct conv *c, int64_t t_ms)
         c->st->points++;
 }
 
+/* The start every data point shares: its attributes become the labels of the
+ * series that follow, and its time, in ms into *t_ms, counts as seen. */
+static int point_begin(struct conv *c, C(KeyValue) *const *attrs, size_t nattrs,
+                       uint64_t time_unix_nano, int64_t *t_ms)
+{
+    int rc = load_attrs(c, attrs, nattrs, false);
+    if (rc != 0)
+        return rc;
+    *t_ms = to_ms(time_unix_nano);
+    saw_point(c, *t_ms);
+    return 0;
+}
+
+/* The _sum (when the point has one) and _count series of a histogram or
+ * summary point; stale markers when the point has no recorded value. */
+static int sum_count(struct conv *c, struct strv name, int64_t t, bool none, bool has_sum,
+                     double sum, uint64_t count)
+{
+    int rc = 0;
+    if (has_sum)
+        rc = emit(c, name, "_sum", NULL, (struct strv){0}, t, none ? stale() : sum);
+    if (rc == 0)
+        rc = emit(c, name, "_count", NULL, (struct strv){0}, t, none ? stale() : (double)count);
+    return rc;
+}
+
 static int number_points(struct conv *c, struct strv name, M(NumberDataPoint) *const *pts,
                          size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const M(NumberDataPoint) *p = pts[i];
-        int rc = load_attrs(c, p->attributes, p->n_attributes, false);
+        int64_t t;
+        int rc = point_begin(c, p->attributes, p->n_attributes, p->time_unix_nano, &t);
         if (rc != 0)
             return rc;
         double v = 0;
@@ -559,8 +586,6 @@ static int number_points(struct conv *c, struct strv name, M(NumberDataPoint) *c
             v = (double)p->as_int;
         if (p->flags & NO_RECORDED_VALUE)
             v = stale();
-        int64_t t = to_ms(p->time_unix_nano);
-        saw_point(c, t);
         rc = emit(c, name, NULL, NULL, (struct strv){0}, t, v);
         if (rc != 0)
             return rc;
@@ -585,17 +610,12 @@ static int histogram_points(struct conv *c, struct strv name, M(HistogramDataPoi
 {
     for (size_t i = 0; i < n; i++) {
         const M(HistogramDataPoint) *p = pts[i];
-        int rc = load_attrs(c, p->attributes, p->n_attributes, false);
+        int64_t t;
+        int rc = point_begin(c, p->attributes, p->n_attributes, p->time_unix_nano, &t);
         if (rc != 0)
             return rc;
         bool none = p->flags & NO_RECORDED_VALUE;
-        int64_t t = to_ms(p->time_unix_nano);
-        saw_point(c, t);
-        if (p->has_sum)
-            rc = emit(c, name, "_sum", NULL, (struct strv){0}, t, none ? stale() : p->sum);
-        if (rc == 0)
-            rc = emit(c, name, "_count", NULL, (struct strv){0}, t,
-                      none ? stale() : (double)p->count);
+        rc = sum_count(c, name, t, none, p->has_sum, p->sum, p->count);
         uint64_t cum = 0;
         size_t nb = p->n_explicit_bounds < p->n_bucket_counts ? p->n_explicit_bounds
                                                                : p->n_bucket_counts;
@@ -619,16 +639,12 @@ static int summary_points(struct conv *c, struct strv name, M(SummaryDataPoint) 
 {
     for (size_t i = 0; i < n; i++) {
         const M(SummaryDataPoint) *p = pts[i];
-        int rc = load_attrs(c, p->attributes, p->n_attributes, false);
+        int64_t t;
+        int rc = point_begin(c, p->attributes, p->n_attributes, p->time_unix_nano, &t);
         if (rc != 0)
             return rc;
         bool none = p->flags & NO_RECORDED_VALUE;
-        int64_t t = to_ms(p->time_unix_nano);
-        saw_point(c, t);
-        rc = emit(c, name, "_sum", NULL, (struct strv){0}, t, none ? stale() : p->sum);
-        if (rc == 0)
-            rc = emit(c, name, "_count", NULL, (struct strv){0}, t,
-                      none ? stale() : (double)p->count);
+        rc = sum_count(c, name, t, none, true, p->sum, p->count);
         for (size_t j = 0; j < p->n_quantile_values && rc == 0; j++) {
             const M(SummaryDataPoint__ValueAtQuantile) *q = p->quantile_values[j];
             struct strv ql = float_label(c, q->quantile, &rc);
@@ -639,6 +655,17 @@ static int summary_points(struct conv *c, struct strv name, M(SummaryDataPoint) 
             return rc;
     }
     return 0;
+}
+
+/* Only cumulative points are stored: count the others as skipped, true if so. */
+static bool skip_temporality(struct conv *c, M(AggregationTemporality) temporality,
+                             size_t npoints)
+{
+    if (temporality == CUMULATIVE)
+        return false;
+    if (c->st)
+        c->st->temporality_skipped += npoints;
+    return true;
 }
 
 static int metric(struct conv *c, const M(Metric) *m)
@@ -655,11 +682,8 @@ static int metric(struct conv *c, const M(Metric) *m)
         const M(Sum) *s = m->sum;
         if (s == NULL)
             return 0;
-        if (s->aggregation_temporality != CUMULATIVE) {
-            if (c->st)
-                c->st->temporality_skipped += s->n_data_points;
+        if (skip_temporality(c, s->aggregation_temporality, s->n_data_points))
             return 0;
-        }
         name = metric_name(c, m, s->is_monotonic ? K_COUNTER : K_OTHER, &rc);
         if (rc != 0 || name.n == 0)
             return rc;
@@ -669,11 +693,8 @@ static int metric(struct conv *c, const M(Metric) *m)
         const M(Histogram) *h = m->histogram;
         if (h == NULL)
             return 0;
-        if (h->aggregation_temporality != CUMULATIVE) {
-            if (c->st)
-                c->st->temporality_skipped += h->n_data_points;
+        if (skip_temporality(c, h->aggregation_temporality, h->n_data_points))
             return 0;
-        }
         name = metric_name(c, m, K_OTHER, &rc);
         if (rc != 0 || name.n == 0)
             return rc;
