@@ -11,6 +11,8 @@
 
 #include "ingest/expfmt.h"
 
+#include "fuzz_check.h"
+
 static void print(struct buf *dst, const struct batch *b)
 {
     for (size_t i = 0; i < b->nseries; i++) {
@@ -39,19 +41,6 @@ static void print(struct buf *dst, const struct batch *b)
         char v[32];
         ingest_format_float(v, sm->v);
         buf_printf(dst, "} %s %" PRId64 "\n", v, sm->t_ms);
-    }
-}
-
-static void same(const struct batch *a, const struct batch *b)
-{
-    assert(a->nseries == b->nseries);
-    for (size_t i = 0; i < a->nseries; i++) {
-        const struct batch_series *x = &a->series[i], *y = &b->series[i];
-        assert(labels_cmp(a->labels + x->label_off, x->nlabels, b->labels + y->label_off,
-                          y->nlabels) == 0);
-        const struct sample *s = &a->samples[x->sample_off], *t = &b->samples[y->sample_off];
-        assert(s->t_ms == t->t_ms);
-        assert(isnan(s->v) ? isnan(t->v) : memcmp(&s->v, &t->v, 8) == 0);
     }
 }
 
@@ -84,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ingest_report_init(&r);
     rc = expfmt_parse(text.p, text.len, &o, &b, &r);
     assert(rc == 0 && r.lines_bad == 0);
-    same(&a, &b);
+    check_same_batch(&a, &b, 1);
     buf_fini(&text);
     batch_fini(&a);
     batch_fini(&b);

@@ -11,13 +11,7 @@
 
 #include "ingest/ingest.h"
 
-static size_t count_lines(const char *p, size_t n)
-{
-    size_t lines = 0;
-    for (size_t i = 0; i < n; i++)
-        lines += p[i] == '\n';
-    return lines + (n > 0 && p[n - 1] != '\n');
-}
+#include "fuzz_check.h"
 
 static void check_round_trip(const struct batch *b, size_t i)
 {
@@ -62,14 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ingest_report_init(&r);
     int rc = jsonl_parse(p, size, &b, &r);
     assert(rc == 0);
-    size_t lines = count_lines(p, size);
-    assert(r.lines_ok + r.lines_bad <= lines);
-    assert(r.nerrs <= r.lines_bad && r.nerrs <= INGEST_MAX_REPORTED);
-    for (size_t i = 0; i < r.nerrs; i++) {
-        assert(r.errs[i].code == TIDE_EPARSE);
-        assert(r.errs[i].line >= 1 && (size_t)r.errs[i].line <= lines);
-        assert(r.errs[i].col >= 1);
-    }
+    check_line_report(&r, count_lines(p, size));
     assert(!b.open);
     for (size_t i = 0; i < b.nseries; i++) {
         const struct batch_series *s = &b.series[i];

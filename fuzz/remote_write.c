@@ -11,22 +11,7 @@
 
 #include "ingest/remote_write.h"
 
-static void same(const struct batch *a, const struct batch *b)
-{
-    assert(a->nseries == b->nseries);
-    for (size_t i = 0; i < a->nseries; i++) {
-        const struct batch_series *x = &a->series[i], *y = &b->series[i];
-        assert(labels_cmp(a->labels + x->label_off, x->nlabels, b->labels + y->label_off,
-                          y->nlabels) == 0);
-        assert(x->nsamples == y->nsamples);
-        for (uint32_t j = 0; j < x->nsamples; j++) {
-            const struct sample *s = &a->samples[x->sample_off + j];
-            const struct sample *t = &b->samples[y->sample_off + j];
-            assert(s->t_ms == t->t_ms);
-            assert(memcmp(&s->v, &t->v, sizeof s->v) == 0);
-        }
-    }
-}
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(rc == 0);
         rc = remote_write_decode(body.p, body.len, REMOTE_WRITE_MAX_BYTES, &b, NULL, &e);
         assert(rc == 0);
-        same(&a, &b);
+        check_same_batch(&a, &b, 0);
         buf_fini(&body);
     }
     batch_fini(&a);

@@ -25,53 +25,7 @@
 #include "ingest/remote_write.h"
 #include "model/batch.h"
 
-static uint64_t rng_s[4];
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(void)
-{
-    uint64_t r = rotl(rng_s[1] * 5, 7) * 9;
-    uint64_t t = rng_s[1] << 17;
-    rng_s[2] ^= rng_s[0];
-    rng_s[3] ^= rng_s[1];
-    rng_s[1] ^= rng_s[2];
-    rng_s[0] ^= rng_s[3];
-    rng_s[2] ^= t;
-    rng_s[3] = rotl(rng_s[3], 45);
-    return r;
-}
-
-static void rng_seed(uint64_t x)
-{
-    for (int i = 0; i < 4; i++) {
-        uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        rng_s[i] = z ^ (z >> 31);
-    }
-}
-
-static double rng_f64(void)
-{
-    return (double)(rng_next() >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static unsigned rng_int(unsigned n)
-{
-    return (unsigned)(rng_f64() * n);
-}
-
-static double rng_norm(void)
-{
-    double u1 = rng_f64(), u2 = rng_f64();
-    if (u1 < 1e-300)
-        u1 = 1e-300;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
-}
+#include "rng.h"
 
 static const char *regions[] = {"us-east-1", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1",
                                 "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1"};

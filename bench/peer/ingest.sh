@@ -25,35 +25,24 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT="$ROOT/bench/out"
-HOSTS=100 HOURS=24 RUNS=3 CONC=4 BATCH=10000 END="" SYSTEMS="tide vm"
-BUILD=1 VERIFY=first DIGITS=-2
-TIDE_BIN=${TIDE_BIN:-$ROOT/build/tide}
+. "$ROOT/bench/peer/lib.sh"
+HOSTS=100 HOURS=24 RUNS=3 CONC=4 BATCH=10000 VERIFY=first DIGITS=-2
 # Tide alone would also collect this host's metrics; VictoriaMetrics does not, so neither does
 # Tide here. Set TIDE_ARGS=" " to run it with its defaults.
 TIDE_ARGS=${TIDE_ARGS:---collect-host false}
-VM_BIN=${VM_BIN:-victoria-metrics}
-VM_ARGS=${VM_ARGS:-}
 
 while [ $# -gt 0 ]; do
     case "$1" in
-    --hosts) HOSTS=$2; shift 2 ;;
-    --hours) HOURS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --concurrency) CONC=$2; shift 2 ;;
-    --systems) SYSTEMS=$2; shift 2 ;;
     --batch) BATCH=$2; shift 2 ;;
-    --end) END=$2; shift 2 ;;
-    --no-build) BUILD=0; shift ;;
     --verify) VERIFY=$2; shift 2 ;;
     --no-verify) VERIFY=none; shift ;;
     --digits) DIGITS=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    *) echo "ingest.sh: unknown argument $1" >&2; exit 2 ;;
+    *) bench_common_opt 2,25 "$@"; shift "$NSHIFT" ;;
     esac
 done
 
-. "$ROOT/bench/peer/lib.sh"
 mkdir -p "$OUT"
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -124,9 +113,6 @@ stop_server() {
     awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}'
 }
 
-proc_cpu() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/t }' "/proc/$1/stat"; }
-proc_hwm() { awk '/^VmHWM:/ { printf "%.1f", $2/1024 }' "/proc/$1/status"; }
-
 # verify SYS PORT: prints "series samples how"; tolerant of missing APIs
 verify() {
     local sys=$1 port=$2 base="http://127.0.0.1:$2" res
@@ -184,10 +170,7 @@ run_one() {
     local cpu0; cpu0=$(proc_cpu "$SERVER_PID")
     log "run $run $sys: loading $NFILES files with $CONC workers (pid $SERVER_PID, port $port)"
     t0=$(date +%s.%N)
-    find "$DATA" -name 'batch-*.lp' -print0 | sort -z |
-        xargs -0 -P "$CONC" -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 300 \
-            -H 'Content-Type: text/plain' --data-binary @{} "http://127.0.0.1:$port/write" \
-            >"$codes" 2>/dev/null || true
+    bench_post_lp "$port" "$CONC" "$codes"
     t1=$(date +%s.%N)
     kill -0 "$SERVER_PID" 2>/dev/null || log "WARNING: $sys died during the load (see ${logf#"$ROOT"/})"
     cpu=$(proc_cpu "$SERVER_PID" 2>/dev/null || echo 0)

@@ -2,8 +2,33 @@
 # remote_write.sh): logging, a free loopback port, the build-and-availability
 # check of the systems to compare, the TSBS cpu-only-like data set, and
 # starting and stopping the server under test.
-# Expects ROOT, OUT, SYSTEMS, BUILD, TIDE_BIN, VM_BIN (and for bench_tsbs_data
-# HOSTS, HOURS, BATCH, DIGITS, END) to be set by the caller.
+# Sourced right after the caller sets ROOT, before it parses its arguments:
+# sets the defaults the three share (OUT, SYSTEMS, END, BUILD, TIDE_BIN,
+# VM_BIN, VM_ARGS); bench_tsbs_data also expects HOSTS, HOURS, BATCH, DIGITS.
+
+OUT="$ROOT/bench/out"
+SYSTEMS="tide vm" END="" BUILD=1
+TIDE_BIN=${TIDE_BIN:-$ROOT/build/tide}
+VM_BIN=${VM_BIN:-victoria-metrics}
+VM_ARGS=${VM_ARGS:-}
+
+# bench_common_opt HELP_LINES ARGS...: handles $1 of ARGS when it is an option
+# every peer script takes (--hosts, --hours, --systems, --end, --no-build) or
+# -h/--help (prints lines HELP_LINES, a sed range, of the script and exits);
+# exits 2 on any other. Sets NSHIFT to the number of words to shift.
+bench_common_opt() {
+    local help=$1; shift
+    NSHIFT=2
+    case "$1" in
+    --hosts) HOSTS=$2 ;;
+    --hours) HOURS=$2 ;;
+    --systems) SYSTEMS=$2 ;;
+    --end) END=$2 ;;
+    --no-build) BUILD=0; NSHIFT=1 ;;
+    -h|--help) sed -n "${help}p" "$0"; exit 0 ;;
+    *) echo "${0##*/}: unknown argument $1" >&2; exit 2 ;;
+    esac
+}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -21,11 +46,16 @@ bench_check_systems() {
         log "WARNING: $TIDE_BIN missing; skipping Tide"
         SYSTEMS=${SYSTEMS//tide/}
     fi
+    bench_check_vm
+    [ -n "${SYSTEMS// /}" ] || { log "no system to benchmark"; exit 1; }
+}
+
+# Drop VictoriaMetrics from SYSTEMS, with a warning, when VM_BIN is missing.
+bench_check_vm() {
     if [[ " $SYSTEMS " == *" vm "* ]] && ! command -v "$VM_BIN" >/dev/null; then
         log "WARNING: $VM_BIN not found (scripts/deps.sh bench installs it); skipping VictoriaMetrics"
         SYSTEMS=${SYSTEMS//vm/}
     fi
-    [ -n "${SYSTEMS// /}" ] || { log "no system to benchmark"; exit 1; }
 }
 
 # The TSBS cpu-only-like line-protocol files (bench/gen/tsbs_cpu.c), generated
@@ -33,7 +63,8 @@ bench_check_systems() {
 # large). Sets DATA, SAMPLES, SERIES, START, LAST and defines mval KEY.
 bench_tsbs_data() {
     local gen="$OUT/tsbs_cpu"
-    if [ ! -x "$gen" ] || [ "$ROOT/bench/gen/tsbs_cpu.c" -nt "$gen" ]; then
+    if [ ! -x "$gen" ] || [ "$ROOT/bench/gen/tsbs_cpu.c" -nt "$gen" ] ||
+       [ "$ROOT/bench/gen/rng.h" -nt "$gen" ]; then
         log "compiling the generator"
         ${CC:-cc} -O2 -o "$gen" "$ROOT/bench/gen/tsbs_cpu.c" -lm
     fi
@@ -49,6 +80,19 @@ bench_tsbs_data() {
 }
 
 mval() { sed -n "s/^$1=//p" "$DATA/manifest"; }
+
+# bench_post_lp PORT CONC CODES: POST every batch-*.lp file of DATA to
+# /write, CONC at a time, the HTTP status of each into the file CODES.
+bench_post_lp() {
+    find "$DATA" -name 'batch-*.lp' -print0 | sort -z |
+        xargs -0 -P "$2" -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 300 \
+            -H 'Content-Type: text/plain' --data-binary @{} "http://127.0.0.1:$1/write" \
+            >"$3" 2>/dev/null || true
+}
+
+# CPU seconds (utime+stime; needs CLK_TCK) and peak RSS in MiB of PID $1.
+proc_cpu() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/t }' "/proc/$1/stat"; }
+proc_hwm() { awk '/^VmHWM:/ { printf "%.1f", $2/1024 }' "/proc/$1/status"; }
 
 # ---- one server at a time, on 127.0.0.1, stopped by its PID ----
 

@@ -31,29 +31,19 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT="$ROOT/bench/out"
-HOSTS=100 HOURS=24 ITER=20 SYSTEMS="tide vm" END="" SEED=7 BUILD=1 BATCH=10000 DIGITS=-2 CONC=2
-TIDE_BIN=${TIDE_BIN:-$ROOT/build/tide}
+. "$ROOT/bench/peer/lib.sh"
+HOSTS=100 HOURS=24 ITER=20 SEED=7 BATCH=10000 DIGITS=-2 CONC=2
 TIDE_ARGS=${TIDE_ARGS:---collect-host false --retention 0}
-VM_BIN=${VM_BIN:-victoria-metrics}
-VM_ARGS=${VM_ARGS:-}
 
 while [ $# -gt 0 ]; do
     case "$1" in
-    --hosts) HOSTS=$2; shift 2 ;;
-    --hours) HOURS=$2; shift 2 ;;
     --iterations) ITER=$2; shift 2 ;;
-    --systems) SYSTEMS=$2; shift 2 ;;
-    --end) END=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
-    --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
-    *) echo "query.sh: unknown argument $1" >&2; exit 2 ;;
+    *) bench_common_opt 2,32 "$@"; shift "$NSHIFT" ;;
     esac
 done
 [ "$HOURS" -ge 13 ] || { echo "query.sh: --hours must be at least 13 (12 h queries)" >&2; exit 2; }
 
-. "$ROOT/bench/peer/lib.sh"
 mkdir -p "$OUT"
 
 bench_check_systems
@@ -101,10 +91,7 @@ for sys in $SYSTEMS; do
     start_server "$sys" "$dir/data" "$port" "$dir/server.log" || continue
     log "$sys: loading $(mval files) files (pid $SERVER_PID, port $port)"
     t0=$(date +%s.%N)
-    find "$DATA" -name 'batch-*.lp' -print0 | sort -z |
-        xargs -0 -P "$CONC" -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 300 \
-            -H 'Content-Type: text/plain' --data-binary @{} "http://127.0.0.1:$port/write" \
-            >"$dir/codes.txt" 2>/dev/null || true
+    bench_post_lp "$port" "$CONC" "$dir/codes.txt"
     fails=$(grep -cv '^2' "$dir/codes.txt" || true)
     [ "$fails" = 0 ] || log "WARNING: $sys: $fails load requests failed"
     [ "$sys" = vm ] && curl -sf -o /dev/null --max-time 120 "http://127.0.0.1:$port/internal/force_flush"

@@ -23,30 +23,20 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT="$ROOT/bench/out"
-HOSTS=100 HOURS=6 RUNS=3 CONC=4 PER_REQ=2000 END="" SYSTEMS="tide vm" BUILD=1 VERIFY=1
-TIDE_BIN=${TIDE_BIN:-$ROOT/build/tide}
+. "$ROOT/bench/peer/lib.sh"
+HOSTS=100 HOURS=6 RUNS=3 CONC=4 PER_REQ=2000 VERIFY=1
 TIDE_ARGS=${TIDE_ARGS:---collect-host false}
-VM_BIN=${VM_BIN:-victoria-metrics}
-VM_ARGS=${VM_ARGS:-}
 
 while [ $# -gt 0 ]; do
     case "$1" in
-    --hosts) HOSTS=$2; shift 2 ;;
-    --hours) HOURS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --concurrency) CONC=$2; shift 2 ;;
     --samples) PER_REQ=$2; shift 2 ;;
-    --systems) SYSTEMS=$2; shift 2 ;;
-    --end) END=$2; shift 2 ;;
-    --no-build) BUILD=0; shift ;;
     --no-verify) VERIFY=0; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
-    *) echo "remote_write.sh: unknown argument $1" >&2; exit 2 ;;
+    *) bench_common_opt 2,24 "$@"; shift "$NSHIFT" ;;
     esac
 done
 
-. "$ROOT/bench/peer/lib.sh"
 mkdir -p "$OUT"
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -55,17 +45,14 @@ if [ "$BUILD" = 1 ]; then
     make -C "$ROOT" --no-print-directory build >"$OUT/build.log" 2>&1 ||
         { log "make build failed (bench/out/build.log)"; exit 1; }
 fi
-if [[ " $SYSTEMS " == *" vm "* ]] && ! command -v "$VM_BIN" >/dev/null; then
-    log "WARNING: $VM_BIN not found (scripts/deps.sh bench installs it); skipping VictoriaMetrics"
-    SYSTEMS=${SYSTEMS//vm/}
-fi
+bench_check_vm
 
 # ---- the request generator, linked against the release build's libraries ----
 GEN="$OUT/remote_write_gen"
 LIBS=("$ROOT/build/libtide_ingest.a" "$ROOT/build/proto/libtide_proto.a"
       "$ROOT/build/libtide_model.a" "$ROOT/build/libtide_core.a")
 if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen/remote_write_gen.c" -nt "$GEN" ] ||
-   [ "$ROOT/build/libtide_ingest.a" -nt "$GEN" ]; then
+   [ "$ROOT/bench/gen/rng.h" -nt "$GEN" ] || [ "$ROOT/build/libtide_ingest.a" -nt "$GEN" ]; then
     log "compiling the remote-write generator"
     # shellcheck disable=SC2046
     ${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/build/gen" \
@@ -81,15 +68,11 @@ if [ ! -f "$DATA/manifest" ] || [ "$GEN" -nt "$DATA/manifest" ]; then
     log "generating $HOSTS hosts x ${HOURS}h into ${DATA#"$ROOT"/}"
     "$GEN" --out "$DATA" --hosts "$HOSTS" --hours "$HOURS" --samples "$PER_REQ" --end "$END"
 fi
-mval() { sed -n "s/^$1=//p" "$DATA/manifest"; }
 SAMPLES=$(mval samples) SERIES=$(mval series) NREQ=$(mval requests) BYTES=$(mval bytes)
 START=$(mval start) LAST=$(mval last)
 log "data: $SAMPLES samples, $SERIES series, $NREQ requests, $((BYTES / 1048576)) MiB snappy"
 
 trap bench_cleanup EXIT
-
-proc_cpu() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/t }' "/proc/$1/stat"; }
-proc_hwm() { awk '/^VmHWM:/ { printf "%.1f", $2/1024 }' "/proc/$1/status"; }
 
 count_samples() { # PORT -> samples found via export
     curl -sS --max-time 300 -G "http://127.0.0.1:$1/api/v1/export" \

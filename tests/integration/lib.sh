@@ -79,8 +79,7 @@ tide_start() {
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null; then
-            kill -KILL "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
+            tide_kill "$pid"
             fail "tide (pid $pid) did not answer /health within 30 s; log: $log"
         fi
         wait "$pid" 2>/dev/null || true
@@ -102,15 +101,14 @@ tide_stop() {
         sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
+        tide_kill "$pid"
         fail "tide (pid $pid) did not exit within 30 s of SIGTERM"
     fi
     wait "$pid" || rc=$?
     [ "$rc" -eq 0 ] || fail "tide (pid $pid) exited with status $rc after SIGTERM, want 0"
 }
 
-# tide_kill PID: SIGKILL and reap.
+# tide_kill PID: SIGKILL and reap (any process this test started).
 tide_kill() {
     local pid=$1
     kill -KILL "$pid" 2>/dev/null || true
@@ -151,6 +149,14 @@ assert_contains() {
     esac
 }
 
+# req_bad_data METHOD PATH [curl args...]: the request is refused with 400 and
+# a Prometheus-style bad_data error.
+req_bad_data() {
+    req "$@"
+    assert_code 400
+    json_ok 'j["status"] == "error" and j["errorType"] == "bad_data"'
+}
+
 # assert_header NAME (after req): the header is present; prints its value.
 header_value() {
     tr -d '\r' <"$HEADERS" | awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" -F': ' \
@@ -174,33 +180,45 @@ export_canon() {
         "${JSONTOOL[@]}" canon-export
 }
 
+# spawn_ready NAME PATH POLLS CMD...: start CMD, every "@PORT@" in its words
+# replaced by a free 127.0.0.1 port, logging to $WORK/NAME-PORT.log, and poll
+# http://127.0.0.1:PORT/PATH (POLLS times, 0.1 s apart) until it answers,
+# keeping that answer in $WORK/NAME.ready. Up to 5 tries, on other ports
+# (one may be taken meanwhile, or the process die). Sets SPAWN_PID and
+# SPAWN_PORT; returns 1 when it never answered.
+spawn_ready() {
+    local name=$1 path=$2 polls=$3 port
+    shift 3
+    for _ in 1 2 3 4 5; do
+        port=$(free_port)
+        "${@//@PORT@/$port}" >"$WORK/$name-$port.log" 2>&1 &
+        SPAWN_PID=$!
+        PIDS+=("$SPAWN_PID")
+        for _ in $(seq 1 "$polls"); do
+            if curl -fsS -o "$WORK/$name.ready" --max-time 10 "http://127.0.0.1:$port$path" 2>/dev/null; then
+                SPAWN_PORT=$port
+                return 0
+            fi
+            kill -0 "$SPAWN_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        tide_kill "$SPAWN_PID"
+    done
+    return 1
+}
+
 # prom_start [flags...]: start Debian's `prometheus` ($PROM) on a free
 # 127.0.0.1 port with $WORK/prometheus.yml and $WORK/prom-data, retried on
 # another port if one is taken meanwhile, and wait (30 s at most) until
 # /-/ready. Sets PROM_PID and PROM_URL; fails the test when it never starts.
 prom_start() {
-    local port
-    for _ in 1 2 3 4 5; do
-        port=$(free_port)
-        "$PROM" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
-            --web.listen-address="127.0.0.1:$port" --log.level=warn "$@" \
-            >"$WORK/prometheus-$port.log" 2>&1 &
-        PROM_PID=$!
-        PIDS+=("$PROM_PID")
-        for _ in $(seq 1 300); do
-            if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/-/ready" 2>/dev/null; then
-                PROM_URL="http://127.0.0.1:$port"
-                return 0
-            fi
-            kill -0 "$PROM_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$PROM_PID" 2>/dev/null || true
-        wait "$PROM_PID" 2>/dev/null || true
-    done
-    fail "prometheus did not start (logs: $WORK/prometheus-*.log)"
+    spawn_ready prometheus /-/ready 300 "$PROM" --config.file="$WORK/prometheus.yml" \
+        --storage.tsdb.path="$WORK/prom-data" --web.listen-address="127.0.0.1:@PORT@" \
+        --log.level=warn "$@" ||
+        fail "prometheus did not start (logs: $WORK/prometheus-*.log)"
+    PROM_PID=$SPAWN_PID
+    PROM_URL="http://127.0.0.1:$SPAWN_PORT"
 }
-
 
 # go_ref SRC_FILE: build a Go reference program (a single file, standard
 # library only) with Go 1.19 on linux/amd64, the Go of Debian's Prometheus

@@ -29,17 +29,11 @@ import sys
 import urllib.parse
 import urllib.request
 
+from jsontool import fmt as fmtv  # NaN, +Inf, -Inf, else repr
+
 BASE = 1700000000  # 2023-11-14T22:13:20Z
 SPAN = 3 * 3600
 STEP = 15
-
-
-def fmtv(v):
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v)
 
 
 def gen_series(rng):

@@ -14,19 +14,10 @@ if [ -z "$NODE" ]; then
     exit 0
 fi
 tide_start "$WORK/data" -
-for _ in 1 2 3 4 5; do
-    port=$(free_port)
-    "$NODE" --web.listen-address="127.0.0.1:$port" >"$WORK/node-$port.log" 2>&1 &
-    NODE_PID=$!
-    PIDS+=("$NODE_PID")
-    for _ in $(seq 1 50); do
-        curl -fsS -o "$WORK/page.prom" --max-time 10 "http://127.0.0.1:$port/metrics" 2>/dev/null && break 2
-        kill -0 "$NODE_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$NODE_PID" 2>/dev/null || true
-    wait "$NODE_PID" 2>/dev/null || true
-done
+spawn_ready node /metrics 50 "$NODE" --web.listen-address="127.0.0.1:@PORT@" ||
+    fail "no page from the node exporter"
+NODE_PID=$SPAWN_PID
+mv "$WORK/node.ready" "$WORK/page.prom"
 [ -s "$WORK/page.prom" ] || fail "no page from the node exporter"
 kill -TERM "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null || true
 log "page: $(wc -l <"$WORK/page.prom") lines, $(grep -vc '^#' "$WORK/page.prom") samples"

@@ -23,26 +23,12 @@ log "tide on $TIDE_URL"
 
 # ---- node exporter, a few collectors (enough kinds: counters, gauges, labels)
 start_node() {
-    local port
-    for _ in 1 2 3 4 5; do
-        port=$(free_port)
-        "$NODE" --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
-            --collector.cpu --collector.meminfo --collector.loadavg --collector.stat \
-            --collector.netdev --collector.filesystem >"$WORK/node-$port.log" 2>&1 &
-        NODE_PID=$!
-        PIDS+=("$NODE_PID")
-        for _ in $(seq 1 50); do
-            if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/metrics" 2>/dev/null; then
-                NODE_PORT=$port
-                return 0
-            fi
-            kill -0 "$NODE_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$NODE_PID" 2>/dev/null || true
-        wait "$NODE_PID" 2>/dev/null || true
-    done
-    fail "node exporter did not start"
+    spawn_ready node /metrics 50 "$NODE" --web.listen-address="127.0.0.1:@PORT@" \
+        --collector.disable-defaults --collector.cpu --collector.meminfo --collector.loadavg \
+        --collector.stat --collector.netdev --collector.filesystem ||
+        fail "node exporter did not start"
+    NODE_PID=$SPAWN_PID
+    NODE_PORT=$SPAWN_PORT
 }
 start_node
 log "node exporter on 127.0.0.1:$NODE_PORT (pid $NODE_PID)"

@@ -32,46 +32,49 @@ q() { # q PATH [curl args]: GET with url-encoded params
     shift
     req GET "$path" -G "$@"
 }
+qi() { # qi EXPR [TIME=$T]: instant query of EXPR at TIME
+    q /api/v1/query --data-urlencode "query=$1" --data-urlencode "time=${2-$T}"
+}
 
 # ---- instant query: every result type --------------------------------------
-q /api/v1/query --data-urlencode 'query=temp' --data-urlencode "time=$T.781"
+qi 'temp' "$T.781"
 assert_code 200
 json_ok 'j["status"]=="success" and j["data"]["resultType"]=="vector"'
 json_ok 'sorted((r["metric"]["room"], r["value"]) for r in j["data"]["result"]) == [("a",[1700000000.781,"21.5"]),("b",[1700000000.781,"19.25"])]'
 assert_contains "timestamp text" '"value":[1700000000.781,"21.5"]' "$BODY"
 assert_contains "labels object" '"metric":{"__name__":"temp","room":"a"}' "$BODY"
 
-q /api/v1/query --data-urlencode 'query=1 + 1.5' --data-urlencode "time=$T"
+qi '1 + 1.5'
 assert_eq "scalar" '{"status":"success","data":{"resultType":"scalar","result":[1700000000,"2.5"]}}' "$BODY"
-q /api/v1/query --data-urlencode 'query="hello"' --data-urlencode "time=$T.5"
+qi '"hello"' "$T.5"
 assert_eq "string" '{"status":"success","data":{"resultType":"string","result":[1700000000.500,"hello"]}}' "$BODY"
-q /api/v1/query --data-urlencode 'query=http_requests_total{code="500"}[1m]' --data-urlencode "time=$T"
+qi 'http_requests_total{code="500"}[1m]'
 json_ok 'j["data"]["resultType"]=="matrix" and j["data"]["result"][0]["values"]==[[1699999940,"18"],[1699999970,"19"],[1700000000,"20"]]'
-q /api/v1/query --data-urlencode 'query=1/0' --data-urlencode "time=$T"
+qi '1/0'
 assert_contains "+Inf" '"+Inf"' "$BODY"
-q /api/v1/query --data-urlencode 'query=-1/0' --data-urlencode "time=$T"
+qi '-1/0'
 assert_contains "-Inf" '"-Inf"' "$BODY"
-q /api/v1/query --data-urlencode 'query=0/0' --data-urlencode "time=$T"
+qi '0/0'
 assert_contains "NaN" '"NaN"' "$BODY"
-q /api/v1/query --data-urlencode 'query=vector(1e21)' --data-urlencode "time=$T"
+qi 'vector(1e21)'
 assert_contains "exponent from 1e21" '"1e+21"' "$BODY"
-q /api/v1/query --data-urlencode 'query=vector(1e20)' --data-urlencode "time=$T"
+qi 'vector(1e20)'
 assert_contains "no exponent below 1e21" '"100000000000000000000"' "$BODY"
-q /api/v1/query --data-urlencode 'query=vector(0.000000725)' --data-urlencode "time=$T"
+qi 'vector(0.000000725)'
 assert_contains "exponent below 1e-6" '"7.25e-07"' "$BODY"
-q /api/v1/query --data-urlencode 'query=vector(0.000001)' --data-urlencode "time=$T"
+qi 'vector(0.000001)'
 assert_contains "no exponent from 1e-6" '"0.000001"' "$BODY"
-q /api/v1/query --data-urlencode 'query=sum by (code) (rate(http_requests_total[5m]))' --data-urlencode "time=$T"
+qi 'sum by (code) (rate(http_requests_total[5m]))'
 json_ok 'sorted((r["metric"]["code"], round(float(r["value"][1]), 9)) for r in j["data"]["result"]) == [("200",0.333333333),("500",0.033333333)]'
-q /api/v1/query --data-urlencode 'query=nothing_here' --data-urlencode "time=$T"
+qi 'nothing_here'
 assert_eq "empty vector" '{"status":"success","data":{"resultType":"vector","result":[]}}' "$BODY"
 
 # ---- times: RFC 3339 = Unix seconds; default time is now --------------------
-q /api/v1/query --data-urlencode 'query=temp{room="a"}' --data-urlencode 'time=2023-11-14T22:13:20.781Z'
+qi 'temp{room="a"}' '2023-11-14T22:13:20.781Z'
 rfc=$BODY
-q /api/v1/query --data-urlencode 'query=temp{room="a"}' --data-urlencode 'time=1700000000.781'
+qi 'temp{room="a"}' '1700000000.781'
 assert_eq "RFC 3339 vs Unix" "$rfc" "$BODY"
-q /api/v1/query --data-urlencode 'query=temp{room="a"}' --data-urlencode 'time=2023-11-14T23:13:20.781+01:00'
+qi 'temp{room="a"}' '2023-11-14T23:13:20.781+01:00'
 assert_eq "RFC 3339 with offset" "$rfc" "$BODY"
 q /api/v1/query --data-urlencode 'query=time()'
 json_ok 'abs(j["data"]["result"][0] - __import__("time").time()) < 60'
@@ -99,9 +102,9 @@ err() { # err WANT_CODE WANT_TYPE WANT_MSG
     printf '%s' "$BODY" | "${JSONTOOL[@]}" check "j['error']==$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$3")" ||
         fail "error message: want [$3], got [$BODY]"
 }
-q /api/v1/query --data-urlencode 'query=sum(' --data-urlencode "time=$T"
+qi 'sum('
 err 400 bad_data 'invalid parameter "query": 1:5: parse error: unclosed left parenthesis'
-q /api/v1/query --data-urlencode 'query=up' --data-urlencode 'time=yesterday'
+qi 'up' 'yesterday'
 err 400 bad_data 'invalid parameter "time": cannot parse "yesterday" to a valid timestamp'
 q /api/v1/query --data-urlencode 'query=up' --data-urlencode 'timeout=soon'
 err 400 bad_data 'invalid parameter "timeout": cannot parse "soon" to a valid duration'
@@ -119,7 +122,7 @@ q /api/v1/query_range --data-urlencode 'query=up' --data-urlencode "start=$T" --
 err 400 bad_data 'invalid parameter "step": cannot parse "x" to a valid duration'
 q /api/v1/query_range --data-urlencode 'query=temp[5m]' --data-urlencode "start=$T" --data-urlencode "end=$T" --data-urlencode 'step=1'
 err 400 bad_data 'invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector'
-q /api/v1/query --data-urlencode 'query=http_requests_total + on(job) http_requests_total' --data-urlencode "time=$T"
+qi 'http_requests_total + on(job) http_requests_total'
 assert_code 422
 json_ok 'j["errorType"]=="execution" and j["error"].startswith("found duplicate series for the match group {job=\"api\"} on the right hand-side of the operation")'
 q /api/v1/query --data-urlencode 'query=sum_over_time(sum_over_time(vector(1)[10m:1s])[30d:1m])' --data-urlencode 'timeout=1ms'
@@ -146,7 +149,7 @@ busy_code=$CODE
 slow_held=0
 kill -0 "$slow_pid" 2>/dev/null && slow_held=1 # still running: it held the only slot throughout
 # ... and one that can wait gets its answer once the slot frees
-q /api/v1/query --data-urlencode 'query=temp{room="c"}' --data-urlencode "time=$T"
+qi 'temp{room="c"}'
 json_ok 'j["data"]["result"][0]["value"][1]=="1"'
 wait "$slow_pid" || fail "slow query request failed"
 if [ "$slow_held" = 1 ]; then

@@ -17,6 +17,16 @@ ALL='{__name__=~".+"}'
 tide_start "$DATA" -
 PORT=$TIDE_PORT
 
+# restarted_same N: stop tide, start it again on the same data and port, and
+# check that it exports what it did before (WORK/beforeN.canon).
+restarted_same() {
+    tide_stop "$TIDE_PID"
+    tide_start "$DATA" "$PORT"
+    export_canon "$ALL" >"$WORK/after$1.canon"
+    diff -u "$WORK/before$1.canon" "$WORK/after$1.canon" >&2 || fail "data changed across restart $1"
+    log "restart $1: $(wc -l <"$WORK/after$1.canon") series identical"
+}
+
 # Round 1: line protocol and JSON lines, special values included.
 lines=""
 for i in $(seq 0 199); do
@@ -31,11 +41,7 @@ export_canon "$ALL" >"$WORK/before1.canon"
 n=$(wc -l <"$WORK/before1.canon")
 [ "$n" -eq 11 ] || fail "want 11 series before restart, got $n"
 
-tide_stop "$TIDE_PID"
-tide_start "$DATA" "$PORT"
-export_canon "$ALL" >"$WORK/after1.canon"
-diff -u "$WORK/before1.canon" "$WORK/after1.canon" >&2 || fail "data changed across restart 1"
-log "restart 1: $(wc -l <"$WORK/after1.canon") series identical"
+restarted_same 1
 
 # Round 2: overwrite a sample (the last write wins), add a series, restart.
 req POST "/write?precision=s" --data-binary "r1,host=h0 value=-1 $T_S
@@ -44,11 +50,7 @@ assert_code 204
 export_canon "$ALL" >"$WORK/before2.canon"
 grep -q "^{\"__name__\":\"r1\",\"host\":\"h0\"} $T_MS=-1.0 " "$WORK/before2.canon" ||
     fail "the overwritten sample is not visible: $(grep '"r1","host":"h0"' "$WORK/before2.canon" | head -c 300)"
-tide_stop "$TIDE_PID"
-tide_start "$DATA" "$PORT"
-export_canon "$ALL" >"$WORK/after2.canon"
-diff -u "$WORK/before2.canon" "$WORK/after2.canon" >&2 || fail "data changed across restart 2"
-log "restart 2: $(wc -l <"$WORK/after2.canon") series identical"
+restarted_same 2
 tide_stop "$TIDE_PID"
 
 # Round 3: head cuts while serving (head_max_age 1m, samples over 5 hours).
@@ -67,12 +69,8 @@ for i in $(seq 1 60); do
 done
 json_ok 'j["data"]["totals"]["headCuts"] >= 1 and j["data"]["blockSamples"] > 0'
 export_canon "$ALL" >"$WORK/before3.canon"
-tide_stop "$TIDE_PID"
-tide_start "$DATA" "$PORT"
-export_canon "$ALL" >"$WORK/after3.canon"
-diff -u "$WORK/before3.canon" "$WORK/after3.canon" >&2 || fail "data changed across restart 3"
+restarted_same 3
 req GET /api/v1/status/storage
 json_ok 'len(j["data"]["partitions"]) >= 1 and sum(p["samples"] for p in j["data"]["partitions"]) > 0'
 tide_stop "$TIDE_PID"
-log "restart 3: $(wc -l <"$WORK/after3.canon") series identical"
 log "PASS"

@@ -12,19 +12,15 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include "host_test.h"
+#include "host_collect.h"
 
 static void test_fixture(void **state)
 {
     struct host_opts o;
     host_opts_init(&o);
     o.version = "9.9.9";
-    struct host_collector *h = fixture_collector(&o);
-    assert_non_null(h);
     struct batch b;
-    batch_init(&b);
-    struct err e = {0};
-    assert_int_equal(host_collect_group(h, HOST_CPU, 1700000123456, &b, &e), 0);
+    struct host_collector *h = fixture_group(&o, HOST_CPU, 1700000123456, &b);
     double hz = (double)sysconf(_SC_CLK_TCK);
     const struct want wants[] = {
         {"node_cpu_seconds_total", "cpu", "0", "mode", "user", 600 / hz},

@@ -9,18 +9,14 @@
 
 #include <sys/vfs.h>
 
-#include "host_test.h"
+#include "host_collect.h"
 
 static void test_filesystems(void **state)
 {
     struct host_opts o;
     host_opts_init(&o);
-    struct host_collector *h = fixture_collector(&o);
-    assert_non_null(h);
     struct batch b;
-    batch_init(&b);
-    struct err e = {0};
-    assert_int_equal(host_collect_group(h, HOST_DISK, 1000, &b, &e), 0);
+    struct host_collector *h = fixture_group(&o, HOST_DISK, 1000, &b);
     struct statfs st;
     assert_int_equal(statfs("/", &st), 0);
     const struct want wants[] = {
@@ -78,10 +74,8 @@ static void test_diskstats(void **state)
 {
     struct host_opts o;
     host_opts_init(&o);
-    struct host_collector *h = fixture_collector(&o);
     struct batch b;
-    batch_init(&b);
-    assert_int_equal(host_collect_group(h, HOST_DISK, 1000, &b, NULL), 0);
+    struct host_collector *h = fixture_group(&o, HOST_DISK, 1000, &b);
     const struct want wants[] = {
         {"node_disk_reads_completed_total", "device", "vda", NULL, NULL, 1000},
         {"node_disk_reads_merged_total", "device", "vda", NULL, NULL, 10},

@@ -9,18 +9,14 @@
 
 #include <stdlib.h>
 
-#include "host_test.h"
+#include "host_collect.h"
 
 static void test_fixture(void **state)
 {
     struct host_opts o;
     host_opts_init(&o);
-    struct host_collector *h = fixture_collector(&o);
-    assert_non_null(h);
     struct batch b;
-    batch_init(&b);
-    struct err e = {0};
-    assert_int_equal(host_collect_group(h, HOST_MEM, 1000, &b, &e), 0);
+    struct host_collector *h = fixture_group(&o, HOST_MEM, 1000, &b);
     const struct want wants[] = {
         {"node_memory_MemTotal_bytes", NULL, NULL, NULL, NULL, 24684084.0 * 1024},
         {"node_memory_MemFree_bytes", NULL, NULL, NULL, NULL, 23735808.0 * 1024},
@@ -51,11 +47,8 @@ static void test_real_memtotal(void **state)
             break;
     fclose(f);
     struct host_opts o;
-    host_opts_init(&o);
-    struct host_collector *h = NULL;
-    assert_int_equal(host_collector_new(&o, &h, NULL), 0);
     struct batch b;
-    batch_init(&b);
+    struct host_collector *h = real_collector(&o, &b);
     assert_int_equal(host_collect_group(h, HOST_MEM, 1, &b, NULL), 0);
     double v;
     assert_true(find_value(&b, &v, "node_memory_MemTotal_bytes", NULL));

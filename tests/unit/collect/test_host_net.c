@@ -6,17 +6,14 @@
 
 #include <cmocka.h>
 
-#include "host_test.h"
+#include "host_collect.h"
 
 static void test_netdev(void **state)
 {
     struct host_opts o;
     host_opts_init(&o);
-    struct host_collector *h = fixture_collector(&o);
-    assert_non_null(h);
     struct batch b;
-    batch_init(&b);
-    assert_int_equal(host_collect_group(h, HOST_NET, 1000, &b, NULL), 0);
+    struct host_collector *h = fixture_group(&o, HOST_NET, 1000, &b);
     const struct want wants[] = {
         {"node_network_receive_bytes_total", "device", "eth0", NULL, NULL, 48476661},
         {"node_network_receive_packets_total", "device", "eth0", NULL, NULL, 1031},
@@ -49,9 +46,7 @@ static void test_netdev(void **state)
     host_collector_free(h);
     host_opts_init(&o);
     o.net_device_exclude = "";
-    h = fixture_collector(&o);
-    batch_init(&b);
-    assert_int_equal(host_collect_group(h, HOST_NET, 1000, &b, NULL), 0);
+    h = fixture_group(&o, HOST_NET, 1000, &b);
     double v;
     assert_true(find_value(&b, &v, "node_network_receive_bytes_total", "device", "lo", NULL));
     assert_true(v == 36059);

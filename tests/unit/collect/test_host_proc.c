@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host_test.h"
+#include "host_collect.h"
 
 static char root[512];
 
@@ -112,11 +112,8 @@ static void test_top_n(void **state)
 static void test_real_proc(void **state)
 {
     struct host_opts o;
-    host_opts_init(&o);
-    struct host_collector *h = NULL;
-    assert_int_equal(host_collector_new(&o, &h, NULL), 0);
     struct batch b;
-    batch_init(&b);
+    struct host_collector *h = real_collector(&o, &b);
     assert_int_equal(host_collect_group(h, HOST_PROC, 1000, &b, NULL), 0);
     batch_reset(&b);
     /* burn a little CPU so this process has a ratio */

@@ -12,29 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
 #include "ingest/csv_import.h"
 
 #define T0 1700000000000LL
-
-static void render(const struct batch *b, char *out, size_t cap)
-{
-    size_t n = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < b->nseries; i++) {
-        const struct batch_series *s = &b->series[i];
-        for (uint32_t j = 0; j < s->nlabels; j++) {
-            const struct label *l = &b->labels[s->label_off + j];
-            n += (size_t)snprintf(out + n, cap - n, "%s%.*s=%.*s", j ? "," : "", (int)l->name.n,
-                                  l->name.p, (int)l->value.n, l->value.p);
-        }
-        for (uint32_t j = 0; j < s->nsamples; j++) {
-            const struct sample *sm = &b->samples[s->sample_off + j];
-            char v[32];
-            ingest_format_float(v, sm->v);
-            n += (size_t)snprintf(out + n, cap - n, "|%" PRId64 "|%s\n", sm->t_ms, v);
-        }
-    }
-}
 
 static const struct {
     const char *name, *format, *in, *want, *errs;
@@ -98,12 +79,8 @@ static void test_cases(void **state)
         memcpy(in, cases[i].in, n);
         assert_int_equal(csv_import_parse(in, n, &o, &b, &r), 0);
         char got[2048], errs[256];
-        render(&b, got, sizeof got);
-        size_t k = 0;
-        errs[0] = 0;
-        for (size_t j = 0; j < r.nerrs; j++)
-            k += (size_t)snprintf(errs + k, sizeof errs - k, "%s%d:%d", j ? " " : "",
-                                  r.errs[j].line, r.errs[j].col);
+        render_rows(&b, got, sizeof got);
+        render_errs(&r, errs, sizeof errs);
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("%s: got\n%s\nwant\n%s", cases[i].name, got, cases[i].want);
         if (strcmp(errs, cases[i].errs) != 0)

@@ -14,40 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dump.h"
 #include "ingest/expfmt.h"
 
 #define T0 1700000000000LL
 
 /* Render the batch as the cases write it. */
-static void render(const struct batch *b, char *out, size_t cap)
-{
-    size_t n = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < b->nseries; i++) {
-        const struct batch_series *s = &b->series[i];
-        for (uint32_t j = 0; j < s->nlabels; j++) {
-            const struct label *l = &b->labels[s->label_off + j];
-            n += (size_t)snprintf(out + n, cap - n, "%s%.*s=%.*s", j ? "," : "", (int)l->name.n,
-                                  l->name.p, (int)l->value.n, l->value.p);
-        }
-        for (uint32_t j = 0; j < s->nsamples; j++) {
-            const struct sample *sm = &b->samples[s->sample_off + j];
-            char v[32];
-            ingest_format_float(v, sm->v);
-            n += (size_t)snprintf(out + n, cap - n, "|%" PRId64 "|%s\n", sm->t_ms, v);
-        }
-    }
-}
-
-static void render_errs(const struct ingest_report *r, char *out, size_t cap)
-{
-    size_t n = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < r->nerrs; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%s%d:%d", i ? " " : "", r->errs[i].line,
-                              r->errs[i].col);
-}
-
 static const struct {
     const char *name, *in, *want, *errs;
 } cases[] = {
@@ -105,7 +77,7 @@ static void test_cases(void **state)
         struct expfmt_opts o = {T0};
         assert_int_equal(expfmt_parse(cases[i].in, strlen(cases[i].in), &o, &b, &r), 0);
         char got[2048], errs[512];
-        render(&b, got, sizeof got);
+        render_rows(&b, got, sizeof got);
         render_errs(&r, errs, sizeof errs);
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("%s: got\n%s\nwant\n%s", cases[i].name, got, cases[i].want);

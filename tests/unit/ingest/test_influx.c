@@ -29,6 +29,16 @@ struct lp_case {
     int err_line, err_col; /* position of the first error */
 };
 
+/* Parse in[0..n) at precision prec, now NOW, into b and r (both set up here). */
+static void parse_lp(const char *in, size_t n, enum influx_precision prec, struct batch *b,
+                     struct ingest_report *r)
+{
+    batch_init(b);
+    ingest_report_init(r);
+    struct influx_opts o = {prec, NOW};
+    assert_int_equal(influx_parse(in, n, &o, b, r), 0);
+}
+
 static void run(const struct lp_case *c)
 {
     struct batch b;
@@ -42,19 +52,8 @@ static void run(const struct lp_case *c)
     if (rc != 0)
         fail_msg("%s: rc=%d", c->name, rc);
     dump_batch(&out, &b);
-    const char *got = out.p ? out.p : "";
-    if (strcmp(got, c->want) != 0)
-        fail_msg("%s:\n got: %s\nwant: %s", c->name, got, c->want);
-    if (r.lines_ok != c->ok || r.lines_bad != c->bad)
-        fail_msg("%s: ok=%zu bad=%zu, want %zu %zu (%s)", c->name, r.lines_ok, r.lines_bad, c->ok,
-                 c->bad, r.nerrs ? r.errs[0].msg : "");
+    check_report(c->name, &out, c->want, &r, c->ok, c->bad, c->err, c->err_line, c->err_col);
     if (c->err != NULL) {
-        if (r.nerrs == 0 || strstr(r.errs[0].msg, c->err) == NULL)
-            fail_msg("%s: error \"%s\", want \"%s\"", c->name, r.nerrs ? r.errs[0].msg : "",
-                     c->err);
-        if (r.errs[0].line != c->err_line || r.errs[0].col != c->err_col)
-            fail_msg("%s: error at %d:%d, want %d:%d (%s)", c->name, r.errs[0].line, r.errs[0].col,
-                     c->err_line, c->err_col, r.errs[0].msg);
         if (r.errs[0].code != TIDE_EPARSE)
             fail_msg("%s: code %d", c->name, r.errs[0].code);
     }
@@ -199,10 +198,7 @@ static void test_many_errors(void **state)
         buf_printf(&in, "m f=%s 0\n", i % 2 ? "1" : "bad");
     struct batch b;
     struct ingest_report r;
-    batch_init(&b);
-    ingest_report_init(&r);
-    struct influx_opts o = {INFLUX_NS, NOW};
-    assert_int_equal(influx_parse(in.p, in.len, &o, &b, &r), 0);
+    parse_lp(in.p, in.len, INFLUX_NS, &b, &r);
     assert_int_equal(r.lines_ok, 12);
     assert_int_equal(r.lines_bad, 13);
     assert_int_equal(r.nerrs, INGEST_MAX_REPORTED);
@@ -219,10 +215,7 @@ static void test_zero_copy(void **state)
     const char *in = "m,host=a\\ b,dc=x value=1 0";
     struct batch b;
     struct ingest_report r;
-    batch_init(&b);
-    ingest_report_init(&r);
-    struct influx_opts o = {INFLUX_NS, NOW};
-    assert_int_equal(influx_parse(in, strlen(in), &o, &b, &r), 0);
+    parse_lp(in, strlen(in), INFLUX_NS, &b, &r);
     assert_int_equal(b.nseries, 1);
     for (uint32_t k = 0; k < b.series[0].nlabels; k++) {
         const struct label *l = &b.labels[k];
@@ -241,10 +234,7 @@ static void test_not_nul_terminated(void **state)
     const char *in = "m f=12 34";
     struct batch b;
     struct ingest_report r;
-    batch_init(&b);
-    ingest_report_init(&r);
-    struct influx_opts o = {INFLUX_MS, NOW};
-    assert_int_equal(influx_parse(in, 6, &o, &b, &r), 0);
+    parse_lp(in, 6, INFLUX_MS, &b, &r);
     assert_int_equal(b.nsamples, 1);
     assert_true(b.samples[0].v == 12.0);
     assert_int_equal(b.samples[0].t_ms, NOW);
@@ -300,11 +290,8 @@ static void test_data_files(void **state)
         struct batch b;
         struct ingest_report r;
         struct buf out;
-        batch_init(&b);
-        ingest_report_init(&r);
         buf_init(&out, 0);
-        struct influx_opts o = {INFLUX_NS, NOW};
-        assert_int_equal(influx_parse(in, n, &o, &b, &r), 0);
+        parse_lp(in, n, INFLUX_NS, &b, &r);
         dump_batch(&out, &b);
         buf_printf(&out, "# ok=%zu bad=%zu\n", r.lines_ok, r.lines_bad);
         for (size_t i = 0; i < r.nerrs; i++)

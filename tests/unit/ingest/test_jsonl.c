@@ -35,20 +35,7 @@ static void run(const struct jl_case *c)
     if (rc != 0)
         fail_msg("%s: rc=%d", c->name, rc);
     dump_batch(&out, &b);
-    const char *got = out.p ? out.p : "";
-    if (strcmp(got, c->want) != 0)
-        fail_msg("%s:\n got: %s\nwant: %s", c->name, got, c->want);
-    if (r.lines_ok != c->ok || r.lines_bad != c->bad)
-        fail_msg("%s: ok=%zu bad=%zu, want %zu %zu (%s)", c->name, r.lines_ok, r.lines_bad, c->ok,
-                 c->bad, r.nerrs ? r.errs[0].msg : "");
-    if (c->err != NULL) {
-        if (r.nerrs == 0 || strstr(r.errs[0].msg, c->err) == NULL)
-            fail_msg("%s: error \"%s\", want \"%s\"", c->name, r.nerrs ? r.errs[0].msg : "",
-                     c->err);
-        if (r.errs[0].line != c->err_line || (c->err_col && r.errs[0].col != c->err_col))
-            fail_msg("%s: error at %d:%d, want %d:%d (%s)", c->name, r.errs[0].line, r.errs[0].col,
-                     c->err_line, c->err_col, r.errs[0].msg);
-    }
+    check_report(c->name, &out, c->want, &r, c->ok, c->bad, c->err, c->err_line, c->err_col);
     buf_fini(&out);
     batch_fini(&b);
 }
