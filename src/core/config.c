@@ -98,8 +98,7 @@ const char *config_fsync_name(enum config_fsync f)
     }
 }
 
-/* A decimal count with no sign, no fraction; up to `max`. */
-static int parse_count(const char *key, const char *v, uint64_t max, uint64_t *out, struct err *e)
+int config_parse_count(const char *key, const char *v, uint64_t max, uint64_t *out, struct err *e)
 {
     if (!isdigit((unsigned char)v[0]))
         return ERR_INVAL(e, "%s: \"%s\" is not a non-negative integer", key, v);
@@ -114,9 +113,7 @@ static int parse_count(const char *key, const char *v, uint64_t max, uint64_t *o
     return 0;
 }
 
-/* "67108864", "64MiB", "512KiB", "1GiB", "10MB", "1kB": binary units with
- * "i", decimal without. */
-static int parse_size(const char *key, const char *v, uint64_t *out, struct err *e)
+int config_parse_size(const char *key, const char *v, uint64_t *out, struct err *e)
 {
     static const struct {
         const char *unit;
@@ -172,7 +169,7 @@ static int parse_listen(struct config *c, const char *v, struct err *e)
     if (hn >= sizeof c->listen_host)
         return ERR_INVAL(e, "listen: host name too long");
     uint64_t port;
-    if (parse_count("listen", colon + 1, 65535, &port, e) != 0)
+    if (config_parse_count("listen", colon + 1, 65535, &port, e) != 0)
         return ERR_INVAL(e, "listen: \"%s\" has no valid port (0..65535)", v);
     memcpy(c->listen_host, h, hn);
     c->listen_host[hn] = 0;
@@ -269,13 +266,13 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return 0;
     }
     if (strcmp(key, "max_series") == 0) {
-        rc = parse_count(key, v, UINT32_MAX, &n, e);
+        rc = config_parse_count(key, v, UINT32_MAX, &n, e);
         if (rc == 0)
             c->max_series = (size_t)n;
         return rc;
     }
     if (strcmp(key, "max_labels_per_series") == 0) {
-        rc = parse_count(key, v, 4096, &n, e);
+        rc = config_parse_count(key, v, 4096, &n, e);
         if (rc == 0 && n < 1)
             rc = ERR_INVAL(e, "%s: must be at least 1", key);
         if (rc == 0)
@@ -283,7 +280,7 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return rc;
     }
     if (strcmp(key, "max_label_name_length") == 0 || strcmp(key, "max_label_value_length") == 0) {
-        rc = parse_count(key, v, 1u << 20, &n, e);
+        rc = config_parse_count(key, v, 1u << 20, &n, e);
         if (rc == 0 && n < 1)
             rc = ERR_INVAL(e, "%s: must be at least 1", key);
         if (rc != 0)
@@ -295,7 +292,7 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return 0;
     }
     if (strcmp(key, "max_request_bytes") == 0) {
-        rc = parse_size(key, v, &n, e);
+        rc = config_parse_size(key, v, &n, e);
         if (rc == 0 && n < 1024)
             rc = ERR_INVAL(e, "%s: must be at least 1KiB", key);
         if (rc == 0)
@@ -303,7 +300,7 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return rc;
     }
     if (strcmp(key, "http_threads") == 0) {
-        rc = parse_count(key, v, 64, &n, e);
+        rc = config_parse_count(key, v, 64, &n, e);
         if (rc == 0 && n < 1)
             rc = ERR_INVAL(e, "%s: must be at least 1", key);
         if (rc == 0)
@@ -333,7 +330,7 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
     if (strcmp(key, "query_lookback_delta") == 0)
         return parse_duration(key, v, 1, &c->query_lookback_delta_ms, e);
     if (strcmp(key, "query_max_samples") == 0) {
-        rc = parse_count(key, v, UINT64_MAX / 2, &n, e);
+        rc = config_parse_count(key, v, UINT64_MAX / 2, &n, e);
         if (rc == 0 && n < 1)
             rc = ERR_INVAL(e, "%s: must be at least 1", key);
         if (rc == 0)
@@ -341,7 +338,7 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return rc;
     }
     if (strcmp(key, "query_max_concurrency") == 0) {
-        rc = parse_count(key, v, 1024, &n, e);
+        rc = config_parse_count(key, v, 1024, &n, e);
         if (rc == 0)
             c->query_max_concurrency = (unsigned)n;
         return rc;
@@ -369,7 +366,7 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         }
     }
     if (strcmp(key, "collect_top_n") == 0) {
-        rc = parse_count(key, v, 100, &n, e);
+        rc = config_parse_count(key, v, 100, &n, e);
         if (rc == 0)
             c->collect_top_n = (unsigned)n;
         return rc;

@@ -90,4 +90,13 @@ int config_format(const struct config *c, const char *name, char *out, size_t ca
 /* "always", "interval", "never" */
 const char *config_fsync_name(enum config_fsync f);
 
+/* The value parsers config_set() uses, for other flag readers (tide agent).
+ * key only names the setting in the error. 0, or TIDE_EINVAL with e set.
+ * A decimal count with no sign, no fraction; up to `max`: */
+int config_parse_count(const char *key, const char *v, uint64_t max, uint64_t *out,
+                       struct err *e);
+/* "67108864", "64MiB", "512KiB", "1GiB", "10MB", "1kB": binary units with
+ * "i", decimal without; at most SIZE_MAX / 2 bytes. */
+int config_parse_size(const char *key, const char *v, uint64_t *out, struct err *e);
+
 #endif

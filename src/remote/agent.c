@@ -32,6 +32,7 @@
 #include "collect/host.h"
 #include "collect/sched.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "ingest/remote_write.h"
@@ -122,43 +123,6 @@ static void usage(FILE *f)
 }
 
 /* "67108864", "64MiB", "512KiB", "1GiB", "10MB": the syntax of docs/config.md. */
-static int parse_size(const char *v, uint64_t *out)
-{
-    static const struct {
-        const char *unit;
-        uint64_t mul;
-    } units[] = {
-        {"", 1},      {"B", 1},     {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
-        {"kB", 1000}, {"KB", 1000}, {"MB", 1000000},     {"GB", 1000000000}};
-    if (!isdigit((unsigned char)v[0]))
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno != 0)
-        return -1;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].unit) == 0 && n <= UINT64_MAX / units[i].mul) {
-            *out = n * units[i].mul;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int parse_uint(const char *v, uint64_t max, uint64_t *out)
-{
-    if (!isdigit((unsigned char)v[0]))
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (errno != 0 || *end != 0 || n > max)
-        return -1;
-    *out = n;
-    return 0;
-}
-
 static int bad_flag(const char *flag, const char *val, const char *why)
 {
     fprintf(stderr, "tide agent: --%s \"%s\": %s\n", flag, val, why);
@@ -208,7 +172,8 @@ static int parse_flags(int argc, char **argv, struct agent_flags *f)
         } else if (strcmp(key, "queue-dir") == 0) {
             f->queue_dir = v;
         } else if (strcmp(key, "queue-max-bytes") == 0) {
-            if (parse_size(v, &f->queue_max_bytes) != 0 || f->queue_max_bytes < 65536)
+            if (config_parse_size(key, v, &f->queue_max_bytes, &e) != 0 ||
+                f->queue_max_bytes < 65536)
                 return bad_flag(key, v, "not a size of at least 64KiB (e.g. 512MiB)");
         } else if (strcmp(key, "queue-fsync") == 0) {
             if (strcmp(v, "always") == 0)
@@ -229,7 +194,8 @@ static int parse_flags(int argc, char **argv, struct agent_flags *f)
         } else if (strcmp(key, "job") == 0) {
             f->job = v;
         } else if (strcmp(key, "batch-max-samples") == 0) {
-            if (parse_uint(v, 10000000, &f->batch_max_samples) != 0 || f->batch_max_samples == 0)
+            if (config_parse_count(key, v, 10000000, &f->batch_max_samples, &e) != 0 ||
+                f->batch_max_samples == 0)
                 return bad_flag(key, v, "not a number between 1 and 10000000");
         } else if (strcmp(key, "batch-max-wait") == 0) {
             if (time_parse_duration_ms(v, &f->batch_max_wait_ms, &e) != 0)
@@ -248,7 +214,7 @@ static int parse_flags(int argc, char **argv, struct agent_flags *f)
                 f->services[f->nservices++] = t;
             }
         } else if (strcmp(key, "top-n") == 0) {
-            if (parse_uint(v, 1000, &n) != 0)
+            if (config_parse_count(key, v, 1000, &n, &e) != 0)
                 return bad_flag(key, v, "not a number between 0 and 1000");
             f->top_n = (unsigned)n;
         } else if (strcmp(key, "bearer-token") == 0) {
