@@ -1,9 +1,12 @@
-/* agents.c: the server's side of agent mode (api/ layer, over storage).
+/* agents.c: the server's side of agent mode (api/ layer, over storage and
+ * the targets manager).
  *
- * Two things. A table of desired per-instance collection intervals, set by
- * POST /api/v1/agent/config and polled by each agent with GET (remote/agent.c
- * applies it with sched_set_interval); optionally persisted in one file,
- * "instance<TAB>interval_ms" per line, rewritten atomically. And the agents
+ * Two things. Desired per-instance collection intervals, set by
+ * POST /api/v1/agent/config and polled by each agent with GET (cmd/agent.c
+ * applies it to its host targets): each is a passive target of kind "agent"
+ * in the server's targets manager, named by the instance, which also
+ * persists them in one file, "instance<TAB>interval_ms" per line, rewritten
+ * atomically (targets_persist()). And the agents
  * listing, derived from what the agents already send: each agent's host
  * collector emits tide_host_info every interval, so an instance's last-seen
  * time is the last sample of that series and no registration is needed.
@@ -27,7 +30,7 @@
 
 #include "api/json.h"
 #include "api/params.h"
-#include "core/fs.h"
+#include "collect/targets.h"
 #include "core/time.h"
 #include "model/labels.h"
 #include "model/matcher.h"
@@ -35,154 +38,43 @@
 
 #define INSTANCE_MAX_BYTES 255
 
-struct desired {
-    char *instance; /* owned */
-    int64_t interval_ms;
-};
+const struct target_kind agents_target_kind = {.name = "agent", .passive = true};
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct desired *table; /* mu: sorted by instance */
-static size_t ntable, captable;
-static char *state_path; /* mu: NULL = memory only */
-
-static int desired_cmp(const void *a, const void *b)
+int agents_attach(struct targets *t, const char *path, struct err *e)
 {
-    return strcmp(((const struct desired *)a)->instance, ((const struct desired *)b)->instance);
-}
-
-/* Index of `instance` in the table, or -1; *at = insertion point. */
-static long find(const char *instance, size_t *at)
-{
-    size_t lo = 0, hi = ntable;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(table[mid].instance, instance);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *at = lo;
-    return -1;
-}
-
-/* Set (interval_ms > 0) or clear (0) one entry. mu held. */
-static int table_set(const char *instance, int64_t interval_ms)
-{
-    size_t at = 0;
-    long i = find(instance, &at);
-    if (i >= 0) {
-        if (interval_ms > 0) {
-            table[i].interval_ms = interval_ms;
-        } else {
-            free(table[i].instance);
-            memmove(table + i, table + i + 1, (ntable - (size_t)i - 1) * sizeof *table);
-            ntable--;
-        }
-        return 0;
-    }
-    if (interval_ms <= 0)
-        return 0;
-    if (ntable >= AGENTS_MAX)
-        return TIDE_ELIMIT;
-    if (ntable == captable) {
-        size_t nc = captable ? captable * 2 : 64;
-        struct desired *v = realloc(table, nc * sizeof *v);
-        if (v == NULL)
-            return -ENOMEM;
-        table = v;
-        captable = nc;
-    }
-    char *dup = strdup(instance);
-    if (dup == NULL)
-        return -ENOMEM;
-    memmove(table + at + 1, table + at, (ntable - at) * sizeof *table);
-    table[at] = (struct desired){dup, interval_ms};
-    ntable++;
-    return 0;
+    int rc = targets_register_kind(t, &agents_target_kind, NULL);
+    if (rc != 0)
+        return ERR_SET(e, rc, "agents: cannot register the agent kind");
+    return path ? targets_persist(t, agents_target_kind.name, path, e) : 0;
 }
 
 /* Desired interval of `instance`, 0 when none. */
-static int64_t table_get(const char *instance)
+static int64_t desired_get(struct targets *t, const char *instance)
 {
-    pthread_mutex_lock(&mu);
-    size_t at;
-    long i = find(instance, &at);
-    int64_t v = i >= 0 ? table[i].interval_ms : 0;
-    pthread_mutex_unlock(&mu);
-    return v;
-}
-
-/* Rewrite the state file. mu held. */
-static int table_save(void)
-{
-    if (state_path == NULL)
+    struct target_status st;
+    if (t == NULL || targets_get(t, agents_target_kind.name, instance, &st) != 0)
         return 0;
-    struct buf b;
-    buf_init(&b, 0);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < ntable; i++)
-        rc = buf_printf(&b, "%s\t%lld\n", table[i].instance, (long long)table[i].interval_ms);
-    if (rc == 0)
-        rc = fs_write_file_atomic(state_path, b.p ? b.p : "", b.len);
-    buf_fini(&b);
-    return rc;
+    return st.interval_ms;
 }
 
-int agents_open(const char *path, struct err *e)
+/* Set (interval_ms > 0) or clear (0) an instance's desired interval. */
+static int desired_set(struct targets *t, const char *instance, int64_t interval_ms)
 {
-    char *text = NULL;
-    size_t n = 0;
-    int rc = fs_read_file(path, &text, &n);
-    if (rc == -ENOENT) {
-        text = NULL;
-        rc = 0;
+    const char *kind = agents_target_kind.name;
+    if (t == NULL)
+        return TIDE_ECLOSED;
+    if (interval_ms <= 0) {
+        int rc = targets_remove(t, kind, instance);
+        return rc == TIDE_ENOTFOUND ? 0 : rc;
     }
-    if (rc != 0)
-        return ERR_SET(e, rc, "agents: read %s: %s", path, tide_strerror(rc));
-    pthread_mutex_lock(&mu);
-    free(state_path);
-    state_path = strdup(path);
-    if (state_path == NULL)
-        rc = ERR_SET(e, -ENOMEM, "agents: out of memory");
-    int line = 0;
-    char *save = NULL;
-    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; rc == 0 && l;
-         l = strtok_r(NULL, "\n", &save)) {
-        line++;
-        char *tab = strchr(l, '\t');
-        char *end = NULL;
-        long long ms = tab ? strtoll(tab + 1, &end, 10) : 0;
-        if (tab == NULL || end == tab + 1 || *end != 0 || ms < AGENTS_INTERVAL_MIN_MS ||
-            ms > AGENTS_INTERVAL_MAX_MS) {
-            rc = ERR_PARSE(e, line, 1, "agents: %s: want \"instance<TAB>interval_ms\"", path);
-            break;
-        }
-        *tab = 0;
-        rc = table_set(l, ms);
-        if (rc != 0)
-            ERR_SET(e, rc, "agents: %s: %s", path, tide_strerror(rc));
-    }
-    if (ntable > 1)
-        qsort(table, ntable, sizeof *table, desired_cmp);
-    pthread_mutex_unlock(&mu);
-    free(text);
+    int rc = targets_set_interval(t, kind, instance, interval_ms);
+    if (rc != TIDE_ENOTFOUND)
+        return rc;
+    struct target_spec spec = {.kind = kind, .name = instance, .interval_ms = interval_ms};
+    rc = targets_add(t, &spec, NULL);
+    if (rc == TIDE_EINVAL) /* added meanwhile by another request: set it */
+        rc = targets_set_interval(t, kind, instance, interval_ms);
     return rc;
-}
-
-void agents_close(void)
-{
-    pthread_mutex_lock(&mu);
-    for (size_t i = 0; i < ntable; i++)
-        free(table[i].instance);
-    free(table);
-    table = NULL;
-    ntable = captable = 0;
-    free(state_path);
-    state_path = NULL;
-    pthread_mutex_unlock(&mu);
 }
 
 /* ---- responses ---- */
@@ -250,8 +142,8 @@ static bool instance_ok(const char *s)
     return true;
 }
 
-static void handle_config(const char *method, const struct http_param *p, size_t np,
-                          struct buf *out, int *status)
+static void handle_config(struct targets *t, const char *method, const struct http_param *p,
+                          size_t np, struct buf *out, int *status)
 {
     const char *instance = param(p, np, "instance");
     if (instance == NULL || !instance_ok(instance)) {
@@ -260,7 +152,7 @@ static void handle_config(const char *method, const struct http_param *p, size_t
         return;
     }
     if (strcmp(method, "POST") != 0) {
-        config_answer(out, status, instance, table_get(instance));
+        config_answer(out, status, instance, desired_get(t, instance));
         return;
     }
     const char *iv = param(p, np, "interval");
@@ -279,15 +171,7 @@ static void handle_config(const char *method, const struct http_param *p, size_t
             return;
         }
     }
-    pthread_mutex_lock(&mu);
-    int rc = table_set(instance, ms);
-    if (rc == 0)
-        rc = table_save();
-    pthread_mutex_unlock(&mu);
-    if (rc == TIDE_ELIMIT) {
-        reply_error(out, status, 422, "execution", "too many agent configurations");
-        return;
-    }
+    int rc = desired_set(t, instance, ms);
     if (rc != 0) {
         reply_error(out, status, 500, "internal", tide_strerror(rc));
         return;
@@ -383,7 +267,7 @@ static int collect_seen(struct storage *s, const struct matcher *m, struct seen 
     return 0;
 }
 
-static void handle_list(struct storage *s, struct buf *out, int *status)
+static void handle_list(struct storage *s, struct targets *t, struct buf *out, int *status)
 {
     struct matcher m;
     struct err e = {0};
@@ -410,7 +294,7 @@ static void handle_list(struct storage *s, struct buf *out, int *status)
             continue; /* an older series of the same instance (e.g. a new kernel) */
         char name[INSTANCE_MAX_BYTES + 1];
         snprintf(name, sizeof name, "%.*s", (int)inst.n, inst.p ? inst.p : "");
-        int64_t interval = table_get(name);
+        int64_t interval = desired_get(t, name);
         const char *source = "config";
         if (interval <= 0 && v[i].prev_ms >= 0 && v[i].last_ms > v[i].prev_ms) {
             interval = v[i].last_ms - v[i].prev_ms;
@@ -462,7 +346,7 @@ static void handle_list(struct storage *s, struct buf *out, int *status)
         *status = 200;
 }
 
-int agents_handle(struct storage *s, const char *method, const char *path,
+int agents_handle(struct storage *s, struct targets *t, const char *method, const char *path,
                   const struct http_param *params, size_t nparams, struct buf *out,
                   int *http_status)
 {
@@ -471,14 +355,14 @@ int agents_handle(struct storage *s, const char *method, const char *path,
         if (!get)
             reply_error(out, http_status, 405, "bad_data", "method not allowed");
         else
-            handle_list(s, out, http_status);
+            handle_list(s, t, out, http_status);
         return 0;
     }
     if (strcmp(path, "/api/v1/agent/config") == 0) {
         if (!get && strcmp(method, "POST") != 0)
             reply_error(out, http_status, 405, "bad_data", "method not allowed");
         else
-            handle_config(method, params, nparams, out, http_status);
+            handle_config(t, method, params, nparams, out, http_status);
         return 0;
     }
     return TIDE_ENOTFOUND;
@@ -487,7 +371,7 @@ int agents_handle(struct storage *s, const char *method, const char *path,
 void agents_route(struct http_req *rq, struct http_resp *rs)
 {
     int status = 500;
-    int rc = agents_handle(rq->ctx->storage, rq->method_name, rq->path, rq->params, rq->nparams,
+    int rc = agents_handle(rq->ctx->storage, rq->ctx->targets, rq->method_name, rq->path, rq->params, rq->nparams,
                            &rs->body, &status);
     if (rc != 0) {
         http_reply_prom_error(rs, 404, "not_found", "no such endpoint");

@@ -7,8 +7,9 @@
  *   GET  /api/v1/agents        every instance seen in tide_host_info, with its
  *        last-seen time and up/down (down = no sample for 3 intervals)
  *
- * Desired configs live in a table in this file, shared by every request and
- * guarded by a mutex; agents_open() makes them persistent in one file.
+ * Desired configs are passive targets of kind "agent" in the server's
+ * targets manager (collect/targets.h); agents_attach() registers the kind and
+ * makes them persistent in one file.
  * Thread: every function is thread-safe.
  */
 #ifndef TIDE_API_AGENTS_H
@@ -21,27 +22,29 @@
 #include "core/err.h"
 
 struct storage;
+struct targets;
+struct target_kind;
 
-#define AGENTS_MAX 100000          /* instances with a desired config */
-#define AGENTS_INTERVAL_MIN_MS 100 /* collect/sched.h's SCHED_INTERVAL_MIN_MS */
+#define AGENTS_INTERVAL_MIN_MS 100 /* collect/targets.h's TARGETS_INTERVAL_MIN_MS */
 #define AGENTS_INTERVAL_MAX_MS 86400000
 #define AGENTS_DEFAULT_INTERVAL_MS 10000 /* the agent's default, for up/down */
 
-/* Keep the desired configs in `path` (e.g. DATA/agents.conf): load it now,
- * rewrite it atomically after each change. Without this call they live in
- * memory only and are forgotten at a restart. 0, -errno or TIDE_EPARSE
- * (with the line in `e`). Call once, before serving. */
-int agents_open(const char *path, struct err *e);
-/* Forget the table (tests, shutdown). */
-void agents_close(void);
+/* The passive target kind "agent" (no collection: agents push). */
+extern const struct target_kind agents_target_kind;
+
+/* Register the agent kind with `t` and, when `path` is not NULL (e.g.
+ * DATA/agents.conf), keep the desired configs in that file: load it now,
+ * rewrite it atomically after each change. 0, -errno or TIDE_EPARSE (with
+ * the line in `e`). Call once, before targets_start() and before serving. */
+int agents_attach(struct targets *t, const char *path, struct err *e);
 
 /* Serve one of the three endpoints above. `method` is "GET"/"HEAD"/"POST",
  * `path` the decoded path, `params` the request parameters (form body and
  * query string, as struct http_req has them). Writes the JSON response to
  * `out` and its status to *http_status, errors in Prometheus' envelope
  * (400 bad_data, 405, 422, 500). Returns 0 when the path is one of ours,
- * TIDE_ENOTFOUND (nothing written) otherwise. */
-int agents_handle(struct storage *s, const char *method, const char *path,
+ * TIDE_ENOTFOUND (nothing written) otherwise. `t` holds the desired configs. */
+int agents_handle(struct storage *s, struct targets *t, const char *method, const char *path,
                   const struct http_param *params, size_t nparams, struct buf *out,
                   int *http_status);
 

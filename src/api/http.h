@@ -29,10 +29,14 @@ struct metrics;
 struct auth;
 struct prom_query;
 struct config;
+struct pipeline;
+struct targets;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
-    struct storage *storage;  /* thread-safe; owned by main.c */
+    struct storage *storage;  /* thread-safe, for reads; owned by the wiring (src/cmd/) */
+    struct pipeline *pipeline; /* the one append path (model/pipeline.h); writes go here */
+    struct targets *targets;   /* the targets manager (collect/targets.h); NULL = none */
     struct metrics *metrics;  /* Tide's own counters (metrics.h) */
     const char *version;      /* "0.1.0" */
     size_t max_request_bytes; /* body cap, before and after decoding */

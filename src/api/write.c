@@ -1,5 +1,5 @@
 /* write.c: the write endpoints, glue between a request body, a parser in
- * ingest/ and storage_append():
+ * ingest/ and the append pipeline (model/pipeline.h):
  *   /write, /api/v2/write           Influx line protocol (1.x and 2.x conventions)
  *   /api/v1/import[/csv|/prometheus] JSON lines, CSV, Prometheus text format
  *   /api/v1/write                   Prometheus remote write 1.0 (snappy protobuf)
@@ -31,7 +31,7 @@
 #include "ingest/ingest.h"
 #include "ingest/otlp.h"
 #include "ingest/remote_write.h"
-#include "storage/storage.h"
+#include "model/pipeline.h"
 
 enum dialect {
     INFLUX_V1,
@@ -256,7 +256,7 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
     struct batch b;
     struct ingest_report rep;
     struct err pe = {0};
-    struct storage_append_result res = {0};
+    struct pipeline_result res = {0};
     struct err ae = {0};
     int rc = 0;
     batch_init(&b);
@@ -291,9 +291,9 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
         off += len;
         if (batch_samples(&b) == 0)
             continue;
-        struct storage_append_result sres = {0};
+        struct pipeline_result sres = {0};
         struct err sae = {0};
-        int arc = storage_append(ctx->storage, &b, &sres, &sae);
+        int arc = pipeline_append(ctx->pipeline, &b, &sres, &sae);
         res.samples_added += sres.samples_added;
         res.samples_rejected += sres.samples_rejected;
         res.series_created += sres.series_created;

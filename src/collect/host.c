@@ -23,7 +23,6 @@
 #include <pcre2.h>
 
 #include "collect/host_int.h"
-#include "collect/sched.h"
 
 static const char *const group_names[HOST_NGROUPS] = {
     [HOST_CPU] = "cpu", [HOST_MEM] = "mem",   [HOST_DISK] = "disk",
@@ -379,7 +378,7 @@ int host_collector_new(const struct host_opts *o, struct host_collector **out, s
     for (int g = 0; g < HOST_NGROUPS; g++) {
         int64_t iv = o->interval_ms[g];
         h->interval_ms[g] = iv == 0 ? HOST_INTERVAL_DEFAULT_MS : iv;
-        h->sched_ctx[g] = (struct host_sched_ctx){h, (enum host_group)g};
+        h->group_ctx[g] = (struct host_group_ctx){h, (enum host_group)g};
     }
     h->clk_tck = sysconf(_SC_CLK_TCK);
     if (h->clk_tck <= 0)
@@ -479,25 +478,4 @@ int host_collect_group(struct host_collector *h, enum host_group g, int64_t now_
     default:
         return ERR_INVAL(e, "host: no group %d", (int)g);
     }
-}
-
-static int sched_collect(void *ctx, int64_t now_ms, struct batch *out, struct err *e)
-{
-    struct host_sched_ctx *c = ctx;
-    return host_collect_group(c->h, c->g, now_ms, out, e);
-}
-
-int host_sched_add(struct host_collector *h, struct sched *s, struct err *e)
-{
-    for (int g = 0; g < HOST_NGROUPS; g++) {
-        if (h->interval_ms[g] < 0)
-            continue;
-        if (g == HOST_SERVICE && h->nservices == 0)
-            continue;
-        int rc =
-            sched_add(s, group_names[g], h->interval_ms[g], sched_collect, &h->sched_ctx[g], e);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
 }

@@ -3,7 +3,7 @@
  * metric names and labels (docs/collect/host.md lists every one).
  *
  * The work is split in groups, each collected at its own interval by the
- * scheduler (sched.h): cpu (also load, /proc/stat counters, time, host info),
+ * targets manager (targets.h): cpu (also load, /proc/stat counters, time, host info),
  * mem, disk (filesystems and I/O), net, proc (top processes) and service.
  *
  * Every series carries `instance` (the host name unless configured) and
@@ -11,7 +11,7 @@
  *
  * Ownership: host_collector_new() copies everything it keeps from the opts;
  * the opts and their strings may be freed after it returns.
- * Thread: a collector belongs to one thread at a time (the scheduler's). It
+ * Thread: a collector belongs to one thread at a time (a targets-manager worker). It
  * keeps open file descriptors and buffers between calls, so one collection
  * allocates nothing in the steady state.
  */
@@ -24,7 +24,8 @@
 #include "core/err.h"
 #include "model/batch.h"
 
-struct sched;
+struct targets;
+struct target_kind;
 
 enum host_group {
     HOST_CPU,     /* node_cpu_*, node_load*, /proc/stat counters, time, tide_host_info */
@@ -104,8 +105,13 @@ int host_collect_group(struct host_collector *h, enum host_group g, int64_t now_
 /* The interval of group g after defaults (ms); < 0 when disabled. */
 int64_t host_group_interval_ms(const struct host_collector *h, enum host_group g);
 
-/* Register every enabled group with the scheduler, under its group name, at
- * its interval. `h` must outlive the scheduler's thread (sched_stop()). */
-int host_sched_add(struct host_collector *h, struct sched *s, struct err *e);
+/* The host collector as a targets-manager kind (host_target.c): kind name
+ * "host", one target per enabled group, named "host/<group>" with the
+ * group as its module. host_targets_add() registers the kind with
+ * kind_ctx = h and adds those targets, all sharing `h` as their serial key
+ * (a collector belongs to one thread at a time). `h` must outlive the
+ * manager (targets_free()). */
+extern const struct target_kind host_target_kind;
+int host_targets_add(struct host_collector *h, struct targets *m, struct err *e);
 
 #endif

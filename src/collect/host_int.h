@@ -51,8 +51,8 @@ struct host_uid_name {
     char name[32];
 };
 
-/* What host_sched_add() hands the scheduler for one group. */
-struct host_sched_ctx {
+/* One group as a target's state (host_target.c): points into the collector. */
+struct host_group_ctx {
     struct host_collector *h;
     enum host_group g;
 };
@@ -75,7 +75,7 @@ struct host_collector {
     char *proc_root, *sys_root;     /* owned, no trailing slash */
     char *instance, *job, *version; /* owned; borrowed by every emitted batch */
     int64_t interval_ms[HOST_NGROUPS];
-    struct host_sched_ctx sched_ctx[HOST_NGROUPS];
+    struct host_group_ctx group_ctx[HOST_NGROUPS];
     long clk_tck; /* sysconf(_SC_CLK_TCK) */
     long page_size;
 

@@ -14,15 +14,32 @@
 #include <string.h>
 
 #include "api/agents.h"
+#include "collect/targets.h"
 #include "core/buf.h"
 #include "core/fs.h"
 #include "core/time.h"
 #include "storage/storage.h"
 
 static char dir[512];
+static struct targets *T; /* the server's targets manager, holding desired intervals */
+
+static int no_sink(void *ctx, struct batch *b, struct err *e)
+{
+    return 0;
+}
+
+/* A fresh manager (a server start), persisting in `path` when not NULL. */
+static int restart(const char *path, struct err *e)
+{
+    targets_free(T);
+    struct targets_opts o = {.sink = no_sink};
+    assert_int_equal(targets_new(&T, &o), 0);
+    return agents_attach(T, path, e);
+}
 
 static int setup(void **state)
 {
+    assert_int_equal(restart(NULL, NULL), 0);
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(dir, sizeof dir, "%s/test_agents.XXXXXX", tmp);
     assert_non_null(mkdtemp(dir));
@@ -31,7 +48,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    agents_close();
+    targets_free(T);
+    T = NULL;
     fs_rm_rf(dir);
     return 0;
 }
@@ -49,7 +67,7 @@ static int call(struct storage *s, const char *method, const char *path, struct 
     }
     va_end(ap);
     int status = 0;
-    assert_int_equal(agents_handle(s, method, path, p, (size_t)nkv, out, &status), 0);
+    assert_int_equal(agents_handle(s, T, method, path, p, (size_t)nkv, out, &status), 0);
     return status;
 }
 
@@ -91,7 +109,7 @@ static void test_config_table(void **state)
                      cases[c].want_status, cases[c].want);
     }
     int st = 0;
-    assert_int_equal(agents_handle(NULL, "GET", "/api/v1/other", NULL, 0, &out, &st),
+    assert_int_equal(agents_handle(NULL, T, "GET", "/api/v1/other", NULL, 0, &out, &st),
                      TIDE_ENOTFOUND);
     assert_int_equal(call(NULL, "DELETE", "/api/v1/agent/config", &out, 0), 405);
     buf_fini(&out);
@@ -101,7 +119,7 @@ static void test_config_persisted(void **state)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/agents.conf", dir);
-    assert_int_equal(agents_open(path, NULL), 0);
+    assert_int_equal(restart(path, NULL), 0);
     struct buf out;
     buf_init(&out, 0);
     assert_int_equal(
@@ -110,10 +128,10 @@ static void test_config_persisted(void **state)
     assert_int_equal(
         call(NULL, "POST", "/api/v1/agent/config", &out, 2, "instance", "c", "interval", "1m"),
         200);
-    agents_close();
+    assert_int_equal(restart(NULL, NULL), 0);
     assert_int_equal(call(NULL, "GET", "/api/v1/agent/config", &out, 1, "instance", "c"), 200);
-    assert_null(strstr(out.p, "interval")); /* forgotten with the table */
-    assert_int_equal(agents_open(path, NULL), 0);
+    assert_null(strstr(out.p, "interval")); /* not persisted without a file */
+    assert_int_equal(restart(path, NULL), 0);
     assert_int_equal(call(NULL, "GET", "/api/v1/agent/config", &out, 1, "instance", "c"), 200);
     assert_non_null(strstr(out.p, "\"interval\":\"1m\""));
     assert_int_equal(call(NULL, "GET", "/api/v1/agent/config", &out, 1, "instance", "a b"), 200);
@@ -121,7 +139,7 @@ static void test_config_persisted(void **state)
     /* A damaged file is refused with its line. */
     assert_int_equal(fs_write_file_atomic(path, "x\t5000\ny\n", 9), 0);
     struct err e = {0};
-    assert_int_equal(agents_open(path, &e), TIDE_EPARSE);
+    assert_int_equal(restart(path, &e), TIDE_EPARSE);
     assert_int_equal(e.line, 2);
     buf_fini(&out);
 }

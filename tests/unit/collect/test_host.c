@@ -1,6 +1,6 @@
 /* test_host.c: the host collector's frame (collect/host.c) on the real
  * machine: every group collects without error, every series is well formed,
- * a repeated collection keeps its buffers, and the scheduler drives it. The
+ * a repeated collection keeps its buffers, and the targets manager drives it. The
  * CPU cost of one collection of all groups is printed (not asserted). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "collect/sched.h"
+#include "collect/targets.h"
 #include "core/time.h"
 #include "host_test.h"
 
@@ -87,28 +87,31 @@ static int sink(void *ctx, struct batch *b, struct err *e)
     return 0;
 }
 
-static void test_with_sched(void **state)
+static void test_with_targets(void **state)
 {
     struct host_opts o;
     host_opts_init(&o);
     o.interval_ms[HOST_PROC] = -1; /* disabled */
     struct host_collector *h = NULL;
-    struct sched *s = NULL;
+    struct targets *m = NULL;
     assert_int_equal(host_collector_new(&o, &h, NULL), 0);
     assert_int_equal(host_group_interval_ms(h, HOST_CPU), HOST_INTERVAL_DEFAULT_MS);
     assert_true(host_group_interval_ms(h, HOST_PROC) < 0);
-    assert_int_equal(sched_new(&s), 0);
-    assert_int_equal(host_sched_add(h, s, NULL), 0);
-    struct sched_group_stats st;
-    assert_int_equal(sched_stats(s, "proc", &st), TIDE_ENOTFOUND);
-    assert_int_equal(sched_stats(s, "service", &st), TIDE_ENOTFOUND); /* no services */
-    assert_int_equal(sched_start(s, sink, NULL, NULL, NULL, NULL), 0);
+    struct targets_opts to = {.sink = sink};
+    assert_int_equal(targets_new(&m, &to), 0);
+    assert_int_equal(host_targets_add(h, m, NULL), 0);
+    struct target_status st;
+    assert_int_equal(targets_get(m, "host", "host/cpu", &st), 0);
+    assert_string_equal(st.module, "cpu");
+    assert_int_equal(targets_get(m, "host", "host/proc", &st), TIDE_ENOTFOUND);
+    assert_int_equal(targets_get(m, "host", "host/service", &st), TIDE_ENOTFOUND); /* none */
+    assert_int_equal(targets_start(m, NULL), 0);
     int64_t until = time_mono_ns() + 10000000000LL;
     while (atomic_load(&got) < 50 && time_mono_ns() < until) {
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
-    sched_free(s);
+    targets_free(m);
     assert_true(atomic_load(&got) >= 50);
     host_collector_free(h);
 }
@@ -117,7 +120,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_groups),
-        cmocka_unit_test(test_with_sched),
+        cmocka_unit_test(test_with_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

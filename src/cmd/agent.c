@@ -1,19 +1,20 @@
-/* agent.c: `tide agent`, the top of agent mode's stack:
- * collect/host (on the sched thread) → accumulate → remote_write_encode →
- * queue.c → sender.c → any remote-write receiver.
+/* agent.c: `tide agent`, the wiring of agent mode's stack:
+ * collect/host (targets-manager workers) → the append pipeline, whose commit
+ * stage accumulates batches → remote_write_encode → remote/queue.c →
+ * remote/sender.c → any remote-write receiver.
  *
- * Threads: the scheduler's (collects and hands batches to agent_sink), a
- * flusher (turns the pending batch into one queue record when it is
- * batch_max_wait old), the sender, a config poller when --server is given,
- * and the main thread, which only waits for SIGTERM/SIGINT. The pending
- * batch is the one shared thing; `mu` guards it.
+ * Components, started in this order and stopped in reverse (component.h):
+ * queue, sender, pipeline + targets (the host collector's groups), flusher
+ * (turns the pending batch into one queue record when it is batch_max_wait
+ * old), config poller (when --server is given), collection (the workers).
+ * The main thread only waits for SIGTERM/SIGINT. The pending batch is the
+ * one shared thing; `mu` guards it.
  *
  * Invariant: a collected sample is either in the pending batch or in the
  * queue; at a stop the pending batch is pushed before the queue is closed,
  * so a clean stop loses nothing, and a kill loses at most batch_max_wait of
  * samples not yet pushed (docs/agent.md).
  */
-#include "remote/agent.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -29,14 +30,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd/cmd.h"
+#include "cmd/component.h"
+#include "cmd/flags.h"
 #include "collect/host.h"
-#include "collect/sched.h"
+#include "collect/targets.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "ingest/remote_write.h"
 #include "model/batch.h"
+#include "model/pipeline.h"
 #include "remote/queue.h"
 #include "remote/sender.h"
 
@@ -76,7 +81,8 @@ struct agent {
     char rw_url[2048];
     char config_url[2048]; /* "" when there is no --server */
     struct host_collector *host;
-    struct sched *sched;
+    struct pipeline *pipeline; /* commit stage: agent_commit() */
+    struct targets *targets;
     struct queue *queue;
     struct sender *sender;
 
@@ -94,7 +100,7 @@ struct agent {
     bool flusher_started, poller_started;
 };
 
-static void usage(FILE *f)
+void agent_usage(FILE *f)
 {
     fprintf(f, "usage: tide agent --server URL | --remote-write-url URL [flags]\n"
                "\n"
@@ -122,117 +128,93 @@ static void usage(FILE *f)
                "  -h, --help                 show this help\n");
 }
 
-/* "67108864", "64MiB", "512KiB", "1GiB", "10MB": the syntax of docs/config.md. */
-static int bad_flag(const char *flag, const char *val, const char *why)
+static int bad_flag(struct err *e, const char *val, const char *why)
 {
-    fprintf(stderr, "tide agent: --%s \"%s\": %s\n", flag, val, why);
-    return -1;
+    return ERR_INVAL(e, "\"%s\": %s", val, why);
+}
+
+/* flags_fn: one flag of `tide agent` into struct agent_flags. */
+static int take_flag(void *ctx, const char *key, const char *v, struct err *e)
+{
+    struct agent_flags *f = ctx;
+    struct err pe = {0};
+    uint64_t n;
+    if (strcmp(key, "server") == 0) {
+        f->server = v;
+    } else if (strcmp(key, "remote-write-url") == 0) {
+        f->rw_url = v;
+    } else if (strcmp(key, "queue-dir") == 0) {
+        f->queue_dir = v;
+    } else if (strcmp(key, "queue-max-bytes") == 0) {
+        if (config_parse_size(key, v, &f->queue_max_bytes, &pe) != 0 ||
+            f->queue_max_bytes < 65536)
+            return bad_flag(e, v, "not a size of at least 64KiB (e.g. 512MiB)");
+    } else if (strcmp(key, "queue-fsync") == 0) {
+        if (strcmp(v, "always") == 0)
+            f->queue_fsync = QUEUE_FSYNC_ALWAYS;
+        else if (strcmp(v, "interval") == 0)
+            f->queue_fsync = QUEUE_FSYNC_INTERVAL;
+        else if (strcmp(v, "never") == 0)
+            f->queue_fsync = QUEUE_FSYNC_NEVER;
+        else
+            return bad_flag(e, v, "not one of always, interval, never");
+    } else if (strcmp(key, "interval") == 0) {
+        if (time_parse_duration_ms(v, &f->interval_ms, &pe) != 0)
+            return bad_flag(e, v, pe.msg);
+        if (f->interval_ms < TARGETS_INTERVAL_MIN_MS)
+            return bad_flag(e, v, "below the minimum of 100ms");
+    } else if (strcmp(key, "instance") == 0) {
+        f->instance = v;
+    } else if (strcmp(key, "job") == 0) {
+        f->job = v;
+    } else if (strcmp(key, "batch-max-samples") == 0) {
+        if (config_parse_count(key, v, 10000000, &f->batch_max_samples, &pe) != 0 ||
+            f->batch_max_samples == 0)
+            return bad_flag(e, v, "not a number between 1 and 10000000");
+    } else if (strcmp(key, "batch-max-wait") == 0) {
+        if (time_parse_duration_ms(v, &f->batch_max_wait_ms, &pe) != 0)
+            return bad_flag(e, v, pe.msg);
+    } else if (strcmp(key, "services") == 0) {
+        free(f->services_buf);
+        f->services_buf = strdup(v);
+        if (f->services_buf == NULL)
+            return bad_flag(e, v, "out of memory");
+        f->nservices = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(f->services_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (f->nservices == HOST_SERVICES_MAX)
+                return bad_flag(e, v, "more than 64 services");
+            f->services[f->nservices++] = t;
+        }
+    } else if (strcmp(key, "top-n") == 0) {
+        if (config_parse_count(key, v, 1000, &n, &pe) != 0)
+            return bad_flag(e, v, "not a number between 0 and 1000");
+        f->top_n = (unsigned)n;
+    } else if (strcmp(key, "bearer-token") == 0) {
+        f->bearer_token = v;
+    } else if (strcmp(key, "basic-auth") == 0) {
+        if (strchr(v, ':') == NULL)
+            return bad_flag(e, "...", "want USER:PASSWORD");
+        f->basic_auth = v;
+    } else if (strcmp(key, "log-level") == 0) {
+        int l = log_level_parse(v);
+        if (l < 0)
+            return bad_flag(e, v, "not one of debug, info, warn, error");
+        log_set_level((enum log_level)l);
+    } else {
+        return TIDE_ENOTFOUND;
+    }
+    return 0;
 }
 
 /* Parse argv into f. 1 after --help, 0 on success, -1 on a usage error. */
 static int parse_flags(int argc, char **argv, struct agent_flags *f)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 1;
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "tide agent: unexpected argument \"%s\" (see --help)\n", a);
-            return -1;
-        }
-        char key[64];
-        const char *eq = strchr(a + 2, '=');
-        size_t kn = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-        if (kn == 0 || kn >= sizeof key) {
-            fprintf(stderr, "tide agent: bad flag \"%s\"\n", a);
-            return -1;
-        }
-        memcpy(key, a + 2, kn);
-        key[kn] = 0;
-        for (char *p = key; *p; p++)
-            if (*p == '_')
-                *p = '-';
-        const char *v;
-        if (eq) {
-            v = eq + 1;
-        } else if (i + 1 < argc) {
-            v = argv[++i];
-        } else {
-            fprintf(stderr, "tide agent: flag --%s needs a value\n", key);
-            return -1;
-        }
-        struct err e = {0};
-        uint64_t n;
-        if (strcmp(key, "server") == 0) {
-            f->server = v;
-        } else if (strcmp(key, "remote-write-url") == 0) {
-            f->rw_url = v;
-        } else if (strcmp(key, "queue-dir") == 0) {
-            f->queue_dir = v;
-        } else if (strcmp(key, "queue-max-bytes") == 0) {
-            if (config_parse_size(key, v, &f->queue_max_bytes, &e) != 0 ||
-                f->queue_max_bytes < 65536)
-                return bad_flag(key, v, "not a size of at least 64KiB (e.g. 512MiB)");
-        } else if (strcmp(key, "queue-fsync") == 0) {
-            if (strcmp(v, "always") == 0)
-                f->queue_fsync = QUEUE_FSYNC_ALWAYS;
-            else if (strcmp(v, "interval") == 0)
-                f->queue_fsync = QUEUE_FSYNC_INTERVAL;
-            else if (strcmp(v, "never") == 0)
-                f->queue_fsync = QUEUE_FSYNC_NEVER;
-            else
-                return bad_flag(key, v, "not one of always, interval, never");
-        } else if (strcmp(key, "interval") == 0) {
-            if (time_parse_duration_ms(v, &f->interval_ms, &e) != 0)
-                return bad_flag(key, v, e.msg);
-            if (f->interval_ms < SCHED_INTERVAL_MIN_MS)
-                return bad_flag(key, v, "below the minimum of 100ms");
-        } else if (strcmp(key, "instance") == 0) {
-            f->instance = v;
-        } else if (strcmp(key, "job") == 0) {
-            f->job = v;
-        } else if (strcmp(key, "batch-max-samples") == 0) {
-            if (config_parse_count(key, v, 10000000, &f->batch_max_samples, &e) != 0 ||
-                f->batch_max_samples == 0)
-                return bad_flag(key, v, "not a number between 1 and 10000000");
-        } else if (strcmp(key, "batch-max-wait") == 0) {
-            if (time_parse_duration_ms(v, &f->batch_max_wait_ms, &e) != 0)
-                return bad_flag(key, v, e.msg);
-        } else if (strcmp(key, "services") == 0) {
-            free(f->services_buf);
-            f->services_buf = strdup(v);
-            if (f->services_buf == NULL)
-                return bad_flag(key, v, "out of memory");
-            f->nservices = 0;
-            char *save = NULL;
-            for (char *t = strtok_r(f->services_buf, ",", &save); t;
-                 t = strtok_r(NULL, ",", &save)) {
-                if (f->nservices == HOST_SERVICES_MAX)
-                    return bad_flag(key, v, "more than 64 services");
-                f->services[f->nservices++] = t;
-            }
-        } else if (strcmp(key, "top-n") == 0) {
-            if (config_parse_count(key, v, 1000, &n, &e) != 0)
-                return bad_flag(key, v, "not a number between 0 and 1000");
-            f->top_n = (unsigned)n;
-        } else if (strcmp(key, "bearer-token") == 0) {
-            f->bearer_token = v;
-        } else if (strcmp(key, "basic-auth") == 0) {
-            if (strchr(v, ':') == NULL)
-                return bad_flag(key, "...", "want USER:PASSWORD");
-            f->basic_auth = v;
-        } else if (strcmp(key, "log-level") == 0) {
-            int l = log_level_parse(v);
-            if (l < 0)
-                return bad_flag(key, v, "not one of debug, info, warn, error");
-            log_set_level((enum log_level)l);
-        } else {
-            fprintf(stderr, "tide agent: unknown flag --%s (see --help)\n", key);
-            return -1;
-        }
-    }
+    int rc = flags_parse("agent", argc, argv, take_flag, f, NULL);
+    if (rc > 0)
+        agent_usage(stdout);
+    if (rc != 0)
+        return rc;
     if (f->server == NULL && f->rw_url == NULL) {
         fprintf(stderr, "tide agent: give --server URL or --remote-write-url URL (see --help)\n");
         return -1;
@@ -336,8 +318,10 @@ static int flush_locked(struct agent *a, struct err *e)
     return rc;
 }
 
-/* batch_sink_fn, on the scheduler thread. */
-static int agent_sink(void *ctx, struct batch *b, struct err *e)
+/* The pipeline's commit stage, on a targets-manager worker: the batch is
+ * taken once it is in the pending batch (a clean stop pushes that). */
+static int agent_commit(void *ctx, const struct batch *b, struct pipeline_result *r,
+                        struct err *e)
 {
     struct agent *a = ctx;
     pthread_mutex_lock(&a->mu);
@@ -345,8 +329,11 @@ static int agent_sink(void *ctx, struct batch *b, struct err *e)
     int rc = pending_add(a, b);
     if (rc != 0)
         ERR_SET(e, rc, "agent: out of memory for the pending batch");
+    else
+        r->samples_added = b->nsamples;
     if (a->pending.nsamples >= a->f.batch_max_samples) {
-        rc = flush_locked(a, e);
+        struct err fe = {0};
+        flush_locked(a, &fe); /* a failed push is logged and counted there */
     } else if (was_empty && a->pending.nseries > 0) {
         a->pending_since_ns = time_mono_ns();
         pthread_cond_broadcast(&a->cv);
@@ -355,9 +342,10 @@ static int agent_sink(void *ctx, struct batch *b, struct err *e)
     return rc;
 }
 
-static void on_sched_error(void *ctx, const char *group, int code, const struct err *e)
+static void on_target_error(void *ctx, const char *kind, const char *name, int code,
+                            const struct err *e)
 {
-    log_warn("agent", "collect %s: %s", group, e && e->msg[0] ? e->msg : tide_strerror(code));
+    log_warn("agent", "collect %s: %s", name, e && e->msg[0] ? e->msg : tide_strerror(code));
 }
 
 static void on_sender_log(void *ctx, int level, const char *msg)
@@ -434,13 +422,15 @@ static void apply_interval(struct agent *a, int64_t ms, const char *why)
 {
     if (ms == atomic_load(&a->interval_ms))
         return;
-    for (int g = 0; g < HOST_NGROUPS; g++) {
-        if (host_group_interval_ms(a->host, (enum host_group)g) < 0)
-            continue;
-        int rc = sched_set_interval(a->sched, host_group_name((enum host_group)g), ms);
-        if (rc != 0 && rc != TIDE_ENOTFOUND)
-            log_warn("agent", "set interval of %s: %s", host_group_name((enum host_group)g),
-                     tide_strerror(rc));
+    struct target_status *ts = NULL;
+    size_t n = 0;
+    if (targets_list(a->targets, host_target_kind.name, &ts, &n) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = targets_set_interval(a->targets, ts[i].kind, ts[i].name, ms);
+            if (rc != 0 && rc != TIDE_ENOTFOUND)
+                log_warn("agent", "set interval of %s: %s", ts[i].name, tide_strerror(rc));
+        }
+        free(ts);
     }
     log_info("agent", "collection interval %lld ms -> %lld ms (%s)",
              (long long)atomic_load(&a->interval_ms), (long long)ms, why);
@@ -490,7 +480,7 @@ static void poll_config(struct agent *a, CURL *c, struct buf *body, int *last_st
     }
     int64_t ms;
     struct err e = {0};
-    if (time_parse_duration_ms(iv, &ms, &e) != 0 || ms < SCHED_INTERVAL_MIN_MS) {
+    if (time_parse_duration_ms(iv, &ms, &e) != 0 || ms < TARGETS_INTERVAL_MIN_MS) {
         log_warn("agent", "config poll: bad interval \"%s\" from the server", iv);
         return;
     }
@@ -569,30 +559,26 @@ static int build_urls(struct agent *a)
     return 0;
 }
 
-static int start(struct agent *a)
+/* ---- the components, in start order ---- */
+
+static int queue_start(void *ctx, struct err *e)
 {
-    struct err e = {0};
+    struct agent *a = ctx;
     if (a->f.instance) {
         snprintf(a->instance, sizeof a->instance, "%s", a->f.instance);
     } else if (gethostname(a->instance, sizeof a->instance - 1) != 0 || a->instance[0] == 0) {
         snprintf(a->instance, sizeof a->instance, "localhost");
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        log_error("agent", "libcurl failed to initialise");
-        return 1;
-    }
     if (build_urls(a) != 0)
-        return 1;
-
+        return ERR_SET(e, -ENOMEM, "out of memory");
     struct queue_opts qo = {
         .dir = a->f.queue_dir,
         .max_bytes = a->f.queue_max_bytes,
         .fsync = a->f.queue_fsync,
     };
-    if (queue_open(&a->queue, &qo, &e) != 0) {
-        log_error("agent", "%s", e.msg);
-        return 1;
-    }
+    int rc = queue_open(&a->queue, &qo, e);
+    if (rc != 0)
+        return rc;
     struct queue_stats qs;
     queue_stats(a->queue, &qs);
     if (qs.records > 0 || qs.torn_records > 0)
@@ -600,7 +586,29 @@ static int start(struct agent *a)
                  "queue %s: %" PRIu64 " records (%" PRIu64 " bytes) waiting from before, "
                  "%" PRIu64 " torn records cut off",
                  a->f.queue_dir, qs.records, qs.bytes, qs.torn_records);
+    return 0;
+}
 
+static int queue_stop(void *ctx)
+{
+    struct agent *a = ctx;
+    if (a->queue == NULL)
+        return 0;
+    struct queue_stats qs;
+    queue_stats(a->queue, &qs);
+    if (qs.records > 0)
+        log_info("agent", "%" PRIu64 " records (%" PRIu64 " bytes) stay queued in %s",
+                 qs.records, qs.bytes, a->f.queue_dir);
+    if (qs.dropped_records > 0)
+        log_warn("agent", "the queue cap dropped %" PRIu64 " records", qs.dropped_records);
+    int rc = queue_close(a->queue);
+    a->queue = NULL;
+    return rc;
+}
+
+static int sender_start_component(void *ctx, struct err *e)
+{
+    struct agent *a = ctx;
     char user[256] = "";
     const char *pass = NULL;
     if (a->f.basic_auth) {
@@ -620,11 +628,44 @@ static int start(struct agent *a)
         .user_agent = "tide-agent/" TIDE_VERSION,
         .log = on_sender_log,
     };
-    if (sender_new(&so, a->queue, &a->sender, &e) != 0 || sender_start(a->sender, &e) != 0) {
-        log_error("agent", "%s", e.msg);
-        return 1;
-    }
+    int rc = sender_new(&so, a->queue, &a->sender, e);
+    if (rc == 0)
+        rc = sender_start(a->sender, e);
+    return rc;
+}
 
+/* Give the sender a moment to deliver what the stops before pushed. */
+static int sender_stop_component(void *ctx)
+{
+    struct agent *a = ctx;
+    if (a->sender == NULL)
+        return 0;
+    sender_stop(a->sender, AGENT_DRAIN_ON_STOP_MS);
+    struct sender_stats ss;
+    sender_stats(a->sender, &ss);
+    log_info("agent",
+             "sent %" PRIu64 " records (%" PRIu64 " bytes), %" PRIu64 " refused by the receiver",
+             ss.sent_records, ss.sent_bytes, ss.dropped_records);
+    sender_free(a->sender);
+    a->sender = NULL;
+    return 0;
+}
+
+static int targets_start_component(void *ctx, struct err *e)
+{
+    struct agent *a = ctx;
+    int rc = pipeline_new(&a->pipeline, "queue", agent_commit, a);
+    if (rc != 0)
+        return ERR_SET(e, rc, "out of memory");
+    struct targets_opts to = {
+        .workers = 1, /* one collector: its groups run one at a time anyway */
+        .sink = pipeline_sink,
+        .sink_ctx = a->pipeline,
+        .on_error = on_target_error,
+    };
+    rc = targets_new(&a->targets, &to);
+    if (rc != 0)
+        return ERR_SET(e, rc, "out of memory");
     struct host_opts ho;
     host_opts_init(&ho);
     ho.instance = a->instance;
@@ -635,87 +676,96 @@ static int start(struct agent *a)
     ho.top_n = a->f.top_n;
     ho.services = a->f.services;
     ho.nservices = a->f.nservices;
-    if (host_collector_new(&ho, &a->host, &e) != 0) {
-        log_error("agent", "host collector: %s", e.msg);
-        return 1;
-    }
-    if (sched_new(&a->sched) != 0 || host_sched_add(a->host, a->sched, &e) != 0) {
-        log_error("agent", "scheduler: %s", e.msg[0] ? e.msg : "out of memory");
-        return 1;
-    }
+    rc = host_collector_new(&ho, &a->host, e);
+    if (rc == 0)
+        rc = host_targets_add(a->host, a->targets, e);
+    if (rc != 0)
+        return rc;
     atomic_store(&a->interval_ms, (long long)a->f.interval_ms);
-
-    if (pthread_create(&a->flusher, NULL, flusher_run, a) != 0) {
-        log_error("agent", "cannot start the flusher thread");
-        return 1;
-    }
-    a->flusher_started = true;
-    if (a->config_url[0]) {
-        if (pthread_create(&a->poller, NULL, poller_run, a) != 0) {
-            log_error("agent", "cannot start the config poller thread");
-            return 1;
-        }
-        a->poller_started = true;
-    }
-    if (sched_start(a->sched, agent_sink, a, on_sched_error, a, &e) != 0) {
-        log_error("agent", "scheduler: %s", e.msg);
-        return 1;
-    }
-    log_info("agent", "tide agent %s: instance=%s job=%s interval=%lldms -> %s (queue %s)",
-             TIDE_VERSION, a->instance, a->f.job, (long long)a->f.interval_ms, a->rw_url,
-             a->f.queue_dir);
     return 0;
 }
 
-/* Tear down in data-flow order: stop collecting, push what is pending,
- * give the sender a moment to deliver, close the queue. */
-static int stop(struct agent *a)
+static int targets_stop_component(void *ctx)
 {
-    int rc = 0;
-    if (a->sched)
-        sched_stop(a->sched);
+    struct agent *a = ctx;
+    targets_free(a->targets);
+    host_collector_free(a->host);
+    pipeline_free(a->pipeline);
+    a->targets = NULL;
+    a->host = NULL;
+    a->pipeline = NULL;
+    return 0;
+}
+
+static int flusher_start(void *ctx, struct err *e)
+{
+    struct agent *a = ctx;
+    int rc = pthread_create(&a->flusher, NULL, flusher_run, a);
+    if (rc != 0)
+        return ERR_SET(e, -rc, "cannot start the flusher thread");
+    a->flusher_started = true;
+    return 0;
+}
+
+/* Stop the flusher, then push what is pending: a clean stop loses nothing. */
+static int flusher_stop(void *ctx)
+{
+    struct agent *a = ctx;
     pthread_mutex_lock(&a->mu);
     a->stopping = true;
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     if (a->flusher_started)
         pthread_join(a->flusher, NULL);
+    a->flusher_started = false;
+    pthread_mutex_lock(&a->mu);
+    struct err e = {0};
+    int rc = flush_locked(a, &e);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static int poller_start(void *ctx, struct err *e)
+{
+    struct agent *a = ctx;
+    if (a->config_url[0] == 0)
+        return 0;
+    int rc = pthread_create(&a->poller, NULL, poller_run, a);
+    if (rc != 0)
+        return ERR_SET(e, -rc, "cannot start the config poller thread");
+    a->poller_started = true;
+    return 0;
+}
+
+static int poller_stop(void *ctx)
+{
+    struct agent *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
     if (a->poller_started)
         pthread_join(a->poller, NULL);
-    if (a->queue && a->sender) {
-        pthread_mutex_lock(&a->mu);
-        struct err e = {0};
-        if (flush_locked(a, &e) != 0)
-            rc = 1;
-        pthread_mutex_unlock(&a->mu);
-    }
-    if (a->sender) {
-        sender_stop(a->sender, AGENT_DRAIN_ON_STOP_MS);
-        struct sender_stats ss;
-        sender_stats(a->sender, &ss);
-        log_info("agent",
-                 "sent %" PRIu64 " records (%" PRIu64 " bytes), %" PRIu64
-                 " refused by the receiver",
-                 ss.sent_records, ss.sent_bytes, ss.dropped_records);
-    }
-    sender_free(a->sender);
-    sched_free(a->sched);
-    host_collector_free(a->host);
-    if (a->queue) {
-        struct queue_stats qs;
-        queue_stats(a->queue, &qs);
-        if (qs.records > 0)
-            log_info("agent", "%" PRIu64 " records (%" PRIu64 " bytes) stay queued in %s",
-                     qs.records, qs.bytes, a->f.queue_dir);
-        if (qs.dropped_records > 0)
-            log_warn("agent", "the queue cap dropped %" PRIu64 " records", qs.dropped_records);
-        int qrc = queue_close(a->queue);
-        if (qrc != 0) {
-            log_error("agent", "closing the queue: %s", tide_strerror(qrc));
-            rc = 1;
-        }
-    }
+    a->poller_started = false;
+    return 0;
+}
+
+static int collection_start(void *ctx, struct err *e)
+{
+    struct agent *a = ctx;
+    int rc = targets_start(a->targets, e);
+    if (rc == 0)
+        log_info("agent", "tide agent %s: instance=%s job=%s interval=%lldms -> %s (queue %s)",
+                 TIDE_VERSION, a->instance, a->f.job, (long long)a->f.interval_ms, a->rw_url,
+                 a->f.queue_dir);
     return rc;
+}
+
+static int collection_stop(void *ctx)
+{
+    struct agent *a = ctx;
+    targets_stop(a->targets);
+    return 0;
 }
 
 int agent_main(int argc, char **argv)
@@ -754,18 +804,35 @@ int agent_main(int argc, char **argv)
     batch_init(&a.pending);
     buf_init(&a.enc, 0);
 
-    int rc = start(&a);
+    int rc = 0;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("agent", "libcurl failed to initialise");
+        rc = 1;
+    }
+    const struct component parts[] = {
+        {"queue", queue_start, queue_stop, &a},
+        {"sender", sender_start_component, sender_stop_component, &a},
+        {"targets", targets_start_component, targets_stop_component, &a},
+        {"flusher", flusher_start, flusher_stop, &a},
+        {"poller", poller_start, poller_stop, &a},
+        {"collection", collection_start, collection_stop, &a},
+    };
+    size_t started = 0;
+    struct err e = {0};
+    if (rc == 0 && component_start_all(parts, sizeof parts / sizeof parts[0], &started, &e) != 0) {
+        log_error("agent", "%s", e.msg);
+        rc = 1;
+    }
     if (rc == 0) {
         int sig = 0;
         while (sigwait(&sigs, &sig) != 0)
             ;
         log_info("agent", "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        if (component_stop_all(parts, started) != 0)
+            rc = 1;
+        else
+            log_info("agent", "stopped cleanly");
     }
-    int src = stop(&a);
-    if (rc == 0)
-        rc = src;
-    if (rc == 0)
-        log_info("agent", "stopped cleanly");
     batch_fini(&a.pending);
     buf_fini(&a.enc);
     pthread_mutex_destroy(&a.mu);

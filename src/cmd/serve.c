@@ -1,0 +1,381 @@
+/* serve.c: `tide serve`, the wiring of the server. Configuration (defaults,
+ * then the --config file, then flags) → the components below, started in
+ * this order and stopped in reverse (component.h):
+ *
+ *   storage     storage_open(): WAL replay, blocks, background jobs
+ *   pipeline    the one append path; storage is its commit stage
+ *   targets     the targets manager: the agent kind (desired intervals,
+ *               DATA/agents.conf) and the local host collector's groups
+ *   query       PromQL guards and slots
+ *   http        the HTTP API: writes append through the pipeline
+ *   collection  the targets manager's workers start collecting
+ *
+ * Then it waits for SIGTERM/SIGINT: /ready answers 503 from then on, the
+ * collection stops, HTTP stops accepting and finishes what is in flight,
+ * storage closes (WAL synced, head flushed), exit 0. Signals are blocked in
+ * every thread and taken synchronously with sigwait() here, so no handler
+ * runs inside storage or libmicrohttpd.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/agents.h"
+#include "api/auth.h"
+#include "api/http.h"
+#include "api/metrics.h"
+#include "api/prom_query.h"
+#include "cmd/cmd.h"
+#include "cmd/component.h"
+#include "cmd/flags.h"
+#include "collect/host.h"
+#include "collect/targets.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "model/pipeline.h"
+#include "storage/storage.h"
+
+/* Everything `tide serve` runs; owned by serve_main(), freed by the stops. */
+struct server {
+    struct config cfg;
+    struct storage *storage;
+    struct pipeline *pipeline;
+    struct targets *targets;
+    struct host_collector *host;
+    char services[sizeof ((struct config *)0)->collect_services];
+    const char *service_names[HOST_SERVICES_MAX];
+    struct prom_query *query;
+    struct metrics metrics;
+    struct auth auth;
+    struct api_ctx api;
+    struct http_server *http;
+};
+
+void serve_usage(FILE *f)
+{
+    fprintf(f, "usage: tide serve [flags]\n"
+               "\n"
+               "Store time series in a data directory and serve the HTTP API\n"
+               "(Influx line protocol, Prometheus metadata API, import/export).\n"
+               "Flags override the same keys of the --config file (docs/config.md).\n"
+               "\n"
+               "flags:\n"
+               "  --config FILE                      YAML file with the keys below "
+               "(fsync_interval: 1s)\n");
+    for (const struct config_key *k = config_keys; k->name; k++) {
+        char flag[96];
+        snprintf(flag, sizeof flag, "--%s %s", k->name, k->arg);
+        for (char *p = flag + 2; *p && *p != ' '; p++)
+            if (*p == '_')
+                *p = '-';
+        fprintf(f, "  %-34s %s\n", flag, k->help);
+    }
+    fprintf(f, "  %-34s %s\n", "-h, --help", "show this help");
+}
+
+/* ---- configuration: the file first, then every other flag ---- */
+
+static bool is_config_flag(const char *name)
+{
+    return strcmp(name, "config") == 0;
+}
+
+static bool not_config_flag(const char *name)
+{
+    return !is_config_flag(name);
+}
+
+static int take_config_file(void *ctx, const char *name, const char *path, struct err *e)
+{
+    struct err fe = {0};
+    int rc = config_load_file(ctx, path, &fe);
+    if (rc == 0)
+        return 0;
+    if (rc == TIDE_ENOTFOUND) /* an unknown key in the file, not an unknown flag */
+        rc = TIDE_EINVAL;
+    if (fe.line > 0)
+        return ERR_SET(e, rc, "%s:%d:%d: %s", path, fe.line, fe.col, fe.msg);
+    return ERR_SET(e, rc, "%s", fe.msg[0] ? fe.msg : tide_strerror(rc));
+}
+
+static int take_flag(void *ctx, const char *name, const char *value, struct err *e)
+{
+    return config_set(ctx, name, value, e);
+}
+
+/* ---- the components ---- */
+
+static int storage_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    const struct config *c = &s->cfg;
+    struct storage_opts so;
+    memset(&so, 0, sizeof so);
+    storage_opts_defaults(&so);
+    so.dir = c->data_dir;
+    so.retention_ms = c->retention_ms;
+    so.fsync = c->fsync == CONFIG_FSYNC_ALWAYS  ? STORAGE_FSYNC_ALWAYS
+               : c->fsync == CONFIG_FSYNC_NEVER ? STORAGE_FSYNC_NEVER
+                                                : STORAGE_FSYNC_INTERVAL;
+    so.fsync_interval_ms = c->fsync_interval_ms;
+    so.partition_ms = c->partition_ms;
+    so.head_max_age_ms = c->head_max_age_ms;
+    so.max_series = c->max_series;
+    so.max_labels_per_series = c->max_labels_per_series;
+    so.max_label_name_len = c->max_label_name_length;
+    so.max_label_value_len = c->max_label_value_length;
+    log_info("main", "tide %s starting: data=%s retention=%lldms fsync=%s", TIDE_VERSION,
+             c->data_dir, (long long)c->retention_ms, config_fsync_name(c->fsync));
+    int64_t t0 = time_mono_ns();
+    struct err oe = {0};
+    int rc = storage_open(&s->storage, &so, &oe);
+    if (rc != 0)
+        return ERR_SET(e, rc, "cannot open storage in %s: %s", c->data_dir,
+                       oe.msg[0] ? oe.msg : tide_strerror(rc));
+    log_info("main", "storage open in %.1f ms", (double)(time_mono_ns() - t0) / 1e6);
+    return 0;
+}
+
+static int storage_stop(void *ctx)
+{
+    struct server *s = ctx;
+    int rc = s->storage ? storage_close(s->storage) : 0;
+    s->storage = NULL;
+    return rc;
+}
+
+/* The pipeline's commit stage: storage_append(). */
+static int storage_commit(void *ctx, const struct batch *b, struct pipeline_result *r,
+                          struct err *e)
+{
+    struct storage_append_result sr = {0};
+    int rc = storage_append(ctx, b, &sr, e);
+    r->samples_added = sr.samples_added;
+    r->samples_rejected = sr.samples_rejected;
+    r->series_created = sr.series_created;
+    return rc;
+}
+
+static int pipeline_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    int rc = pipeline_new(&s->pipeline, "storage", storage_commit, s->storage);
+    return rc ? ERR_SET(e, rc, "out of memory") : 0;
+}
+
+static int pipeline_stop(void *ctx)
+{
+    struct server *s = ctx;
+    pipeline_free(s->pipeline);
+    s->pipeline = NULL;
+    return 0;
+}
+
+static void on_target_error(void *ctx, const char *kind, const char *name, int code,
+                            const struct err *e)
+{
+    log_warn("collect", "%s %s: %s", kind, name, e && e->msg[0] ? e->msg : tide_strerror(code));
+}
+
+/* The local host collector's groups as targets; a failure only turns the
+ * local collection off, as a missing /proc should not stop a server. */
+static void add_host_targets(struct server *s)
+{
+    const struct config *c = &s->cfg;
+    struct host_opts o;
+    host_opts_init(&o);
+    o.version = TIDE_VERSION;
+    o.top_n = c->collect_top_n;
+    for (int g = 0; g < HOST_NGROUPS; g++)
+        o.interval_ms[g] = c->collect_interval_ms;
+    snprintf(s->services, sizeof s->services, "%s", c->collect_services);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(s->services, ",", &save); tok && n < HOST_SERVICES_MAX;
+         tok = strtok_r(NULL, ",", &save))
+        if (*tok)
+            s->service_names[n++] = tok;
+    o.services = s->service_names;
+    o.nservices = n;
+    struct err e = {0};
+    int rc = host_collector_new(&o, &s->host, &e);
+    if (rc == 0)
+        rc = host_targets_add(s->host, s->targets, &e);
+    if (rc != 0) {
+        log_warn("main", "local host collection is off: %s", e.msg[0] ? e.msg : tide_strerror(rc));
+        return;
+    }
+    log_info("main", "collecting this host every %lld ms", (long long)c->collect_interval_ms);
+}
+
+static int targets_start_component(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    struct targets_opts o = {
+        .sink = pipeline_sink,
+        .sink_ctx = s->pipeline,
+        .on_error = on_target_error,
+    };
+    int rc = targets_new(&s->targets, &o);
+    if (rc != 0)
+        return ERR_SET(e, rc, "out of memory");
+    char path[CONFIG_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/agents.conf", s->cfg.data_dir);
+    rc = agents_attach(s->targets, path, e);
+    if (rc != 0)
+        return rc;
+    if (s->cfg.collect_host)
+        add_host_targets(s);
+    return 0;
+}
+
+static int targets_stop_component(void *ctx)
+{
+    struct server *s = ctx;
+    targets_free(s->targets);
+    host_collector_free(s->host);
+    s->targets = NULL;
+    s->host = NULL;
+    return 0;
+}
+
+static int query_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    struct prom_query_opts o = {
+        .timeout_ms = s->cfg.query_timeout_ms,
+        .max_samples = (size_t)s->cfg.query_max_samples,
+        .lookback_ms = s->cfg.query_lookback_delta_ms,
+        .max_concurrency = s->cfg.query_max_concurrency,
+    };
+    int rc = prom_query_new(&s->query, &o);
+    return rc ? ERR_SET(e, rc, "out of memory") : 0;
+}
+
+static int query_stop(void *ctx)
+{
+    struct server *s = ctx;
+    prom_query_free(s->query);
+    s->query = NULL;
+    return 0;
+}
+
+static int http_start_component(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    const struct config *c = &s->cfg;
+    metrics_init(&s->metrics);
+    s->auth = (struct auth){
+        .write = {.bearer = c->auth_write_bearer_token, .basic = c->auth_write_basic},
+        .read = {.bearer = c->auth_read_bearer_token, .basic = c->auth_read_basic},
+    };
+    s->api = (struct api_ctx){
+        .storage = s->storage,
+        .pipeline = s->pipeline,
+        .targets = s->targets,
+        .metrics = &s->metrics,
+        .version = TIDE_VERSION,
+        .max_request_bytes = c->max_request_bytes,
+        .started_ms = time_now_ms(),
+        .auth = &s->auth,
+        .query = s->query,
+        .config = c,
+    };
+    atomic_init(&s->api.ready, 1);
+    struct http_opts ho = {
+        .host = c->listen_host,
+        .port = c->listen_port,
+        .threads = c->http_threads,
+        .idle_timeout_s = (unsigned)((c->http_idle_timeout_ms + 999) / 1000),
+        .max_request_bytes = c->max_request_bytes,
+    };
+    int rc = http_start(&s->http, &ho, &s->api, e);
+    if (rc != 0)
+        return rc;
+    log_info("main", "listening on %s:%u", c->listen_host[0] ? c->listen_host : "*",
+             (unsigned)http_port(s->http));
+    return 0;
+}
+
+static int http_stop_component(void *ctx)
+{
+    struct server *s = ctx;
+    if (s->http)
+        http_stop(s->http);
+    s->http = NULL;
+    return 0;
+}
+
+static int collection_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    return targets_start(s->targets, e);
+}
+
+static int collection_stop(void *ctx)
+{
+    struct server *s = ctx;
+    atomic_store(&s->api.ready, 0); /* the first stop: /ready says so from here on */
+    targets_stop(s->targets);
+    return 0;
+}
+
+int serve_main(int argc, char **argv)
+{
+    struct server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        fprintf(stderr, "tide serve: out of memory\n");
+        return 1;
+    }
+    config_defaults(&s->cfg);
+    int prc = flags_parse("serve", argc, argv, take_config_file, &s->cfg, is_config_flag);
+    if (prc == 0)
+        prc = flags_parse("serve", argc, argv, take_flag, &s->cfg, not_config_flag);
+    if (prc != 0) {
+        if (prc > 0)
+            serve_usage(stdout);
+        free(s);
+        return prc > 0 ? 0 : 2;
+    }
+    log_set_level((enum log_level)s->cfg.log_level);
+
+    /* Block the stop signals before any thread starts: threads inherit the
+     * mask, and only the sigwait() below ever takes them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    const struct component parts[] = {
+        {"storage", storage_start, storage_stop, s},
+        {"pipeline", pipeline_start, pipeline_stop, s},
+        {"targets", targets_start_component, targets_stop_component, s},
+        {"query", query_start, query_stop, s},
+        {"http", http_start_component, http_stop_component, s},
+        {"collection", collection_start, collection_stop, s},
+    };
+    size_t started = 0;
+    struct err e = {0};
+    if (component_start_all(parts, sizeof parts / sizeof parts[0], &started, &e) != 0) {
+        log_error("main", "%s", e.msg);
+        free(s);
+        return 1;
+    }
+
+    int sig = 0;
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    log_info("main", "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    int rc = component_stop_all(parts, started);
+    free(s);
+    if (rc != 0)
+        return 1;
+    log_info("main", "stopped cleanly");
+    return 0;
+}

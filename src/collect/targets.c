@@ -1,0 +1,910 @@
+/* targets.c: the targets manager (targets.h): a table of targets, a pool of
+ * workers that run whichever is due, per-target health and staleness.
+ *
+ * Locking: one mutex `mu` guards the target table and every field marked
+ * "mu" below; workers wait on `cv` for the next due time or for a change
+ * (add, enable, interval, a serial key freed, stop). A run happens outside
+ * the lock on a target marked `running`; nothing but that worker touches
+ * the target's kind state, scratch batches and last-series record then.
+ * targets_remove() of a running target marks it `removed` and waits on
+ * `done` until the worker has let go of it.
+ *
+ * Dispatch is a linear scan for the earliest due runnable target: O(targets)
+ * per run, which for the fleets this is built for (thousands of targets at
+ * 10 s to 60 s) is a few microseconds; a heap can replace it when a
+ * benchmark says so.
+ */
+#include "collect/targets.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/fs.h"
+#include "core/mem.h"
+#include "core/time.h"
+
+struct kind_reg {
+    const struct target_kind *ops;
+    void *ctx;
+};
+
+struct target {
+    /* Immutable after add. */
+    const struct kind_reg *kind;
+    char *name, *address, *module; /* owned */
+    struct label *labels;          /* owned, with their bytes in `label_bytes` */
+    size_t nlabels;
+    char *label_bytes;
+    const void *serial;
+    void *state; /* the kind's; touched by the running worker only */
+
+    /* mu */
+    bool enabled, running, removed;
+    int64_t interval_ms;
+    int64_t next_ns; /* monotonic due time */
+    int64_t last_start_ns;
+    struct target_status st; /* counters and health; names filled on snapshot */
+
+    /* The running worker only (or the remover once the target is idle). */
+    struct batch last;  /* one series per label set of the last delivery */
+    uint64_t *last_hash; /* sorted hashes of those label sets */
+    size_t nlast_hash, cap_last_hash;
+};
+
+struct worker {
+    struct targets *m;
+    pthread_t thread;
+    struct batch raw, out; /* collect output, and with target labels and stale markers */
+    uint64_t *hash;
+    size_t cap_hash;
+};
+
+struct targets {
+    struct targets_opts o;
+    struct kind_reg kinds[16];
+    size_t nkinds;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;   /* work to look at (monotonic clock) */
+    pthread_cond_t done; /* a run finished */
+    struct target **t;   /* mu: insertion order */
+    size_t nt, capt;
+    bool started, stopping; /* mu */
+    struct worker *workers;
+    unsigned nworkers_started;
+
+    struct persist {
+        const struct kind_reg *kind;
+        char *path;
+    } persist[4]; /* mu */
+    size_t npersist;
+};
+
+static const char *const health_names[] = {"unknown", "up", "down"};
+
+const char *target_health_name(enum target_health h)
+{
+    return (unsigned)h < 3 ? health_names[h] : "unknown";
+}
+
+static void cv_init_mono(pthread_cond_t *c)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+int targets_new(struct targets **out, const struct targets_opts *o)
+{
+    *out = NULL;
+    if (o->sink == NULL)
+        return TIDE_EINVAL;
+    struct targets *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return -ENOMEM;
+    m->o = *o;
+    if (m->o.workers == 0)
+        m->o.workers = TARGETS_WORKERS_DEFAULT;
+    if (m->o.backoff_max_ms == 0)
+        m->o.backoff_max_ms = TARGETS_BACKOFF_MAX_DEFAULT_MS;
+    pthread_mutex_init(&m->mu, NULL);
+    cv_init_mono(&m->cv);
+    cv_init_mono(&m->done);
+    *out = m;
+    return 0;
+}
+
+int targets_register_kind(struct targets *m, const struct target_kind *kind, void *kind_ctx)
+{
+    pthread_mutex_lock(&m->mu);
+    int rc = 0;
+    if (m->started || m->nkinds == sizeof m->kinds / sizeof m->kinds[0])
+        rc = TIDE_EINVAL;
+    for (size_t i = 0; rc == 0 && i < m->nkinds; i++)
+        if (strcmp(m->kinds[i].ops->name, kind->name) == 0)
+            rc = TIDE_EINVAL;
+    if (rc == 0)
+        m->kinds[m->nkinds++] = (struct kind_reg){kind, kind_ctx};
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static const struct kind_reg *find_kind(struct targets *m, const char *name)
+{
+    for (size_t i = 0; i < m->nkinds; i++)
+        if (strcmp(m->kinds[i].ops->name, name) == 0)
+            return &m->kinds[i];
+    return NULL;
+}
+
+/* Index of the target, or -1. mu held. */
+static long find(struct targets *m, const char *kind, const char *name)
+{
+    for (size_t i = 0; i < m->nt; i++)
+        if (!m->t[i]->removed && strcmp(m->t[i]->kind->ops->name, kind) == 0 &&
+            strcmp(m->t[i]->name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void target_free(struct target *t)
+{
+    if (t == NULL)
+        return;
+    if (t->state && t->kind->ops->close)
+        t->kind->ops->close(t->state);
+    free(t->name);
+    free(t->address);
+    free(t->module);
+    free(t->labels);
+    free(t->label_bytes);
+    batch_fini(&t->last);
+    free(t->last_hash);
+    free(t);
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *oom = true;
+    return d;
+}
+
+/* Copy the spec's labels into one allocation of bytes. */
+static int copy_labels(struct target *t, const struct target_spec *s)
+{
+    if (s->nlabels == 0)
+        return 0;
+    size_t bytes = 0;
+    for (size_t i = 0; i < s->nlabels; i++)
+        bytes += s->labels[i].name.n + s->labels[i].value.n + 2;
+    t->labels = calloc(s->nlabels, sizeof *t->labels);
+    t->label_bytes = malloc(bytes);
+    if (t->labels == NULL || t->label_bytes == NULL)
+        return -ENOMEM;
+    char *p = t->label_bytes;
+    for (size_t i = 0; i < s->nlabels; i++) {
+        const struct label *l = &s->labels[i];
+        memcpy(p, l->name.p, l->name.n);
+        p[l->name.n] = 0;
+        t->labels[i].name = (struct strv){p, l->name.n};
+        p += l->name.n + 1;
+        memcpy(p, l->value.p, l->value.n);
+        p[l->value.n] = 0;
+        t->labels[i].value = (struct strv){p, l->value.n};
+        p += l->value.n + 1;
+    }
+    t->nlabels = s->nlabels;
+    return 0;
+}
+
+static int check_spec(const struct target_spec *s, struct err *e)
+{
+    if (s->kind == NULL || s->name == NULL || s->name[0] == 0)
+        return ERR_INVAL(e, "target: kind and name are required");
+    if (strlen(s->name) > TARGETS_NAME_MAX || strpbrk(s->name, "\t\n\r"))
+        return ERR_INVAL(e, "target %s: the name must be 1 to %d bytes without tabs or newlines",
+                         s->name, TARGETS_NAME_MAX);
+    if (s->interval_ms < TARGETS_INTERVAL_MIN_MS || s->interval_ms > TARGETS_INTERVAL_MAX_MS)
+        return ERR_INVAL(e, "target %s: interval %lldms is outside 100ms..1d", s->name,
+                         (long long)s->interval_ms);
+    if (s->nlabels > TARGETS_LABELS_MAX)
+        return ERR_INVAL(e, "target %s: more than %d labels", s->name, TARGETS_LABELS_MAX);
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (!labels_valid_label_name(s->labels[i].name))
+            return ERR_INVAL(e, "target %s: invalid label name \"%.*s\"", s->name,
+                             (int)s->labels[i].name.n, s->labels[i].name.p);
+    return 0;
+}
+
+static int persist_save_locked(struct targets *m, const struct kind_reg *k);
+
+int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
+{
+    int rc = check_spec(s, e);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    const struct kind_reg *k = find_kind(m, s->kind);
+    bool taken = k && find(m, s->kind, s->name) >= 0;
+    pthread_mutex_unlock(&m->mu);
+    if (k == NULL)
+        return err_set_at(e, TIDE_ENOTFOUND, ERR_WHERE, 0, 0, "target %s: unknown kind \"%s\"",
+                          s->name, s->kind);
+    if (taken)
+        return ERR_INVAL(e, "target %s/%s already exists", s->kind, s->name);
+
+    struct target *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return ERR_SET(e, -ENOMEM, "targets: out of memory");
+    bool oom = false;
+    t->kind = k;
+    t->name = dup_or_null(s->name, &oom);
+    t->address = dup_or_null(s->address, &oom);
+    t->module = dup_or_null(s->module, &oom);
+    t->serial = s->serial;
+    t->interval_ms = s->interval_ms;
+    t->enabled = !s->disabled;
+    batch_init(&t->last);
+    if (oom || copy_labels(t, s) != 0) {
+        target_free(t);
+        return ERR_SET(e, -ENOMEM, "targets: out of memory");
+    }
+    if (k->ops->open) {
+        rc = k->ops->open(k->ctx, s, &t->state, e);
+        if (rc != 0) {
+            t->state = NULL;
+            target_free(t);
+            return rc;
+        }
+    }
+    pthread_mutex_lock(&m->mu);
+    if (find(m, s->kind, s->name) >= 0) { /* lost a race with another add */
+        pthread_mutex_unlock(&m->mu);
+        target_free(t);
+        return ERR_INVAL(e, "target %s/%s already exists", s->kind, s->name);
+    }
+    rc = mem_grow((void **)&m->t, &m->capt, m->nt + 1, sizeof *m->t);
+    if (rc == 0) {
+        t->next_ns = time_mono_ns();
+        m->t[m->nt++] = t;
+        persist_save_locked(m, k); /* a failed save keeps the change in memory */
+        pthread_cond_broadcast(&m->cv);
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (rc != 0) {
+        target_free(t);
+        return ERR_SET(e, rc, "targets: out of memory");
+    }
+    return 0;
+}
+
+/* ---- staleness ---- */
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool sorted_has(const uint64_t *v, size_t n, uint64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] == x)
+            return true;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static const struct label *series_labels(const struct batch *b, size_t i)
+{
+    return &b->labels[b->series[i].label_off];
+}
+
+static uint64_t series_hash(const struct batch *b, size_t i)
+{
+    return labels_hash(series_labels(b, i), b->series[i].nlabels);
+}
+
+/* Append series i of `from` to `to` with one sample (t_ms, v); labels are
+ * copied into `to`'s arena. */
+static int copy_series(struct batch *to, const struct batch *from, size_t i, int64_t t_ms, double v)
+{
+    const struct batch_series *s = &from->series[i];
+    int rc = batch_begin_series(to);
+    for (uint32_t j = 0; rc == 0 && j < s->nlabels; j++) {
+        const struct label *l = &from->labels[s->label_off + j];
+        char *n = batch_strdup(to, l->name.p, l->name.n);
+        char *val = batch_strdup(to, l->value.p, l->value.n);
+        rc = n && val ? batch_add_label(to, (struct strv){n, l->name.n},
+                                        (struct strv){val, l->value.n})
+                      : -ENOMEM;
+    }
+    if (rc == 0)
+        rc = batch_add_sample(to, t_ms, v);
+    if (rc == 0)
+        rc = batch_end_series(to);
+    if (rc != 0)
+        batch_abort_series(to);
+    return rc;
+}
+
+static double stale_nan(void)
+{
+    uint64_t bits = STALE_NAN_BITS;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* Append a stale marker at now_ms to `out` for every series of t->last whose
+ * hash is not among `cur` (sorted; n = 0 for "all"). Returns the count. */
+static size_t add_stale(struct target *t, struct batch *out, const uint64_t *cur, size_t ncur,
+                        int64_t now_ms)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->last.nseries; i++) {
+        if (ncur > 0 && sorted_has(cur, ncur, series_hash(&t->last, i)))
+            continue;
+        if (copy_series(out, &t->last, i, now_ms, stale_nan()) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* Remember the label sets of out's first `nseries` series as the last
+ * delivery. `hash` holds their sorted, distinct hashes (nhash of them). */
+static void remember(struct target *t, const struct batch *out, size_t nseries,
+                     const uint64_t *hash, size_t nhash)
+{
+    if (nhash == t->nlast_hash &&
+        (nhash == 0 || memcmp(hash, t->last_hash, nhash * sizeof *hash) == 0))
+        return; /* the same series as last time: nothing to copy */
+    if (mem_grow((void **)&t->last_hash, &t->cap_last_hash, nhash, sizeof *hash) != 0) {
+        t->nlast_hash = 0;
+        batch_reset(&t->last);
+        return;
+    }
+    if (nhash > 0)
+        memcpy(t->last_hash, hash, nhash * sizeof *hash);
+    t->nlast_hash = nhash;
+    batch_reset(&t->last);
+    for (size_t i = 0; i < nseries; i++)
+        if (copy_series(&t->last, out, i, 0, 0) != 0)
+            break;
+}
+
+/* ---- one run ---- */
+
+/* Build w->out from w->raw: target labels added where a series lacks them. */
+static int add_target_labels(struct target *t, struct worker *w)
+{
+    struct batch *raw = &w->raw, *out = &w->out;
+    for (size_t i = 0; i < raw->nseries; i++) {
+        const struct batch_series *s = &raw->series[i];
+        const struct label *ls = &raw->labels[s->label_off];
+        int rc = batch_begin_series(out);
+        for (uint32_t j = 0; rc == 0 && j < s->nlabels; j++)
+            rc = batch_add_label(out, ls[j].name, ls[j].value);
+        for (size_t j = 0; rc == 0 && j < t->nlabels; j++)
+            if (labels_get(ls, s->nlabels, t->labels[j].name).p == NULL)
+                rc = batch_add_label(out, t->labels[j].name, t->labels[j].value);
+        for (uint32_t j = 0; rc == 0 && j < s->nsamples; j++) {
+            const struct sample *sm = &raw->samples[s->sample_off + j];
+            rc = batch_add_sample(out, sm->t_ms, sm->v);
+        }
+        if (rc == 0)
+            rc = batch_end_series(out);
+        if (rc != 0) {
+            batch_abort_series(out);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+struct run_result {
+    int rc;             /* first failure, 0 when none */
+    struct err e;       /* its detail */
+    uint64_t samples;   /* delivered */
+    uint64_t stale;     /* stale markers among them */
+    int64_t duration_ns;
+};
+
+static void fail(struct run_result *r, int rc, const struct err *e)
+{
+    if (r->rc == 0) {
+        r->rc = rc;
+        r->e = *e;
+        if (r->e.msg[0] == 0)
+            snprintf(r->e.msg, sizeof r->e.msg, "%s", tide_strerror(rc));
+    }
+}
+
+/* Collect t once and deliver: the worker owns t's run state now. */
+static void run_target(struct targets *m, struct worker *w, struct target *t, struct run_result *r)
+{
+    int64_t t0 = time_mono_ns();
+    int64_t now_ms = time_now_ms();
+    struct err e;
+    err_clear(&e);
+    batch_reset(&w->raw);
+    batch_reset(&w->out);
+    int rc = t->kind->ops->collect(t->state, now_ms, &w->raw, &e);
+    if (rc < 0)
+        fail(r, rc, &e);
+    struct batch *out = &w->raw;
+    if (t->nlabels > 0) {
+        rc = add_target_labels(t, w);
+        if (rc != 0) {
+            err_clear(&e);
+            fail(r, rc, &e);
+        }
+        out = &w->out;
+    }
+    size_t nfresh = out->nseries;
+    size_t nh = 0;
+    if (nfresh == 0 || mem_grow((void **)&w->hash, &w->cap_hash, nfresh, sizeof *w->hash) == 0) {
+        for (size_t i = 0; i < nfresh; i++)
+            w->hash[i] = series_hash(out, i);
+        if (nfresh > 0)
+            qsort(w->hash, nfresh, sizeof *w->hash, u64_cmp);
+        for (size_t i = 0; i < nfresh; i++) /* distinct */
+            if (nh == 0 || w->hash[nh - 1] != w->hash[i])
+                w->hash[nh++] = w->hash[i];
+        /* With nothing collected every last series goes stale (n = 0 = all). */
+        r->stale = add_stale(t, out, w->hash, nh, now_ms);
+        remember(t, out, nfresh, w->hash, nh);
+    }
+    if (out->nseries > 0) {
+        err_clear(&e);
+        rc = m->o.sink(m->o.sink_ctx, out, &e);
+        if (rc < 0)
+            fail(r, rc, &e);
+        else
+            r->samples = out->nsamples;
+    }
+    r->duration_ns = time_mono_ns() - t0;
+}
+
+/* Stale markers for every series t delivered last, then forget them: the
+ * target was removed or disabled. Its run state must be ours. */
+static uint64_t stale_all(struct targets *m, struct target *t)
+{
+    if (t->last.nseries == 0)
+        return 0;
+    struct batch b;
+    batch_init(&b);
+    uint64_t n = add_stale(t, &b, NULL, 0, time_now_ms());
+    struct err e = {0};
+    if (n > 0 && m->o.sink(m->o.sink_ctx, &b, &e) < 0)
+        n = 0;
+    batch_fini(&b);
+    batch_reset(&t->last);
+    t->nlast_hash = 0;
+    return n;
+}
+
+/* ---- the workers ---- */
+
+static bool serial_busy(struct targets *m, const void *key)
+{
+    if (key == NULL)
+        return false;
+    for (size_t i = 0; i < m->nt; i++)
+        if (m->t[i]->running && m->t[i]->serial == key)
+            return true;
+    return false;
+}
+
+/* The runnable target due first, or NULL. mu held. */
+static struct target *next_due(struct targets *m)
+{
+    struct target *best = NULL;
+    for (size_t i = 0; i < m->nt; i++) {
+        struct target *t = m->t[i];
+        if (!t->enabled || t->running || t->removed || t->kind->ops->passive ||
+            t->kind->ops->collect == NULL)
+            continue;
+        if (best != NULL && t->next_ns >= best->next_ns)
+            continue;
+        if (serial_busy(m, t->serial))
+            continue;
+        best = t;
+    }
+    return best;
+}
+
+/* Schedule t's next run after one that started at start_ns. mu held. */
+static void reschedule(struct targets *m, struct target *t, int64_t start_ns)
+{
+    if (t->next_ns > start_ns)
+        return; /* an interval change or enable during the run already moved it */
+    int64_t iv = t->interval_ms * 1000000;
+    int64_t delay = iv;
+    unsigned f = t->st.consecutive_failures;
+    if (f > 0 && m->o.backoff_max_ms > 0) {
+        int64_t cap = m->o.backoff_max_ms * 1000000;
+        if (cap < iv)
+            cap = iv;
+        for (unsigned i = 1; i < f && delay < cap; i++)
+            delay *= 2;
+        if (delay > cap)
+            delay = cap;
+    }
+    t->next_ns = start_ns + delay;
+    int64_t now = time_mono_ns();
+    if (t->next_ns <= now) /* skip missed runs, keep the phase */
+        t->next_ns += ((now - t->next_ns) / iv + 1) * iv;
+}
+
+static void account(struct target *t, const struct run_result *r, int64_t wall_ms)
+{
+    t->st.runs++;
+    t->st.last_run_ms = wall_ms;
+    t->st.last_duration_ns = r->duration_ns;
+    t->st.last_samples = r->samples;
+    t->st.stale_markers += r->stale;
+    if (r->rc < 0) {
+        t->st.failures++;
+        t->st.consecutive_failures++;
+        t->st.health = TARGET_DOWN;
+        snprintf(t->st.last_error, sizeof t->st.last_error, "%s", r->e.msg);
+    } else {
+        t->st.consecutive_failures = 0;
+        t->st.health = TARGET_UP;
+        t->st.last_error[0] = 0;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct targets *m = w->m;
+    pthread_mutex_lock(&m->mu);
+    while (!m->stopping) {
+        struct target *t = next_due(m);
+        int64_t now = time_mono_ns();
+        if (t == NULL) {
+            pthread_cond_wait(&m->cv, &m->mu);
+            continue;
+        }
+        if (t->next_ns > now) {
+            struct timespec ts = {(time_t)(t->next_ns / 1000000000), (long)(t->next_ns % 1000000000)};
+            pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+            continue;
+        }
+        t->running = true;
+        t->last_start_ns = now;
+        pthread_mutex_unlock(&m->mu);
+
+        struct run_result r = {0};
+        int64_t wall = time_now_ms();
+        run_target(m, w, t, &r);
+        if (r.rc < 0 && m->o.on_error)
+            m->o.on_error(m->o.err_ctx, t->kind->ops->name, t->name, r.rc, &r.e);
+
+        pthread_mutex_lock(&m->mu);
+        account(t, &r, wall);
+        if (!t->enabled && !t->removed) { /* disabled during the run: still ours */
+            pthread_mutex_unlock(&m->mu);
+            uint64_t n = stale_all(m, t);
+            pthread_mutex_lock(&m->mu);
+            t->st.stale_markers += n;
+            t->st.health = TARGET_UNKNOWN;
+        }
+        t->running = false;
+        reschedule(m, t, now);
+        pthread_cond_broadcast(&m->done);
+        pthread_cond_broadcast(&m->cv); /* its serial key is free again */
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+int targets_start(struct targets *m, struct err *e)
+{
+    pthread_mutex_lock(&m->mu);
+    if (m->started) {
+        pthread_mutex_unlock(&m->mu);
+        return ERR_INVAL(e, "targets: already started");
+    }
+    m->started = true;
+    m->stopping = false;
+    int64_t now = time_mono_ns();
+    for (size_t i = 0; i < m->nt; i++)
+        m->t[i]->next_ns = now;
+    pthread_mutex_unlock(&m->mu);
+    m->workers = calloc(m->o.workers, sizeof *m->workers);
+    if (m->workers == NULL)
+        return ERR_SET(e, -ENOMEM, "targets: out of memory");
+    for (unsigned i = 0; i < m->o.workers; i++) {
+        struct worker *w = &m->workers[i];
+        w->m = m;
+        batch_init(&w->raw);
+        batch_init(&w->out);
+        int rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+            targets_stop(m);
+            return ERR_SET(e, -rc, "targets: cannot start worker thread %u", i);
+        }
+        m->nworkers_started++;
+    }
+    return 0;
+}
+
+void targets_stop(struct targets *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->stopping = true;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    for (unsigned i = 0; i < m->nworkers_started; i++)
+        pthread_join(m->workers[i].thread, NULL);
+    if (m->workers) {
+        for (unsigned i = 0; i < m->o.workers; i++) {
+            batch_fini(&m->workers[i].raw);
+            batch_fini(&m->workers[i].out);
+            free(m->workers[i].hash);
+        }
+    }
+    free(m->workers);
+    m->workers = NULL;
+    m->nworkers_started = 0;
+    pthread_mutex_lock(&m->mu);
+    m->started = false;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* ---- run-time changes ---- */
+
+/* Wait until t is not running. mu held. */
+static void wait_idle(struct targets *m, struct target *t)
+{
+    while (t->running)
+        pthread_cond_wait(&m->done, &m->mu);
+}
+
+int targets_remove(struct targets *m, const char *kind, const char *name)
+{
+    pthread_mutex_lock(&m->mu);
+    long i = find(m, kind, name);
+    if (i < 0) {
+        pthread_mutex_unlock(&m->mu);
+        return TIDE_ENOTFOUND;
+    }
+    struct target *t = m->t[i];
+    t->removed = true; /* no worker picks it up again */
+    wait_idle(m, t);
+    for (size_t j = 0; j < m->nt; j++) /* the index may have moved while waiting */
+        if (m->t[j] == t) {
+            memmove(m->t + j, m->t + j + 1, (m->nt - j - 1) * sizeof *m->t);
+            m->nt--;
+            break;
+        }
+    persist_save_locked(m, t->kind);
+    pthread_mutex_unlock(&m->mu);
+    stale_all(m, t);
+    target_free(t);
+    return 0;
+}
+
+int targets_set_enabled(struct targets *m, const char *kind, const char *name, bool enabled)
+{
+    pthread_mutex_lock(&m->mu);
+    long i = find(m, kind, name);
+    if (i < 0) {
+        pthread_mutex_unlock(&m->mu);
+        return TIDE_ENOTFOUND;
+    }
+    struct target *t = m->t[i];
+    bool was = t->enabled;
+    t->enabled = enabled;
+    if (enabled && !was) {
+        t->next_ns = time_mono_ns();
+        t->st.consecutive_failures = 0;
+        pthread_cond_broadcast(&m->cv);
+    }
+    bool go_stale = was && !enabled && !t->running; /* a running one does it itself */
+    if (go_stale)
+        t->running = true; /* hold it while its markers are written */
+    pthread_mutex_unlock(&m->mu);
+    if (go_stale) {
+        uint64_t n = stale_all(m, t);
+        pthread_mutex_lock(&m->mu);
+        t->running = false;
+        t->st.stale_markers += n;
+        t->st.health = TARGET_UNKNOWN;
+        pthread_cond_broadcast(&m->done);
+        pthread_cond_broadcast(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+    }
+    return 0;
+}
+
+int targets_set_interval(struct targets *m, const char *kind, const char *name,
+                         int64_t interval_ms)
+{
+    if (interval_ms < TARGETS_INTERVAL_MIN_MS || interval_ms > TARGETS_INTERVAL_MAX_MS)
+        return TIDE_EINVAL;
+    pthread_mutex_lock(&m->mu);
+    long i = find(m, kind, name);
+    if (i < 0) {
+        pthread_mutex_unlock(&m->mu);
+        return TIDE_ENOTFOUND;
+    }
+    struct target *t = m->t[i];
+    t->interval_ms = interval_ms;
+    if (t->last_start_ns > 0) {
+        int64_t now = time_mono_ns();
+        t->next_ns = t->last_start_ns + interval_ms * 1000000;
+        if (t->next_ns < now)
+            t->next_ns = now;
+    }
+    persist_save_locked(m, t->kind);
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+int targets_seen(struct targets *m, const char *kind, const char *name, int64_t now_ms)
+{
+    pthread_mutex_lock(&m->mu);
+    long i = find(m, kind, name);
+    if (i >= 0) {
+        struct target *t = m->t[i];
+        t->st.last_run_ms = now_ms;
+        t->st.runs++;
+        t->st.health = TARGET_UP;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return i >= 0 ? 0 : TIDE_ENOTFOUND;
+}
+
+/* ---- snapshots ---- */
+
+static void snapshot(const struct target *t, struct target_status *out)
+{
+    *out = t->st;
+    snprintf(out->kind, sizeof out->kind, "%s", t->kind->ops->name);
+    snprintf(out->name, sizeof out->name, "%s", t->name);
+    snprintf(out->address, sizeof out->address, "%s", t->address ? t->address : "");
+    snprintf(out->module, sizeof out->module, "%s", t->module ? t->module : "");
+    out->enabled = t->enabled;
+    out->passive = t->kind->ops->passive;
+    out->interval_ms = t->interval_ms;
+}
+
+int targets_get(struct targets *m, const char *kind, const char *name, struct target_status *out)
+{
+    pthread_mutex_lock(&m->mu);
+    long i = find(m, kind, name);
+    if (i >= 0)
+        snapshot(m->t[i], out);
+    pthread_mutex_unlock(&m->mu);
+    return i >= 0 ? 0 : TIDE_ENOTFOUND;
+}
+
+int targets_list(struct targets *m, const char *kind, struct target_status **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&m->mu);
+    struct target_status *v = m->nt ? malloc(m->nt * sizeof *v) : NULL;
+    if (m->nt && v == NULL) {
+        pthread_mutex_unlock(&m->mu);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < m->nt; i++)
+        if (!m->t[i]->removed && (kind == NULL || strcmp(m->t[i]->kind->ops->name, kind) == 0))
+            snapshot(m->t[i], &v[k++]);
+    pthread_mutex_unlock(&m->mu);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* ---- persistence of passive targets ---- */
+
+static int persist_save_locked(struct targets *m, const struct kind_reg *k)
+{
+    const char *path = NULL;
+    for (size_t i = 0; i < m->npersist; i++)
+        if (m->persist[i].kind == k)
+            path = m->persist[i].path;
+    if (path == NULL)
+        return 0;
+    struct buf b;
+    buf_init(&b, 0);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < m->nt; i++)
+        if (m->t[i]->kind == k && !m->t[i]->removed)
+            rc = buf_printf(&b, "%s\t%lld\n", m->t[i]->name, (long long)m->t[i]->interval_ms);
+    if (rc == 0)
+        rc = fs_write_file_atomic(path, b.p ? b.p : "", b.len);
+    buf_fini(&b);
+    return rc;
+}
+
+int targets_persist(struct targets *m, const char *kind, const char *path, struct err *e)
+{
+    pthread_mutex_lock(&m->mu);
+    const struct kind_reg *k = find_kind(m, kind);
+    bool full = m->npersist == sizeof m->persist / sizeof m->persist[0];
+    pthread_mutex_unlock(&m->mu);
+    if (k == NULL || full)
+        return ERR_INVAL(e, "targets: cannot persist kind %s", kind);
+    char *text = NULL;
+    size_t n = 0;
+    int rc = fs_read_file(path, &text, &n);
+    if (rc == -ENOENT) {
+        text = NULL;
+        rc = 0;
+    }
+    if (rc != 0)
+        return ERR_SET(e, rc, "targets: read %s: %s", path, tide_strerror(rc));
+    int line = 0;
+    char *save = NULL;
+    for (char *l = text ? strtok_r(text, "\n", &save) : NULL; rc == 0 && l;
+         l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        char *tab = strchr(l, '\t');
+        char *end = NULL;
+        long long ms = tab ? strtoll(tab + 1, &end, 10) : 0;
+        if (tab == NULL || end == tab + 1 || *end != 0 || ms < TARGETS_INTERVAL_MIN_MS ||
+            ms > TARGETS_INTERVAL_MAX_MS) {
+            rc = ERR_PARSE(e, line, 1, "%s: want \"name<TAB>interval_ms\"", path);
+            break;
+        }
+        *tab = 0;
+        struct target_spec s = {.kind = kind, .name = l, .interval_ms = ms};
+        struct err ae = {0};
+        rc = targets_add(m, &s, &ae);
+        if (rc == TIDE_EINVAL && targets_set_interval(m, kind, l, ms) == 0)
+            rc = 0; /* listed twice (or added before): the last line wins */
+        if (rc != 0)
+            ERR_PARSE(e, line, 1, "%s: %s", path, ae.msg);
+    }
+    free(text);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    char *p = strdup(path);
+    if (p != NULL)
+        m->persist[m->npersist++] = (struct persist){k, p};
+    pthread_mutex_unlock(&m->mu);
+    return p ? 0 : ERR_SET(e, -ENOMEM, "targets: out of memory");
+}
+
+void targets_free(struct targets *m)
+{
+    if (m == NULL)
+        return;
+    targets_stop(m);
+    for (size_t i = 0; i < m->nt; i++)
+        target_free(m->t[i]);
+    free(m->t);
+    for (size_t i = 0; i < m->npersist; i++)
+        free(m->persist[i].path);
+    pthread_cond_destroy(&m->cv);
+    pthread_cond_destroy(&m->done);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}

@@ -1,0 +1,178 @@
+/* targets.h: the targets manager. It runs every collection target (this
+ * host's cpu group, an SNMP router, a RouterOS device, a scrape job, a ping
+ * destination) at its own interval on a small pool of worker threads, and
+ * hands each result to one batch_sink_fn: in `tide serve` the append
+ * pipeline (model/pipeline.h), in `tide agent` the forwarding queue.
+ *
+ *   target spec ──targets_add()──▶ manager ──worker──▶ kind->collect()
+ *                                                   ──▶ + target labels
+ *                                                   ──▶ + stale markers
+ *                                                   ──▶ sink(batch)
+ *
+ * Kinds. Each collector kind registers one table of operations (struct
+ * target_kind, as curl has one Curl_handler per protocol): open a target
+ * from its spec, collect it once, close it. The manager knows nothing of
+ * SNMP or /proc; a kind knows nothing of scheduling, health or staleness.
+ * A passive kind (`tide agent`s pushing to the server) has no collect: its
+ * targets only carry a desired interval and a last-seen time (targets_seen()).
+ *
+ * Per target the manager keeps: health (unknown until the first run, up when
+ * the last run succeeded, down when it failed), the last error text, the
+ * time and duration of the last run, counters, the backoff after consecutive
+ * failures, and the label sets of the series the last run produced, so that
+ * a series that disappears (a process that exited, an interface removed, a
+ * target removed or disabled) gets Prometheus' stale marker at once rather
+ * than lingering for the 5-minute lookback.
+ *
+ * Timing: a target runs when added (or started), then every interval_ms on
+ * the monotonic clock, skipping (not bunching) runs missed while the pool was
+ * busy. After n >= 1 consecutive failed runs the next one waits
+ * interval x 2^(n-1), at most max(interval, backoff_max_ms). Samples are
+ * stamped with the wall clock of the run. A target never runs on two workers
+ * at once; targets that share a `serial` key never do either (the host
+ * collector's groups share its buffers).
+ *
+ * Lifecycle: targets_new() → targets_register_kind()… → targets_add()… →
+ * targets_start() → [add/remove/enable/interval changes at run time] →
+ * targets_stop() → targets_free(). Kinds are registered before the start.
+ *
+ * Ownership: the manager copies every spec string and label it keeps; kind
+ * contexts are borrowed until targets_free(). A kind's per-target state is
+ * owned by the manager between open and close.
+ * Thread: every function but targets_new/targets_free may be called from any
+ * thread at any time. Kind operations run on worker threads (collect) or on
+ * the caller's thread (open inside targets_add, close inside targets_remove
+ * or on a worker when the target was running); never two at once per target.
+ */
+#ifndef TIDE_COLLECT_TARGETS_H
+#define TIDE_COLLECT_TARGETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "model/batch.h"
+#include "model/labels.h"
+
+#define TARGETS_INTERVAL_MIN_MS 100
+#define TARGETS_INTERVAL_MAX_MS 86400000
+#define TARGETS_WORKERS_DEFAULT 4
+#define TARGETS_BACKOFF_MAX_DEFAULT_MS 300000
+#define TARGETS_NAME_MAX 255  /* bytes of a target name */
+#define TARGETS_LABELS_MAX 32 /* target labels per target */
+
+struct target_spec;
+
+/* One collector kind's operations. All but `name` may be NULL for a passive
+ * kind. */
+struct target_kind {
+    const char *name; /* "host", "snmp", "agent", …: static */
+    bool passive;     /* targets push; never collected */
+    /* Make the per-target state from the spec (borrowed during the call).
+     * 0, or an error with `e` saying why the spec is refused. */
+    int (*open)(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e);
+    /* Collect once into `out` (reset, owned by the worker), stamped now_ms.
+     * A negative return marks the run failed; whatever was appended is still
+     * delivered (partial collection). */
+    int (*collect)(void *state, int64_t now_ms, struct batch *out, struct err *e);
+    void (*close)(void *state);
+};
+
+/* What a target is. Strings and labels are borrowed during targets_add(). */
+struct target_spec {
+    const char *kind;     /* a registered kind's name */
+    const char *name;     /* unique per kind, at most TARGETS_NAME_MAX bytes */
+    const char *address;  /* "192.0.2.1:161"; NULL = none */
+    const char *module;   /* kind-specific: host group, SNMP module, …; NULL = none */
+    int64_t interval_ms;  /* TARGETS_INTERVAL_MIN_MS … TARGETS_INTERVAL_MAX_MS */
+    const struct label *labels; /* added to every series that lacks the name */
+    size_t nlabels;             /* at most TARGETS_LABELS_MAX */
+    bool disabled;              /* added, but not run until enabled */
+    const void *serial;         /* targets sharing a non-NULL key never run at once */
+};
+
+enum target_health { TARGET_UNKNOWN = 0, TARGET_UP, TARGET_DOWN };
+
+/* A snapshot of one target (targets_get, targets_list). */
+struct target_status {
+    char kind[32];
+    char name[TARGETS_NAME_MAX + 1];
+    char address[256];
+    char module[64];
+    bool enabled;
+    bool passive;
+    int64_t interval_ms;
+    enum target_health health;
+    char last_error[200];     /* "" after a successful run */
+    int64_t last_run_ms;      /* wall clock of the last run or push; 0 = never */
+    int64_t last_duration_ns; /* wall time of the last collect + delivery */
+    uint64_t runs, failures;  /* since added */
+    unsigned consecutive_failures;
+    uint64_t last_samples;   /* samples in the last delivered batch */
+    uint64_t stale_markers;  /* stale markers written since added */
+};
+
+/* Told about a failed collection or delivery. Runs on a worker; `e` is valid
+ * during the call. Optional (the status keeps the last error anyway). */
+typedef void targets_error_fn(void *ctx, const char *kind, const char *name, int code,
+                              const struct err *e);
+
+struct targets_opts {
+    unsigned workers;       /* 0 = TARGETS_WORKERS_DEFAULT */
+    int64_t backoff_max_ms; /* 0 = default; < 0 = no backoff */
+    batch_sink_fn *sink;    /* required; called on workers, concurrently */
+    void *sink_ctx;
+    targets_error_fn *on_error; /* optional */
+    void *err_ctx;
+};
+
+struct targets;
+
+/* 0 or -ENOMEM / TIDE_EINVAL (no sink); *out is NULL on failure. */
+int targets_new(struct targets **out, const struct targets_opts *o);
+/* Register a kind (the table is borrowed for the manager's life). Before
+ * targets_start() only; TIDE_EINVAL for a duplicate or late registration. */
+int targets_register_kind(struct targets *m, const struct target_kind *kind, void *kind_ctx);
+
+/* Add a target: checks the spec, calls the kind's open, and schedules it
+ * now (when started and enabled). TIDE_EINVAL for a bad spec or a name
+ * taken, TIDE_ENOTFOUND for an unknown kind, or the open's error. */
+int targets_add(struct targets *m, const struct target_spec *spec, struct err *e);
+/* Remove: waits for a run in progress, writes stale markers for its series,
+ * closes it. TIDE_ENOTFOUND when unknown. */
+int targets_remove(struct targets *m, const char *kind, const char *name);
+/* Enable (runs now) or disable (stale markers for its series). */
+int targets_set_enabled(struct targets *m, const char *kind, const char *name, bool enabled);
+/* Change the interval; the next run is due interval_ms after the last one
+ * (or now). TIDE_EINVAL out of range, TIDE_ENOTFOUND when unknown. */
+int targets_set_interval(struct targets *m, const char *kind, const char *name,
+                         int64_t interval_ms);
+/* A passive target pushed data at now_ms: it is up. */
+int targets_seen(struct targets *m, const char *kind, const char *name, int64_t now_ms);
+
+/* Snapshot one target; TIDE_ENOTFOUND when unknown. */
+int targets_get(struct targets *m, const char *kind, const char *name, struct target_status *out);
+/* Snapshot every target (of `kind`, or all when NULL) in insertion order:
+ * *out is malloc'd (the caller frees it), *n its length. 0 or -ENOMEM. */
+int targets_list(struct targets *m, const char *kind, struct target_status **out, size_t *n);
+
+/* Keep the passive targets of `kind` in the file `path`, one
+ * "name<TAB>interval_ms" line each: load it now (adding each target), then
+ * rewrite it atomically after every add, remove or interval change of that
+ * kind. 0, -errno, TIDE_EPARSE (line in `e`). Call before serving. */
+int targets_persist(struct targets *m, const char *kind, const char *path, struct err *e);
+
+/* Start the workers. -errno when a thread cannot start (the ones started are
+ * stopped again); TIDE_EINVAL when already started. */
+int targets_start(struct targets *m, struct err *e);
+/* Stop the workers and wait for them: prompt (condition variables); runs in
+ * progress finish first. Idempotent. Targets stay registered. */
+void targets_stop(struct targets *m);
+/* Stop if running, close every target, free. NULL is a no-op. */
+void targets_free(struct targets *m);
+
+/* "unknown", "up", "down" (Prometheus' target health words). */
+const char *target_health_name(enum target_health h);
+
+#endif
