@@ -511,13 +511,21 @@ const char *config_file(const struct config *c)
     return c->tree ? yaml_tree_file(c->tree) : NULL;
 }
 
-/* One top-level flat key: its value must be a scalar, given to config_set(). */
+/* One top-level flat key (one of config_keys): its value must be a scalar,
+ * given to config_set(). An unknown key is named before its value is looked at. */
 static int apply_key(struct config *c, const struct yaml_node *k, const struct yaml_node *v,
                      struct err *e)
 {
     const char *key = yaml_tree_text(k);
     if (strlen(key) >= 64)
         return yaml_tree_err(k, TIDE_ENOTFOUND, e, "unknown key \"%.40s...\"", key);
+    char canon[64];
+    canon_key(key, canon, sizeof canon);
+    bool known = false;
+    for (const struct config_key *ck = config_keys; ck->name && !known; ck++)
+        known = strcmp(ck->name, canon) == 0;
+    if (!known)
+        return yaml_tree_err(k, TIDE_ENOTFOUND, e, "unknown key \"%s\" (see docs/config.md)", key);
     if (yaml_tree_kind(v) == YAML_TREE_MAP)
         return yaml_tree_err(v, TIDE_EPARSE, e, "nested mappings are not allowed under %s", key);
     if (yaml_tree_kind(v) == YAML_TREE_SEQ)
