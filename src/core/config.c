@@ -483,8 +483,7 @@ static const struct config_section *find_section(const struct config *c, const c
     return NULL;
 }
 
-int config_section_register(struct config *c, const char *name, config_section_fn *parse,
-                            void *ctx)
+int config_section_register(struct config *c, const char *name, config_section_fn *parse, void *ctx)
 {
     if (name == NULL || name[0] == 0)
         return TIDE_EINVAL;

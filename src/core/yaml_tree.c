@@ -129,7 +129,7 @@ struct frame {
 
 struct builder {
     struct yaml_tree *t;
-    const char *src;            /* input, for positions of reader errors */
+    const char *src; /* input, for positions of reader errors */
     size_t srclen;
     struct yaml_node **pending; /* complete nodes whose collection is still open */
     size_t npending, cap;
@@ -186,8 +186,7 @@ static int check_tag(struct builder *b, const yaml_char_t *tag_u, const yaml_mar
     return 0;
 }
 
-static struct yaml_node *new_node(struct builder *b, enum yaml_tree_kind kind,
-                                  const yaml_mark_t *m)
+static struct yaml_node *new_node(struct builder *b, enum yaml_tree_kind kind, const yaml_mark_t *m)
 {
     struct yaml_node *n = arena_alloc(&b->t->arena, sizeof *n);
     if (n == NULL)
@@ -282,8 +281,7 @@ static int index_map(struct builder *b, struct yaml_node *map)
     for (size_t i = 0; i < n; i++) {
         map->order[i] = s[i].i;
         if (i > 0 && keycmp(s[i - 1].key, s[i].key->text, s[i].key->len) == 0 &&
-            (i < 2 || keycmp(s[i - 2].key, s[i].key->text, s[i].key->len) != 0) &&
-            s[i].i < dup) {
+            (i < 2 || keycmp(s[i - 2].key, s[i].key->text, s[i].key->len) != 0) && s[i].i < dup) {
             dup = s[i].i;
             first = s[i - 1].i;
         }
@@ -294,8 +292,7 @@ static int index_map(struct builder *b, struct yaml_node *map)
     const struct yaml_node *k = map->kids[2 * dup];
     const struct yaml_node *k0 = map->kids[2 * first];
     return err_set_at(b->e, TIDE_EPARSE, ERR_WHERE, k->line, k->col,
-                      "duplicate key \"%.60s\" (first given at %d:%d)", k->text, k0->line,
-                      k0->col);
+                      "duplicate key \"%.60s\" (first given at %d:%d)", k->text, k0->line, k0->col);
 }
 
 static int open_collection(struct builder *b, enum yaml_tree_kind kind, const yaml_event_t *ev,
@@ -310,8 +307,7 @@ static int open_collection(struct builder *b, enum yaml_tree_kind kind, const ya
         return MARK_ERR(b->e, TIDE_EPARSE, m, "a key must be a scalar, not %s",
                         kind == YAML_TREE_MAP ? "a mapping" : "a list");
     if (b->depth == YAML_TREE_MAX_DEPTH)
-        return MARK_ERR(b->e, TIDE_ELIMIT, m, "nested deeper than %d levels",
-                        YAML_TREE_MAX_DEPTH);
+        return MARK_ERR(b->e, TIDE_ELIMIT, m, "nested deeper than %d levels", YAML_TREE_MAX_DEPTH);
     struct yaml_node *n = new_node(b, kind, m);
     if (n == NULL)
         return no_memory(b, sizeof *n);
@@ -349,8 +345,8 @@ static int close_collection(struct builder *b)
 
 static bool is_null_text(const char *s)
 {
-    return s[0] == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-           strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+    return s[0] == 0 || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+           strcmp(s, "NULL") == 0;
 }
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev)
@@ -663,10 +659,10 @@ int yaml_tree_str(const struct yaml_node *n, const char **out, struct err *e)
 
 int yaml_tree_bool(const struct yaml_node *n, bool *out, struct err *e)
 {
-    static const char *const yes[] = {"true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES",
-                                      "on",   "On",   "ON"};
-    static const char *const no[] = {"false", "False", "FALSE", "n", "N", "no", "No", "NO",
-                                     "off",   "Off",   "OFF"};
+    static const char *const yes[] = {"true", "True", "TRUE", "y",  "Y", "yes",
+                                      "Yes",  "YES",  "on",   "On", "ON"};
+    static const char *const no[] = {"false", "False", "FALSE", "n",   "N",  "no",
+                                     "No",    "NO",    "off",   "Off", "OFF"};
     char buf[64];
     if (n == NULL || n->kind != YAML_TREE_SCALAR || (n->flags & NODE_NULL))
         return NODE_ERR(n, TIDE_EINVAL, e, "expected true or false, got %s",
@@ -687,8 +683,7 @@ int yaml_tree_bool(const struct yaml_node *n, bool *out, struct err *e)
                     describe(n, buf, sizeof buf));
 }
 
-int yaml_tree_int(const struct yaml_node *n, int64_t min, int64_t max, int64_t *out,
-                  struct err *e)
+int yaml_tree_int(const struct yaml_node *n, int64_t min, int64_t max, int64_t *out, struct err *e)
 {
     char buf[64];
     if (n == NULL || n->kind != YAML_TREE_SCALAR || (n->flags & NODE_NULL) ||
@@ -782,8 +777,7 @@ static const struct yaml_node *value_of(const struct yaml_node *map, const char 
     return yaml_tree_is_null(v) ? NULL : v;
 }
 
-int yaml_tree_get_str(const struct yaml_node *map, const char *key, const char **out,
-                      struct err *e)
+int yaml_tree_get_str(const struct yaml_node *map, const char *key, const char **out, struct err *e)
 {
     const struct yaml_node *v = value_of(map, key);
     return v ? yaml_tree_str(v, out, e) : 0;

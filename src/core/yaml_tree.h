@@ -156,8 +156,7 @@ int yaml_tree_bool(const struct yaml_node *n, bool *out, struct err *e);
 
 /* A plain scalar holding a decimal integer with an optional sign, or 0x hex,
  * within [min, max]. */
-int yaml_tree_int(const struct yaml_node *n, int64_t min, int64_t max, int64_t *out,
-                  struct err *e);
+int yaml_tree_int(const struct yaml_node *n, int64_t min, int64_t max, int64_t *out, struct err *e);
 
 /* A duration ("1m30s", "5m", "500ms", "0"; core/time.h's syntax), >= 0. */
 int yaml_tree_duration(const struct yaml_node *n, int64_t *out_ms, struct err *e);

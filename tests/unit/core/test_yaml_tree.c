@@ -111,47 +111,46 @@ static const struct yaml_node *at(const struct yaml_node *n, const char *path)
     return n;
 }
 
-static const char prometheus_yml[] =
-    "# my global config\n"
-    "global:\n"
-    "  scrape_interval: 15s\n"
-    "  evaluation_interval: 15s\n"
-    "  external_labels:\n"
-    "    monitor: 'codelab-monitor'\n"
-    "\n"
-    "alerting:\n"
-    "  alertmanagers:\n"
-    "    - static_configs:\n"
-    "        - targets:\n"
-    "          - alertmanager:9093\n"
-    "      timeout: 10s\n"
-    "\n"
-    "rule_files:\n"
-    "  - \"first_rules.yml\"\n"
-    "  - 'rules/*.yml'\n"
-    "\n"
-    "scrape_configs:\n"
-    "  - job_name: \"prometheus\"\n"
-    "    static_configs:\n"
-    "      - targets: [\"localhost:9090\"]\n"
-    "  - job_name: node\n"
-    "    scrape_interval: 1m30s\n"
-    "    honor_labels: true\n"
-    "    static_configs:\n"
-    "      - targets: ['n1:9100', 'n2:9100']\n"
-    "        labels:\n"
-    "          env: prod\n"
-    "    relabel_configs:\n"
-    "      - source_labels: [__address__]\n"
-    "        regex: '(.*):9100'\n"
-    "        target_label: host\n"
-    "        replacement: '$1'\n"
-    "\n"
-    "remote_write:\n"
-    "  - url: http://vm:8428/api/v1/write\n"
-    "    queue_config:\n"
-    "      max_shards: 10\n"
-    "      capacity: 2500\n";
+static const char prometheus_yml[] = "# my global config\n"
+                                     "global:\n"
+                                     "  scrape_interval: 15s\n"
+                                     "  evaluation_interval: 15s\n"
+                                     "  external_labels:\n"
+                                     "    monitor: 'codelab-monitor'\n"
+                                     "\n"
+                                     "alerting:\n"
+                                     "  alertmanagers:\n"
+                                     "    - static_configs:\n"
+                                     "        - targets:\n"
+                                     "          - alertmanager:9093\n"
+                                     "      timeout: 10s\n"
+                                     "\n"
+                                     "rule_files:\n"
+                                     "  - \"first_rules.yml\"\n"
+                                     "  - 'rules/*.yml'\n"
+                                     "\n"
+                                     "scrape_configs:\n"
+                                     "  - job_name: \"prometheus\"\n"
+                                     "    static_configs:\n"
+                                     "      - targets: [\"localhost:9090\"]\n"
+                                     "  - job_name: node\n"
+                                     "    scrape_interval: 1m30s\n"
+                                     "    honor_labels: true\n"
+                                     "    static_configs:\n"
+                                     "      - targets: ['n1:9100', 'n2:9100']\n"
+                                     "        labels:\n"
+                                     "          env: prod\n"
+                                     "    relabel_configs:\n"
+                                     "      - source_labels: [__address__]\n"
+                                     "        regex: '(.*):9100'\n"
+                                     "        target_label: host\n"
+                                     "        replacement: '$1'\n"
+                                     "\n"
+                                     "remote_write:\n"
+                                     "  - url: http://vm:8428/api/v1/write\n"
+                                     "    queue_config:\n"
+                                     "      max_shards: 10\n"
+                                     "      capacity: 2500\n";
 
 static void test_positions(void **state)
 {
@@ -183,11 +182,10 @@ static void test_positions(void **state)
         if (n == NULL)
             fail_msg("%s: not found", cases[i].path);
         if (yaml_tree_line(n) != cases[i].line || yaml_tree_col(n) != cases[i].col)
-            fail_msg("%s: at %d:%d, want %d:%d", cases[i].path, yaml_tree_line(n),
-                     yaml_tree_col(n), cases[i].line, cases[i].col);
+            fail_msg("%s: at %d:%d, want %d:%d", cases[i].path, yaml_tree_line(n), yaml_tree_col(n),
+                     cases[i].line, cases[i].col);
         if (strcmp(yaml_tree_key_of(n), cases[i].key_of) != 0)
-            fail_msg("%s: key_of %s, want %s", cases[i].path, yaml_tree_key_of(n),
-                     cases[i].key_of);
+            fail_msg("%s: key_of %s, want %s", cases[i].path, yaml_tree_key_of(n), cases[i].key_of);
     }
     yaml_tree_free(t);
 }
@@ -226,8 +224,8 @@ static void test_errors(void **state)
         {"bad utf8", "a: 1\nb: \xff\n", TIDE_EPARSE,
          "t.yml:2:4: invalid YAML: invalid leading UTF-8 octet"},
         {"too deep",
-         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", TIDE_ELIMIT,
-         "t.yml:1:65: nested deeper than 64 levels"},
+         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+         TIDE_ELIMIT, "t.yml:1:65: nested deeper than 64 levels"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct yaml_tree *t = (struct yaml_tree *)1;
@@ -317,7 +315,8 @@ static void test_readers(void **state)
         {"v: 99999999999999999999", R_INT, TIDE_EINVAL,
          "1:4: v: 99999999999999999999 is out of range -1000..1000"},
         {"v: 1.5", R_INT, TIDE_EINVAL, "1:4: v: expected an integer, got \"1.5\""},
-        {"v: \"5\"", R_INT, TIDE_EINVAL, "1:4: v: expected an integer, got the quoted string \"5\""},
+        {"v: \"5\"", R_INT, TIDE_EINVAL,
+         "1:4: v: expected an integer, got the quoted string \"5\""},
         {"v: 1m30s", R_DUR, 0, "90000"},
         {"v: 5m", R_DUR, 0, "300000"},
         {"v: '250ms'", R_DUR, 0, "250"},
@@ -404,8 +403,8 @@ struct target {
     size_t nlabels;
 };
 
-static int parse_targets(const struct yaml_node *sec, struct target *out, size_t cap,
-                         size_t *n, struct err *e)
+static int parse_targets(const struct yaml_node *sec, struct target *out, size_t cap, size_t *n,
+                         struct err *e)
 {
     int rc = yaml_tree_expect(sec, YAML_TREE_SEQ, e);
     *n = 0;
@@ -508,8 +507,8 @@ static void test_prometheus(void **state)
     assert_int_equal(yaml_tree_get_duration(g, "evaluation_interval", &eval_ms, &e), 0);
     assert_int_equal(scrape_ms, 15000);
     const char *monitor = NULL;
-    assert_int_equal(yaml_tree_get_str(yaml_tree_get(g, "external_labels"), "monitor", &monitor,
-                                       &e), 0);
+    assert_int_equal(
+        yaml_tree_get_str(yaml_tree_get(g, "external_labels"), "monitor", &monitor, &e), 0);
     assert_string_equal(monitor, "codelab-monitor");
     assert_int_equal(yaml_tree_check_keys(g, &e), 0);
 
@@ -562,9 +561,8 @@ static void test_prometheus(void **state)
     assert_int_equal(e.line, 27);
 
     int64_t shards = 0;
-    const struct yaml_node *qc = yaml_tree_get(yaml_tree_item(yaml_tree_get(root,
-                                                                            "remote_write"), 0),
-                                               "queue_config");
+    const struct yaml_node *qc =
+        yaml_tree_get(yaml_tree_item(yaml_tree_get(root, "remote_write"), 0), "queue_config");
     assert_int_equal(yaml_tree_get_int(qc, "max_shards", 1, 1000, &shards, &e), 0);
     assert_int_equal(shards, 10);
     yaml_tree_consume(qc, "capacity");
@@ -592,8 +590,7 @@ static void test_defaults(void **state)
     assert_string_equal(yaml_tree_text(yaml_tree_get(root, "a")), "~");
     assert_true(yaml_tree_is_null(yaml_tree_get(root, "b")));
     assert_null(yaml_tree_get(root, "c"));
-    assert_int_equal(yaml_tree_require(NULL, "x", &(const struct yaml_node *){0}, &e),
-                     TIDE_EINVAL);
+    assert_int_equal(yaml_tree_require(NULL, "x", &(const struct yaml_node *){0}, &e), TIDE_EINVAL);
     assert_string_equal(e.msg, "missing key \"x\"");
     assert_int_equal(yaml_tree_kind(NULL), 0);
     assert_int_equal(yaml_tree_len(yaml_tree_get(root, "a")), 0);
