@@ -1,11 +1,13 @@
-/* config.c: defaults, the YAML config file (libyaml) and command-line values
- * for `tide serve`, all funnelled through config_set() (see config.h).
+/* config.c: defaults, the YAML config file and command-line values for
+ * `tide serve`, all funnelled through config_set() (see config.h).
  *
- * The file is one flat YAML mapping of scalar values. It is read with
- * libyaml's event parser so every complaint can name the line and column of
- * the node at fault: "tide.yml:4:1: unknown key \"retenion\"". Anything else
- * (sequences, nested mappings, several documents) is refused, not ignored:
- * a setting silently dropped is worse than a server that will not start.
+ * The file is read whole into a core/yaml_tree.h tree, so every complaint can
+ * name the line and column of the node at fault: "tide.yml:4:1: unknown key
+ * \"retenion\"". Its top level is a mapping of flat keys (scalars, applied
+ * with config_set()) and of sections registered by the subsystems that read
+ * them; config.c knows their names only. Anything else (a list under a flat
+ * key, an unregistered key, several documents) is refused, not ignored: a
+ * setting silently dropped is worse than a server that will not start.
  */
 #include "core/config.h"
 
@@ -18,10 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "core/log.h"
 #include "core/time.h"
+#include "core/yaml_tree.h"
 
 const struct config_key config_keys[] = {
     {"data", "DIR", "data directory (default ./tide-data)"},
@@ -467,110 +469,111 @@ int config_format(const struct config *c, const char *name, char *out, size_t ca
     return (size_t)n >= cap && cap > 0 ? (int)cap - 1 : n;
 }
 
-/* Position of a libyaml mark, 1-based. */
-static int set_at(struct err *e, int code, const yaml_mark_t *m, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int set_at(struct err *e, int code, const yaml_mark_t *m, const char *fmt, ...)
+void config_fini(struct config *c)
 {
-    char msg[sizeof e->msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return err_set_at(e, code, ERR_WHERE, (int)m->line + 1, (int)m->column + 1, "%s", msg);
+    yaml_tree_free(c->tree);
+    c->tree = NULL;
+}
+
+static const struct config_section *find_section(const struct config *c, const char *name)
+{
+    for (size_t i = 0; i < c->nsections; i++)
+        if (strcmp(c->sections[i].name, name) == 0)
+            return &c->sections[i];
+    return NULL;
+}
+
+int config_section_register(struct config *c, const char *name, config_section_fn *parse, void *ctx)
+{
+    if (name == NULL || name[0] == 0)
+        return TIDE_EINVAL;
+    for (const struct config_key *k = config_keys; k->name; k++)
+        if (strcmp(k->name, name) == 0)
+            return TIDE_EINVAL;
+    if (find_section(c, name) != NULL)
+        return TIDE_EINVAL;
+    if (c->nsections == CONFIG_SECTIONS_MAX)
+        return TIDE_ELIMIT;
+    c->sections[c->nsections++] = (struct config_section){name, parse, ctx};
+    return 0;
+}
+
+const struct yaml_node *config_section(const struct config *c, const char *name)
+{
+    if (find_section(c, name) == NULL)
+        return NULL;
+    return yaml_tree_get(yaml_tree_root(c->tree), name);
+}
+
+const char *config_file(const struct config *c)
+{
+    return c->tree ? yaml_tree_file(c->tree) : NULL;
+}
+
+/* One top-level flat key (one of config_keys): its value must be a scalar,
+ * given to config_set(). An unknown key is named before its value is looked at. */
+static int apply_key(struct config *c, const struct yaml_node *k, const struct yaml_node *v,
+                     struct err *e)
+{
+    const char *key = yaml_tree_text(k);
+    if (strlen(key) >= 64)
+        return yaml_tree_err(k, TIDE_ENOTFOUND, e, "unknown key \"%.40s...\"", key);
+    char canon[64];
+    canon_key(key, canon, sizeof canon);
+    bool known = false;
+    for (const struct config_key *ck = config_keys; ck->name && !known; ck++)
+        known = strcmp(ck->name, canon) == 0;
+    if (!known)
+        return yaml_tree_err(k, TIDE_ENOTFOUND, e, "unknown key \"%s\" (see docs/config.md)", key);
+    if (yaml_tree_kind(v) == YAML_TREE_MAP)
+        return yaml_tree_err(v, TIDE_EPARSE, e, "nested mappings are not allowed under %s", key);
+    if (yaml_tree_kind(v) == YAML_TREE_SEQ)
+        return yaml_tree_err(v, TIDE_EPARSE, e, "a list is not allowed for %s", key);
+    struct err ve = {0};
+    int rc = config_set(c, key, yaml_tree_text(v), &ve);
+    if (rc == TIDE_ENOTFOUND)
+        return yaml_tree_err(k, rc, e, "unknown key \"%s\" (see docs/config.md)", key);
+    if (rc != 0)
+        return yaml_tree_err(v, rc, e, "%s", ve.msg);
+    return 0;
 }
 
 int config_load_file(struct config *c, const char *path, struct err *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        int rc = -errno;
-        return err_set_at(e, rc, ERR_WHERE, 0, 0, "%s: %s", path, strerror(-rc));
+    struct yaml_tree *t;
+    int rc = yaml_tree_load(path, &t, e);
+    if (rc != 0)
+        return rc;
+    const struct yaml_node *root = yaml_tree_root(t);
+    if (yaml_tree_kind(root) == YAML_TREE_SEQ) {
+        rc = yaml_tree_err(root, TIDE_EPARSE, e,
+                           "the file must be a mapping of keys to values, not a list");
+    } else if (yaml_tree_kind(root) == YAML_TREE_SCALAR && !yaml_tree_is_null(root)) {
+        rc = yaml_tree_err(root, TIDE_EPARSE, e,
+                           "the file must be a mapping of keys to values, not \"%.60s\"",
+                           yaml_tree_text(root));
     }
-    yaml_parser_t p;
-    if (!yaml_parser_initialize(&p)) {
-        fclose(f);
-        return ERR_SET(e, -ENOMEM, "%s: out of memory", path);
+    size_t nsections = 0;
+    for (size_t i = 0; rc == 0 && i < yaml_tree_len(root); i++) {
+        const struct yaml_node *v;
+        const struct yaml_node *k = yaml_tree_pair(root, i, &v);
+        if (find_section(c, yaml_tree_text(k)) != NULL)
+            nsections++;
+        else
+            rc = apply_key(c, k, v, e);
     }
-    yaml_parser_set_input_file(&p, f);
-
-    int rc = 0;
-    int depth = 0;     /* 1 inside the top mapping */
-    int docs = 0;      /* documents seen */
-    char key[64] = ""; /* the pending key, "" when the next scalar is a key */
-    bool have_key = false;
-    yaml_mark_t key_mark = {0};
-    bool done = false;
-    while (!done && rc == 0) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&p, &ev)) {
-            yaml_mark_t m = p.problem_mark;
-            rc = set_at(e, TIDE_EPARSE, &m, "invalid YAML: %s%s%s",
-                        p.problem ? p.problem : "syntax error", p.context ? " " : "",
-                        p.context ? p.context : "");
-            break;
-        }
-        switch (ev.type) {
-        case YAML_STREAM_START_EVENT:
-        case YAML_DOCUMENT_END_EVENT:
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1)
-                rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "only one YAML document is allowed");
-            break;
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_MAPPING_START_EVENT:
-            if (depth != 0 || have_key)
-                rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "nested mappings are not allowed%s%s",
-                            have_key ? " under " : "", have_key ? key : "");
-            depth++;
-            break;
-        case YAML_MAPPING_END_EVENT:
-            depth--;
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-            if (have_key)
-                rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "a list is not allowed for %s", key);
-            else
-                rc = set_at(e, TIDE_EPARSE, &ev.start_mark,
-                            "the file must be a mapping of keys to values, not a list");
-            break;
-        case YAML_ALIAS_EVENT:
-            rc = set_at(e, TIDE_EPARSE, &ev.start_mark, "aliases are not allowed");
-            break;
-        case YAML_SCALAR_EVENT: {
-            const char *s = (const char *)ev.data.scalar.value;
-            if (depth != 1) {
-                rc = set_at(e, TIDE_EPARSE, &ev.start_mark,
-                            "the file must be a mapping of keys to values, not \"%.60s\"", s);
-            } else if (!have_key) {
-                if (strlen(s) >= sizeof key) {
-                    rc = set_at(e, TIDE_ENOTFOUND, &ev.start_mark, "unknown key \"%.40s...\"", s);
-                } else {
-                    snprintf(key, sizeof key, "%s", s);
-                    have_key = true;
-                    key_mark = ev.start_mark;
-                }
-            } else {
-                struct err ve = {0};
-                int vrc = config_set(c, key, s, &ve);
-                if (vrc == TIDE_ENOTFOUND)
-                    rc = set_at(e, vrc, &key_mark, "unknown key \"%s\" (see docs/config.md)", key);
-                else if (vrc != 0)
-                    rc = set_at(e, vrc, &ev.start_mark, "%s", ve.msg);
-                have_key = false;
-            }
-            break;
-        }
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
+    for (size_t i = 0; rc == 0 && nsections > 0 && i < yaml_tree_len(root); i++) {
+        const struct yaml_node *v;
+        const struct yaml_node *k = yaml_tree_pair(root, i, &v);
+        const struct config_section *s = find_section(c, yaml_tree_text(k));
+        if (s != NULL && s->parse != NULL)
+            rc = s->parse(s->ctx, v, e);
     }
-    yaml_parser_delete(&p);
-    fclose(f);
-    return rc;
+    if (rc != 0 || nsections == 0) {
+        yaml_tree_free(t);
+        return rc;
+    }
+    yaml_tree_free(c->tree);
+    c->tree = t;
+    return 0;
 }

@@ -6,7 +6,29 @@
  * and checked, so the file and the flags cannot disagree on syntax.
  * Every key is documented in docs/config.md.
  *
- * Ownership: struct config holds its strings in fixed arrays; nothing to free.
+ * Sections. Beside those flat keys the file holds nested sections that other
+ * subsystems own (`targets:`, `rule_files:`, `alerting:`, `scrape_configs:`,
+ * `remote_write:`, `tiers:`, `global:`...). config.c knows only their names,
+ * which each owner registers before the file is loaded:
+ *
+ *     struct config cfg;
+ *     config_defaults(&cfg);
+ *     config_section_register(&cfg, "rule_files", rules_parse_config, &rules_cfg);
+ *     config_section_register(&cfg, "targets", NULL, NULL);  // read later
+ *     config_load_file(&cfg, path, &e);          // runs rules_parse_config()
+ *     ...
+ *     const struct yaml_node *t = config_section(&cfg, "targets");
+ *     // read t with core/yaml_tree.h; errors carry t's line and column
+ *     ...
+ *     config_fini(&cfg);                         // frees the kept YAML tree
+ *
+ * A top-level key that is neither a flat key nor a registered section stops
+ * the load ("unknown key"), as Prometheus refuses unknown fields; inside a
+ * section, its owner calls yaml_tree_check_keys() on each mapping it reads.
+ *
+ * Ownership: struct config holds its flat strings in fixed arrays. It owns
+ * `tree` (freed by config_fini()); section names and contexts are borrowed
+ * from the registering code and must outlive the config.
  * Thread: none; main.c fills it once before any thread starts.
  */
 #ifndef TIDE_CORE_CONFIG_H
@@ -17,6 +39,9 @@
 
 #include "core/err.h"
 
+struct yaml_node;
+struct yaml_tree;
+
 #define CONFIG_DEFAULT_PORT 9470 /* clear of 9090 (Prometheus), 8428 (VM), 8086 (Influx) */
 #define CONFIG_PATH_MAX 1024
 
@@ -24,6 +49,23 @@ enum config_fsync {
     CONFIG_FSYNC_INTERVAL = 0, /* fsync the WAL every fsync_interval */
     CONFIG_FSYNC_ALWAYS,       /* fsync before a write is acknowledged */
     CONFIG_FSYNC_NEVER,        /* leave it to the kernel */
+};
+
+#define CONFIG_SECTIONS_MAX 32 /* sections that can be registered */
+
+/* Parses one section of the file. `section` is the value under the section's
+ * key: a mapping, a list, a scalar, or a null scalar (`targets:` with nothing
+ * under it); check its kind with yaml_tree_expect(). Returns 0, or a negative
+ * code with `e` set at the node at fault (yaml_tree_err() and the typed
+ * readers do that). The nodes are valid until config_fini() (or the next
+ * config_load_file() of a file with sections): copy what must live longer. */
+typedef int config_section_fn(void *ctx, const struct yaml_node *section, struct err *e);
+
+/* One registered section (config_section_register()). */
+struct config_section {
+    const char *name;         /* top-level key, e.g. "scrape_configs"; borrowed */
+    config_section_fn *parse; /* called by config_load_file(); NULL = read later */
+    void *ctx;                /* first argument of parse; borrowed */
 };
 
 struct config {
@@ -57,20 +99,58 @@ struct config {
     char auth_read_bearer_token[512];  /* `auth_read_bearer_token`: query, export, metadata */
     char auth_write_basic[512];        /* `auth_write_basic`: "user:password" */
     char auth_read_basic[512];         /* `auth_read_basic`: "user:password" */
+    /* Sections (see the top of this file). */
+    struct config_section sections[CONFIG_SECTIONS_MAX]; /* in registration order */
+    size_t nsections;                                    /* used entries of sections[] */
+    struct yaml_tree *tree; /* last file loaded that had a section; NULL if none. Owned */
 };
 
-/* Fill every field with its default (see docs/config.md). */
+/* Fill every field with its default (see docs/config.md), with no section
+ * registered and no tree. Call it once, before anything else: it does not free
+ * a tree a previous load kept (config_fini() does). */
 void config_defaults(struct config *c);
+
+/* Free what the config owns (the kept YAML tree); nodes config_section()
+ * returned become invalid. The flat settings stay readable. Idempotent. */
+void config_fini(struct config *c);
+
+/* Declare that the top-level key `name` is a section some subsystem reads.
+ * Call after config_defaults() and before config_load_file(). `parse` (may be
+ * NULL) is then called by config_load_file() when the file has the section.
+ * `name` and `ctx` are borrowed (a string literal and the owner's struct).
+ * TIDE_EINVAL when `name` is empty, is a flat key (config_keys) or is already
+ * registered; TIDE_ELIMIT past CONFIG_SECTIONS_MAX. */
+int config_section_register(struct config *c, const char *name, config_section_fn *parse,
+                            void *ctx);
+
+/* The value under the registered top-level key `name` in the loaded file:
+ * a node to read with core/yaml_tree.h, valid until config_fini(). NULL when
+ * the file has no such key, no file was loaded, or `name` is not registered.
+ * May be a null scalar (`name:` with nothing under it). */
+const struct yaml_node *config_section(const struct config *c, const char *name);
+
+/* The path of the file config_section() reads from (for "file:line:col"
+ * messages, see yaml_tree_format_err()), or NULL when no tree is kept. */
+const char *config_file(const struct config *c);
 
 /* Set one key from its text form. `key` uses either spelling ("fsync_interval"
  * or "fsync-interval"). TIDE_ENOTFOUND for an unknown key, TIDE_EINVAL for a
  * bad value; `e` says which and why. */
 int config_set(struct config *c, const char *key, const char *value, struct err *e);
 
-/* Read a YAML file: one mapping of keys to scalars. Keys are applied with
- * config_set() in file order. Errors carry the 1-based line and column of the
- * offending node in `e` (TIDE_EPARSE for bad YAML, TIDE_ENOTFOUND for an
- * unknown key, TIDE_EINVAL for a bad value, -errno when unreadable). */
+/* Read a YAML file: one mapping whose keys are flat keys (a scalar value,
+ * applied with config_set()) or registered sections. In two passes over the
+ * top-level keys in file order: first every flat key is applied and every key
+ * checked (a list or mapping under a flat key, or an unregistered key, stops
+ * the load); then the `parse` function of each registered section present is
+ * called. The tree is kept in c->tree (for config_section()) when the file has
+ * at least one registered section; otherwise freed before returning.
+ * Errors carry the 1-based line and column of the offending node in `e`, the
+ * message not naming the file (TIDE_EPARSE for bad YAML or a duplicate key,
+ * TIDE_ENOTFOUND for an unknown key, TIDE_EINVAL for a bad value, what a
+ * section's parse returned, -errno when unreadable with "path: reason").
+ * On error, flat keys applied before the bad one stay applied and no tree is
+ * kept from this file. */
 int config_load_file(struct config *c, const char *path, struct err *e);
 
 /* The keys config_set() knows, NULL-terminated, in documentation order; each

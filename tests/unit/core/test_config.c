@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/yaml_tree.h"
 
 static void test_set(void **state)
 {
@@ -143,8 +144,9 @@ static void test_format(void **state)
     assert_int_equal(config_format(&c, "nope", small, sizeof small), TIDE_ENOTFOUND);
 }
 
-/* Write `text` to a temp file and load it. */
-static int load(const char *text, struct config *c, struct err *e)
+/* Write `text` to a temp file and load it into c (defaults first unless
+ * keep is set, so that registered sections survive). */
+static int load_into(const char *text, struct config *c, struct err *e, int keep)
 {
     char path[] = "/tmp/tide-test-config-XXXXXX";
     const char *dir = getenv("TMPDIR");
@@ -156,10 +158,16 @@ static int load(const char *text, struct config *c, struct err *e)
     ssize_t w = write(fd, text, strlen(text));
     assert_int_equal(w, (ssize_t)strlen(text));
     close(fd);
-    config_defaults(c);
+    if (!keep)
+        config_defaults(c);
     int rc = config_load_file(c, p, e);
     unlink(p);
     return rc;
+}
+
+static int load(const char *text, struct config *c, struct err *e)
+{
+    return load_into(text, c, e, 0);
 }
 
 static void test_file(void **state)
@@ -180,6 +188,14 @@ static void test_file(void **state)
         {"list", "listen:\n  - :1\n", TIDE_EPARSE, 2, "list"},
         {"syntax", "data: /x\nretention: 30d: x\n", TIDE_EPARSE, 2, "invalid YAML"},
         {"not a mapping", "- a\n- b\n", TIDE_EPARSE, 1, "mapping"},
+        {"not a mapping, a scalar", "just text\n", TIDE_EPARSE, 1, "not \"just text\""},
+        {"empty value", "retention: 1d\ndata:\n", TIDE_EINVAL, 2, "data: empty path"},
+        {"two documents", "data: /x\n---\ndata: /y\n", TIDE_EPARSE, 2, "only one YAML document"},
+        {"alias", "data: &d /x\nlisten: *d\n", TIDE_EPARSE, 2, "aliases are not allowed"},
+        {"dashes in keys", "fsync-interval: 2s\nlog-level: debug\n", 0, 0, NULL},
+        {"long unknown key",
+         "a_key_that_is_much_longer_than_any_key_tide_knows_of_and_then_some: 1\n",
+         TIDE_ENOTFOUND, 1, "unknown key"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct config c;
@@ -208,6 +224,118 @@ static void test_file(void **state)
     assert_non_null(strstr(e.msg, "/nonexistent/tide.yml"));
 }
 
+/* A section parser as a subsystem registers it: reads `targets:` and counts. */
+struct targets_cfg {
+    int calls;
+    size_t n;
+    int64_t interval_ms;
+};
+
+static int parse_targets(void *ctx, const struct yaml_node *sec, struct err *e)
+{
+    struct targets_cfg *tc = ctx;
+    tc->calls++;
+    int rc = yaml_tree_expect(sec, YAML_TREE_SEQ, e);
+    for (size_t i = 0; rc == 0 && i < yaml_tree_len(sec); i++) {
+        const struct yaml_node *m = yaml_tree_item(sec, i);
+        const char *addr;
+        rc = yaml_tree_require_str(m, "address", &addr, e);
+        if (rc == 0)
+            rc = yaml_tree_get_duration(m, "interval", &tc->interval_ms, e);
+        if (rc == 0)
+            rc = yaml_tree_check_keys(m, e);
+        tc->n++;
+    }
+    return rc;
+}
+
+static void test_sections(void **state)
+{
+    static const struct {
+        const char *name, *text;
+        int want_rc;
+        const char *want; /* "line:col: msg", "" for success */
+        size_t want_targets;
+    } cases[] = {
+        {"flat and sections",
+         "data: /srv/tide\n"
+         "targets:\n"
+         "  - address: 10.0.0.1\n"
+         "    interval: 30s\n"
+         "  - address: 10.0.0.2\n"
+         "rule_files: [a.yml]\n"
+         "retention: 90d\n",
+         0, "", 2},
+        {"unregistered section", "data: /x\nscrape_configs:\n  - job_name: x\n", TIDE_ENOTFOUND,
+         "2:1: unknown key \"scrape_configs\" (see docs/config.md)", 0},
+        {"error inside a section", "targets:\n  - address: a\n    adress: b\n", TIDE_ENOTFOUND,
+         "3:5: unknown key \"adress\" in targets", 1},
+        {"bad value inside a section", "targets:\n  - {address: a, interval: soon}\n",
+         TIDE_EINVAL, "2:28: interval: invalid duration \"soon\" (e.g. 30s, 5m, 1h30m)", 1},
+        {"flat keys first", "targets: [{}]\nfsync: sometimes\n", TIDE_EINVAL,
+         "2:8: fsync: \"sometimes\" is not one of always, interval, never", 0},
+        {"duplicate key", "data: /a\nretention: 1d\ndata: /b\n", TIDE_EPARSE,
+         "3:1: duplicate key \"data\" (first given at 1:1)", 0},
+        {"empty section", "targets:\n", 0, "", 0},
+        {"no sections", "data: /x\n", 0, "", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct config c;
+        config_defaults(&c);
+        struct targets_cfg tc = {0};
+        assert_int_equal(config_section_register(&c, "targets", parse_targets, &tc), 0);
+        assert_int_equal(config_section_register(&c, "rule_files", NULL, NULL), 0);
+        struct err e = {0};
+        int rc = load_into(cases[i].text, &c, &e, 1);
+        char got[300] = "";
+        if (rc != 0)
+            snprintf(got, sizeof got, "%d:%d: %s", e.line, e.col, e.msg);
+        if (rc != cases[i].want_rc || strcmp(got, cases[i].want) != 0 ||
+            tc.n != cases[i].want_targets)
+            fail_msg("%s: rc=%d `%s` targets=%zu, want rc=%d `%s` targets=%zu", cases[i].name, rc,
+                     got, tc.n, cases[i].want_rc, cases[i].want, cases[i].want_targets);
+        /* the tree is kept only from a file that loaded and had a section; the
+         * section parser runs once, after every flat key was applied */
+        bool has_targets = strstr(cases[i].text, "targets:") != NULL;
+        assert_int_equal(c.tree != NULL, has_targets && rc == 0);
+        bool flat_ok = rc == 0 || tc.n > 0;
+        assert_int_equal(tc.calls, has_targets && flat_ok);
+        if (i == 0) {
+            assert_string_equal(c.data_dir, "/srv/tide");
+            assert_int_equal(c.retention_ms, 90LL * 86400000);
+            assert_int_equal(tc.interval_ms, 30000);
+            const struct yaml_node *rf = config_section(&c, "rule_files");
+            assert_int_equal(yaml_tree_kind(rf), YAML_TREE_SEQ);
+            assert_int_equal(yaml_tree_line(rf), 6);
+            assert_string_equal(yaml_tree_text(yaml_tree_item(rf, 0)), "a.yml");
+            assert_non_null(config_file(&c));
+            assert_null(config_section(&c, "tiers"));     /* not registered */
+            assert_null(config_section(&c, "retention")); /* a flat key */
+        }
+        config_fini(&c);
+        assert_null(c.tree);
+        assert_null(config_section(&c, "targets"));
+        assert_null(config_file(&c));
+        config_fini(&c);
+    }
+
+    struct config c;
+    config_defaults(&c);
+    assert_int_equal(config_section_register(&c, "retention", NULL, NULL), TIDE_EINVAL);
+    assert_int_equal(config_section_register(&c, "", NULL, NULL), TIDE_EINVAL);
+    assert_int_equal(config_section_register(&c, "tiers", NULL, NULL), 0);
+    assert_int_equal(config_section_register(&c, "tiers", NULL, NULL), TIDE_EINVAL);
+    static const char *const names[] = {"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7",
+                                        "a8", "a9", "b0", "b1", "b2", "b3", "b4", "b5",
+                                        "b6", "b7", "b8", "b9", "c0", "c1", "c2", "c3",
+                                        "c4", "c5", "c6", "c7", "c8", "c9", "d0", "d1"};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && rc == 0; i++)
+        rc = config_section_register(&c, names[i], NULL, NULL);
+    assert_int_equal(rc, TIDE_ELIMIT);
+    assert_int_equal(c.nsections, CONFIG_SECTIONS_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
