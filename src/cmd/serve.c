@@ -324,6 +324,12 @@ static int collection_stop(void *ctx)
     return 0;
 }
 
+static void server_free(struct server *s)
+{
+    config_fini(&s->cfg);
+    free(s);
+}
+
 int serve_main(int argc, char **argv)
 {
     struct server *s = calloc(1, sizeof *s);
@@ -338,7 +344,7 @@ int serve_main(int argc, char **argv)
     if (prc != 0) {
         if (prc > 0)
             serve_usage(stdout);
-        free(s);
+        server_free(s);
         return prc > 0 ? 0 : 2;
     }
     log_set_level((enum log_level)s->cfg.log_level);
@@ -364,7 +370,7 @@ int serve_main(int argc, char **argv)
     struct err e = {0};
     if (component_start_all(parts, sizeof parts / sizeof parts[0], &started, &e) != 0) {
         log_error("main", "%s", e.msg);
-        free(s);
+        server_free(s);
         return 1;
     }
 
@@ -373,7 +379,7 @@ int serve_main(int argc, char **argv)
         ;
     log_info("main", "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     int rc = component_stop_all(parts, started);
-    free(s);
+    server_free(s);
     if (rc != 0)
         return 1;
     log_info("main", "stopped cleanly");
