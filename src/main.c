@@ -201,6 +201,14 @@ static void host_stop(struct host_collection *hc)
     hc->h = NULL;
 }
 
+/* Storage prints nothing: its failed background jobs and the damage it
+ * finds at open come here (storage_opts.report). */
+static void storage_report(void *ctx, const char *what, const char *msg)
+{
+    (void)ctx;
+    log_error("storage", "%s: %s", what, msg);
+}
+
 static int serve(int argc, char **argv)
 {
     struct config cfg;
@@ -233,6 +241,7 @@ static int serve(int argc, char **argv)
     so.max_labels_per_series = cfg.max_labels_per_series;
     so.max_label_name_len = cfg.max_label_name_length;
     so.max_label_value_len = cfg.max_label_value_length;
+    so.report = storage_report;
 
     log_info("main", "tide %s starting: data=%s retention=%lldms fsync=%s", TIDE_VERSION,
              cfg.data_dir, (long long)cfg.retention_ms, config_fsync_name(cfg.fsync));

@@ -48,6 +48,9 @@ struct wal {
     uint32_t seg;                /* its number */
     uint64_t seg_bytes;          /* bytes in it, buffered ones included */
     uint64_t disk_bytes;         /* bytes of it known to be whole frames on disk */
+    uint64_t alloc_bytes;        /* bytes of it reserved with fallocate(2) (>= seg_bytes
+                                    unless the file system cannot preallocate) */
+    bool no_prealloc;            /* fallocate(2) unsupported here: reserve nothing */
     struct buf wbuf;             /* frames not yet written */
     _Atomic uint64_t size_bytes; /* all segment files, buffered bytes included */
     _Atomic uint64_t fsyncs;
@@ -145,7 +148,55 @@ static int open_segment(struct wal *w, uint32_t seg)
     w->seg = seg;
     w->seg_bytes = (uint64_t)st.st_size;
     w->disk_bytes = w->seg_bytes;
+    w->alloc_bytes = w->seg_bytes;
     return 0;
+}
+
+/* Make sure the current segment has disk space reserved up to byte `end`,
+ * so that frames acknowledged into the buffer can always be written later,
+ * whatever else fills the disk meanwhile. The space is taken in steps of
+ * WAL_PREALLOC_STEP_BYTES (fewer calls), or exactly when the disk has no room
+ * for a step. FALLOC_FL_KEEP_SIZE leaves the file size alone, so O_APPEND
+ * writes land in the reserved blocks and replay never sees the reservation.
+ * -ENOSPC when even the exact amount cannot be had. Called with mu held. */
+static int reserve_locked(struct wal *w, uint64_t end)
+{
+    if (w->no_prealloc || end <= w->alloc_bytes)
+        return 0;
+    uint64_t want = w->alloc_bytes + WAL_PREALLOC_STEP_BYTES;
+    if (want > WAL_SEGMENT_MAX_BYTES)
+        want = WAL_SEGMENT_MAX_BYTES;
+    if (want < end)
+        want = end;
+    for (;;) {
+        if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->alloc_bytes,
+                      (off_t)(want - w->alloc_bytes)) == 0) {
+            w->alloc_bytes = want;
+            return 0;
+        }
+        int err = errno;
+        if (err == EINTR)
+            continue;
+        if (err == EOPNOTSUPP || err == ENOSYS) {
+            w->no_prealloc = true; /* best effort: such file systems keep the old behaviour */
+            return 0;
+        }
+        if (err == ENOSPC && want > end) {
+            want = end;
+            continue;
+        }
+        return -err;
+    }
+}
+
+/* Give back the reserved space past the data of a segment that is done
+ * (cut or close), once its frames are synced. Best effort. */
+static void release_locked(struct wal *w)
+{
+    if (w->alloc_bytes > w->disk_bytes && w->wbuf.len == 0) {
+        if (ftruncate(w->fd, (off_t)w->disk_bytes) == 0)
+            w->alloc_bytes = w->disk_bytes;
+    }
 }
 
 int wal_open(struct wal **out, const char *dir, struct err *e)
@@ -215,6 +266,7 @@ static int write_frames(struct wal *w, const void *a, size_t na, const void *b, 
         if (ftruncate(w->fd, (off_t)w->disk_bytes) != 0) {
             /* the torn frame stays; replay will drop and count it */
         }
+        w->alloc_bytes = w->disk_bytes; /* truncation also dropped the reservation */
         return rc;
     }
     w->disk_bytes += na + nb;
@@ -251,6 +303,7 @@ static int cut_locked(struct wal *w)
     int rc = sync_locked(w);
     if (rc != 0)
         return rc;
+    release_locked(w);
     int old = w->fd;
     rc = open_segment(w, w->seg + 1);
     if (rc != 0)
@@ -265,6 +318,8 @@ int wal_close(struct wal *w)
         return 0;
     pthread_mutex_lock(&w->mu);
     int rc = sync_locked(w);
+    if (rc == 0)
+        release_locked(w);
     pthread_mutex_unlock(&w->mu);
     if (close(w->fd) != 0 && rc == 0)
         rc = -errno;
@@ -289,6 +344,8 @@ int wal_append(struct wal *w, const void *rec, size_t n)
     int rc = 0;
     if (w->seg_bytes > 0 && w->seg_bytes + frame > WAL_SEGMENT_MAX_BYTES)
         rc = cut_locked(w);
+    if (rc == 0)
+        rc = reserve_locked(w, w->seg_bytes + frame);
     if (rc == 0 && w->wbuf.len + frame > WAL_BUFFER_BYTES)
         rc = flush_locked(w);
     if (rc == 0 && frame > WAL_BUFFER_BYTES) {
