@@ -7,11 +7,13 @@
  *
  * Recovery: a crash can leave the last frame of a segment half written (a
  * torn write), or a tail of zeros (a file system that extended the file
- * before the data reached it, or preallocation). Replay takes frames in order
- * and stops a segment at the first frame whose header is out of bounds, whose
- * payload is cut short, or whose CRC does not match: that frame is counted in
- * *torn and dropped, and replay goes on with the next segment, because the
- * records after a damaged frame cannot be trusted to be framed correctly. A
+ * before the data reached it). Damage can also sit in the middle of a
+ * segment (a flipped bit, a bad sector). Replay takes frames in order; at a
+ * frame whose header is out of bounds, whose payload is cut short or whose
+ * CRC does not match, it looks for the next offset where a whole frame checks
+ * out (header, the chain of headers after it, CRC) and goes on from there, so
+ * every intact record after the damage is recovered. The skipped region is
+ * counted as corrupt, or as a torn tail when no valid frame follows it. A
  * header of all zeros followed only by zeros is the clean end of a segment,
  * which is why an empty record is refused at append time.
  * Invariant: with fsync "always", a batch is acknowledged only after
@@ -449,43 +451,95 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Replay one segment's bytes. Returns fn's non-zero code, else 0. */
-static int replay_segment(const uint8_t *p, size_t len, wal_record_fn *fn, void *ctx,
-                          uint64_t *torn)
+/* Does a frame start at `off`: a plausible header whose payload fits and
+ * whose CRC matches? Used to resync after damage; the CRC is only computed
+ * once the header, and the headers of up to WAL_RESYNC_CHAIN frames after it,
+ * are plausible (each lands inside the data or exactly at its end), so a
+ * scan through random bytes costs about one pass, not one CRC per offset. */
+#define WAL_RESYNC_CHAIN 3
+
+static bool header_fits(const uint8_t *p, size_t len, size_t off, size_t *next)
+{
+    if (len - off < WAL_FRAME_HEADER_BYTES)
+        return false;
+    uint32_t n = le32(p + off);
+    if (n == 0 || n > WAL_RECORD_MAX_BYTES || n > len - off - WAL_FRAME_HEADER_BYTES)
+        return false;
+    *next = off + WAL_FRAME_HEADER_BYTES + n;
+    return true;
+}
+
+static bool frame_at(const uint8_t *p, size_t len, size_t off)
+{
+    size_t next, at = off;
+    if (!header_fits(p, len, at, &next))
+        return false;
+    for (int i = 0; i < WAL_RESYNC_CHAIN; i++) {
+        at = next;
+        if (at == len || (len - at >= WAL_FRAME_HEADER_BYTES && le32(p + at) == 0 &&
+                          le32(p + at + 4) == 0))
+            break; /* the end, or a zero tail */
+        if (!header_fits(p, len, at, &next))
+            return false;
+    }
+    uint32_t n = le32(p + off);
+    return hash_crc32(0, p + off + WAL_FRAME_HEADER_BYTES, n) == le32(p + off + 4);
+}
+
+/* Replay one segment's bytes. Returns fn's non-zero code, else 0. A damaged
+ * frame is skipped up to the next offset where a whole frame checks out
+ * (frame_at()): first where the damaged frame's own length says the next one
+ * starts (a flipped payload bit), else the first such offset after it. No
+ * valid frame after the damage makes it a torn tail. */
+static int replay_segment(uint32_t seg, const uint8_t *p, size_t len, wal_record_fn *fn,
+                          wal_damage_fn *dmg, void *ctx, struct wal_replay_stats *st)
 {
     size_t off = 0;
     while (off < len) {
         size_t left = len - off;
-        if (left < WAL_FRAME_HEADER_BYTES) {
-            if (!all_zero(p + off, left))
-                (*torn)++;
+        if (left < WAL_FRAME_HEADER_BYTES && all_zero(p + off, left))
             return 0;
+        if (left >= WAL_FRAME_HEADER_BYTES && le32(p + off) == 0 && le32(p + off + 4) == 0 &&
+            all_zero(p + off, left))
+            return 0; /* clean end: zeros to the end of the file */
+        size_t next;
+        if (header_fits(p, len, off, &next) &&
+            hash_crc32(0, p + off + WAL_FRAME_HEADER_BYTES, le32(p + off)) == le32(p + off + 4)) {
+            st->records++;
+            int rc = fn(ctx, p + off + WAL_FRAME_HEADER_BYTES, le32(p + off));
+            if (rc != 0)
+                return rc;
+            off = next;
+            continue;
         }
-        uint32_t n = le32(p + off);
-        uint32_t crc = le32(p + off + 4);
-        if (n == 0 && crc == 0) {
-            if (!all_zero(p + off, left))
-                (*torn)++; /* zeros, then something: damage, not a clean end */
-            return 0;
+        /* Damage at off: find where the intact frames resume. */
+        size_t resume = len;
+        if (header_fits(p, len, off, &next) && next < len && frame_at(p, len, next))
+            resume = next;
+        for (size_t at = off + 1; resume == len && at + WAL_FRAME_HEADER_BYTES <= len; at++)
+            if (frame_at(p, len, at))
+                resume = at;
+        struct wal_damage d = {seg, off, resume - off, resume == len};
+        if (d.tail) {
+            st->torn++;
+        } else {
+            st->corrupt++;
+            st->corrupt_bytes += d.len;
         }
-        if (n == 0 || n > WAL_RECORD_MAX_BYTES || n > left - WAL_FRAME_HEADER_BYTES ||
-            hash_crc32(0, p + off + WAL_FRAME_HEADER_BYTES, n) != crc) {
-            (*torn)++;
-            return 0;
-        }
-        int rc = fn(ctx, p + off + WAL_FRAME_HEADER_BYTES, n);
-        if (rc != 0)
-            return rc;
-        off += WAL_FRAME_HEADER_BYTES + (size_t)n;
+        if (dmg)
+            dmg(ctx, &d);
+        off = resume;
     }
     return 0;
 }
 
-int wal_replay(const char *dir, wal_record_fn *fn, void *ctx, uint64_t *torn, struct err *e)
+int wal_replay(const char *dir, wal_record_fn *fn, wal_damage_fn *dmg, void *ctx,
+               struct wal_replay_stats *st, struct err *e)
 {
-    uint64_t dropped = 0;
-    if (torn)
-        *torn = 0;
+    struct wal_replay_stats local;
+    if (st == NULL)
+        st = &local;
+    memset(st, 0, sizeof *st);
     uint32_t *segs;
     size_t n;
     int rc = list_segments(dir, &segs, &n);
@@ -503,13 +557,11 @@ int wal_replay(const char *dir, wal_record_fn *fn, void *ctx, uint64_t *torn, st
             ERR_SET(e, rc, "wal: read %s", path);
             break;
         }
-        rc = replay_segment((const uint8_t *)p, len, fn, ctx, &dropped);
+        rc = replay_segment(segs[i], (const uint8_t *)p, len, fn, dmg, ctx, st);
         free(p);
         if (rc != 0)
             ERR_SET(e, rc, "wal: replay stopped by the record handler in %s", path);
     }
     free(segs);
-    if (torn)
-        *torn = dropped;
     return rc;
 }
