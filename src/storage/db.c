@@ -190,10 +190,11 @@ static int load_block(struct storage *s, const char *path, int64_t partition, ui
     const struct block_meta *bm = block_meta(b);
     if (bm->nsamples > 0 &&
         (bm->mint_ms < partition || bm->maxt_ms - partition >= s->o.partition_ms)) {
+        int64_t mint = bm->mint_ms, maxt = bm->maxt_ms;
         block_unref(b);
         return ERR_CORRUPT(e, "samples %" PRId64 "..%" PRId64 " outside its partition %" PRId64
                               " (a stray block, or another partition width)",
-                           bm->mint_ms, bm->maxt_ms, partition);
+                           mint, maxt, partition);
     }
     uint32_t *sids = malloc((bm->nseries ? bm->nseries : 1) * 2 * sizeof *sids);
     if (!sids) {
