@@ -115,8 +115,8 @@ int db_quarantine(struct storage *s, const char *path, const char *why)
     }
     rc = fs_fsync_dir(qdir);
     atomic_fetch_add_explicit(&s->blocks_quarantined, 1, memory_order_relaxed);
-    db_report(s, -1, "block_load", "block %s is damaged (%s): moved to %s; its samples are not served",
-              path, why, dst);
+    db_report(s, -1, "block_load",
+              "block %s is damaged (%s): moved to %s; its samples are not served", path, why, dst);
 out:
     free(qdir);
     free(dst);
@@ -141,8 +141,8 @@ char *db_block_path(const struct storage *s, int64_t partition, uint64_t seq)
 }
 
 /* Caller holds lock(write) (or is storage_open()). Takes over b's ref and sids. */
-int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t seq, uint32_t *sids,
-                 uint32_t nsids)
+int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t seq,
+                 uint32_t *sids, uint32_t nsids)
 {
     if (s->nblocks == s->cap_blocks) {
         size_t cap = s->cap_blocks ? s->cap_blocks * 2 : 16;
@@ -156,7 +156,8 @@ int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t
     while (i > 0 && s->blocks[i - 1].seq > seq)
         i--;
     memmove(s->blocks + i + 1, s->blocks + i, (s->nblocks - i) * sizeof *s->blocks);
-    s->blocks[i] = (struct db_block){.b = b, .partition = partition, .seq = seq, .sids = sids, .nsids = nsids};
+    s->blocks[i] =
+        (struct db_block){.b = b, .partition = partition, .seq = seq, .sids = sids, .nsids = nsids};
     s->nblocks++;
     return 0;
 }
@@ -322,7 +323,9 @@ static int run_job(struct storage *s, enum storage_job job, bool force_cut, int6
         break;
     }
     pthread_mutex_unlock(&s->maint_mu);
-    if (rc)
+    if (rc && e.msg[0] && strstr(e.msg, tide_strerror(rc)) == NULL)
+        db_report(s, (int)job, NULL, "%s: %s", e.msg, tide_strerror(rc));
+    else if (rc)
         db_report(s, (int)job, NULL, "%s", e.msg[0] ? e.msg : tide_strerror(rc));
     return rc;
 }

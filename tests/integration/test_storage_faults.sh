@@ -72,7 +72,11 @@ full_disk_round() {
     local nacked
     nacked=$(wc -l <"$acked")
     [ "$nacked" -gt 5 ] || fail "fsync=$policy: only $nacked batches acknowledged before 507"
+    local stop_log=$TIDE_LOG
     tide_stop "$TIDE_PID"
+    # The head cut at shutdown had no room for its blocks: logged, WAL kept.
+    grep -q "storage: head_cut: .*No space left" "$stop_log" ||
+        fail "fsync=$policy: the failed head cut at shutdown was not logged: $(tail -n 5 "$stop_log")"
     mount -o remount,size=64m "$MNT" || fail "remount bigger"
     tide_start "$data" -
     curl -fsS -G --data-urlencode 'match[]=enospc' "$TIDE_URL/api/v1/export" >"$WORK/export-$policy" ||
