@@ -167,6 +167,8 @@ assert_contains "metrics" "tide_storage_blocks_quarantined_total 2" "$BODY"
 assert_contains "metrics" 'tide_storage_background_errors_total{job="compaction"} 0' "$BODY"
 req GET /api/v1/status/storage
 json_ok 'j["data"]["totals"]["blocksQuarantined"] == 2 and j["data"]["totals"]["backgroundErrors"]["head_cut"] == 0'
+req GET /api/v1/status/runtimeinfo
+json_ok 'j["data"]["corruptionCount"] == 2'
 n=$(export_canon 'dmg' | wc -l)
 [ "$n" -eq 3 ] || fail "want the 3 series of the good block, got $n"
 tide_stop "$TIDE_PID"
