@@ -124,6 +124,30 @@ void admin_storage_status(struct http_req *rq, struct http_resp *rs)
     json_u64(&w, st.compactions_total);
     json_key(&w, "partitionsDropped");
     json_u64(&w, st.partitions_dropped_total);
+    json_key(&w, "walCorruptRecords");
+    json_u64(&w, st.wal_corrupt_records_total);
+    json_key(&w, "walCorruptBytes");
+    json_u64(&w, st.wal_corrupt_bytes_total);
+    json_key(&w, "blocksQuarantined");
+    json_u64(&w, st.blocks_quarantined_total);
+    json_key(&w, "backgroundErrors");
+    json_obj(&w);
+    for (int j = 0; j < STORAGE_JOB_N; j++) {
+        json_key(&w, storage_job_name((enum storage_job)j));
+        json_u64(&w, st.job_errors_total[j]);
+    }
+    json_obj_end(&w);
+    json_obj_end(&w);
+    json_key(&w, "blocksDamaged");
+    json_u64(&w, st.blocks_damaged);
+    json_key(&w, "lastError"); /* job "" and time 0 when no job has failed */
+    json_obj(&w);
+    json_key(&w, "job");
+    json_cstr(&w, st.last_error_job ? st.last_error_job : "");
+    json_key(&w, "error");
+    json_cstr(&w, st.last_error);
+    json_key(&w, "time");
+    json_i64(&w, st.last_error_ms);
     json_obj_end(&w);
     json_obj_end(&w);
     json_obj_end(&w);

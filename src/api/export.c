@@ -13,10 +13,12 @@
  * clients see as a truncated transfer.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/http.h"
+#include "api/json.h"
 #include "api/params.h"
 #include "api/router.h"
 #include "core/log.h"
@@ -42,6 +44,8 @@ struct export
     size_t nv, pos;         /* samples and the next one to format */
     struct buf chunk;       /* formatted, not yet sent */
     size_t off;             /* bytes of chunk already sent */
+    bool failed;            /* the error line is in `chunk`: abort once it is sent */
+    struct err err;         /* what failed, for the error line */
 };
 
 static void export_free(void *cls)
@@ -66,7 +70,7 @@ static int next_series(struct export *x)
             struct err e = {0};
             int rc = storage_select(x->storage, s->m, s->n, x->mint_ms, x->maxt_ms, &x->set, &e);
             if (rc != 0) {
-                log_warn("export", "select failed mid-stream: %s", e.msg);
+                x->err = e;
                 return rc;
             }
         }
@@ -81,7 +85,7 @@ static int next_series(struct export *x)
         struct err e = {0};
         int rc = storage_set_samples(x->set, &x->v, &x->nv, &e);
         if (rc != 0) {
-            log_warn("export", "reading samples failed mid-stream: %s", e.msg);
+            x->err = e;
             return rc;
         }
         x->pos = 0;
@@ -90,18 +94,41 @@ static int next_series(struct export *x)
     }
 }
 
+/* Replace what is pending with the error line (see the file comment). */
+static void fail_stream(struct export *x, int rc)
+{
+    const char *msg = x->err.msg[0] ? x->err.msg : tide_strerror(rc);
+    log_warn("export", "export aborted after %s: %s", x->csv ? "CSV rows" : "JSON lines", msg);
+    buf_reset(&x->chunk);
+    x->off = 0;
+    x->failed = true;
+    char line[400];
+    snprintf(line, sizeof line, "export aborted, the data above is incomplete: %s", msg);
+    if (x->csv) {
+        buf_printf(&x->chunk, "# error: %s\n", line);
+        return;
+    }
+    buf_puts(&x->chunk, "{\"error\":");
+    json_quote(&x->chunk, line, strlen(line));
+    buf_puts(&x->chunk, "}\n");
+}
+
 static ssize_t export_read(void *cls, char *out, size_t max)
 {
     struct export *x = cls;
     while (x->off >= x->chunk.len) {
+        if (x->failed)
+            return HTTP_STREAM_ERROR;
         buf_reset(&x->chunk);
         x->off = 0;
         if (x->pos >= x->nv) {
             int rc = next_series(x);
             if (rc == 0)
                 return HTTP_STREAM_END;
-            if (rc < 0)
-                return HTTP_STREAM_ERROR;
+            if (rc < 0) {
+                fail_stream(x, rc);
+                continue;
+            }
         }
         size_t n = x->nv - x->pos;
         if (n > x->rows_per_line)
@@ -109,8 +136,9 @@ static ssize_t export_read(void *cls, char *out, size_t max)
         int rc = x->csv ? csv_format_rows(&x->chunk, &x->fmt, x->ls, x->nls, x->v + x->pos, n)
                         : jsonl_format(&x->chunk, x->ls, x->nls, x->v + x->pos, n);
         if (rc != 0) {
-            log_warn("export", "formatting failed mid-stream: %s", tide_strerror(rc));
-            return HTTP_STREAM_ERROR;
+            x->err = (struct err){0};
+            fail_stream(x, rc);
+            continue;
         }
         x->pos += n;
     }
@@ -161,6 +189,16 @@ static void start_export(struct http_req *rq, struct http_resp *rs, bool csv)
         struct selector *s = &x->sel.v[0];
         rc = storage_select(x->storage, s->m, s->n, x->mint_ms, x->maxt_ms, &x->set, &e);
         x->next_sel = 1;
+    }
+    if (rc == 0) {
+        /* And the first series' samples: a damaged block met here is still a
+         * 500, not a 200 with a broken body. */
+        int n = next_series(x);
+        if (n < 0) {
+            rc = n;
+            e = x->err;
+            log_warn("export", "export refused: %s", e.msg);
+        }
     }
     if (rc != 0) {
         http_reply_err(rs, rc, e.msg);

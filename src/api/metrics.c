@@ -135,6 +135,41 @@ static void storage_metrics(struct buf *b, const struct storage_stats *st)
     one(b, "tide_compactions_total", "counter", "Block compactions.", st->compactions_total);
     one(b, "tide_partitions_dropped_total", "counter", "Partitions dropped by retention.",
         st->partitions_dropped_total);
+    one(b, "tide_wal_corrupt_records_total", "counter",
+        "Damaged regions inside WAL segments skipped at replay (the records after them were "
+        "recovered).",
+        st->wal_corrupt_records_total);
+    one(b, "tide_wal_corrupt_bytes_total", "counter",
+        "Bytes of the damaged WAL regions skipped at replay.", st->wal_corrupt_bytes_total);
+    one(b, "tide_storage_blocks_quarantined_total", "counter",
+        "Damaged or stray block files moved to DIR/quarantine at start-up.",
+        st->blocks_quarantined_total);
+    one(b, "tide_storage_blocks_damaged", "gauge",
+        "Live blocks found damaged at read time; their partition is no longer compacted.",
+        st->blocks_damaged);
+    family(b, "tide_storage_background_errors_total", "counter",
+           "Failed storage background jobs, by job.");
+    for (int j = 0; j < STORAGE_JOB_N; j++)
+        buf_printf(b, "tide_storage_background_errors_total{job=\"%s\"} %" PRIu64 "\n",
+                   storage_job_name((enum storage_job)j), st->job_errors_total[j]);
+    if (st->last_error_job != NULL) {
+        family(b, "tide_storage_last_error_info", "gauge",
+               "The last failed storage background job and its message; always 1.");
+        buf_printf(b, "tide_storage_last_error_info{job=\"%s\",error=\"", st->last_error_job);
+        for (const char *c = st->last_error; *c; c++) {
+            if (*c == '\\' || *c == '"')
+                buf_putc(b, '\\');
+            if (*c == '\n')
+                buf_puts(b, "\\n");
+            else
+                buf_putc(b, *c);
+        }
+        buf_puts(b, "\"} 1\n");
+        family(b, "tide_storage_last_error_timestamp_seconds", "gauge",
+               "When the last storage background job failed, Unix seconds.");
+        buf_printf(b, "tide_storage_last_error_timestamp_seconds %.3f\n",
+                   (double)st->last_error_ms / 1000.0);
+    }
 }
 
 /* A counter family with one series per input format. */

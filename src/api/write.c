@@ -11,7 +11,7 @@
  * {"code":"invalid",...} for 2.x, Prometheus' envelope for imports). The
  * protobuf protocols are all or nothing, as their senders expect. A 2xx
  * means every sample is durable per the fsync policy; a 5xx means nothing
- * was acknowledged. Details: docs/api/write.md.
+ * was acknowledged, 507 when the disk is full. Details: docs/api/write.md.
  */
 #include <ctype.h>
 #include <stdatomic.h>
@@ -102,6 +102,45 @@ static void reply_error(struct http_req *rq, struct http_resp *rs, enum dialect 
     json_obj_end(&w);
     if (json_end(&w) != 0)
         http_reply(rs, status, "application/json", "{\"error\":\"error message too long\"}");
+}
+
+/* 507 Insufficient Storage: the WAL could not take the request because the
+ * data directory's disk is full (ENOSPC) or over quota (EDQUOT). Every
+ * dialect gets Prometheus' error envelope, which InfluxDB 1.x clients read
+ * too ("error"); InfluxDB 2.x clients also find their "code"/"message".
+ * Senders retry 5xx, and nothing of the request was acknowledged. */
+static void reply_storage_full(struct http_req *rq, struct http_resp *rs, enum dialect d,
+                               const struct err *ae)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "no space left for the write-ahead log (%s); nothing of this request was "
+             "acknowledged; free disk space in the data directory and retry",
+             ae->msg[0] ? ae->msg : "No space left on device");
+    if (d == INFLUX_V1 || d == INFLUX_V2)
+        http_header(rs, "X-Influxdb-Error", "no space left for the write-ahead log");
+    rs->status = 507;
+    rs->content_type = "application/json";
+    buf_reset(&rs->body);
+    struct json w;
+    json_init(&w, &rs->body);
+    json_obj(&w);
+    json_key(&w, "status");
+    json_cstr(&w, "error");
+    json_key(&w, "errorType");
+    json_cstr(&w, "storage_full");
+    json_key(&w, "error");
+    json_cstr(&w, msg);
+    if (d == INFLUX_V2) {
+        json_key(&w, "code");
+        json_cstr(&w, "internal error");
+        json_key(&w, "message");
+        json_cstr(&w, msg);
+    }
+    json_obj_end(&w);
+    if (json_end(&w) != 0)
+        http_reply(rs, 507, "text/plain; charset=utf-8", "no space left on device\n");
+    (void)rq;
 }
 
 static void influx_headers(struct http_req *rq, struct http_resp *rs)
@@ -309,6 +348,10 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
         /* An I/O error: the request is not acknowledged. Slices before it may
          * be stored; a resend rewrites the same samples, which dedup keeps once. */
         metrics_count_write(ctx->metrics, mf, 0, rep.lines_bad, 0);
+        if (rc == -ENOSPC || rc == -EDQUOT) {
+            reply_storage_full(rq, rs, d, &ae);
+            return;
+        }
         char msg[300];
         snprintf(msg, sizeof msg, "write failed, request not acknowledged: %s",
                  ae.msg[0] ? ae.msg : tide_strerror(rc));

@@ -109,6 +109,14 @@ static int take_flag(void *ctx, const char *name, const char *value, struct err 
 
 /* ---- the components ---- */
 
+/* Storage prints nothing: its failed background jobs and the damage it
+ * finds at open come here (storage_opts.report). */
+static void storage_report(void *ctx, const char *what, const char *msg)
+{
+    (void)ctx;
+    log_error("storage", "%s: %s", what, msg);
+}
+
 static int storage_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -128,6 +136,7 @@ static int storage_start(void *ctx, struct err *e)
     so.max_labels_per_series = c->max_labels_per_series;
     so.max_label_name_len = c->max_label_name_length;
     so.max_label_value_len = c->max_label_value_length;
+    so.report = storage_report;
     log_info("main", "tide %s starting: data=%s retention=%lldms fsync=%s", TIDE_VERSION,
              c->data_dir, (long long)c->retention_ms, config_fsync_name(c->fsync));
     int64_t t0 = time_mono_ns();

@@ -9,10 +9,18 @@
  * above every existing one; the old blocks are then replaced under
  * lock(write), marked deleted and unref'ed (their files go with the last
  * ref), and the tombstones no live block needs are forgotten.
+ * A partition that fails (a damaged block, ENOSPC) keeps its old blocks and
+ * does not stop the others: compact_run() goes on, then returns the first
+ * error with every failed partition named. A block found damaged (a page
+ * that does not decode) is flagged, and its partition is left alone from
+ * then on, so the same damage is reported once, not every minute; its
+ * other series keep being served.
  * Invariant: runs under maint_mu, so no head cut adds a block to the
  * partition meanwhile and no other job removes the blocks it reads.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +52,7 @@ static bool has_tombstones(const struct storage *s, const struct db_block *db)
 
 /* Merge blocks (sorted by seq, all of one partition). */
 static int compact_partition(struct storage *s, const struct db_block *bs, size_t nb,
-                             struct err *e)
+                             const struct block **damaged, struct err *e)
 {
     size_t total = 0;
     for (size_t i = 0; i < nb; i++)
@@ -88,6 +96,8 @@ static int compact_partition(struct storage *s, const struct db_block *bs, size_
             pthread_rwlock_rdlock(&s->lock); /* tombstones */
             rc = querier_block_samples(s, &bs[b], ids[i], &tmp, &ntmp, &captmp, e);
             pthread_rwlock_unlock(&s->lock);
+            if (rc == TIDE_ECORRUPT)
+                *damaged = bs[b].b;
             if (rc || ntmp == 0)
                 continue;
             rc = ooo_merge(acc, nacc, tmp, ntmp, &mrg, &nmrg, &capmrg);
@@ -157,6 +167,16 @@ out:
     return rc;
 }
 
+/* Flag block b damaged in the live list. Caller holds maint_mu. */
+static void flag_damaged(struct storage *s, const struct block *b)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    for (size_t i = 0; i < s->nblocks; i++)
+        if (s->blocks[i].b == b)
+            s->blocks[i].damaged = true;
+    pthread_rwlock_unlock(&s->lock);
+}
+
 int compact_run(struct storage *s, struct err *e)
 {
     /* Pick the partitions under lock(read), then work without it: the block
@@ -179,25 +199,49 @@ int compact_run(struct storage *s, struct err *e)
         return ERR_SET(e, -ENOMEM, "out of memory");
     }
     int rc = 0;
+    size_t failed = 0;
     bool *done = calloc(nb ? nb : 1, sizeof *done);
     struct db_block *group = malloc((nb ? nb : 1) * sizeof *group);
     if (!done || !group)
         rc = ERR_SET(e, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < nb && rc == 0; i++) {
+    for (size_t i = 0; i < nb && rc != -ENOMEM; i++) {
         if (done[i])
             continue;
         size_t ng = 0;
-        bool any_tomb = false;
+        bool any_tomb = false, any_damaged = false;
         for (size_t j = i; j < nb; j++) {
             if (copy[j].partition != copy[i].partition)
                 continue;
             done[j] = true;
             any_tomb |= tomb[j];
+            any_damaged |= copy[j].damaged;
             group[ng++] = copy[j]; /* seq order kept */
         }
-        if (ng > 1 || any_tomb)
-            rc = compact_partition(s, group, ng, e);
+        if ((ng <= 1 && !any_tomb) || any_damaged)
+            continue;
+        const struct block *damaged = NULL;
+        struct err pe = {0};
+        int prc = compact_partition(s, group, ng, &damaged, &pe);
+        if (prc == 0)
+            continue;
+        if (damaged)
+            flag_damaged(s, damaged);
+        failed++;
+        if (rc == 0) {
+            rc = prc;
+            if (damaged)
+                ERR_SET(e, prc,
+                        "partition %" PRId64 ": block %s is damaged (%s); this partition is no "
+                        "longer compacted, its readable series are still served",
+                        copy[i].partition, block_path(damaged), pe.msg);
+            else
+                ERR_SET(e, prc, "partition %" PRId64 ": %s", copy[i].partition,
+                        pe.msg[0] ? pe.msg : tide_strerror(prc));
+        }
     }
+    if (failed > 1 && e)
+        snprintf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg),
+                 " (and %zu more partitions failed)", failed - 1);
     free(done);
     free(group);
     free(tomb);

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,84 @@ void storage_opts_defaults(struct storage_opts *o)
         o->max_label_value_len = 4096;
 }
 
+const char *storage_job_name(enum storage_job job)
+{
+    static const char *const names[STORAGE_JOB_N] = {
+        [STORAGE_JOB_WAL_FSYNC] = "wal_fsync",
+        [STORAGE_JOB_HEAD_CUT] = "head_cut",
+        [STORAGE_JOB_COMPACTION] = "compaction",
+        [STORAGE_JOB_RETENTION] = "retention",
+    };
+    return (unsigned)job < STORAGE_JOB_N ? names[job] : "unknown";
+}
+
+void db_report(struct storage *s, int job, const char *what, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (job >= 0 && job < STORAGE_JOB_N) {
+        what = storage_job_name((enum storage_job)job);
+        atomic_fetch_add_explicit(&s->job_errors[job], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->background_errors, 1, memory_order_relaxed);
+        pthread_mutex_lock(&s->err_mu);
+        memcpy(s->last_error, msg, sizeof msg);
+        s->last_error_job = what;
+        s->last_error_ms = time_now_ms();
+        pthread_mutex_unlock(&s->err_mu);
+    }
+    if (s->o.report)
+        s->o.report(s->o.report_ctx, what, msg);
+}
+
+int db_quarantine(struct storage *s, const char *path, const char *why)
+{
+    char *qdir = NULL, *dst = NULL;
+    int rc = 0;
+    if (asprintf(&qdir, "%s/quarantine", s->dir) < 0) {
+        qdir = NULL;
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = fs_mkdir_p(qdir);
+    if (rc)
+        goto out;
+    /* <partition>-<name>, and a counter when that name is taken */
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    const char *pend = name > path ? name - 1 : path;
+    const char *pstart = pend;
+    while (pstart > path && pstart[-1] != '/')
+        pstart--;
+    for (int i = 0; i < 1000; i++) {
+        free(dst);
+        int n = i == 0 ? asprintf(&dst, "%s/%.*s-%s", qdir, (int)(pend - pstart), pstart, name)
+                       : asprintf(&dst, "%s/%.*s-%s.%d", qdir, (int)(pend - pstart), pstart,
+                                  name, i);
+        if (n < 0) {
+            dst = NULL;
+            rc = -ENOMEM;
+            goto out;
+        }
+        if (access(dst, F_OK) != 0)
+            break;
+    }
+    if (rename(path, dst) != 0) {
+        rc = -errno;
+        goto out;
+    }
+    rc = fs_fsync_dir(qdir);
+    atomic_fetch_add_explicit(&s->blocks_quarantined, 1, memory_order_relaxed);
+    db_report(s, -1, "block_load",
+              "block %s is damaged (%s): moved to %s; its samples are not served", path, why, dst);
+out:
+    free(qdir);
+    free(dst);
+    return rc;
+}
+
 int64_t db_partition_of(const struct storage *s, int64_t t_ms)
 {
     int64_t p = s->o.partition_ms;
@@ -62,8 +141,8 @@ char *db_block_path(const struct storage *s, int64_t partition, uint64_t seq)
 }
 
 /* Caller holds lock(write) (or is storage_open()). Takes over b's ref and sids. */
-int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t seq, uint32_t *sids,
-                 uint32_t nsids)
+int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t seq,
+                 uint32_t *sids, uint32_t nsids)
 {
     if (s->nblocks == s->cap_blocks) {
         size_t cap = s->cap_blocks ? s->cap_blocks * 2 : 16;
@@ -77,7 +156,8 @@ int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t
     while (i > 0 && s->blocks[i - 1].seq > seq)
         i--;
     memmove(s->blocks + i + 1, s->blocks + i, (s->nblocks - i) * sizeof *s->blocks);
-    s->blocks[i] = (struct db_block){b, partition, seq, sids, nsids};
+    s->blocks[i] =
+        (struct db_block){.b = b, .partition = partition, .seq = seq, .sids = sids, .nsids = nsids};
     s->nblocks++;
     return 0;
 }
@@ -109,6 +189,14 @@ static int load_block(struct storage *s, const char *path, int64_t partition, ui
     if (rc)
         return rc;
     const struct block_meta *bm = block_meta(b);
+    if (bm->nsamples > 0 &&
+        (bm->mint_ms < partition || bm->maxt_ms - partition >= s->o.partition_ms)) {
+        int64_t mint = bm->mint_ms, maxt = bm->maxt_ms;
+        block_unref(b);
+        return ERR_CORRUPT(e, "samples %" PRId64 "..%" PRId64 " outside its partition %" PRId64
+                              " (a stray block, or another partition width)",
+                           mint, maxt, partition);
+    }
     uint32_t *sids = malloc((bm->nseries ? bm->nseries : 1) * 2 * sizeof *sids);
     if (!sids) {
         block_unref(b);
@@ -178,6 +266,17 @@ static int load_blocks(struct storage *s, struct err *e)
                 break;
             }
             rc = load_block(s, path, (int64_t)part, seq, e);
+            if (rc != 0 && rc != -ENOMEM) {
+                /* One bad file must not keep the server down: set it aside. */
+                char why[200];
+                snprintf(why, sizeof why, "%s", e && e->msg[0] ? e->msg : tide_strerror(rc));
+                rc = db_quarantine(s, path, why);
+                if (rc)
+                    ERR_SET(e, rc, "moving damaged block %s to quarantine: %s", path,
+                            tide_strerror(rc));
+                else if (e)
+                    *e = (struct err){0};
+            }
             free(path);
         }
         closedir(pd);
@@ -188,6 +287,48 @@ static int load_blocks(struct storage *s, struct err *e)
 }
 
 /* ---- background ---- */
+
+/* Run the jobs that are due, each reporting its own failure (db_report):
+ * a failed fsync does not keep compaction from running, nor a damaged
+ * partition the others. Returns the first error. Caller holds no lock. */
+static int run_sync(struct storage *s)
+{
+    pthread_mutex_lock(&s->append_mu);
+    int rc = wal_flush(s->wal);
+    pthread_mutex_unlock(&s->append_mu);
+    if (rc == 0 && s->o.fsync != STORAGE_FSYNC_NEVER)
+        rc = head_append_sync(s);
+    if (rc)
+        db_report(s, STORAGE_JOB_WAL_FSYNC, NULL, "writing the WAL: %s", tide_strerror(rc));
+    return rc;
+}
+
+static int run_job(struct storage *s, enum storage_job job, bool force_cut, int64_t now_ms)
+{
+    struct err e = {0};
+    pthread_mutex_lock(&s->maint_mu);
+    int rc;
+    switch (job) {
+    case STORAGE_JOB_HEAD_CUT:
+        rc = head_cut(s, force_cut, &e);
+        break;
+    case STORAGE_JOB_COMPACTION:
+        rc = compact_run(s, &e);
+        break;
+    case STORAGE_JOB_RETENTION:
+        rc = retention_run(s, now_ms, &e);
+        break;
+    default:
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&s->maint_mu);
+    if (rc && e.msg[0] && strstr(e.msg, tide_strerror(rc)) == NULL)
+        db_report(s, (int)job, NULL, "%s: %s", e.msg, tide_strerror(rc));
+    else if (rc)
+        db_report(s, (int)job, NULL, "%s", e.msg[0] ? e.msg : tide_strerror(rc));
+    return rc;
+}
 
 static void *bg_main(void *arg)
 {
@@ -216,32 +357,21 @@ static void *bg_main(void *arg)
             break;
         pthread_mutex_unlock(&s->bg_mu);
         now = time_mono_ns() / 1000000;
-        int rc = 0;
         if (s->o.fsync != STORAGE_FSYNC_ALWAYS && now >= next_sync) {
             /* NEVER still hands the buffer to the kernel, so that a process
              * crash loses at most one interval. */
-            pthread_mutex_lock(&s->append_mu);
-            rc |= wal_flush(s->wal);
-            pthread_mutex_unlock(&s->append_mu);
-            if (s->o.fsync == STORAGE_FSYNC_INTERVAL)
-                rc |= head_append_sync(s);
+            run_sync(s);
             next_sync = now + s->o.fsync_interval_ms;
         }
         if (now >= next_cut) {
-            pthread_mutex_lock(&s->maint_mu);
-            rc |= head_cut(s, false, NULL);
-            pthread_mutex_unlock(&s->maint_mu);
+            run_job(s, STORAGE_JOB_HEAD_CUT, false, 0);
             next_cut = now + DB_CUT_CHECK_MS;
         }
         if (now >= next_maint) {
-            pthread_mutex_lock(&s->maint_mu);
-            rc |= compact_run(s, NULL);
-            rc |= retention_run(s, time_now_ms(), NULL);
-            pthread_mutex_unlock(&s->maint_mu);
+            run_job(s, STORAGE_JOB_COMPACTION, false, 0);
+            run_job(s, STORAGE_JOB_RETENTION, false, time_now_ms());
             next_maint = now + DB_MAINT_INTERVAL_MS;
         }
-        if (rc)
-            atomic_fetch_add_explicit(&s->background_errors, 1, memory_order_relaxed);
         pthread_mutex_lock(&s->bg_mu);
     }
     pthread_mutex_unlock(&s->bg_mu);
@@ -255,15 +385,25 @@ int storage_maintain(struct storage *s, bool force_cut, int64_t now_ms, struct e
     pthread_mutex_unlock(&s->append_mu);
     if (rc == 0)
         rc = head_append_sync(s);
-    if (rc)
+    if (rc) {
+        db_report(s, STORAGE_JOB_WAL_FSYNC, NULL, "writing the WAL: %s", tide_strerror(rc));
         return ERR_SET(e, rc, "syncing the WAL: %s", tide_strerror(rc));
-    pthread_mutex_lock(&s->maint_mu);
-    rc = head_cut(s, force_cut, e);
-    if (rc == 0)
-        rc = compact_run(s, e);
-    if (rc == 0)
-        rc = retention_run(s, now_ms, e);
-    pthread_mutex_unlock(&s->maint_mu);
+    }
+    /* Every job runs even when one before it failed; the first error is
+     * returned, every one is counted and reported. */
+    static const enum storage_job jobs[] = {STORAGE_JOB_HEAD_CUT, STORAGE_JOB_COMPACTION,
+                                            STORAGE_JOB_RETENTION};
+    for (size_t i = 0; i < sizeof jobs / sizeof jobs[0]; i++) {
+        uint64_t before = atomic_load(&s->job_errors[jobs[i]]);
+        int jrc = run_job(s, jobs[i], force_cut, now_ms);
+        if (jrc && rc == 0) {
+            rc = jrc;
+            pthread_mutex_lock(&s->err_mu);
+            if (atomic_load(&s->job_errors[jobs[i]]) != before)
+                ERR_SET(e, jrc, "%s: %s", storage_job_name(jobs[i]), s->last_error);
+            pthread_mutex_unlock(&s->err_mu);
+        }
+    }
     return rc;
 }
 
@@ -288,6 +428,7 @@ static void storage_free(struct storage *s)
     pthread_mutex_destroy(&s->append_mu);
     pthread_mutex_destroy(&s->sync_mu);
     pthread_mutex_destroy(&s->bg_mu);
+    pthread_mutex_destroy(&s->err_mu);
     pthread_cond_destroy(&s->bg_cond);
     pthread_rwlock_destroy(&s->lock);
     for (int i = 0; i < STORAGE_NSTRIPES; i++)
@@ -315,6 +456,7 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
     pthread_mutex_init(&s->append_mu, NULL);
     pthread_mutex_init(&s->sync_mu, NULL);
     pthread_mutex_init(&s->bg_mu, NULL);
+    pthread_mutex_init(&s->err_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -400,16 +542,18 @@ int storage_close(struct storage *s)
         pthread_mutex_unlock(&s->bg_mu);
         pthread_join(s->thread, NULL);
     }
+    /* The WAL first: once it is synced every acknowledged write is safe. */
     int rc = wal_flush(s->wal);
     if (rc == 0)
         rc = head_append_sync(s);
-    if (!s->o.no_cut_on_close) {
-        pthread_mutex_lock(&s->maint_mu);
-        int rc2 = head_cut(s, true, NULL);
-        pthread_mutex_unlock(&s->maint_mu);
-        if (rc == 0)
-            rc = rc2;
-    }
+    if (rc)
+        db_report(s, STORAGE_JOB_WAL_FSYNC, NULL, "syncing the WAL at close: %s",
+                  tide_strerror(rc));
+    /* Then the head into blocks. If that fails (ENOSPC), the WAL segments it
+     * covers are not deleted (head_cut() truncates only after the blocks are
+     * in place), so the next open replays them: reported, not an error. */
+    if (!s->o.no_cut_on_close && rc == 0)
+        run_job(s, STORAGE_JOB_HEAD_CUT, true, 0);
     int rc3 = wal_close(s->wal);
     s->wal = NULL;
     if (rc == 0)

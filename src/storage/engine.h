@@ -264,6 +264,8 @@ struct db_block {
     uint64_t seq;       /* global, increasing: a higher seq holds newer writes */
     uint32_t *sids;     /* (sid, index) pairs sorted by sid: the series it holds */
     uint32_t nsids;
+    bool damaged;       /* a read met TIDE_ECORRUPT: compaction leaves its partition
+                           alone (maint_mu) */
 };
 
 /* Deleted range of a series in blocks with seq <= max_seq (blocks written
@@ -319,7 +321,16 @@ struct storage {
     _Atomic uint64_t samples_appended, samples_ooo, samples_rejected, series_created;
     _Atomic uint64_t head_samples, head_cuts, compactions, partitions_dropped;
     _Atomic uint64_t background_errors;
+    _Atomic uint64_t job_errors[STORAGE_JOB_N];
     uint64_t wal_torn;
+    uint64_t wal_corrupt, wal_corrupt_bytes; /* mid-segment damage skipped at replay */
+    _Atomic uint64_t blocks_quarantined;
+
+    /* the last failure reported (db_report), under err_mu: */
+    pthread_mutex_t err_mu;
+    char last_error[256];
+    const char *last_error_job;
+    int64_t last_error_ms;
 };
 
 static inline pthread_mutex_t *storage_stripe(struct storage *s, uint32_t sid)
@@ -362,6 +373,14 @@ int querier_block_samples_range(struct storage *s, const struct db_block *db, ui
 int64_t querier_block_find(const struct db_block *db, uint32_t sid);
 
 /* db.c */
+/* Hand an event to opts.report (the server logs it). With job >= 0 it is a
+ * failed background job: counted in job_errors[job] and kept as the last
+ * error. `what` names the event when job < 0 ("wal_replay", "block_load"). */
+void db_report(struct storage *s, int job, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Move a damaged or stray block file to DIR/quarantine/, count and report
+ * it. 0 or -errno. */
+int db_quarantine(struct storage *s, const char *path, const char *why);
 int db_block_add(struct storage *s, struct block *b, int64_t partition, uint64_t seq,
                  uint32_t *sids, uint32_t nsids);
 void db_block_remove_at(struct storage *s, size_t i);

@@ -55,6 +55,7 @@ _Static_assert(offsetof(struct block_footer_disk, magic) == 56, "footer layout")
 #define WAL_SEGMENT_NAME_DIGITS 8 /* DIR/%08u */
 #define WAL_FRAME_HEADER_BYTES 8
 #define WAL_BUFFER_BYTES (256u << 10) /* wal_append() writes through past this */
+#define WAL_PREALLOC_STEP_BYTES (1u << 20) /* segment space reserved ahead of the data */
 
 struct wal_frame_disk {
     uint8_t len[4]; /* payload bytes, 1..WAL_RECORD_MAX_BYTES; 0 with crc 0 = end */

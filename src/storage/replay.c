@@ -13,8 +13,12 @@
  * result as before the restart. A TOMBSTONE removes what the head holds in
  * its range and re-adds the block tombstone in case the crash came before
  * the tombstones file was saved. A torn or corrupt tail is wal.c's to drop
- * (counted in wal_torn_records_total); a record that frames fine but does
- * not decode is counted the same way and skipped. Neither is fatal.
+ * (counted in wal_torn_records_total); a damaged region mid-segment is
+ * skipped by wal.c up to the next valid frame (wal_corrupt_records_total),
+ * and each is reported through opts.report; a record that frames fine but
+ * does not decode is counted as torn and skipped. None is fatal. A SAMPLES
+ * record after damage may name a WAL id whose SERIES record was lost: its
+ * samples cannot be placed and are counted, not guessed.
  * Samples that were already cut into a block whose WAL segments were not yet
  * truncated replay into the head again: same values, deduplicated on read.
  */
@@ -116,13 +120,30 @@ static int on_record(void *ctx, const void *rec, size_t n)
     return rc;
 }
 
+/* Damage found by wal.c: said loudly, once per region. */
+static void on_damage(void *ctx, const struct wal_damage *d)
+{
+    struct replay *r = ctx;
+    if (d->tail)
+        db_report(r->s, -1, "wal_replay",
+                  "WAL segment %08u: torn or damaged tail at offset %llu (%llu bytes) dropped",
+                  d->seg, (unsigned long long)d->off, (unsigned long long)d->len);
+    else
+        db_report(r->s, -1, "wal_replay",
+                  "WAL segment %08u is damaged at offset %llu: %llu bytes skipped, the records "
+                  "after them recovered (the samples of the damaged record are lost)",
+                  d->seg, (unsigned long long)d->off, (unsigned long long)d->len);
+}
+
 int replay_wal(struct storage *s, struct err *e)
 {
     struct replay r = {.s = s};
-    uint64_t torn = 0;
-    int rc = wal_replay(s->wal_dir, on_record, &r, &torn, e);
+    struct wal_replay_stats st = {0};
+    int rc = wal_replay(s->wal_dir, on_record, on_damage, &r, &st, e);
     free(r.map);
-    s->wal_torn = torn + r.corrupt;
+    s->wal_torn = st.torn + r.corrupt;
+    s->wal_corrupt = st.corrupt;
+    s->wal_corrupt_bytes = st.corrupt_bytes;
     if (rc) {
         if (e && e->code == 0)
             ERR_SET(e, rc, "replaying the WAL: %s", tide_strerror(rc));

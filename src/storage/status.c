@@ -74,6 +74,7 @@ int storage_stats(struct storage *s, struct storage_stats *out)
         parts[j].series += bm->nseries;
         block_bytes += bm->bytes;
         out->block_samples += bm->nsamples;
+        out->blocks_damaged += db->damaged;
     }
     out->tombstones = s->ntombs;
     pthread_rwlock_unlock(&s->lock);
@@ -96,6 +97,16 @@ int storage_stats(struct storage *s, struct storage_stats *out)
     out->compactions_total = atomic_load(&s->compactions);
     out->partitions_dropped_total = atomic_load(&s->partitions_dropped);
     out->background_errors_total = atomic_load(&s->background_errors);
+    for (int j = 0; j < STORAGE_JOB_N; j++)
+        out->job_errors_total[j] = atomic_load(&s->job_errors[j]);
+    pthread_mutex_lock(&s->err_mu);
+    memcpy(out->last_error, s->last_error, sizeof out->last_error);
+    out->last_error_job = s->last_error_job;
+    out->last_error_ms = s->last_error_ms;
+    pthread_mutex_unlock(&s->err_mu);
+    out->wal_corrupt_records_total = s->wal_corrupt;
+    out->wal_corrupt_bytes_total = s->wal_corrupt_bytes;
+    out->blocks_quarantined_total = atomic_load(&s->blocks_quarantined);
     return 0;
 }
 

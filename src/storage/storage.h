@@ -42,6 +42,26 @@ enum storage_fsync {
     STORAGE_FSYNC_NEVER,        /* leave it to the kernel */
 };
 
+/* The background jobs whose failures are counted apart (storage_stats,
+ * /metrics tide_storage_background_errors_total{job}). */
+enum storage_job {
+    STORAGE_JOB_WAL_FSYNC = 0, /* the fsync timer's write + fdatasync of the WAL */
+    STORAGE_JOB_HEAD_CUT,      /* writing the head into blocks */
+    STORAGE_JOB_COMPACTION,    /* merging a partition's blocks */
+    STORAGE_JOB_RETENTION,     /* dropping old partitions */
+    STORAGE_JOB_N,
+};
+/* "wal_fsync", "head_cut", "compaction", "retention". */
+const char *storage_job_name(enum storage_job job);
+
+/* Storage never prints. What the server should log (a failed background
+ * job, WAL damage found at replay, a quarantined block) is handed to this
+ * callback, from the thread that met it (the background thread,
+ * storage_open() or storage_close()), one message per event. `what` is a
+ * storage_job_name() or "wal_replay", "block_load", "close". `msg` is valid
+ * during the call only. The callback must not call back into storage. */
+typedef void storage_report_fn(void *ctx, const char *what, const char *msg);
+
 struct storage_opts {
     const char *dir;                  /* data directory, created if missing */
     int64_t retention_ms;             /* drop partitions older than this; 0 = keep forever */
@@ -56,6 +76,8 @@ struct storage_opts {
     bool no_background;               /* tests: no threads; call storage_maintain() */
     bool no_cut_on_close;             /* tests: close syncs the WAL but leaves the head in it,
                                          as after a crash; the next open replays it */
+    storage_report_fn *report;        /* NULL: events are only counted (storage_stats) */
+    void *report_ctx;                 /* its first argument */
 };
 
 /* Fill the defaults above into the zero fields of o. */
@@ -69,7 +91,10 @@ struct storage;
  * On failure *out is NULL. */
 int storage_open(struct storage **out, const struct storage_opts *o, struct err *e);
 /* Stop background jobs, sync the WAL, cut the head into blocks, free all.
- * Returns the first error met while flushing; the object is freed anyway. */
+ * Returns the error of syncing the WAL (then the last acknowledged writes
+ * may be lost); a head cut that fails (ENOSPC) is reported through
+ * opts.report and is not an error: the WAL is kept whole and the next open
+ * replays it. The object is freed anyway. */
 int storage_close(struct storage *s);
 
 struct storage_append_result {
@@ -166,7 +191,16 @@ struct storage_stats {
     uint64_t bytes_on_disk;          /* WAL + blocks */
     uint64_t wal_bytes;              /* current WAL size on disk */
     uint64_t block_samples;          /* samples in blocks */
-    uint64_t background_errors_total; /* failed background jobs (fsync, cut, compaction) */
+    uint64_t background_errors_total; /* failed background jobs, all kinds */
+    uint64_t job_errors_total[STORAGE_JOB_N]; /* the same by storage_job */
+    char last_error[256];            /* the last failure's message, "" if none */
+    const char *last_error_job;      /* its storage_job_name(), NULL if none */
+    int64_t last_error_ms;           /* when, Unix ms; 0 if none */
+    uint64_t wal_corrupt_records_total; /* damaged regions inside WAL segments skipped at
+                                           replay (records after them were recovered) */
+    uint64_t wal_corrupt_bytes_total; /* bytes those regions spanned */
+    uint64_t blocks_quarantined_total; /* damaged or stray .blk files moved to DIR/quarantine */
+    uint64_t blocks_damaged;         /* live blocks found damaged at read time (not compacted) */
     uint64_t tombstones;             /* deleted ranges waiting for compaction */
     size_t npartitions;
     struct storage_partition_info *partitions; /* malloc'd; storage_stats_fini() */

@@ -7,11 +7,13 @@
  *
  * Recovery: a crash can leave the last frame of a segment half written (a
  * torn write), or a tail of zeros (a file system that extended the file
- * before the data reached it, or preallocation). Replay takes frames in order
- * and stops a segment at the first frame whose header is out of bounds, whose
- * payload is cut short, or whose CRC does not match: that frame is counted in
- * *torn and dropped, and replay goes on with the next segment, because the
- * records after a damaged frame cannot be trusted to be framed correctly. A
+ * before the data reached it). Damage can also sit in the middle of a
+ * segment (a flipped bit, a bad sector). Replay takes frames in order; at a
+ * frame whose header is out of bounds, whose payload is cut short or whose
+ * CRC does not match, it looks for the next offset where a whole frame checks
+ * out (header, the chain of headers after it, CRC) and goes on from there, so
+ * every intact record after the damage is recovered. The skipped region is
+ * counted as corrupt, or as a torn tail when no valid frame follows it. A
  * header of all zeros followed only by zeros is the clean end of a segment,
  * which is why an empty record is refused at append time.
  * Invariant: with fsync "always", a batch is acknowledged only after
@@ -48,6 +50,9 @@ struct wal {
     uint32_t seg;                /* its number */
     uint64_t seg_bytes;          /* bytes in it, buffered ones included */
     uint64_t disk_bytes;         /* bytes of it known to be whole frames on disk */
+    uint64_t alloc_bytes;        /* bytes of it reserved with fallocate(2) (>= seg_bytes
+                                    unless the file system cannot preallocate) */
+    bool no_prealloc;            /* fallocate(2) unsupported here: reserve nothing */
     struct buf wbuf;             /* frames not yet written */
     _Atomic uint64_t size_bytes; /* all segment files, buffered bytes included */
     _Atomic uint64_t fsyncs;
@@ -145,7 +150,55 @@ static int open_segment(struct wal *w, uint32_t seg)
     w->seg = seg;
     w->seg_bytes = (uint64_t)st.st_size;
     w->disk_bytes = w->seg_bytes;
+    w->alloc_bytes = w->seg_bytes;
     return 0;
+}
+
+/* Make sure the current segment has disk space reserved up to byte `end`,
+ * so that frames acknowledged into the buffer can always be written later,
+ * whatever else fills the disk meanwhile. The space is taken in steps of
+ * WAL_PREALLOC_STEP_BYTES (fewer calls), or exactly when the disk has no room
+ * for a step. FALLOC_FL_KEEP_SIZE leaves the file size alone, so O_APPEND
+ * writes land in the reserved blocks and replay never sees the reservation.
+ * -ENOSPC when even the exact amount cannot be had. Called with mu held. */
+static int reserve_locked(struct wal *w, uint64_t end)
+{
+    if (w->no_prealloc || end <= w->alloc_bytes)
+        return 0;
+    uint64_t want = w->alloc_bytes + WAL_PREALLOC_STEP_BYTES;
+    if (want > WAL_SEGMENT_MAX_BYTES)
+        want = WAL_SEGMENT_MAX_BYTES;
+    if (want < end)
+        want = end;
+    for (;;) {
+        if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->alloc_bytes,
+                      (off_t)(want - w->alloc_bytes)) == 0) {
+            w->alloc_bytes = want;
+            return 0;
+        }
+        int err = errno;
+        if (err == EINTR)
+            continue;
+        if (err == EOPNOTSUPP || err == ENOSYS) {
+            w->no_prealloc = true; /* best effort: such file systems keep the old behaviour */
+            return 0;
+        }
+        if (err == ENOSPC && want > end) {
+            want = end;
+            continue;
+        }
+        return -err;
+    }
+}
+
+/* Give back the reserved space past the data of a segment that is done
+ * (cut or close), once its frames are synced. Best effort. */
+static void release_locked(struct wal *w)
+{
+    if (w->alloc_bytes > w->disk_bytes && w->wbuf.len == 0) {
+        if (ftruncate(w->fd, (off_t)w->disk_bytes) == 0)
+            w->alloc_bytes = w->disk_bytes;
+    }
 }
 
 int wal_open(struct wal **out, const char *dir, struct err *e)
@@ -215,6 +268,7 @@ static int write_frames(struct wal *w, const void *a, size_t na, const void *b, 
         if (ftruncate(w->fd, (off_t)w->disk_bytes) != 0) {
             /* the torn frame stays; replay will drop and count it */
         }
+        w->alloc_bytes = w->disk_bytes; /* truncation also dropped the reservation */
         return rc;
     }
     w->disk_bytes += na + nb;
@@ -251,6 +305,7 @@ static int cut_locked(struct wal *w)
     int rc = sync_locked(w);
     if (rc != 0)
         return rc;
+    release_locked(w);
     int old = w->fd;
     rc = open_segment(w, w->seg + 1);
     if (rc != 0)
@@ -265,6 +320,8 @@ int wal_close(struct wal *w)
         return 0;
     pthread_mutex_lock(&w->mu);
     int rc = sync_locked(w);
+    if (rc == 0)
+        release_locked(w);
     pthread_mutex_unlock(&w->mu);
     if (close(w->fd) != 0 && rc == 0)
         rc = -errno;
@@ -289,6 +346,8 @@ int wal_append(struct wal *w, const void *rec, size_t n)
     int rc = 0;
     if (w->seg_bytes > 0 && w->seg_bytes + frame > WAL_SEGMENT_MAX_BYTES)
         rc = cut_locked(w);
+    if (rc == 0)
+        rc = reserve_locked(w, w->seg_bytes + frame);
     if (rc == 0 && w->wbuf.len + frame > WAL_BUFFER_BYTES)
         rc = flush_locked(w);
     if (rc == 0 && frame > WAL_BUFFER_BYTES) {
@@ -392,43 +451,95 @@ static bool all_zero(const uint8_t *p, size_t n)
     return true;
 }
 
-/* Replay one segment's bytes. Returns fn's non-zero code, else 0. */
-static int replay_segment(const uint8_t *p, size_t len, wal_record_fn *fn, void *ctx,
-                          uint64_t *torn)
+/* Does a frame start at `off`: a plausible header whose payload fits and
+ * whose CRC matches? Used to resync after damage; the CRC is only computed
+ * once the header, and the headers of up to WAL_RESYNC_CHAIN frames after it,
+ * are plausible (each lands inside the data or exactly at its end), so a
+ * scan through random bytes costs about one pass, not one CRC per offset. */
+#define WAL_RESYNC_CHAIN 3
+
+static bool header_fits(const uint8_t *p, size_t len, size_t off, size_t *next)
+{
+    if (len - off < WAL_FRAME_HEADER_BYTES)
+        return false;
+    uint32_t n = le32(p + off);
+    if (n == 0 || n > WAL_RECORD_MAX_BYTES || n > len - off - WAL_FRAME_HEADER_BYTES)
+        return false;
+    *next = off + WAL_FRAME_HEADER_BYTES + n;
+    return true;
+}
+
+static bool frame_at(const uint8_t *p, size_t len, size_t off)
+{
+    size_t next, at = off;
+    if (!header_fits(p, len, at, &next))
+        return false;
+    for (int i = 0; i < WAL_RESYNC_CHAIN; i++) {
+        at = next;
+        if (at == len || (len - at >= WAL_FRAME_HEADER_BYTES && le32(p + at) == 0 &&
+                          le32(p + at + 4) == 0))
+            break; /* the end, or a zero tail */
+        if (!header_fits(p, len, at, &next))
+            return false;
+    }
+    uint32_t n = le32(p + off);
+    return hash_crc32(0, p + off + WAL_FRAME_HEADER_BYTES, n) == le32(p + off + 4);
+}
+
+/* Replay one segment's bytes. Returns fn's non-zero code, else 0. A damaged
+ * frame is skipped up to the next offset where a whole frame checks out
+ * (frame_at()): first where the damaged frame's own length says the next one
+ * starts (a flipped payload bit), else the first such offset after it. No
+ * valid frame after the damage makes it a torn tail. */
+static int replay_segment(uint32_t seg, const uint8_t *p, size_t len, wal_record_fn *fn,
+                          wal_damage_fn *dmg, void *ctx, struct wal_replay_stats *st)
 {
     size_t off = 0;
     while (off < len) {
         size_t left = len - off;
-        if (left < WAL_FRAME_HEADER_BYTES) {
-            if (!all_zero(p + off, left))
-                (*torn)++;
+        if (left < WAL_FRAME_HEADER_BYTES && all_zero(p + off, left))
             return 0;
+        if (left >= WAL_FRAME_HEADER_BYTES && le32(p + off) == 0 && le32(p + off + 4) == 0 &&
+            all_zero(p + off, left))
+            return 0; /* clean end: zeros to the end of the file */
+        size_t next;
+        if (header_fits(p, len, off, &next) &&
+            hash_crc32(0, p + off + WAL_FRAME_HEADER_BYTES, le32(p + off)) == le32(p + off + 4)) {
+            st->records++;
+            int rc = fn(ctx, p + off + WAL_FRAME_HEADER_BYTES, le32(p + off));
+            if (rc != 0)
+                return rc;
+            off = next;
+            continue;
         }
-        uint32_t n = le32(p + off);
-        uint32_t crc = le32(p + off + 4);
-        if (n == 0 && crc == 0) {
-            if (!all_zero(p + off, left))
-                (*torn)++; /* zeros, then something: damage, not a clean end */
-            return 0;
+        /* Damage at off: find where the intact frames resume. */
+        size_t resume = len;
+        if (header_fits(p, len, off, &next) && next < len && frame_at(p, len, next))
+            resume = next;
+        for (size_t at = off + 1; resume == len && at + WAL_FRAME_HEADER_BYTES <= len; at++)
+            if (frame_at(p, len, at))
+                resume = at;
+        struct wal_damage d = {seg, off, resume - off, resume == len};
+        if (d.tail) {
+            st->torn++;
+        } else {
+            st->corrupt++;
+            st->corrupt_bytes += d.len;
         }
-        if (n == 0 || n > WAL_RECORD_MAX_BYTES || n > left - WAL_FRAME_HEADER_BYTES ||
-            hash_crc32(0, p + off + WAL_FRAME_HEADER_BYTES, n) != crc) {
-            (*torn)++;
-            return 0;
-        }
-        int rc = fn(ctx, p + off + WAL_FRAME_HEADER_BYTES, n);
-        if (rc != 0)
-            return rc;
-        off += WAL_FRAME_HEADER_BYTES + (size_t)n;
+        if (dmg)
+            dmg(ctx, &d);
+        off = resume;
     }
     return 0;
 }
 
-int wal_replay(const char *dir, wal_record_fn *fn, void *ctx, uint64_t *torn, struct err *e)
+int wal_replay(const char *dir, wal_record_fn *fn, wal_damage_fn *dmg, void *ctx,
+               struct wal_replay_stats *st, struct err *e)
 {
-    uint64_t dropped = 0;
-    if (torn)
-        *torn = 0;
+    struct wal_replay_stats local;
+    if (st == NULL)
+        st = &local;
+    memset(st, 0, sizeof *st);
     uint32_t *segs;
     size_t n;
     int rc = list_segments(dir, &segs, &n);
@@ -446,13 +557,11 @@ int wal_replay(const char *dir, wal_record_fn *fn, void *ctx, uint64_t *torn, st
             ERR_SET(e, rc, "wal: read %s", path);
             break;
         }
-        rc = replay_segment((const uint8_t *)p, len, fn, ctx, &dropped);
+        rc = replay_segment(segs[i], (const uint8_t *)p, len, fn, dmg, ctx, st);
         free(p);
         if (rc != 0)
             ERR_SET(e, rc, "wal: replay stopped by the record handler in %s", path);
     }
     free(segs);
-    if (torn)
-        *torn = dropped;
     return rc;
 }

@@ -4,9 +4,9 @@
  * (DIR/00000001, ...) and knows nothing of what a record holds (wal_record.c
  * does). A frame is [u32le length][u32le crc32 of payload][payload].
  * Replay reads every segment in order; a torn or corrupt frame at the end of
- * the last segment is dropped and counted, never fatal; corruption in the
- * middle stops replay of that segment, is counted, and replay goes on with
- * the next.
+ * a segment is dropped and counted, never fatal; a damaged region in the
+ * middle is skipped up to the next frame that checks out, counted, and every
+ * intact record after it is recovered.
  *
  * Invariant: with fsync "always", a batch is acknowledged only after
  * wal_sync() has returned 0.
@@ -17,6 +17,7 @@
 #ifndef TIDE_STORAGE_WAL_H
 #define TIDE_STORAGE_WAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,9 +50,24 @@ uint64_t wal_fsyncs(struct wal *w);
 uint64_t wal_bytes_written(struct wal *w);
 
 /* Replay every record in DIR in order, calling fn for each; fn returning
- * non-zero stops replay with that code. *torn gets the count of dropped torn
- * or corrupt frames. Runs before wal_open(). */
+ * non-zero stops replay with that code. Damage is skipped, counted in *st
+ * (may be NULL) and described to dmg (may be NULL), both with ctx. Runs
+ * before wal_open(). */
 typedef int wal_record_fn(void *ctx, const void *rec, size_t n);
-int wal_replay(const char *dir, wal_record_fn *fn, void *ctx, uint64_t *torn, struct err *e);
+struct wal_damage {
+    uint32_t seg; /* segment number */
+    uint64_t off; /* offset of the first damaged byte */
+    uint64_t len; /* bytes skipped */
+    bool tail;    /* nothing valid after it: a torn tail (else frames resumed) */
+};
+typedef void wal_damage_fn(void *ctx, const struct wal_damage *d);
+struct wal_replay_stats {
+    uint64_t records;       /* passed to fn */
+    uint64_t torn;          /* torn or corrupt tails dropped */
+    uint64_t corrupt;       /* damaged regions inside segments, skipped */
+    uint64_t corrupt_bytes; /* bytes of those regions */
+};
+int wal_replay(const char *dir, wal_record_fn *fn, wal_damage_fn *dmg, void *ctx,
+               struct wal_replay_stats *st, struct err *e);
 
 #endif

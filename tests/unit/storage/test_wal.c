@@ -1,7 +1,8 @@
 /* test_wal.c: WAL framing (storage/wal.c): append and replay across
  * segments; a torn last frame cut at every offset is dropped and counted;
- * zero-filled tails end a segment; a corrupt frame in the middle stops only
- * its segment; truncation and counters. */
+ * zero-filled tails end a segment; a corrupt frame in the middle is skipped
+ * and every record after it recovered (one flipped bit at every bit of a
+ * frame, in the middle of a segment); truncation and counters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,23 +70,31 @@ static void write_records(const char *dir, size_t from, size_t to, bool cut_midw
     assert_int_equal(wal_close(w), 0);
 }
 
-static void check_replay(const char *name, const char *dir, size_t want_n, const size_t *want_idx,
-                         uint64_t want_torn)
+static void check_replay2(const char *name, const char *dir, size_t want_n,
+                          const size_t *want_idx, uint64_t want_torn, uint64_t want_corrupt)
 {
     struct collected c = {.stop_at = -1};
-    uint64_t torn = 99;
+    struct wal_replay_stats st = {99, 99, 99, 99};
     struct err e = {0};
-    int rc = wal_replay(dir, collect, &c, &torn, &e);
+    int rc = wal_replay(dir, collect, NULL, &c, &st, &e);
     if (rc != 0)
         fail_msg("%s: replay rc=%d %s", name, rc, e.msg);
-    if (c.n != want_n || torn != want_torn)
-        fail_msg("%s: %zu records, %llu torn; want %zu, %llu", name, c.n,
-                 (unsigned long long)torn, want_n, (unsigned long long)want_torn);
+    if (c.n != want_n || st.torn != want_torn || st.corrupt != want_corrupt ||
+        st.records != c.n)
+        fail_msg("%s: %zu records, %llu torn, %llu corrupt; want %zu, %llu, %llu", name, c.n,
+                 (unsigned long long)st.torn, (unsigned long long)st.corrupt, want_n,
+                 (unsigned long long)want_torn, (unsigned long long)want_corrupt);
     for (size_t i = 0; i < want_n; i++) {
         size_t k = want_idx ? want_idx[i] : i;
         if (c.sizes[i] != rec_sizes[k] || c.first[i] != (uint8_t)(k + 1))
             fail_msg("%s: record %zu is not record %zu", name, i, k);
     }
+}
+
+static void check_replay(const char *name, const char *dir, size_t want_n, const size_t *want_idx,
+                         uint64_t want_torn)
+{
+    check_replay2(name, dir, want_n, want_idx, want_torn, 0);
 }
 
 static void test_append_replay(void **state)
@@ -100,14 +109,14 @@ static void test_append_replay(void **state)
     check_replay("reopened", dir, NRECS + 2, idx, 0);
     /* The handler stops replay with its code. */
     struct collected c = {.stop_at = 3};
-    assert_int_equal(wal_replay(dir, collect, &c, NULL, NULL), 7);
+    assert_int_equal(wal_replay(dir, collect, NULL, &c, NULL, NULL), 7);
     assert_int_equal(c.n, 3);
     fs_rm_rf(dir);
     /* A missing directory is an empty WAL. */
     c = (struct collected){.stop_at = -1};
-    uint64_t torn = 5;
-    assert_int_equal(wal_replay(dir, collect, &c, &torn, NULL), 0);
-    assert_int_equal(c.n + torn, 0);
+    struct wal_replay_stats st = {5, 5, 5, 5};
+    assert_int_equal(wal_replay(dir, collect, NULL, &c, &st, NULL), 0);
+    assert_int_equal(c.n + st.torn + st.corrupt + st.records, 0);
 }
 
 static void test_counters_and_truncate(void **state)
@@ -143,7 +152,7 @@ static void test_counters_and_truncate(void **state)
     assert_int_equal(access(p, F_OK), 0);
     assert_int_equal(wal_close(w), 0);
     struct collected c = {.stop_at = -1};
-    assert_int_equal(wal_replay(dir, collect, &c, NULL, NULL), 0);
+    assert_int_equal(wal_replay(dir, collect, NULL, &c, NULL, NULL), 0);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.first[0], 'h');
     fs_rm_rf(dir);
@@ -222,8 +231,8 @@ static void test_zero_tail_and_corruption(void **state)
     check_replay("short junk", dir, NRECS, NULL, 1);
     assert_int_equal(truncate(seg, size), 0);
 
-    /* A flipped payload byte in record 2 (segment 1): records 2..5 are lost,
-     * segment 2 still replays. */
+    /* A flipped payload byte in record 2 (segment 1): only record 2 is lost;
+     * replay resyncs on record 3. */
     snprintf(seg, sizeof seg, "%s/00000001", dir);
     off_t off = (off_t)(8 + 1 + 8 + 10 + 8 + 50);
     fd = open(seg, O_RDWR);
@@ -231,16 +240,76 @@ static void test_zero_tail_and_corruption(void **state)
     assert_int_equal(pread(fd, &b, 1, off), 1);
     b ^= 0x40;
     assert_int_equal(pwrite(fd, &b, 1, off), 1);
-    static const size_t idx[] = {0, 1, 6, 7, 8, 9};
-    check_replay("corrupt middle", dir, 6, idx, 1);
+    static const size_t idx[] = {0, 1, 3, 4, 5, 6, 7, 8, 9};
+    check_replay2("corrupt middle", dir, 9, idx, 0, 1);
     /* A length past the end of the segment. */
     b ^= 0x40;
     assert_int_equal(pwrite(fd, &b, 1, off), 1);
     uint8_t huge[4] = {0xff, 0xff, 0xff, 0x7f};
     assert_int_equal(pwrite(fd, huge, 4, 8 + 1), 4);
     close(fd);
-    static const size_t idx2[] = {0, 6, 7, 8, 9};
-    check_replay("bad length", dir, 5, idx2, 1);
+    static const size_t idx2[] = {0, 2, 3, 4, 5, 6, 7, 8, 9};
+    check_replay2("bad length", dir, 9, idx2, 0, 1);
+    fs_rm_rf(dir);
+}
+
+/* Records of varied sizes with varied bytes, as real SAMPLES records are. */
+static size_t fill_record(uint8_t *p, size_t i)
+{
+    size_t n = 20 + (i * 37) % 200;
+    uint32_t x = (uint32_t)i * 2654435761u + 1;
+    for (size_t k = 0; k < n; k++) {
+        x = x * 1103515245u + 12345u;
+        p[k] = (uint8_t)(x >> 16);
+    }
+    p[0] = (uint8_t)i;
+    return n;
+}
+
+/* One flipped bit in the middle of a segment loses only the record it hit:
+ * tried at every bit of the middle frame (header included). */
+static void test_bit_flip_resync(void **state)
+{
+    char dir[256], seg[300];
+    tmpdir(dir, sizeof dir);
+    struct wal *w;
+    assert_int_equal(wal_open(&w, dir, NULL), 0);
+    enum { N = 200 };
+    uint8_t rec[256];
+    size_t offs[N + 1], off = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t n = fill_record(rec, i);
+        offs[i] = off;
+        off += 8 + n;
+        assert_int_equal(wal_append(w, rec, n), 0);
+    }
+    offs[N] = off;
+    assert_int_equal(wal_close(w), 0);
+    snprintf(seg, sizeof seg, "%s/00000001", dir);
+    assert_int_equal((size_t)file_size(seg), off);
+    char *orig;
+    size_t olen;
+    assert_int_equal(fs_read_file(seg, &orig, &olen), 0);
+    size_t mid = N / 2;
+    for (size_t byte = offs[mid]; byte < offs[mid + 1]; byte++) {
+        for (int bit = 0; bit < 8; bit++) {
+            orig[byte] ^= (char)(1 << bit);
+            write_prefix(seg, orig, olen);
+            orig[byte] ^= (char)(1 << bit);
+            struct collected c = {.stop_at = -1};
+            struct wal_replay_stats st;
+            assert_int_equal(wal_replay(dir, collect, NULL, &c, &st, NULL), 0);
+            if (c.n != N - 1 || st.corrupt != 1 || st.torn != 0)
+                fail_msg("bit %d of byte %zu (frame %zu at %zu): %zu of %d records, %llu corrupt, "
+                         "%llu torn",
+                         bit, byte, mid, offs[mid], c.n, N - 1, (unsigned long long)st.corrupt,
+                         (unsigned long long)st.torn);
+            if (st.corrupt_bytes != offs[mid + 1] - offs[mid])
+                fail_msg("bit %d of byte %zu: %llu bytes skipped, want %zu", bit, byte,
+                         (unsigned long long)st.corrupt_bytes, offs[mid + 1] - offs[mid]);
+        }
+    }
+    free(orig);
     fs_rm_rf(dir);
 }
 
@@ -251,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_counters_and_truncate),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_zero_tail_and_corruption),
+        cmocka_unit_test(test_bit_flip_resync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
