@@ -283,6 +283,9 @@ static int serve(int argc, char **argv)
         .port = cfg.listen_port,
         .threads = cfg.http_threads,
         .idle_timeout_s = (unsigned)((cfg.http_idle_timeout_ms + 999) / 1000),
+        .max_connections = cfg.http_max_connections,
+        .max_connections_per_client = cfg.http_max_connections_per_client,
+        .header_timeout_ms = cfg.http_header_timeout_ms,
         .max_request_bytes = cfg.max_request_bytes,
     };
     struct auth auth = {

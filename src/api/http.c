@@ -23,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "api/auth.h"
 #include "api/encoding.h"
+#include "api/http_conns.h"
 #include "api/json.h"
 #include "api/metrics.h"
 #include "api/router.h"
@@ -36,6 +38,7 @@
 
 struct http_server {
     struct MHD_Daemon *d;
+    struct http_conns *conns; /* limits and header deadlines (http_conns.h) */
     struct api_ctx *ctx;
     size_t max_request_bytes;
     uint16_t port;
@@ -498,6 +501,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!st->started) {
         st->started = true;
         st->rq.conn = c;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci != NULL)
+            http_conns_busy(st->srv->conns, ci->socket_context);
         return on_headers(st, c, method);
     }
     if (*upload_data_size != 0) {
@@ -537,9 +544,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    struct http_server *srv = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci != NULL)
+        http_conns_idle(srv->conns, ci->socket_context);
     struct rqstate *st = *con_cls;
     if (st == NULL)
         return;
@@ -551,6 +561,57 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Accept policy: the connection limits, which may close a waiting
+ * connection to make room (http_conns.h). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct http_server *srv = cls;
+    return http_conns_admit(srv->conns, addr, len) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        *socket_context = fd == NULL ? NULL
+                                     : http_conns_open(srv->conns, fd->connect_fd,
+                                                       ad ? ad->client_addr : NULL);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_conns_close(srv->conns, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Room for `want` connections in the descriptor limit, raised up to the
+ * hard limit if need be (plus room for storage's files); returns the
+ * number of connections that fit. */
+static unsigned fit_fd_limit(unsigned want)
+{
+    const rlim_t spare = 256;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    rlim_t need = (rlim_t)want + spare;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return want;
+    unsigned fit = rl.rlim_cur > spare + 16 ? (unsigned)(rl.rlim_cur - spare) : 16;
+    log_warn("http",
+             "http_max_connections %u lowered to %u: the open-files limit is %llu "
+             "(raise it with ulimit -n or LimitNOFILE=)",
+             want, fit, (unsigned long long)rl.rlim_cur);
+    return fit;
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -559,7 +620,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
-    log_warn("http", "libmicrohttpd: %s", msg);
+    /* A client going away mid-request is routine (and is how connections
+     * closed by http_conns.c end): not worth a warning each. */
+    if (strstr(msg, "closed by remote") != NULL || strstr(msg, "connection closure") != NULL)
+        log_debug("http", "libmicrohttpd: %s", msg);
+    else
+        log_warn("http", "libmicrohttpd: %s", msg);
 }
 
 int http_start(struct http_server **out, const struct http_opts *o, struct api_ctx *ctx,
@@ -572,7 +638,11 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
     srv->ctx = ctx;
     srv->max_request_bytes = o->max_request_bytes ? o->max_request_bytes : (64u << 20);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* ITC: MHD_stop_daemon() must wake every worker at once, also one at
+     * its share of the connection limit that no longer polls the listening
+     * socket (without it, a stop with ~1000 idle connections waited out the
+     * idle timeout). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 #ifdef __linux__
     flags |= MHD_USE_EPOLL;
 #endif
@@ -593,7 +663,26 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
             flags |= MHD_USE_IPv6;
     }
     unsigned threads = o->threads ? o->threads : 4;
+    struct http_conns_opts co = {
+        .max_connections = fit_fd_limit(o->max_connections ? o->max_connections : 4096),
+        .max_per_client = o->max_connections_per_client ? o->max_connections_per_client : 512,
+        .header_timeout_ms = o->header_timeout_ms > 0 ? o->header_timeout_ms : 10000,
+        .idle_timeout_ms = 1000LL * (o->idle_timeout_s ? o->idle_timeout_s : 120),
+    };
+    int rc = http_conns_new(&srv->conns, &co);
+    if (rc != 0) {
+        if (ai)
+            freeaddrinfo(ai);
+        free(srv);
+        return ERR_SET(e, rc, "cannot start the HTTP connection table");
+    }
+    /* MHD's own limit sits above ours: ours closes a waiting connection to
+     * admit a new one, and the closed one lingers until its worker sees it.
+     * MHD splits it evenly between the workers. */
+    unsigned mhd_limit = co.max_connections + 64 * threads;
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)mhd_limit, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)(o->idle_timeout_s ? o->idle_timeout_s : 120),
@@ -605,12 +694,13 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
     };
     /* The logger must come first, before MHD_OPTION_ARRAY carries the rest. */
     srv->d =
-        MHD_start_daemon(flags, o->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        MHD_start_daemon(flags, o->port, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
                          on_mhd_log, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     int err_no = errno;
     if (ai)
         freeaddrinfo(ai);
     if (srv->d == NULL) {
+        http_conns_free(srv->conns);
         free(srv);
         return ERR_SET(e, err_no ? -err_no : TIDE_EINVAL,
                        "cannot listen on %s:%u (port in use or address not local?)",
@@ -627,6 +717,7 @@ void http_stop(struct http_server *srv)
     if (srv == NULL)
         return;
     MHD_stop_daemon(srv->d);
+    http_conns_free(srv->conns);
     free(srv);
 }
 
