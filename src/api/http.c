@@ -11,7 +11,13 @@
  * Invariant: no body grows past max_request_bytes in memory, compressed or
  * inflated; a body over the cap is drained unread and answered 413.
  * Threads: MHD's polling thread with a pool of http_threads workers; a
- * request stays on one worker from its first callback to its completion.
+ * request stays on one worker from its first callback to its completion,
+ * except the handler of an `offload` route (PromQL): its connection is
+ * suspended and the handler runs on the query pool (http_pool.h, four
+ * threads per query slot), then the connection is resumed and the worker
+ * sends the answer. So slow queries never hold the workers that health
+ * checks and writes need. Connection limits and header deadlines are
+ * http_conns.c's.
  */
 #include "api/http.h"
 
@@ -29,8 +35,10 @@
 #include "api/auth.h"
 #include "api/encoding.h"
 #include "api/http_conns.h"
+#include "api/http_pool.h"
 #include "api/json.h"
 #include "api/metrics.h"
+#include "api/prom_query.h"
 #include "api/router.h"
 #include "core/log.h"
 #include "core/strv.h"
@@ -39,6 +47,7 @@
 struct http_server {
     struct MHD_Daemon *d;
     struct http_conns *conns; /* limits and header deadlines (http_conns.h) */
+    struct http_pool *pool;   /* runs `offload` routes (http_pool.h) */
     struct api_ctx *ctx;
     size_t max_request_bytes;
     uint16_t port;
@@ -58,6 +67,12 @@ struct rqstate {
     enum encoding enc; /* Content-Encoding to decode once the body is in */
     struct buf raw;   /* the body as received */
     int64_t start_ns; /* for the access log */
+    /* An `offload` route: the connection is suspended while a pool thread
+     * fills `rs`; `done` is set before MHD_resume_connection(), whose
+     * mutex orders it before the worker's next look. */
+    bool offloaded;
+    bool done;
+    struct http_resp rs;
 };
 
 /* ---- parameters ---- */
@@ -360,6 +375,7 @@ static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, 
     struct http_req *rq = &st->rq;
     struct http_server *srv = st->srv;
     st->start_ns = time_mono_ns();
+    rq->start_ns = st->start_ns;
     rq->method = method_of(method);
     rq->method_name = arena_strndup(&rq->arena, method, strlen(method));
     const char *q = strchr(st->raw_uri, '?');
@@ -424,6 +440,54 @@ static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, 
     return MHD_YES;
 }
 
+/* On a pool thread: run the handler of an offloaded request, then hand
+ * the connection back to its worker. */
+static void run_offloaded(void *arg, bool cancelled)
+{
+    struct rqstate *st = arg;
+    if (cancelled)
+        http_reply_prom_error(&st->rs, 503, "unavailable", "the server is shutting down");
+    else
+        router_route(st->route)->fn(&st->rq, &st->rs);
+    st->done = true;
+    MHD_resume_connection(st->rq.conn);
+}
+
+/* Suspend the connection and queue its handler on the pool; the answer is
+ * sent by on_request() once resumed. Suspending before submitting means
+ * the pool never resumes a connection that is not yet suspended. */
+static enum MHD_Result offload(struct rqstate *st, struct MHD_Connection *c)
+{
+    st->offloaded = true;
+    st->rs.status = 200;
+    buf_init(&st->rs.body, HTTP_MAX_RESPONSE_BYTES);
+    MHD_suspend_connection(c);
+    int rc = http_pool_submit(st->srv->pool, run_offloaded, st);
+    if (rc != 0) {
+        if (rc == TIDE_ECLOSED)
+            http_reply_prom_error(&st->rs, 503, "unavailable", "the server is shutting down");
+        else
+            http_reply_prom_error(&st->rs, 500, "internal", "out of memory");
+        st->done = true;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
+/* The answer of an offloaded request, on the worker after the resume. */
+static enum MHD_Result send_offloaded(struct rqstate *st, struct MHD_Connection *c)
+{
+    if (!st->done)
+        return MHD_YES; /* not ours to answer yet */
+    st->offloaded = false;
+    enum MHD_Result ok = send_resp(st, c, &st->rs);
+    if (st->rs.stream != NULL && st->rs.stream_free != NULL)
+        st->rs.stream_free(st->rs.stream_cls);
+    st->rs.stream = NULL;
+    buf_fini(&st->rs.body);
+    return ok;
+}
+
 /* The last call: the whole body is in; run the handler. */
 static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
 {
@@ -478,6 +542,9 @@ static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
         return send_simple(st, c, rc == -ENOMEM ? 500 : 400,
                            rc == -ENOMEM ? "out of memory" : "NUL byte in a parameter");
 
+    if (route->offload && srv->pool != NULL)
+        return offload(st, c);
+
     struct http_resp rs = {0};
     rs.status = 200;
     buf_init(&rs.body, HTTP_MAX_RESPONSE_BYTES);
@@ -507,6 +574,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             http_conns_busy(st->srv->conns, ci->socket_context);
         return on_headers(st, c, method);
     }
+    if (st->offloaded)
+        return send_offloaded(st, c);
     if (*upload_data_size != 0) {
         if (st->early_status == 0 && !st->too_large &&
             buf_append(&st->raw, upload_data, *upload_data_size) != 0) {
@@ -555,6 +624,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     buf_fini(&st->raw);
     buf_fini(&st->rq.body);
+    buf_fini(&st->rs.body);
+    if (st->rs.stream != NULL && st->rs.stream_free != NULL)
+        st->rs.stream_free(st->rs.stream_cls);
     arena_fini(&st->rq.arena);
     free(st->raw_uri);
     free(st);
@@ -642,7 +714,8 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
      * its share of the connection limit that no longer polls the listening
      * socket (without it, a stop with ~1000 idle connections waited out the
      * idle timeout). */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 #ifdef __linux__
     flags |= MHD_USE_EPOLL;
 #endif
@@ -669,12 +742,24 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
         .header_timeout_ms = o->header_timeout_ms > 0 ? o->header_timeout_ms : 10000,
         .idle_timeout_ms = 1000LL * (o->idle_timeout_s ? o->idle_timeout_s : 120),
     };
+    /* Queries wait for a slot on the pool, not on the workers. The pool
+     * has more threads than slots so that queries waiting for a slot do
+     * so in prom_query.c, which answers "timeout" at each one's deadline;
+     * past that many, they queue in the pool and time out when picked. */
+    struct prom_query_opts qs;
+    prom_query_settings(ctx->query, &qs);
+    unsigned pool_threads = qs.max_concurrency * 4 < 8 ? 8 : qs.max_concurrency * 4;
     int rc = http_conns_new(&srv->conns, &co);
+    if (rc == 0) {
+        rc = http_pool_new(&srv->pool, pool_threads);
+        if (rc != 0)
+            http_conns_free(srv->conns);
+    }
     if (rc != 0) {
         if (ai)
             freeaddrinfo(ai);
         free(srv);
-        return ERR_SET(e, rc, "cannot start the HTTP connection table");
+        return ERR_SET(e, rc, "cannot start the HTTP server's threads");
     }
     /* MHD's own limit sits above ours: ours closes a waiting connection to
      * admit a new one, and the closed one lingers until its worker sees it.
@@ -700,6 +785,8 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
     if (ai)
         freeaddrinfo(ai);
     if (srv->d == NULL) {
+        http_pool_stop(srv->pool);
+        http_pool_free(srv->pool);
         http_conns_free(srv->conns);
         free(srv);
         return ERR_SET(e, err_no ? -err_no : TIDE_EINVAL,
@@ -716,7 +803,11 @@ void http_stop(struct http_server *srv)
 {
     if (srv == NULL)
         return;
+    /* Queued queries are answered 503 and running ones finish, so no
+     * connection is left suspended (MHD_stop_daemon() refuses that). */
+    http_pool_stop(srv->pool);
     MHD_stop_daemon(srv->d);
+    http_pool_free(srv->pool);
     http_conns_free(srv->conns);
     free(srv);
 }

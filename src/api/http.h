@@ -6,7 +6,8 @@
  * libmicrohttpd: they read a struct http_req and fill a struct http_resp,
  * and http.c turns that into the wire response.
  *
- * Thread: handlers run on the server's worker threads, several at once.
+ * Thread: handlers run on the server's worker threads, several at once;
+ * the handlers of `offload` routes (router.h) on the query pool instead.
  * Everything a handler reaches through `struct api_ctx` is either immutable
  * after http_start() or thread-safe (storage, atomic counters).
  */

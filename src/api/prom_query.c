@@ -357,7 +357,9 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
     struct prom_query_opts so;
     prom_query_settings(pq, &so);
     struct query_opts qo = {.lookback_ms = so.lookback_ms, .max_samples = so.max_samples};
-    int64_t t0 = time_mono_ns();
+    /* The budget counts from the request's arrival: time spent queued for
+     * the query pool (http_pool.h) or a slot is part of it. */
+    int64_t t0 = rq->start_ns != 0 ? rq->start_ns : time_mono_ns();
     int64_t deadline = t0 + r->budget_ms * 1000000;
     struct err e = {0};
     char msg[sizeof e.msg + 40];
@@ -384,6 +386,16 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
         }
     }
     int64_t left_ms = (deadline - time_mono_ns()) / 1000000;
+    if (left_ms <= 0 && r->budget_ms > 0) {
+        if (pq != NULL)
+            slot_release(pq);
+        snprintf(msg, sizeof msg,
+                 "query timed out waiting for one of %u query slots "
+                 "(query_max_concurrency); the server is busy",
+                 so.max_concurrency);
+        reply_error(rs, QUERY_ETIMEOUT, msg);
+        return;
+    }
     qo.timeout_ms = left_ms > 0 ? left_ms : 1;
 
     struct query *q = NULL;
