@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -48,6 +49,7 @@ struct http_server {
     struct MHD_Daemon *d;
     struct http_conns *conns; /* limits and header deadlines (http_conns.h) */
     struct http_pool *pool;   /* runs `offload` routes (http_pool.h) */
+    atomic_uint offloaded;    /* offloaded requests whose answer is not yet sent */
     struct api_ctx *ctx;
     size_t max_request_bytes;
     uint16_t port;
@@ -72,6 +74,7 @@ struct rqstate {
      * mutex orders it before the worker's next look. */
     bool offloaded;
     bool done;
+    bool counted; /* counted in srv->offloaded until completed */
     struct http_resp rs;
 };
 
@@ -459,6 +462,8 @@ static void run_offloaded(void *arg, bool cancelled)
 static enum MHD_Result offload(struct rqstate *st, struct MHD_Connection *c)
 {
     st->offloaded = true;
+    st->counted = true;
+    atomic_fetch_add(&st->srv->offloaded, 1);
     st->rs.status = 200;
     buf_init(&st->rs.body, HTTP_MAX_RESPONSE_BYTES);
     MHD_suspend_connection(c);
@@ -622,6 +627,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct rqstate *st = *con_cls;
     if (st == NULL)
         return;
+    if (st->counted)
+        atomic_fetch_sub(&srv->offloaded, 1);
     buf_fini(&st->raw);
     buf_fini(&st->rq.body);
     buf_fini(&st->rs.body);
@@ -803,9 +810,17 @@ void http_stop(struct http_server *srv)
 {
     if (srv == NULL)
         return;
-    /* Queued queries are answered 503 and running ones finish, so no
-     * connection is left suspended (MHD_stop_daemon() refuses that). */
+    /* Queries waiting for a slot or queued are answered 503 and running
+     * ones finish, so no connection is left suspended (MHD_stop_daemon()
+     * refuses that). */
+    prom_query_shutdown(srv->ctx->query);
     http_pool_stop(srv->pool);
+    /* Let the workers send those answers (2 s at most): MHD_stop_daemon()
+     * closes every connection at once. */
+    for (int i = 0; i < 200 && atomic_load(&srv->offloaded) > 0; i++) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(srv->d);
     http_pool_free(srv->pool);
     http_conns_free(srv->conns);

@@ -36,6 +36,10 @@ struct prom_query;
 int prom_query_new(struct prom_query **out, const struct prom_query_opts *o);
 void prom_query_free(struct prom_query *pq);
 
+/* Refuse further slots: queries waiting for one, and any later, get 503
+ * "unavailable" at once; running ones finish. For http_stop(). */
+void prom_query_shutdown(struct prom_query *pq);
+
 /* The effective settings (defaults resolved), for status endpoints. */
 void prom_query_settings(const struct prom_query *pq, struct prom_query_opts *out);
 

@@ -13,7 +13,9 @@
 #     (100 series x a median of 179-180 per window), although they waited
 #     longer than http_idle_timeout (1 s) with their connection suspended;
 #   - the one with timeout=2s gets Prometheus' 503 "timeout" error, and
-#     within 5 s (it waits for a slot on the pool, up to its deadline).
+#     within 5 s (it waits for a slot on the pool, up to its deadline);
+#   - SIGTERM with queries in flight answers each (200, or 503 "unavailable"
+#     for those still waiting for the slot) and exits 0.
 source "$(dirname "$0")/lib.sh"
 
 tide_start "$WORK/data" - --http-threads 2 --query-max-concurrency 1 --http-idle-timeout 1s
@@ -66,5 +68,21 @@ assert_eq "query 5 (timeout=2s) status" 503 "$(cut -d' ' -f1 "$WORK/q5.code")"
 awk '{ exit !($2 < 5) }' "$WORK/q5.code" || fail "the timeout=2s query answered after $(cut -d' ' -f2 "$WORK/q5.code") s"
 json_ok 'j["status"] == "error" and j["errorType"] == "timeout"' "$(cat "$WORK/q5.body")"
 log "query 5 after $(cut -d' ' -f2 "$WORK/q5.code") s: $(cat "$WORK/q5.body")"
+# SIGTERM with 3 slow queries in flight: the one evaluating finishes and is
+# answered, the ones waiting for the slot get 503 "unavailable" at once,
+# none sees a dropped connection, and the process exits 0.
+QPIDS=()
+for n in 7 8 9; do slow_query "$n"; done
+sleep 1
 tide_stop "$TIDE_PID"
+for pid in "${QPIDS[@]}"; do wait "$pid" || fail "a query's curl failed at shutdown: $(cat "$WORK"/q[789].err)"; done
+for n in 7 8 9; do
+    code=$(cut -d' ' -f1 "$WORK/q$n.code")
+    case "$code" in
+    200) cmp -s "$WORK/q1.body" "$WORK/q$n.body" || fail "query $n answered differently at shutdown" ;;
+    503) json_ok 'j["status"] == "error" and j["errorType"] == "unavailable"' "$(cat "$WORK/q$n.body")" ;;
+    *) fail "query $n at shutdown: status $code, want 200 or 503" ;;
+    esac
+    log "query $n at shutdown: $code after $(cut -d' ' -f2 "$WORK/q$n.code") s"
+done
 log "ok"

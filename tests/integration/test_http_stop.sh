@@ -12,7 +12,8 @@ source "$(dirname "$0")/lib.sh"
 
 FLAGS=(--http-header-timeout 10m --http-max-connections-per-client 2000)
 tide_start "$WORK/data" - "${FLAGS[@]}"
-req POST /write --data-binary 'stop_probe,host=a value=7 1700000000000000000'
+NOW=$(date +%s)
+req POST /write --data-binary "stop_probe,host=a value=7 ${NOW}000000000"
 assert_code 204
 
 python3 "$HERE/conn_flood.py" "$TIDE_PORT" 1000 0 60 "$WORK/flood.ready" >"$WORK/flood.out" 2>"$WORK/flood.log" &
@@ -44,7 +45,7 @@ log "stopped in $((($(date +%s%N) - t0) / 1000000)) ms"
 tide_kill "$FLOOD"
 
 tide_start "$WORK/data" - "${FLAGS[@]}"
-req GET /api/v1/query --get --data-urlencode 'query=stop_probe' --data-urlencode 'time=1700000000'
+req GET /api/v1/query --get --data-urlencode 'query=stop_probe' --data-urlencode "time=$NOW"
 assert_code 200
 json_ok 'j["data"]["result"][0]["value"][1] == "7"'
 tide_stop "$TIDE_PID"
