@@ -403,16 +403,6 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
         }
     }
     int64_t left_ms = (deadline - time_mono_ns()) / 1000000;
-    if (left_ms <= 0 && r->budget_ms > 0) {
-        if (pq != NULL)
-            slot_release(pq);
-        snprintf(msg, sizeof msg,
-                 "query timed out waiting for one of %u query slots "
-                 "(query_max_concurrency); the server is busy",
-                 so.max_concurrency);
-        reply_error(rs, QUERY_ETIMEOUT, msg);
-        return;
-    }
     qo.timeout_ms = left_ms > 0 ? left_ms : 1;
 
     struct query *q = NULL;
