@@ -11,7 +11,13 @@
  * Invariant: no body grows past max_request_bytes in memory, compressed or
  * inflated; a body over the cap is drained unread and answered 413.
  * Threads: MHD's polling thread with a pool of http_threads workers; a
- * request stays on one worker from its first callback to its completion.
+ * request stays on one worker from its first callback to its completion,
+ * except the handler of an `offload` route (PromQL): its connection is
+ * suspended and the handler runs on the query pool (http_pool.h, four
+ * threads per query slot), then the connection is resumed and the worker
+ * sends the answer. So slow queries never hold the workers that health
+ * checks and writes need. Connection limits and header deadlines are
+ * http_conns.c's.
  */
 #include "api/http.h"
 
@@ -23,12 +29,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "api/auth.h"
 #include "api/encoding.h"
+#include "api/http_conns.h"
+#include "api/http_pool.h"
 #include "api/json.h"
 #include "api/metrics.h"
+#include "api/prom_query.h"
 #include "api/router.h"
 #include "core/log.h"
 #include "core/strv.h"
@@ -36,6 +47,9 @@
 
 struct http_server {
     struct MHD_Daemon *d;
+    struct http_conns *conns; /* limits and header deadlines (http_conns.h) */
+    struct http_pool *pool;   /* runs `offload` routes (http_pool.h) */
+    atomic_uint offloaded;    /* offloaded requests whose answer is not yet sent */
     struct api_ctx *ctx;
     size_t max_request_bytes;
     uint16_t port;
@@ -55,6 +69,13 @@ struct rqstate {
     enum encoding enc; /* Content-Encoding to decode once the body is in */
     struct buf raw;   /* the body as received */
     int64_t start_ns; /* for the access log */
+    /* An `offload` route: the connection is suspended while a pool thread
+     * fills `rs`; `done` is set before MHD_resume_connection(), whose
+     * mutex orders it before the worker's next look. */
+    bool offloaded;
+    bool done;
+    bool counted; /* counted in srv->offloaded until completed */
+    struct http_resp rs;
 };
 
 /* ---- parameters ---- */
@@ -357,6 +378,7 @@ static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, 
     struct http_req *rq = &st->rq;
     struct http_server *srv = st->srv;
     st->start_ns = time_mono_ns();
+    rq->start_ns = st->start_ns;
     rq->method = method_of(method);
     rq->method_name = arena_strndup(&rq->arena, method, strlen(method));
     const char *q = strchr(st->raw_uri, '?');
@@ -421,6 +443,56 @@ static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, 
     return MHD_YES;
 }
 
+/* On a pool thread: run the handler of an offloaded request, then hand
+ * the connection back to its worker. */
+static void run_offloaded(void *arg, bool cancelled)
+{
+    struct rqstate *st = arg;
+    if (cancelled)
+        http_reply_prom_error(&st->rs, 503, "unavailable", "the server is shutting down");
+    else
+        router_route(st->route)->fn(&st->rq, &st->rs);
+    st->done = true;
+    MHD_resume_connection(st->rq.conn);
+}
+
+/* Suspend the connection and queue its handler on the pool; the answer is
+ * sent by on_request() once resumed. Suspending before submitting means
+ * the pool never resumes a connection that is not yet suspended. */
+static enum MHD_Result offload(struct rqstate *st, struct MHD_Connection *c)
+{
+    st->offloaded = true;
+    st->counted = true;
+    atomic_fetch_add(&st->srv->offloaded, 1);
+    st->rs.status = 200;
+    buf_init(&st->rs.body, HTTP_MAX_RESPONSE_BYTES);
+    MHD_suspend_connection(c);
+    int rc = http_pool_submit(st->srv->pool, run_offloaded, st);
+    if (rc != 0) {
+        if (rc == TIDE_ECLOSED)
+            http_reply_prom_error(&st->rs, 503, "unavailable", "the server is shutting down");
+        else
+            http_reply_prom_error(&st->rs, 500, "internal", "out of memory");
+        st->done = true;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
+/* The answer of an offloaded request, on the worker after the resume. */
+static enum MHD_Result send_offloaded(struct rqstate *st, struct MHD_Connection *c)
+{
+    if (!st->done)
+        return MHD_YES; /* not ours to answer yet */
+    st->offloaded = false;
+    enum MHD_Result ok = send_resp(st, c, &st->rs);
+    if (st->rs.stream != NULL && st->rs.stream_free != NULL)
+        st->rs.stream_free(st->rs.stream_cls);
+    st->rs.stream = NULL;
+    buf_fini(&st->rs.body);
+    return ok;
+}
+
 /* The last call: the whole body is in; run the handler. */
 static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
 {
@@ -475,6 +547,9 @@ static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
         return send_simple(st, c, rc == -ENOMEM ? 500 : 400,
                            rc == -ENOMEM ? "out of memory" : "NUL byte in a parameter");
 
+    if (route->offload && srv->pool != NULL)
+        return offload(st, c);
+
     struct http_resp rs = {0};
     rs.status = 200;
     buf_init(&rs.body, HTTP_MAX_RESPONSE_BYTES);
@@ -498,8 +573,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!st->started) {
         st->started = true;
         st->rq.conn = c;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci != NULL)
+            http_conns_busy(st->srv->conns, ci->socket_context);
         return on_headers(st, c, method);
     }
+    if (st->offloaded)
+        return send_offloaded(st, c);
     if (*upload_data_size != 0) {
         if (st->early_status == 0 && !st->too_large &&
             buf_append(&st->raw, upload_data, *upload_data_size) != 0) {
@@ -537,18 +618,77 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    struct http_server *srv = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci != NULL)
+        http_conns_idle(srv->conns, ci->socket_context);
     struct rqstate *st = *con_cls;
     if (st == NULL)
         return;
+    if (st->counted)
+        atomic_fetch_sub(&srv->offloaded, 1);
     buf_fini(&st->raw);
     buf_fini(&st->rq.body);
+    buf_fini(&st->rs.body);
+    if (st->rs.stream != NULL && st->rs.stream_free != NULL)
+        st->rs.stream_free(st->rs.stream_cls);
     arena_fini(&st->rq.arena);
     free(st->raw_uri);
     free(st);
     *con_cls = NULL;
+}
+
+/* Accept policy: the connection limits, which may close a waiting
+ * connection to make room (http_conns.h). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct http_server *srv = cls;
+    return http_conns_admit(srv->conns, addr, len) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        *socket_context = fd == NULL ? NULL
+                                     : http_conns_open(srv->conns, fd->connect_fd,
+                                                       ad ? ad->client_addr : NULL);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        http_conns_close(srv->conns, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* Room for `want` connections in the descriptor limit, raised up to the
+ * hard limit if need be (plus room for storage's files); returns the
+ * number of connections that fit. */
+static unsigned fit_fd_limit(unsigned want)
+{
+    const rlim_t spare = 256;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    rlim_t need = (rlim_t)want + spare;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = old;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return want;
+    unsigned fit = rl.rlim_cur > spare + 16 ? (unsigned)(rl.rlim_cur - spare) : 16;
+    log_warn("http",
+             "http_max_connections %u lowered to %u: the open-files limit is %llu "
+             "(raise it with ulimit -n or LimitNOFILE=)",
+             want, fit, (unsigned long long)rl.rlim_cur);
+    return fit;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -559,7 +699,12 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
-    log_warn("http", "libmicrohttpd: %s", msg);
+    /* A client going away mid-request is routine (and is how connections
+     * closed by http_conns.c end): not worth a warning each. */
+    if (strstr(msg, "closed by remote") != NULL || strstr(msg, "connection closure") != NULL)
+        log_debug("http", "libmicrohttpd: %s", msg);
+    else
+        log_warn("http", "libmicrohttpd: %s", msg);
 }
 
 int http_start(struct http_server **out, const struct http_opts *o, struct api_ctx *ctx,
@@ -572,7 +717,12 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
     srv->ctx = ctx;
     srv->max_request_bytes = o->max_request_bytes ? o->max_request_bytes : (64u << 20);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* ITC: MHD_stop_daemon() must wake every worker at once, also one at
+     * its share of the connection limit that no longer polls the listening
+     * socket (without it, a stop with ~1000 idle connections waited out the
+     * idle timeout). */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 #ifdef __linux__
     flags |= MHD_USE_EPOLL;
 #endif
@@ -593,7 +743,38 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
             flags |= MHD_USE_IPv6;
     }
     unsigned threads = o->threads ? o->threads : 4;
+    struct http_conns_opts co = {
+        .max_connections = fit_fd_limit(o->max_connections ? o->max_connections : 4096),
+        .max_per_client = o->max_connections_per_client ? o->max_connections_per_client : 512,
+        .header_timeout_ms = o->header_timeout_ms > 0 ? o->header_timeout_ms : 10000,
+        .idle_timeout_ms = 1000LL * (o->idle_timeout_s ? o->idle_timeout_s : 120),
+    };
+    /* Queries wait for a slot on the pool, not on the workers. The pool
+     * has more threads than slots so that queries waiting for a slot do
+     * so in prom_query.c, which answers "timeout" at each one's deadline;
+     * past that many, they queue in the pool and time out when picked. */
+    struct prom_query_opts qs;
+    prom_query_settings(ctx->query, &qs);
+    unsigned pool_threads = qs.max_concurrency * 4 < 8 ? 8 : qs.max_concurrency * 4;
+    int rc = http_conns_new(&srv->conns, &co);
+    if (rc == 0) {
+        rc = http_pool_new(&srv->pool, pool_threads);
+        if (rc != 0)
+            http_conns_free(srv->conns);
+    }
+    if (rc != 0) {
+        if (ai)
+            freeaddrinfo(ai);
+        free(srv);
+        return ERR_SET(e, rc, "cannot start the HTTP server's threads");
+    }
+    /* MHD's own limit sits above ours: ours closes a waiting connection to
+     * admit a new one, and the closed one lingers until its worker sees it.
+     * MHD splits it evenly between the workers. */
+    unsigned mhd_limit = co.max_connections + 64 * threads;
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)mhd_limit, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)(o->idle_timeout_s ? o->idle_timeout_s : 120),
@@ -605,12 +786,15 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
     };
     /* The logger must come first, before MHD_OPTION_ARRAY carries the rest. */
     srv->d =
-        MHD_start_daemon(flags, o->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        MHD_start_daemon(flags, o->port, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
                          on_mhd_log, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     int err_no = errno;
     if (ai)
         freeaddrinfo(ai);
     if (srv->d == NULL) {
+        http_pool_stop(srv->pool);
+        http_pool_free(srv->pool);
+        http_conns_free(srv->conns);
         free(srv);
         return ERR_SET(e, err_no ? -err_no : TIDE_EINVAL,
                        "cannot listen on %s:%u (port in use or address not local?)",
@@ -626,7 +810,20 @@ void http_stop(struct http_server *srv)
 {
     if (srv == NULL)
         return;
+    /* Queries waiting for a slot or queued are answered 503 and running
+     * ones finish, so no connection is left suspended (MHD_stop_daemon()
+     * refuses that). */
+    prom_query_shutdown(srv->ctx->query);
+    http_pool_stop(srv->pool);
+    /* Let the workers send those answers (2 s at most): MHD_stop_daemon()
+     * closes every connection at once. */
+    for (int i = 0; i < 200 && atomic_load(&srv->offloaded) > 0; i++) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(srv->d);
+    http_pool_free(srv->pool);
+    http_conns_free(srv->conns);
     free(srv);
 }
 

@@ -6,7 +6,8 @@
  * libmicrohttpd: they read a struct http_req and fill a struct http_resp,
  * and http.c turns that into the wire response.
  *
- * Thread: handlers run on the server's worker threads, several at once.
+ * Thread: handlers run on the server's worker threads, several at once;
+ * the handlers of `offload` routes (router.h) on the query pool instead.
  * Everything a handler reaches through `struct api_ctx` is either immutable
  * after http_start() or thread-safe (storage, atomic counters).
  */
@@ -53,6 +54,9 @@ struct http_opts {
     unsigned threads;         /* worker thread pool size, >= 1 */
     unsigned idle_timeout_s;  /* close idle connections after this */
     size_t max_request_bytes; /* body cap */
+    unsigned max_connections; /* open connections at most; 0 = 4096 */
+    unsigned max_connections_per_client; /* per client IP address; 0 = 512 */
+    int64_t header_timeout_ms; /* a new connection's request headers within; 0 = 10 s */
 };
 
 enum http_method {
@@ -83,6 +87,7 @@ struct http_req {
     const char *path_arg;     /* the route's one variable path segment, or NULL */
     struct arena arena;       /* request-lifetime memory */
     struct api_ctx *ctx;
+    int64_t start_ns; /* monotonic time the request headers were complete */
     void *conn; /* the libmicrohttpd connection (http.c only) */
 };
 

@@ -40,9 +40,10 @@
 struct prom_query {
     struct query_opts opts; /* immutable after prom_query_new() */
     unsigned max;           /* slots; immutable */
-    pthread_mutex_t mu;     /* guards running */
+    pthread_mutex_t mu;     /* guards running and closing */
     pthread_cond_t freed;   /* signalled when a slot is released (CLOCK_MONOTONIC) */
     unsigned running;       /* slots taken */
+    bool closing;           /* prom_query_shutdown() was called: no more slots */
 };
 
 static unsigned default_concurrency(void)
@@ -95,30 +96,41 @@ void prom_query_settings(const struct prom_query *pq, struct prom_query_opts *ou
                                     pq->opts.lookback_ms, pq->max};
 }
 
+void prom_query_shutdown(struct prom_query *pq)
+{
+    if (pq == NULL)
+        return;
+    pthread_mutex_lock(&pq->mu);
+    pq->closing = true;
+    pthread_cond_broadcast(&pq->freed);
+    pthread_mutex_unlock(&pq->mu);
+}
+
 /* Take a slot without waiting. */
 static bool slot_try(struct prom_query *pq)
 {
     pthread_mutex_lock(&pq->mu);
-    bool ok = pq->running < pq->max;
+    bool ok = pq->running < pq->max && !pq->closing;
     if (ok)
         pq->running++;
     pthread_mutex_unlock(&pq->mu);
     return ok;
 }
 
-/* Wait for a slot until the monotonic deadline; false when it passed. */
-static bool slot_wait(struct prom_query *pq, int64_t deadline_ns)
+/* Wait for a slot until the monotonic deadline: 0 with a slot taken,
+ * QUERY_ETIMEOUT when the deadline passed, TIDE_ECLOSED on shutdown. */
+static int slot_wait(struct prom_query *pq, int64_t deadline_ns)
 {
     struct timespec ts = {.tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000};
     pthread_mutex_lock(&pq->mu);
     int rc = 0;
-    while (pq->running >= pq->max && rc != ETIMEDOUT)
+    while (pq->running >= pq->max && !pq->closing && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&pq->freed, &pq->mu, &ts);
-    bool ok = pq->running < pq->max;
-    if (ok)
+    int out = pq->closing ? TIDE_ECLOSED : pq->running < pq->max ? 0 : QUERY_ETIMEOUT;
+    if (out == 0)
         pq->running++;
     pthread_mutex_unlock(&pq->mu);
-    return ok;
+    return out;
 }
 
 static void slot_release(struct prom_query *pq)
@@ -357,7 +369,9 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
     struct prom_query_opts so;
     prom_query_settings(pq, &so);
     struct query_opts qo = {.lookback_ms = so.lookback_ms, .max_samples = so.max_samples};
-    int64_t t0 = time_mono_ns();
+    /* The budget counts from the request's arrival: time spent queued for
+     * the query pool (http_pool.h) or a slot is part of it. */
+    int64_t t0 = rq->start_ns != 0 ? rq->start_ns : time_mono_ns();
     int64_t deadline = t0 + r->budget_ms * 1000000;
     struct err e = {0};
     char msg[sizeof e.msg + 40];
@@ -374,7 +388,12 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
             reply_error(rs, rc, msg);
             return;
         }
-        if (!slot_wait(pq, deadline)) {
+        rc = slot_wait(pq, deadline);
+        if (rc == TIDE_ECLOSED) {
+            http_reply_prom_error(rs, 503, "unavailable", "the server is shutting down");
+            return;
+        }
+        if (rc != 0) {
             snprintf(msg, sizeof msg,
                      "query timed out waiting for one of %u query slots "
                      "(query_max_concurrency); the server is busy",

@@ -8,6 +8,10 @@
  * /api/v1/query_range handlers take a slot for the evaluation, waiting at
  * most until the query's own deadline (then 503 "timeout"), so a burst of
  * heavy queries queues instead of starving ingestion of CPU and memory.
+ * The handlers run on the HTTP server's query pool (http_pool.h, four
+ * threads per slot), so that waiting happens there, never on the HTTP
+ * workers that health checks and writes need; the deadline counts from
+ * the request's arrival.
  *
  * Ownership: prom_query_new() allocates; prom_query_free() after the HTTP
  * server stopped (no handler may still hold a slot).
@@ -31,6 +35,10 @@ struct prom_query;
 /* 0 or -ENOMEM (then *out is NULL). */
 int prom_query_new(struct prom_query **out, const struct prom_query_opts *o);
 void prom_query_free(struct prom_query *pq);
+
+/* Refuse further slots: queries waiting for one, and any later, get 503
+ * "unavailable" at once; running ones finish. For http_stop(). */
+void prom_query_shutdown(struct prom_query *pq);
 
 /* The effective settings (defaults resolved), for status endpoints. */
 void prom_query_settings(const struct prom_query *pq, struct prom_query_opts *out);

@@ -6,6 +6,8 @@
  * request line, and the order below decides nothing since patterns do not
  * overlap. Each route names its auth scope (auth.h): writes and admin are
  * AUTH_WRITE, health probes AUTH_OPEN, everything else AUTH_READ by default.
+ * PromQL evaluation is `offload`ed to the query pool so that slow queries
+ * never hold the HTTP workers that health checks and writes need.
  */
 #include "api/router.h"
 
@@ -63,8 +65,10 @@ static const struct route routes[] = {
      .label = "/api/v1/label/:name/values"},
     {.pattern = "/api/v1/status/tsdb", .methods = HTTP_GET, .fn = prom_meta_tsdb_status},
     /* PromQL (prom_query.c) */
-    {.pattern = "/api/v1/query", .methods = GP, .form_body = true, .fn = prom_query_instant},
-    {.pattern = "/api/v1/query_range", .methods = GP, .form_body = true, .fn = prom_query_range},
+    {.pattern = "/api/v1/query", .methods = GP, .form_body = true, .fn = prom_query_instant,
+     .offload = true},
+    {.pattern = "/api/v1/query_range", .methods = GP, .form_body = true, .fn = prom_query_range,
+     .offload = true},
     {.pattern = "/api/v1/format_query", .methods = GP, .form_body = true, .fn = prom_query_format},
     /* status and discovery (prom_status.c) */
     {.pattern = "/api/v1/status/buildinfo", .methods = HTTP_GET, .fn = prom_status_buildinfo},

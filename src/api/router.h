@@ -28,6 +28,7 @@ struct route {
     const char *label;        /* metrics label when not the pattern itself; NULL = pattern */
     const char *own_encoding; /* a Content-Encoding the handler decodes itself ("snappy") */
     enum auth_scope scope;    /* whose credentials it needs; AUTH_READ unless set (auth.h) */
+    bool offload;             /* slow: runs on the query pool, off the HTTP workers (http_pool.h) */
 };
 
 #define ROUTER_MAX_ROUTES 64

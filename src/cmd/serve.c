@@ -300,6 +300,9 @@ static int http_start_component(void *ctx, struct err *e)
         .port = c->listen_port,
         .threads = c->http_threads,
         .idle_timeout_s = (unsigned)((c->http_idle_timeout_ms + 999) / 1000),
+        .max_connections = c->http_max_connections,
+        .max_connections_per_client = c->http_max_connections_per_client,
+        .header_timeout_ms = c->http_header_timeout_ms,
         .max_request_bytes = c->max_request_bytes,
     };
     int rc = http_start(&s->http, &ho, &s->api, e);

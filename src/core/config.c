@@ -39,6 +39,9 @@ const struct config_key config_keys[] = {
     {"max_request_bytes", "SIZE", "largest request body, also after gunzip (default 64MiB)"},
     {"http_threads", "N", "HTTP worker threads, 1..64 (default 4)"},
     {"http_idle_timeout", "DURATION", "close idle HTTP connections after (default 2m)"},
+    {"http_max_connections", "N", "open HTTP connections at most, 16..1000000 (default 4096)"},
+    {"http_max_connections_per_client", "N", "open HTTP connections per client IP (default 512)"},
+    {"http_header_timeout", "DURATION", "close connections without request headers after (default 10s)"},
     {"partition_duration", "DURATION", "width of a storage time partition (default 1d)"},
     {"head_max_age", "DURATION", "cut the in-memory head into blocks past (default 2h)"},
     {"collect_host", "BOOL", "collect this host's metrics into storage (default true)"},
@@ -77,6 +80,9 @@ void config_defaults(struct config *c)
     c->max_request_bytes = 64u << 20;
     c->http_threads = 4;
     c->http_idle_timeout_ms = 120000;
+    c->http_max_connections = 4096;
+    c->http_max_connections_per_client = 512;
+    c->http_header_timeout_ms = 10000;
     c->partition_ms = 86400000;
     c->head_max_age_ms = 2 * 3600000;
     c->collect_host = 1;
@@ -311,6 +317,22 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
     }
     if (strcmp(key, "http_idle_timeout") == 0)
         return parse_duration(key, v, 1000, &c->http_idle_timeout_ms, e);
+    if (strcmp(key, "http_max_connections") == 0 ||
+        strcmp(key, "http_max_connections_per_client") == 0) {
+        bool per_client = key[20] == '_';
+        rc = config_parse_count(key, v, 1000000, &n, e);
+        if (rc == 0 && n < (per_client ? 1 : 16))
+            rc = ERR_INVAL(e, "%s: must be at least %d", key, per_client ? 1 : 16);
+        if (rc != 0)
+            return rc;
+        if (per_client)
+            c->http_max_connections_per_client = (unsigned)n;
+        else
+            c->http_max_connections = (unsigned)n;
+        return 0;
+    }
+    if (strcmp(key, "http_header_timeout") == 0)
+        return parse_duration(key, v, 100, &c->http_header_timeout_ms, e);
     if (strcmp(key, "partition_duration") == 0)
         return parse_duration(key, v, 60000, &c->partition_ms, e);
     if (strcmp(key, "head_max_age") == 0)
@@ -431,6 +453,12 @@ int config_format(const struct config *c, const char *name, char *out, size_t ca
         n = snprintf(out, cap, "%u", c->http_threads);
     else if (strcmp(key, "http_idle_timeout") == 0)
         n = format_duration(c->http_idle_timeout_ms, out, cap);
+    else if (strcmp(key, "http_max_connections") == 0)
+        n = snprintf(out, cap, "%u", c->http_max_connections);
+    else if (strcmp(key, "http_max_connections_per_client") == 0)
+        n = snprintf(out, cap, "%u", c->http_max_connections_per_client);
+    else if (strcmp(key, "http_header_timeout") == 0)
+        n = format_duration(c->http_header_timeout_ms, out, cap);
     else if (strcmp(key, "partition_duration") == 0)
         n = format_duration(c->partition_ms, out, cap);
     else if (strcmp(key, "head_max_age") == 0)

@@ -83,6 +83,9 @@ struct config {
     size_t max_request_bytes;       /* `max_request_bytes`: body cap, before and after gunzip */
     unsigned http_threads;          /* `http_threads`: libmicrohttpd thread pool size */
     int64_t http_idle_timeout_ms;   /* `http_idle_timeout`: close idle connections after */
+    unsigned http_max_connections;  /* `http_max_connections`: open connections at most */
+    unsigned http_max_connections_per_client; /* `http_max_connections_per_client`: per IP */
+    int64_t http_header_timeout_ms; /* `http_header_timeout`: first request headers within */
     int64_t partition_ms;           /* `partition_duration`: width of a time partition */
     int64_t head_max_age_ms;        /* `head_max_age`: cut the head into blocks past this */
     int collect_host;               /* `collect_host`: collect the local host (default 1) */
