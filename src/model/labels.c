@@ -1,8 +1,13 @@
-/* labels.c: sorting, hashing and comparing label sets (see labels.h). */
+/* labels.c: sorting, hashing, comparing and validating label sets (see
+ * labels.h). labels_validate() is the single gate every ingest format passes
+ * through (via batch_end_series_checked()): what it refuses never reaches
+ * storage, so everything stored is valid UTF-8 with Prometheus names. */
 #include "model/labels.h"
 
 #include "core/hash.h"
+#include "core/utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +138,77 @@ int labels_valid_metric_name(struct strv s)
 int labels_valid_label_name(struct strv s)
 {
     return name_ok(s, 0);
+}
+
+/* s quoted for an error message: at most 32 bytes of it, '"' and '\\'
+ * escaped, bytes that are controls or not valid UTF-8 as \xNN, "..." after
+ * a cut. dst holds at least 160 bytes. */
+static const char *quote(char *dst, size_t cap, struct strv s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t k = 0, i = 0;
+    dst[k++] = '"';
+    while (i < s.n && i < 32 && k + 8 < cap) {
+        size_t len = utf8_seq_len(p + i, s.n - i);
+        if (len > 1) {
+            memcpy(dst + k, p + i, len);
+            k += len;
+            i += len;
+            continue;
+        }
+        unsigned c = p[i++];
+        if (len == 1 && c >= 0x20 && c != 0x7f) {
+            if (c == '"' || c == '\\')
+                dst[k++] = '\\';
+            dst[k++] = (char)c;
+        } else {
+            dst[k++] = '\\';
+            dst[k++] = 'x';
+            dst[k++] = hex[c >> 4];
+            dst[k++] = hex[c & 15];
+        }
+    }
+    if (i < s.n && k + 4 < cap) {
+        memcpy(dst + k, "...", 3);
+        k += 3;
+    }
+    dst[k++] = '"';
+    dst[k] = 0;
+    return dst;
+}
+
+static int refuse(struct err *e, const char *what, struct strv s, const char *why)
+{
+    char q[160];
+    return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0, "%s %s%s", what, quote(q, sizeof q, s),
+                      why);
+}
+
+int labels_validate(const struct label *v, size_t n, struct err *e)
+{
+    bool named = false;
+    for (size_t i = 0; i < n; i++) {
+        struct strv name = v[i].name, value = v[i].value;
+        if (name.n == 0)
+            return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0, "empty label name");
+        if (!labels_valid_label_name(name))
+            return refuse(e, "invalid label name", name,
+                          utf8_valid(name.p, name.n) ? "" : " (not valid UTF-8)");
+        if (i > 0 && strv_eq(v[i - 1].name, name))
+            return refuse(e, "duplicate label name", name, "");
+        bool is_name = strv_eq_c(name, LABEL_METRIC_NAME);
+        if (!is_name && !utf8_valid(value.p, value.n))
+            return refuse(e, "value of label", name, " is not valid UTF-8");
+        if (!is_name || value.n == 0)
+            continue;
+        if (!labels_valid_metric_name(value))
+            return refuse(e, "invalid metric name", value,
+                          utf8_valid(value.p, value.n) ? "" : " (not valid UTF-8)");
+        named = true;
+    }
+    if (!named)
+        return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0,
+                          "missing metric name (label __name__)");
+    return 0;
 }
