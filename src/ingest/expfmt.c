@@ -378,7 +378,7 @@ static int sample_line(const struct line *l, const struct expfmt_opts *o, struct
     if (rc != 0)
         return rc;
     /* Duplicate names and label values that are not UTF-8: the shared check. */
-    struct err ve = {0};
+    struct err ve; /* set when a check fails */
     rc = batch_end_series_checked(b, &ve);
     if (rc == TIDE_EPARSE)
         return line_err(r, l, l->p, ve.msg);

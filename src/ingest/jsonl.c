@@ -372,7 +372,7 @@ int jsonl_parse(const char *p, size_t n, struct batch *b, struct ingest_report *
             rc = parse_line(q, le, b, &s, &l, &e);
             if (rc == 0) {
                 /* The labels of "metric" as Prometheus checks them. */
-                struct err ve = {0};
+                struct err ve; /* set when a check fails */
                 rc = batch_end_series_checked(b, &ve);
                 if (rc == TIDE_EPARSE) {
                     bad(&e, &l, q, ve.msg);

@@ -196,7 +196,7 @@ static int series(struct dec *d, struct pb *r)
             return bad(d, r, "truncated TimeSeries field");
     }
     /* Labels as Prometheus checks them; one bad series refuses the request. */
-    struct err ve = {0};
+    struct err ve; /* set when a check fails */
     d->nseries++;
     rc = batch_end_series_checked(d->b, &ve);
     if (rc == TIDE_EPARSE)

@@ -116,28 +116,41 @@ struct strv labels_get(const struct label *v, size_t n, struct strv name)
     return (struct strv){NULL, 0};
 }
 
-static int name_ok(struct strv s, int colon_ok)
+#define NAME_BOTH (LABELS_CHAR_METRIC | LABELS_CHAR_LABEL)
+#define DIGIT (NAME_BOTH | LABELS_CHAR_DIGIT)
+const unsigned char labels_name_chars[256] = {
+    ['_'] = NAME_BOTH, [':'] = LABELS_CHAR_METRIC,
+    ['0'] = DIGIT, ['1'] = DIGIT, ['2'] = DIGIT, ['3'] = DIGIT, ['4'] = DIGIT,
+    ['5'] = DIGIT, ['6'] = DIGIT, ['7'] = DIGIT, ['8'] = DIGIT, ['9'] = DIGIT,
+#define L2(a, b) [a] = NAME_BOTH, [b] = NAME_BOTH
+    L2('a', 'A'), L2('b', 'B'), L2('c', 'C'), L2('d', 'D'), L2('e', 'E'), L2('f', 'F'),
+    L2('g', 'G'), L2('h', 'H'), L2('i', 'I'), L2('j', 'J'), L2('k', 'K'), L2('l', 'L'),
+    L2('m', 'M'), L2('n', 'N'), L2('o', 'O'), L2('p', 'P'), L2('q', 'Q'), L2('r', 'R'),
+    L2('s', 'S'), L2('t', 'T'), L2('u', 'U'), L2('v', 'V'), L2('w', 'W'), L2('x', 'X'),
+    L2('y', 'Y'), L2('z', 'Z'),
+#undef L2
+};
+
+/* Non-empty, every byte of class `cls`, and no digit first. */
+static int name_ok(struct strv s, unsigned cls)
 {
-    if (s.n == 0)
+    const unsigned char *p = (const unsigned char *)s.p;
+    if (s.n == 0 || (labels_name_chars[p[0]] & LABELS_CHAR_DIGIT))
         return 0;
-    for (size_t i = 0; i < s.n; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                 (colon_ok && c == ':') || (i > 0 && c >= '0' && c <= '9');
-        if (!ok)
+    for (size_t i = 0; i < s.n; i++)
+        if (!(labels_name_chars[p[i]] & cls))
             return 0;
-    }
     return 1;
 }
 
 int labels_valid_metric_name(struct strv s)
 {
-    return name_ok(s, 1);
+    return name_ok(s, LABELS_CHAR_METRIC);
 }
 
 int labels_valid_label_name(struct strv s)
 {
-    return name_ok(s, 0);
+    return name_ok(s, LABELS_CHAR_LABEL);
 }
 
 /* s quoted for an error message: at most 32 bytes of it, '"' and '\\'
@@ -197,7 +210,7 @@ int labels_validate(const struct label *v, size_t n, struct err *e)
                           utf8_valid(name.p, name.n) ? "" : " (not valid UTF-8)");
         if (i > 0 && strv_eq(v[i - 1].name, name))
             return refuse(e, "duplicate label name", name, "");
-        bool is_name = strv_eq_c(name, LABEL_METRIC_NAME);
+        bool is_name = strv_eq(name, STRV_LIT(LABEL_METRIC_NAME));
         if (!is_name && !utf8_valid(value.p, value.n))
             return refuse(e, "value of label", name, " is not valid UTF-8");
         if (!is_name || value.n == 0)

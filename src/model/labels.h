@@ -41,6 +41,13 @@ int labels_cmp(const struct label *a, size_t na, const struct label *b, size_t n
 size_t labels_key(const struct label *v, size_t n, char *dst, size_t cap);
 /* The value of label `name`, or {NULL,0} when absent. */
 struct strv labels_get(const struct label *v, size_t n, struct strv name);
+/* Byte classes of Prometheus names, for parsers that scan or rewrite names:
+ * labels_name_chars[c] & LABELS_CHAR_METRIC when c may be in a metric name
+ * ([a-zA-Z0-9_:]), & LABELS_CHAR_LABEL in a label name ([a-zA-Z0-9_]),
+ * & LABELS_CHAR_DIGIT when it is a digit (not allowed first). */
+enum { LABELS_CHAR_METRIC = 1, LABELS_CHAR_LABEL = 2, LABELS_CHAR_DIGIT = 4 };
+extern const unsigned char labels_name_chars[256];
+
 /* Prometheus' name rules: [a-zA-Z_:][a-zA-Z0-9_:]* for metrics, no ':' for labels. */
 int labels_valid_metric_name(struct strv s);
 int labels_valid_label_name(struct strv s);
