@@ -7,7 +7,6 @@
 #include "core/hash.h"
 #include "core/utf8.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
