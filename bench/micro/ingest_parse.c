@@ -1,8 +1,8 @@
 /* ingest_parse.c: micro benchmark of the line parsers (influx.c, expfmt.c)
  * on Telegraf-style input: 3 tags, 4 fields per line, 200 hosts. Prints
- * MB/s and samples/s (CPU time, best of 7 runs into one reused batch), so the cost of a change to the parse
- * path (e.g. labels_validate() on every series) can be measured. Figures go
- * to docs/api/write.md.
+ * MB/s and samples/s (CPU time, best of 7 runs into one reused batch), so the cost of a change to
+ * the parse path (e.g. labels_validate() on every series) can be measured. Figures go to
+ * docs/api/write.md.
  *
  * Not built by default. Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc bench/micro/ingest_parse.c \
@@ -71,7 +71,8 @@ int main(int argc, char **argv)
     struct buf lp, prom;
     buf_init(&lp, 0);
     buf_init(&prom, 0);
-    static const char *const fields[] = {"usage_user", "usage_system", "usage_idle", "usage_iowait"};
+    static const char *const fields[] = {"usage_user", "usage_system", "usage_idle",
+                                         "usage_iowait"};
     for (size_t i = 0; i < lines; i++) {
         long long t = 1700000000000LL + (long long)(i / 200) * 10000;
         buf_printf(&lp, "cpu,host=host_%zu,region=eu-west-1,cpu=cpu-total ", i % 200);
@@ -79,9 +80,10 @@ int main(int argc, char **argv)
             buf_printf(&lp, "%s%s=%.2f", f ? "," : "", fields[f], (double)(i % 997) / 7.0 + f);
         buf_printf(&lp, " %lld000000\n", t);
         for (int f = 0; f < 4; f++)
-            buf_printf(&prom,
-                       "cpu_%s{cpu=\"cpu-total\",host=\"host_%zu\",region=\"eu-west-1\"} %.2f %lld\n",
-                       fields[f], i % 200, (double)(i % 997) / 7.0 + f, t);
+            buf_printf(
+                &prom,
+                "cpu_%s{cpu=\"cpu-total\",host=\"host_%zu\",region=\"eu-west-1\"} %.2f %lld\n",
+                fields[f], i % 200, (double)(i % 997) / 7.0 + f, t);
     }
     bench("influx", run_influx, &lp);
     bench("expfmt", run_expfmt, &prom);

@@ -109,12 +109,13 @@ int csv_import_format_parse(const char *spec, size_t n, struct csv_import_format
         if (col->kind == CSV_IMPORT_METRIC && !labels_valid_metric_name((struct strv){arg, argn}))
             return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
                               "format entry #%d: invalid metric name \"%.*s\" (want "
-                              "[a-zA-Z_:][a-zA-Z0-9_:]*)", entry, (int)(argn > 64 ? 64 : argn),
-                              arg);
+                              "[a-zA-Z_:][a-zA-Z0-9_:]*)",
+                              entry, (int)(argn > 64 ? 64 : argn), arg);
         if (col->kind == CSV_IMPORT_LABEL && !labels_valid_label_name((struct strv){arg, argn}))
             return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
                               "format entry #%d: invalid label name \"%.*s\" (want "
-                              "[a-zA-Z_][a-zA-Z0-9_]*)", entry, (int)(argn > 64 ? 64 : argn), arg);
+                              "[a-zA-Z_][a-zA-Z0-9_]*)",
+                              entry, (int)(argn > 64 ? 64 : argn), arg);
         memcpy(col->name, arg, argn);
         col->name[argn] = 0;
         if (pos > out->ncols)

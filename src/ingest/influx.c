@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/ingest.h"
 #include "core/mem.h"
 #include "core/utf8.h"
+#include "ingest/ingest.h"
 #include "ingest/jsontok.h"
 #include "model/labels.h"
 

@@ -6,9 +6,9 @@
  * is skipped and described in the `struct ingest_report` (line number, column,
  * reason); the good lines stay in the batch. A line whose series fails
  * labels_validate() (model/labels.h: names, UTF-8, duplicates, __name__) is
- * a bad line too; every parser ends its series with batch_end_series_checked(). Whether a request with bad lines
- * is then kept in part or refused whole is the endpoint's decision, following
- * the protocol's convention (docs/api/write.md).
+ * a bad line too; every parser ends its series with batch_end_series_checked(). Whether a request
+ * with bad lines is then kept in part or refused whole is the endpoint's decision, following the
+ * protocol's convention (docs/api/write.md).
  *
  * Lifetime: labels in the batch borrow from the input bytes or the batch
  * arena, so the input must outlive the batch's use.

@@ -12,8 +12,8 @@
  * had before the call. Names are made Prometheus names, so what
  * labels_validate() can still refuse is an attribute value (or service name)
  * that is not UTF-8: the whole request is then refused. job, instance,
- * __name__, le and quantile replace attributes of the same name. Labels are copied into the batch arena, so `pb` may be
- * freed when the call returns. Thread: none; no shared state.
+ * __name__, le and quantile replace attributes of the same name. Labels are copied into the batch
+ * arena, so `pb` may be freed when the call returns. Thread: none; no shared state.
  */
 #ifndef TIDE_INGEST_OTLP_H
 #define TIDE_INGEST_OTLP_H

@@ -117,6 +117,7 @@ struct strv labels_get(const struct label *v, size_t n, struct strv name)
 
 #define NAME_BOTH (LABELS_CHAR_METRIC | LABELS_CHAR_LABEL)
 #define DIGIT (NAME_BOTH | LABELS_CHAR_DIGIT)
+/* clang-format off: one row per group of characters reads better */
 const unsigned char labels_name_chars[256] = {
     ['_'] = NAME_BOTH, [':'] = LABELS_CHAR_METRIC,
     ['0'] = DIGIT, ['1'] = DIGIT, ['2'] = DIGIT, ['3'] = DIGIT, ['4'] = DIGIT,
@@ -129,6 +130,7 @@ const unsigned char labels_name_chars[256] = {
     L2('y', 'Y'), L2('z', 'Z'),
 #undef L2
 };
+/* clang-format on */
 
 /* Non-empty, every byte of class `cls`, and no digit first. */
 static int name_ok(struct strv s, unsigned cls)
@@ -193,8 +195,7 @@ static const char *quote(char *dst, size_t cap, struct strv s)
 static int refuse(struct err *e, const char *what, struct strv s, const char *why)
 {
     char q[160];
-    return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0, "%s %s%s", what, quote(q, sizeof q, s),
-                      why);
+    return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0, "%s %s%s", what, quote(q, sizeof q, s), why);
 }
 
 int labels_validate(const struct label *v, size_t n, struct err *e)
@@ -220,7 +221,6 @@ int labels_validate(const struct label *v, size_t n, struct err *e)
         named = true;
     }
     if (!named)
-        return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0,
-                          "missing metric name (label __name__)");
+        return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0, "missing metric name (label __name__)");
     return 0;
 }

@@ -97,18 +97,18 @@ static void test_bad_formats(void **state)
         int col; /* entry number reported */
     } bad[] = {
         {"", 1},
-        {"1:label:host", 0},                     /* no metric */
+        {"1:label:host", 0}, /* no metric */
         {"0:metric:m", 1},
         {"257:metric:m", 1},
         {"x:metric:m", 1},
-        {"1:metric:m,1:label:h", 2},             /* position twice */
+        {"1:metric:m,1:label:h", 2}, /* position twice */
         {"1:time:unix_s,2:time:unix_ms,3:metric:m", 2},
         {"1:time:unix_us,2:metric:m", 1},
         {"1:metric:", 1},
         {"1:metric", 1},
         {"1:gauge:m", 1},
         {"1:metric:m,", 2},
-        {"1:metric:cpu.load", 1},                /* names are Prometheus names */
+        {"1:metric:cpu.load", 1}, /* names are Prometheus names */
         {"1:metric:1m", 1},
         {"1:metric:m\xc3\xa9", 1},
         {"1:metric:m,2:label:k8s.pod", 2},
@@ -171,7 +171,8 @@ static void test_invalid_labels(void **state)
     /* The format's own names: refused before any row, with the entry named. */
     struct csv_import_format f;
     struct err e = {0};
-    assert_int_equal(csv_import_format_parse("1:metric:m,2:label:k8s.pod", 26, &f, &e), TIDE_EINVAL);
+    assert_int_equal(csv_import_format_parse("1:metric:m,2:label:k8s.pod", 26, &f, &e),
+                     TIDE_EINVAL);
     assert_string_equal(e.msg, "format entry #2: invalid label name \"k8s.pod\" (want "
                                "[a-zA-Z_][a-zA-Z0-9_]*)");
 }

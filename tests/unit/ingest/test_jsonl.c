@@ -66,7 +66,8 @@ static void test_parse(void **state)
         {"all null", "{\"metric\":{\"__name__\":\"m\"},\"values\":[null],\"timestamps\":[1]}", "",
          1, 0, NULL, 0, 0},
         {"escapes",
-         "{\"metric\":{\"\\u005f_name__\":\"a\",\"k\":\"a\\\"b\\\\c\\/\\u00e9\\ud83d\\ude00\\n\\t\"},"
+         "{\"metric\":{\"\\u005f_name__\":\"a\",\"k\":\"a\\\"b\\\\c\\/"
+         "\\u00e9\\ud83d\\ude00\\n\\t\"},"
          "\"values\":[1],\"timestamps\":[-5]}",
          "a{k=\"a\"b\\c/é😀\n\t\"} 1 -5\n", 1, 0, NULL, 0, 0},
         {"lone surrogate",
@@ -139,24 +140,35 @@ static void test_bad(void **state)
         {"control char", "{\"metric\":{\"__name__\":\"a\tb\"},\"values\":[1],\"timestamps\":[1]}",
          "", 0, 1, "control character", 1, 25},
         {"value not utf-8",
-         OKLINE "{\"metric\":{\"__name__\":\"m\",\"h\":\"a\xff\"},\"values\":[1],\"timestamps\":[1]}\n" OKLINE,
+         OKLINE "{\"metric\":{\"__name__\":\"m\",\"h\":\"a\xff\"},\"values\":[1],\"timestamps\":[1]"
+                "}\n" OKLINE,
          "ok{} 1 1\nok{} 1 1\n", 2, 1, "line 2: value of label \"h\" is not valid UTF-8 (column 1)",
          2, 1},
-        {"latin-1 value", "{\"metric\":{\"__name__\":\"m\",\"city\":\"Z\xfcrich\"},\"values\":[1],\"timestamps\":[1]}",
+        {"latin-1 value",
+         "{\"metric\":{\"__name__\":\"m\",\"city\":\"Z\xfcrich\"},\"values\":[1],\"timestamps\":[1]"
+         "}",
          "", 0, 1, "line 1: value of label \"city\" is not valid UTF-8", 1, 1},
-        {"label name not utf-8", "{\"metric\":{\"__name__\":\"m\",\"h\xc3\":\"x\"},\"values\":[1],\"timestamps\":[1]}",
-         "", 0, 1, "line 1: invalid label name \"h\\xc3\" (not valid UTF-8)", 1, 1},
-        {"metric name not utf-8", "{\"metric\":{\"__name__\":\"m\xe9\"},\"values\":[1],\"timestamps\":[1]}",
-         "", 0, 1, "line 1: invalid metric name \"m\\xe9\" (not valid UTF-8)", 1, 1},
-        {"invalid metric name", "{\"metric\":{\"__name__\":\"a-b\"},\"values\":[1],\"timestamps\":[1]}",
-         "", 0, 1, "line 1: invalid metric name \"a-b\"", 1, 1},
-        {"invalid label name", "{\"metric\":{\"__name__\":\"m\",\"k8s.pod\":\"x\"},\"values\":[1],\"timestamps\":[1]}",
+        {"label name not utf-8",
+         "{\"metric\":{\"__name__\":\"m\",\"h\xc3\":\"x\"},\"values\":[1],\"timestamps\":[1]}", "",
+         0, 1, "line 1: invalid label name \"h\\xc3\" (not valid UTF-8)", 1, 1},
+        {"metric name not utf-8",
+         "{\"metric\":{\"__name__\":\"m\xe9\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: invalid metric name \"m\\xe9\" (not valid UTF-8)", 1, 1},
+        {"invalid metric name",
+         "{\"metric\":{\"__name__\":\"a-b\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: invalid metric name \"a-b\"", 1, 1},
+        {"invalid label name",
+         "{\"metric\":{\"__name__\":\"m\",\"k8s.pod\":\"x\"},\"values\":[1],\"timestamps\":[1]}",
          "", 0, 1, "line 1: invalid label name \"k8s.pod\"", 1, 1},
-        {"empty label name", "{\"metric\":{\"__name__\":\"m\",\"\":\"x\"},\"values\":[1],\"timestamps\":[1]}",
-         "", 0, 1, "line 1: empty label name", 1, 1},
-        {"empty __name__", "{\"metric\":{\"__name__\":\"\",\"a\":\"b\"},\"values\":[1],\"timestamps\":[1]}",
-         "", 0, 1, "line 1: missing metric name (label __name__)", 1, 1},
-        {"duplicate label", "{\"metric\":{\"__name__\":\"m\",\"job\":\"a\",\"job\":\"b\"},\"values\":[1],\"timestamps\":[1]}",
+        {"empty label name",
+         "{\"metric\":{\"__name__\":\"m\",\"\":\"x\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: empty label name", 1, 1},
+        {"empty __name__",
+         "{\"metric\":{\"__name__\":\"\",\"a\":\"b\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: missing metric name (label __name__)", 1, 1},
+        {"duplicate label",
+         "{\"metric\":{\"__name__\":\"m\",\"job\":\"a\",\"job\":\"b\"},\"values\":[1],"
+         "\"timestamps\":[1]}",
          "", 0, 1, "line 1: duplicate label name \"job\"", 1, 1},
         {"deep unknown",
          "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
@@ -298,9 +310,13 @@ static void test_format_invalid_utf8(void **state)
         const char *in;
         const char *want; /* the JSON string written */
     } cases[] = {
-        {"a\xff" "b", "\"a\\ufffdb\""},
-        {"\xc3", "\"\\ufffd\""},                     /* cut short at the end */
-        {"\xe2\x82" "x", "\"\\ufffd\\ufffdx\""},      /* cut short inside */
+        {"a\xff"
+         "b",
+         "\"a\\ufffdb\""},
+        {"\xc3", "\"\\ufffd\""}, /* cut short at the end */
+        {"\xe2\x82"
+         "x",
+         "\"\\ufffd\\ufffdx\""},                       /* cut short inside */
         {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* a surrogate */
         {"\xc0\xaf", "\"\\ufffd\\ufffd\""},            /* overlong */
         {"Z\xc3\xbcrich \xf0\x9f\x98\x80", "\"Z\xc3\xbcrich \xf0\x9f\x98\x80\""},

@@ -119,7 +119,7 @@ static M(Metric) *sum(const char *name, const char *unit, int monotonic, int tem
 }
 
 /* Pack `metrics` under one resource and parse the request into b. */
-static int parse_into(M(Metric) **metrics, size_t nm, C(KeyValue) **res, size_t nres,
+static int parse_into(M(Metric) * *metrics, size_t nm, C(KeyValue) * *res, size_t nres,
                       struct batch *b, struct otlp_stats *st, struct err *e)
 {
     M(ScopeMetrics) sm = OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
@@ -147,7 +147,7 @@ static int parse_into(M(Metric) **metrics, size_t nm, C(KeyValue) **res, size_t 
 }
 
 /* Send `metrics` under one resource, return the rendered batch. */
-static void run(M(Metric) **metrics, size_t nm, C(KeyValue) **res, size_t nres, char *out,
+static void run(M(Metric) * *metrics, size_t nm, C(KeyValue) * *res, size_t nres, char *out,
                 size_t cap, struct otlp_stats *st)
 {
     struct batch b;
@@ -360,8 +360,8 @@ static void test_invalid_labels(void **state)
     static const struct {
         const char *name;
         const char *attr_key, *attr_value; /* on the point */
-        const char *service;              /* service.name, or NULL */
-        const char *want;                 /* NULL: accepted, rendered as `rows` */
+        const char *service;               /* service.name, or NULL */
+        const char *want;                  /* NULL: accepted, rendered as `rows` */
         const char *rows;
     } cases[] = {
         {"point attribute not utf-8", "host", "a\xff", NULL,
@@ -370,10 +370,12 @@ static void test_invalid_labels(void **state)
          "otlp: metric \"m\": value of label \"city\" is not valid UTF-8", NULL},
         {"service.name not utf-8", "host", "a", "s\xc3",
          "otlp: metric \"m\": value of label \"job\" is not valid UTF-8", NULL},
-        {"key not utf-8 is sanitised", "h\xff", "x", NULL, NULL, "__name__=m,h_=x|1700000000123|1\n"},
+        {"key not utf-8 is sanitised", "h\xff", "x", NULL, NULL,
+         "__name__=m,h_=x|1700000000123|1\n"},
         {"utf-8 value kept", "city", "Z\xc3\xbcrich", NULL, NULL,
          "__name__=m,city=Z\xc3\xbcrich|1700000000123|1\n"},
-        {"__name__ attribute replaced", "__name__", "x", NULL, NULL, "__name__=m|1700000000123|1\n"},
+        {"__name__ attribute replaced", "__name__", "x", NULL, NULL,
+         "__name__=m|1700000000123|1\n"},
         {"job attribute replaced by service.name", "job", "x", "svc", NULL,
          "__name__=m,job=svc|1700000000123|1\n"},
         {"job attribute kept without service.name", "job", "x", NULL, NULL,
@@ -383,9 +385,9 @@ static void test_invalid_labels(void **state)
         M(NumberDataPoint) *p = num(1, 0, 0, 0);
         p->n_attributes = 1;
         p->attributes = kvs(1, kv(cases[i].attr_key, any_str(cases[i].attr_value)));
-        M(Metric) *ms[] = {gauge("m", "", p)};
-        C(KeyValue) **res = cases[i].service ? kvs(1, kv("service.name", any_str(cases[i].service)))
-                                             : NULL;
+        M(Metric) * ms[] = {gauge("m", "", p)};
+        C(KeyValue) **res =
+            cases[i].service ? kvs(1, kv("service.name", any_str(cases[i].service))) : NULL;
         struct batch b;
         batch_init(&b);
         batch_begin_series(&b);

@@ -14,7 +14,13 @@
 #include "model/batch.h"
 #include "model/labels.h"
 
-#define L(n, v) {{n, sizeof(n) - 1}, {v, sizeof(v) - 1}}
+#define L(n, v)                                                                                    \
+    {                                                                                              \
+        {n, sizeof(n) - 1},                                                                        \
+        {                                                                                          \
+            v, sizeof(v) - 1                                                                       \
+        }                                                                                          \
+    }
 #define MAXL 4
 
 struct case_ {
@@ -31,54 +37,99 @@ static void test_validate(void **state)
         {"plain", {L("__name__", "up"), L("job", "node")}, 2, NULL},
         {"colon in metric name", {L("__name__", "a:b_c1")}, 1, NULL},
         {"reserved prefix allowed", {L("__name__", "up"), L("__x", "1")}, 2, NULL},
-        {"utf8 value", {L("__name__", "up"), L("city", "Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80")}, 2, NULL},
+        {"utf8 value",
+         {L("__name__", "up"), L("city", "Z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x98\x80")},
+         2,
+         NULL},
         {"empty value is dropped, not refused", {L("__name__", "up"), L("job", "")}, 2, NULL},
         {"no labels", {L("", "")}, 0, "missing metric name (label __name__)"},
         {"no __name__", {L("job", "x")}, 1, "missing metric name (label __name__)"},
-        {"empty __name__", {L("__name__", ""), L("job", "x")}, 2,
+        {"empty __name__",
+         {L("__name__", ""), L("job", "x")},
+         2,
          "missing metric name (label __name__)"},
         {"metric name leading digit", {L("__name__", "1up")}, 1, "invalid metric name \"1up\""},
         {"metric name dash", {L("__name__", "a-b")}, 1, "invalid metric name \"a-b\""},
-        {"metric name bad utf8", {L("__name__", "a\xff")}, 1,
+        {"metric name bad utf8",
+         {L("__name__", "a\xff")},
+         1,
          "invalid metric name \"a\\xff\" (not valid UTF-8)"},
         {"empty label name", {L("__name__", "up"), L("", "x")}, 2, "empty label name"},
-        {"label name with colon", {L("__name__", "up"), L("a:b", "x")}, 2,
+        {"label name with colon",
+         {L("__name__", "up"), L("a:b", "x")},
+         2,
          "invalid label name \"a:b\""},
-        {"label name leading digit", {L("__name__", "up"), L("0a", "x")}, 2,
+        {"label name leading digit",
+         {L("__name__", "up"), L("0a", "x")},
+         2,
          "invalid label name \"0a\""},
-        {"label name dot", {L("__name__", "up"), L("k8s.pod", "x")}, 2,
+        {"label name dot",
+         {L("__name__", "up"), L("k8s.pod", "x")},
+         2,
          "invalid label name \"k8s.pod\""},
-        {"label name non-ascii", {L("__name__", "up"), L("\xc3\xa9t\xc3\xa9", "x")}, 2,
+        {"label name non-ascii",
+         {L("__name__", "up"), L("\xc3\xa9t\xc3\xa9", "x")},
+         2,
          "invalid label name \"\xc3\xa9t\xc3\xa9\""},
-        {"label name bad utf8", {L("__name__", "up"), L("a\xc3", "x")}, 2,
+        {"label name bad utf8",
+         {L("__name__", "up"), L("a\xc3", "x")},
+         2,
          "invalid label name \"a\\xc3\" (not valid UTF-8)"},
-        {"label name with quote", {L("__name__", "up"), L("a\"b", "x")}, 2,
+        {"label name with quote",
+         {L("__name__", "up"), L("a\"b", "x")},
+         2,
          "invalid label name \"a\\\"b\""},
-        {"duplicate name", {L("__name__", "up"), L("job", "a"), L("job", "b")}, 3,
+        {"duplicate name",
+         {L("__name__", "up"), L("job", "a"), L("job", "b")},
+         3,
          "duplicate label name \"job\""},
-        {"duplicate with an empty value", {L("__name__", "up"), L("job", "a"), L("job", "")}, 3,
+        {"duplicate with an empty value",
+         {L("__name__", "up"), L("job", "a"), L("job", "")},
+         3,
          "duplicate label name \"job\""},
-        {"duplicate __name__", {L("__name__", "up"), L("__name__", "down")}, 2,
+        {"duplicate __name__",
+         {L("__name__", "up"), L("__name__", "down")},
+         2,
          "duplicate label name \"__name__\""},
-        {"invalid name of an empty label", {L("__name__", "up"), L("a-b", "")}, 2,
+        {"invalid name of an empty label",
+         {L("__name__", "up"), L("a-b", "")},
+         2,
          "invalid label name \"a-b\""},
-        {"value stray continuation", {L("__name__", "up"), L("job", "a\x80")}, 2,
+        {"value stray continuation",
+         {L("__name__", "up"), L("job", "a\x80")},
+         2,
          "value of label \"job\" is not valid UTF-8"},
-        {"value truncated sequence", {L("__name__", "up"), L("job", "\xe2\x82")}, 2,
+        {"value truncated sequence",
+         {L("__name__", "up"), L("job", "\xe2\x82")},
+         2,
          "value of label \"job\" is not valid UTF-8"},
-        {"value overlong slash", {L("__name__", "up"), L("job", "\xc0\xaf")}, 2,
+        {"value overlong slash",
+         {L("__name__", "up"), L("job", "\xc0\xaf")},
+         2,
          "value of label \"job\" is not valid UTF-8"},
-        {"value surrogate", {L("__name__", "up"), L("job", "\xed\xa0\x80")}, 2,
+        {"value surrogate",
+         {L("__name__", "up"), L("job", "\xed\xa0\x80")},
+         2,
          "value of label \"job\" is not valid UTF-8"},
-        {"value past U+10FFFF", {L("__name__", "up"), L("job", "\xf4\x90\x80\x80")}, 2,
+        {"value past U+10FFFF",
+         {L("__name__", "up"), L("job", "\xf4\x90\x80\x80")},
+         2,
          "value of label \"job\" is not valid UTF-8"},
-        {"value latin-1", {L("__name__", "up"), L("city", "Z\xfcrich")}, 2,
+        {"value latin-1",
+         {L("__name__", "up"), L("city", "Z\xfcrich")},
+         2,
          "value of label \"city\" is not valid UTF-8"},
-        {"first problem in sorted order", {L("__name__", "up"), L("zz", "\xff"), L("b-b", "x")}, 3,
+        {"first problem in sorted order",
+         {L("__name__", "up"), L("zz", "\xff"), L("b-b", "x")},
+         3,
          "invalid label name \"b-b\""},
-        {"long name clipped", {L("__name__", "up"), L("a-0123456789012345678901234567890123456789", "x")},
-         2, "invalid label name \"a-012345678901234567890123456789...\""},
-        {"control byte in name", {L("__name__", "up"), L("a\n", "x")}, 2,
+        {"long name clipped",
+         {L("__name__", "up"), L("a-0123456789012345678901234567890123456789", "x")},
+         2,
+         "invalid label name \"a-012345678901234567890123456789...\""},
+        {"control byte in name",
+         {L("__name__", "up"), L("a\n", "x")},
+         2,
          "invalid label name \"a\\x0a\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -128,19 +179,19 @@ static void test_utf8(void **state)
         {"abcdefgh\xc3\xa9", 10, 1},
         {"\x80", 1, 0},
         {"\xbf", 1, 0},
-        {"\xc0\x80", 2, 0},   /* overlong NUL */
-        {"\xc1\xbf", 2, 0},   /* overlong */
-        {"\xe0\x9f\xbf", 3, 0}, /* overlong */
-        {"\xed\xa0\x80", 3, 0}, /* U+D800 */
-        {"\xed\xbf\xbf", 3, 0}, /* U+DFFF */
+        {"\xc0\x80", 2, 0},         /* overlong NUL */
+        {"\xc1\xbf", 2, 0},         /* overlong */
+        {"\xe0\x9f\xbf", 3, 0},     /* overlong */
+        {"\xed\xa0\x80", 3, 0},     /* U+D800 */
+        {"\xed\xbf\xbf", 3, 0},     /* U+DFFF */
         {"\xf0\x8f\xbf\xbf", 4, 0}, /* overlong */
         {"\xf4\x90\x80\x80", 4, 0}, /* U+110000 */
         {"\xf5\x80\x80\x80", 4, 0},
         {"\xff", 1, 0},
-        {"\xc3", 1, 0},          /* cut short */
-        {"\xe2\x82", 2, 0},      /* cut short */
-        {"\xc3\x28", 2, 0},      /* bad continuation */
-        {"abcdefgh\xff", 9, 0},  /* after the 8-byte fast path */
+        {"\xc3", 1, 0},         /* cut short */
+        {"\xe2\x82", 2, 0},     /* cut short */
+        {"\xc3\x28", 2, 0},     /* bad continuation */
+        {"abcdefgh\xff", 9, 0}, /* after the 8-byte fast path */
         {"abcdefghijklmno\xe2", 16, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
