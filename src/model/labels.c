@@ -117,7 +117,8 @@ struct strv labels_get(const struct label *v, size_t n, struct strv name)
 
 #define NAME_BOTH (LABELS_CHAR_METRIC | LABELS_CHAR_LABEL)
 #define DIGIT (NAME_BOTH | LABELS_CHAR_DIGIT)
-/* clang-format off: one row per group of characters reads better */
+/* Kept in rows by hand. */
+/* clang-format off */
 const unsigned char labels_name_chars[256] = {
     ['_'] = NAME_BOTH, [':'] = LABELS_CHAR_METRIC,
     ['0'] = DIGIT, ['1'] = DIGIT, ['2'] = DIGIT, ['3'] = DIGIT, ['4'] = DIGIT,
