@@ -105,6 +105,17 @@ int csv_import_format_parse(const char *spec, size_t n, struct csv_import_format
             return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
                               "format entry #%d: name over %d bytes or with a NUL", entry,
                               CSV_IMPORT_NAME_MAX - 1);
+        /* Names are the user's to fix: refused here, before any row. */
+        if (col->kind == CSV_IMPORT_METRIC && !labels_valid_metric_name((struct strv){arg, argn}))
+            return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
+                              "format entry #%d: invalid metric name \"%.*s\" (want "
+                              "[a-zA-Z_:][a-zA-Z0-9_:]*)",
+                              entry, (int)(argn > 64 ? 64 : argn), arg);
+        if (col->kind == CSV_IMPORT_LABEL && !labels_valid_label_name((struct strv){arg, argn}))
+            return err_set_at(e, TIDE_EINVAL, ERR_WHERE, 0, entry,
+                              "format entry #%d: invalid label name \"%.*s\" (want "
+                              "[a-zA-Z_][a-zA-Z0-9_]*)",
+                              entry, (int)(argn > 64 ? 64 : argn), arg);
         memcpy(col->name, arg, argn);
         col->name[argn] = 0;
         if (pos > out->ncols)
@@ -476,11 +487,17 @@ int csv_import_parse(const char *p, size_t n, const struct csv_import_opts *o, s
             row_err(r, bad_line, bad_col, why);
             continue;
         }
-        for (size_t i = 0; i < have; i++) {
+        /* One series per metric cell. Each passes labels_validate() (label
+         * cells that are not UTF-8, a label named twice in the format); a
+         * refused one takes the row's earlier series back out. */
+        size_t s0 = b->nseries, l0 = b->nlabels, v0 = b->nsamples;
+        struct err ve; /* set when a check fails */
+        int rc = 0;
+        for (size_t i = 0; i < have && rc == 0; i++) {
             const struct csv_import_col *c = &fmt->cols[i];
             if (c->kind != CSV_IMPORT_METRIC || fields[i].v.n == 0)
                 continue;
-            int rc = batch_begin_series(b);
+            rc = batch_begin_series(b);
             if (rc == 0)
                 rc = batch_add_label(b, STRV_LIT(LABEL_METRIC_NAME), names[i]);
             for (size_t j = 0; j < have && rc == 0; j++)
@@ -489,11 +506,17 @@ int csv_import_parse(const char *p, size_t n, const struct csv_import_opts *o, s
             if (rc == 0)
                 rc = batch_add_sample(b, t_ms, vals[i]);
             if (rc == 0)
-                rc = batch_end_series(b);
-            if (rc != 0) {
-                batch_abort_series(b);
+                rc = batch_end_series_checked(b, &ve);
+        }
+        if (rc != 0) {
+            batch_abort_series(b);
+            b->nseries = s0;
+            b->nlabels = l0;
+            b->nsamples = v0;
+            if (rc != TIDE_EPARSE)
                 return rc;
-            }
+            row_err(r, row_line, row_col, ve.msg);
+            continue;
         }
         if (r)
             r->lines_ok++;

@@ -314,7 +314,6 @@ static int sample_line(const struct line *l, const struct expfmt_opts *o, struct
                          (struct strv){name, (size_t)(p - name)});
     if (rc != 0)
         return rc;
-    uint32_t first = b->series[b->nseries].label_off;
     const char *brace = skip_blanks(p, l->end);
     if (brace < l->end && *brace == '{') {
         p = brace;
@@ -338,10 +337,6 @@ static int sample_line(const struct line *l, const struct expfmt_opts *o, struct
                 batch_abort_series(b);
                 return rc;
             }
-            const struct label *have = b->labels + first;
-            for (uint32_t i = 0; i < b->series[b->nseries].nlabels; i++)
-                if (strv_eq(have[i].name, lname))
-                    return fail(b, r, l, ln, "duplicate label name");
             rc = batch_add_label(b, lname, lval);
             if (rc != 0)
                 return rc;
@@ -382,7 +377,12 @@ static int sample_line(const struct line *l, const struct expfmt_opts *o, struct
     rc = batch_add_sample(b, t_ms, v);
     if (rc != 0)
         return rc;
-    return batch_end_series(b);
+    /* Duplicate names and label values that are not UTF-8: the shared check. */
+    struct err ve; /* set when a check fails */
+    rc = batch_end_series_checked(b, &ve);
+    if (rc == TIDE_EPARSE)
+        return line_err(r, l, l->p, ve.msg);
+    return rc;
 
 bad_label_name:
     return fail(b, r, l, p, "invalid label name");

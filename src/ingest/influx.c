@@ -6,7 +6,10 @@
  * Each numeric field becomes one series named <measurement>_<field> (a field
  * called "value" keeps the bare measurement name) whose labels are the tags,
  * as VictoriaMetrics does; string fields are skipped. A tag named __name__ is
- * an ordinary tag that the derived name then overrides.
+ * dropped: the derived name replaces it. Names become Prometheus names as
+ * VictoriaMetrics' -usePromCompatibleNaming makes them (prom_name()); then
+ * every series passes labels_validate(), so a tag value that is not UTF-8, a
+ * name that is not UTF-8 or a duplicate tag key makes the line bad.
  * Zero-copy: tokens borrow from the input unless they hold a backslash, in
  * which case the unescaped copy goes to the batch arena. Derived names are
  * made once per run of lines and reused; nothing is malloc'ed per line.
@@ -21,8 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/ingest.h"
 #include "core/mem.h"
+#include "core/utf8.h"
+#include "ingest/ingest.h"
 #include "ingest/jsontok.h"
 #include "model/labels.h"
 
@@ -208,14 +212,47 @@ static bool to_ms(int64_t t, enum influx_precision pr, int64_t *out)
     return !__builtin_mul_overflow(t, mul, out);
 }
 
+/* `s` as a Prometheus name of kind `k` (LABELS_CHAR_METRIC or _LABEL), the way
+ * VictoriaMetrics' -usePromCompatibleNaming and Telegraf's Prometheus output
+ * write Influx names: each character outside the name's alphabet becomes
+ * '_' (one '_' per UTF-8 character), and a leading digit gets a '_' in front
+ * ("cpu.load" -> "cpu_load", "1m" -> "_1m"). A valid name is borrowed as it
+ * is; one that is not valid UTF-8 is kept too, for labels_validate() to
+ * refuse. 0 or -ENOMEM. */
+static int prom_name(struct parser *ps, struct strv s, unsigned k, struct strv *out)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t i = 0;
+    while (i < s.n && (labels_name_chars[p[i]] & k))
+        i++;
+    bool digit = s.n > 0 && (labels_name_chars[p[0]] & LABELS_CHAR_DIGIT);
+    if ((i == s.n && !digit) || !utf8_valid(s.p, s.n)) {
+        *out = s;
+        return 0;
+    }
+    char *o = arena_alloc(&ps->b->arena, s.n + 2);
+    if (o == NULL)
+        return -ENOMEM;
+    size_t n = 0;
+    if (digit)
+        o[n++] = '_';
+    for (i = 0; i < s.n; i++) {
+        if (labels_name_chars[p[i]] & k) {
+            o[n++] = (char)p[i];
+        } else {
+            o[n++] = '_';
+            i += utf8_seq_len(p + i, s.n - i) - 1; /* >= 1: s is valid UTF-8 */
+        }
+    }
+    o[n] = 0;
+    *out = (struct strv){o, n};
+    return 0;
+}
+
 /* The series name for field f of measurement m: from the memo, or made. */
 static int series_name(struct parser *ps, struct strv m, struct strv f, size_t idx,
                        struct strv *out)
 {
-    if (word_eq(f, "value")) {
-        *out = m;
-        return 0;
-    }
     if (!strv_eq(ps->memo_meas, m)) {
         ps->memo_meas = m;
         ps->nmemo = 0;
@@ -231,14 +268,20 @@ static int series_name(struct parser *ps, struct strv m, struct strv f, size_t i
             return 0;
         }
     }
-    char *o = arena_alloc(&ps->b->arena, m.n + 1 + f.n + 1);
-    if (o == NULL)
-        return -ENOMEM;
-    memcpy(o, m.p, m.n);
-    o[m.n] = '_';
-    memcpy(o + m.n + 1, f.p, f.n);
-    o[m.n + 1 + f.n] = 0;
-    *out = (struct strv){o, m.n + 1 + f.n};
+    struct strv raw = m;
+    if (!word_eq(f, "value")) {
+        char *o = arena_alloc(&ps->b->arena, m.n + 1 + f.n + 1);
+        if (o == NULL)
+            return -ENOMEM;
+        memcpy(o, m.p, m.n);
+        o[m.n] = '_';
+        memcpy(o + m.n + 1, f.p, f.n);
+        o[m.n + 1 + f.n] = 0;
+        raw = (struct strv){o, m.n + 1 + f.n};
+    }
+    int rc = prom_name(ps, raw, LABELS_CHAR_METRIC, out);
+    if (rc != 0)
+        return rc;
     if (ps->nmemo < MEMO_MAX)
         ps->memo[ps->nmemo++] = (struct memo){f, *out};
     return 0;
@@ -282,6 +325,11 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
         if (p == s)
             return bad(ps, s, "missing value for tag \"%.*s\"", CLIP(key));
         rc = token(ps, s, p, esc, ",= ", &value);
+        if (rc != 0)
+            return rc;
+        if (strv_eq(key, STRV_LIT(LABEL_METRIC_NAME)))
+            continue; /* replaced by the derived name */
+        rc = prom_name(ps, key, LABELS_CHAR_LABEL, &key);
         if (rc != 0)
             return rc;
         if (mem_grow((void **)&ps->tags, &ps->cap_tags, ps->ntags + 1, sizeof *ps->tags))
@@ -372,11 +420,13 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
     }
 
     /* One series per numeric field. The labels go in already sorted, so
-     * that batch_end_series() only checks the order: the tags sorted once
-     * per line, __name__ after every tag key <= "__name__", so that it
-     * overrides a tag of that name (the last duplicate wins). */
+     * that batch_end_series_checked() only checks the order: the tags sorted
+     * once per line, __name__ after every tag key < "__name__". A series
+     * refused by labels_validate() makes the whole line bad: the series of
+     * its earlier fields are taken back out. */
     if (ps->nfields == 0)
         return 0;
+    size_t s0 = b->nseries, l0 = b->nlabels, v0 = b->nsamples;
     /* Stable, and one pass when the tags arrive sorted, as Influx asks of clients. */
     labels_sort(ps->tags, ps->ntags);
     size_t at = 0;
@@ -395,10 +445,23 @@ static int parse_line(struct parser *ps, const char *p, const char *le)
             rc = batch_add_label(b, ps->tags[j].name, ps->tags[j].value);
         if (rc == 0)
             rc = batch_add_sample(b, t_ms, ps->fields[i].v);
-        if (rc == 0)
+        /* The fields of a line share its tags: once the first series passed
+         * labels_validate(), the others differ only in a __name__ that the
+         * tags cannot duplicate, so checking that name is enough (and keeps
+         * the hot path fast); a bad one goes through the full check for
+         * its message. */
+        struct err ve; /* set when a check fails */
+        if (rc == 0 && i > 0 && labels_valid_metric_name(name))
             rc = batch_end_series(b);
+        else if (rc == 0)
+            rc = batch_end_series_checked(b, &ve);
         if (rc != 0) {
             batch_abort_series(b);
+            b->nseries = s0;
+            b->nlabels = l0;
+            b->nsamples = v0;
+            if (rc == TIDE_EPARSE)
+                return bad(ps, ps->ls, "%s", ve.msg);
             return rc;
         }
     }

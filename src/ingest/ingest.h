@@ -4,9 +4,11 @@
  *
  * Partial input: line-oriented formats parse every line they can. A bad line
  * is skipped and described in the `struct ingest_report` (line number, column,
- * reason); the good lines stay in the batch. Whether a request with bad lines
- * is then kept in part or refused whole is the endpoint's decision, following
- * the protocol's convention (docs/api/write.md).
+ * reason); the good lines stay in the batch. A line whose series fails
+ * labels_validate() (model/labels.h: names, UTF-8, duplicates, __name__) is
+ * a bad line too; every parser ends its series with batch_end_series_checked(). Whether a request
+ * with bad lines is then kept in part or refused whole is the endpoint's decision, following the
+ * protocol's convention (docs/api/write.md).
  *
  * Lifetime: labels in the batch borrow from the input bytes or the batch
  * arena, so the input must outlive the batch's use.
@@ -48,7 +50,9 @@ struct influx_opts {
 
 /* Parse line protocol. Each field of a line becomes one series named
  * <measurement>_<field> (a field named "value" keeps the bare measurement
- * name), tags become labels, as VictoriaMetrics does. Integer (1i), unsigned
+ * name), tags become labels, as VictoriaMetrics does; names are rewritten
+ * into Prometheus names ("cpu.load" -> "cpu_load") and every series passes
+ * labels_validate(), a refusal making its line bad. Integer (1i), unsigned
  * (1u), float and boolean (t/true/T/True/TRUE → 1, f/... → 0) fields;
  * string fields are skipped. Returns 0 (bad lines are only reported) or
  * -ENOMEM. */

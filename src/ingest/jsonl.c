@@ -141,8 +141,6 @@ static int parse_metric(const char **pp, const char *end, struct batch *b, const
         rc = jsontok_string(&p, end, b, &value, &why);
         if (rc != 0)
             return rc == TIDE_EPARSE ? bad(e, l, p, why) : rc;
-        if (name.n == 0)
-            return bad(e, l, p, "empty label name");
         if (batch_add_label(b, name, value) != 0)
             return -ENOMEM;
         p = jsontok_ws(p, end);
@@ -343,13 +341,6 @@ done:
                  s->nt);
         return bad(e, l, l->start, msg);
     }
-    bool named = false;
-    for (size_t i = b->series[b->nseries].label_off; i < b->nlabels; i++) {
-        if (strv_eq_c(b->labels[i].name, LABEL_METRIC_NAME))
-            named |= b->labels[i].value.n > 0; /* empties are dropped by batch_end_series() */
-    }
-    if (!named)
-        return bad(e, l, l->start, "missing or empty \"__name__\" in \"metric\"");
     for (size_t i = 0; i < s->nv; i++) {
         if (s->v[i].skip)
             continue;
@@ -380,10 +371,18 @@ int jsonl_parse(const char *p, size_t n, struct batch *b, struct ingest_report *
                 break;
             rc = parse_line(q, le, b, &s, &l, &e);
             if (rc == 0) {
-                rc = batch_end_series(b);
-                if (rc != 0)
+                /* The labels of "metric" as Prometheus checks them. */
+                struct err ve; /* set when a check fails */
+                rc = batch_end_series_checked(b, &ve);
+                if (rc == TIDE_EPARSE) {
+                    bad(&e, &l, q, ve.msg);
+                    ingest_report_bad(r, &e);
+                    rc = 0;
+                } else if (rc != 0) {
                     break;
-                r->lines_ok++;
+                } else {
+                    r->lines_ok++;
+                }
             } else {
                 batch_abort_series(b);
                 if (rc != TIDE_EPARSE)

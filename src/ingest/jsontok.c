@@ -21,6 +21,7 @@
 
 #include "core/err.h"
 #include "core/strv.h"
+#include "core/utf8.h"
 
 static bool is_digit(char c)
 {
@@ -441,6 +442,20 @@ int jsontok_put_string(struct buf *dst, const char *p, size_t n)
     size_t run = 0; /* start of the pending unescaped run */
     for (size_t i = 0; i < n && rc == 0; i++) {
         unsigned char c = (unsigned char)p[i];
+        if (c >= 0x80) {
+            /* Valid UTF-8 is copied; a byte that is not (data stored before
+             * ingest checked it) becomes U+FFFD, so the output stays JSON. */
+            size_t len = utf8_seq_len((const unsigned char *)p + i, n - i);
+            if (len > 0) {
+                i += len - 1;
+                continue;
+            }
+            rc = buf_append(dst, p + run, i - run);
+            run = i + 1;
+            if (rc == 0)
+                rc = buf_append(dst, "\\ufffd", 6);
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         rc = buf_append(dst, p + run, i - run);

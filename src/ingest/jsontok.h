@@ -50,8 +50,9 @@ int jsontok_skip_value(const char **pp, const char *end, int depth, const char *
 int jsontok_strtod(const char *p, size_t n, double *out);
 
 /* Append p[0..n) as a quoted JSON string: '"', '\\' and bytes below 0x20
- * escaped, everything else (UTF-8 or not) copied as is, so jsontok_string()
- * gives back the same bytes. 0, TIDE_ELIMIT or -ENOMEM. */
+ * escaped, valid UTF-8 copied as is (so jsontok_string() gives back the same
+ * bytes), and each byte that is not part of valid UTF-8 written as \ufffd:
+ * the output is valid JSON whatever the input. 0, TIDE_ELIMIT or -ENOMEM. */
 int jsontok_put_string(struct buf *dst, const char *p, size_t n);
 
 #endif

@@ -148,6 +148,7 @@ struct conv {
     int64_t last_t_ms;         /* the latest point of the resource, for target_info */
     bool any_point;
     struct buf tmp; /* scratch for building strings */
+    struct err *e;  /* the caller's, for a series labels_validate() refuses */
 };
 
 static struct strv keep(struct conv *c, const char *p, size_t n, int *rc)
@@ -508,8 +509,16 @@ static int emit(struct conv *c, struct strv base, const char *suffix, const char
     }
     struct batch *b = c->b;
     rc = batch_begin_series(b);
-    for (size_t i = 0; i < c->nattrs && rc == 0; i++)
-        rc = batch_add_label(b, c->attrs[i].name, c->attrs[i].value);
+    /* job, instance, __name__ and le/quantile replace an attribute of the
+     * same name (Prometheus' translator overwrites it): the attribute is
+     * left out, so the set has no duplicate for labels_validate(). */
+    for (size_t i = 0; i < c->nattrs && rc == 0; i++) {
+        struct strv an = c->attrs[i].name;
+        if (strv_eq(an, STRV_LIT(LABEL_METRIC_NAME)) || (c->job.n && strv_eq_c(an, "job")) ||
+            (c->instance.n && strv_eq_c(an, "instance")) || (extra && strv_eq_c(an, extra)))
+            continue;
+        rc = batch_add_label(b, an, c->attrs[i].value);
+    }
     if (rc == 0 && c->job.n)
         rc = batch_add_label(b, STRV_LIT("job"), c->job);
     if (rc == 0 && c->instance.n)
@@ -520,8 +529,12 @@ static int emit(struct conv *c, struct strv base, const char *suffix, const char
         rc = batch_add_label(b, strv_c(extra), extra_value);
     if (rc == 0)
         rc = batch_add_sample(b, t_ms, v);
+    struct err ve; /* set when a check fails */
     if (rc == 0)
-        rc = batch_end_series(b);
+        rc = batch_end_series_checked(b, &ve);
+    if (rc == TIDE_EPARSE) /* a value that is not UTF-8: names are made valid above */
+        return err_set_at(c->e, TIDE_EPARSE, ERR_WHERE, 0, 0, "otlp: metric \"%.*s\": %s",
+                          (int)(name.n > 64 ? 64 : name.n), name.p, ve.msg);
     if (rc != 0)
         batch_abort_series(b);
     return rc;
@@ -785,7 +798,7 @@ int otlp_parse(const void *pb, size_t n, size_t max_mem_bytes, struct batch *b,
         return err_set_at(e, TIDE_EPARSE, ERR_WHERE, 0, 0,
                           "otlp: body is not a valid ExportMetricsServiceRequest protobuf");
     }
-    struct conv c = {.b = b, .st = st};
+    struct conv c = {.b = b, .st = st, .e = e};
     buf_init(&c.tmp, 0);
     size_t nseries = b->nseries, nlabels = b->nlabels, nsamples = b->nsamples;
     struct otlp_stats before = st ? *st : (struct otlp_stats){0};
@@ -803,6 +816,8 @@ int otlp_parse(const void *pb, size_t n, size_t max_mem_bytes, struct batch *b,
         b->nsamples = nsamples;
         if (st)
             *st = before;
+        if (rc == TIDE_EPARSE)
+            return rc; /* e set by emit() */
         return ERR_SET(e, -ENOMEM, "otlp: out of memory");
     }
     return 0;

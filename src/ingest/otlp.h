@@ -9,8 +9,11 @@
  * series per resource. Every rule, and where Tide differs: docs/api/formats.md.
  *
  * A request is all or nothing: on error the batch keeps exactly the series it
- * had before the call. Labels are copied into the batch arena, so `pb` may be
- * freed when the call returns. Thread: none; no shared state.
+ * had before the call. Names are made Prometheus names, so what
+ * labels_validate() can still refuse is an attribute value (or service name)
+ * that is not UTF-8: the whole request is then refused. job, instance,
+ * __name__, le and quantile replace attributes of the same name. Labels are copied into the batch
+ * arena, so `pb` may be freed when the call returns. Thread: none; no shared state.
  */
 #ifndef TIDE_INGEST_OTLP_H
 #define TIDE_INGEST_OTLP_H
@@ -37,7 +40,8 @@ struct otlp_stats {
 /* Convert one protobuf ExportMetricsServiceRequest pb[0..n) into `b`.
  * `max_mem_bytes` caps protobuf-c's allocations (0 = OTLP_MAX_MEM_BYTES).
  * `st` (may be NULL) is added to. Returns 0, TIDE_EPARSE (not a valid
- * request, or nested deeper than OTLP_MAX_DEPTH), TIDE_ELIMIT (over
+ * request, nested deeper than OTLP_MAX_DEPTH, or a label value that is not
+ * UTF-8: "otlp: metric \"m\": value of label \"k\" is not valid UTF-8"), TIDE_ELIMIT (over
  * max_mem_bytes) or -ENOMEM, with detail in `e` (may be NULL). */
 int otlp_parse(const void *pb, size_t n, size_t max_mem_bytes, struct batch *b,
                struct otlp_stats *st, struct err *e);

@@ -39,6 +39,7 @@ struct pb {
 struct dec {
     struct batch *b;
     size_t histograms;
+    size_t nseries; /* TimeSeries read so far, for messages */
     struct err *e;
 };
 
@@ -194,11 +195,14 @@ static int series(struct dec *d, struct pb *r)
         if (skip(r, wt) != 0)
             return bad(d, r, "truncated TimeSeries field");
     }
-    if (d->b->series[d->b->nseries].nlabels == 0) {
-        batch_abort_series(d->b); /* dropped anyway; and b->labels may still be NULL */
-        return 0;
-    }
-    return batch_end_series(d->b);
+    /* Labels as Prometheus checks them; one bad series refuses the request. */
+    struct err ve; /* set when a check fails */
+    d->nseries++;
+    rc = batch_end_series_checked(d->b, &ve);
+    if (rc == TIDE_EPARSE)
+        return err_set_at(d->e, TIDE_EPARSE, ERR_WHERE, 0, 0, "remote write: timeseries %zu: %s",
+                          d->nseries, ve.msg);
+    return rc;
 }
 
 int remote_write_parse(const void *pb, size_t n, struct batch *b, size_t *histograms_skipped,
@@ -206,7 +210,7 @@ int remote_write_parse(const void *pb, size_t n, struct batch *b, size_t *histog
 {
     if (n == 0)
         return 0; /* an empty WriteRequest; pb may be NULL */
-    struct dec d = {b, 0, e};
+    struct dec d = {b, 0, 0, e};
     size_t nseries = b->nseries, nlabels = b->nlabels, nsamples = b->nsamples;
     struct pb r = {pb, (const uint8_t *)pb + n, pb};
     int rc = 0;

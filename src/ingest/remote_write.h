@@ -8,7 +8,10 @@
  * series carrying only histograms adds nothing to the batch.
  *
  * A request is all or nothing, as in Prometheus: on any error the batch is
- * left with exactly the series it had before the call.
+ * left with exactly the series it had before the call. Every series' labels
+ * pass labels_validate() (Prometheus names, valid UTF-8, no duplicate, a
+ * non-empty __name__); one that does not refuses the whole request, with the
+ * 1-based index of the TimeSeries in the message.
  *
  * Rules as applied: docs/api/formats.md. Thread: none; the functions share no
  * state, so different batches may be filled on different threads.
@@ -33,8 +36,9 @@
  * before any allocation). `histograms_skipped` (may be NULL) is incremented
  * by the number of native histogram samples dropped.
  * Returns 0, TIDE_ELIMIT (over max_bytes), TIDE_EPARSE (bad snappy block or
- * protobuf; e->col is the 1-based byte offset in the decompressed message) or
- * -ENOMEM, with detail in `e` (may be NULL). */
+ * protobuf, e->col then the 1-based byte offset in the decompressed message;
+ * or a series refused by labels_validate(), "remote write: timeseries 3:
+ * invalid label name ...") or -ENOMEM, with detail in `e` (may be NULL). */
 int remote_write_decode(const void *body, size_t n, size_t max_bytes, struct batch *b,
                         size_t *histograms_skipped, struct err *e);
 

@@ -4,6 +4,7 @@
 #include "core/mem.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 void batch_init(struct batch *b)
@@ -83,16 +84,22 @@ int batch_add_sample(struct batch *b, int64_t t_ms, double v)
     return 0;
 }
 
-int batch_end_series(struct batch *b)
+/* Sort, optionally validate, normalise; see batch.h. */
+static int end_series(struct batch *b, bool check, struct err *e)
 {
     struct batch_series *s = &b->series[b->nseries];
     b->open = 0;
     size_t n = 0;
-    if (s->nlabels > 0) {
-        struct label *l = b->labels + s->label_off;
+    struct label *l = s->nlabels > 0 ? b->labels + s->label_off : NULL;
+    if (l != NULL)
         labels_sort(l, s->nlabels);
-        n = labels_normalize(l, s->nlabels);
+    if (check && labels_validate(l, s->nlabels, e) != 0) {
+        b->nlabels = s->label_off;
+        b->nsamples = s->sample_off;
+        return TIDE_EPARSE;
     }
+    if (l != NULL)
+        n = labels_normalize(l, s->nlabels);
     if (n == 0 || s->nsamples == 0) {
         b->nlabels = s->label_off;
         b->nsamples = s->sample_off;
@@ -102,6 +109,16 @@ int batch_end_series(struct batch *b)
     s->nlabels = (uint32_t)n;
     b->nseries++;
     return 0;
+}
+
+int batch_end_series(struct batch *b)
+{
+    return end_series(b, false, NULL);
+}
+
+int batch_end_series_checked(struct batch *b, struct err *e)
+{
+    return end_series(b, true, e);
 }
 
 void batch_abort_series(struct batch *b)

@@ -52,11 +52,20 @@ void batch_reset(struct batch *b);
 
 /* Build one series: begin, add labels and samples, end. end sorts and
  * normalises the labels (empty values dropped, last duplicate wins). A series
- * ended with no samples or no labels is dropped. All return 0 or -ENOMEM. */
+ * ended with no samples or no labels is dropped. All return 0 or -ENOMEM.
+ * batch_end_series() trusts its producer (collectors, tests); parsers of
+ * outside input end with batch_end_series_checked() instead. */
 int batch_begin_series(struct batch *b);
 int batch_add_label(struct batch *b, struct strv name, struct strv value);
 int batch_add_sample(struct batch *b, int64_t t_ms, double v);
 int batch_end_series(struct batch *b);
+/* batch_end_series() for data from outside the process (every ingest
+ * format): the labels are sorted, then checked with labels_validate() before
+ * they are normalised, so duplicates and the names of empty-valued labels are
+ * seen too. An invalid set forgets the series and returns TIDE_EPARSE with
+ * e->msg naming the label (e may be NULL; e->line/col are the caller's to
+ * set). A valid one ends as batch_end_series() does: 0 or -ENOMEM. */
+int batch_end_series_checked(struct batch *b, struct err *e);
 /* Forget the series begun last (e.g. its line failed to parse). */
 void batch_abort_series(struct batch *b);
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/strv.h"
 
 #define LABEL_METRIC_NAME "__name__"
@@ -40,8 +41,35 @@ int labels_cmp(const struct label *a, size_t na, const struct label *b, size_t n
 size_t labels_key(const struct label *v, size_t n, char *dst, size_t cap);
 /* The value of label `name`, or {NULL,0} when absent. */
 struct strv labels_get(const struct label *v, size_t n, struct strv name);
+/* Byte classes of Prometheus names, for parsers that scan or rewrite names:
+ * labels_name_chars[c] & LABELS_CHAR_METRIC when c may be in a metric name
+ * ([a-zA-Z0-9_:]), & LABELS_CHAR_LABEL in a label name ([a-zA-Z0-9_]),
+ * & LABELS_CHAR_DIGIT when it is a digit (not allowed first). */
+enum { LABELS_CHAR_METRIC = 1, LABELS_CHAR_LABEL = 2, LABELS_CHAR_DIGIT = 4 };
+extern const unsigned char labels_name_chars[256];
+
 /* Prometheus' name rules: [a-zA-Z_:][a-zA-Z0-9_:]* for metrics, no ':' for labels. */
 int labels_valid_metric_name(struct strv s);
 int labels_valid_label_name(struct strv s);
+
+/* Whether a label set may be stored, as Prometheus decides it (labels.IsValid
+ * with model.LabelName.IsValid, IsValidMetricName and utf8.ValidString for
+ * values; HasDuplicateLabelNames; a series must have a metric name):
+ *   - every label name matches [a-zA-Z_][a-zA-Z0-9_]* (so is not empty);
+ *   - no name appears twice;
+ *   - every value is valid UTF-8;
+ *   - `__name__` is present with a non-empty value matching
+ *     [a-zA-Z_:][a-zA-Z0-9_:]*.
+ * An empty value is not an error: batch_end_series() drops that label. Its
+ * name is still checked, and so it still counts as a duplicate.
+ * `v[0..n)` must be sorted by name (labels_sort(), duplicates adjacent);
+ * n may be 0 (v may then be NULL). Returns 0, or TIDE_EPARSE with e->msg
+ * (e may be NULL) naming the first offending label in sorted order, e.g.
+ *   invalid label name "host-name"      value of label "dc" is not valid UTF-8
+ *   duplicate label name "job"          missing metric name (label __name__)
+ * Bytes that are not printable UTF-8 are written \xNN in the message, so it
+ * is safe in a header or JSON. e->line and e->col are left 0 for the parser
+ * to fill. The one check every ingest path shares (batch_end_series_checked). */
+int labels_validate(const struct label *v, size_t n, struct err *e);
 
 #endif

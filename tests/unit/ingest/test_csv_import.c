@@ -97,17 +97,23 @@ static void test_bad_formats(void **state)
         int col; /* entry number reported */
     } bad[] = {
         {"", 1},
-        {"1:label:host", 0},                     /* no metric */
+        {"1:label:host", 0}, /* no metric */
         {"0:metric:m", 1},
         {"257:metric:m", 1},
         {"x:metric:m", 1},
-        {"1:metric:m,1:label:h", 2},             /* position twice */
+        {"1:metric:m,1:label:h", 2}, /* position twice */
         {"1:time:unix_s,2:time:unix_ms,3:metric:m", 2},
         {"1:time:unix_us,2:metric:m", 1},
         {"1:metric:", 1},
         {"1:metric", 1},
         {"1:gauge:m", 1},
         {"1:metric:m,", 2},
+        {"1:metric:cpu.load", 1}, /* names are Prometheus names */
+        {"1:metric:1m", 1},
+        {"1:metric:m\xc3\xa9", 1},
+        {"1:metric:m,2:label:k8s.pod", 2},
+        {"1:metric:m,2:label:a:b", 2},
+        {"1:metric:m,2:label:h\xff", 2},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct csv_import_format f;
@@ -123,11 +129,60 @@ static void test_bad_formats(void **state)
     assert_int_equal(f.cols[1].kind, CSV_IMPORT_SKIP);
 }
 
+/* Label cells labels_validate() refuses: the row is bad with a message
+ * naming the label, nothing of it is kept, the other rows are. */
+static void test_invalid_labels(void **state)
+{
+    static const struct {
+        const char *name, *format, *in, *want_rows, *want_err;
+    } lc[] = {
+        {"cell not utf-8", "1:label:host,2:metric:a,3:metric:b", "x,1,2\ny\xff,1,2\nz,3,\n",
+         "__name__=a,host=x|1700000000000|1\n__name__=b,host=x|1700000000000|2\n"
+         "__name__=a,host=z|1700000000000|3\n",
+         "line 2 col 1: value of label \"host\" is not valid UTF-8"},
+        {"quoted latin-1 cell", "1:metric:m,2:label:city", "1,\"Z\xfcrich\"\n", "",
+         "line 1 col 1: value of label \"city\" is not valid UTF-8"},
+        {"label named twice", "1:label:h,2:label:h,3:metric:m", "a,,1\n", "",
+         "line 1 col 1: duplicate label name \"h\""},
+        {"utf-8 cell is fine", "1:label:city,2:metric:m", "Z\xc3\xbcrich,1\n",
+         "__name__=m,city=Z\xc3\xbcrich|1700000000000|1\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof lc / sizeof lc[0]; i++) {
+        struct csv_import_format f;
+        struct err e = {0};
+        if (csv_import_format_parse(lc[i].format, strlen(lc[i].format), &f, &e) != 0)
+            fail_msg("%s: format: %s", lc[i].name, e.msg);
+        struct batch b;
+        batch_init(&b);
+        struct ingest_report r;
+        ingest_report_init(&r);
+        struct csv_import_opts o = {&f, T0};
+        assert_int_equal(csv_import_parse(lc[i].in, strlen(lc[i].in), &o, &b, &r), 0);
+        char got[1024];
+        render_rows(&b, got, sizeof got);
+        if (strcmp(got, lc[i].want_rows) != 0)
+            fail_msg("%s: got\n%s\nwant\n%s", lc[i].name, got, lc[i].want_rows);
+        if (lc[i].want_err == NULL ? r.lines_bad != 0
+                                   : r.lines_bad != 1 || strcmp(r.errs[0].msg, lc[i].want_err) != 0)
+            fail_msg("%s: %zu bad rows, first: %s", lc[i].name, r.lines_bad,
+                     r.nerrs ? r.errs[0].msg : "");
+        batch_fini(&b);
+    }
+    /* The format's own names: refused before any row, with the entry named. */
+    struct csv_import_format f;
+    struct err e = {0};
+    assert_int_equal(csv_import_format_parse("1:metric:m,2:label:k8s.pod", 26, &f, &e),
+                     TIDE_EINVAL);
+    assert_string_equal(e.msg, "format entry #2: invalid label name \"k8s.pod\" (want "
+                               "[a-zA-Z_][a-zA-Z0-9_]*)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_bad_formats),
+        cmocka_unit_test(test_invalid_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

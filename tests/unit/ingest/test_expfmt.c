@@ -23,8 +23,13 @@
 static const struct {
     const char *name, *in, *want, *errs;
 } cases[] = {
-    {"plain", "up 1\n", "__name__=up|" "1700000000000" "|1\n", ""},
-    {"labels and timestamp", "http_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n",
+    {"plain", "up 1\n",
+     "__name__=up|"
+     "1700000000000"
+     "|1\n",
+     ""},
+    {"labels and timestamp",
+     "http_requests_total{method=\"post\",code=\"200\"} 1027 1395066363000\n",
      "__name__=http_requests_total,code=200,method=post|1395066363000|1027\n", ""},
     {"help type comments blank crlf",
      "# HELP x some help \\n text\r\n# TYPE x counter\r\n\r\n# random comment\r\nx 3\r\n",
@@ -39,8 +44,8 @@ static const struct {
      "__name__=g|1700000000000|0.25\n__name__=h|1700000000000|1.7976931348623157e+308\n"
      "__name__=i|1700000000000|0.5\n",
      ""},
-    {"blanks everywhere", "  m  { a = \"1\" , b=\"2\", }   4   -5  \n",
-     "__name__=m,a=1,b=2|-5|4\n", ""},
+    {"blanks everywhere", "  m  { a = \"1\" , b=\"2\", }   4   -5  \n", "__name__=m,a=1,b=2|-5|4\n",
+     ""},
     {"empty label set and value", "m{} 1\nn{e=\"\"} 2\n",
      "__name__=m|1700000000000|1\n__name__=n|1700000000000|2\n", ""},
     {"colon names, no final newline", "ns:rule:rate5m{job=\"x\"} 0.1",
@@ -49,21 +54,22 @@ static const struct {
      "__name__=a|1700000000000|1\n", ""},
     {"bad lines kept apart",
      "good 1\n"
-     "1bad 2\n"                    /* 2:1 metric name */
-     "m{a=\"x} 1\n"                /* 3:5 unterminated value */
-     "m{a=\"x\" b=\"y\"} 1\n"      /* 4:9 missing comma */
-     "m{a=\"1\",a=\"2\"} 1\n"      /* 5:9 duplicate */
-     "m abc\n"                     /* 6:3 value */
-     "m 1 12.5\n"                  /* 7:5 timestamp */
-     "m 1 2 3\n"                   /* 8:7 trailing text */
-     "m\n"                         /* 9:2 missing value */
-     "# TYPE m gauges\n"           /* 10:10 bad type */
-     "m-x 1\n"                     /* 11:2 bad char */
-     "m{1a=\"b\"} 1\n"             /* 12:3 label name */
+     "1bad 2\n"               /* 2:1 metric name */
+     "m{a=\"x} 1\n"           /* 3:5 unterminated value */
+     "m{a=\"x\" b=\"y\"} 1\n" /* 4:9 missing comma */
+     "m{a=\"1\",a=\"2\"} 1\n" /* 5:1 duplicate (labels_validate) */
+     "m abc\n"                /* 6:3 value */
+     "m 1 12.5\n"             /* 7:5 timestamp */
+     "m 1 2 3\n"              /* 8:7 trailing text */
+     "m\n"                    /* 9:2 missing value */
+     "# TYPE m gauges\n"      /* 10:10 bad type */
+     "m-x 1\n"                /* 11:2 bad char */
+     "m{1a=\"b\"} 1\n"        /* 12:3 label name */
      "last 2\n",
      "__name__=good|1700000000000|1\n__name__=last|1700000000000|2\n",
-     "2:1 3:5 4:9 5:9 6:3 7:5 8:7 9:2 10:10 11:2"},
-    {"int64 timestamp bounds", "a 1 9223372036854775807\nb 1 -9223372036854775808\nc 1 9223372036854775808\n",
+     "2:1 3:5 4:9 5:1 6:3 7:5 8:7 9:2 10:10 11:2"},
+    {"int64 timestamp bounds",
+     "a 1 9223372036854775807\nb 1 -9223372036854775808\nc 1 9223372036854775808\n",
      "__name__=a|9223372036854775807|1\n__name__=b|-9223372036854775808|1\n", "3:5"},
 };
 
@@ -114,6 +120,49 @@ static void test_report_and_prefixes(void **state)
     batch_fini(&b);
 }
 
+/* Label sets Prometheus refuses (labels_validate): the line is bad with a
+ * message naming the label, the lines around it are kept. */
+static void test_invalid_labels(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *line; /* the middle line */
+        const char *want; /* exact message; NULL: the line is good */
+    } lcases[] = {
+        {"bad utf8 value", "m{host=\"a\xff\"} 1",
+         "line 2 col 1: value of label \"host\" is not valid UTF-8"},
+        {"bad utf8 after escape", "m{host=\"\\\"\xc3\"} 1",
+         "line 2 col 1: value of label \"host\" is not valid UTF-8"},
+        {"latin-1 value", "m{city=\"Z\xfcrich\"} 1",
+         "line 2 col 1: value of label \"city\" is not valid UTF-8"},
+        {"duplicate", "m{a=\"1\",a=\"2\"} 1", "line 2 col 1: duplicate label name \"a\""},
+        {"duplicate, one empty", "m{a=\"\",a=\"2\"} 1", "line 2 col 1: duplicate label name \"a\""},
+        {"__name__ in braces", "m{__name__=\"n\"} 1",
+         "line 2 col 1: duplicate label name \"__name__\""},
+        {"bad utf8 label name", "m{h\xc3=\"x\"} 1", "line 2 col 4: expected '=' after label name"},
+        {"non-ascii metric name", "m\xc3\xa9 1", "line 2 col 2: invalid character in metric name"},
+        {"utf8 value is fine", "m{city=\"Z\xc3\xbcrich\"} 1", NULL},
+        {"empty value drops the label", "m{a=\"\"} 1", NULL},
+    };
+    for (size_t i = 0; i < sizeof lcases / sizeof lcases[0]; i++) {
+        char in[256];
+        snprintf(in, sizeof in, "before 1\n%s\nafter 2\n", lcases[i].line);
+        struct batch b;
+        batch_init(&b);
+        struct ingest_report r;
+        ingest_report_init(&r);
+        struct expfmt_opts o = {T0};
+        assert_int_equal(expfmt_parse(in, strlen(in), &o, &b, &r), 0);
+        size_t want_series = lcases[i].want ? 2 : 3;
+        if (b.nseries != want_series || r.lines_bad != (lcases[i].want ? 1u : 0u))
+            fail_msg("%s: %zu series, %zu bad lines (%s)", lcases[i].name, b.nseries, r.lines_bad,
+                     r.nerrs ? r.errs[0].msg : "");
+        if (lcases[i].want && (r.errs[0].line != 2 || strcmp(r.errs[0].msg, lcases[i].want) != 0))
+            fail_msg("%s:\n  got  %s\n  want %s", lcases[i].name, r.errs[0].msg, lcases[i].want);
+        batch_fini(&b);
+    }
+}
+
 static void test_parse_float(void **state)
 {
     static const struct {
@@ -142,6 +191,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_report_and_prefixes),
+        cmocka_unit_test(test_invalid_labels),
         cmocka_unit_test(test_parse_float),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

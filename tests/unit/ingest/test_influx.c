@@ -93,11 +93,11 @@ static void test_types(void **state)
 static void test_escapes(void **state)
 {
     static const struct lp_case cases[] = {
-        {"measurement", "my\\ meas\\,x f=1 0", INFLUX_NS, "my meas,x_f{} 1 0\n", 1, 0, NULL, 0, 0},
-        {"measurement keeps \\=", "a\\=b f=1 0", INFLUX_NS, "a\\=b_f{} 1 0\n", 1, 0, NULL, 0, 0},
-        {"tags", "m,t\\ k\\=1=v\\,a\\ l\\=x f=1 0", INFLUX_NS, "m_f{t k=1=\"v,a l=x\"} 1 0\n", 1, 0,
+        {"measurement", "my\\ meas\\,x f=1 0", INFLUX_NS, "my_meas_x_f{} 1 0\n", 1, 0, NULL, 0, 0},
+        {"measurement keeps \\=", "a\\=b f=1 0", INFLUX_NS, "a__b_f{} 1 0\n", 1, 0, NULL, 0, 0},
+        {"tags", "m,t\\ k\\=1=v\\,a\\ l\\=x f=1 0", INFLUX_NS, "m_f{t_k_1=\"v,a l=x\"} 1 0\n", 1, 0,
          NULL, 0, 0},
-        {"field key", "m f\\ k\\,\\=y=2 0", INFLUX_NS, "m_f k,=y{} 2 0\n", 1, 0, NULL, 0, 0},
+        {"field key", "m f\\ k\\,\\=y=2 0", INFLUX_NS, "m_f_k__y{} 2 0\n", 1, 0, NULL, 0, 0},
         {"double backslash", "m,t=a\\\\b f=1 0", INFLUX_NS, "m_f{t=\"a\\b\"} 1 0\n", 1, 0, NULL, 0,
          0},
         {"other backslash kept", "m,t=a\\xb f=1 0", INFLUX_NS, "m_f{t=\"a\\xb\"} 1 0\n", 1, 0, NULL,
@@ -106,7 +106,7 @@ static void test_escapes(void **state)
          0},
         {"__name__ tag overridden", "m,__name__=x f=1 0", INFLUX_NS, "m_f{} 1 0\n", 1, 0, NULL, 0,
          0},
-        {"unicode", "Ünï,ключ=значение f=1 0", INFLUX_NS, "Ünï_f{ключ=\"значение\"} 1 0\n", 1, 0,
+        {"unicode", "Ünï,ключ=значение f=1 0", INFLUX_NS, "_n__f{____=\"значение\"} 1 0\n", 1, 0,
          NULL, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -184,6 +184,41 @@ static void test_bad_lines(void **state)
         {"missing measurement", ",a=b f=1", INFLUX_NS, "", 0, 1, "missing measurement", 1, 1},
         {"line numbers count blanks", "\n# c\n\nx\n", INFLUX_NS, "", 3, 1, "line 4:", 4, 2},
         {"col after leading space", "  cpu f=x", INFLUX_NS, "", 0, 1, "invalid field value", 1, 9},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run(&cases[i]);
+}
+
+/* Names become Prometheus names (VictoriaMetrics' -usePromCompatibleNaming);
+ * what labels_validate() still refuses makes the line bad, naming the label,
+ * and leaves nothing of that line in the batch. */
+static void test_prom_names(void **state)
+{
+    static const struct lp_case cases[] = {
+        {"dots, dashes, slashes", "cpu.load,host-name=a,k8s.io/app=x value=1 0", INFLUX_NS,
+         "cpu_load{host_name=\"a\",k8s_io_app=\"x\"} 1 0\n", 1, 0, NULL, 0, 0},
+        {"colon kept in metric, not in label", "a:b,c:d=1 f=1 0", INFLUX_NS,
+         "a:b_f{c_d=\"1\"} 1 0\n", 1, 0, NULL, 0, 0},
+        {"leading digit", "1m,2x=y 5s=1 0", INFLUX_NS, "_1m_5s{_2x=\"y\"} 1 0\n", 1, 0, NULL, 0, 0},
+        {"valid names borrowed unchanged", "m,_a=1,B9=2 f_g=1 0", INFLUX_NS,
+         "m_f_g{B9=\"2\",_a=\"1\"} 1 0\n", 1, 0, NULL, 0, 0},
+        {"tag value not utf-8", "a f=1 0\nm,host=a\xff f=1 0\nb f=1 0\n", INFLUX_NS,
+         "a_f{} 1 0\nb_f{} 1 0\n", 2, 1, "line 2: value of label \"host\" is not valid UTF-8", 2,
+         1},
+        {"latin-1 tag value", "m,city=Z\xfcrich f=1 0", INFLUX_NS, "", 0, 1,
+         "line 1: value of label \"city\" is not valid UTF-8", 1, 1},
+        {"measurement not utf-8", "m\xff f=1 0", INFLUX_NS, "", 0, 1,
+         "line 1: invalid metric name \"m\\xff_f\" (not valid UTF-8)", 1, 1},
+        {"tag key not utf-8", "m,h\xc3=x f=1 0", INFLUX_NS, "", 0, 1,
+         "line 1: invalid label name \"h\\xc3\" (not valid UTF-8)", 1, 1},
+        {"second field not utf-8: whole line out", "m ok=1,b\xe2\x82=2 0", INFLUX_NS, "", 0, 1,
+         "line 1: invalid metric name \"m_b\\xe2\\x82\" (not valid UTF-8)", 1, 1},
+        {"duplicate tag key", "m,a=1,a=2 f=1 0", INFLUX_NS, "", 0, 1,
+         "line 1: duplicate label name \"a\"", 1, 1},
+        {"duplicate after renaming", "m,a.b=1,a_b=2 f=1 0", INFLUX_NS, "", 0, 1,
+         "line 1: duplicate label name \"a_b\"", 1, 1},
+        {"col 1 after leading blanks", "  m,a=1,a=2 f=1 0", INFLUX_NS, "", 0, 1,
+         "line 1: duplicate label name \"a\"", 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run(&cases[i]);
@@ -327,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_prom_names),
         cmocka_unit_test(test_many_errors),
         cmocka_unit_test(test_zero_copy),
         cmocka_unit_test(test_not_nul_terminated),

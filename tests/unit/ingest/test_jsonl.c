@@ -13,6 +13,7 @@
 
 #include "dump.h"
 #include "ingest/ingest.h"
+#include "ingest/jsontok.h"
 
 struct jl_case {
     const char *name;
@@ -65,13 +66,14 @@ static void test_parse(void **state)
         {"all null", "{\"metric\":{\"__name__\":\"m\"},\"values\":[null],\"timestamps\":[1]}", "",
          1, 0, NULL, 0, 0},
         {"escapes",
-         "{\"metric\":{\"__name__\":\"a\\\"b\\\\c\\/\",\"k\":\"\\u00e9\\ud83d\\ude00\\n\\t\"},"
+         "{\"metric\":{\"\\u005f_name__\":\"a\",\"k\":\"a\\\"b\\\\c\\/"
+         "\\u00e9\\ud83d\\ude00\\n\\t\"},"
          "\"values\":[1],\"timestamps\":[-5]}",
-         "a\"b\\c/{k=\"é😀\n\t\"} 1 -5\n", 1, 0, NULL, 0, 0},
+         "a{k=\"a\"b\\c/é😀\n\t\"} 1 -5\n", 1, 0, NULL, 0, 0},
         {"lone surrogate",
-         "{\"metric\":{\"__name__\":\"\\ud800x\"},\"values\":[1],"
+         "{\"metric\":{\"__name__\":\"m\",\"k\":\"\\ud800x\"},\"values\":[1],"
          "\"timestamps\":[1]}",
-         "\xef\xbf\xbdx{} 1 1\n", 1, 0, NULL, 0, 0},
+         "m{k=\"\xef\xbf\xbdx\"} 1 1\n", 1, 0, NULL, 0, 0},
         {"unknown keys skipped",
          "{\"x\":{\"y\":[1,{\"z\":null}],\"w\":\"s\"},\"metric\":{\"__name__\":\"m\"},"
          "\"values\":[1],\"timestamps\":[1],\"q\":true}",
@@ -137,6 +139,37 @@ static void test_bad(void **state)
          0, 1, "expected ',' or ']'", 1, 39},
         {"control char", "{\"metric\":{\"__name__\":\"a\tb\"},\"values\":[1],\"timestamps\":[1]}",
          "", 0, 1, "control character", 1, 25},
+        {"value not utf-8",
+         OKLINE "{\"metric\":{\"__name__\":\"m\",\"h\":\"a\xff\"},\"values\":[1],\"timestamps\":[1]"
+                "}\n" OKLINE,
+         "ok{} 1 1\nok{} 1 1\n", 2, 1, "line 2: value of label \"h\" is not valid UTF-8 (column 1)",
+         2, 1},
+        {"latin-1 value",
+         "{\"metric\":{\"__name__\":\"m\",\"city\":\"Z\xfcrich\"},\"values\":[1],\"timestamps\":[1]"
+         "}",
+         "", 0, 1, "line 1: value of label \"city\" is not valid UTF-8", 1, 1},
+        {"label name not utf-8",
+         "{\"metric\":{\"__name__\":\"m\",\"h\xc3\":\"x\"},\"values\":[1],\"timestamps\":[1]}", "",
+         0, 1, "line 1: invalid label name \"h\\xc3\" (not valid UTF-8)", 1, 1},
+        {"metric name not utf-8",
+         "{\"metric\":{\"__name__\":\"m\xe9\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: invalid metric name \"m\\xe9\" (not valid UTF-8)", 1, 1},
+        {"invalid metric name",
+         "{\"metric\":{\"__name__\":\"a-b\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: invalid metric name \"a-b\"", 1, 1},
+        {"invalid label name",
+         "{\"metric\":{\"__name__\":\"m\",\"k8s.pod\":\"x\"},\"values\":[1],\"timestamps\":[1]}",
+         "", 0, 1, "line 1: invalid label name \"k8s.pod\"", 1, 1},
+        {"empty label name",
+         "{\"metric\":{\"__name__\":\"m\",\"\":\"x\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: empty label name", 1, 1},
+        {"empty __name__",
+         "{\"metric\":{\"__name__\":\"\",\"a\":\"b\"},\"values\":[1],\"timestamps\":[1]}", "", 0, 1,
+         "line 1: missing metric name (label __name__)", 1, 1},
+        {"duplicate label",
+         "{\"metric\":{\"__name__\":\"m\",\"job\":\"a\",\"job\":\"b\"},\"values\":[1],"
+         "\"timestamps\":[1]}",
+         "", 0, 1, "line 1: duplicate label name \"job\"", 1, 1},
         {"deep unknown",
          "{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
          "[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
@@ -171,8 +204,8 @@ static void test_round_trip(void **state)
     s[n - 1].t_ms = INT64_MIN;
     s[n - 2].t_ms = INT64_MAX;
     struct label ls[] = {
-        {STRV_LIT("__name__"), STRV_LIT("weird\"name\\")},
-        {STRV_LIT("a"), STRV_LIT("x\ny\x01z")},
+        {STRV_LIT("__name__"), STRV_LIT("weird:name_")},
+        {STRV_LIT("a"), STRV_LIT("x\ny\x01z\"q\\")},
         {STRV_LIT("b"), STRV_LIT("ünï")},
     };
     struct buf out;
@@ -268,12 +301,63 @@ static void test_format_limit(void **state)
     buf_fini(&out);
 }
 
+/* Data stored before ingest checked UTF-8 (an older version, a collector)
+ * is still exported as valid JSON: each bad byte becomes \ufffd, valid
+ * UTF-8 and escapes are unchanged, and the line imports back. */
+static void test_format_invalid_utf8(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *want; /* the JSON string written */
+    } cases[] = {
+        {"a\xff"
+         "b",
+         "\"a\\ufffdb\""},
+        {"\xc3", "\"\\ufffd\""}, /* cut short at the end */
+        {"\xe2\x82"
+         "x",
+         "\"\\ufffd\\ufffdx\""},                       /* cut short inside */
+        {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* a surrogate */
+        {"\xc0\xaf", "\"\\ufffd\\ufffd\""},            /* overlong */
+        {"Z\xc3\xbcrich \xf0\x9f\x98\x80", "\"Z\xc3\xbcrich \xf0\x9f\x98\x80\""},
+        {"q\"\\\n\x01", "\"q\\\"\\\\\\n\\u0001\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct buf out;
+        buf_init(&out, 0);
+        assert_int_equal(jsontok_put_string(&out, cases[i].in, strlen(cases[i].in)), 0);
+        if (strcmp(out.p, cases[i].want) != 0)
+            fail_msg("case %zu: got %s want %s", i, out.p, cases[i].want);
+        buf_fini(&out);
+    }
+    struct label ls[] = {
+        {STRV_LIT("__name__"), STRV_LIT("old")},
+        {STRV_LIT("host"), STRV_LIT("h\xff")},
+    };
+    struct sample s = {1000, 1};
+    struct buf out;
+    buf_init(&out, 0);
+    assert_int_equal(jsonl_format(&out, ls, 2, &s, 1), 0);
+    assert_string_equal(out.p, "{\"metric\":{\"__name__\":\"old\",\"host\":\"h\\ufffd\"},"
+                               "\"values\":[1],\"timestamps\":[1000]}\n");
+    struct batch b;
+    struct ingest_report r;
+    batch_init(&b);
+    ingest_report_init(&r);
+    assert_int_equal(jsonl_parse(out.p, out.len, &b, &r), 0);
+    assert_int_equal(r.lines_bad, 0);
+    assert_int_equal(b.nseries, 1);
+    assert_true(strv_eq_c(b.labels[1].value, "h\xef\xbf\xbd"));
+    batch_fini(&b);
+    buf_fini(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),        cmocka_unit_test(test_bad),
         cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_round_trip_random),
-        cmocka_unit_test(test_format_limit),
+        cmocka_unit_test(test_format_limit), cmocka_unit_test(test_format_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

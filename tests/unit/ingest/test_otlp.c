@@ -118,9 +118,9 @@ static M(Metric) *sum(const char *name, const char *unit, int monotonic, int tem
     return m;
 }
 
-/* Send `metrics` under one resource, return the rendered batch. */
-static void run(M(Metric) **metrics, size_t nm, C(KeyValue) **res, size_t nres, char *out,
-                size_t cap, struct otlp_stats *st)
+/* Pack `metrics` under one resource and parse the request into b. */
+static int parse_into(M(Metric) * *metrics, size_t nm, C(KeyValue) * *res, size_t nres,
+                      struct batch *b, struct otlp_stats *st, struct err *e)
 {
     M(ScopeMetrics) sm = OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
     sm.n_metrics = nm;
@@ -141,13 +141,21 @@ static void run(M(Metric) **metrics, size_t nm, C(KeyValue) **res, size_t nres, 
     size_t n = opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__get_packed_size(&req);
     uint8_t *pb = malloc(n + 1);
     opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__pack(&req, pb);
+    int rc = otlp_parse(pb, n, 0, b, st, e);
+    free(pb); /* the batch must not point into the request */
+    return rc;
+}
+
+/* Send `metrics` under one resource, return the rendered batch. */
+static void run(M(Metric) * *metrics, size_t nm, C(KeyValue) * *res, size_t nres, char *out,
+                size_t cap, struct otlp_stats *st)
+{
     struct batch b;
     batch_init(&b);
     struct err e = {0};
-    int rc = otlp_parse(pb, n, 0, &b, st, &e);
+    int rc = parse_into(metrics, nm, res, nres, &b, st, &e);
     if (rc != 0)
         fail_msg("otlp_parse: %d %s", rc, e.msg);
-    free(pb); /* the batch must not point into the request */
     size_t k = 0;
     out[0] = 0;
     for (size_t i = 0; i < b.nseries; i++) {
@@ -343,6 +351,82 @@ static void test_attribute_names_and_values(void **state)
     arena_fini(&pool);
 }
 
+/* Names are sanitised, so labels_validate() refuses only values that are
+ * not UTF-8, and then the whole request; attributes that job, instance,
+ * __name__ or le would duplicate are replaced, not refused. */
+static void test_invalid_labels(void **state)
+{
+    arena_init(&pool, 0);
+    static const struct {
+        const char *name;
+        const char *attr_key, *attr_value; /* on the point */
+        const char *service;               /* service.name, or NULL */
+        const char *want;                  /* NULL: accepted, rendered as `rows` */
+        const char *rows;
+    } cases[] = {
+        {"point attribute not utf-8", "host", "a\xff", NULL,
+         "otlp: metric \"m\": value of label \"host\" is not valid UTF-8", NULL},
+        {"latin-1 attribute", "city", "Z\xfcrich", "svc",
+         "otlp: metric \"m\": value of label \"city\" is not valid UTF-8", NULL},
+        {"service.name not utf-8", "host", "a", "s\xc3",
+         "otlp: metric \"m\": value of label \"job\" is not valid UTF-8", NULL},
+        {"key not utf-8 is sanitised", "h\xff", "x", NULL, NULL,
+         "__name__=m,h_=x|1700000000123|1\n"},
+        {"utf-8 value kept", "city", "Z\xc3\xbcrich", NULL, NULL,
+         "__name__=m,city=Z\xc3\xbcrich|1700000000123|1\n"},
+        {"__name__ attribute replaced", "__name__", "x", NULL, NULL,
+         "__name__=m|1700000000123|1\n"},
+        {"job attribute replaced by service.name", "job", "x", "svc", NULL,
+         "__name__=m,job=svc|1700000000123|1\n"},
+        {"job attribute kept without service.name", "job", "x", NULL, NULL,
+         "__name__=m,job=x|1700000000123|1\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        M(NumberDataPoint) *p = num(1, 0, 0, 0);
+        p->n_attributes = 1;
+        p->attributes = kvs(1, kv(cases[i].attr_key, any_str(cases[i].attr_value)));
+        M(Metric) * ms[] = {gauge("m", "", p)};
+        C(KeyValue) **res =
+            cases[i].service ? kvs(1, kv("service.name", any_str(cases[i].service))) : NULL;
+        struct batch b;
+        batch_init(&b);
+        batch_begin_series(&b);
+        batch_add_label(&b, STRV_LIT("__name__"), STRV_LIT("keep"));
+        batch_add_sample(&b, 1, 1);
+        batch_end_series(&b);
+        struct err e = {0};
+        int rc = parse_into(ms, 1, res, res ? 1 : 0, &b, NULL, &e);
+        if (cases[i].want != NULL) {
+            if (rc != TIDE_EPARSE || strcmp(e.msg, cases[i].want) != 0)
+                fail_msg("%s: rc=%d\n  got  %s\n  want %s", cases[i].name, rc, e.msg,
+                         cases[i].want);
+            if (b.nseries != 1 || b.nlabels != 1 || b.nsamples != 1)
+                fail_msg("%s: batch changed", cases[i].name);
+        } else {
+            if (rc != 0)
+                fail_msg("%s: refused: %s", cases[i].name, e.msg);
+            char got[256];
+            size_t k = 0;
+            got[0] = 0;
+            for (size_t si = 1; si < b.nseries; si++) { /* series 0 is "keep" */
+                const struct batch_series *sr = &b.series[si];
+                if (sr->nlabels > 0 && strv_eq_c(b.labels[sr->label_off].value, "target_info"))
+                    continue;
+                for (uint32_t j = 0; j < sr->nlabels; j++) {
+                    const struct label *l = &b.labels[sr->label_off + j];
+                    k += (size_t)snprintf(got + k, sizeof got - k, "%s%.*s=%.*s", j ? "," : "",
+                                          (int)l->name.n, l->name.p, (int)l->value.n, l->value.p);
+                }
+                k += (size_t)snprintf(got + k, sizeof got - k, "|%" PRId64 "|%g\n",
+                                      b.samples[sr->sample_off].t_ms, b.samples[sr->sample_off].v);
+            }
+            expect(cases[i].name, got, cases[i].rows);
+        }
+        batch_fini(&b);
+    }
+    arena_fini(&pool);
+}
+
 static void test_bad_requests(void **state)
 {
     struct batch b;
@@ -406,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_histogram_summary_exponential),
         cmocka_unit_test(test_attribute_names_and_values),
         cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_invalid_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ static void test_round_trip_special_floats(void **state)
     batch_init(&c);
     add_series(&a, "special", "h1", v, t, 8);
     add_series(&a, "other", NULL, v + 2, t + 2, 1);
-    add_series(&a, "utf8_\xc3\xa9", "\"quoted\"\n", v, t, 1);
+    add_series(&a, "utf8", "\"quoted\"\n\xc3\xa9", v, t, 1);
 
     struct buf body;
     buf_init(&body, 0);
@@ -174,7 +174,7 @@ static void test_round_trip_special_floats(void **state)
         if (raw[i] != 0x8000000000000000ULL) /* protobuf-c folds -0 into its default */
             assert_int_equal(bits(wr->timeseries[0]->samples[i]->value), raw[i]);
     }
-    assert_string_equal(wr->timeseries[2]->labels[1]->value, "\"quoted\"\n");
+    assert_string_equal(wr->timeseries[2]->labels[1]->value, "\"quoted\"\n\xc3\xa9");
     prometheus__write_request__free_unpacked(wr, NULL);
     free(pb);
     buf_fini(&body);
@@ -260,6 +260,100 @@ static void test_bad_input(void **state)
     batch_fini(&b);
 }
 
+/* Append a series with labels exactly as given (no sorting, no dedup, empty
+ * names and values kept) and one sample, as a careless sender would. */
+static void raw_series(struct batch *b, const char *const *kv, size_t nkv)
+{
+    assert_int_equal(batch_begin_series(b), 0);
+    for (size_t i = 0; i + 1 < nkv; i += 2)
+        assert_int_equal(batch_add_label(b, strv_c(kv[i]), strv_c(kv[i + 1])), 0);
+    assert_int_equal(batch_add_sample(b, 1000, 1), 0);
+    b->open = 0;
+    b->nseries++;
+}
+
+/* Labels Prometheus refuses: the whole request is refused, naming the
+ * series and the label, and the batch keeps what it had. */
+static void test_invalid_labels(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *kv[8]; /* name, value, ... of the second series */
+        size_t nkv;
+        const char *want; /* exact message */
+    } cases[] = {
+        {"bad utf8 value",
+         {"__name__", "m", "host", "a\xff"},
+         4,
+         "remote write: timeseries 2: value of label \"host\" is not valid UTF-8"},
+        {"bad utf8 label name",
+         {"__name__", "m", "h\xc3", "x"},
+         4,
+         "remote write: timeseries 2: invalid label name \"h\\xc3\" (not valid UTF-8)"},
+        {"bad utf8 metric name",
+         {"__name__", "m\xe2\x82"},
+         2,
+         "remote write: timeseries 2: invalid metric name \"m\\xe2\\x82\" (not valid UTF-8)"},
+        {"invalid label name",
+         {"__name__", "m", "k8s.pod", "x"},
+         4,
+         "remote write: timeseries 2: invalid label name \"k8s.pod\""},
+        {"invalid metric name",
+         {"__name__", "http-requests"},
+         2,
+         "remote write: timeseries 2: invalid metric name \"http-requests\""},
+        {"empty label name",
+         {"__name__", "m", "", "x"},
+         4,
+         "remote write: timeseries 2: empty label name"},
+        {"no __name__",
+         {"job", "x"},
+         2,
+         "remote write: timeseries 2: missing metric name (label __name__)"},
+        {"empty __name__",
+         {"__name__", "", "job", "x"},
+         4,
+         "remote write: timeseries 2: missing metric name (label __name__)"},
+        {"no labels",
+         {NULL},
+         0,
+         "remote write: timeseries 2: missing metric name (label __name__)"},
+        {"duplicate name",
+         {"__name__", "m", "job", "a", "job", "b"},
+         6,
+         "remote write: timeseries 2: duplicate label name \"job\""},
+        {"duplicate __name__",
+         {"__name__", "m", "__name__", "n"},
+         4,
+         "remote write: timeseries 2: duplicate label name \"__name__\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct batch req, b;
+        batch_init(&req);
+        batch_init(&b);
+        static const char *const good[] = {"__name__", "ok", "job", "j"};
+        raw_series(&req, good, 4);
+        raw_series(&req, cases[i].kv, cases[i].nkv);
+        struct buf body;
+        buf_init(&body, 0);
+        struct err e = {0};
+        assert_int_equal(remote_write_encode(&req, &body, &e), 0);
+        double v = 1;
+        int64_t t = 1;
+        add_series(&b, "keep", NULL, &v, &t, 1);
+        int rc = remote_write_decode(body.p, body.len, REMOTE_WRITE_MAX_BYTES, &b, NULL, &e);
+        if (rc != TIDE_EPARSE)
+            fail_msg("%s: rc=%d, want TIDE_EPARSE", cases[i].name, rc);
+        if (strcmp(e.msg, cases[i].want) != 0)
+            fail_msg("%s:\n  got  %s\n  want %s", cases[i].name, e.msg, cases[i].want);
+        if (b.nseries != 1 || b.nlabels != 1 || b.nsamples != 1)
+            fail_msg("%s: batch changed", cases[i].name);
+        buf_fini(&body);
+        batch_fini(&req);
+        batch_fini(&b);
+    }
+}
+
 /* Unknown fields of every wire type are skipped; fields may come in any order. */
 static void test_unknown_fields_and_order(void **state)
 {
@@ -294,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_decode_protobuf_c_request),
         cmocka_unit_test(test_round_trip_special_floats),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_invalid_labels),
         cmocka_unit_test(test_unknown_fields_and_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
