@@ -404,6 +404,7 @@ int storage_close(struct storage *s)
     if (rc == 0)
         rc = head_append_sync(s);
     if (!s->o.no_cut_on_close) {
+        s->closing = true;
         pthread_mutex_lock(&s->maint_mu);
         int rc2 = head_cut(s, true, NULL);
         pthread_mutex_unlock(&s->maint_mu);

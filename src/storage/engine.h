@@ -126,9 +126,7 @@ struct series {
     const struct label *labels; /* sorted; strings interned; in the intern arena */
     uint32_t nlabels;
     uint32_t id;
-    uint64_t hash;              /* labels_hash() */
-    const char *key;            /* labels_key() of labels, in the intern arena */
-    uint32_t keylen;
+    uint32_t hash;              /* low bits of labels_hash(): slot and quick compare */
     /* append_mu: */
     uint32_t wal_gen;           /* WAL generation its SERIES record was written in */
     /* atomic; widened only, except by retention: */
@@ -166,8 +164,8 @@ static inline uint32_t series_count(const struct series_reg *r)
 /* Id of a sorted label set, or SERIES_NONE. */
 uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n);
 /* The same by canonical key (labels_key()) and its hash (hash_bytes() of the
- * key, equal to labels_hash() of the set): one memcmp per candidate, the
- * write path's lookup. */
+ * key, equal to labels_hash() of the set), the write path's lookup: the key
+ * is compared with the candidate's interned labels (no key kept per series). */
 uint32_t series_lookup_key(const struct series_reg *r, uint64_t hash, const char *key,
                            size_t keylen);
 /* Widen the series' time range. */
@@ -297,6 +295,7 @@ struct storage {
     struct tombstone *tombs;
     size_t ntombs, cap_tombs;
     bool cutting;                 /* series' frozen data exists */
+    bool closing;                 /* storage_close() runs: nothing reads any more */
 
     /* append_mu: */
     struct wal *wal;

@@ -209,8 +209,28 @@ static int write_frozen(struct storage *s, struct err *e)
             continue;
         }
         rc = block_writer_finish(o->w, e);
-        if (rc == 0)
+        if (rc == 0 && !s->closing)
             rc = block_open(&opened[i], o->path, e);
+    }
+    if (rc == 0 && s->closing) {
+        /* storage_close(): the blocks are durable and nobody reads them in
+         * this life, so do not load their index only to free it. */
+        for (uint32_t id = 0; id < n; id++) {
+            struct series *sr = series_get(&s->reg, id);
+            if (sr->frozen) {
+                head_data_fini(sr->frozen);
+                free(sr->frozen);
+                sr->frozen = NULL;
+            }
+        }
+        s->cutting = false;
+        for (size_t i = 0; i < nouts; i++) {
+            free(outs[i].sids);
+            free(outs[i].path);
+        }
+        free(outs);
+        free(opened);
+        return 0;
     }
     if (rc) {
         /* Keep the frozen data; forget the blocks written by this attempt. */

@@ -51,10 +51,41 @@ struct probe {
     size_t keylen;
 };
 
+/* Read one uvarint length of a labels_key() at *at; SIZE_MAX when cut short. */
+static size_t key_len(const char *key, size_t keylen, size_t *at)
+{
+    size_t n = 0;
+    for (unsigned shift = 0; *at < keylen && shift < 64; shift += 7) {
+        uint8_t c = (uint8_t)key[(*at)++];
+        n |= (size_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return n;
+    }
+    return SIZE_MAX;
+}
+
+/* Does labels_key(ls, n) equal key? Walks the key against the interned
+ * labels, so a series needs no copy of its key. */
+static bool key_eq(const struct label *ls, size_t n, const char *key, size_t keylen)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct strv parts[2] = {ls[i].name, ls[i].value};
+        for (int k = 0; k < 2; k++) {
+            size_t len = key_len(key, keylen, &at);
+            if (len != parts[k].n || keylen - at < len ||
+                (len && memcmp(key + at, parts[k].p, len) != 0))
+                return false;
+            at += len;
+        }
+    }
+    return at == keylen;
+}
+
 static bool probe_eq(const struct series *sr, const struct probe *q)
 {
     if (q->by_key)
-        return sr->keylen == q->keylen && memcmp(sr->key, q->key, q->keylen) == 0;
+        return key_eq(sr->labels, sr->nlabels, q->key, q->keylen);
     return labels_cmp(sr->labels, sr->nlabels, q->ls, q->n) == 0;
 }
 
@@ -69,7 +100,7 @@ static uint32_t lookup(const struct series_reg *r, uint64_t hash, const struct p
         if (v == 0)
             return SERIES_NONE;
         const struct series *sr = series_get(r, v - 1);
-        if (sr->hash == hash && probe_eq(sr, q))
+        if (sr->hash == (uint32_t)hash && probe_eq(sr, q))
             return v - 1;
     }
 }
@@ -212,13 +243,10 @@ int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t 
     uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
     int rc = 0;
     struct label *copy = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *copy);
-    size_t keylen = labels_key(ls, n, NULL, 0);
-    char *key = keylen <= UINT32_MAX ? arena_alloc(&s->intern.arena, keylen ? keylen : 1) : NULL;
-    if (!copy || !key) {
+    if (!copy) {
         rc = -ENOMEM;
         goto out;
     }
-    labels_key(ls, n, key, keylen);
     for (size_t i = 0; i < n; i++) {
         rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
         if (!rc)
@@ -238,9 +266,7 @@ out:
     sr->labels = copy;
     sr->nlabels = (uint32_t)n;
     sr->id = nid;
-    sr->hash = hash;
-    sr->key = key;
-    sr->keylen = (uint32_t)keylen;
+    sr->hash = (uint32_t)hash;
     sr->wal_gen = 0;
     atomic_init(&sr->mint, INT64_MAX);
     atomic_init(&sr->maxt, INT64_MIN);
