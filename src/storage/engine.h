@@ -133,7 +133,8 @@ struct series {
     _Atomic int64_t mint, maxt; /* over head and blocks; mint > maxt when empty */
     /* stripe lock: */
     struct head_data head;
-    /* append_mu + lock(write) to set; lock(read) to read; NULL but during a cut: */
+    /* append_mu + lock(write) to set; lock(read) to read; NULL but during a cut
+     * (&head itself in the cut of storage_close(), which moves nothing): */
     struct head_data *frozen;
 };
 
@@ -196,6 +197,7 @@ struct postings_name {
     uint32_t *slots;           /* value id -> index + 1 */
     uint32_t nslots;
     uint64_t series;           /* series carrying this name */
+    uint32_t last;             /* index of the value indexed last (a hint) */
 };
 /* Owner: struct storage. Thread: writes under lock(write), reads lock(read). */
 struct postings {
@@ -329,6 +331,11 @@ static inline pthread_mutex_t *storage_stripe(struct storage *s, uint32_t sid)
 /* series.c */
 int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash,
                   uint32_t *id);
+/* The same with the names and values already interned (ids in s->intern). */
+int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t *name_ids,
+                      const uint32_t *value_ids, uint32_t *id);
+/* labels_cmp() order of two series, faster: their strings are interned. */
+int series_cmp(const struct series *x, const struct series *y);
 int series_check_limits(const struct storage *s, const struct label *ls, size_t n,
                         bool creating, struct err *e);
 

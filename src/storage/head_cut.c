@@ -44,7 +44,7 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     const struct storage *s = ctx;
     const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
     const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
-    return labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+    return series_cmp(x, y);
 }
 
 static int cmp_pair(const void *a, const void *b)
@@ -82,6 +82,11 @@ static int freeze(struct storage *s, bool force, uint32_t *seg, bool *did, struc
         struct series *sr = series_get(&s->reg, id);
         if (sr->head.nsamples == 0)
             continue;
+        if (s->closing) {
+            /* No appender any more: write the active data as it is. */
+            sr->frozen = &sr->head;
+            continue;
+        }
         struct head_data *f = malloc(sizeof *f);
         if (!f) {
             rc = ERR_SET(e, -ENOMEM, "out of memory freezing the head");
@@ -193,6 +198,10 @@ static int write_frozen(struct storage *s, struct err *e)
                 rc = out_add(o, ids[i], sr->labels, sr->nlabels, v + j, k - j, e);
             j = k;
         }
+        /* Closing: the block writer has the samples (the WAL still has them
+         * too until the cut succeeds), so give their memory back at once. */
+        if (s->closing && sr->frozen == &sr->head)
+            head_data_fini(&sr->head);
     }
     free(v);
     free(ids);
@@ -217,11 +226,11 @@ static int write_frozen(struct storage *s, struct err *e)
          * this life, so do not load their index only to free it. */
         for (uint32_t id = 0; id < n; id++) {
             struct series *sr = series_get(&s->reg, id);
-            if (sr->frozen) {
+            if (sr->frozen && sr->frozen != &sr->head) {
                 head_data_fini(sr->frozen);
                 free(sr->frozen);
-                sr->frozen = NULL;
             }
+            sr->frozen = NULL;
         }
         s->cutting = false;
         for (size_t i = 0; i < nouts; i++) {

@@ -132,7 +132,11 @@ int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
         struct postings_name *pn = name_get_or_add(p, name_ids[k]);
         if (!pn)
             return -ENOMEM;
-        uint32_t j = name_find(pn, value_ids[k]);
+        /* Series often come in label order (block loads, sorted batches):
+         * the value of the previous one is the first guess. */
+        uint32_t j = pn->last < pn->nvalues && pn->values[pn->last].value == value_ids[k]
+                         ? pn->last
+                         : name_find(pn, value_ids[k]);
         if (j == UINT32_MAX) {
             if ((uint64_t)(pn->nvalues + 1) * 2 > pn->nslots && name_grow_slots(pn))
                 return -ENOMEM;
@@ -151,6 +155,7 @@ int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
                 i = (i + 1) & mask;
             pn->slots[i] = j + 1;
         }
+        pn->last = j;
         int rc = list_push(&pn->values[j].list, id);
         if (rc)
             return rc;

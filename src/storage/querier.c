@@ -34,7 +34,7 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     const struct storage *s = ctx;
     const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
     const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
-    return labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+    return series_cmp(x, y);
 }
 
 /* Series labels never change, so sorting needs no lock. */

@@ -29,7 +29,7 @@ void series_reg_fini(struct series_reg *r)
     for (uint32_t id = 0; id < n; id++) {
         struct series *sr = series_get(r, id);
         head_data_fini(&sr->head);
-        if (sr->frozen) {
+        if (sr->frozen && sr->frozen != &sr->head) {
             head_data_fini(sr->frozen);
             free(sr->frozen);
         }
@@ -214,9 +214,45 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
     return 0;
 }
 
-/* Create a series; the caller holds append_mu and lock(write), and has
- * checked it is absent and within limits. */
+int series_cmp(const struct series *x, const struct series *y)
+{
+    size_t n = x->nlabels < y->nlabels ? x->nlabels : y->nlabels;
+    for (size_t i = 0; i < n; i++) {
+        const struct label *a = &x->labels[i], *b = &y->labels[i];
+        /* Interned: the same pointer is the same string, another pointer
+         * another string, so only differing labels are compared. */
+        if (a->name.p != b->name.p)
+            return strv_cmp(a->name, b->name);
+        if (a->value.p != b->value.p)
+            return strv_cmp(a->value, b->value);
+    }
+    return x->nlabels < y->nlabels ? -1 : x->nlabels > y->nlabels ? 1 : 0;
+}
+
 int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash, uint32_t *id)
+{
+    uint32_t ids_stack[2 * 64], *name_ids = ids_stack;
+    if (n > 64) {
+        name_ids = malloc(2 * n * sizeof *name_ids);
+        if (!name_ids)
+            return -ENOMEM;
+    }
+    uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
+        if (!rc)
+            rc = intern_put(&s->intern, ls[i].value, &value_ids[i]);
+    }
+    if (!rc)
+        rc = series_create_ids(s, n, hash, name_ids, value_ids, id);
+    if (name_ids != ids_stack)
+        free(name_ids);
+    return rc;
+}
+
+int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t *name_ids,
+                      const uint32_t *value_ids, uint32_t *id)
 {
     struct series_reg *r = &s->reg;
     uint32_t nid = series_count(r);
@@ -234,32 +270,14 @@ int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t 
             return -ENOMEM;
         __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
     }
-    uint32_t ids_stack[2 * 64], *name_ids = ids_stack;
-    if (n > 64) {
-        name_ids = malloc(2 * n * sizeof *name_ids);
-        if (!name_ids)
-            return -ENOMEM;
-    }
-    uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
-    int rc = 0;
     struct label *copy = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *copy);
-    if (!copy) {
-        rc = -ENOMEM;
-        goto out;
-    }
+    if (!copy)
+        return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
-        if (!rc)
-            rc = intern_put(&s->intern, ls[i].value, &value_ids[i]);
-        if (rc)
-            goto out;
         copy[i].name = intern_str(&s->intern, name_ids[i]);
         copy[i].value = intern_str(&s->intern, value_ids[i]);
     }
-    rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
-out:
-    if (name_ids != ids_stack)
-        free(name_ids);
+    int rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
     if (rc)
         return rc;
     struct series *sr = series_get(r, nid);
