@@ -16,6 +16,8 @@
 #   4. SIGTERM: shutdown time to exit, highest VmRSS sampled every 50 ms;
 #   5. restart: time until /health answers AND an instant query returns every
 #      host; RSS at rest 5 s later; label-values latency again.
+# Shutdown and restart are also given as the server's CPU seconds
+# (utime+stime from /proc/PID/stat), steadier than wall time on a busy box.
 # Prints every figure and the Tide/VM ratio (medians over runs).
 #
 # Usage: bench/peer/cardinality.sh [--series N=1000000] [--points P=10]
@@ -41,13 +43,14 @@ while [ $# -gt 0 ]; do
     --queries) QUERIES=$2; shift 2 ;;
     --concurrency) CONC=$2; shift 2 ;;
     --samples) PER_REQ=$2; shift 2 ;;
-    *) bench_common_opt 2,27 "$@"; shift "$NSHIFT" ;;
+    *) bench_common_opt 2,30 "$@"; shift "$NSHIFT" ;;
     esac
 done
 HOSTS=$((NSERIES / 10))
 [ "$HOSTS" -ge 1 ] && [ "$POINTS" -ge 1 ] || { echo "cardinality.sh: --series >= 10, --points >= 1" >&2; exit 2; }
 
 mkdir -p "$OUT"
+CLK_TCK=$(getconf CLK_TCK)
 if [ "$BUILD" = 1 ]; then
     log "building Tide (make build)"
     make -C "$ROOT" --no-print-directory build >"$OUT/build.log" 2>&1 ||
@@ -104,10 +107,11 @@ ready() {
 }
 
 RESULTS="$OUT/card-results-$(date +%Y%m%d-%H%M%S).tsv"
-COLS="load_s hwm_mib rss_mib lv_ms lv_n shut_s shut_rss_mib shut_hwm_mib restart_s rest_rss_mib lv2_ms lv2_n"
+COLS="load_s hwm_mib rss_mib lv_ms lv_n shut_s shut_rss_mib shut_hwm_mib restart_s rest_rss_mib lv2_ms lv2_n shut_cpu restart_cpu"
 printf 'run\tsystem\t%s\n' "${COLS// /\\t}" | sed 's/\\t/\t/g' >"$RESULTS"
 run_one() {
     local run=$1 sys=$2 dir="$OUT/card-run-$2" port t0 load hwm rss lv shut smax shwm t pid r restart rest lv2
+    local cpu0 cpu scpu rcpu
     rm -rf "$dir"; mkdir -p "$dir"
     port=$(free_port)
     start_server "$sys" "$dir/data" "$port" "$dir/server.log" || return 1
@@ -127,11 +131,15 @@ run_one() {
     log "run $run $sys: label values ${lv% *} ms (${lv#* } values)"
     # shutdown: SIGTERM, sample RSS until the process is gone (180 s at most)
     pid=$SERVER_PID smax=0 shwm=0
+    cpu0=$(proc_cpu "$pid") cpu=$cpu0
     t0=$(date +%s.%N)
     kill -TERM "$pid"
     for _ in $(seq 3600); do
         r=$(rss_mib "$pid"); t=$(proc_hwm "$pid" 2>/dev/null || true)
         [ -n "$t" ] && shwm=$t
+        # a zombie keeps its CPU times until reaped (it is our child)
+        t=$(proc_cpu "$pid" 2>/dev/null || true)
+        [ -n "$t" ] && cpu=$t
         smax=$(awk -v a="$smax" -v b="$r" 'BEGIN { print (b > a ? b : a) }')
         kill -0 "$pid" 2>/dev/null || break
         # a zombie has no RSS: it has exited, only not reaped yet
@@ -139,11 +147,12 @@ run_one() {
         sleep 0.05
     done
     shut=$(elapsed "$t0")
+    scpu=$(awk -v a="$cpu" -v b="$cpu0" 'BEGIN { printf "%.2f", a - b }')
     kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null &&
         { log "run $run $sys: still running after 180 s, SIGKILL"; kill -KILL "$pid"; }
     wait "$pid" 2>/dev/null || true
     SERVER_PID=""
-    log "run $run $sys: shutdown ${shut}s, max RSS during it ${smax} MiB, peak ${shwm} MiB"
+    log "run $run $sys: shutdown ${shut}s (CPU ${scpu}s), max RSS during it ${smax} MiB, peak ${shwm} MiB"
     # restart: until /health and a query both answer (120 s at most)
     port=$(free_port)
     bench_server_cmd "$sys" "$dir/data" "$port"
@@ -154,7 +163,7 @@ run_one() {
     for _ in $(seq 2400); do
         kill -0 "$SERVER_PID" 2>/dev/null || { log "$sys exited at restart"; return 1; }
         if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" && ready "$port"; then
-            restart=$(elapsed "$t0"); break
+            restart=$(elapsed "$t0") rcpu=$(proc_cpu "$SERVER_PID"); break
         fi
         sleep 0.05
     done
@@ -162,11 +171,11 @@ run_one() {
     sleep 5
     rest=$(rss_mib "$SERVER_PID")
     lv2=$(label_values "$port")
-    log "run $run $sys: restart ${restart}s, RSS at rest ${rest} MiB, label values ${lv2% *} ms (${lv2#* } values)"
+    log "run $run $sys: restart ${restart}s (CPU ${rcpu}s), RSS at rest ${rest} MiB, label values ${lv2% *} ms (${lv2#* } values)"
     stop_server
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$sys" "$load" "$hwm" \
-        "$rss" "${lv% *}" "${lv#* }" "$shut" "$smax" "$shwm" "$restart" "$rest" "${lv2% *}" \
-        "${lv2#* }" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$sys" "$load" \
+        "$hwm" "$rss" "${lv% *}" "${lv#* }" "$shut" "$smax" "$shwm" "$restart" "$rest" "${lv2% *}" \
+        "${lv2#* }" "$scpu" "$rcpu" >>"$RESULTS"
 }
 
 for run in $(seq "$RUNS"); do
@@ -182,7 +191,8 @@ series = int(series)
 rows = list(csv.DictReader(open(path), delimiter="\t"))
 cols = [("hwm_mib", "peak RSS MiB", "{:.0f}"), ("hwm_b", "peak B/series", "{:.0f}"),
         ("shut_rss_mib", "max RSS in shutdown MiB", "{:.0f}"), ("shut_s", "shutdown s", "{:.2f}"),
-        ("restart_s", "restart s", "{:.2f}"), ("rest_rss_mib", "RSS at rest MiB", "{:.0f}"),
+        ("shut_cpu", "shutdown CPU s", "{:.2f}"), ("restart_s", "restart s", "{:.2f}"),
+        ("restart_cpu", "restart CPU s", "{:.2f}"), ("rest_rss_mib", "RSS at rest MiB", "{:.0f}"),
         ("rest_b", "at rest B/series", "{:.0f}"), ("lv_ms", "label values ms", "{:.1f}"),
         ("lv2_ms", "label values after restart ms", "{:.1f}"), ("load_s", "load s", "{:.1f}")]
 med = {}
