@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,6 +409,9 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
         goto fail;
     if ((rc = wal_open(&s->wal, s->wal_dir, e)) != 0)
         goto fail;
+    /* Loading grew and freed many arrays (slots, postings, replay buffers):
+     * hand the free pages back before serving. */
+    malloc_trim(0);
     if (!s->o.no_background) {
         rc = -pthread_create(&s->thread, NULL, bg_main, s);
         if (rc) {

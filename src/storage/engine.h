@@ -198,6 +198,10 @@ struct postings_name {
     uint32_t nslots;
     uint64_t series;           /* series carrying this name */
     uint32_t last;             /* index of the value indexed last (a hint) */
+    /* order_mu: value indices sorted by value string, over the first norder
+     * values; built by the first label-values request, extended after. */
+    uint32_t *order;
+    uint32_t norder;
 };
 /* Owner: struct storage. Thread: writes under lock(write), reads lock(read). */
 struct postings {
@@ -205,6 +209,7 @@ struct postings {
     uint32_t cap_by_intern;
     uint32_t *names;                  /* intern ids of label names, in insertion order */
     uint32_t nnames, cap_names;
+    pthread_mutex_t order_mu;         /* the names' `order` caches (taken under lock(read)) */
 };
 
 void postings_init(struct postings *p);
@@ -215,6 +220,11 @@ int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
 const struct postings_name *postings_name_get(const struct postings *p, uint32_t name_id);
 const struct postings_list *postings_get(const struct postings *p, uint32_t name_id,
                                          uint32_t value_id);
+/* The value indices of pn sorted by value bytes (strv_cmp), all pn->nvalues
+ * of them, into *order. Caller holds lock(read) and p->order_mu, and reads
+ * *order only while it holds both. 0 or -ENOMEM. */
+int postings_value_order(struct postings *p, const struct intern *in, uint32_t name_id,
+                         const uint32_t **order);
 
 /* Sorted set operations; results are malloc'd into *out (caller frees). */
 int postings_intersect(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,

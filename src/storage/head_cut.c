@@ -24,6 +24,7 @@
  * cut retries writing it before freezing anything new.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,6 +303,10 @@ int head_cut(struct storage *s, bool force, struct err *e)
     if (rc)
         return rc;
     atomic_fetch_add_explicit(&s->head_cuts, 1, memory_order_relaxed);
+    /* The frozen chunks are freed: give their pages back to the system
+     * (they are scattered small blocks glibc would otherwise keep). */
+    if (!s->closing)
+        malloc_trim(0);
     pthread_mutex_lock(&s->append_mu);
     rc = wal_truncate_before(s->wal, seg);
     pthread_mutex_unlock(&s->append_mu);

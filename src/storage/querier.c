@@ -462,14 +462,30 @@ static int from_index(struct storage *s, const struct strv *name, int64_t mint_m
     pthread_rwlock_rdlock(&s->lock);
     const struct postings *p = &s->postings;
     if (name) {
+        /* In value order, from the name's cached order: no sort per request. */
         uint32_t nid = intern_find(&s->intern, *name);
         const struct postings_name *pn = nid == UINT32_MAX ? NULL : postings_name_get(p, nid);
         cap = pn ? pn->nvalues : 0;
         v = malloc((cap ? cap : 1) * sizeof *v);
         rc = v ? 0 : -ENOMEM;
-        for (uint32_t j = 0; pn && rc == 0 && j < pn->nvalues; j++)
-            if (list_live(s, &pn->values[j].list, mint_ms, maxt_ms))
-                v[nv++] = intern_str(&s->intern, pn->values[j].value);
+        const uint32_t *order = NULL;
+        pthread_mutex_lock(&s->postings.order_mu);
+        if (pn && rc == 0)
+            rc = postings_value_order(&s->postings, &s->intern, nid, &order);
+        for (uint32_t k = 0; order && rc == 0 && k < pn->nvalues; k++) {
+            const struct postings_value *pv = &pn->values[order[k]];
+            if (list_live(s, &pv->list, mint_ms, maxt_ms))
+                v[nv++] = intern_str(&s->intern, pv->value);
+        }
+        pthread_mutex_unlock(&s->postings.order_mu);
+        pthread_rwlock_unlock(&s->lock);
+        if (rc) {
+            free(v);
+            return rc;
+        }
+        *out = v;
+        *n = nv;
+        return 0;
     } else {
         for (uint32_t i = 0; rc == 0 && i < p->nnames; i++) {
             const struct postings_name *pn = postings_name_get(p, p->names[i]);

@@ -306,11 +306,42 @@ static void test_label_values_index(void **state)
     free(dir);
 }
 
+/* The sorted order of a name's values is cached and extended as values are
+ * added: values added after a request still come out in order. */
+static void test_label_values_order_grows(void **state)
+{
+    char *dir = make_dir();
+    struct storage_opts o = {.dir = dir, .no_background = true};
+    struct storage *s;
+    assert_int_equal(storage_open(&s, &o, NULL), 0);
+    const char *adds[] = {"m,k=m", "m,k=c", "m,k=x", NULL, "m,k=a", "m,k=mm", "m,k=z", "m,k=b",
+                          NULL, "m,k=ca", NULL};
+    const char *want[] = {"c,m,x", "a,b,c,m,mm,x,z", "a,b,c,ca,m,mm,x,z"};
+    size_t w = 0;
+    for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
+        if (adds[i]) {
+            add(s, adds[i], 1000, 1);
+            continue;
+        }
+        struct strv *v;
+        size_t n;
+        char got[256];
+        assert_int_equal(storage_label_values(s, STRV_LIT("k"), NULL, 0, 0, 100000, &v, &n, NULL), 0);
+        join(v, n, got, sizeof got);
+        assert_string_equal(got, want[w++]);
+        free(v);
+    }
+    assert_int_equal(storage_close(s), 0);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_names_values),
         cmocka_unit_test(test_label_values_index),
+        cmocka_unit_test(test_label_values_order_grows),
         cmocka_unit_test(test_time_restriction),
         cmocka_unit_test(test_concurrent),
     };
