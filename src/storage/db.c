@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,35 @@ static int cmp_pair(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Intern ids of the previous series' labels while loading a block: series
+ * come in label order and a block's equal strings share one pointer, so most
+ * labels of a series are the previous one's and need no hash lookup. */
+struct load_memo {
+    const struct label *ls; /* the previous series' labels (in the block) */
+    size_t n;
+    uint32_t name_ids[64], value_ids[64];
+};
+
+/* Register series i of block b as a new series (the caller knows it is). */
+static int load_create(struct storage *s, struct load_memo *mo, const struct label *ls, size_t n,
+                       uint64_t h, uint32_t *sid)
+{
+    if (n > 64)
+        return series_create(s, ls, n, h, sid);
+    int rc = 0;
+    for (size_t j = 0; j < n && rc == 0; j++) {
+        bool same = j < mo->n && mo->ls[j].name.p == ls[j].name.p && mo->ls[j].name.n == ls[j].name.n;
+        if (!same)
+            rc = intern_put(&s->intern, ls[j].name, &mo->name_ids[j]);
+        same = j < mo->n && mo->ls[j].value.p == ls[j].value.p && mo->ls[j].value.n == ls[j].value.n;
+        if (rc == 0 && !same)
+            rc = intern_put(&s->intern, ls[j].value, &mo->value_ids[j]);
+    }
+    mo->ls = rc ? NULL : ls;
+    mo->n = rc ? 0 : n;
+    return rc ? rc : series_create_ids(s, n, h, mo->name_ids, mo->value_ids, sid);
+}
+
 /* Register the series of a block file found at open. */
 static int load_block(struct storage *s, const char *path, int64_t partition, uint64_t seq,
                       struct err *e)
@@ -202,13 +232,17 @@ static int load_block(struct storage *s, const char *path, int64_t partition, ui
         block_unref(b);
         return ERR_SET(e, -ENOMEM, "out of memory loading %s", path);
     }
+    /* A block's series are distinct (block_open checks their order): into
+     * an empty registry they are all new, no lookup needed. */
+    bool fresh = series_count(&s->reg) == 0;
+    struct load_memo memo = {0};
     for (uint64_t i = 0; i < bm->nseries; i++) {
         const struct label *ls;
         size_t n;
         block_series_labels(b, i, &ls, &n);
         uint64_t h = labels_hash(ls, n);
-        uint32_t sid = series_lookup(&s->reg, h, ls, n);
-        if (sid == SERIES_NONE && (rc = series_create(s, ls, n, h, &sid)) != 0) {
+        uint32_t sid = fresh ? SERIES_NONE : series_lookup(&s->reg, h, ls, n);
+        if (sid == SERIES_NONE && (rc = load_create(s, &memo, ls, n, h, &sid)) != 0) {
             free(sids);
             block_unref(b);
             return ERR_SET(e, rc, "registering the series of %s", path);
@@ -219,7 +253,8 @@ static int load_block(struct storage *s, const char *path, int64_t partition, ui
         sids[2 * i] = sid;
         sids[2 * i + 1] = (uint32_t)i;
     }
-    qsort(sids, bm->nseries, 2 * sizeof *sids, cmp_pair);
+    if (!fresh)
+        qsort(sids, bm->nseries, 2 * sizeof *sids, cmp_pair);
     rc = db_block_add(s, b, partition, seq, sids, (uint32_t)bm->nseries);
     if (rc) {
         free(sids);
@@ -516,6 +551,9 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
         goto fail;
     if ((rc = wal_open(&s->wal, s->wal_dir, e)) != 0)
         goto fail;
+    /* Loading grew and freed many arrays (slots, postings, replay buffers):
+     * hand the free pages back before serving. */
+    malloc_trim(0);
     if (!s->o.no_background) {
         rc = -pthread_create(&s->thread, NULL, bg_main, s);
         if (rc) {
@@ -552,8 +590,10 @@ int storage_close(struct storage *s)
     /* Then the head into blocks. If that fails (ENOSPC), the WAL segments it
      * covers are not deleted (head_cut() truncates only after the blocks are
      * in place), so the next open replays them: reported, not an error. */
-    if (!s->o.no_cut_on_close && rc == 0)
+    if (!s->o.no_cut_on_close && rc == 0) {
+        s->closing = true; /* nothing reads any more: the cut frees as it writes */
         run_job(s, STORAGE_JOB_HEAD_CUT, true, 0);
+    }
     int rc3 = wal_close(s->wal);
     s->wal = NULL;
     if (rc == 0)

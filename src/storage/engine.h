@@ -126,16 +126,15 @@ struct series {
     const struct label *labels; /* sorted; strings interned; in the intern arena */
     uint32_t nlabels;
     uint32_t id;
-    uint64_t hash;              /* labels_hash() */
-    const char *key;            /* labels_key() of labels, in the intern arena */
-    uint32_t keylen;
+    uint32_t hash;              /* low bits of labels_hash(): slot and quick compare */
     /* append_mu: */
     uint32_t wal_gen;           /* WAL generation its SERIES record was written in */
     /* atomic; widened only, except by retention: */
     _Atomic int64_t mint, maxt; /* over head and blocks; mint > maxt when empty */
     /* stripe lock: */
     struct head_data head;
-    /* append_mu + lock(write) to set; lock(read) to read; NULL but during a cut: */
+    /* append_mu + lock(write) to set; lock(read) to read; NULL but during a cut
+     * (&head itself in the cut of storage_close(), which moves nothing): */
     struct head_data *frozen;
 };
 
@@ -166,8 +165,8 @@ static inline uint32_t series_count(const struct series_reg *r)
 /* Id of a sorted label set, or SERIES_NONE. */
 uint32_t series_lookup(const struct series_reg *r, uint64_t hash, const struct label *ls, size_t n);
 /* The same by canonical key (labels_key()) and its hash (hash_bytes() of the
- * key, equal to labels_hash() of the set): one memcmp per candidate, the
- * write path's lookup. */
+ * key, equal to labels_hash() of the set), the write path's lookup: the key
+ * is compared with the candidate's interned labels (no key kept per series). */
 uint32_t series_lookup_key(const struct series_reg *r, uint64_t hash, const char *key,
                            size_t keylen);
 /* Widen the series' time range. */
@@ -198,6 +197,11 @@ struct postings_name {
     uint32_t *slots;           /* value id -> index + 1 */
     uint32_t nslots;
     uint64_t series;           /* series carrying this name */
+    uint32_t last;             /* index of the value indexed last (a hint) */
+    /* order_mu: value indices sorted by value string, over the first norder
+     * values; built by the first label-values request, extended after. */
+    uint32_t *order;
+    uint32_t norder;
 };
 /* Owner: struct storage. Thread: writes under lock(write), reads lock(read). */
 struct postings {
@@ -205,6 +209,7 @@ struct postings {
     uint32_t cap_by_intern;
     uint32_t *names;                  /* intern ids of label names, in insertion order */
     uint32_t nnames, cap_names;
+    pthread_mutex_t order_mu;         /* the names' `order` caches (taken under lock(read)) */
 };
 
 void postings_init(struct postings *p);
@@ -215,6 +220,11 @@ int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
 const struct postings_name *postings_name_get(const struct postings *p, uint32_t name_id);
 const struct postings_list *postings_get(const struct postings *p, uint32_t name_id,
                                          uint32_t value_id);
+/* The value indices of pn sorted by value bytes (strv_cmp), all pn->nvalues
+ * of them, into *order. Caller holds lock(read) and p->order_mu, and reads
+ * *order only while it holds both. 0 or -ENOMEM. */
+int postings_value_order(struct postings *p, const struct intern *in, uint32_t name_id,
+                         const uint32_t **order);
 
 /* Sorted set operations; results are malloc'd into *out (caller frees). */
 int postings_intersect(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
@@ -299,6 +309,7 @@ struct storage {
     struct tombstone *tombs;
     size_t ntombs, cap_tombs;
     bool cutting;                 /* series' frozen data exists */
+    bool closing;                 /* storage_close() runs: nothing reads any more */
 
     /* append_mu: */
     struct wal *wal;
@@ -341,6 +352,11 @@ static inline pthread_mutex_t *storage_stripe(struct storage *s, uint32_t sid)
 /* series.c */
 int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash,
                   uint32_t *id);
+/* The same with the names and values already interned (ids in s->intern). */
+int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t *name_ids,
+                      const uint32_t *value_ids, uint32_t *id);
+/* labels_cmp() order of two series, faster: their strings are interned. */
+int series_cmp(const struct series *x, const struct series *y);
 int series_check_limits(const struct storage *s, const struct label *ls, size_t n,
                         bool creating, struct err *e);
 

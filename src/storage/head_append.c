@@ -19,6 +19,30 @@
 #include "core/hash.h"
 #include "storage/engine.h"
 
+/* Bytes one chunk_enc_append() may add at most (chunk.c reserves as much). */
+#define HEAD_APPEND_MAX_BYTES 24
+
+/* Grow the open chunk by small steps instead of buf's doubling: with many
+ * series of few samples each, the doubling's slack (a third of the bytes on
+ * average) costs more than the rare realloc. A failed grow changes nothing. */
+static int open_reserve(struct buf *b)
+{
+    if (b->p && b->cap - b->len >= HEAD_APPEND_MAX_BYTES)
+        return 0;
+    size_t step = b->len / 4 > 32 ? b->len / 4 : 32;
+    size_t ncap = b->len + HEAD_APPEND_MAX_BYTES + step;
+    /* malloc hands out 16-byte multiples (8 of them its header): use them */
+    ncap = ((ncap + 1 + 8 + 15) & ~(size_t)15) - 8 - 1;
+    char *np = realloc(b->p, ncap + 1);
+    if (!np)
+        return -ENOMEM;
+    if (!b->p)
+        np[0] = 0;
+    b->p = np;
+    b->cap = ncap;
+    return 0;
+}
+
 int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
 {
     *ooo = false;
@@ -47,11 +71,16 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         size_t len;
         c.p = buf_take(&h->open, &len);
         c.len = (uint32_t)len;
+        char *fit = realloc(c.p, len + 1); /* sealed: drop the slack */
+        if (fit)
+            c.p = fit;
         h->sealed[h->nsealed++] = c;
         buf_init(&h->open, 0);
         chunk_enc_init(&h->enc, &h->open);
     }
-    int rc = chunk_enc_append(&h->enc, t_ms, v);
+    int rc = open_reserve(&h->open);
+    if (rc == 0)
+        rc = chunk_enc_append(&h->enc, t_ms, v);
     if (rc)
         return rc;
     if (h->nsamples == 0)

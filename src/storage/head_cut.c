@@ -24,6 +24,7 @@
  * cut retries writing it before freezing anything new.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,7 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     const struct storage *s = ctx;
     const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
     const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
-    return labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+    return series_cmp(x, y);
 }
 
 static int cmp_pair(const void *a, const void *b)
@@ -82,6 +83,11 @@ static int freeze(struct storage *s, bool force, uint32_t *seg, bool *did, struc
         struct series *sr = series_get(&s->reg, id);
         if (sr->head.nsamples == 0)
             continue;
+        if (s->closing) {
+            /* No appender any more: write the active data as it is. */
+            sr->frozen = &sr->head;
+            continue;
+        }
         struct head_data *f = malloc(sizeof *f);
         if (!f) {
             rc = ERR_SET(e, -ENOMEM, "out of memory freezing the head");
@@ -193,6 +199,10 @@ static int write_frozen(struct storage *s, struct err *e)
                 rc = out_add(o, ids[i], sr->labels, sr->nlabels, v + j, k - j, e);
             j = k;
         }
+        /* Closing: the block writer has the samples (the WAL still has them
+         * too until the cut succeeds), so give their memory back at once. */
+        if (s->closing && sr->frozen == &sr->head)
+            head_data_fini(&sr->head);
     }
     free(v);
     free(ids);
@@ -209,8 +219,28 @@ static int write_frozen(struct storage *s, struct err *e)
             continue;
         }
         rc = block_writer_finish(o->w, e);
-        if (rc == 0)
+        if (rc == 0 && !s->closing)
             rc = block_open(&opened[i], o->path, e);
+    }
+    if (rc == 0 && s->closing) {
+        /* storage_close(): the blocks are durable and nobody reads them in
+         * this life, so do not load their index only to free it. */
+        for (uint32_t id = 0; id < n; id++) {
+            struct series *sr = series_get(&s->reg, id);
+            if (sr->frozen && sr->frozen != &sr->head) {
+                head_data_fini(sr->frozen);
+                free(sr->frozen);
+            }
+            sr->frozen = NULL;
+        }
+        s->cutting = false;
+        for (size_t i = 0; i < nouts; i++) {
+            free(outs[i].sids);
+            free(outs[i].path);
+        }
+        free(outs);
+        free(opened);
+        return 0;
     }
     if (rc) {
         /* Keep the frozen data; forget the blocks written by this attempt. */
@@ -273,6 +303,10 @@ int head_cut(struct storage *s, bool force, struct err *e)
     if (rc)
         return rc;
     atomic_fetch_add_explicit(&s->head_cuts, 1, memory_order_relaxed);
+    /* The frozen chunks are freed: give their pages back to the system
+     * (they are scattered small blocks glibc would otherwise keep). */
+    if (!s->closing)
+        malloc_trim(0);
     pthread_mutex_lock(&s->append_mu);
     rc = wal_truncate_before(s->wal, seg);
     pthread_mutex_unlock(&s->append_mu);

@@ -20,6 +20,7 @@
 void postings_init(struct postings *p)
 {
     memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->order_mu, NULL);
 }
 
 void postings_fini(struct postings *p)
@@ -30,10 +31,12 @@ void postings_fini(struct postings *p)
             free(pn->values[j].list.ids);
         free(pn->values);
         free(pn->slots);
+        free(pn->order);
         free(pn);
     }
     free(p->by_intern);
     free(p->names);
+    pthread_mutex_destroy(&p->order_mu);
     memset(p, 0, sizeof *p);
 }
 
@@ -132,7 +135,11 @@ int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
         struct postings_name *pn = name_get_or_add(p, name_ids[k]);
         if (!pn)
             return -ENOMEM;
-        uint32_t j = name_find(pn, value_ids[k]);
+        /* Series often come in label order (block loads, sorted batches):
+         * the value of the previous one is the first guess. */
+        uint32_t j = pn->last < pn->nvalues && pn->values[pn->last].value == value_ids[k]
+                         ? pn->last
+                         : name_find(pn, value_ids[k]);
         if (j == UINT32_MAX) {
             if ((uint64_t)(pn->nvalues + 1) * 2 > pn->nslots && name_grow_slots(pn))
                 return -ENOMEM;
@@ -151,6 +158,7 @@ int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
                 i = (i + 1) & mask;
             pn->slots[i] = j + 1;
         }
+        pn->last = j;
         int rc = list_push(&pn->values[j].list, id);
         if (rc)
             return rc;
@@ -174,6 +182,48 @@ const struct postings_list *postings_get(const struct postings *p, uint32_t name
         return NULL;
     uint32_t j = name_find(pn, value_id);
     return j == UINT32_MAX ? NULL : &pn->values[j].list;
+}
+
+static int cmp_value_at(const void *a, const void *b, void *ctx)
+{
+    const struct postings_name *pn = ((const void **)ctx)[0];
+    const struct intern *in = ((const void **)ctx)[1];
+    return strv_cmp(intern_str(in, pn->values[*(const uint32_t *)a].value),
+                    intern_str(in, pn->values[*(const uint32_t *)b].value));
+}
+
+int postings_value_order(struct postings *p, const struct intern *in, uint32_t name_id,
+                         const uint32_t **order)
+{
+    struct postings_name *pn = name_id < p->cap_by_intern ? p->by_intern[name_id] : NULL;
+    *order = NULL;
+    if (!pn)
+        return 0;
+    if (pn->norder < pn->nvalues) {
+        /* Sort the values added since, then merge them into the order. */
+        uint32_t old = pn->norder, n = pn->nvalues;
+        uint32_t *v = malloc((size_t)n * 2 * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        uint32_t *fresh = v + n;
+        for (uint32_t j = old; j < n; j++)
+            fresh[j - old] = j;
+        const void *ctx[2] = {pn, in};
+        qsort_r(fresh, n - old, sizeof *fresh, cmp_value_at, ctx);
+        uint32_t a = 0, b = 0, k = 0;
+        while (a < old || b < n - old) {
+            if (b == n - old || (a < old && cmp_value_at(&pn->order[a], &fresh[b], ctx) < 0))
+                v[k++] = pn->order[a++];
+            else
+                v[k++] = fresh[b++];
+        }
+        uint32_t *fit = realloc(v, (size_t)n * sizeof *v);
+        free(pn->order);
+        pn->order = fit ? fit : v;
+        pn->norder = n;
+    }
+    *order = pn->order;
+    return 0;
 }
 
 /* ---- sorted set operations ---- */

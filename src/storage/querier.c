@@ -34,7 +34,7 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     const struct storage *s = ctx;
     const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
     const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
-    return labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+    return series_cmp(x, y);
 }
 
 /* Series labels never change, so sorting needs no lock. */
@@ -435,11 +435,90 @@ static int collect(struct storage *s, const uint32_t *ids, size_t nids, const st
     return 0;
 }
 
+/* Does some series of the sorted list have samples in [mint, maxt]? Caller
+ * holds lock(read). Stops at the first one: with an open range that is the
+ * first series of the list. */
+static bool list_live(const struct storage *s, const struct postings_list *l, int64_t mint_ms,
+                      int64_t maxt_ms)
+{
+    for (uint32_t i = 0; i < l->n; i++) {
+        const struct series *sr = series_get(&s->reg, l->ids[i]);
+        int64_t smin = atomic_load_explicit(&sr->mint, memory_order_relaxed);
+        int64_t smax = atomic_load_explicit(&sr->maxt, memory_order_relaxed);
+        if (smin <= smax && smax >= mint_ms && smin <= maxt_ms)
+            return true;
+    }
+    return false;
+}
+
+/* With no matcher: straight from the index, one entry per distinct name (or
+ * value of `name`) instead of one per series. */
+static int from_index(struct storage *s, const struct strv *name, int64_t mint_ms,
+                      int64_t maxt_ms, struct strv **out, size_t *n)
+{
+    struct strv *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    const struct postings *p = &s->postings;
+    if (name) {
+        /* In value order, from the name's cached order: no sort per request. */
+        uint32_t nid = intern_find(&s->intern, *name);
+        const struct postings_name *pn = nid == UINT32_MAX ? NULL : postings_name_get(p, nid);
+        cap = pn ? pn->nvalues : 0;
+        v = malloc((cap ? cap : 1) * sizeof *v);
+        rc = v ? 0 : -ENOMEM;
+        const uint32_t *order = NULL;
+        pthread_mutex_lock(&s->postings.order_mu);
+        if (pn && rc == 0)
+            rc = postings_value_order(&s->postings, &s->intern, nid, &order);
+        for (uint32_t k = 0; order && rc == 0 && k < pn->nvalues; k++) {
+            const struct postings_value *pv = &pn->values[order[k]];
+            if (list_live(s, &pv->list, mint_ms, maxt_ms))
+                v[nv++] = intern_str(&s->intern, pv->value);
+        }
+        pthread_mutex_unlock(&s->postings.order_mu);
+        pthread_rwlock_unlock(&s->lock);
+        if (rc) {
+            free(v);
+            return rc;
+        }
+        *out = v;
+        *n = nv;
+        return 0;
+    } else {
+        for (uint32_t i = 0; rc == 0 && i < p->nnames; i++) {
+            const struct postings_name *pn = postings_name_get(p, p->names[i]);
+            for (uint32_t j = 0; j < pn->nvalues; j++) {
+                if (list_live(s, &pn->values[j].list, mint_ms, maxt_ms)) {
+                    rc = push_strv(&v, &nv, &cap, intern_str(&s->intern, pn->name));
+                    break;
+                }
+            }
+        }
+    }
+    pthread_rwlock_unlock(&s->lock);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    /* Distinct already: only sort. */
+    if (nv > 1)
+        qsort(v, nv, sizeof *v, cmp_strv);
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
 int storage_label_names(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
                         int64_t maxt_ms, struct strv **out, size_t *n, struct err *e)
 {
     *out = NULL;
     *n = 0;
+    if (nm == 0) {
+        int rc = from_index(s, NULL, mint_ms, maxt_ms, out, n);
+        return rc ? ERR_SET(e, rc, "out of memory listing label names") : 0;
+    }
     uint32_t *ids;
     size_t nids;
     int rc = querier_resolve(s, m, nm, mint_ms, maxt_ms, false, &ids, &nids, e);
@@ -458,6 +537,10 @@ int storage_label_values(struct storage *s, struct strv name, const struct match
 {
     *out = NULL;
     *n = 0;
+    if (nm == 0) {
+        int rc = from_index(s, &name, mint_ms, maxt_ms, out, n);
+        return rc ? ERR_SET(e, rc, "out of memory listing label values") : 0;
+    }
     uint32_t *ids;
     size_t nids;
     int rc = querier_resolve(s, m, nm, mint_ms, maxt_ms, false, &ids, &nids, e);

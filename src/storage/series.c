@@ -29,7 +29,7 @@ void series_reg_fini(struct series_reg *r)
     for (uint32_t id = 0; id < n; id++) {
         struct series *sr = series_get(r, id);
         head_data_fini(&sr->head);
-        if (sr->frozen) {
+        if (sr->frozen && sr->frozen != &sr->head) {
             head_data_fini(sr->frozen);
             free(sr->frozen);
         }
@@ -51,10 +51,41 @@ struct probe {
     size_t keylen;
 };
 
+/* Read one uvarint length of a labels_key() at *at; SIZE_MAX when cut short. */
+static size_t key_len(const char *key, size_t keylen, size_t *at)
+{
+    size_t n = 0;
+    for (unsigned shift = 0; *at < keylen && shift < 64; shift += 7) {
+        uint8_t c = (uint8_t)key[(*at)++];
+        n |= (size_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return n;
+    }
+    return SIZE_MAX;
+}
+
+/* Does labels_key(ls, n) equal key? Walks the key against the interned
+ * labels, so a series needs no copy of its key. */
+static bool key_eq(const struct label *ls, size_t n, const char *key, size_t keylen)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct strv parts[2] = {ls[i].name, ls[i].value};
+        for (int k = 0; k < 2; k++) {
+            size_t len = key_len(key, keylen, &at);
+            if (len != parts[k].n || keylen - at < len ||
+                (len && memcmp(key + at, parts[k].p, len) != 0))
+                return false;
+            at += len;
+        }
+    }
+    return at == keylen;
+}
+
 static bool probe_eq(const struct series *sr, const struct probe *q)
 {
     if (q->by_key)
-        return sr->keylen == q->keylen && memcmp(sr->key, q->key, q->keylen) == 0;
+        return key_eq(sr->labels, sr->nlabels, q->key, q->keylen);
     return labels_cmp(sr->labels, sr->nlabels, q->ls, q->n) == 0;
 }
 
@@ -69,7 +100,7 @@ static uint32_t lookup(const struct series_reg *r, uint64_t hash, const struct p
         if (v == 0)
             return SERIES_NONE;
         const struct series *sr = series_get(r, v - 1);
-        if (sr->hash == hash && probe_eq(sr, q))
+        if (sr->hash == (uint32_t)hash && probe_eq(sr, q))
             return v - 1;
     }
 }
@@ -183,9 +214,45 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
     return 0;
 }
 
-/* Create a series; the caller holds append_mu and lock(write), and has
- * checked it is absent and within limits. */
+int series_cmp(const struct series *x, const struct series *y)
+{
+    size_t n = x->nlabels < y->nlabels ? x->nlabels : y->nlabels;
+    for (size_t i = 0; i < n; i++) {
+        const struct label *a = &x->labels[i], *b = &y->labels[i];
+        /* Interned: the same pointer is the same string, another pointer
+         * another string, so only differing labels are compared. */
+        if (a->name.p != b->name.p)
+            return strv_cmp(a->name, b->name);
+        if (a->value.p != b->value.p)
+            return strv_cmp(a->value, b->value);
+    }
+    return x->nlabels < y->nlabels ? -1 : x->nlabels > y->nlabels ? 1 : 0;
+}
+
 int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash, uint32_t *id)
+{
+    uint32_t ids_stack[2 * 64], *name_ids = ids_stack;
+    if (n > 64) {
+        name_ids = malloc(2 * n * sizeof *name_ids);
+        if (!name_ids)
+            return -ENOMEM;
+    }
+    uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
+        if (!rc)
+            rc = intern_put(&s->intern, ls[i].value, &value_ids[i]);
+    }
+    if (!rc)
+        rc = series_create_ids(s, n, hash, name_ids, value_ids, id);
+    if (name_ids != ids_stack)
+        free(name_ids);
+    return rc;
+}
+
+int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t *name_ids,
+                      const uint32_t *value_ids, uint32_t *id)
 {
     struct series_reg *r = &s->reg;
     uint32_t nid = series_count(r);
@@ -203,44 +270,21 @@ int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t 
             return -ENOMEM;
         __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
     }
-    uint32_t ids_stack[2 * 64], *name_ids = ids_stack;
-    if (n > 64) {
-        name_ids = malloc(2 * n * sizeof *name_ids);
-        if (!name_ids)
-            return -ENOMEM;
-    }
-    uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
-    int rc = 0;
     struct label *copy = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *copy);
-    size_t keylen = labels_key(ls, n, NULL, 0);
-    char *key = keylen <= UINT32_MAX ? arena_alloc(&s->intern.arena, keylen ? keylen : 1) : NULL;
-    if (!copy || !key) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    labels_key(ls, n, key, keylen);
+    if (!copy)
+        return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
-        if (!rc)
-            rc = intern_put(&s->intern, ls[i].value, &value_ids[i]);
-        if (rc)
-            goto out;
         copy[i].name = intern_str(&s->intern, name_ids[i]);
         copy[i].value = intern_str(&s->intern, value_ids[i]);
     }
-    rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
-out:
-    if (name_ids != ids_stack)
-        free(name_ids);
+    int rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
     if (rc)
         return rc;
     struct series *sr = series_get(r, nid);
     sr->labels = copy;
     sr->nlabels = (uint32_t)n;
     sr->id = nid;
-    sr->hash = hash;
-    sr->key = key;
-    sr->keylen = (uint32_t)keylen;
+    sr->hash = (uint32_t)hash;
     sr->wal_gen = 0;
     atomic_init(&sr->mint, INT64_MAX);
     atomic_init(&sr->maxt, INT64_MIN);

@@ -258,10 +258,90 @@ static void test_concurrent(void **state)
     free(dir);
 }
 
+/* Values and names come from the index when there is no matcher: a value
+ * is listed when ANY of its series has samples in range (not only the
+ * first), and a deleted series' values go with it. */
+static void test_label_values_index(void **state)
+{
+    char *dir = make_dir();
+    struct storage_opts o = {.dir = dir, .no_background = true};
+    struct storage *s;
+    assert_int_equal(storage_open(&s, &o, NULL), 0);
+    add(s, "a,host=x", 1000, 1);
+    add(s, "b,host=x,only_b=1", 9000, 1);
+    add(s, "c,host=y", 1000, 1);
+    for (int round = 0; round < 2; round++) {
+        struct strv *v;
+        size_t n;
+        char got[256];
+        assert_int_equal(storage_label_values(s, STRV_LIT("host"), NULL, 0, 5000, 10000, &v, &n,
+                                              NULL), 0);
+        join(v, n, got, sizeof got);
+        assert_string_equal(got, "x");
+        free(v);
+        assert_int_equal(storage_label_names(s, NULL, 0, 5000, 10000, &v, &n, NULL), 0);
+        join(v, n, got, sizeof got);
+        assert_string_equal(got, "__name__,host,only_b");
+        free(v);
+        if (round == 0) {
+            struct matcher m;
+            assert_int_equal(matcher_init(&m, MATCH_EQ, STRV_LIT("__name__"), STRV_LIT("b"), NULL), 0);
+            assert_int_equal(storage_delete(s, &m, 1, 0, 100000, NULL, NULL), 0);
+            matcher_fini(&m);
+            assert_int_equal(storage_label_values(s, STRV_LIT("host"), NULL, 0, 0, 100000, &v, &n,
+                                                  NULL), 0);
+            join(v, n, got, sizeof got);
+            assert_string_equal(got, "x,y");
+            free(v);
+            assert_int_equal(storage_label_names(s, NULL, 0, 0, 100000, &v, &n, NULL), 0);
+            join(v, n, got, sizeof got);
+            assert_string_equal(got, "__name__,host");
+            free(v);
+            add(s, "b,host=x,only_b=1", 9000, 1);
+            assert_int_equal(storage_maintain(s, true, 0, NULL), 0);
+        }
+    }
+    assert_int_equal(storage_close(s), 0);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
+/* The sorted order of a name's values is cached and extended as values are
+ * added: values added after a request still come out in order. */
+static void test_label_values_order_grows(void **state)
+{
+    char *dir = make_dir();
+    struct storage_opts o = {.dir = dir, .no_background = true};
+    struct storage *s;
+    assert_int_equal(storage_open(&s, &o, NULL), 0);
+    const char *adds[] = {"m,k=m", "m,k=c", "m,k=x", NULL, "m,k=a", "m,k=mm", "m,k=z", "m,k=b",
+                          NULL, "m,k=ca", NULL};
+    const char *want[] = {"c,m,x", "a,b,c,m,mm,x,z", "a,b,c,ca,m,mm,x,z"};
+    size_t w = 0;
+    for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
+        if (adds[i]) {
+            add(s, adds[i], 1000, 1);
+            continue;
+        }
+        struct strv *v;
+        size_t n;
+        char got[256];
+        assert_int_equal(storage_label_values(s, STRV_LIT("k"), NULL, 0, 0, 100000, &v, &n, NULL), 0);
+        join(v, n, got, sizeof got);
+        assert_string_equal(got, want[w++]);
+        free(v);
+    }
+    assert_int_equal(storage_close(s), 0);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_names_values),
+        cmocka_unit_test(test_label_values_index),
+        cmocka_unit_test(test_label_values_order_grows),
         cmocka_unit_test(test_time_restriction),
         cmocka_unit_test(test_concurrent),
     };
