@@ -37,6 +37,7 @@
 #include "collect/targets.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/http_client.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "ingest/remote_write.h"
@@ -805,8 +806,9 @@ int agent_main(int argc, char **argv)
     buf_init(&a.enc, 0);
 
     int rc = 0;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        log_error("agent", "libcurl failed to initialise");
+    struct err ge = {0};
+    if (http_global_init(&ge) != 0) {
+        log_error("agent", "%s", ge.msg);
         rc = 1;
     }
     const struct component parts[] = {

@@ -1,9 +1,9 @@
 /* sender.c: remote-write delivery, the last stop of agent mode
  * (collect → remote_write_encode → queue.c → here → a receiver).
  *
- * One thread, one libcurl easy handle (kept alive between requests), one
- * record in flight: peek the oldest record, POST it, and only on a verdict
- * ack it. Because the thread never peeks past an unacked record, order is
+ * One thread, one http_client (core/http_client.h; its connection is kept
+ * alive between requests), one record in flight: peek the oldest record,
+ * POST it, and only on a verdict ack it. Because the thread never peeks past an unacked record, order is
  * the queue's order whatever the receiver does. Retries wait with full
  * jitter (AWS' "exponential backoff and jitter"): many agents restarted by
  * one outage spread their retries instead of hitting the receiver together.
@@ -12,7 +12,6 @@
  */
 #include "remote/sender.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/http_client.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "remote/queue.h"
@@ -33,15 +33,11 @@
 
 struct sender {
     struct queue *q;   /* borrowed */
-    char *url;         /* owned copies of the opts */
-    char *auth_header; /* "Authorization: Bearer …" or NULL */
-    char *basic_user, *basic_password;
-    char *user_agent;
-    int64_t timeout_ms, backoff_min_ms, backoff_max_ms;
+    char *url;         /* owned copy of the opts' */
+    int64_t backoff_min_ms, backoff_max_ms;
     sender_log_fn *log;
     void *log_ctx;
-    CURL *curl;             /* sender thread only */
-    struct curl_slist *hdr; /* sender thread only */
+    struct http_client *http; /* sender thread only (after sender_new) */
     struct buf resp;        /* sender thread only: start of the response body */
     uint64_t rng;           /* sender thread only */
     pthread_t thread;
@@ -53,14 +49,6 @@ struct sender {
     atomic_llong drain_deadline_ns;
     struct sender_stats st; /* mu */
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static void say(struct sender *s, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -77,11 +65,6 @@ static void say(struct sender *s, int level, const char *fmt, ...)
     s->log(s->log_ctx, level, msg);
 }
 
-static char *dup_or_null(const char *p)
-{
-    return p ? strdup(p) : NULL;
-}
-
 static bool must_stop(struct sender *s)
 {
     if (atomic_load(&s->stop_now))
@@ -89,20 +72,9 @@ static bool must_stop(struct sender *s)
     return atomic_load(&s->draining) && time_mono_ns() >= atomic_load(&s->drain_deadline_ns);
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+static bool on_abort(void *ctx)
 {
-    struct buf *b = ctx;
-    size_t len = size * n;
-    size_t room = b->len < RESP_KEEP_BYTES ? RESP_KEEP_BYTES - b->len : 0;
-    if (room > 0)
-        buf_append(b, p, len < room ? len : room);
-    return len;
-}
-
-static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-    return must_stop(ctx) ? 1 : 0; /* non-zero aborts the transfer */
+    return must_stop(ctx);
 }
 
 int sender_new(const struct sender_opts *o, struct queue *q, struct sender **out, struct err *e)
@@ -110,14 +82,10 @@ int sender_new(const struct sender_opts *o, struct queue *q, struct sender **out
     *out = NULL;
     if (o->url == NULL || o->url[0] == 0)
         return ERR_INVAL(e, "sender: no remote-write URL");
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return ERR_SET(e, -EIO, "sender: libcurl: %s", curl_easy_strerror(curl_init_rc));
     struct sender *s = calloc(1, sizeof *s);
     if (s == NULL)
         return ERR_SET(e, -ENOMEM, "sender: out of memory");
     s->q = q;
-    s->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : SENDER_TIMEOUT_MS;
     s->backoff_min_ms = o->backoff_min_ms > 0 ? o->backoff_min_ms : SENDER_BACKOFF_MIN_MS;
     s->backoff_max_ms = o->backoff_max_ms > 0 ? o->backoff_max_ms : SENDER_BACKOFF_MAX_MS;
     if (s->backoff_max_ms < s->backoff_min_ms)
@@ -133,64 +101,27 @@ int sender_new(const struct sender_opts *o, struct queue *q, struct sender **out
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
-    buf_init(&s->resp, RESP_KEEP_BYTES + 1);
+    buf_init(&s->resp, RESP_KEEP_BYTES);
 
-    int rc = -ENOMEM;
     s->url = strdup(o->url);
-    s->user_agent = strdup(o->user_agent ? o->user_agent : "tide-agent");
-    s->basic_user = dup_or_null(o->basic_user);
-    s->basic_password = dup_or_null(o->basic_password ? o->basic_password : "");
-    if (s->url == NULL || s->user_agent == NULL || (o->basic_user && !s->basic_user) ||
-        s->basic_password == NULL)
-        goto fail;
-    if (o->bearer_token && o->bearer_token[0]) {
-        size_t n = strlen(o->bearer_token) + 32;
-        s->auth_header = malloc(n);
-        if (s->auth_header == NULL)
-            goto fail;
-        snprintf(s->auth_header, n, "Authorization: Bearer %s", o->bearer_token);
+    if (s->url == NULL) {
+        sender_free(s);
+        return ERR_SET(e, -ENOMEM, "sender: out of memory");
     }
-    const char *hdrs[] = {"Content-Encoding: snappy", "Content-Type: application/x-protobuf",
-                          "X-Prometheus-Remote-Write-Version: 0.1.0", "Expect:", s->auth_header};
-    for (size_t i = 0; i < sizeof hdrs / sizeof hdrs[0]; i++) {
-        if (hdrs[i] == NULL)
-            continue;
-        struct curl_slist *l = curl_slist_append(s->hdr, hdrs[i]);
-        if (l == NULL)
-            goto fail;
-        s->hdr = l;
-    }
-    s->curl = curl_easy_init();
-    if (s->curl == NULL) {
-        rc = -EIO;
-        goto fail;
-    }
-    CURL *c = s->curl;
-    curl_easy_setopt(c, CURLOPT_URL, s->url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, s->hdr);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, s->user_agent);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(s->timeout_ms < 10000 ? s->timeout_ms : 10000));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s->resp);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
-    if (s->basic_user) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERNAME, s->basic_user);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, s->basic_password);
+    struct http_client_opts ho = {
+        .user_agent = o->user_agent ? o->user_agent : "tide-agent",
+        .bearer_token = o->bearer_token,
+        .basic_user = o->basic_user,
+        .basic_password = o->basic_password,
+        .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : SENDER_TIMEOUT_MS,
+    };
+    int rc = http_client_new(&ho, &s->http, e);
+    if (rc != 0) {
+        sender_free(s);
+        return rc;
     }
     *out = s;
     return 0;
-fail:
-    sender_free(s);
-    if (rc == -EIO)
-        return ERR_SET(e, rc, "sender: curl_easy_init failed");
-    return ERR_SET(e, rc, "sender: out of memory");
 }
 
 /* Sleep up to ms, or less when asked to stop. */
@@ -220,20 +151,31 @@ static uint64_t rnd(struct sender *s)
 }
 
 /* POST one body. Returns the HTTP status, or 0 after a network error (the
- * curl message is in `why`). */
+ * method, URL and reason are in `why`). */
 static long post(struct sender *s, const struct buf *body, char *why, size_t why_n)
 {
+    static const char *const hdrs[] = {"X-Prometheus-Remote-Write-Version: 0.1.0", NULL};
     buf_reset(&s->resp);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body->p);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
-    CURLcode rc = curl_easy_perform(s->curl);
-    if (rc != CURLE_OK) {
-        snprintf(why, why_n, "%s", curl_easy_strerror(rc));
+    struct http_request rq = {
+        .method = "POST",
+        .url = s->url,
+        .headers = hdrs,
+        .body = body->p,
+        .body_len = body->len,
+        .content_type = "application/x-protobuf",
+        .content_encoding = "snappy",
+        .resp_body = &s->resp,
+        .resp_truncate = true, /* only the start is kept, for the log */
+        .abort = on_abort,
+        .abort_ctx = s,
+    };
+    struct http_response rs;
+    struct err e = {0};
+    if (http_client_do(s->http, &rq, &rs, &e) != 0) {
+        snprintf(why, why_n, "%s", e.msg);
         return 0;
     }
-    long status = 0;
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-    return status;
+    return rs.status;
 }
 
 /* The response body start, printable, for a log line. */
@@ -275,7 +217,7 @@ static void *run(void *arg)
             nap(s, s->backoff_max_ms);
             continue;
         }
-        char why[CURL_ERROR_SIZE + 64] = "";
+        char why[sizeof ((struct err *)0)->msg] = "";
         long status = post(s, &body, why, sizeof why);
         if (status >= 200 && status < 300) {
             rc = queue_ack(s->q, &e);
@@ -364,15 +306,9 @@ void sender_free(struct sender *s)
     if (s == NULL)
         return;
     sender_stop(s, 0);
-    if (s->curl)
-        curl_easy_cleanup(s->curl);
-    curl_slist_free_all(s->hdr);
+    http_client_free(s->http);
     buf_fini(&s->resp);
     free(s->url);
-    free(s->auth_header);
-    free(s->basic_user);
-    free(s->basic_password);
-    free(s->user_agent);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

@@ -7,8 +7,8 @@
  * blocks and registers their series, loads the tombstones, replays the WAL
  * into the head (replay.c) and only then opens the WAL for appending, in a
  * new segment. One background thread runs the fsync timer, the head cut
- * check, and compaction plus retention once a minute; storage_close() wakes
- * it through a condition variable and joins it at once.
+ * check, and compaction plus retention once a minute (a core/loop.h loop,
+ * each pass due at the earliest job); storage_close() stops it at once.
  * Invariant: the live block list is sorted by seq, and a higher seq always
  * holds newer writes of the same partition than a lower one.
  */
@@ -365,52 +365,31 @@ static int run_job(struct storage *s, enum storage_job job, bool force_cut, int6
     return rc;
 }
 
-static void *bg_main(void *arg)
+/* One pass of the background loop: the jobs that are due, then the next
+ * pass is set for the earliest next due time. */
+static void bg_run(void *arg, struct loop *l)
 {
     struct storage *s = arg;
     int64_t now = time_mono_ns() / 1000000;
-    int64_t next_sync = now + s->o.fsync_interval_ms, next_cut = now + DB_CUT_CHECK_MS;
-    int64_t next_maint = now + DB_MAINT_INTERVAL_MS;
-    pthread_mutex_lock(&s->bg_mu);
-    while (!s->stop) {
-        int64_t wake = next_cut < next_maint ? next_cut : next_maint;
-        if (s->o.fsync != STORAGE_FSYNC_ALWAYS && next_sync < wake)
-            wake = next_sync;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t wait_ms = wake - time_mono_ns() / 1000000;
-        if (wait_ms > 0) {
-            ts.tv_sec += wait_ms / 1000;
-            ts.tv_nsec += (wait_ms % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&s->bg_cond, &s->bg_mu, &ts);
-        }
-        if (s->stop)
-            break;
-        pthread_mutex_unlock(&s->bg_mu);
-        now = time_mono_ns() / 1000000;
-        if (s->o.fsync != STORAGE_FSYNC_ALWAYS && now >= next_sync) {
-            /* NEVER still hands the buffer to the kernel, so that a process
-             * crash loses at most one interval. */
-            run_sync(s);
-            next_sync = now + s->o.fsync_interval_ms;
-        }
-        if (now >= next_cut) {
-            run_job(s, STORAGE_JOB_HEAD_CUT, false, 0);
-            next_cut = now + DB_CUT_CHECK_MS;
-        }
-        if (now >= next_maint) {
-            run_job(s, STORAGE_JOB_COMPACTION, false, 0);
-            run_job(s, STORAGE_JOB_RETENTION, false, time_now_ms());
-            next_maint = now + DB_MAINT_INTERVAL_MS;
-        }
-        pthread_mutex_lock(&s->bg_mu);
+    if (s->o.fsync != STORAGE_FSYNC_ALWAYS && now >= s->bg_next_sync_ms) {
+        /* NEVER still hands the buffer to the kernel, so that a process
+         * crash loses at most one interval. */
+        run_sync(s);
+        s->bg_next_sync_ms = now + s->o.fsync_interval_ms;
     }
-    pthread_mutex_unlock(&s->bg_mu);
-    return NULL;
+    if (now >= s->bg_next_cut_ms) {
+        run_job(s, STORAGE_JOB_HEAD_CUT, false, 0);
+        s->bg_next_cut_ms = now + DB_CUT_CHECK_MS;
+    }
+    if (now >= s->bg_next_maint_ms) {
+        run_job(s, STORAGE_JOB_COMPACTION, false, 0);
+        run_job(s, STORAGE_JOB_RETENTION, false, time_now_ms());
+        s->bg_next_maint_ms = now + DB_MAINT_INTERVAL_MS;
+    }
+    int64_t wake = s->bg_next_cut_ms < s->bg_next_maint_ms ? s->bg_next_cut_ms : s->bg_next_maint_ms;
+    if (s->o.fsync != STORAGE_FSYNC_ALWAYS && s->bg_next_sync_ms < wake)
+        wake = s->bg_next_sync_ms;
+    loop_run_after(l, wake - time_mono_ns() / 1000000);
 }
 
 int storage_maintain(struct storage *s, bool force_cut, int64_t now_ms, struct err *e)
@@ -462,9 +441,7 @@ static void storage_free(struct storage *s)
     pthread_mutex_destroy(&s->maint_mu);
     pthread_mutex_destroy(&s->append_mu);
     pthread_mutex_destroy(&s->sync_mu);
-    pthread_mutex_destroy(&s->bg_mu);
     pthread_mutex_destroy(&s->err_mu);
-    pthread_cond_destroy(&s->bg_cond);
     pthread_rwlock_destroy(&s->lock);
     for (int i = 0; i < STORAGE_NSTRIPES; i++)
         pthread_mutex_destroy(&s->stripes[i]);
@@ -490,13 +467,7 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
     pthread_mutex_init(&s->maint_mu, NULL);
     pthread_mutex_init(&s->append_mu, NULL);
     pthread_mutex_init(&s->sync_mu, NULL);
-    pthread_mutex_init(&s->bg_mu, NULL);
     pthread_mutex_init(&s->err_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->bg_cond, &ca);
-    pthread_condattr_destroy(&ca);
     /* Writers first: a reader holds the lock for one series at most, and a
      * stream of readers must not starve series creation. */
     pthread_rwlockattr_t ra;
@@ -555,12 +526,16 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
      * hand the free pages back before serving. */
     malloc_trim(0);
     if (!s->o.no_background) {
-        rc = -pthread_create(&s->thread, NULL, bg_main, s);
-        if (rc) {
-            ERR_SET(e, rc, "starting the storage thread: %s", tide_strerror(rc));
+        int64_t now = time_mono_ns() / 1000000;
+        s->bg_next_sync_ms = now + s->o.fsync_interval_ms;
+        s->bg_next_cut_ms = now + DB_CUT_CHECK_MS;
+        s->bg_next_maint_ms = now + DB_MAINT_INTERVAL_MS;
+        int64_t first = DB_CUT_CHECK_MS;
+        if (s->o.fsync != STORAGE_FSYNC_ALWAYS && s->o.fsync_interval_ms < first)
+            first = s->o.fsync_interval_ms;
+        rc = loop_start(&s->bg, "tide-storage", bg_run, s, first, e);
+        if (rc)
             goto fail;
-        }
-        s->has_thread = true;
     }
     *out = s;
     return 0;
@@ -573,13 +548,7 @@ int storage_close(struct storage *s)
 {
     if (!s)
         return 0;
-    if (s->has_thread) {
-        pthread_mutex_lock(&s->bg_mu);
-        s->stop = true;
-        pthread_cond_signal(&s->bg_cond);
-        pthread_mutex_unlock(&s->bg_mu);
-        pthread_join(s->thread, NULL);
-    }
+    loop_stop(&s->bg);
     /* The WAL first: once it is synced every acknowledged write is safe. */
     int rc = wal_flush(s->wal);
     if (rc == 0)

@@ -23,6 +23,8 @@
 #define TIDE_STORAGE_ENGINE_H
 
 #include <pthread.h>
+
+#include "core/loop.h"
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -322,11 +324,9 @@ struct storage {
     pthread_mutex_t sync_mu;
     _Atomic uint64_t written_seq, synced_seq;
 
-    /* background: */
-    pthread_t thread;
-    bool has_thread, stop;
-    pthread_mutex_t bg_mu;
-    pthread_cond_t bg_cond;
+    /* background (db.c): the loop, and its jobs' next due times (loop thread only) */
+    struct loop bg;
+    int64_t bg_next_sync_ms, bg_next_cut_ms, bg_next_maint_ms; /* monotonic */
 
     /* counters (relaxed atomics): */
     _Atomic uint64_t samples_appended, samples_ooo, samples_rejected, series_created;
