@@ -32,6 +32,7 @@ struct prom_query;
 struct config;
 struct pipeline;
 struct targets;
+struct selfmetrics;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
@@ -39,6 +40,7 @@ struct api_ctx {
     struct pipeline *pipeline; /* the one append path (model/pipeline.h); writes go here */
     struct targets *targets;   /* the targets manager (collect/targets.h); NULL = none */
     struct metrics *metrics;  /* Tide's own counters (metrics.h) */
+    struct selfmetrics *selfmetrics; /* what /metrics serves (core/selfmetrics.h); NULL = none */
     const char *version;      /* "0.1.0" */
     size_t max_request_bytes; /* body cap, before and after decoding */
     int64_t started_ms;       /* wall clock at start */

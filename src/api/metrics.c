@@ -1,13 +1,16 @@
 /* metrics.c: /metrics, Tide watching itself in the Prometheus text format
- * (version 0.0.4): the API's own atomic counters (metrics.h), the storage
- * engine's statistics (storage_stats()) and a few process_* gauges read from
- * /proc. Every series is listed in docs/metrics.md.
+ * (version 0.0.4): tide_build_info, then every collect function registered
+ * with the self-metrics registry (core/selfmetrics.h). Three of them live
+ * here: the API's own atomic counters (metrics.h), the storage engine's
+ * statistics (storage_stats()) and a few process_* gauges read from /proc.
+ * Every series is listed in docs/metrics.md.
  *
  * The request counter is indexed by route id, so its `path` label only ever
  * takes the values of the route table (plus "other"), whatever clients send.
  */
 #include "api/metrics.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/http.h"
+#include "core/selfmetrics.h"
 #include "storage/storage.h"
 
 static const int codes[METRICS_NCODES - 1] = {200, 204, 400, 404, 405, 413,
@@ -55,15 +59,11 @@ static uint64_t load(_Atomic uint64_t *p)
     return atomic_load_explicit(p, memory_order_relaxed);
 }
 
-static void family(struct buf *b, const char *name, const char *type, const char *help)
+static void one(struct sm_out *o, const char *name, enum sm_type type, const char *help,
+                uint64_t v)
 {
-    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void one(struct buf *b, const char *name, const char *type, const char *help, uint64_t v)
-{
-    family(b, name, type, help);
-    buf_printf(b, "%s %" PRIu64 "\n", name, v);
+    sm_family(o, name, type, help);
+    sm_sample(o, (double)v, NULL);
 }
 
 /* Resident set size from /proc/self/statm (second field, in pages). */
@@ -79,123 +79,129 @@ static uint64_t rss_bytes(void)
     return n == 2 && page > 0 ? resident * (uint64_t)page : 0;
 }
 
-static void process_metrics(struct buf *b, const struct api_ctx *ctx)
+/* ---- the collect functions the wiring registers (metrics.h) ---- */
+
+void metrics_collect_process(void *ctx, struct sm_out *o)
 {
-    one(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss_bytes());
+    const int64_t *started_ms = ctx;
+    one(o, "process_resident_memory_bytes", SM_GAUGE, "Resident memory size in bytes.",
+        rss_bytes());
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0) {
         double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                      (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-        family(b, "process_cpu_seconds_total", "counter",
-               "Total user and system CPU time spent in seconds.");
-        buf_printf(b, "process_cpu_seconds_total %.6f\n", cpu);
+        sm_family(o, "process_cpu_seconds_total", SM_COUNTER,
+                  "Total user and system CPU time spent in seconds.");
+        sm_sample(o, cpu, NULL);
     }
-    family(b, "process_start_time_seconds", "gauge",
-           "Start time of the process since unix epoch in seconds.");
-    buf_printf(b, "process_start_time_seconds %.3f\n", (double)ctx->started_ms / 1000.0);
+    sm_family(o, "process_start_time_seconds", SM_GAUGE,
+              "Start time of the process since unix epoch in seconds.");
+    sm_sample(o, (double)*started_ms / 1000.0, NULL);
 }
 
-static void storage_metrics(struct buf *b, const struct storage_stats *st)
+static void storage_metrics(struct sm_out *o, const struct storage_stats *st)
 {
-    one(b, "tide_series", "gauge", "Series in the registry.", st->series);
-    one(b, "tide_head_series", "gauge", "Series with samples in the in-memory head.",
+    one(o, "tide_series", SM_GAUGE, "Series in the registry.", st->series);
+    one(o, "tide_head_series", SM_GAUGE, "Series with samples in the in-memory head.",
         st->head_series);
-    one(b, "tide_head_samples", "gauge", "Samples in the in-memory head.", st->head_samples);
-    one(b, "tide_head_chunks", "gauge", "Compressed chunks in the in-memory head.",
+    one(o, "tide_head_samples", SM_GAUGE, "Samples in the in-memory head.", st->head_samples);
+    one(o, "tide_head_chunks", SM_GAUGE, "Compressed chunks in the in-memory head.",
         st->head_chunks);
-    one(b, "tide_block_samples", "gauge", "Samples in immutable on-disk blocks.",
+    one(o, "tide_block_samples", SM_GAUGE, "Samples in immutable on-disk blocks.",
         st->block_samples);
-    one(b, "tide_storage_bytes", "gauge", "Bytes on disk: WAL and blocks.", st->bytes_on_disk);
-    one(b, "tide_wal_bytes", "gauge", "Current size of the write-ahead log on disk.",
+    one(o, "tide_storage_bytes", SM_GAUGE, "Bytes on disk: WAL and blocks.", st->bytes_on_disk);
+    one(o, "tide_wal_bytes", SM_GAUGE, "Current size of the write-ahead log on disk.",
         st->wal_bytes);
-    one(b, "tide_partitions", "gauge", "Time partitions on disk.", (uint64_t)st->npartitions);
-    family(b, "tide_storage_min_time_seconds", "gauge",
-           "Oldest sample timestamp stored (0 when empty).");
-    buf_printf(b, "tide_storage_min_time_seconds %.3f\n", (double)st->mint_ms / 1000.0);
-    family(b, "tide_storage_max_time_seconds", "gauge",
-           "Newest sample timestamp stored (0 when empty).");
-    buf_printf(b, "tide_storage_max_time_seconds %.3f\n", (double)st->maxt_ms / 1000.0);
-    one(b, "tide_samples_appended_total", "counter", "Samples appended to storage since start.",
+    one(o, "tide_partitions", SM_GAUGE, "Time partitions on disk.", (uint64_t)st->npartitions);
+    sm_family(o, "tide_storage_min_time_seconds", SM_GAUGE,
+              "Oldest sample timestamp stored (0 when empty).");
+    sm_sample(o, (double)st->mint_ms / 1000.0, NULL);
+    sm_family(o, "tide_storage_max_time_seconds", SM_GAUGE,
+              "Newest sample timestamp stored (0 when empty).");
+    sm_sample(o, (double)st->maxt_ms / 1000.0, NULL);
+    one(o, "tide_samples_appended_total", SM_COUNTER, "Samples appended to storage since start.",
         st->samples_appended_total);
-    one(b, "tide_samples_out_of_order_total", "counter",
+    one(o, "tide_samples_out_of_order_total", SM_COUNTER,
         "Samples appended behind the newest sample of their series.",
         st->samples_out_of_order_total);
-    one(b, "tide_samples_rejected_total", "counter",
+    one(o, "tide_samples_rejected_total", SM_COUNTER,
         "Samples storage refused because of a series or label limit.", st->samples_rejected_total);
-    one(b, "tide_series_created_total", "counter", "Series created since start.",
+    one(o, "tide_series_created_total", SM_COUNTER, "Series created since start.",
         st->series_created_total);
-    one(b, "tide_wal_fsyncs_total", "counter", "fsync calls on the write-ahead log.",
+    one(o, "tide_wal_fsyncs_total", SM_COUNTER, "fsync calls on the write-ahead log.",
         st->wal_fsyncs_total);
-    one(b, "tide_wal_written_bytes_total", "counter", "Bytes written to the write-ahead log.",
+    one(o, "tide_wal_written_bytes_total", SM_COUNTER, "Bytes written to the write-ahead log.",
         st->wal_bytes_total);
-    one(b, "tide_wal_torn_records_total", "counter",
+    one(o, "tide_wal_torn_records_total", SM_COUNTER,
         "Torn or corrupt WAL tail records dropped at replay.", st->wal_torn_records_total);
-    one(b, "tide_head_cuts_total", "counter", "Head cuts into on-disk blocks.",
+    one(o, "tide_head_cuts_total", SM_COUNTER, "Head cuts into on-disk blocks.",
         st->head_cuts_total);
-    one(b, "tide_compactions_total", "counter", "Block compactions.", st->compactions_total);
-    one(b, "tide_partitions_dropped_total", "counter", "Partitions dropped by retention.",
+    one(o, "tide_compactions_total", SM_COUNTER, "Block compactions.", st->compactions_total);
+    one(o, "tide_partitions_dropped_total", SM_COUNTER, "Partitions dropped by retention.",
         st->partitions_dropped_total);
-    one(b, "tide_wal_corrupt_records_total", "counter",
+    one(o, "tide_wal_corrupt_records_total", SM_COUNTER,
         "Damaged regions inside WAL segments skipped at replay (the records after them were "
         "recovered).",
         st->wal_corrupt_records_total);
-    one(b, "tide_wal_corrupt_bytes_total", "counter",
+    one(o, "tide_wal_corrupt_bytes_total", SM_COUNTER,
         "Bytes of the damaged WAL regions skipped at replay.", st->wal_corrupt_bytes_total);
-    one(b, "tide_storage_blocks_quarantined_total", "counter",
+    one(o, "tide_storage_blocks_quarantined_total", SM_COUNTER,
         "Damaged or stray block files moved to DIR/quarantine at start-up.",
         st->blocks_quarantined_total);
-    one(b, "tide_storage_blocks_damaged", "gauge",
+    one(o, "tide_storage_blocks_damaged", SM_GAUGE,
         "Live blocks found damaged at read time; their partition is no longer compacted.",
         st->blocks_damaged);
-    family(b, "tide_storage_background_errors_total", "counter",
-           "Failed storage background jobs, by job.");
+    sm_family(o, "tide_storage_background_errors_total", SM_COUNTER,
+              "Failed storage background jobs, by job.");
     for (int j = 0; j < STORAGE_JOB_N; j++)
-        buf_printf(b, "tide_storage_background_errors_total{job=\"%s\"} %" PRIu64 "\n",
-                   storage_job_name((enum storage_job)j), st->job_errors_total[j]);
+        sm_sample(o, (double)st->job_errors_total[j], "job",
+                  storage_job_name((enum storage_job)j), NULL);
     if (st->last_error_job != NULL) {
-        family(b, "tide_storage_last_error_info", "gauge",
-               "The last failed storage background job and its message; always 1.");
-        buf_printf(b, "tide_storage_last_error_info{job=\"%s\",error=\"", st->last_error_job);
-        for (const char *c = st->last_error; *c; c++) {
-            if (*c == '\\' || *c == '"')
-                buf_putc(b, '\\');
-            if (*c == '\n')
-                buf_puts(b, "\\n");
-            else
-                buf_putc(b, *c);
-        }
-        buf_puts(b, "\"} 1\n");
-        family(b, "tide_storage_last_error_timestamp_seconds", "gauge",
-               "When the last storage background job failed, Unix seconds.");
-        buf_printf(b, "tide_storage_last_error_timestamp_seconds %.3f\n",
-                   (double)st->last_error_ms / 1000.0);
+        sm_family(o, "tide_storage_last_error_info", SM_GAUGE,
+                  "The last failed storage background job and its message; always 1.");
+        sm_sample(o, 1, "job", st->last_error_job, "error", st->last_error, NULL);
+        sm_family(o, "tide_storage_last_error_timestamp_seconds", SM_GAUGE,
+                  "When the last storage background job failed, Unix seconds.");
+        sm_sample(o, (double)st->last_error_ms / 1000.0, NULL);
     }
 }
 
-/* A counter family with one series per input format. */
-static void by_format(struct buf *b, const char *name, const char *help,
-                      _Atomic uint64_t v[METRICS_NFORMATS])
+void metrics_collect_storage(void *ctx, struct sm_out *o)
 {
-    family(b, name, "counter", help);
-    for (int f = 0; f < METRICS_NFORMATS; f++)
-        buf_printf(b, "%s{format=\"%s\"} %" PRIu64 "\n", name, format_names[f], load(&v[f]));
+    struct storage_stats st = {0};
+    if (storage_stats(ctx, &st) != 0) {
+        o->failed = -EIO;
+        return;
+    }
+    storage_metrics(o, &st);
+    storage_stats_fini(&st);
 }
 
-static void api_metrics(struct buf *b, struct metrics *m)
+/* A counter family with one series per input format. */
+static void by_format(struct sm_out *o, const char *name, const char *help,
+                      _Atomic uint64_t v[METRICS_NFORMATS])
 {
-    by_format(b, "tide_samples_ingested_total",
+    sm_family(o, name, SM_COUNTER, help);
+    for (int f = 0; f < METRICS_NFORMATS; f++)
+        sm_sample(o, (double)load(&v[f]), "format", format_names[f], NULL);
+}
+
+void metrics_collect_api(void *ctx, struct sm_out *o)
+{
+    struct metrics *m = ctx;
+    by_format(o, "tide_samples_ingested_total",
               "Samples stored through the write endpoints, by input format.", m->samples_ingested);
-    by_format(b, "tide_lines_rejected_total", "Input lines a parser refused, by input format.",
+    by_format(o, "tide_lines_rejected_total", "Input lines a parser refused, by input format.",
               m->lines_rejected);
-    by_format(b, "tide_samples_refused_total",
+    by_format(o, "tide_samples_refused_total",
               "Parsed samples refused by a series or label limit, by input format.",
               m->samples_refused);
-    one(b, "tide_http_request_body_bytes_total", "counter",
+    one(o, "tide_http_request_body_bytes_total", SM_COUNTER,
         "Request body bytes received, before gunzip.", load(&m->request_body_bytes));
-    one(b, "tide_http_requests_too_large_total", "counter",
+    one(o, "tide_http_requests_too_large_total", SM_COUNTER,
         "Requests refused with 413 for a body over max_request_bytes.",
         load(&m->requests_too_large));
-    family(b, "tide_http_requests_total", "counter", "HTTP requests answered, by route and code.");
+    sm_family(o, "tide_http_requests_total", SM_COUNTER, "HTTP requests answered, by route and code.");
     for (int r = 0; r <= ROUTER_MAX_ROUTES; r++) {
         if (r != ROUTER_NOT_FOUND && (size_t)r >= router_count())
             continue;
@@ -203,12 +209,10 @@ static void api_metrics(struct buf *b, struct metrics *m)
             uint64_t v = load(&m->requests[r][c]);
             if (v == 0)
                 continue;
+            char code[16] = "other";
             if (c < METRICS_NCODES - 1)
-                buf_printf(b, "tide_http_requests_total{path=\"%s\",code=\"%d\"} %" PRIu64 "\n",
-                           router_label(r), codes[c], v);
-            else
-                buf_printf(b, "tide_http_requests_total{path=\"%s\",code=\"other\"} %" PRIu64 "\n",
-                           router_label(r), v);
+                snprintf(code, sizeof code, "%d", codes[c]);
+            sm_sample(o, (double)v, "path", router_label(r), "code", code, NULL);
         }
     }
 }
@@ -216,19 +220,19 @@ static void api_metrics(struct buf *b, struct metrics *m)
 void metrics_serve(struct http_req *rq, struct http_resp *rs)
 {
     struct api_ctx *ctx = rq->ctx;
-    struct storage_stats st = {0};
-    int rc = storage_stats(ctx->storage, &st);
-    if (rc != 0) {
-        http_reply(rs, 500, "text/plain; charset=utf-8", "reading storage statistics failed\n");
+    struct buf *b = &rs->body;
+    int rc = buf_printf(b,
+                        "# HELP tide_build_info Tide's version; the value is always 1.\n"
+                        "# TYPE tide_build_info gauge\n"
+                        "tide_build_info{version=\"%s\"} 1\n",
+                        ctx->version);
+    if (rc >= 0)
+        rc = selfmetrics_write(ctx->selfmetrics, b);
+    if (rc < 0) {
+        buf_reset(b);
+        http_reply(rs, 500, "text/plain; charset=utf-8", "reading Tide's own metrics failed\n");
         return;
     }
-    struct buf *b = &rs->body;
-    family(b, "tide_build_info", "gauge", "Tide's version; the value is always 1.");
-    buf_printf(b, "tide_build_info{version=\"%s\"} 1\n", ctx->version);
-    api_metrics(b, ctx->metrics);
-    storage_metrics(b, &st);
-    process_metrics(b, ctx);
-    storage_stats_fini(&st);
     rs->status = 200;
     rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

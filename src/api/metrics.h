@@ -36,6 +36,15 @@ struct metrics {
 };
 
 void metrics_init(struct metrics *m);
+
+/* Collect functions for the self-metrics registry (core/selfmetrics.h):
+ * the API's counters (ctx: struct metrics), the storage engine's statistics
+ * (ctx: struct storage) and the process_* gauges (ctx: the int64_t wall
+ * clock of the start, in ms). */
+struct sm_out;
+void metrics_collect_api(void *ctx, struct sm_out *o);
+void metrics_collect_storage(void *ctx, struct sm_out *o);
+void metrics_collect_process(void *ctx, struct sm_out *o);
 /* Count one answered request: route id (ROUTER_NOT_FOUND for 404s) and status. */
 void metrics_count_request(struct metrics *m, int route, int status);
 /* Count a write: samples stored, lines the parser refused, samples a limit refused. */

@@ -35,6 +35,7 @@
 #include "collect/targets.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/selfmetrics.h"
 #include "core/time.h"
 #include "model/pipeline.h"
 #include "storage/storage.h"
@@ -42,6 +43,8 @@
 /* Everything `tide serve` runs; owned by serve_main(), freed by the stops. */
 struct server {
     struct config cfg;
+    int64_t started_ms; /* wall clock */
+    struct selfmetrics *selfmetrics;
     struct storage *storage;
     struct pipeline *pipeline;
     struct targets *targets;
@@ -109,6 +112,24 @@ static int take_flag(void *ctx, const char *name, const char *value, struct err 
 
 /* ---- the components ---- */
 
+/* The self-metrics registry (/metrics): first up, last down, so every other
+ * component can register with it and unregister before it goes. */
+static int selfmetrics_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    s->started_ms = time_now_ms();
+    int rc = selfmetrics_new(&s->selfmetrics);
+    return rc ? ERR_SET(e, rc, "out of memory") : 0;
+}
+
+static int selfmetrics_stop(void *ctx)
+{
+    struct server *s = ctx;
+    selfmetrics_free(s->selfmetrics);
+    s->selfmetrics = NULL;
+    return 0;
+}
+
 /* Storage prints nothing: its failed background jobs and the damage it
  * finds at open come here (storage_opts.report). */
 static void storage_report(void *ctx, const char *what, const char *msg)
@@ -146,12 +167,13 @@ static int storage_start(void *ctx, struct err *e)
         return ERR_SET(e, rc, "cannot open storage in %s: %s", c->data_dir,
                        oe.msg[0] ? oe.msg : tide_strerror(rc));
     log_info("main", "storage open in %.1f ms", (double)(time_mono_ns() - t0) / 1e6);
-    return 0;
+    return selfmetrics_register(s->selfmetrics, metrics_collect_storage, s->storage);
 }
 
 static int storage_stop(void *ctx)
 {
     struct server *s = ctx;
+    selfmetrics_unregister(s->selfmetrics, metrics_collect_storage, s->storage);
     int rc = s->storage ? storage_close(s->storage) : 0;
     s->storage = NULL;
     return rc;
@@ -173,12 +195,15 @@ static int pipeline_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
     int rc = pipeline_new(&s->pipeline, "storage", storage_commit, s->storage);
-    return rc ? ERR_SET(e, rc, "out of memory") : 0;
+    if (rc != 0)
+        return ERR_SET(e, rc, "out of memory");
+    return selfmetrics_register(s->selfmetrics, pipeline_collect, s->pipeline);
 }
 
 static int pipeline_stop(void *ctx)
 {
     struct server *s = ctx;
+    selfmetrics_unregister(s->selfmetrics, pipeline_collect, s->pipeline);
     pipeline_free(s->pipeline);
     s->pipeline = NULL;
     return 0;
@@ -232,6 +257,9 @@ static int targets_start_component(void *ctx, struct err *e)
     int rc = targets_new(&s->targets, &o);
     if (rc != 0)
         return ERR_SET(e, rc, "out of memory");
+    rc = selfmetrics_register(s->selfmetrics, targets_collect, s->targets);
+    if (rc != 0)
+        return ERR_SET(e, rc, "registering the targets' metrics");
     char path[CONFIG_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/agents.conf", s->cfg.data_dir);
     rc = agents_attach(s->targets, path, e);
@@ -245,6 +273,7 @@ static int targets_start_component(void *ctx, struct err *e)
 static int targets_stop_component(void *ctx)
 {
     struct server *s = ctx;
+    selfmetrics_unregister(s->selfmetrics, targets_collect, s->targets);
     targets_free(s->targets);
     host_collector_free(s->host);
     s->targets = NULL;
@@ -287,14 +316,20 @@ static int http_start_component(void *ctx, struct err *e)
         .pipeline = s->pipeline,
         .targets = s->targets,
         .metrics = &s->metrics,
+        .selfmetrics = s->selfmetrics,
         .version = TIDE_VERSION,
         .max_request_bytes = c->max_request_bytes,
-        .started_ms = time_now_ms(),
+        .started_ms = s->started_ms,
         .auth = &s->auth,
         .query = s->query,
         .config = c,
     };
     atomic_init(&s->api.ready, 1);
+    int rc = selfmetrics_register(s->selfmetrics, metrics_collect_api, &s->metrics);
+    if (rc == 0)
+        rc = selfmetrics_register(s->selfmetrics, metrics_collect_process, &s->started_ms);
+    if (rc != 0)
+        return ERR_SET(e, rc, "registering the API's metrics");
     struct http_opts ho = {
         .host = c->listen_host,
         .port = c->listen_port,
@@ -305,7 +340,7 @@ static int http_start_component(void *ctx, struct err *e)
         .header_timeout_ms = c->http_header_timeout_ms,
         .max_request_bytes = c->max_request_bytes,
     };
-    int rc = http_start(&s->http, &ho, &s->api, e);
+    rc = http_start(&s->http, &ho, &s->api, e);
     if (rc != 0)
         return rc;
     log_info("main", "listening on %s:%u", c->listen_host[0] ? c->listen_host : "*",
@@ -319,6 +354,8 @@ static int http_stop_component(void *ctx)
     if (s->http)
         http_stop(s->http);
     s->http = NULL;
+    selfmetrics_unregister(s->selfmetrics, metrics_collect_api, &s->metrics);
+    selfmetrics_unregister(s->selfmetrics, metrics_collect_process, &s->started_ms);
     return 0;
 }
 
@@ -371,6 +408,7 @@ int serve_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     const struct component parts[] = {
+        {"self-metrics", selfmetrics_start, selfmetrics_stop, s},
         {"storage", storage_start, storage_stop, s},
         {"pipeline", pipeline_start, pipeline_stop, s},
         {"targets", targets_start_component, targets_stop_component, s},

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +27,19 @@
 #include "core/buf.h"
 #include "core/fs.h"
 #include "core/mem.h"
+#include "core/selfmetrics.h"
 #include "core/time.h"
 
 struct kind_reg {
     const struct target_kind *ops;
     void *ctx;
+    /* mu: totals over every target of the kind, removed ones included */
+    uint64_t runs, failures, missed, samples, stale;
 };
 
 struct target {
-    /* Immutable after add. */
-    const struct kind_reg *kind;
+    /* Immutable after add (the counters in *kind are under mu). */
+    struct kind_reg *kind;
     char *name, *address, *module; /* owned */
     struct label *labels;          /* owned, with their bytes in `label_bytes` */
     size_t nlabels;
@@ -131,12 +135,12 @@ int targets_register_kind(struct targets *m, const struct target_kind *kind, voi
         if (strcmp(m->kinds[i].ops->name, kind->name) == 0)
             rc = TIDE_EINVAL;
     if (rc == 0)
-        m->kinds[m->nkinds++] = (struct kind_reg){kind, kind_ctx};
+        m->kinds[m->nkinds++] = (struct kind_reg){.ops = kind, .ctx = kind_ctx};
     pthread_mutex_unlock(&m->mu);
     return rc;
 }
 
-static const struct kind_reg *find_kind(struct targets *m, const char *name)
+static struct kind_reg *find_kind(struct targets *m, const char *name)
 {
     for (size_t i = 0; i < m->nkinds; i++)
         if (strcmp(m->kinds[i].ops->name, name) == 0)
@@ -235,7 +239,7 @@ int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
     if (rc != 0)
         return rc;
     pthread_mutex_lock(&m->mu);
-    const struct kind_reg *k = find_kind(m, s->kind);
+    struct kind_reg *k = find_kind(m, s->kind);
     bool taken = k && find(m, s->kind, s->name) >= 0;
     pthread_mutex_unlock(&m->mu);
     if (k == NULL)
@@ -550,8 +554,11 @@ static void reschedule(struct targets *m, struct target *t, int64_t start_ns)
     }
     t->next_ns = start_ns + delay;
     int64_t now = time_mono_ns();
-    if (t->next_ns <= now) /* skip missed runs, keep the phase */
-        t->next_ns += ((now - t->next_ns) / iv + 1) * iv;
+    if (t->next_ns <= now) { /* skip missed runs, keep the phase */
+        int64_t skipped = (now - t->next_ns) / iv + 1;
+        t->next_ns += skipped * iv;
+        t->kind->missed += (uint64_t)skipped;
+    }
 }
 
 static void account(struct target *t, const struct run_result *r, int64_t wall_ms)
@@ -561,7 +568,11 @@ static void account(struct target *t, const struct run_result *r, int64_t wall_m
     t->st.last_duration_ns = r->duration_ns;
     t->st.last_samples = r->samples;
     t->st.stale_markers += r->stale;
+    t->kind->runs++;
+    t->kind->samples += r->samples;
+    t->kind->stale += r->stale;
     if (r->rc < 0) {
+        t->kind->failures++;
         t->st.failures++;
         t->st.consecutive_failures++;
         t->st.health = TARGET_DOWN;
@@ -607,6 +618,7 @@ static void *worker_main(void *arg)
             uint64_t n = stale_all(m, t);
             pthread_mutex_lock(&m->mu);
             t->st.stale_markers += n;
+            t->kind->stale += n;
             t->st.health = TARGET_UNKNOWN;
         }
         t->running = false;
@@ -700,7 +712,10 @@ int targets_remove(struct targets *m, const char *kind, const char *name)
         }
     persist_save_locked(m, t->kind);
     pthread_mutex_unlock(&m->mu);
-    stale_all(m, t);
+    uint64_t n = stale_all(m, t);
+    pthread_mutex_lock(&m->mu);
+    t->kind->stale += n;
+    pthread_mutex_unlock(&m->mu);
     target_free(t);
     return 0;
 }
@@ -730,6 +745,7 @@ int targets_set_enabled(struct targets *m, const char *kind, const char *name, b
         pthread_mutex_lock(&m->mu);
         t->running = false;
         t->st.stale_markers += n;
+        t->kind->stale += n;
         t->st.health = TARGET_UNKNOWN;
         pthread_cond_broadcast(&m->done);
         pthread_cond_broadcast(&m->cv);
@@ -907,4 +923,55 @@ void targets_free(struct targets *m)
     pthread_cond_destroy(&m->done);
     pthread_mutex_destroy(&m->mu);
     free(m);
+}
+
+/* ---- self-metrics ---- */
+
+void targets_collect(void *ctx, struct sm_out *o)
+{
+    struct targets *m = ctx;
+    static const char *const states[] = {"unknown", "up", "down", "disabled"};
+    uint64_t count[16][4] = {{0}};
+    struct kind_reg k[16];
+    pthread_mutex_lock(&m->mu);
+    size_t nk = m->nkinds;
+    memcpy(k, m->kinds, nk * sizeof k[0]);
+    for (size_t i = 0; i < m->nt; i++) {
+        const struct target *t = m->t[i];
+        size_t ki = (size_t)(t->kind - m->kinds);
+        count[ki][t->enabled ? (int)t->st.health : 3]++;
+    }
+    pthread_mutex_unlock(&m->mu);
+
+    sm_family(o, "tide_targets", SM_GAUGE,
+              "Collection targets by kind and state (unknown: not run yet; disabled: kept, "
+              "not run).");
+    for (size_t i = 0; i < nk; i++)
+        for (int st = 0; st < 4; st++)
+            sm_sample(o, (double)count[i][st], "kind", k[i].ops->name, "state", states[st], NULL);
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } fams[] = {
+        {"tide_target_runs_total", "Collections run (or pushes seen), by target kind.",
+         offsetof(struct kind_reg, runs)},
+        {"tide_target_failures_total", "Collections that failed, by target kind.",
+         offsetof(struct kind_reg, failures)},
+        {"tide_target_runs_missed_total",
+         "Scheduled collections skipped because the previous one or the worker pool was late.",
+         offsetof(struct kind_reg, missed)},
+        {"tide_target_samples_total", "Samples delivered by collections, by target kind.",
+         offsetof(struct kind_reg, samples)},
+        {"tide_target_stale_markers_total",
+         "Stale markers written for series that disappeared, by target kind.",
+         offsetof(struct kind_reg, stale)},
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        sm_family(o, fams[f].name, SM_COUNTER, fams[f].help);
+        for (size_t i = 0; i < nk; i++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&k[i] + fams[f].off, sizeof v);
+            sm_sample(o, (double)v, "kind", k[i].ops->name, NULL);
+        }
+    }
 }

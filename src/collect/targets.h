@@ -172,6 +172,12 @@ void targets_stop(struct targets *m);
 /* Stop if running, close every target, free. NULL is a no-op. */
 void targets_free(struct targets *m);
 
+/* Self-metrics collect function (core/selfmetrics.h), ctx = the manager:
+ * tide_targets{kind,state} and per-kind run, failure, missed-run, sample
+ * and stale-marker counters. */
+struct sm_out;
+void targets_collect(void *ctx, struct sm_out *o);
+
 /* "unknown", "up", "down" (Prometheus' target health words). */
 const char *target_health_name(enum target_health h);
 

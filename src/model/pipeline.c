@@ -6,8 +6,12 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "core/selfmetrics.h"
 
 struct stage {
     const char *name;
@@ -107,4 +111,30 @@ size_t pipeline_stats(struct pipeline *p, struct pipeline_stage_stats *out, size
 void pipeline_free(struct pipeline *p)
 {
     free(p);
+}
+
+void pipeline_collect(void *ctx, struct sm_out *o)
+{
+    struct pipeline_stage_stats st[PIPELINE_STAGES_MAX];
+    size_t n = pipeline_stats(ctx, st, PIPELINE_STAGES_MAX);
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } fams[] = {
+        {"tide_pipeline_batches_total", "Batches handed to each stage of the append pipeline.",
+         offsetof(struct pipeline_stage_stats, batches)},
+        {"tide_pipeline_samples_total", "Samples in the batches handed to each stage.",
+         offsetof(struct pipeline_stage_stats, samples)},
+        {"tide_pipeline_failures_total",
+         "Calls of each stage that failed (a limit's refusal excluded).",
+         offsetof(struct pipeline_stage_stats, failures)},
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        sm_family(o, fams[f].name, SM_COUNTER, fams[f].help);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&st[i] + fams[f].off, sizeof v);
+            sm_sample(o, (double)v, "stage", st[i].name, NULL);
+        }
+    }
 }

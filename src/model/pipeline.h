@@ -83,6 +83,11 @@ int pipeline_sink(void *ctx, struct batch *b, struct err *e);
 /* Copy up to `cap` stages' counters into `out`; returns the stage count. */
 size_t pipeline_stats(struct pipeline *p, struct pipeline_stage_stats *out, size_t cap);
 
+/* Self-metrics collect function (core/selfmetrics.h), ctx = the pipeline:
+ * tide_pipeline_{batches,samples,failures}_total{stage}. */
+struct sm_out;
+void pipeline_collect(void *ctx, struct sm_out *o);
+
 /* Free; NULL is a no-op. No append may be running. */
 void pipeline_free(struct pipeline *p);
 
