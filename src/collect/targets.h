@@ -63,6 +63,7 @@
 #define TARGETS_LABELS_MAX 32 /* target labels per target */
 
 struct target_spec;
+struct yaml_node;
 
 /* One collector kind's operations. All but `name` may be NULL for a passive
  * kind. */
@@ -90,6 +91,14 @@ struct target_spec {
     size_t nlabels;             /* at most TARGETS_LABELS_MAX */
     bool disabled;              /* added, but not run until enabled */
     const void *serial;         /* targets sharing a non-NULL key never run at once */
+    /* The target's entry as the user wrote it (a `targets:` list item, a
+     * JSON body of the targets API; JSON is read as YAML), for the kind's
+     * own keys (community, username, …): open() reads them with
+     * core/yaml_tree.h and refuses unknown ones with yaml_tree_check_keys(),
+     * after whoever built the spec consumed the common keys (kind, address,
+     * module, interval, labels, enabled). NULL for built-in targets.
+     * Borrowed during targets_add(); copy what must live longer. */
+    const struct yaml_node *config;
 };
 
 enum target_health { TARGET_UNKNOWN = 0, TARGET_UP, TARGET_DOWN };
