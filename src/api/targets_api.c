@@ -84,8 +84,8 @@ static void write_active(struct json *w, const struct target_status *t)
 {
     char every[48], url[400], when[40];
     duration_text(t->interval_ms, every, sizeof every);
-    snprintf(url, sizeof url, "%s://%s%s%s", t->kind, instance_of(t), t->module[0] ? "?module=" : "",
-             t->module);
+    snprintf(url, sizeof url, "%s://%s%s%s", t->kind, instance_of(t),
+             t->module[0] ? "?module=" : "", t->module);
     if (t->last_run_ms > 0)
         time_format_rfc3339(t->last_run_ms, when, sizeof when);
     else

@@ -36,8 +36,8 @@ static int read_labels(const struct yaml_node *map, struct label *out, size_t *n
                                  name);
         if (yaml_tree_kind(v) != YAML_TREE_SCALAR || yaml_tree_str(v, &value, e) != 0 ||
             value[0] == 0)
-            return yaml_tree_err(v ? v : k, TIDE_EINVAL, e,
-                                 "label %s: expected a non-empty string", name);
+            return yaml_tree_err(v ? v : k, TIDE_EINVAL, e, "label %s: expected a non-empty string",
+                                 name);
         out[i] = (struct label){sn, strv_c(value)};
     }
     *n = len;
@@ -63,8 +63,7 @@ static int add_one(struct targets *m, const struct yaml_node *item, size_t index
     if (yaml_tree_kind(item) != YAML_TREE_MAP)
         return yaml_tree_err(item, TIDE_EINVAL, e, "expected a mapping (kind, address, ...)");
     if (yaml_tree_require(item, "kind", &kind_node, e) != 0 ||
-        yaml_tree_str(kind_node, &kind, e) != 0 ||
-        yaml_tree_get_str(item, "name", &name, e) != 0 ||
+        yaml_tree_str(kind_node, &kind, e) != 0 || yaml_tree_get_str(item, "name", &name, e) != 0 ||
         yaml_tree_get_str(item, "address", &address, e) != 0 ||
         yaml_tree_get_str(item, "module", &module, e) != 0 ||
         yaml_tree_get_duration(item, "interval", &interval_ms, e) != 0 ||
