@@ -8,7 +8,9 @@
 #include "api/json.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -113,6 +115,21 @@ void json_i64(struct json *w, int64_t v)
 {
     char t[32];
     int n = snprintf(t, sizeof t, "%" PRId64, v);
+    before_value(w);
+    put(w, t, (size_t)n);
+}
+
+void json_f64(struct json *w, double v)
+{
+    char t[40];
+    int n;
+    if (!isfinite(v)) {
+        n = snprintf(t, sizeof t, "null");
+    } else {
+        n = snprintf(t, sizeof t, "%.15g", v);
+        if (strtod(t, NULL) != v)
+            n = snprintf(t, sizeof t, "%.17g", v);
+    }
     before_value(w);
     put(w, t, (size_t)n);
 }

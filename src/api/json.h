@@ -43,6 +43,9 @@ void json_cstr(struct json *w, const char *s);
 void json_i64(struct json *w, int64_t v);
 void json_u64(struct json *w, uint64_t v);
 void json_bool(struct json *w, bool v);
+/* A finite number in the fewest digits that read back the same (Go's
+ * encoding/json float64); NaN and infinities are written as null. */
+void json_f64(struct json *w, double v);
 
 /* Append `s` as a quoted, escaped JSON string to b. 0 or a buf error. */
 int json_quote(struct buf *b, const char *p, size_t n);

@@ -8,8 +8,8 @@
  *   /api/v1/status/flags        every `tide serve` setting, as text
  *   /api/v1/status/config       the same as a YAML document {"yaml": "..."}
  *   /api/v1/metadata, /api/v1/query_exemplars, /api/v1/rules,
- *   /api/v1/alerts, /api/v1/targets: empty, as Tide stores no metric
- *   metadata or exemplars and has no rules or scrape targets (yet).
+ *   /api/v1/alerts: empty, as Tide stores no metric metadata or exemplars
+ *   and has no rules (yet). /api/v1/targets is api/targets_api.c.
  *
  * Only runtimeinfo reads storage (its corruptionCount: WAL records and
  * blocks found damaged at start-up); every answer is a few hundred bytes.
@@ -216,11 +216,4 @@ void prom_status_alerts(struct http_req *rq, struct http_resp *rs)
 {
     (void)rq;
     http_reply(rs, 200, "application/json", "{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
-}
-
-void prom_status_targets(struct http_req *rq, struct http_resp *rs)
-{
-    (void)rq;
-    http_reply(rs, 200, "application/json",
-               "{\"status\":\"success\",\"data\":{\"activeTargets\":[],\"droppedTargets\":[]}}");
 }

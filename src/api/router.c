@@ -12,6 +12,7 @@
 #include "api/router.h"
 
 #include "api/agents.h"
+#include "api/targets_api.h"
 
 #include <string.h>
 
@@ -80,7 +81,7 @@ static const struct route routes[] = {
      .fn = prom_status_exemplars},
     {.pattern = "/api/v1/rules", .methods = HTTP_GET, .fn = prom_status_rules},
     {.pattern = "/api/v1/alerts", .methods = HTTP_GET, .fn = prom_status_alerts},
-    {.pattern = "/api/v1/targets", .methods = HTTP_GET, .fn = prom_status_targets},
+    {.pattern = "/api/v1/targets", .methods = HTTP_GET, .fn = targets_api_list},
     /* agents (api/agents.c): the listing and the live configuration they poll */
     {.pattern = "/api/v1/agents", .methods = HTTP_GET, .fn = agents_route},
     /* Write scope for both methods: agents poll with the credentials they write with. */

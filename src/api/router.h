@@ -85,7 +85,6 @@ void prom_status_metadata(struct http_req *rq, struct http_resp *rs);
 void prom_status_exemplars(struct http_req *rq, struct http_resp *rs);
 void prom_status_rules(struct http_req *rq, struct http_resp *rs);
 void prom_status_alerts(struct http_req *rq, struct http_resp *rs);
-void prom_status_targets(struct http_req *rq, struct http_resp *rs);
 
 /* admin.c: deletion, storage status, health */
 void admin_delete_series(struct http_req *rq, struct http_resp *rs);

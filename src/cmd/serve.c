@@ -5,7 +5,8 @@
  *   storage     storage_open(): WAL replay, blocks, background jobs
  *   pipeline    the one append path; storage is its commit stage
  *   targets     the targets manager: the agent kind (desired intervals,
- *               DATA/agents.conf) and the local host collector's groups
+ *               DATA/agents.conf), the local host collector's groups and
+ *               the config file's `targets:` (collect/targets_config.h)
  *   query       PromQL guards and slots
  *   http        the HTTP API: writes append through the pipeline
  *   collection  the targets manager's workers start collecting
@@ -33,6 +34,7 @@
 #include "cmd/flags.h"
 #include "collect/host.h"
 #include "collect/targets.h"
+#include "collect/targets_config.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/selfmetrics.h"
@@ -56,6 +58,7 @@ struct server {
     struct auth auth;
     struct api_ctx api;
     struct http_server *http;
+    bool bad_config; /* a start failed on the config file: exit 2, not 1 */
 };
 
 void serve_usage(FILE *f)
@@ -267,6 +270,14 @@ static int targets_start_component(void *ctx, struct err *e)
         return rc;
     if (s->cfg.collect_host)
         add_host_targets(s);
+    struct err te = {0};
+    rc = targets_config_add(s->targets, config_section(&s->cfg, "targets"), &te);
+    if (rc != 0) {
+        s->bad_config = true;
+        if (te.line > 0)
+            return ERR_SET(e, rc, "%s:%d:%d: %s", config_file(&s->cfg), te.line, te.col, te.msg);
+        return ERR_SET(e, rc, "%s: %s", config_file(&s->cfg), te.msg);
+    }
     return 0;
 }
 
@@ -387,6 +398,7 @@ int serve_main(int argc, char **argv)
         return 1;
     }
     config_defaults(&s->cfg);
+    config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
     int prc = flags_parse("serve", argc, argv, take_config_file, &s->cfg, is_config_flag);
     if (prc == 0)
         prc = flags_parse("serve", argc, argv, take_flag, &s->cfg, not_config_flag);
@@ -420,8 +432,9 @@ int serve_main(int argc, char **argv)
     struct err e = {0};
     if (component_start_all(parts, sizeof parts / sizeof parts[0], &started, &e) != 0) {
         log_error("main", "%s", e.msg);
+        int code = s->bad_config ? 2 : 1;
         server_free(s);
-        return 1;
+        return code;
     }
 
     int sig = 0;

@@ -1,0 +1,159 @@
+/* targets_api.c: GET /api/v1/targets (see targets_api.h), mapping a
+ * targets-manager snapshot (collect/targets.h) onto Prometheus' target
+ * objects:
+ *
+ *   scrapePool          the kind ("host", "snmp", "agent")
+ *   labels              job=<kind>, instance=<address, else name>
+ *   discoveredLabels    the same plus __address__, __scrape_interval__,
+ *                       __scrape_timeout__, __tide_kind__, __tide_name__,
+ *                       __tide_module__ (when set)
+ *   scrapeUrl/globalUrl <kind>://<address or name>[?module=<module>]
+ *   lastScrape          RFC 3339 of the last run (or push for a passive
+ *                       kind), "0001-01-01T00:00:00Z" when never, as Go's
+ *                       zero time
+ *   lastScrapeDuration  seconds; scrapeTimeout = scrapeInterval (the manager
+ *                       has no separate timeout)
+ *
+ * A dropped (disabled) target carries only discoveredLabels, as in
+ * Prometheus. An unknown `state` gives two empty lists, as Prometheus does.
+ */
+#include "api/targets_api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/router.h"
+#include "core/time.h"
+
+/* Prometheus' model.Duration text: "1m30s", "500ms", "0s". */
+static void duration_text(int64_t ms, char *out, size_t cap)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"w", 604800000}, {"d", 86400000}, {"h", 3600000},
+                 {"m", 60000},     {"s", 1000},     {"ms", 1}};
+    size_t len = 0;
+    out[0] = 0;
+    if (ms <= 0) {
+        snprintf(out, cap, "0s");
+        return;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0] && len < cap; i++) {
+        int64_t q = ms / units[i].ms;
+        if (q == 0)
+            continue;
+        ms -= q * units[i].ms;
+        int n = snprintf(out + len, cap - len, "%lld%s", (long long)q, units[i].unit);
+        if (n < 0)
+            return;
+        len += (size_t)n;
+    }
+}
+
+static void kv(struct json *w, const char *k, const char *v)
+{
+    json_key(w, k);
+    json_cstr(w, v);
+}
+
+static const char *instance_of(const struct target_status *t)
+{
+    return t->address[0] ? t->address : t->name;
+}
+
+static void write_discovered(struct json *w, const struct target_status *t, const char *every)
+{
+    json_key(w, "discoveredLabels");
+    json_obj(w);
+    kv(w, "__address__", instance_of(t));
+    kv(w, "__scrape_interval__", every);
+    kv(w, "__scrape_timeout__", every);
+    kv(w, "__tide_kind__", t->kind);
+    if (t->module[0])
+        kv(w, "__tide_module__", t->module);
+    kv(w, "__tide_name__", t->name);
+    kv(w, "job", t->kind);
+    json_obj_end(w);
+}
+
+static void write_active(struct json *w, const struct target_status *t)
+{
+    char every[48], url[400], when[40];
+    duration_text(t->interval_ms, every, sizeof every);
+    snprintf(url, sizeof url, "%s://%s%s%s", t->kind, instance_of(t),
+             t->module[0] ? "?module=" : "", t->module);
+    if (t->last_run_ms > 0)
+        time_format_rfc3339(t->last_run_ms, when, sizeof when);
+    else
+        snprintf(when, sizeof when, "0001-01-01T00:00:00Z");
+    json_obj(w);
+    write_discovered(w, t, every);
+    json_key(w, "labels");
+    json_obj(w);
+    kv(w, "instance", instance_of(t));
+    kv(w, "job", t->kind);
+    json_obj_end(w);
+    kv(w, "scrapePool", t->kind);
+    kv(w, "scrapeUrl", url);
+    kv(w, "globalUrl", url);
+    kv(w, "lastError", t->last_error);
+    kv(w, "lastScrape", when);
+    json_key(w, "lastScrapeDuration");
+    json_f64(w, (double)t->last_duration_ns / 1e9);
+    kv(w, "health", target_health_name(t->health));
+    kv(w, "scrapeInterval", every);
+    kv(w, "scrapeTimeout", every);
+    json_obj_end(w);
+}
+
+void targets_api_write(struct json *w, const struct target_status *v, size_t n, bool active,
+                       bool dropped)
+{
+    json_obj(w);
+    json_key(w, "activeTargets");
+    json_arr(w);
+    for (size_t i = 0; active && i < n; i++)
+        if (v[i].enabled)
+            write_active(w, &v[i]);
+    json_arr_end(w);
+    json_key(w, "droppedTargets");
+    json_arr(w);
+    for (size_t i = 0; dropped && i < n; i++) {
+        if (v[i].enabled)
+            continue;
+        char every[48];
+        duration_text(v[i].interval_ms, every, sizeof every);
+        json_obj(w);
+        write_discovered(w, &v[i], every);
+        json_obj_end(w);
+    }
+    json_arr_end(w);
+    json_obj_end(w);
+}
+
+void targets_api_list(struct http_req *rq, struct http_resp *rs)
+{
+    const char *state = http_param(rq, "state");
+    const char *pool = http_param(rq, "scrapePool");
+    bool all = state == NULL || state[0] == 0 || strcasecmp(state, "any") == 0;
+    bool active = all || strcasecmp(state, "active") == 0;
+    bool dropped = all || strcasecmp(state, "dropped") == 0;
+    struct target_status *v = NULL;
+    size_t n = 0;
+    if (rq->ctx->targets &&
+        targets_list(rq->ctx->targets, pool && pool[0] ? pool : NULL, &v, &n) != 0) {
+        http_reply_err(rs, -ENOMEM, "out of memory");
+        return;
+    }
+    struct json w;
+    http_prom_success(rs, &w);
+    targets_api_write(&w, v, n, active, dropped);
+    json_obj_end(&w);
+    free(v);
+    if (json_end(&w) != 0)
+        http_reply_err(rs, TIDE_ELIMIT, "response too large");
+}

@@ -1,0 +1,25 @@
+/* targets_api.h: GET /api/v1/targets, the targets manager's state in
+ * Prometheus' shape (docs/api/targets.md), so Grafana, promtool and people
+ * see every collection target's health, last error and last run.
+ *
+ *   state=active|dropped|any   which lists to fill (default: both); disabled
+ *                              targets are the dropped ones
+ *   scrapePool=KIND            only the targets of one kind
+ */
+#ifndef TIDE_API_TARGETS_API_H
+#define TIDE_API_TARGETS_API_H
+
+#include "api/http.h"
+#include "api/json.h"
+#include "collect/targets.h"
+
+/* Write the `data` object of the answer for `v[0..n)` to w (the part after
+ * `"data":`): activeTargets when `active`, droppedTargets when `dropped`,
+ * each list present (maybe empty) either way. */
+void targets_api_write(struct json *w, const struct target_status *v, size_t n, bool active,
+                       bool dropped);
+
+/* router_handler_fn of GET /api/v1/targets; ctx->targets NULL = no targets. */
+void targets_api_list(struct http_req *rq, struct http_resp *rs);
+
+#endif

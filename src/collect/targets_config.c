@@ -1,0 +1,141 @@
+/* targets_config.c: the `targets:` section of the configuration file read
+ * into targets_add() calls (see targets_config.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "collect/targets.h"
+#include "collect/targets_config.h"
+#include "core/yaml_tree.h"
+#include "model/labels.h"
+
+/* Kinds that are configured elsewhere (see targets_config.h). */
+static const char *const refused_kinds[][2] = {
+    {"host", "the host collector is set with the collect_* keys"},
+    {"agent", "agents' intervals are set with /api/v1/agent/config"},
+};
+
+static int read_labels(const struct yaml_node *map, struct label *out, size_t *n, struct err *e)
+{
+    const struct yaml_node *l = yaml_tree_get(map, "labels");
+    *n = 0;
+    if (yaml_tree_expect(l, YAML_TREE_MAP, e) != 0)
+        return e->code;
+    size_t len = yaml_tree_len(l);
+    if (len > TARGETS_LABELS_MAX)
+        return yaml_tree_err(l, TIDE_EINVAL, e, "more than %d labels", TARGETS_LABELS_MAX);
+    for (size_t i = 0; i < len; i++) {
+        const struct yaml_node *v = NULL;
+        const struct yaml_node *k = yaml_tree_pair(l, i, &v);
+        const char *name = yaml_tree_text(k);
+        const char *value = NULL;
+        struct strv sn = strv_c(name);
+        if (!labels_valid_label_name(sn) || strncmp(name, "__", 2) == 0)
+            return yaml_tree_err(k, TIDE_EINVAL, e,
+                                 "\"%s\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not "
+                                 "starting with __)",
+                                 name);
+        if (yaml_tree_kind(v) != YAML_TREE_SCALAR || yaml_tree_str(v, &value, e) != 0 ||
+            value[0] == 0)
+            return yaml_tree_err(v ? v : k, TIDE_EINVAL, e, "label %s: expected a non-empty string",
+                                 name);
+        out[i] = (struct label){sn, strv_c(value)};
+    }
+    *n = len;
+    return 0;
+}
+
+/* Put an error the manager or a kind reported without a position at `n`. */
+static int place(const struct yaml_node *n, int rc, struct err *e)
+{
+    if (e->line == 0) {
+        e->line = yaml_tree_line(n);
+        e->col = yaml_tree_col(n);
+    }
+    return rc;
+}
+
+static int add_one(struct targets *m, const struct yaml_node *item, size_t index, struct err *e)
+{
+    const struct yaml_node *kind_node = NULL;
+    const char *kind = NULL, *name = NULL, *address = NULL, *module = NULL;
+    int64_t interval_ms = TARGETS_CONFIG_INTERVAL_MS;
+    bool enabled = true;
+    if (yaml_tree_kind(item) != YAML_TREE_MAP)
+        return yaml_tree_err(item, TIDE_EINVAL, e, "expected a mapping (kind, address, ...)");
+    if (yaml_tree_require(item, "kind", &kind_node, e) != 0 ||
+        yaml_tree_str(kind_node, &kind, e) != 0 || yaml_tree_get_str(item, "name", &name, e) != 0 ||
+        yaml_tree_get_str(item, "address", &address, e) != 0 ||
+        yaml_tree_get_str(item, "module", &module, e) != 0 ||
+        yaml_tree_get_duration(item, "interval", &interval_ms, e) != 0 ||
+        yaml_tree_get_bool(item, "enabled", &enabled, e) != 0)
+        return e->code;
+    for (size_t i = 0; i < sizeof refused_kinds / sizeof refused_kinds[0]; i++)
+        if (strcmp(kind, refused_kinds[i][0]) == 0)
+            return yaml_tree_err(kind_node, TIDE_EINVAL, e,
+                                 "kind \"%s\" cannot be configured here: %s", kind,
+                                 refused_kinds[i][1]);
+    const struct yaml_node *iv = yaml_tree_get(item, "interval");
+    if (interval_ms < TARGETS_INTERVAL_MIN_MS || interval_ms > TARGETS_INTERVAL_MAX_MS)
+        return yaml_tree_err(iv, TIDE_EINVAL, e, "interval %lldms is outside 100ms..1d",
+                             (long long)interval_ms);
+    if (address && address[0] == 0)
+        address = NULL;
+    if (module && module[0] == 0)
+        module = NULL;
+    char fallback[64];
+    if (name == NULL || name[0] == 0) {
+        if (address) {
+            name = address;
+        } else {
+            snprintf(fallback, sizeof fallback, "%.40s/%zu", kind, index);
+            name = fallback;
+        }
+    }
+    const struct yaml_node *where_name = yaml_tree_get(item, "name");
+    if (where_name == NULL)
+        where_name = yaml_tree_get(item, "address");
+    if (strlen(name) > TARGETS_NAME_MAX || strpbrk(name, "\t\n\r"))
+        return yaml_tree_err(where_name ? where_name : item, TIDE_EINVAL, e,
+                             "the name must be 1 to %d bytes without tabs or newlines",
+                             TARGETS_NAME_MAX);
+    struct label labels[TARGETS_LABELS_MAX];
+    size_t nlabels = 0;
+    if (read_labels(item, labels, &nlabels, e) != 0)
+        return e->code;
+
+    struct target_spec spec = {
+        .kind = kind,
+        .name = name,
+        .address = address,
+        .module = module,
+        .interval_ms = interval_ms,
+        .labels = labels,
+        .nlabels = nlabels,
+        .disabled = !enabled,
+        .config = item,
+    };
+    int rc = targets_add(m, &spec, e);
+    if (rc == TIDE_ENOTFOUND && e->line == 0)
+        return yaml_tree_err(kind_node, rc, e, "unknown kind \"%s\"", kind);
+    if (rc != 0)
+        return place(item, rc, e);
+    rc = yaml_tree_check_keys(item, e);
+    if (rc != 0)
+        targets_remove(m, kind, name);
+    return rc;
+}
+
+int targets_config_add(struct targets *m, const struct yaml_node *section, struct err *e)
+{
+    if (yaml_tree_is_null(section))
+        return 0;
+    if (yaml_tree_expect(section, YAML_TREE_SEQ, e) != 0)
+        return e->code;
+    size_t n = yaml_tree_len(section);
+    for (size_t i = 0; i < n; i++) {
+        int rc = add_one(m, yaml_tree_item(section, i), i, e);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,44 @@
+/* targets_config.h: the `targets:` section of the configuration file
+ * (docs/config.md) turned into targets of a targets manager.
+ *
+ *   targets:
+ *     - kind: snmp                 # a kind registered with the manager
+ *       address: 192.0.2.1:161     # optional; the default name
+ *       name: core-1               # optional; default address, else "kind/index"
+ *       module: if_mib             # optional, kind-specific
+ *       interval: 60s              # optional, default TARGETS_CONFIG_INTERVAL_MS
+ *       labels: {site: tbilisi}    # optional, added to every series
+ *       enabled: true              # optional; false = added but not run
+ *       community: public          # any other key is the kind's own
+ *
+ * The common keys above are read here; the entry's mapping is then handed to
+ * the kind as spec.config, and the kind's open() reads its own keys and
+ * refuses unknown ones. Whatever key nobody read is refused afterwards too
+ * (a passive kind has no open), with the target removed again.
+ *
+ * Kinds "host" and "agent" are refused: the host collector's groups are set
+ * with the collect_* keys, and an agent's desired interval with
+ * /api/v1/agent/config (it is persisted in DATA/agents.conf, which would
+ * clash with a second source of the same names).
+ *
+ * Errors carry the 1-based line:col of the node at fault in `e`; print them
+ * with yaml_tree_format_err() or as "file:line:col: msg".
+ * Thread: the caller's; the section's tree is read (consumed-key marks).
+ */
+#ifndef TIDE_COLLECT_TARGETS_CONFIG_H
+#define TIDE_COLLECT_TARGETS_CONFIG_H
+
+#include "core/err.h"
+
+#define TARGETS_CONFIG_INTERVAL_MS 60000 /* a config target's default interval */
+
+struct targets;
+struct yaml_node;
+
+/* Add every entry of `section` (a list; NULL or null = none) to `m`, in
+ * order. Stops at the first bad entry; the entries before it stay added.
+ * 0, or TIDE_EINVAL / TIDE_ENOTFOUND (unknown kind or key) / the kind's
+ * open error / -ENOMEM, with the position in `e`. */
+int targets_config_add(struct targets *m, const struct yaml_node *section, struct err *e);
+
+#endif
