@@ -15,8 +15,12 @@
  * over all time (index only), then reads samples over growing windows (1 h,
  * 1 d, 7 d, all), each time only for series not yet placed, so a live fleet
  * costs an hour of samples and only long-dead hosts cost their history.
- * Down = no sample for 3 intervals, the interval being the desired one when
- * set, else the spacing of the last two samples, else the agent's default.
+ * The interval is the desired one when set, else the spacing of the last two
+ * samples, else the agent's default. The agent sends in batches, so samples
+ * 0.5 s apart arrive every few seconds: its flush period (batch_max_wait) is
+ * the last value of tide_agent_batch_max_wait_seconds it writes with each
+ * batch, else the agent's default. Down = no sample for
+ * max(3 x interval, 3 x flush period): liveness follows the send cadence.
  */
 #include "api/agents.h"
 
@@ -185,6 +189,7 @@ struct seen {
     const struct label *ls; /* interned by storage: valid until storage_close() */
     size_t n;
     int64_t last_ms, prev_ms; /* -1 = not found yet */
+    double last_v;
 };
 
 static int seen_cmp(const void *a, const void *b)
@@ -253,6 +258,7 @@ static int collect_seen(struct storage *s, const struct matcher *m, struct seen 
             if (ns == 0)
                 continue;
             hit->last_ms = sm[ns - 1].t_ms;
+            hit->last_v = sm[ns - 1].v;
             hit->prev_ms = ns > 1 ? sm[ns - 2].t_ms : -1;
             left--;
         }
@@ -267,23 +273,50 @@ static int collect_seen(struct storage *s, const struct matcher *m, struct seen 
     return 0;
 }
 
-static void handle_list(struct storage *s, struct targets *t, struct buf *out, int *status)
+/* The series named `name`, each with its last sample, sorted by_instance. */
+static int seen_of(struct storage *s, const char *name, struct seen **v, size_t *n, struct err *e)
 {
     struct matcher m;
-    struct err e = {0};
-    int rc =
-        matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("tide_host_info"), &e);
-    struct seen *v = NULL;
-    size_t n = 0;
-    if (rc == 0) {
-        rc = collect_seen(s, &m, &v, &n, &e);
-        matcher_fini(&m);
+    int rc = matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), strv_c(name), e);
+    if (rc != 0)
+        return rc;
+    rc = collect_seen(s, &m, v, n, e);
+    matcher_fini(&m);
+    if (rc == 0)
+        qsort(*v, *n, sizeof **v, by_instance);
+    return rc;
+}
+
+/* The flush period `inst` last reported, else the agent's default. */
+static int64_t flush_of(const struct seen *f, size_t nf, struct strv inst)
+{
+    size_t lo = 0, hi = nf;
+    while (lo < hi) { /* first entry of inst: the newest series */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strv_cmp(label_of(&f[mid], "instance"), inst) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    if (lo < nf && strv_eq(label_of(&f[lo], "instance"), inst) && f[lo].last_ms >= 0 &&
+        f[lo].last_v > 0 && f[lo].last_v <= AGENTS_INTERVAL_MAX_MS / 1000.0)
+        return (int64_t)(f[lo].last_v * 1000.0 + 0.5);
+    return AGENTS_DEFAULT_FLUSH_MS;
+}
+
+static void handle_list(struct storage *s, struct targets *t, struct buf *out, int *status)
+{
+    struct err e = {0};
+    struct seen *v = NULL, *f = NULL;
+    size_t n = 0, nf = 0;
+    int rc = seen_of(s, "tide_host_info", &v, &n, &e);
+    if (rc == 0)
+        rc = seen_of(s, "tide_agent_batch_max_wait_seconds", &f, &nf, &e);
     if (rc != 0) {
+        free(v);
         reply_error(out, status, 500, "internal", e.msg[0] ? e.msg : tide_strerror(rc));
         return;
     }
-    qsort(v, n, sizeof *v, by_instance);
     int64_t now = time_now_ms();
     struct json w;
     json_prom_success(&w, out);
@@ -304,7 +337,9 @@ static void handle_list(struct storage *s, struct targets *t, struct buf *out, i
             interval = AGENTS_DEFAULT_INTERVAL_MS;
             source = "default";
         }
-        bool up = v[i].last_ms >= 0 && now - v[i].last_ms <= 3 * interval;
+        int64_t flush = flush_of(f, nf, inst);
+        int64_t window = 3 * (interval > flush ? interval : flush);
+        bool up = v[i].last_ms >= 0 && now - v[i].last_ms <= window;
         json_obj(&w);
         json_key(&w, "instance");
         json_str(&w, inst);
@@ -325,6 +360,12 @@ static void handle_list(struct storage *s, struct targets *t, struct buf *out, i
         json_cstr(&w, d);
         json_key(&w, "intervalSource");
         json_cstr(&w, source);
+        format_duration(flush, d, sizeof d);
+        json_key(&w, "flushInterval");
+        json_cstr(&w, d);
+        format_duration(window, d, sizeof d);
+        json_key(&w, "downAfter");
+        json_cstr(&w, d);
         json_key(&w, "labels");
         json_obj(&w);
         for (size_t j = 0; j < v[i].n; j++) {
@@ -339,6 +380,7 @@ static void handle_list(struct storage *s, struct targets *t, struct buf *out, i
     json_arr_end(&w);
     json_obj_end(&w);
     free(v);
+    free(f);
     rc = json_end(&w);
     if (rc != 0)
         reply_error(out, status, 422, "execution", "the agents listing is too large");

@@ -28,6 +28,7 @@ struct target_kind;
 #define AGENTS_INTERVAL_MIN_MS 100 /* collect/targets.h's TARGETS_INTERVAL_MIN_MS */
 #define AGENTS_INTERVAL_MAX_MS 86400000
 #define AGENTS_DEFAULT_INTERVAL_MS 10000 /* the agent's default, for up/down */
+#define AGENTS_DEFAULT_FLUSH_MS 5000     /* the agent's default --batch-max-wait */
 
 /* The passive target kind "agent" (no collection: agents push). */
 extern const struct target_kind agents_target_kind;

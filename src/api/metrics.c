@@ -54,6 +54,11 @@ void metrics_count_write(struct metrics *m, enum metrics_format f, uint64_t samp
     atomic_fetch_add_explicit(&m->samples_refused[f], samples_refused, memory_order_relaxed);
 }
 
+void metrics_count_merged(struct metrics *m, enum metrics_format f, uint64_t samples)
+{
+    atomic_fetch_add_explicit(&m->samples_merged[f], samples, memory_order_relaxed);
+}
+
 static uint64_t load(_Atomic uint64_t *p)
 {
     return atomic_load_explicit(p, memory_order_relaxed);
@@ -196,6 +201,10 @@ void metrics_collect_api(void *ctx, struct sm_out *o)
     by_format(o, "tide_samples_refused_total",
               "Parsed samples refused by a series or label limit, by input format.",
               m->samples_refused);
+    by_format(o, "tide_samples_merged_total",
+              "Samples replaced by a later sample of the same series and millisecond in the same "
+              "write (sub-millisecond timestamps), by input format.",
+              m->samples_merged);
     one(o, "tide_http_request_body_bytes_total", SM_COUNTER,
         "Request body bytes received, before gunzip.", load(&m->request_body_bytes));
     one(o, "tide_http_requests_too_large_total", SM_COUNTER,

@@ -30,6 +30,7 @@ struct metrics {
     _Atomic uint64_t samples_ingested[METRICS_NFORMATS]; /* samples stored by write endpoints */
     _Atomic uint64_t lines_rejected[METRICS_NFORMATS];   /* input lines refused by a parser */
     _Atomic uint64_t samples_refused[METRICS_NFORMATS];  /* parsed samples refused by a limit */
+    _Atomic uint64_t samples_merged[METRICS_NFORMATS];   /* replaced in the same ms (write.c) */
     _Atomic uint64_t requests[ROUTER_MAX_ROUTES + 1][METRICS_NCODES]; /* [route][code slot] */
     _Atomic uint64_t request_body_bytes; /* request body bytes received (before gunzip) */
     _Atomic uint64_t requests_too_large; /* bodies refused with 413 */
@@ -50,5 +51,7 @@ void metrics_count_request(struct metrics *m, int route, int status);
 /* Count a write: samples stored, lines the parser refused, samples a limit refused. */
 void metrics_count_write(struct metrics *m, enum metrics_format f, uint64_t samples,
                          uint64_t lines_bad, uint64_t samples_refused);
+/* Count samples replaced by a later one of the same series and millisecond. */
+void metrics_count_merged(struct metrics *m, enum metrics_format f, uint64_t samples);
 
 #endif

@@ -11,12 +11,16 @@
  * {"code":"invalid",...} for 2.x, Prometheus' envelope for imports). The
  * protobuf protocols are all or nothing, as their senders expect. A 2xx
  * means every sample is durable per the fsync policy; a 5xx means nothing
- * was acknowledged, 507 when the disk is full. Details: docs/api/write.md.
+ * was acknowledged, 507 when the disk is full. Samples of one series in the
+ * same millisecond of a write (sub-ms timestamps) are counted as merged.
+ * Details: docs/api/write.md.
  */
 #include <ctype.h>
 #include <stdatomic.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,6 +28,7 @@
 #include "api/json.h"
 #include "api/metrics.h"
 #include "api/router.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "ingest/csv_import.h"
@@ -31,6 +36,7 @@
 #include "ingest/ingest.h"
 #include "ingest/otlp.h"
 #include "ingest/remote_write.h"
+#include "model/labels.h"
 #include "model/pipeline.h"
 
 enum dialect {
@@ -234,6 +240,71 @@ static int parse(const struct http_req *rq, enum dialect d, const struct parse_a
     return TIDE_EINVAL;
 }
 
+/* ---- samples merged in the same millisecond ---- */
+
+/* Influx at precision ns or us and OTLP carry sub-millisecond timestamps;
+ * storage keeps milliseconds and, at an equal timestamp, the last write
+ * (docs/storage.md), so two samples of one series less than 1 ms apart
+ * become one. */
+static bool sub_ms(enum dialect d, const struct parse_args *a)
+{
+    if (d == OTLP)
+        return true;
+    return (d == INFLUX_V1 || d == INFLUX_V2) &&
+           (a->influx.precision == INFLUX_NS || a->influx.precision == INFLUX_US);
+}
+
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Samples of `b` that another sample of the same series and millisecond
+ * replaces when stored (every one but the last of each run): a sorted
+ * array of hash(labels, t). 0 when out of memory (not counted). */
+static size_t same_ms_count(const struct batch *b)
+{
+    if (b->nsamples < 2)
+        return 0;
+    uint64_t *k = malloc(b->nsamples * sizeof *k);
+    if (k == NULL)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < b->nseries; i++) {
+        const struct batch_series *bs = &b->series[i];
+        uint64_t h = labels_hash(b->labels + bs->label_off, bs->nlabels);
+        for (uint32_t j = 0; j < bs->nsamples; j++) {
+            int64_t t = b->samples[bs->sample_off + j].t_ms;
+            k[n++] = hash_combine(h, &t, sizeof t);
+        }
+    }
+    qsort(k, n, sizeof *k, u64_cmp);
+    size_t merged = 0;
+    for (size_t i = 1; i < n; i++)
+        merged += k[i] == k[i - 1];
+    free(k);
+    return merged;
+}
+
+/* Count merges, and log them at most once a minute. */
+static void count_merged(struct metrics *m, enum metrics_format f, size_t n)
+{
+    static _Atomic int64_t last_ms;
+    if (n == 0)
+        return;
+    metrics_count_merged(m, f, n);
+    int64_t now = time_now_ms();
+    int64_t prev = atomic_load(&last_ms);
+    if (now - prev < 60000 || !atomic_compare_exchange_strong(&last_ms, &prev, now))
+        return;
+    log_warn("write",
+             "%zu samples in one request had the same series and millisecond as a later one and "
+             "were replaced by it (timestamps are stored in ms; tide_samples_merged_total, "
+             "logged once a minute)",
+             n);
+}
+
 /* Line formats whose lines stand alone are parsed and appended in slices of
  * about this many bytes, each ending at a newline: a batch holds ~8 times
  * the bytes of its Influx lines (every field repeats the line's tags), so a
@@ -330,12 +401,15 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
         off += len;
         if (batch_samples(&b) == 0)
             continue;
+        size_t merged = sub_ms(d, a) ? same_ms_count(&b) : 0;
         struct pipeline_result sres = {0};
         struct err sae = {0};
         int arc = pipeline_append(ctx->pipeline, &b, &sres, &sae);
         res.samples_added += sres.samples_added;
         res.samples_rejected += sres.samples_rejected;
         res.series_created += sres.series_created;
+        if (arc == 0)
+            count_merged(ctx->metrics, mf, merged);
         if (arc != 0 && (rc == 0 || arc != TIDE_ELIMIT)) {
             rc = arc;
             ae = sae;

@@ -289,6 +289,8 @@ static void add_self_metrics(struct agent *a)
     add_gauge(a, "tide_agent_send_failures_total", (double)ss.failed_attempts, now);
     add_gauge(a, "tide_agent_rejected_records_total", (double)ss.dropped_records, now);
     add_gauge(a, "tide_agent_interval_seconds", (double)atomic_load(&a->interval_ms) / 1000.0, now);
+    /* the send cadence: the server's up/down follows it (api/agents.c) */
+    add_gauge(a, "tide_agent_batch_max_wait_seconds", (double)a->f.batch_max_wait_ms / 1000.0, now);
 }
 
 /* Encode the pending batch into one queue record. Called with mu held. The
