@@ -12,7 +12,7 @@
  *
  * Counts: every record (a line; for CSV a record, whose quoted fields may
  * hold newlines) of a file is either skipped (blank, or a '#' comment in
- * influx and prometheus text: the server ignores it), refused (named bad by
+ * influx and prometheus text, a CSV header row: the server ignores it), refused (named bad by
  * the server's 400, which stores the good lines of the same request), failed
  * (in a request answered otherwise than 2xx/400: nothing of it counted as
  * stored) or imported (the rest). --dry-run runs the server's own parsers
@@ -185,10 +185,45 @@ static uint64_t count_lines(const char *p, size_t n)
     return k;
 }
 
+/* Is the CSV record p[0..n) a header row, as the server's parser tells one
+ * (csv_import.h): every metric column's cell reads __value__ (quoted or not). */
+static bool csv_header(const struct csv_import_format *cf, const char *p, size_t n)
+{
+    if (cf == NULL)
+        return false;
+    bool any = false;
+    size_t col = 0, i = 0;
+    while (col < cf->ncols) {
+        size_t s = i;
+        bool quoted = false;
+        for (; i < n && (quoted || p[i] != ','); i++)
+            if (p[i] == '"')
+                quoted = !quoted;
+        size_t e = i;
+        if (e > s && p[e - 1] == '\r' && e == n)
+            e--;
+        if (e - s >= 2 && p[s] == '"' && p[e - 1] == '"') {
+            s++;
+            e--;
+        }
+        if (cf->cols[col].kind == CSV_IMPORT_METRIC) {
+            if (e - s != 9 || memcmp(p + s, "__value__", 9) != 0)
+                return false;
+            any = true;
+        }
+        col++;
+        if (i >= n)
+            break;
+        i++; /* past the ',' */
+    }
+    return any;
+}
+
 /* The records of p[0..n) (a last one without '\n' counts; CSV records end
  * at a newline outside quotes) and how many of them the server skips:
- * blank ones, and '#' comments in influx and prometheus text. */
-static void tally(const char *p, size_t n, enum fmt f, uint64_t *records, uint64_t *skipped)
+ * blank ones, '#' comments in influx and prometheus text, CSV header rows. */
+static void tally(const char *p, size_t n, enum fmt f, const struct csv_import_format *cf,
+                  uint64_t *records, uint64_t *skipped)
 {
     *records = *skipped = 0;
     size_t i = 0;
@@ -206,8 +241,9 @@ static void tally(const char *p, size_t n, enum fmt f, uint64_t *records, uint64
                 comment = ch == '#' && (f == FMT_INFLUX || f == FMT_PROM);
             }
         }
-        if (f == FMT_CSV) /* only an empty record is skipped by the CSV parser */
-            blank = i - start == 0 || (i - start == 1 && p[start] == '\r');
+        if (f == FMT_CSV) /* empty records and header rows are skipped */
+            blank = i - start == 0 || (i - start == 1 && p[start] == '\r') ||
+                    csv_header(cf, p + start, i - start);
         (*records)++;
         if (blank || comment)
             (*skipped)++;
@@ -507,7 +543,7 @@ static int import_file(struct client *c, const struct import_opts *o, const char
         }
         want = o->batch_bytes;
         uint64_t lines = count_lines(data.p, cut), records, skipped;
-        tally(data.p, cut, f, &records, &skipped);
+        tally(data.p, cut, f, o->csv, &records, &skipped);
         int s = o->dry_run ? dry_chunk(o, f, label, data.p, cut, base_line, records, skipped,
                                        &pr, res)
                            : send_chunk(c, path_q.p, ctype, label, data.p, cut, base_line,

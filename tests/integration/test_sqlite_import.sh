@@ -41,7 +41,7 @@ assert_contains "import summary" "imported 50000, refused 0, skipped 0" "$(cat "
 
 # ---- step 3: check that nothing was lost ----------------------------------------
 "$TIDE" export --server "$TIDE_URL" --match '{__name__=~"room_temperature|room_humidity"}' \
-    --format csv --csv-format '__name__,host,sensor,__timestamp__:unix_ms,__value__' \
+    --format csv --csv-format '__name__,host,sensor,__timestamp__:unix_ms,__value__' --no-header \
     -o "$WORK/tide.csv" 2>/dev/null || fail "tide export failed"
 sqlite3 -csv "$DB" "
     SELECT 'room_temperature', host, sensor, ts, printf('%.15g', temperature) FROM readings
