@@ -1,7 +1,8 @@
 /* export.c: VictoriaMetrics-compatible export, streamed.
  *
  *   GET|POST /api/v1/export       JSON lines, one series per line (import's format)
- *   GET|POST /api/v1/export/csv   CSV rows, columns chosen by `format`
+ *   GET|POST /api/v1/export/csv   CSV rows, columns chosen by `format`, after a
+ *                                 header row naming them (header=false: none)
  *
  * The handler checks every parameter and runs the first storage_select()
  * itself, so a bad request still gets a proper 400. The body is then
@@ -34,6 +35,7 @@ struct export
     struct selectors sel;
     int64_t mint_ms, maxt_ms;
     bool csv;
+    bool header;             /* csv: the header row is still to be written */
     struct csv_format fmt;   /* for csv */
     size_t rows_per_line;    /* jsonl: samples per line */
     size_t next_sel;         /* selector to select after `set` ends */
@@ -121,6 +123,15 @@ static ssize_t export_read(void *cls, char *out, size_t max)
             return HTTP_STREAM_ERROR;
         buf_reset(&x->chunk);
         x->off = 0;
+        if (x->header) {
+            x->header = false;
+            int rc = csv_format_header(&x->chunk, &x->fmt);
+            if (rc != 0) {
+                x->err = (struct err){0};
+                fail_stream(x, rc);
+            }
+            continue;
+        }
         if (x->pos >= x->nv) {
             int rc = next_series(x);
             if (rc == 0)
@@ -181,6 +192,15 @@ static void start_export(struct http_req *rq, struct http_resp *rs, bool csv)
             rc = csv_format_parse(spec, &x->fmt, &fe);
             if (rc != 0)
                 rc = ERR_INVAL(&e, "invalid parameter \"format\": %s", fe.msg);
+        }
+        const char *h = http_param(rq, "header");
+        x->header = true;
+        if (rc == 0 && h != NULL && h[0] != 0) {
+            if (strcmp(h, "false") == 0 || strcmp(h, "0") == 0)
+                x->header = false;
+            else if (strcmp(h, "true") != 0 && strcmp(h, "1") != 0)
+                rc = ERR_INVAL(&e, "invalid parameter \"header\": want true or false, got \"%s\"",
+                               h);
         }
         x->rows_per_line = EXPORT_ROWS_PER_LINE; /* CSV rows are one per sample anyway */
     }

@@ -33,6 +33,8 @@ void export_usage(FILE *f)
             "  --format FORMAT         jsonl (default) or csv\n"
             "  --csv-format SPEC       CSV columns, required for csv, e.g.\n"
             "                          __name__,host,__value__,__timestamp__:rfc3339\n"
+            "  --no-header             csv: no header row (by default the first row names\n"
+            "                          the columns as --csv-format does; import skips it)\n"
             "  -o, --output FILE       write here instead of stdout\n"
             "  --bearer-token TOKEN    send Authorization: Bearer TOKEN (auth_read_bearer_token)\n"
             "  --basic USER:PASSWORD   send basic auth (auth_read_basic)\n"
@@ -69,7 +71,7 @@ int export_main(int argc, char **argv)
     const char *match[EXPORT_MAX_MATCH];
     size_t nmatch = 0;
     const char *start = NULL, *end = NULL, *csv = NULL, *output = NULL;
-    bool is_csv = false, bad = false;
+    bool is_csv = false, bad = false, no_header = false;
     for (int i = 0; i < argc && !bad; i++) {
         const char *a = argv[i], *v;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -98,6 +100,8 @@ int export_main(int argc, char **argv)
             }
         } else if ((v = cli_flag_value("export", argc, argv, &i, "--csv-format", &bad)) != NULL) {
             csv = v;
+        } else if (strcmp(a, "--no-header") == 0) {
+            no_header = true;
         } else if ((v = cli_flag_value("export", argc, argv, &i, "--output", &bad)) != NULL ||
                    (v = cli_flag_value("export", argc, argv, &i, "-o", &bad)) != NULL) {
             output = v;
@@ -140,6 +144,8 @@ int export_main(int argc, char **argv)
         buf_printf(&q, "&%s=", names[i]);
         client_escape(c, &q, vals[i]);
     }
+    if (is_csv && no_header)
+        buf_puts(&q, "&header=false");
 
     struct sink s = {.out = stdout};
     if (output != NULL && strcmp(output, "-") != 0) {

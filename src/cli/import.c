@@ -9,8 +9,17 @@
  * size streams in bounded memory. The server numbers bad lines within its
  * request; this file adds the lines of the requests before it, so errors
  * name the file's own line numbers.
+ *
+ * Counts: every record (a line; for CSV a record, whose quoted fields may
+ * hold newlines) of a file is either skipped (blank, or a '#' comment in
+ * influx and prometheus text, a CSV header row: the server ignores it), refused (named bad by
+ * the server's 400, which stores the good lines of the same request), failed
+ * (in a request answered otherwise than 2xx/400: nothing of it counted as
+ * stored) or imported (the rest). --dry-run runs the server's own parsers
+ * (ingest/) here and sends nothing, so it finds what the parsers refuse but
+ * not what only the server checks (series limits, storage).
  * Invariant: the exit status is 0 only when every request of every file
- * answered 2xx.
+ * answered 2xx (with --dry-run: when no record would be refused).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,7 +32,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/time.h"
 #include "ingest/csv_import.h"
+#include "ingest/expfmt.h"
+#include "ingest/ingest.h"
+#include "model/batch.h"
 
 #define IMPORT_DEFAULT_BATCH ((size_t)4 << 20)
 #define IMPORT_MAX_LINE ((size_t)256 << 20) /* one line (record) past this is refused */
@@ -35,7 +48,9 @@ struct import_opts {
     struct client_opts client;
     enum fmt format; /* FMT_NONE: guess from each file's extension */
     const char *csv_format;
+    const struct csv_import_format *csv; /* csv_format parsed, for --dry-run */
     const char *precision;
+    bool dry_run;
     size_t batch_bytes;
     bool tty;
 };
@@ -46,8 +61,10 @@ void import_usage(FILE *f)
             "usage: tide import [flags] FILE...\n"
             "\n"
             "Stream files (\"-\" for stdin) to a Tide server, in requests cut at line\n"
-            "boundaries. Bad lines are reported with the file's own line numbers; the\n"
-            "exit status is 1 if any request failed.\n"
+            "boundaries. Bad lines are reported with the file's own line numbers, and a\n"
+            "summary line counts the lines imported, refused (bad, named by the server;\n"
+            "the good lines of the same request are stored) and skipped (blank, '#'\n"
+            "comments). The exit status is 1 if any line was refused or any request failed.\n"
             "\n"
             "flags:\n"
             "  --server URL            server to write to (default $TIDE_SERVER or %s)\n"
@@ -58,6 +75,9 @@ void import_usage(FILE *f)
             "                          1:time:rfc3339,2:label:host,3:metric:cpu (docs/import.md)\n"
             "  --precision P           influx timestamps unit: ns (default), us, ms, s, m, h\n"
             "  --batch-bytes N         bytes per request, e.g. 4MiB (default 4MiB)\n"
+            "  --dry-run               parse locally with the server's parsers and print the\n"
+            "                          same counts and reasons; send nothing (limits and\n"
+            "                          storage errors only the server sees are not found)\n"
             "  --bearer-token TOKEN    send Authorization: Bearer TOKEN (auth_write_bearer_token)\n"
             "  --basic USER:PASSWORD   send basic auth (auth_write_basic)\n"
             "  -h, --help              show this help\n",
@@ -165,6 +185,105 @@ static uint64_t count_lines(const char *p, size_t n)
     return k;
 }
 
+/* Is the CSV record p[0..n) a header row, as the server's parser tells one
+ * (csv_import.h): every metric column's cell reads __value__ (quoted or not). */
+static bool csv_header(const struct csv_import_format *cf, const char *p, size_t n)
+{
+    if (cf == NULL)
+        return false;
+    bool any = false;
+    size_t col = 0, i = 0;
+    while (col < cf->ncols) {
+        size_t s = i;
+        bool quoted = false;
+        for (; i < n && (quoted || p[i] != ','); i++)
+            if (p[i] == '"')
+                quoted = !quoted;
+        size_t e = i;
+        if (e > s && p[e - 1] == '\r' && e == n)
+            e--;
+        if (e - s >= 2 && p[s] == '"' && p[e - 1] == '"') {
+            s++;
+            e--;
+        }
+        if (cf->cols[col].kind == CSV_IMPORT_METRIC) {
+            if (e - s != 9 || memcmp(p + s, "__value__", 9) != 0)
+                return false;
+            any = true;
+        }
+        col++;
+        if (i >= n)
+            break;
+        i++; /* past the ',' */
+    }
+    return any;
+}
+
+/* The records of p[0..n) (a last one without '\n' counts; CSV records end
+ * at a newline outside quotes) and how many of them the server skips:
+ * blank ones, '#' comments in influx and prometheus text, CSV header rows. */
+static void tally(const char *p, size_t n, enum fmt f, const struct csv_import_format *cf,
+                  uint64_t *records, uint64_t *skipped)
+{
+    *records = *skipped = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t start = i;
+        bool quoted = false, blank = true, comment = false;
+        for (; i < n; i++) {
+            char ch = p[i];
+            if (ch == '\n' && !quoted)
+                break;
+            if (f == FMT_CSV && ch == '"')
+                quoted = !quoted;
+            if (blank && ch != ' ' && ch != '\t' && ch != '\r') {
+                blank = false;
+                comment = ch == '#' && (f == FMT_INFLUX || f == FMT_PROM);
+            }
+        }
+        if (f == FMT_CSV) /* empty records and header rows are skipped */
+            blank = i - start == 0 || (i - start == 1 && p[start] == '\r') ||
+                    csv_header(cf, p + start, i - start);
+        (*records)++;
+        if (blank || comment)
+            (*skipped)++;
+        i++; /* past the '\n' */
+    }
+}
+
+/* How many lines a 400's message names as bad: the "(N samples stored, M
+ * bad lines)" of the import endpoints, else the "line N" entries plus "and K
+ * more bad lines" (Influx's "partial write: ..."). -1 when it names none. */
+static int64_t refused_in(const char *msg)
+{
+    const char *b = strstr(msg, " bad lines)");
+    if (b != NULL) {
+        const char *d = b;
+        while (d > msg && isdigit((unsigned char)d[-1]))
+            d--;
+        if (d < b)
+            return (int64_t)strtoull(d, NULL, 10);
+    }
+    int64_t k = 0;
+    for (const char *at = msg; (at = strstr(at, "line ")) != NULL; at += 5) {
+        bool entry = at == msg || (at - msg >= 2 && (at[-2] == ':' || at[-2] == ';') &&
+                                   at[-1] == ' ');
+        const char *d = at + 5;
+        while (isdigit((unsigned char)*d))
+            d++;
+        if (entry && d > at + 5 && *d == ':')
+            k++;
+    }
+    const char *more = strstr(msg, "; and ");
+    if (more != NULL) {
+        char *end;
+        unsigned long long m = strtoull(more + 6, &end, 10);
+        if (end > more + 6 && strncmp(end, " more bad lines", 15) == 0)
+            k += (int64_t)m;
+    }
+    return k > 0 ? k : -1;
+}
+
 /* Copy msg to dst with every "line N" renumbered N + base. */
 static void renumber(const char *msg, uint64_t base, struct buf *dst)
 {
@@ -217,8 +336,9 @@ static int endpoint(struct client *c, const struct import_opts *o, enum fmt f, s
     return dst->p ? 0 : -ENOMEM;
 }
 
-/* What one file's import came to. */
+/* What one file's import came to, in records (see the top of the file). */
 struct file_result {
+    uint64_t imported, refused, skipped, failed;
     uint64_t requests_failed;
     bool fatal; /* the server cannot be reached: stop every file */
 };
@@ -226,9 +346,10 @@ struct file_result {
 /* Send one request; report a failure (with renumbered lines). Returns 0 for
  * a 2xx, 1 for a refused request that may go on with the next, -1 to stop. */
 static int send_chunk(struct client *c, const char *path, const char *ctype, const char *label,
-                      const char *p, size_t n, uint64_t base_line, struct progress *pr,
-                      struct file_result *res)
+                      const char *p, size_t n, uint64_t base_line, uint64_t records,
+                      uint64_t skipped, struct progress *pr, struct file_result *res)
 {
+    res->skipped += skipped;
     long status = 0;
     struct buf resp;
     buf_init(&resp, 64 * 1024);
@@ -239,10 +360,12 @@ static int send_chunk(struct client *c, const char *path, const char *ctype, con
         fprintf(stderr, "tide import: %s: %s\n", label, e.msg);
         buf_fini(&resp);
         res->fatal = true;
+        res->failed += records - skipped;
         return -1;
     }
     if (status >= 200 && status <= 299) {
         buf_fini(&resp);
+        res->imported += records - skipped;
         return 0;
     }
     res->requests_failed++;
@@ -250,6 +373,19 @@ static int send_chunk(struct client *c, const char *path, const char *ctype, con
     buf_init(&msg, 1 << 20);
     buf_init(&out, 1 << 20);
     client_error_message(resp.p, resp.len, &msg);
+    if (status == 400) {
+        /* A series-limit refusal alone drops samples, not lines. */
+        int64_t bad = refused_in(msg.p ? msg.p : "");
+        uint64_t sent = records - skipped;
+        if (bad < 0)
+            bad = msg.p && strstr(msg.p, "limit: ") ? 0 : (int64_t)sent;
+        if ((uint64_t)bad > sent)
+            bad = (int64_t)sent;
+        res->refused += (uint64_t)bad;
+        res->imported += sent - (uint64_t)bad;
+    } else {
+        res->failed += records - skipped;
+    }
     renumber(msg.p ? msg.p : "", base_line, &out);
     progress_clear(pr);
     fprintf(stderr, "tide import: %s: HTTP %ld: %s\n", label, status, out.p ? out.p : "");
@@ -264,6 +400,76 @@ static int send_chunk(struct client *c, const char *path, const char *ctype, con
     if (status == 401 || status == 403 || status == 404 || status == 415)
         res->fatal = true; /* every following request would fail the same way */
     return -1;
+}
+
+/* --dry-run: what the server's parser would make of p[0..n), with its bad
+ * lines reported as send_chunk() reports the server's. 0, or -1 on -ENOMEM. */
+static int dry_chunk(const struct import_opts *o, enum fmt f, const char *label, const char *p,
+                     size_t n, uint64_t base_line, uint64_t records, uint64_t skipped,
+                     struct progress *pr, struct file_result *res)
+{
+    struct batch b;
+    struct ingest_report rep;
+    batch_init(&b);
+    ingest_report_init(&rep);
+    int64_t now = time_now_ms();
+    int rc = 0;
+    if (f == FMT_INFLUX) {
+        struct influx_opts io = {.default_t_ms = now};
+        if (o->precision != NULL && influx_precision_parse(o->precision, &io.precision) != 0) {
+            progress_clear(pr);
+            fprintf(stderr, "tide import: %s: --precision %s: use ns, us, ms, s, m or h\n",
+                    label, o->precision);
+            batch_fini(&b);
+            return -1;
+        }
+        rc = influx_parse(p, n, &io, &b, &rep);
+    } else if (f == FMT_JSONL) {
+        rc = jsonl_parse(p, n, &b, &rep);
+    } else if (f == FMT_PROM) {
+        struct expfmt_opts eo = {.default_t_ms = now};
+        rc = expfmt_parse(p, n, &eo, &b, &rep);
+    } else {
+        struct csv_import_opts co = {.format = o->csv, .default_t_ms = now};
+        rc = csv_import_parse(p, n, &co, &b, &rep);
+    }
+    batch_fini(&b);
+    if (rc != 0) {
+        progress_clear(pr);
+        fprintf(stderr, "tide import: %s: out of memory\n", label);
+        return -1;
+    }
+    uint64_t sent = records - skipped;
+    uint64_t bad = rep.lines_bad < sent ? rep.lines_bad : sent;
+    res->skipped += skipped;
+    res->refused += bad;
+    res->imported += sent - bad;
+    if (rep.lines_bad == 0)
+        return 0;
+    res->requests_failed++;
+    struct buf msg, out;
+    buf_init(&msg, 1 << 20);
+    buf_init(&out, 1 << 20);
+    for (size_t i = 0; i < rep.nerrs; i++) {
+        const struct err *e = &rep.errs[i];
+        buf_puts(&msg, i > 0 ? "; " : "");
+        if (strncmp(e->msg, "line ", 5) == 0)
+            buf_puts(&msg, e->msg);
+        else if (e->line > 0 && e->col > 0)
+            buf_printf(&msg, "line %d: %s (column %d)", e->line, e->msg, e->col);
+        else if (e->line > 0)
+            buf_printf(&msg, "line %d: %s", e->line, e->msg);
+        else
+            buf_puts(&msg, e->msg);
+    }
+    if (rep.lines_bad > rep.nerrs)
+        buf_printf(&msg, "; and %zu more bad lines", rep.lines_bad - rep.nerrs);
+    renumber(msg.p ? msg.p : "", base_line, &out);
+    progress_clear(pr);
+    fprintf(stderr, "tide import: %s: would refuse: %s\n", label, out.p ? out.p : "");
+    buf_fini(&out);
+    buf_fini(&msg);
+    return 0;
 }
 
 static int import_file(struct client *c, const struct import_opts *o, const char *path,
@@ -336,8 +542,12 @@ static int import_file(struct client *c, const struct import_opts *o, const char
             continue;
         }
         want = o->batch_bytes;
-        uint64_t lines = count_lines(data.p, cut);
-        int s = send_chunk(c, path_q.p, ctype, label, data.p, cut, base_line, &pr, res);
+        uint64_t lines = count_lines(data.p, cut), records, skipped;
+        tally(data.p, cut, f, o->csv, &records, &skipped);
+        int s = o->dry_run ? dry_chunk(o, f, label, data.p, cut, base_line, records, skipped,
+                                       &pr, res)
+                           : send_chunk(c, path_q.p, ctype, label, data.p, cut, base_line,
+                                        records, skipped, &pr, res);
         requests++;
         if (s < 0) {
             ret = -1;
@@ -350,13 +560,24 @@ static int import_file(struct client *c, const struct import_opts *o, const char
         data.len -= cut;
         progress_update(&pr, sent, base_line);
     }
-    char extra[160];
-    snprintf(extra, sizeof extra, " as %s, %llu requests%s%s", fmt_name(f),
-             (unsigned long long)requests, res->requests_failed ? ", some refused" : "",
-             ret != 0 ? ", STOPPED" : "");
+    char extra[320], failed[64] = "";
+    if (res->failed > 0)
+        snprintf(failed, sizeof failed, ", failed %llu", (unsigned long long)res->failed);
+    if (o->dry_run)
+        snprintf(extra, sizeof extra,
+                 "; would import %llu, would refuse %llu, skipped %llu (%s, dry run, nothing "
+                 "sent%s)",
+                 (unsigned long long)res->imported, (unsigned long long)res->refused,
+                 (unsigned long long)res->skipped, fmt_name(f), ret != 0 ? ", STOPPED" : "");
+    else
+        snprintf(extra, sizeof extra, "; imported %llu, refused %llu, skipped %llu%s (%s, %llu "
+                 "requests%s)",
+                 (unsigned long long)res->imported, (unsigned long long)res->refused,
+                 (unsigned long long)res->skipped, failed, fmt_name(f),
+                 (unsigned long long)requests, ret != 0 ? ", STOPPED" : "");
     pr.bytes = sent;
     pr.lines = base_line + unterminated; /* a last line without '\n' counts too */
-    progress_done(&pr, ret == 0 ? "imported" : "sent", extra);
+    progress_done(&pr, o->dry_run ? "checked" : "read", extra);
 out:
     buf_fini(&data);
     buf_fini(&path_q);
@@ -403,6 +624,8 @@ int import_main(int argc, char **argv)
                 fprintf(stderr, "tide import: --batch-bytes %s: want a size of at least 1KiB\n", v);
                 bad = true;
             }
+        } else if (strcmp(a, "--dry-run") == 0) {
+            o.dry_run = true;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--bearer-token", &bad)) != NULL) {
             o.client.bearer = v;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--basic", &bad)) != NULL) {
@@ -420,22 +643,25 @@ int import_main(int argc, char **argv)
         fprintf(stderr, "tide import: no file given (\"-\" reads stdin; see --help)\n");
         bad = true;
     }
+    struct csv_import_format *cf = NULL;
     if (!bad && o.csv_format != NULL) { /* check the spec here, not once per request */
-        struct csv_import_format *cf = malloc(sizeof *cf);
+        cf = malloc(sizeof *cf);
         struct err e = {0};
         if (cf == NULL || csv_import_format_parse(o.csv_format, strlen(o.csv_format), cf, &e)) {
             fprintf(stderr, "tide import: --csv-format: %s\n", cf ? e.msg : "out of memory");
             bad = true;
         }
-        free(cf);
+        o.csv = cf;
     }
     if (bad) {
+        free(cf);
         free(files);
         return 2;
     }
     struct client *c = NULL;
     if (client_open(&c, &o.client) != 0) {
         fprintf(stderr, "tide import: out of memory\n");
+        free(cf);
         free(files);
         return 1;
     }
@@ -448,6 +674,7 @@ int import_main(int argc, char **argv)
             break;
     }
     client_close(c);
+    free(cf);
     free(files);
     return status;
 }

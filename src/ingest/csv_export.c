@@ -9,7 +9,9 @@
  *                             format when the layout holds a '%'); always UTC
  *   anything else             the value of that label ("" when absent)
  * Rows are RFC 4180: a field holding ',', '"', CR or LF is quoted with its
- * quotes doubled; rows end with "\n" as VictoriaMetrics' do.
+ * quotes doubled; rows end with "\n" as VictoriaMetrics' do. An optional
+ * header row names the columns as `format` does (csv_format_header); the
+ * CSV import skips it (csv_import.h), so export -> import round-trips.
  * Pure formatting between storage's query results and api/export.c.
  * Details: docs/api/import-export.md.
  */
@@ -288,6 +290,42 @@ static int put_field(struct buf *dst, const char *p, size_t n)
         rc = buf_append(dst, p + run, n - run);
     if (rc == 0)
         rc = buf_putc(dst, '"');
+    return rc;
+}
+
+int csv_format_header(struct buf *dst, const struct csv_format *f)
+{
+    static const char *const tfmt[] = {
+        [CSV_TIME_UNIX_S] = "unix_s", [CSV_TIME_UNIX_MS] = "unix_ms",
+        [CSV_TIME_UNIX_NS] = "unix_ns", [CSV_TIME_RFC3339] = "rfc3339"};
+    size_t mark = dst->len;
+    int rc = 0;
+    for (size_t c = 0; c < f->ncols && rc == 0; c++) {
+        const struct csv_col *col = &f->cols[c];
+        char cell[sizeof col->name + 32];
+        int k = 0;
+        if (c > 0)
+            rc = buf_putc(dst, ',');
+        if (col->kind == CSV_COL_NAME)
+            k = snprintf(cell, sizeof cell, "%s", LABEL_METRIC_NAME);
+        else if (col->kind == CSV_COL_VALUE)
+            k = snprintf(cell, sizeof cell, "__value__");
+        else if (col->kind == CSV_COL_TIME && col->time_fmt == CSV_TIME_CUSTOM)
+            k = snprintf(cell, sizeof cell, TS_PREFIX ":custom:%s", col->name);
+        else if (col->kind == CSV_COL_TIME)
+            k = snprintf(cell, sizeof cell, TS_PREFIX ":%s", tfmt[col->time_fmt]);
+        else
+            k = snprintf(cell, sizeof cell, "%s", col->name);
+        if (rc == 0)
+            rc = put_field(dst, cell, k > 0 ? (size_t)k : 0);
+    }
+    if (rc == 0)
+        rc = buf_putc(dst, '\n');
+    if (rc != 0) {
+        dst->len = mark;
+        if (dst->p)
+            dst->p[mark] = 0;
+    }
     return rc;
 }
 

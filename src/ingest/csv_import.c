@@ -454,9 +454,24 @@ int csv_import_parse(const char *p, size_t n, const struct csv_import_opts *o, s
             row_err(r, bad_line, bad_col, why);
             continue;
         }
+        size_t have = nf < fmt->ncols ? nf : fmt->ncols;
+        /* A header row, as /api/v1/export/csv writes it: every metric cell
+         * reads "__value__" (never a number, so never a data row). */
+        bool header = false;
+        for (size_t i = 0; i < have; i++) {
+            if (fmt->cols[i].kind != CSV_IMPORT_METRIC)
+                continue;
+            header = strv_eq_c(fields[i].v, "__value__");
+            if (!header)
+                break;
+        }
+        if (header) {
+            if (r)
+                r->lines_ok++;
+            continue;
+        }
         /* Map the fields: time first, then check every metric cell. */
         int64_t t_ms = o->default_t_ms;
-        size_t have = nf < fmt->ncols ? nf : fmt->ncols;
         size_t nmetrics = 0;
         for (size_t i = 0; i < have && why == NULL; i++) {
             const struct csv_import_col *c = &fmt->cols[i];

@@ -65,8 +65,10 @@ struct csv_import_opts {
 
 /* Parse CSV (RFC 4180: ',' separated, '"' quoting with "" for a quote,
  * quoted fields may hold ',' and newlines; LF or CRLF row ends; empty lines
- * skipped). Columns past the format's are ignored. Returns 0 (bad rows are
- * only reported) or -ENOMEM. */
+ * skipped). Columns past the format's are ignored. A header row — every
+ * metric column's cell is "__value__", as /api/v1/export/csv's header names
+ * the value column — is skipped (counted ok, like an empty line). Returns 0
+ * (bad rows are only reported) or -ENOMEM. */
 int csv_import_parse(const char *p, size_t n, const struct csv_import_opts *o, struct batch *b,
                      struct ingest_report *r);
 

@@ -92,6 +92,11 @@ struct csv_format {
 };
 
 int csv_format_parse(const char *spec, struct csv_format *out, struct err *e);
+/* Append the header row: one cell per column, spelled as in the format
+ * ("__name__", "__value__", "__timestamp__:unix_ms", "__timestamp__:custom:L",
+ * the label name). A bare "__timestamp__" is written "__timestamp__:unix_ms".
+ * csv_import_parse() skips such a row (its metric cells read "__value__"). */
+int csv_format_header(struct buf *dst, const struct csv_format *f);
 /* Append one CSV row per sample of the series (RFC 4180 quoting). */
 int csv_format_rows(struct buf *dst, const struct csv_format *f, const struct label *ls,
                     size_t nls, const struct sample *v, size_t n);

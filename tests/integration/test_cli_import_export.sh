@@ -29,7 +29,8 @@ assert_eq "exit status with bad lines" 1 "$rc"
 for n in 7 2500 4999; do
     assert_contains "bad line $n named" "line $n:" "$(cat "$WORK/imp.err")"
 done
-assert_contains "summary" "data.lp: imported 5000 lines" "$(cat "$WORK/imp.err")"
+assert_contains "summary" "data.lp: read 5000 lines" "$(cat "$WORK/imp.err")"
+assert_contains "summary counts" "imported 4997, refused 3, skipped 0" "$(cat "$WORK/imp.err")"
 got=$(curl -fsS -G "$A/api/v1/export" --data-urlencode 'match[]=cli_lp' | "${JSONTOOL[@]}" canon-export |
     python3 -c 'import sys; print(sum(len(l.split()) - 1 for l in sys.stdin))')
 assert_eq "samples stored" 4997 "$got"

@@ -37,11 +37,11 @@ sqlite3 -csv "$DB" 'SELECT ts, host, sensor, temperature, humidity FROM readings
     --csv-format '1:time:unix_ms,2:label:host,3:label:sensor,4:metric:room_temperature,5:metric:room_humidity' \
     "$WORK/readings.csv" 2>"$WORK/import.log" || { cat "$WORK/import.log" >&2; fail "tide import failed"; }
 log "$(tail -n 1 "$WORK/import.log")"
-assert_contains "import summary" "imported 50000 lines" "$(cat "$WORK/import.log")"
+assert_contains "import summary" "imported 50000, refused 0, skipped 0" "$(cat "$WORK/import.log")"
 
 # ---- step 3: check that nothing was lost ----------------------------------------
 "$TIDE" export --server "$TIDE_URL" --match '{__name__=~"room_temperature|room_humidity"}' \
-    --format csv --csv-format '__name__,host,sensor,__timestamp__:unix_ms,__value__' \
+    --format csv --csv-format '__name__,host,sensor,__timestamp__:unix_ms,__value__' --no-header \
     -o "$WORK/tide.csv" 2>/dev/null || fail "tide export failed"
 sqlite3 -csv "$DB" "
     SELECT 'room_temperature', host, sensor, ts, printf('%.15g', temperature) FROM readings

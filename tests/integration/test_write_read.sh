@@ -138,11 +138,12 @@ assert_eq "export with start=end=T+1s" "{\"__name__\":\"multi\",\"k\":\"v\"} $((
 req GET /api/v1/export/csv -G --data-urlencode 'match[]=cpu_usage_user' \
     --data-urlencode 'format=__name__,host,dc,__value__,__timestamp__:unix_ms'
 assert_code 200
-got=$(printf '%s\n' "$BODY" | "${JSONTOOL[@]}" canon-csv)
+assert_eq "CSV header row" "__name__,host,dc,__value__,__timestamp__:unix_ms" "$(printf '%s\n' "$BODY" | head -n 1)"
+got=$(printf '%s\n' "$BODY" | tail -n +2 | "${JSONTOOL[@]}" canon-csv)
 want=$(printf 'cpu_usage_user,a,x,1.5,%s\ncpu_usage_user,b,x,0.25,%s\n' "$T_MS" "$T_MS")
 assert_eq "CSV export" "$want" "$got"
 req GET /api/v1/export/csv -G --data-urlencode 'match[]=special' \
-    --data-urlencode 'format=kind,__value__,__timestamp__:unix_s'
+    --data-urlencode 'format=kind,__value__,__timestamp__:unix_s' --data-urlencode 'header=false'
 assert_code 200
 got=$(printf '%s\n' "$BODY" | "${JSONTOOL[@]}" canon-csv)
 want=$(printf '%s\n' "huge,1.7976931348623157e+308,$T_S" "nan,NaN,$T_S" "negzero,-0,$T_S" \

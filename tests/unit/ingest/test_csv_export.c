@@ -115,12 +115,39 @@ static void test_rows_limit(void **state)
     buf_fini(&out);
 }
 
+static void test_header(void **state)
+{
+    static const struct {
+        const char *spec, *want;
+    } cases[] = {
+        {"__name__,host,__value__,__timestamp__:unix_ms",
+         "__name__,host,__value__,__timestamp__:unix_ms\n"},
+        {"__timestamp__,__value__", "__timestamp__:unix_ms,__value__\n"},
+        {"__timestamp__:rfc3339,__timestamp__:unix_s,__timestamp__:unix_ns,__value__",
+         "__timestamp__:rfc3339,__timestamp__:unix_s,__timestamp__:unix_ns,__value__\n"},
+        {"__timestamp__:custom:2006-01-02 \"x\",__value__",
+         "\"__timestamp__:custom:2006-01-02 \"\"x\"\"\",__value__\n"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct csv_format f;
+        assert_int_equal(csv_format_parse(cases[i].spec, &f, NULL), 0);
+        struct buf out;
+        buf_init(&out, 4096);
+        assert_int_equal(csv_format_header(&out, &f), 0);
+        if (strcmp(out.p, cases[i].want) != 0)
+            fail_msg("\"%s\":\n got: %s\nwant: %s", cases[i].spec, out.p, cases[i].want);
+        buf_fini(&out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_parse),
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_rows_limit),
+        cmocka_unit_test(test_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

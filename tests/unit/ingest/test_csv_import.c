@@ -43,6 +43,11 @@ static const struct {
     {"empty metric cells and empty lines", "1:label:h,2:metric:a,3:metric:b",
      "x,,5\n\n\r\ny,1,\nz,,\n",
      "__name__=b,h=x|1700000000000|5\n__name__=a,h=y|1700000000000|1\n", ""},
+    {"header rows (as export writes them) skipped", "2:label:host,3:metric:a,4:metric:b,5:time:unix_ms",
+     "__name__,host,__value__,\"__value__\",__timestamp__:unix_ms\nx,h1,1,2,1700000000001\n"
+     "x,__value__,__value__,3,1700000000002\n",
+     "__name__=a,host=h1|1700000000001|1\n__name__=b,host=h1|1700000000001|2\n",
+     "3:13"}, /* only some metric cells read __value__: a bad row */
     {"special values", "1:metric:m", "NaN\n+Inf\n-inf\n1e3\n",
      "__name__=m|1700000000000|NaN\n__name__=m|1700000000000|+Inf\n__name__=m|1700000000000|-Inf\n"
      "__name__=m|1700000000000|1000\n",
