@@ -156,6 +156,10 @@ static int storage_start(void *ctx, struct err *e)
     so.fsync_interval_ms = c->fsync_interval_ms;
     so.partition_ms = c->partition_ms;
     so.head_max_age_ms = c->head_max_age_ms;
+    /* A stop leaves the head in the synced WAL (as Prometheus does): the
+     * next start replays it in about the time loading its blocks would take,
+     * and the stop itself is a WAL sync instead of a full cut. */
+    so.no_cut_on_close = !c->head_cut_on_stop;
     so.max_series = c->max_series;
     so.max_labels_per_series = c->max_labels_per_series;
     so.max_label_name_len = c->max_label_name_length;

@@ -44,6 +44,7 @@ const struct config_key config_keys[] = {
     {"http_header_timeout", "DURATION", "close connections without request headers after (default 10s)"},
     {"partition_duration", "DURATION", "width of a storage time partition (default 1d)"},
     {"head_max_age", "DURATION", "cut the in-memory head into blocks past (default 2h)"},
+    {"head_cut_on_stop", "BOOL", "cut the head into blocks at stop instead of replaying the WAL at start (default false)"},
     {"collect_host", "BOOL", "collect this host's metrics into storage (default true)"},
     {"collect_interval", "DURATION", "host collection interval, at least 100ms (default 10s)"},
     {"collect_top_n", "N", "top processes by CPU to report, 0..100 (default 5)"},
@@ -157,6 +158,18 @@ static int parse_duration(const char *key, const char *v, int64_t min_ms, int64_
     if (ms < min_ms)
         return ERR_INVAL(e, "%s: \"%s\" is below the minimum of %" PRId64 "ms", key, v, min_ms);
     *out = ms;
+    return 0;
+}
+
+/* true/1/yes or false/0/no. */
+static int parse_bool(const char *key, const char *v, int *out, struct err *e)
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
+        *out = 1;
+    else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
+        *out = 0;
+    else
+        return ERR_INVAL(e, "%s: \"%s\" is not true or false", key, v);
     return 0;
 }
 
@@ -337,15 +350,10 @@ int config_set(struct config *c, const char *key_in, const char *v, struct err *
         return parse_duration(key, v, 60000, &c->partition_ms, e);
     if (strcmp(key, "head_max_age") == 0)
         return parse_duration(key, v, 1000, &c->head_max_age_ms, e);
-    if (strcmp(key, "collect_host") == 0) {
-        if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
-            c->collect_host = 1;
-        else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
-            c->collect_host = 0;
-        else
-            return ERR_INVAL(e, "collect_host: \"%s\" is not true or false", v);
-        return 0;
-    }
+    if (strcmp(key, "head_cut_on_stop") == 0)
+        return parse_bool(key, v, &c->head_cut_on_stop, e);
+    if (strcmp(key, "collect_host") == 0)
+        return parse_bool(key, v, &c->collect_host, e);
     if (strcmp(key, "collect_interval") == 0) {
         return parse_duration(key, v, 100, &c->collect_interval_ms, e);
     }
@@ -463,6 +471,8 @@ int config_format(const struct config *c, const char *name, char *out, size_t ca
         n = format_duration(c->partition_ms, out, cap);
     else if (strcmp(key, "head_max_age") == 0)
         n = format_duration(c->head_max_age_ms, out, cap);
+    else if (strcmp(key, "head_cut_on_stop") == 0)
+        n = snprintf(out, cap, "%s", c->head_cut_on_stop ? "true" : "false");
     else if (strcmp(key, "collect_host") == 0)
         n = snprintf(out, cap, "%s", c->collect_host ? "true" : "false");
     else if (strcmp(key, "collect_interval") == 0)

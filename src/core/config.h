@@ -88,6 +88,7 @@ struct config {
     int64_t http_header_timeout_ms; /* `http_header_timeout`: first request headers within */
     int64_t partition_ms;           /* `partition_duration`: width of a time partition */
     int64_t head_max_age_ms;        /* `head_max_age`: cut the head into blocks past this */
+    int head_cut_on_stop;           /* `head_cut_on_stop`: cut the head at stop (default 0) */
     int collect_host;               /* `collect_host`: collect the local host (default 1) */
     int64_t collect_interval_ms;    /* `collect_interval`: every host group (default 10s) */
     unsigned collect_top_n;         /* `collect_top_n`: top processes by CPU (default 5) */

@@ -74,8 +74,9 @@ struct storage_opts {
     size_t max_label_name_len;        /* default 256 bytes */
     size_t max_label_value_len;       /* default 4096 bytes */
     bool no_background;               /* tests: no threads; call storage_maintain() */
-    bool no_cut_on_close;             /* tests: close syncs the WAL but leaves the head in it,
-                                         as after a crash; the next open replays it */
+    bool no_cut_on_close;             /* close syncs the WAL but leaves the head in it, as
+                                         after a crash; the next open replays it (tide
+                                         serve's default: `head_cut_on_stop: false`) */
     storage_report_fn *report;        /* NULL: events are only counted (storage_stats) */
     void *report_ctx;                 /* its first argument */
 };

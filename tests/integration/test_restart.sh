@@ -2,8 +2,10 @@
 # test_restart.sh: data survives clean restarts. Write through /write and
 # /api/v1/import, SIGTERM (exit status 0 required), restart on the same data
 # directory, compare the export exactly; overwrite and add samples, restart
-# again (the first shutdown cut the head into blocks, so reads now merge
-# blocks and head), compare again. A third round uses a tiny head_max_age
+# again, compare again. The first server runs with head_cut_on_stop, so its
+# shutdown cuts the head into blocks; the later ones use the default (the
+# head stays in the WAL and is replayed at start), so reads then merge
+# blocks and a replayed head. A third round uses a tiny head_max_age
 # and samples spread over five hours so head cuts also happen while
 # serving, not only at shutdown.
 . "$(dirname "$0")/lib.sh"
@@ -14,7 +16,7 @@ T_MS=$((T_S * 1000))
 DATA="$WORK/data"
 ALL='{__name__=~".+"}'
 
-tide_start "$DATA" -
+tide_start "$DATA" - --head-cut-on-stop true
 PORT=$TIDE_PORT
 
 # restarted_same N: stop tide, start it again on the same data and port, and
@@ -42,6 +44,8 @@ n=$(wc -l <"$WORK/before1.canon")
 [ "$n" -eq 11 ] || fail "want 11 series before restart, got $n"
 
 restarted_same 1
+req GET /api/v1/status/storage
+json_ok 'j["data"]["blockSamples"] == 404 and j["data"]["head"]["samples"] == 0' # cut at the first stop
 
 # Round 2: overwrite a sample (the last write wins), add a series, restart.
 req POST "/write?precision=s" --data-binary "r1,host=h0 value=-1 $T_S
@@ -51,6 +55,8 @@ export_canon "$ALL" >"$WORK/before2.canon"
 grep -q "^{\"__name__\":\"r1\",\"host\":\"h0\"} $T_MS=-1.0 " "$WORK/before2.canon" ||
     fail "the overwritten sample is not visible: $(grep '"r1","host":"h0"' "$WORK/before2.canon" | head -c 300)"
 restarted_same 2
+req GET /api/v1/status/storage
+json_ok 'j["data"]["blockSamples"] == 404 and j["data"]["head"]["samples"] == 2' # the WAL replayed over blocks
 tide_stop "$TIDE_PID"
 
 # Round 3: head cuts while serving (head_max_age 1m, samples over 5 hours).

@@ -50,7 +50,7 @@ full_disk_round() {
     MOUNTED=1
     local data="$MNT/data" acked="$WORK/acked-$policy" i code got507=0
     : >"$acked"
-    tide_start "$data" - --fsync "$policy"
+    tide_start "$data" - --fsync "$policy" --head-cut-on-stop true
     for i in $(seq 0 1999); do
         batch "$i" >"$WORK/batch"
         code=$(curl -s -o "$WORK/resp.body" -w '%{http_code}' --max-time 30 \
@@ -74,7 +74,7 @@ full_disk_round() {
     [ "$nacked" -gt 5 ] || fail "fsync=$policy: only $nacked batches acknowledged before 507"
     local stop_log=$TIDE_LOG
     tide_stop "$TIDE_PID"
-    # The head cut at shutdown had no room for its blocks: logged, WAL kept.
+    # With head_cut_on_stop, the head cut at shutdown had no room for its blocks: logged, WAL kept.
     grep -q "storage: head_cut: .*No space left" "$stop_log" ||
         fail "fsync=$policy: the failed head cut at shutdown was not logged: $(tail -n 5 "$stop_log")"
     mount -o remount,size=64m "$MNT" || fail "remount bigger"
@@ -147,7 +147,7 @@ EOF2
 }
 
 DATA2="$WORK/data2"
-tide_start "$DATA2" -
+tide_start "$DATA2" - --head-cut-on-stop true
 import_random "$DATA2" 3 100
 tide_stop "$TIDE_PID"
 BLK=$(find "$DATA2/blocks" -name '*.blk' | head -n 1)
@@ -177,7 +177,7 @@ log "quarantine: 2 bad block files set aside, server started, good block served"
 # ---- 3. export of a block damaged at read time ----
 
 DATA3="$WORK/data3"
-tide_start "$DATA3" -
+tide_start "$DATA3" - --head-cut-on-stop true
 import_random "$DATA3" 20 3000
 tide_stop "$TIDE_PID"
 BLK=$(find "$DATA3/blocks" -name '*.blk' | head -n 1)
