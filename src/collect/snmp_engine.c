@@ -276,6 +276,13 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
              c->creds.version == SNMP_V3 ? "" : " (unreachable, or a wrong community)");
         return 1;
     }
+    if (op == NETSNMP_CALLBACK_OP_RESEND)
+        return 1; /* net-snmp sent it again (a v3 time-window report): wait on */
+    if (op == NETSNMP_CALLBACK_OP_SEC_ERROR) {
+        int t = pdu ? snmpv3_get_report_type(pdu) : SNMPERR_AUTHENTICATION_FAILURE;
+        fail(c, -EACCES, "v3: the agent refused the request: %s", snmp_api_errstring(t));
+        return 1;
+    }
     if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || pdu == NULL) {
         fail(c, -EIO, "session error (callback op %d)", op);
         return 1;
@@ -456,7 +463,9 @@ static void begin_poll(struct snmp_conn *c)
             fail(c, -EINVAL, "v3: cannot derive the keys");
         return;
     }
-    next_request(c);
+    if (c->req.nget == 0)
+        c->step = 1;
+    begin_walk(c);
 }
 
 static void shutdown_conn(struct snmp_conn *c)
