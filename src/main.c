@@ -1,5 +1,5 @@
 /* main.c: the `tide` command: subcommand dispatch (serve, agent, import,
- * export, query, version, help). The long-running commands are wired in
+ * export, query, snmp, version, help). The long-running commands are wired in
  * cmd/ (serve.c, agent.c); the client commands live in cli/.
  * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
  */
@@ -20,6 +20,7 @@ static void usage_main(FILE *f)
                "  export    stream series from a server to a file (JSON lines or CSV)\n"
                "  query     evaluate a PromQL expression on a server (docs/cli.md)\n"
                "  agent     collect this host and forward it with remote write (docs/agent.md)\n"
+               "  snmp      walk or get OIDs of one SNMP device (docs/collect/snmp.md)\n"
                "  version   print the version\n"
                "  help      show help for a command\n"
                "\n"
@@ -57,6 +58,8 @@ int main(int argc, char **argv)
         return agent_main(argc - 2, argv + 2);
     if (strcmp(cmd, "query") == 0)
         return query_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "snmp") == 0)
+        return snmp_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && is_help(argv[2])) {
             usage_version(stdout);
@@ -79,6 +82,8 @@ int main(int argc, char **argv)
             query_usage(stdout);
         else if (topic && strcmp(topic, "agent") == 0)
             agent_usage(stdout);
+        else if (topic && strcmp(topic, "snmp") == 0)
+            snmp_usage(stdout);
         else
             usage_main(stdout);
         return 0;

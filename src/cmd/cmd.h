@@ -1,5 +1,6 @@
 /* cmd.h: the long-running commands, wired here and nowhere else: `tide
- * serve` (serve.c) and `tide agent` (agent.c). Each lists its components in
+ * serve` (serve.c) and `tide agent` (agent.c), and `tide snmp` (snmp.c), the
+ * terminal side of the SNMP poller. Each lists its components in
  * one table (component.h), reads its flags with flags.c, appends through one
  * pipeline (model/pipeline.h) and collects through one targets manager
  * (collect/targets.h). main.c only dispatches to them.
@@ -17,5 +18,9 @@ void serve_usage(FILE *f);
 /* `tide agent [flags]`; argv excludes "tide agent". */
 int agent_main(int argc, char **argv);
 void agent_usage(FILE *f);
+
+/* `tide snmp walk|get TARGET OID... [flags]` (snmp.c); argv excludes "tide snmp". */
+int snmp_main(int argc, char **argv);
+void snmp_usage(FILE *f);
 
 #endif

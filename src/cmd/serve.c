@@ -6,7 +6,8 @@
  *   pipeline    the one append path; storage is its commit stage
  *   targets     the targets manager: the agent kind (desired intervals,
  *               DATA/agents.conf), the local host collector's groups and
- *               the config file's `targets:` (collect/targets_config.h)
+ *               the config file's `targets:` (collect/targets_config.h),
+ *               SNMP devices among them with the `snmp_modules:` section
  *   query       PromQL guards and slots
  *   http        the HTTP API: writes append through the pipeline
  *   collection  the targets manager's workers start collecting
@@ -33,6 +34,7 @@
 #include "cmd/component.h"
 #include "cmd/flags.h"
 #include "collect/host.h"
+#include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
 #include "core/config.h"
@@ -51,7 +53,8 @@ struct server {
     struct pipeline *pipeline;
     struct targets *targets;
     struct host_collector *host;
-    char services[sizeof ((struct config *)0)->collect_services];
+    struct snmp_kind *snmp; /* the snmp kind's modules and engine */
+    char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
     struct metrics metrics;
@@ -275,6 +278,14 @@ static int targets_start_component(void *ctx, struct err *e)
     if (s->cfg.collect_host)
         add_host_targets(s);
     struct err te = {0};
+    rc = snmp_kind_register(s->targets, config_section(&s->cfg, "snmp_modules"), &s->snmp, &te);
+    if (rc != 0) {
+        s->bad_config = true;
+        if (te.line > 0)
+            return ERR_SET(e, rc, "%s:%d:%d: snmp_modules: %s", config_file(&s->cfg), te.line,
+                           te.col, te.msg);
+        return ERR_SET(e, rc, "snmp: %s", te.msg);
+    }
     rc = targets_config_add(s->targets, config_section(&s->cfg, "targets"), &te);
     if (rc != 0) {
         s->bad_config = true;
@@ -290,7 +301,9 @@ static int targets_stop_component(void *ctx)
     struct server *s = ctx;
     selfmetrics_unregister(s->selfmetrics, targets_collect, s->targets);
     targets_free(s->targets);
+    snmp_kind_free(s->snmp); /* after the targets: their close needs its engine */
     host_collector_free(s->host);
+    s->snmp = NULL;
     s->targets = NULL;
     s->host = NULL;
     return 0;
@@ -403,6 +416,7 @@ int serve_main(int argc, char **argv)
     }
     config_defaults(&s->cfg);
     config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
+    config_section_register(&s->cfg, "snmp_modules", NULL, NULL); /* and this one too */
     int prc = flags_parse("serve", argc, argv, take_config_file, &s->cfg, is_config_flag);
     if (prc == 0)
         prc = flags_parse("serve", argc, argv, take_flag, &s->cfg, not_config_flag);

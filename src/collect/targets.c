@@ -9,6 +9,13 @@
  * targets_remove() of a running target marks it `removed` and waits on
  * `done` until the worker has let go of it.
  *
+ * Asynchronous runs (kind->start) keep `running` set from start() to the
+ * kind's done callback. The callback, on the kind's thread, only records
+ * the outcome and queues the target on `done_head` (a FIFO under mu); the
+ * first free worker takes it from there and delivers it with its own
+ * scratch batches, exactly as a synchronous run, so the kind's thread never
+ * waits for storage. The run's raw batch is the target's own (`araw`).
+ *
  * Dispatch is a linear scan for the earliest due runnable target: O(targets)
  * per run, which for the fleets this is built for (thousands of targets at
  * 10 s to 60 s) is a few microseconds; a heap can replace it when a
@@ -26,6 +33,7 @@
 
 #include "core/buf.h"
 #include "core/fs.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/selfmetrics.h"
 #include "core/time.h"
@@ -39,6 +47,7 @@ struct kind_reg {
 
 struct target {
     /* Immutable after add (the counters in *kind are under mu). */
+    struct targets *m;
     struct kind_reg *kind;
     char *name, *address, *module; /* owned */
     struct label *labels;          /* owned, with their bytes in `label_bytes` */
@@ -54,8 +63,17 @@ struct target {
     int64_t last_start_ns;
     struct target_status st; /* counters and health; names filled on snapshot */
 
+    /* An asynchronous run in flight: set by the starting worker, then the
+     * kind's until done, then the delivering worker's (`async_*` under mu
+     * when written by done). */
+    struct batch araw;        /* what the kind collects into */
+    int64_t async_now_ms;     /* the run's sample time (wall) */
+    int async_rc;             /* mu: done's rc */
+    struct err async_e;       /* mu: done's error */
+    struct target *done_next; /* mu: the done queue */
+
     /* The running worker only (or the remover once the target is idle). */
-    struct batch last;  /* one series per label set of the last delivery */
+    struct batch last;   /* one series per label set of the last delivery */
     uint64_t *last_hash; /* sorted hashes of those label sets */
     size_t nlast_hash, cap_last_hash;
 };
@@ -78,7 +96,8 @@ struct targets {
     pthread_cond_t done; /* a run finished */
     struct target **t;   /* mu: insertion order */
     size_t nt, capt;
-    bool started, stopping; /* mu */
+    bool started, stopping;               /* mu */
+    struct target *done_head, *done_tail; /* mu: async runs to deliver, FIFO */
     struct worker *workers;
     unsigned nworkers_started;
 
@@ -170,6 +189,7 @@ static void target_free(struct target *t)
     free(t->labels);
     free(t->label_bytes);
     batch_fini(&t->last);
+    batch_fini(&t->araw);
     free(t->last_hash);
     free(t);
 }
@@ -184,21 +204,33 @@ static char *dup_or_null(const char *s, bool *oom)
     return d;
 }
 
-/* Copy the spec's labels into one allocation of bytes. */
+/* Copy the spec's labels into one allocation of bytes; a meta_series kind's
+ * targets also get job and instance when the spec has none. */
 static int copy_labels(struct target *t, const struct target_spec *s)
 {
-    if (s->nlabels == 0)
+    struct label all[TARGETS_LABELS_MAX + 2];
+    size_t n = s->nlabels;
+    if (n > 0)
+        memcpy(all, s->labels, n * sizeof *all);
+    if (t->kind->ops->meta_series) {
+        if (labels_get(s->labels, s->nlabels, STRV_LIT("job")).p == NULL)
+            all[n++] = (struct label){STRV_LIT("job"), strv_c(t->kind->ops->name)};
+        if (labels_get(s->labels, s->nlabels, STRV_LIT("instance")).p == NULL)
+            all[n++] =
+                (struct label){STRV_LIT("instance"), strv_c(s->address ? s->address : s->name)};
+    }
+    if (n == 0)
         return 0;
     size_t bytes = 0;
-    for (size_t i = 0; i < s->nlabels; i++)
-        bytes += s->labels[i].name.n + s->labels[i].value.n + 2;
-    t->labels = calloc(s->nlabels, sizeof *t->labels);
+    for (size_t i = 0; i < n; i++)
+        bytes += all[i].name.n + all[i].value.n + 2;
+    t->labels = calloc(n, sizeof *t->labels);
     t->label_bytes = malloc(bytes);
     if (t->labels == NULL || t->label_bytes == NULL)
         return -ENOMEM;
     char *p = t->label_bytes;
-    for (size_t i = 0; i < s->nlabels; i++) {
-        const struct label *l = &s->labels[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct label *l = &all[i];
         memcpy(p, l->name.p, l->name.n);
         p[l->name.n] = 0;
         t->labels[i].name = (struct strv){p, l->name.n};
@@ -208,8 +240,23 @@ static int copy_labels(struct target *t, const struct target_spec *s)
         t->labels[i].value = (struct strv){p, l->value.n};
         p += l->value.n + 1;
     }
-    t->nlabels = s->nlabels;
+    t->nlabels = n;
     return 0;
+}
+
+/* When t should first run, given the monotonic and wall clocks now: at once,
+ * or for a `spread` kind at hash(kind/name) mod interval on the wall clock,
+ * so the phase survives restarts and a fleet spreads over the interval. */
+static int64_t first_run_ns(const struct target *t, int64_t mono_ns, int64_t wall_ms)
+{
+    if (!t->kind->ops->spread)
+        return mono_ns;
+    int64_t iv = t->interval_ms;
+    uint64_t h = hash_bytes(t->kind->ops->name, strlen(t->kind->ops->name));
+    h = hash_combine(h, t->name, strlen(t->name));
+    int64_t offset = (int64_t)(h % (uint64_t)iv);
+    int64_t delay_ms = ((offset - wall_ms % iv) % iv + iv) % iv;
+    return mono_ns + delay_ms * 1000000;
 }
 
 static int check_spec(const struct target_spec *s, struct err *e)
@@ -252,6 +299,7 @@ int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
     if (t == NULL)
         return ERR_SET(e, -ENOMEM, "targets: out of memory");
     bool oom = false;
+    t->m = m;
     t->kind = k;
     t->name = dup_or_null(s->name, &oom);
     t->address = dup_or_null(s->address, &oom);
@@ -260,6 +308,7 @@ int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
     t->interval_ms = s->interval_ms;
     t->enabled = !s->disabled;
     batch_init(&t->last);
+    batch_init(&t->araw);
     if (oom || copy_labels(t, s) != 0) {
         target_free(t);
         return ERR_SET(e, -ENOMEM, "targets: out of memory");
@@ -280,7 +329,7 @@ int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
     }
     rc = mem_grow((void **)&m->t, &m->capt, m->nt + 1, sizeof *m->t);
     if (rc == 0) {
-        t->next_ns = time_mono_ns();
+        t->next_ns = first_run_ns(t, time_mono_ns(), time_now_ms());
         m->t[m->nt++] = t;
         persist_save_locked(m, k); /* a failed save keeps the change in memory */
         pthread_cond_broadcast(&m->cv);
@@ -336,9 +385,9 @@ static int copy_series(struct batch *to, const struct batch *from, size_t i, int
         const struct label *l = &from->labels[s->label_off + j];
         char *n = batch_strdup(to, l->name.p, l->name.n);
         char *val = batch_strdup(to, l->value.p, l->value.n);
-        rc = n && val ? batch_add_label(to, (struct strv){n, l->name.n},
-                                        (struct strv){val, l->value.n})
-                      : -ENOMEM;
+        rc = n && val
+                 ? batch_add_label(to, (struct strv){n, l->name.n}, (struct strv){val, l->value.n})
+                 : -ENOMEM;
     }
     if (rc == 0)
         rc = batch_add_sample(to, t_ms, v);
@@ -396,10 +445,10 @@ static void remember(struct target *t, const struct batch *out, size_t nseries,
 
 /* ---- one run ---- */
 
-/* Build w->out from w->raw: target labels added where a series lacks them. */
-static int add_target_labels(struct target *t, struct worker *w)
+/* Build w->out from raw: target labels added where a series lacks them. */
+static int add_target_labels(struct target *t, struct worker *w, const struct batch *raw)
 {
-    struct batch *raw = &w->raw, *out = &w->out;
+    struct batch *out = &w->out;
     for (size_t i = 0; i < raw->nseries; i++) {
         const struct batch_series *s = &raw->series[i];
         const struct label *ls = &raw->labels[s->label_off];
@@ -424,10 +473,10 @@ static int add_target_labels(struct target *t, struct worker *w)
 }
 
 struct run_result {
-    int rc;             /* first failure, 0 when none */
-    struct err e;       /* its detail */
-    uint64_t samples;   /* delivered */
-    uint64_t stale;     /* stale markers among them */
+    int rc;           /* first failure, 0 when none */
+    struct err e;     /* its detail */
+    uint64_t samples; /* delivered */
+    uint64_t stale;   /* stale markers among them */
     int64_t duration_ns;
 };
 
@@ -441,21 +490,44 @@ static void fail(struct run_result *r, int rc, const struct err *e)
     }
 }
 
-/* Collect t once and deliver: the worker owns t's run state now. */
-static void run_target(struct targets *m, struct worker *w, struct target *t, struct run_result *r)
+/* Append one meta series name{} = v at now_ms (target labels come later). */
+static int add_meta(struct batch *b, const char *name, int64_t now_ms, double v)
 {
-    int64_t t0 = time_mono_ns();
-    int64_t now_ms = time_now_ms();
+    int rc = batch_begin_series(b);
+    if (rc == 0)
+        rc = batch_add_label(b, STRV_LIT("__name__"), strv_c(name));
+    if (rc == 0)
+        rc = batch_add_sample(b, now_ms, v);
+    if (rc == 0)
+        rc = batch_end_series(b);
+    if (rc != 0)
+        batch_abort_series(b);
+    return rc;
+}
+
+/* Deliver a collected run: `raw` holds what the kind produced (r->rc its
+ * outcome so far), t0_ns the monotonic start. The worker owns t's run state. */
+static void deliver(struct targets *m, struct worker *w, struct target *t, struct batch *raw,
+                    int64_t now_ms, int64_t t0_ns, struct run_result *r)
+{
     struct err e;
     err_clear(&e);
-    batch_reset(&w->raw);
+    int rc;
     batch_reset(&w->out);
-    int rc = t->kind->ops->collect(t->state, now_ms, &w->raw, &e);
-    if (rc < 0)
-        fail(r, rc, &e);
-    struct batch *out = &w->raw;
+    if (t->kind->ops->meta_series) {
+        double scraped = (double)raw->nsamples;
+        double secs = (double)(time_mono_ns() - t0_ns) / 1e9;
+        rc = add_meta(raw, "up", now_ms, r->rc < 0 ? 0 : 1);
+        if (rc == 0)
+            rc = add_meta(raw, "scrape_duration_seconds", now_ms, secs);
+        if (rc == 0)
+            rc = add_meta(raw, "scrape_samples_scraped", now_ms, scraped);
+        if (rc != 0)
+            fail(r, rc, &e);
+    }
+    struct batch *out = raw;
     if (t->nlabels > 0) {
-        rc = add_target_labels(t, w);
+        rc = add_target_labels(t, w, raw);
         if (rc != 0) {
             err_clear(&e);
             fail(r, rc, &e);
@@ -484,7 +556,42 @@ static void run_target(struct targets *m, struct worker *w, struct target *t, st
         else
             r->samples = out->nsamples;
     }
-    r->duration_ns = time_mono_ns() - t0;
+    r->duration_ns = time_mono_ns() - t0_ns;
+}
+
+/* Collect t once (synchronously) and deliver. */
+static void run_target(struct targets *m, struct worker *w, struct target *t, struct run_result *r)
+{
+    int64_t t0 = time_mono_ns();
+    int64_t now_ms = time_now_ms();
+    struct err e;
+    err_clear(&e);
+    batch_reset(&w->raw);
+    int rc = t->kind->ops->collect(t->state, now_ms, &w->raw, &e);
+    if (rc < 0)
+        fail(r, rc, &e);
+    deliver(m, w, t, &w->raw, now_ms, t0, r);
+}
+
+/* target_done_fn of asynchronous runs: queue t for a worker. */
+static void async_done(void *token, int rc, const struct err *e)
+{
+    struct target *t = token;
+    struct targets *m = t->m;
+    pthread_mutex_lock(&m->mu);
+    t->async_rc = rc < 0 ? rc : 0;
+    if (e != NULL && rc < 0)
+        t->async_e = *e;
+    else
+        err_clear(&t->async_e);
+    t->done_next = NULL;
+    if (m->done_tail)
+        m->done_tail->done_next = t;
+    else
+        m->done_head = t;
+    m->done_tail = t;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
 }
 
 /* Stale markers for every series t delivered last, then forget them: the
@@ -524,7 +631,7 @@ static struct target *next_due(struct targets *m)
     for (size_t i = 0; i < m->nt; i++) {
         struct target *t = m->t[i];
         if (!t->enabled || t->running || t->removed || t->kind->ops->passive ||
-            t->kind->ops->collect == NULL)
+            (t->kind->ops->collect == NULL && t->kind->ops->start == NULL))
             continue;
         if (best != NULL && t->next_ns >= best->next_ns)
             continue;
@@ -584,12 +691,71 @@ static void account(struct target *t, const struct run_result *r, int64_t wall_m
     }
 }
 
+/* The bookkeeping after a run of t that started at start_ns. mu held. */
+static void run_finished(struct targets *m, struct target *t, const struct run_result *r,
+                         int64_t wall, int64_t start_ns)
+{
+    account(t, r, wall);
+    if (!t->enabled && !t->removed) { /* disabled during the run: still ours */
+        pthread_mutex_unlock(&m->mu);
+        uint64_t n = stale_all(m, t);
+        pthread_mutex_lock(&m->mu);
+        t->st.stale_markers += n;
+        t->kind->stale += n;
+        t->st.health = TARGET_UNKNOWN;
+    }
+    t->running = false;
+    reschedule(m, t, start_ns);
+    pthread_cond_broadcast(&m->done);
+    pthread_cond_broadcast(&m->cv); /* its serial key is free again */
+}
+
+/* Deliver the first queued asynchronous run. mu held on entry and exit. */
+static void deliver_async(struct targets *m, struct worker *w)
+{
+    struct target *t = m->done_head;
+    m->done_head = t->done_next;
+    if (m->done_head == NULL)
+        m->done_tail = NULL;
+    struct run_result r = {0};
+    if (t->async_rc < 0)
+        fail(&r, t->async_rc, &t->async_e);
+    int64_t start_ns = t->last_start_ns;
+    pthread_mutex_unlock(&m->mu);
+    deliver(m, w, t, &t->araw, t->async_now_ms, start_ns, &r);
+    if (r.rc < 0 && m->o.on_error)
+        m->o.on_error(m->o.err_ctx, t->kind->ops->name, t->name, r.rc, &r.e);
+    pthread_mutex_lock(&m->mu);
+    run_finished(m, t, &r, t->async_now_ms, start_ns);
+}
+
+/* Begin an asynchronous run of t (marked running, mu held on entry and exit). */
+static void start_async(struct targets *m, struct target *t)
+{
+    pthread_mutex_unlock(&m->mu);
+    struct err e;
+    err_clear(&e);
+    batch_reset(&t->araw);
+    t->async_now_ms = time_now_ms();
+    int rc = t->kind->ops->start(t->state, t->async_now_ms, &t->araw, async_done, t, &e);
+    if (rc < 0) {
+        if (e.msg[0] == 0)
+            snprintf(e.msg, sizeof e.msg, "%s", tide_strerror(rc));
+        async_done(t, rc, &e);
+    }
+    pthread_mutex_lock(&m->mu);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct targets *m = w->m;
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {
+        if (m->done_head != NULL) {
+            deliver_async(m, w);
+            continue;
+        }
         struct target *t = next_due(m);
         int64_t now = time_mono_ns();
         if (t == NULL) {
@@ -597,12 +763,17 @@ static void *worker_main(void *arg)
             continue;
         }
         if (t->next_ns > now) {
-            struct timespec ts = {(time_t)(t->next_ns / 1000000000), (long)(t->next_ns % 1000000000)};
+            struct timespec ts = {(time_t)(t->next_ns / 1000000000),
+                                  (long)(t->next_ns % 1000000000)};
             pthread_cond_timedwait(&m->cv, &m->mu, &ts);
             continue;
         }
         t->running = true;
         t->last_start_ns = now;
+        if (t->kind->ops->start != NULL) {
+            start_async(m, t);
+            continue;
+        }
         pthread_mutex_unlock(&m->mu);
 
         struct run_result r = {0};
@@ -612,19 +783,7 @@ static void *worker_main(void *arg)
             m->o.on_error(m->o.err_ctx, t->kind->ops->name, t->name, r.rc, &r.e);
 
         pthread_mutex_lock(&m->mu);
-        account(t, &r, wall);
-        if (!t->enabled && !t->removed) { /* disabled during the run: still ours */
-            pthread_mutex_unlock(&m->mu);
-            uint64_t n = stale_all(m, t);
-            pthread_mutex_lock(&m->mu);
-            t->st.stale_markers += n;
-            t->kind->stale += n;
-            t->st.health = TARGET_UNKNOWN;
-        }
-        t->running = false;
-        reschedule(m, t, now);
-        pthread_cond_broadcast(&m->done);
-        pthread_cond_broadcast(&m->cv); /* its serial key is free again */
+        run_finished(m, t, &r, wall, now);
     }
     pthread_mutex_unlock(&m->mu);
     return NULL;
@@ -639,9 +798,10 @@ int targets_start(struct targets *m, struct err *e)
     }
     m->started = true;
     m->stopping = false;
-    int64_t now = time_mono_ns();
+    int64_t now = time_mono_ns(), wall = time_now_ms();
     for (size_t i = 0; i < m->nt; i++)
-        m->t[i]->next_ns = now;
+        if (!m->t[i]->running) /* an async run left over from a stop is still queued */
+            m->t[i]->next_ns = first_run_ns(m->t[i], now, wall);
     pthread_mutex_unlock(&m->mu);
     m->workers = calloc(m->o.workers, sizeof *m->workers);
     if (m->workers == NULL)
@@ -754,8 +914,7 @@ int targets_set_enabled(struct targets *m, const char *kind, const char *name, b
     return 0;
 }
 
-int targets_set_interval(struct targets *m, const char *kind, const char *name,
-                         int64_t interval_ms)
+int targets_set_interval(struct targets *m, const char *kind, const char *name, int64_t interval_ms)
 {
     if (interval_ms < TARGETS_INTERVAL_MIN_MS || interval_ms > TARGETS_INTERVAL_MAX_MS)
         return TIDE_EINVAL;

@@ -24,7 +24,12 @@
  * target removed or disabled) gets Prometheus' stale marker at once rather
  * than lingering for the 5-minute lookback.
  *
- * Timing: a target runs when added (or started), then every interval_ms on
+ * Asynchronous kinds (target_kind.start: SNMP, many devices in flight from
+ * one engine thread) hand a run back through a done callback; the callback
+ * only queues the target, and a worker delivers it as a synchronous run.
+ *
+ * Timing: a target runs when added (or started), or for a `spread` kind at
+ * its own offset within the first interval, then every interval_ms on
  * the monotonic clock, skipping (not bunching) runs missed while the pool was
  * busy. After n >= 1 consecutive failed runs the next one waits
  * interval x 2^(n-1), at most max(interval, backoff_max_ms). Samples are
@@ -60,16 +65,31 @@
 #define TARGETS_WORKERS_DEFAULT 4
 #define TARGETS_BACKOFF_MAX_DEFAULT_MS 300000
 #define TARGETS_NAME_MAX 255  /* bytes of a target name */
-#define TARGETS_LABELS_MAX 32 /* target labels per target */
+#define TARGETS_LABELS_MAX 32 /* target labels per target (job, instance added past it) */
 
 struct target_spec;
 struct yaml_node;
+
+/* How an asynchronous run ends (target_kind.start): rc 0 or negative, `e`
+ * (may be NULL; read during the call) saying why it failed. Called exactly
+ * once per start() that returned 0, from any thread, possibly before start()
+ * has returned; never after the kind's close() of that target has returned. */
+typedef void target_done_fn(void *token, int rc, const struct err *e);
 
 /* One collector kind's operations. All but `name` may be NULL for a passive
  * kind. */
 struct target_kind {
     const char *name; /* "host", "snmp", "agent", …: static */
     bool passive;     /* targets push; never collected */
+    /* Prometheus' scrape conventions: every series gets `job` (the target's
+     * `job` label when it has one, else the kind's name) and `instance` (the
+     * address, else the name), and every run adds the meta series `up`,
+     * `scrape_duration_seconds` and `scrape_samples_scraped`. */
+    bool meta_series;
+    /* The first run waits for a stable per-target offset within the
+     * interval (a hash of kind/name against the wall clock), so a fleet
+     * added at once does not run all at :00. */
+    bool spread;
     /* Make the per-target state from the spec (borrowed during the call).
      * 0, or an error with `e` saying why the spec is refused. */
     int (*open)(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e);
@@ -77,16 +97,28 @@ struct target_kind {
      * A negative return marks the run failed; whatever was appended is still
      * delivered (partial collection). */
     int (*collect)(void *state, int64_t now_ms, struct batch *out, struct err *e);
+    /* Asynchronous collection, used instead of collect when set: begin a run
+     * that fills `out` (owned by the manager, untouched by it until done)
+     * and return 0; the kind then calls done(token, rc, e) from its own
+     * thread when the run is over, and the manager finishes the run on a
+     * worker exactly as after collect (target labels, meta series, stale
+     * markers, sink, health, backoff). A negative return means the run
+     * failed at once (`e` says why) and done is not called. No worker waits
+     * in between, so a slow device holds nothing but its own target. */
+    int (*start)(void *state, int64_t now_ms, struct batch *out, target_done_fn *done, void *token,
+                 struct err *e);
+    /* For an asynchronous kind, close must cancel a run in flight: once it
+     * returns, done is never called for that target again. */
     void (*close)(void *state);
 };
 
 /* What a target is. Strings and labels are borrowed during targets_add(). */
 struct target_spec {
-    const char *kind;     /* a registered kind's name */
-    const char *name;     /* unique per kind, at most TARGETS_NAME_MAX bytes */
-    const char *address;  /* "192.0.2.1:161"; NULL = none */
-    const char *module;   /* kind-specific: host group, SNMP module, …; NULL = none */
-    int64_t interval_ms;  /* TARGETS_INTERVAL_MIN_MS … TARGETS_INTERVAL_MAX_MS */
+    const char *kind;           /* a registered kind's name */
+    const char *name;           /* unique per kind, at most TARGETS_NAME_MAX bytes */
+    const char *address;        /* "192.0.2.1:161"; NULL = none */
+    const char *module;         /* kind-specific: host group, SNMP module, …; NULL = none */
+    int64_t interval_ms;        /* TARGETS_INTERVAL_MIN_MS … TARGETS_INTERVAL_MAX_MS */
     const struct label *labels; /* added to every series that lacks the name */
     size_t nlabels;             /* at most TARGETS_LABELS_MAX */
     bool disabled;              /* added, but not run until enabled */
@@ -118,8 +150,8 @@ struct target_status {
     int64_t last_duration_ns; /* wall time of the last collect + delivery */
     uint64_t runs, failures;  /* since added */
     unsigned consecutive_failures;
-    uint64_t last_samples;   /* samples in the last delivered batch */
-    uint64_t stale_markers;  /* stale markers written since added */
+    uint64_t last_samples;  /* samples in the last delivered batch */
+    uint64_t stale_markers; /* stale markers written since added */
 };
 
 /* Told about a failed collection or delivery. Runs on a worker; `e` is valid

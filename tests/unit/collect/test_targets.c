@@ -3,7 +3,8 @@
  * delivered, health and last error, target labels, stale markers for
  * series that disappear and for removed or disabled targets, serial keys,
  * backoff, passive targets and their persistence, a prompt stop, and the
- * misuse it refuses. */
+ * misuse it refuses; asynchronous kinds (many runs in flight on one
+ * worker, meta series, job/instance) and the spread of first runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -374,6 +375,255 @@ static void test_free_unstarted(void **state)
     assert_null(m);
 }
 
+/* ---- asynchronous kinds ---- */
+
+/* A fake engine thread: each started run waits `delay_ms` in a queue, then
+ * emits `nseries` series (or fails) and calls done from the engine thread. */
+struct arun {
+    struct adev *d;
+    struct batch *out;
+    target_done_fn *done;
+    void *token;
+    int64_t due_ns, now_ms;
+};
+
+struct adev {
+    int nseries, fail, delay_ms;
+    atomic_int runs;
+};
+
+static pthread_mutex_t eng_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct arun eng_q[256];
+static int eng_n, eng_stop, eng_inflight, eng_max_inflight;
+static pthread_t eng_thread;
+
+static void *eng_main(void *arg)
+{
+    pthread_mutex_lock(&eng_mu);
+    while (!eng_stop) {
+        int64_t now = time_mono_ns();
+        int i = 0;
+        for (; i < eng_n; i++)
+            if (eng_q[i].due_ns <= now)
+                break;
+        if (i == eng_n) {
+            pthread_mutex_unlock(&eng_mu);
+            struct timespec ts = {0, 2000000};
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&eng_mu);
+            continue;
+        }
+        struct arun r = eng_q[i];
+        eng_q[i] = eng_q[--eng_n];
+        eng_inflight--;
+        pthread_mutex_unlock(&eng_mu);
+        for (int k = 0; k < r.d->nseries; k++) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", k);
+            batch_begin_series(r.out);
+            batch_add_label(r.out, STRV_LIT("__name__"), STRV_LIT("ifOperStatus"));
+            batch_add_label(r.out, STRV_LIT("ifIndex"), strv_c(batch_strdup(r.out, v, strlen(v))));
+            batch_add_sample(r.out, r.now_ms, 1);
+            batch_end_series(r.out);
+        }
+        atomic_fetch_add(&r.d->runs, 1);
+        struct err e = {0};
+        if (r.d->fail) {
+            batch_reset(r.out);
+            ERR_SET(&e, -ETIMEDOUT, "adev: timeout (1 s, 0 retries)");
+        }
+        r.done(r.token, r.d->fail ? -ETIMEDOUT : 0, &e);
+        pthread_mutex_lock(&eng_mu);
+    }
+    pthread_mutex_unlock(&eng_mu);
+    return NULL;
+}
+
+static int adev_open(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e)
+{
+    *state = (void *)next_dev; /* an adev, passed through next_dev */
+    return 0;
+}
+
+static int adev_start(void *state, int64_t now_ms, struct batch *out, target_done_fn *done,
+                      void *token, struct err *e)
+{
+    struct adev *d = state;
+    if (d->fail == 2)
+        return ERR_SET(e, -ENETUNREACH, "adev: cannot send");
+    pthread_mutex_lock(&eng_mu);
+    eng_q[eng_n++] =
+        (struct arun){d, out, done, token, time_mono_ns() + d->delay_ms * 1000000LL, now_ms};
+    if (++eng_inflight > eng_max_inflight)
+        eng_max_inflight = eng_inflight;
+    pthread_mutex_unlock(&eng_mu);
+    return 0;
+}
+
+static const struct target_kind adev_kind = {
+    .name = "snmp", .meta_series = true, .open = adev_open, .start = adev_start};
+static const struct target_kind spread_kind = {
+    .name = "spread", .spread = true, .open = adev_open, .start = adev_start};
+
+/* What the sink saw of meta series: up by instance, and job/instance labels. */
+static struct {
+    int up_ok, up_fail, scraped3, with_job_instance, custom_job;
+} meta;
+
+static int meta_sink(void *ctx, struct batch *b, struct err *e)
+{
+    pthread_mutex_lock(&seen_mu);
+    for (size_t i = 0; i < b->nseries; i++) {
+        const struct batch_series *s = &b->series[i];
+        const struct label *ls = &b->labels[s->label_off];
+        struct strv name = labels_get(ls, s->nlabels, STRV_LIT("__name__"));
+        struct strv job = labels_get(ls, s->nlabels, STRV_LIT("job"));
+        struct strv inst = labels_get(ls, s->nlabels, STRV_LIT("instance"));
+        double v = b->samples[s->sample_off].v;
+        if (job.p && strv_eq(job, STRV_LIT("snmp")) && inst.p)
+            meta.with_job_instance++;
+        if (job.p && strv_eq(job, STRV_LIT("routers")))
+            meta.custom_job++;
+        if (strv_eq(name, STRV_LIT("up")) && inst.p && strv_eq(inst, STRV_LIT("192.0.2.1:161")))
+            v == 1 ? meta.up_ok++ : meta.up_fail++;
+        if (strv_eq(name, STRV_LIT("up")) && inst.p && strv_eq(inst, STRV_LIT("192.0.2.9:161")) &&
+            v == 0)
+            meta.up_fail++;
+        if (strv_eq(name, STRV_LIT("scrape_samples_scraped")) && v == 3)
+            meta.scraped3++;
+    }
+    pthread_mutex_unlock(&seen_mu);
+    return 0;
+}
+
+static int add_adev(struct targets *m, const char *kind, const char *name, const char *address,
+                    struct adev *d, const struct label *ls, size_t nls)
+{
+    next_dev = (struct dev *)(void *)d;
+    struct target_spec s = {.kind = kind,
+                            .name = name,
+                            .address = address,
+                            .interval_ms = 3600 * 1000,
+                            .labels = ls,
+                            .nlabels = nls};
+    struct err e = {0};
+    return targets_add(m, &s, &e);
+}
+
+/* One worker, 40 devices each answering after 300 ms: the runs overlap (no
+ * worker waits for a device), every one is delivered with job, instance and
+ * the meta series; failures give up 0 and a last error. */
+static void test_async(void **state)
+{
+    memset(&meta, 0, sizeof meta);
+    eng_stop = 0;
+    eng_max_inflight = 0;
+    assert_int_equal(pthread_create(&eng_thread, NULL, eng_main, NULL), 0);
+    struct targets *m = NULL;
+    struct targets_opts o = {.workers = 1, .sink = meta_sink};
+    assert_int_equal(targets_new(&m, &o), 0);
+    assert_int_equal(targets_register_kind(m, &adev_kind, NULL), 0);
+    static struct adev devs[40];
+    for (int i = 0; i < 40; i++) {
+        devs[i] = (struct adev){.nseries = 3, .delay_ms = 300};
+        char name[16];
+        snprintf(name, sizeof name, "r%d", i);
+        assert_int_equal(
+            add_adev(m, "snmp", name, i == 0 ? "192.0.2.1:161" : NULL, &devs[i], NULL, 0), 0);
+    }
+    struct adev down = {.nseries = 3, .fail = 1, .delay_ms = 50};
+    struct adev nosend = {.fail = 2};
+    struct label job = {STRV_LIT("job"), STRV_LIT("routers")};
+    struct adev custom = {.nseries = 1};
+    assert_int_equal(add_adev(m, "snmp", "down", "192.0.2.9:161", &down, NULL, 0), 0);
+    assert_int_equal(add_adev(m, "snmp", "nosend", NULL, &nosend, NULL, 0), 0);
+    assert_int_equal(add_adev(m, "snmp", "custom", NULL, &custom, &job, 1), 0);
+    struct err e = {0};
+    assert_int_equal(targets_start(m, &e), 0);
+    for (int i = 0; i < 40; i++)
+        wait_atomic(&devs[i].runs, 1);
+    wait_atomic(&down.runs, 1);
+    wait_int(&meta.up_fail, 1);
+    wait_int(&meta.scraped3, 40);
+    wait_int(&meta.custom_job, 2);
+
+    pthread_mutex_lock(&eng_mu);
+    int overlap = eng_max_inflight;
+    pthread_mutex_unlock(&eng_mu);
+    assert_true(overlap >= 2); /* one worker, yet runs in flight together */
+    assert_int_equal(locked_int(&meta.up_ok), 1);
+    assert_int_equal(locked_int(&meta.up_fail), 1);
+    assert_int_equal(locked_int(&meta.scraped3), 40);
+    /* r0: 3 series + 3 meta; the other 39 too */
+    assert_true(locked_int(&meta.with_job_instance) >= 40 * 6);
+    assert_true(locked_int(&meta.custom_job) >= 2); /* its series and its meta */
+
+    struct target_status st;
+    assert_int_equal(targets_get(m, "snmp", "r0", &st), 0);
+    assert_int_equal(st.health, TARGET_UP);
+    assert_int_equal(st.last_samples, 6);
+    assert_true(st.last_duration_ns >= 250 * 1000000LL);
+    for (int i = 0; i < 500; i++) { /* the failures are accounted after delivery */
+        assert_int_equal(targets_get(m, "snmp", "down", &st), 0);
+        if (st.runs > 0)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st.health, TARGET_DOWN);
+    assert_string_equal(st.last_error, "adev: timeout (1 s, 0 retries)");
+    assert_int_equal(st.last_samples, 3); /* up, duration, scraped */
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(targets_get(m, "snmp", "nosend", &st), 0);
+        if (st.runs > 0)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st.health, TARGET_DOWN);
+    assert_string_equal(st.last_error, "adev: cannot send");
+
+    /* removing a target waits for its run and then closes it */
+    assert_int_equal(targets_remove(m, "snmp", "r5"), 0);
+    targets_free(m);
+    pthread_mutex_lock(&eng_mu);
+    eng_stop = 1;
+    pthread_mutex_unlock(&eng_mu);
+    pthread_join(eng_thread, NULL);
+    eng_n = 0;
+    eng_inflight = 0;
+}
+
+/* A spread kind's target with an hour's interval waits for its offset
+ * instead of running at start (the offset is below 1 s once in 3600). */
+static void test_spread(void **state)
+{
+    eng_stop = 0;
+    assert_int_equal(pthread_create(&eng_thread, NULL, eng_main, NULL), 0);
+    struct targets *m = NULL;
+    struct targets_opts o = {.workers = 2, .sink = meta_sink};
+    assert_int_equal(targets_new(&m, &o), 0);
+    assert_int_equal(targets_register_kind(m, &spread_kind, NULL), 0);
+    assert_int_equal(targets_register_kind(m, &adev_kind, NULL), 0);
+    struct adev a = {.nseries = 1}, b = {.nseries = 1};
+    assert_int_equal(add_adev(m, "spread", "later", NULL, &a, NULL, 0), 0);
+    assert_int_equal(add_adev(m, "snmp", "now", NULL, &b, NULL, 0), 0);
+    struct err e = {0};
+    assert_int_equal(targets_start(m, &e), 0);
+    wait_atomic(&b.runs, 1);
+    struct timespec ts = {0, 300000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(atomic_load(&b.runs), 1);
+    assert_int_equal(atomic_load(&a.runs), 0);
+    targets_free(m);
+    pthread_mutex_lock(&eng_mu);
+    eng_stop = 1;
+    pthread_mutex_unlock(&eng_mu);
+    pthread_join(eng_thread, NULL);
+    eng_n = 0;
+    eng_inflight = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +632,8 @@ int main(void)
         cmocka_unit_test(test_serial_and_backoff),
         cmocka_unit_test(test_passive_persist),
         cmocka_unit_test(test_free_unstarted),
+        cmocka_unit_test(test_async),
+        cmocka_unit_test(test_spread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

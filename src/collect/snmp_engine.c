@@ -1,0 +1,683 @@
+/* snmp_engine.c: every SNMP device's requests in flight at once on one
+ * thread (snmp.h), on net-snmp's single-session API (snmp_sess_*): one
+ * session per device, asynchronous sends, one poll() over all their
+ * sockets, net-snmp's own timeouts and retries. Sits between the snmp kind
+ * (snmp_target.c), which asks for a poll, and the network.
+ *
+ * A poll is a little state machine per conn: one GET of the module's
+ * scalars, then each subtree walked with GETBULK (GETNEXT for v1), each
+ * answer's last OID starting the next request, until a varbind leaves the
+ * subtree or the agent says endOfMibView. A conn has at most one request
+ * outstanding (devices dislike floods); many conns run side by side.
+ *
+ * Threads: snmp_conn_new / _poll / _free run on any thread and only touch
+ * the fields marked "mu", waking the engine through a pipe. Every net-snmp
+ * call happens on the engine thread: net-snmp's USM user list and engine-ID
+ * cache are process globals without locks. The done callback runs on the
+ * engine thread, inside net-snmp's read or timeout processing.
+ *
+ * v3: opening a v3 session discovers the agent's engine ID with a
+ * synchronous probe (net-snmp's), on the engine thread: an unreachable v3
+ * device stalls the engine for up to timeout × (retries + 1) on each poll
+ * until its session opens (backoff spaces those polls out). The session
+ * then stays open, so a reachable device pays this once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <net-snmp/library/large_fd_set.h>
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+
+#include "collect/snmp.h"
+#include "core/mem.h"
+
+struct snmp_conn {
+    /* Immutable after snmp_conn_new(). */
+    struct snmp_engine *eng;
+    char peer[300]; /* "udp:host:port" */
+    struct snmp_creds creds;
+    int64_t timeout_ms;
+    int retries;
+
+    /* mu */
+    struct snmp_conn *next; /* the engine's list */
+    bool want_poll, want_close, closed;
+    struct snmp_request req;
+    snmp_done_fn *done;
+    void *done_ctx;
+
+    /* The engine thread only. */
+    void *sess;     /* net-snmp single session, NULL until the first poll */
+    bool busy;      /* a poll in flight */
+    bool cancelled; /* closing: callbacks drop what they get */
+    size_t step;    /* 0 = GET, 1..nwalk = walk[step-1] */
+    uint32_t last[SNMP_OID_MAX];
+    size_t last_n;
+    struct arena arena; /* the poll's OIDs and strings */
+    struct snmp_vb *v;
+    size_t n, cap;
+    uint64_t pdus;
+};
+
+struct snmp_engine {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t closed;   /* a conn was closed by the engine */
+    int wake[2];             /* pipe: any change under mu */
+    struct snmp_conn *conns; /* mu */
+    bool stop;               /* mu */
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void netsnmp_init(void)
+{
+    /* No snmp.conf, no persistent state, no MIB files: modules are numeric,
+     * and nothing of the host's net-snmp setup changes what Tide does. */
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIBDIRS, "/nonexistent");
+    setenv("MIBS", "", 0);
+    snmp_disable_log(); /* nothing below api/ and main prints */
+    init_snmp("tide");
+}
+
+static void wake(struct snmp_engine *eng)
+{
+    char c = 1;
+    ssize_t w = write(eng->wake[1], &c, 1);
+    (void)w; /* a full pipe is already a pending wake-up */
+}
+
+/* ---- one poll ---- */
+
+static int vb_cmp(const void *a, const void *b)
+{
+    const struct snmp_vb *x = a, *y = b;
+    return snmp_oid_cmp(x->oid, x->oid_n, y->oid, y->oid_n);
+}
+
+static void finish(struct snmp_conn *c, int rc, const struct err *e)
+{
+    struct snmp_result res = {0};
+    if (rc == 0 && c->n > 0) {
+        qsort(c->v, c->n, sizeof *c->v, vb_cmp);
+        size_t k = 0;
+        for (size_t i = 0; i < c->n; i++)
+            if (k == 0 || vb_cmp(&c->v[k - 1], &c->v[i]) != 0)
+                c->v[k++] = c->v[i];
+        c->n = k;
+    }
+    res.v = c->v;
+    res.n = rc == 0 ? c->n : 0;
+    res.pdus = c->pdus;
+    c->busy = false;
+    snmp_done_fn *done = c->done;
+    void *ctx = c->done_ctx;
+    done(ctx, rc, e, &res);
+}
+
+static void fail(struct snmp_conn *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail(struct snmp_conn *c, int rc, const char *fmt, ...)
+{
+    struct err e;
+    err_clear(&e);
+    e.code = rc;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_end(ap);
+    finish(c, rc, &e);
+}
+
+/* The session's last error, as text without secrets (net-snmp's messages
+ * name errors, never communities or keys). */
+static void sess_error(void *sess, char *out, size_t cap)
+{
+    int liberr = 0, syserr = 0;
+    char *msg = NULL;
+    snmp_sess_error(sess, &liberr, &syserr, &msg);
+    snprintf(out, cap, "%s", msg ? msg : "unknown error");
+    free(msg);
+}
+
+static int keep(struct snmp_conn *c, const netsnmp_variable_list *vb)
+{
+    if (c->n >= SNMP_MAX_VARBINDS)
+        return TIDE_ELIMIT;
+    if (mem_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v) != 0)
+        return -ENOMEM;
+    struct snmp_vb *o = &c->v[c->n];
+    memset(o, 0, sizeof *o);
+    o->oid = arena_alloc(&c->arena, vb->name_length * sizeof *o->oid + 1);
+    if (o->oid == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < vb->name_length; i++)
+        o->oid[i] = (uint32_t)vb->name[i];
+    o->oid_n = vb->name_length;
+    o->type = vb->type;
+    switch (vb->type) {
+    case ASN_INTEGER:
+        o->i = *vb->val.integer;
+        break;
+    case ASN_COUNTER:
+    case ASN_GAUGE:
+    case ASN_TIMETICKS:
+    case ASN_UINTEGER:
+        o->u = (uint64_t)(*vb->val.integer) & 0xffffffffu;
+        break;
+    case ASN_COUNTER64:
+        o->u = ((uint64_t)vb->val.counter64->high << 32) | (vb->val.counter64->low & 0xffffffffu);
+        break;
+    case ASN_OCTET_STR:
+    case ASN_IPADDRESS:
+    case ASN_OPAQUE:
+        o->s = arena_strndup(&c->arena, (const char *)vb->val.string, vb->val_len);
+        o->s_n = vb->val_len;
+        if (o->s == NULL)
+            return -ENOMEM;
+        break;
+    case ASN_OBJECT_ID: {
+        size_t n = vb->val_len / sizeof(oid);
+        uint32_t *sub = arena_alloc(&c->arena, n * sizeof *sub + 1);
+        if (sub == NULL)
+            return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+            sub[i] = (uint32_t)vb->val.objid[i];
+        o->s = (const char *)sub;
+        o->s_n = n;
+        break;
+    }
+    default:
+        break; /* NULL, noSuch…: kept for the record, no value */
+    }
+    c->n++;
+    return 0;
+}
+
+static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, void *magic);
+
+/* Send the request of the current step, or finish when none is left. */
+static void next_request(struct snmp_conn *c)
+{
+    const struct snmp_request *r = &c->req;
+    if (c->step == 0 && r->nget == 0)
+        c->step = 1;
+    if (c->step > r->nwalk) {
+        finish(c, 0, NULL);
+        return;
+    }
+    netsnmp_pdu *pdu;
+    if (c->step == 0) {
+        pdu = snmp_pdu_create(SNMP_MSG_GET);
+        for (size_t i = 0; pdu && i < r->nget; i++) {
+            oid o[SNMP_OID_MAX];
+            for (size_t k = 0; k < r->get[i].n; k++)
+                o[k] = r->get[i].v[k];
+            snmp_add_null_var(pdu, o, r->get[i].n);
+        }
+    } else {
+        bool bulk = c->creds.version != SNMP_V1;
+        pdu = snmp_pdu_create(bulk ? SNMP_MSG_GETBULK : SNMP_MSG_GETNEXT);
+        if (pdu && bulk) {
+            pdu->non_repeaters = 0;
+            pdu->max_repetitions =
+                r->max_repetitions > 0 ? r->max_repetitions : SNMP_MAX_REPETITIONS_DEFAULT;
+        }
+        oid o[SNMP_OID_MAX];
+        for (size_t k = 0; k < c->last_n; k++)
+            o[k] = c->last[k];
+        if (pdu)
+            snmp_add_null_var(pdu, o, c->last_n);
+    }
+    if (pdu == NULL) {
+        fail(c, -ENOMEM, "out of memory");
+        return;
+    }
+    c->pdus++;
+    if (snmp_sess_async_send(c->sess, pdu, on_response, c) == 0) {
+        char msg[160];
+        sess_error(c->sess, msg, sizeof msg);
+        snmp_free_pdu(pdu);
+        fail(c, -EIO, "send: %s", msg);
+    }
+}
+
+static void begin_walk(struct snmp_conn *c)
+{
+    if (c->step >= 1 && c->step <= c->req.nwalk) {
+        const struct snmp_oid *root = &c->req.walk[c->step - 1];
+        memcpy(c->last, root->v, root->n * sizeof *c->last);
+        c->last_n = root->n;
+    }
+    next_request(c);
+}
+
+static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, void *magic)
+{
+    struct snmp_conn *c = magic;
+    if (c->cancelled || !c->busy)
+        return 1;
+    if (op == NETSNMP_CALLBACK_OP_TIMED_OUT) {
+        fail(c, -ETIMEDOUT, "timeout: no answer within %lld ms after %d %s%s",
+             (long long)c->timeout_ms, c->retries + 1, c->retries ? "tries" : "try",
+             c->creds.version == SNMP_V3 ? "" : " (unreachable, or a wrong community)");
+        return 1;
+    }
+    if (op == NETSNMP_CALLBACK_OP_RESEND)
+        return 1; /* net-snmp sent it again (a v3 time-window report): wait on */
+    if (op == NETSNMP_CALLBACK_OP_SEC_ERROR) {
+        int t = pdu ? snmpv3_get_report_type(pdu) : SNMPERR_AUTHENTICATION_FAILURE;
+        fail(c, -EACCES, "v3: the agent refused the request: %s", snmp_api_errstring(t));
+        return 1;
+    }
+    if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || pdu == NULL) {
+        fail(c, -EIO, "session error (callback op %d)", op);
+        return 1;
+    }
+    if (pdu->command == SNMP_MSG_REPORT) {
+        int t = snmpv3_get_report_type(pdu);
+        fail(c, -EACCES, "v3: the agent refused the request: %s", snmp_api_errstring(t));
+        return 1;
+    }
+    if (pdu->errstat != SNMP_ERR_NOERROR) {
+        if (pdu->errstat == SNMP_ERR_NOSUCHNAME && c->creds.version == SNMP_V1) {
+            c->step++; /* v1: a missing scalar, or the end of the MIB */
+            begin_walk(c);
+            return 1;
+        }
+        fail(c, -EPROTO, "agent error: %s (index %ld)", snmp_errstring((int)pdu->errstat),
+             pdu->errindex);
+        return 1;
+    }
+    if (c->step == 0) {
+        for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable) {
+            int rc = keep(c, vb);
+            if (rc != 0) {
+                fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds");
+                return 1;
+            }
+        }
+        c->step = 1;
+        begin_walk(c);
+        return 1;
+    }
+    const struct snmp_oid *root = &c->req.walk[c->step - 1];
+    bool end = pdu->variables == NULL;
+    for (netsnmp_variable_list *vb = pdu->variables; vb && !end; vb = vb->next_variable) {
+        uint32_t o[SNMP_OID_MAX];
+        size_t n = vb->name_length;
+        if (n > SNMP_OID_MAX) {
+            fail(c, -EPROTO, "malformed answer: an OID of %zu sub-identifiers", n);
+            return 1;
+        }
+        for (size_t k = 0; k < n; k++)
+            o[k] = (uint32_t)vb->name[k];
+        if (vb->type == SNMP_ENDOFMIBVIEW || vb->type == SNMP_NOSUCHOBJECT ||
+            vb->type == SNMP_NOSUCHINSTANCE || !snmp_oid_under(o, n, root)) {
+            end = true;
+            break;
+        }
+        if (snmp_oid_cmp(o, n, c->last, c->last_n) <= 0) {
+            char a[128], b[128];
+            fail(c, -EPROTO, "malformed answer: OID %s does not follow %s",
+                 snmp_oid_format(o, n, a, sizeof a),
+                 snmp_oid_format(c->last, c->last_n, b, sizeof b));
+            return 1;
+        }
+        int rc = keep(c, vb);
+        if (rc != 0) {
+            fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds in one poll");
+            return 1;
+        }
+        memcpy(c->last, o, n * sizeof *o);
+        c->last_n = n;
+    }
+    if (end)
+        c->step++;
+    if (end)
+        begin_walk(c);
+    else
+        next_request(c);
+    return 1;
+}
+
+/* Open the net-snmp session (engine thread). 0, or the poll fails. */
+static int open_session(struct snmp_conn *c)
+{
+    netsnmp_session s;
+    snmp_sess_init(&s);
+    s.peername = c->peer;
+    s.timeout = (long)(c->timeout_ms * 1000);
+    s.retries = c->retries;
+    const struct snmp_creds *cr = &c->creds;
+    if (cr->version != SNMP_V3) {
+        s.version = cr->version == SNMP_V1 ? SNMP_VERSION_1 : SNMP_VERSION_2c;
+        s.community = (u_char *)c->creds.community;
+        s.community_len = strlen(cr->community);
+    } else {
+        s.version = SNMP_VERSION_3;
+        s.securityName = c->creds.username;
+        s.securityNameLen = strlen(cr->username);
+        s.securityModel = SNMP_SEC_MODEL_USM;
+        s.securityLevel = cr->level == SNMP_AUTH_PRIV     ? SNMP_SEC_LEVEL_AUTHPRIV
+                          : cr->level == SNMP_AUTH_NOPRIV ? SNMP_SEC_LEVEL_AUTHNOPRIV
+                                                          : SNMP_SEC_LEVEL_NOAUTH;
+        if (cr->context[0]) {
+            s.contextName = c->creds.context;
+            s.contextNameLen = strlen(cr->context);
+        }
+        if (cr->level >= SNMP_AUTH_NOPRIV) {
+            const oid *proto = usmHMACSHA1AuthProtocol;
+            size_t plen = OID_LENGTH(usmHMACSHA1AuthProtocol);
+            switch (cr->auth) {
+            case SNMP_AUTH_MD5:
+                proto = usmHMACMD5AuthProtocol;
+                plen = OID_LENGTH(usmHMACMD5AuthProtocol);
+                break;
+            case SNMP_AUTH_SHA224:
+                proto = usmHMAC128SHA224AuthProtocol;
+                plen = OID_LENGTH(usmHMAC128SHA224AuthProtocol);
+                break;
+            case SNMP_AUTH_SHA256:
+                proto = usmHMAC192SHA256AuthProtocol;
+                plen = OID_LENGTH(usmHMAC192SHA256AuthProtocol);
+                break;
+            case SNMP_AUTH_SHA384:
+                proto = usmHMAC256SHA384AuthProtocol;
+                plen = OID_LENGTH(usmHMAC256SHA384AuthProtocol);
+                break;
+            case SNMP_AUTH_SHA512:
+                proto = usmHMAC384SHA512AuthProtocol;
+                plen = OID_LENGTH(usmHMAC384SHA512AuthProtocol);
+                break;
+            default:
+                break;
+            }
+            s.securityAuthProto = (oid *)proto;
+            s.securityAuthProtoLen = plen;
+            s.securityAuthKeyLen = USM_AUTH_KU_LEN;
+            if (generate_Ku(proto, (u_int)plen, (const u_char *)cr->auth_password,
+                            strlen(cr->auth_password), s.securityAuthKey,
+                            &s.securityAuthKeyLen) != SNMPERR_SUCCESS)
+                return -EINVAL;
+        }
+        if (cr->level == SNMP_AUTH_PRIV) {
+            const oid *pp = usmAESPrivProtocol;
+            size_t pl = OID_LENGTH(usmAESPrivProtocol);
+            if (cr->priv == SNMP_PRIV_DES) {
+                pp = usmDESPrivProtocol;
+                pl = OID_LENGTH(usmDESPrivProtocol);
+            } else if (cr->priv == SNMP_PRIV_AES192) {
+                pp = usmAES192PrivProtocol;
+                pl = OID_LENGTH(usmAES192PrivProtocol);
+            } else if (cr->priv == SNMP_PRIV_AES256) {
+                pp = usmAES256PrivProtocol;
+                pl = OID_LENGTH(usmAES256PrivProtocol);
+            }
+            s.securityPrivProto = (oid *)pp;
+            s.securityPrivProtoLen = pl;
+            s.securityPrivKeyLen = USM_PRIV_KU_LEN;
+            if (generate_Ku(s.securityAuthProto, (u_int)s.securityAuthProtoLen,
+                            (const u_char *)cr->priv_password, strlen(cr->priv_password),
+                            s.securityPrivKey, &s.securityPrivKeyLen) != SNMPERR_SUCCESS)
+                return -EINVAL;
+        }
+    }
+    c->sess = snmp_sess_open(&s);
+    memset(s.securityAuthKey, 0, sizeof s.securityAuthKey);
+    memset(s.securityPrivKey, 0, sizeof s.securityPrivKey);
+    if (c->sess == NULL) {
+        int liberr = 0, syserr = 0;
+        char *msg = NULL;
+        snmp_error(&s, &liberr, &syserr, &msg);
+        fail(c, -EIO, "%s%s", cr->version == SNMP_V3 ? "v3 engine discovery: " : "open: ",
+             msg ? msg : "unknown error");
+        free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static void begin_poll(struct snmp_conn *c)
+{
+    arena_reset(&c->arena);
+    c->n = 0;
+    c->pdus = 0;
+    c->step = 0;
+    c->busy = true;
+    if (c->sess == NULL && open_session(c) != 0) {
+        if (c->busy)
+            fail(c, -EINVAL, "v3: cannot derive the keys");
+        return;
+    }
+    if (c->req.nget == 0)
+        c->step = 1;
+    begin_walk(c);
+}
+
+static void shutdown_conn(struct snmp_conn *c)
+{
+    c->cancelled = true;
+    if (c->sess)
+        snmp_sess_close(c->sess);
+    c->sess = NULL;
+    c->busy = false;
+}
+
+/* ---- the engine thread ---- */
+
+static void *engine_main(void *arg)
+{
+    struct snmp_engine *eng = arg;
+    struct snmp_conn **busy = NULL;
+    size_t cap_busy = 0;
+    struct pollfd *pfd = NULL;
+    size_t cap_pfd = 0;
+    netsnmp_large_fd_set lfs;
+    netsnmp_large_fd_set_init(&lfs, FD_SETSIZE);
+
+    pthread_mutex_lock(&eng->mu);
+    while (!eng->stop) {
+        /* Commands: closes and new polls. */
+        for (struct snmp_conn **pp = &eng->conns; *pp;) {
+            struct snmp_conn *c = *pp;
+            if (c->want_close) {
+                *pp = c->next;
+                pthread_mutex_unlock(&eng->mu);
+                shutdown_conn(c);
+                pthread_mutex_lock(&eng->mu);
+                c->closed = true;
+                pthread_cond_broadcast(&eng->closed);
+                continue;
+            }
+            if (c->want_poll && !c->busy) {
+                c->want_poll = false;
+                pthread_mutex_unlock(&eng->mu);
+                begin_poll(c);
+                pthread_mutex_lock(&eng->mu);
+            }
+            pp = &c->next;
+        }
+        size_t nb = 0;
+        for (struct snmp_conn *c = eng->conns; c; c = c->next)
+            if (c->busy && c->sess) {
+                if (mem_grow((void **)&busy, &cap_busy, nb + 1, sizeof *busy) != 0)
+                    break;
+                busy[nb++] = c;
+            }
+        pthread_mutex_unlock(&eng->mu);
+
+        /* Wait for answers, a timeout of some request, or a command. */
+        if (mem_grow((void **)&pfd, &cap_pfd, nb + 1, sizeof *pfd) == 0) {
+            pfd[0] = (struct pollfd){.fd = eng->wake[0], .events = POLLIN};
+            struct timeval tv = {1, 0};
+            int block = 0, numfds = 0;
+            NETSNMP_LARGE_FD_ZERO(&lfs);
+            for (size_t i = 0; i < nb; i++) {
+                netsnmp_transport *t = snmp_sess_transport(busy[i]->sess);
+                pfd[i + 1] = (struct pollfd){.fd = t ? t->sock : -1, .events = POLLIN};
+                snmp_sess_select_info2(busy[i]->sess, &numfds, &lfs, &tv, &block);
+            }
+            long ms = (long)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+            if (ms > 1000 || ms < 0)
+                ms = 1000;
+            if (nb == 0)
+                ms = -1;
+            int n = poll(pfd, nb + 1, (int)ms);
+            if (n > 0 && (pfd[0].revents & POLLIN)) {
+                char buf[64];
+                while (read(eng->wake[0], buf, sizeof buf) > 0)
+                    ;
+            }
+            for (size_t i = 0; n > 0 && i < nb; i++) {
+                if (!(pfd[i + 1].revents & (POLLIN | POLLERR)) || busy[i]->sess == NULL)
+                    continue;
+                NETSNMP_LARGE_FD_ZERO(&lfs);
+                NETSNMP_LARGE_FD_SET(pfd[i + 1].fd, &lfs);
+                snmp_sess_read2(busy[i]->sess, &lfs);
+            }
+            for (size_t i = 0; i < nb; i++)
+                if (busy[i]->busy && busy[i]->sess)
+                    snmp_sess_timeout(busy[i]->sess);
+        }
+        pthread_mutex_lock(&eng->mu);
+    }
+    /* Stopping: close whatever is left (their polls end without done). */
+    for (struct snmp_conn *c = eng->conns; c; c = c->next) {
+        shutdown_conn(c);
+        c->closed = true;
+    }
+    eng->conns = NULL;
+    pthread_cond_broadcast(&eng->closed);
+    pthread_mutex_unlock(&eng->mu);
+    netsnmp_large_fd_set_cleanup(&lfs);
+    free(busy);
+    free(pfd);
+    return NULL;
+}
+
+int snmp_engine_new(struct snmp_engine **out, struct err *e)
+{
+    *out = NULL;
+    pthread_once(&init_once, netsnmp_init);
+    struct snmp_engine *eng = calloc(1, sizeof *eng);
+    if (eng == NULL)
+        return ERR_SET(e, -ENOMEM, "snmp: out of memory");
+    if (pipe2(eng->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        int rc = -errno;
+        free(eng);
+        return ERR_SET(e, rc, "snmp: pipe: %s", strerror(-rc));
+    }
+    pthread_mutex_init(&eng->mu, NULL);
+    pthread_cond_init(&eng->closed, NULL);
+    int rc = pthread_create(&eng->thread, NULL, engine_main, eng);
+    if (rc != 0) {
+        close(eng->wake[0]);
+        close(eng->wake[1]);
+        pthread_mutex_destroy(&eng->mu);
+        pthread_cond_destroy(&eng->closed);
+        free(eng);
+        return ERR_SET(e, -rc, "snmp: cannot start the engine thread");
+    }
+    *out = eng;
+    return 0;
+}
+
+void snmp_engine_free(struct snmp_engine *eng)
+{
+    if (eng == NULL)
+        return;
+    pthread_mutex_lock(&eng->mu);
+    eng->stop = true;
+    pthread_mutex_unlock(&eng->mu);
+    wake(eng);
+    pthread_join(eng->thread, NULL);
+    close(eng->wake[0]);
+    close(eng->wake[1]);
+    pthread_mutex_destroy(&eng->mu);
+    pthread_cond_destroy(&eng->closed);
+    free(eng);
+}
+
+int snmp_conn_new(struct snmp_engine *eng, const char *address, const struct snmp_creds *creds,
+                  int64_t timeout_ms, int retries, struct snmp_conn **out, struct err *e)
+{
+    *out = NULL;
+    struct snmp_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return ERR_SET(e, -ENOMEM, "snmp: out of memory");
+    c->eng = eng;
+    /* "host", "host:port", "[v6]:port" → net-snmp's "udp:host:port" */
+    const char *colon = strrchr(address, ':');
+    bool v6 = address[0] == '[' || (colon && strchr(address, ':') != colon);
+    if (v6)
+        snprintf(c->peer, sizeof c->peer, "udp6:%s", address);
+    else if (colon)
+        snprintf(c->peer, sizeof c->peer, "udp:%s", address);
+    else
+        snprintf(c->peer, sizeof c->peer, "udp:%s:%d", address, SNMP_PORT_DEFAULT);
+    c->creds = *creds;
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : SNMP_TIMEOUT_DEFAULT_MS;
+    c->retries = retries >= 0 ? retries : SNMP_RETRIES_DEFAULT;
+    arena_init(&c->arena, 256u << 20);
+    pthread_mutex_lock(&eng->mu);
+    c->next = eng->conns;
+    eng->conns = c;
+    pthread_mutex_unlock(&eng->mu);
+    *out = c;
+    return 0;
+}
+
+int snmp_conn_poll(struct snmp_conn *c, const struct snmp_request *req, snmp_done_fn *done,
+                   void *ctx)
+{
+    struct snmp_engine *eng = c->eng;
+    pthread_mutex_lock(&eng->mu);
+    int rc = 0;
+    if (c->want_poll || c->want_close || c->closed || eng->stop) {
+        rc = TIDE_EINVAL;
+    } else {
+        c->req = *req;
+        c->done = done;
+        c->done_ctx = ctx;
+        c->want_poll = true;
+    }
+    pthread_mutex_unlock(&eng->mu);
+    if (rc == 0)
+        wake(eng);
+    return rc;
+}
+
+void snmp_conn_free(struct snmp_conn *c)
+{
+    if (c == NULL)
+        return;
+    struct snmp_engine *eng = c->eng;
+    pthread_mutex_lock(&eng->mu);
+    if (!c->closed) {
+        c->want_close = true;
+        pthread_mutex_unlock(&eng->mu);
+        wake(eng);
+        pthread_mutex_lock(&eng->mu);
+        while (!c->closed)
+            pthread_cond_wait(&eng->closed, &eng->mu);
+    }
+    pthread_mutex_unlock(&eng->mu);
+    arena_fini(&c->arena);
+    free(c->v);
+    memset(&c->creds, 0, sizeof c->creds);
+    free(c);
+}

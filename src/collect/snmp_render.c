@@ -1,0 +1,172 @@
+/* snmp_render.c: one poll's varbinds turned into series of a module
+ * (snmp.h), the step between the engine and the targets manager's batch.
+ *
+ * The result is sorted by OID, so a column is a contiguous run found by
+ * binary search, and a row of another column (a lookup, a fallback) is one
+ * exact search: O((rows × columns) log n) per poll, no hashing, no copies
+ * beyond the label strings the batch keeps.
+ *
+ * Per indexed metric, per row of its column with a numeric value: labels
+ * __name__, <index>=<row suffix, dotted> and every lookup on that index
+ * whose value is not empty. Rows only the fallback column has use its
+ * value. Values without a number (noSuchInstance, strings) give no series.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "collect/snmp.h"
+
+#define TEXT_MAX 1024 /* bytes of a label value read from a device */
+
+void snmp_module_request(const struct snmp_module *m, int max_repetitions, struct snmp_request *out)
+{
+    out->get = m->get;
+    out->nget = m->nget;
+    out->walk = m->walk;
+    out->nwalk = m->nwalk;
+    out->max_repetitions = max_repetitions;
+}
+
+/* First index whose OID is >= o. */
+static size_t lower(const struct snmp_result *r, const uint32_t *o, size_t on)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (snmp_oid_cmp(r->v[mid].oid, r->v[mid].oid_n, o, on) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The varbind at column.suffix, NULL when absent. */
+static const struct snmp_vb *at(const struct snmp_result *r, const struct snmp_oid *col,
+                                const uint32_t *suffix, size_t sn)
+{
+    uint32_t key[SNMP_OID_MAX * 2];
+    if (col->n + sn > sizeof key / sizeof key[0])
+        return NULL;
+    memcpy(key, col->v, col->n * sizeof *key);
+    memcpy(key + col->n, suffix, sn * sizeof *key);
+    size_t i = lower(r, key, col->n + sn);
+    if (i < r->n && snmp_oid_cmp(r->v[i].oid, r->v[i].oid_n, key, col->n + sn) == 0)
+        return &r->v[i];
+    return NULL;
+}
+
+static int label(struct batch *b, const char *name, const char *value, size_t n)
+{
+    char *v = batch_strdup(b, value, n);
+    if (v == NULL)
+        return -ENOMEM;
+    return batch_add_label(b, strv_c(name), (struct strv){v, n});
+}
+
+static int label_from(struct batch *b, const char *name, const struct snmp_vb *vb)
+{
+    char text[TEXT_MAX];
+    size_t n = vb ? snmp_value_text(vb, text, sizeof text) : 0;
+    return n > 0 ? label(b, name, text, n) : 0;
+}
+
+/* One series: name, index row (NULL for a scalar), lookups, value. */
+static int emit(const struct snmp_module *m, const struct snmp_metric *mt,
+                const struct snmp_result *r, const uint32_t *suffix, size_t sn, int64_t now_ms,
+                double v, struct batch *out)
+{
+    int rc = batch_begin_series(out);
+    if (rc == 0)
+        rc = batch_add_label(out, STRV_LIT("__name__"), strv_c(mt->name));
+    if (rc == 0 && mt->index) {
+        char idx[SNMP_OID_MAX * 11];
+        snmp_oid_format(suffix, sn, idx, sizeof idx);
+        rc = label(out, mt->index, idx, strlen(idx));
+        for (size_t i = 0; rc == 0 && i < m->nlookups; i++) {
+            const struct snmp_lookup *l = &m->lookups[i];
+            if (strcmp(l->index, mt->index) == 0 && strcmp(l->label, mt->index) != 0)
+                rc = label_from(out, l->label, at(r, &l->oid, suffix, sn));
+        }
+    }
+    if (rc == 0 && mt->type == SNMP_INFO) {
+        static const uint32_t zero[1] = {0};
+        for (size_t i = 0; rc == 0 && i < mt->nlabels; i++)
+            rc = label_from(out, mt->labels[i].label,
+                            mt->index ? at(r, &mt->labels[i].oid, suffix, sn)
+                                      : at(r, &mt->labels[i].oid, zero, 1));
+    }
+    if (rc == 0)
+        rc = batch_add_sample(out, now_ms, v);
+    if (rc == 0)
+        rc = batch_end_series(out);
+    if (rc != 0) {
+        batch_abort_series(out);
+        return rc == -ENOMEM ? rc : 0; /* a label the batch refuses drops the series */
+    }
+    return 1;
+}
+
+static int render_metric(const struct snmp_module *m, const struct snmp_metric *mt,
+                         const struct snmp_result *r, int64_t now_ms, struct batch *out)
+{
+    int n = 0, rc;
+    double v;
+    if (mt->index == NULL) {
+        static const uint32_t zero[1] = {0};
+        if (mt->type == SNMP_INFO) {
+            bool any = false;
+            for (size_t i = 0; i < mt->nlabels; i++)
+                any |= at(r, &mt->labels[i].oid, zero, 1) != NULL;
+            return any ? emit(m, mt, r, NULL, 0, now_ms, 1, out) : 0;
+        }
+        const struct snmp_vb *vb = at(r, &mt->oid, zero, 1);
+        if (vb == NULL || snmp_value_number(vb, &v) != 0)
+            return 0;
+        return emit(m, mt, r, NULL, 0, now_ms, v, out);
+    }
+    const struct snmp_oid *col = mt->type == SNMP_INFO ? &mt->labels[0].oid : &mt->oid;
+    for (size_t i = lower(r, col->v, col->n); i < r->n; i++) {
+        const struct snmp_vb *vb = &r->v[i];
+        if (!snmp_oid_under(vb->oid, vb->oid_n, col) || vb->oid_n == col->n)
+            break;
+        if (mt->type == SNMP_INFO)
+            v = 1;
+        else if (snmp_value_number(vb, &v) != 0)
+            continue;
+        rc = emit(m, mt, r, vb->oid + col->n, vb->oid_n - col->n, now_ms, v, out);
+        if (rc < 0)
+            return rc;
+        n += rc;
+    }
+    if (!mt->has_fallback)
+        return n;
+    const struct snmp_oid *fb = &mt->fallback;
+    for (size_t i = lower(r, fb->v, fb->n); i < r->n; i++) {
+        const struct snmp_vb *vb = &r->v[i];
+        if (!snmp_oid_under(vb->oid, vb->oid_n, fb) || vb->oid_n == fb->n)
+            break;
+        double pv;
+        const struct snmp_vb *p = at(r, col, vb->oid + fb->n, vb->oid_n - fb->n);
+        if ((p != NULL && snmp_value_number(p, &pv) == 0) || snmp_value_number(vb, &v) != 0)
+            continue;
+        rc = emit(m, mt, r, vb->oid + fb->n, vb->oid_n - fb->n, now_ms, v, out);
+        if (rc < 0)
+            return rc;
+        n += rc;
+    }
+    return n;
+}
+
+int snmp_render(const struct snmp_module *m, const struct snmp_result *res, int64_t now_ms,
+                struct batch *out)
+{
+    int total = 0;
+    for (size_t i = 0; i < m->nmetrics; i++) {
+        int rc = render_metric(m, &m->metrics[i], res, now_ms, out);
+        if (rc < 0)
+            return rc;
+        total += rc;
+    }
+    return total;
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# test_snmp_faults.sh: SNMP devices that fail never stall the others. Next
+# to a good target polled every second, targets point at a UDP port nobody
+# answers, at the agent with a wrong community (v2c: the agent stays silent,
+# a timeout) and with an unknown v3 user (the agent reports it). Each shows
+# health "down", `up` 0 and a clear lastError in /api/v1/targets, while the
+# good one keeps its interval; no community or password appears in the API
+# or the log. A module error and an unknown module stop `tide serve` with
+# file:line:col.
+. "$(dirname "$0")/lib.sh"
+. "$HERE/snmpd_lib.sh"
+
+snmpd_start
+dead_port=$(free_udp_port) # nobody listens there
+
+cat >"$WORK/tide.yml" <<YML
+targets:
+  - kind: snmp
+    name: good
+    address: $SNMPD_ADDR
+    interval: 1s
+    community: $SNMP_COMMUNITY
+    labels: {target: good}
+  - kind: snmp
+    name: dead
+    address: 127.0.0.1:$dead_port
+    interval: 1s
+    timeout: 700ms
+    retries: 1
+    labels: {target: dead}
+  - kind: snmp
+    name: wrongcommunity
+    address: $SNMPD_ADDR
+    interval: 1s
+    community: not-the-s3cret-community
+    timeout: 500ms
+    retries: 0
+    labels: {target: wrongcommunity}
+  - kind: snmp
+    name: nouser
+    address: $SNMPD_ADDR
+    interval: 1s
+    version: 3
+    username: nosuchuser
+    auth_password: never-shown-passw0rd
+    timeout: 500ms
+    retries: 0
+    labels: {target: nouser}
+YML
+tide_start "$WORK/data" - --config "$WORK/tide.yml"
+
+target_field() { # NAME PYEXPR over the target t
+    printf '%s' "$BODY" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+t = [t for t in j["data"]["activeTargets"] if t["discoveredLabels"]["__tide_name__"] == sys.argv[1]][0]
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+ok=0
+for i in $(seq 1 100); do
+    req GET '/api/v1/targets?scrapePool=snmp'
+    if [ "$(target_field dead 't["health"]')" = down ] &&
+        [ "$(target_field wrongcommunity 't["health"]')" = down ] &&
+        [ "$(target_field nouser 't["health"]')" = down ] &&
+        [ "$(target_field good 't["health"]')" = up ]; then
+        ok=1
+        break
+    fi
+    sleep 0.1
+done
+[ $ok -eq 1 ] || fail "want good up and dead, wrongcommunity, nouser down: $BODY"
+assert_contains "dead lastError" "timeout: no answer within 700 ms after 2 tries" \
+    "$(target_field dead 't["lastError"]')"
+assert_contains "wrongcommunity lastError" "wrong community" \
+    "$(target_field wrongcommunity 't["lastError"]')"
+assert_contains "nouser lastError" "Unknown user name" "$(target_field nouser 't["lastError"]')"
+log "failing targets down with clear errors"
+
+# The good target keeps its 1 s interval while the others time out: over
+# 6 s it is polled about 6 times (>= 4 leaves room for a loaded machine).
+sleep 6
+req GET '/api/v1/query' -G --data-urlencode 'query=count_over_time(up{target="good"}[6s])'
+json_ok 'len(j["data"]["result"]) == 1 and int(j["data"]["result"][0]["value"][1]) >= 4'
+req GET '/api/v1/query' -G --data-urlencode 'query=up{job="snmp"}'
+json_ok 'sorted((r["metric"]["target"], r["value"][1]) for r in j["data"]["result"]) == [("dead", "0"), ("good", "1"), ("nouser", "0"), ("wrongcommunity", "0")]'
+req GET '/api/v1/query' -G --data-urlencode 'query=ifOperStatus{target=~"dead|wrongcommunity|nouser"}'
+json_ok 'j["data"]["result"] == []'
+req GET '/api/v1/query' -G --data-urlencode 'query=count(ifOperStatus{target="good"}) > 0'
+json_ok 'len(j["data"]["result"]) == 1'
+log "the good target kept being polled; failing ones have up 0 and no other series"
+
+req GET '/api/v1/targets'
+for secret in not-the-s3cret-community never-shown-passw0rd "$SNMP_COMMUNITY"; do
+    case "$BODY" in *"$secret"*) fail "/api/v1/targets shows a secret ($secret)" ;; esac
+    grep -qF -- "$secret" "$TIDE_LOG" && fail "the log shows a secret ($secret): $(cat "$TIDE_LOG")"
+done
+tide_stop "$TIDE_PID"
+log "no credentials in the API or the log"
+
+# Module errors refuse the configuration with file:line:col.
+bad_config() {
+    local want=$1 conf="$WORK/bad.yml" out="$WORK/bad.log" rc=0
+    cat >"$conf"
+    timeout 60 "$TIDE" serve --config "$conf" --data "$WORK/bad-data" --listen 127.0.0.1:0 \
+        --collect-host false >"$out" 2>&1 || rc=$?
+    [ "$rc" -eq 2 ] || fail "bad snmp config: exit $rc, want 2; $(cat "$out")"
+    grep -qF "$conf:$want" "$out" || fail "bad snmp config: want \"$conf:$want\" in: $(cat "$out")"
+}
+bad_config '4:13: unknown SNMP module "if_mibb"' <<'YML'
+targets:
+  - kind: snmp
+    address: 192.0.2.1
+    module: if_mibb
+YML
+bad_config '4:34: snmp_modules: "ifName" is not a numeric OID' <<'YML'
+snmp_modules:
+  mine:
+    metrics:
+      - {name: x, index: i, oid: ifName}
+targets: []
+YML
+bad_config '4:5: unknown key "comunity"' <<'YML'
+targets:
+  - kind: snmp
+    address: 192.0.2.1
+    comunity: public
+YML
+log "bad SNMP configuration refused with file:line:col"
+log "PASS"
