@@ -13,6 +13,8 @@
  * means every sample is durable per the fsync policy; a 5xx means nothing
  * was acknowledged, 507 when the disk is full. Samples of one series in the
  * same millisecond of a write (sub-ms timestamps) are counted as merged.
+ * The metadata a parser found (TYPE/HELP/UNIT, MetricMetadata, OTLP kinds)
+ * goes to the metadata store (meta_store.h), samples or not.
  * Details: docs/api/write.md.
  */
 #include <ctype.h>
@@ -26,6 +28,7 @@
 
 #include "api/http.h"
 #include "api/json.h"
+#include "api/meta_store.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "core/hash.h"
@@ -394,6 +397,11 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
                      pe.msg[0] ? pe.msg : tide_strerror(prc));
             reply_error(rq, rs, d, prc == TIDE_ELIMIT ? 413 : 400, msg);
             return;
+        }
+        if (b.nmeta > 0 && ctx->meta != NULL) {
+            int mrc = meta_store_update(ctx->meta, b.meta, b.nmeta);
+            if (mrc != 0)
+                log_warn("write", "metric metadata not kept: %s", tide_strerror(mrc));
         }
         report_merge(&rep, &srep, line_base);
         if (off + len < n) /* only a later slice needs the count */
