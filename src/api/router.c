@@ -57,6 +57,13 @@ static const struct route routes[] = {
     /* export */
     {.pattern = "/api/v1/export", .methods = GP, .form_body = true, .fn = export_jsonl},
     {.pattern = "/api/v1/export/csv", .methods = GP, .form_body = true, .fn = export_csv},
+    /* Prometheus remote read and federation */
+    {.pattern = "/api/v1/read",
+     .methods = HTTP_POST,
+     .fn = remote_read_route,
+     .own_encoding = "snappy",
+     .offload = true},
+    {.pattern = "/federate", .methods = HTTP_GET, .fn = federate_serve, .offload = true},
     /* Prometheus metadata */
     {.pattern = "/api/v1/series", .methods = GP, .form_body = true, .fn = prom_meta_series},
     {.pattern = "/api/v1/labels", .methods = GP, .form_body = true, .fn = prom_meta_labels},
