@@ -34,6 +34,13 @@ static const struct route routes[] = {
      .methods = HTTP_POST | HTTP_PUT,
      .fn = write_import_prometheus,
      .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/import/collectd",
+     .methods = HTTP_POST | HTTP_PUT,
+     .fn = write_import_collectd,
+     .scope = AUTH_WRITE},
+    /* collectd_exporter's path, so its users only change the host */
+    {.pattern = "/collectd-post", .methods = HTTP_POST, .fn = write_import_collectd,
+     .scope = AUTH_WRITE},
     {.pattern = "/api/v1/write",
      .methods = HTTP_POST | HTTP_PUT,
      .fn = write_remote_write,

@@ -58,6 +58,7 @@ void write_ping(struct http_req *rq, struct http_resp *rs);
 void write_influx_query(struct http_req *rq, struct http_resp *rs);
 void write_import_csv(struct http_req *rq, struct http_resp *rs);
 void write_import_prometheus(struct http_req *rq, struct http_resp *rs);
+void write_import_collectd(struct http_req *rq, struct http_resp *rs);
 void write_remote_write(struct http_req *rq, struct http_resp *rs);
 void write_otlp(struct http_req *rq, struct http_resp *rs);
 
