@@ -39,7 +39,9 @@ static const struct route routes[] = {
      .fn = write_import_collectd,
      .scope = AUTH_WRITE},
     /* collectd_exporter's path, so its users only change the host */
-    {.pattern = "/collectd-post", .methods = HTTP_POST, .fn = write_import_collectd,
+    {.pattern = "/collectd-post",
+     .methods = HTTP_POST,
+     .fn = write_import_collectd,
      .scope = AUTH_WRITE},
     {.pattern = "/api/v1/write",
      .methods = HTTP_POST | HTTP_PUT,

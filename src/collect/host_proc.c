@@ -240,8 +240,7 @@ static size_t group_top(struct host_collector *h)
     double busiest = g.ratio;
     for (size_t i = 1; i <= h->ncands; i++) {
         const struct host_proc_top *c = i < h->ncands ? &h->cands[i] : NULL;
-        if (c != NULL && strcmp(c->comm, g.comm) == 0 && c->uid_ok == g.uid_ok &&
-            c->uid == g.uid) {
+        if (c != NULL && strcmp(c->comm, g.comm) == 0 && c->uid_ok == g.uid_ok && c->uid == g.uid) {
             g.ratio += c->ratio;
             g.rss_bytes += c->rss_bytes;
             g.nprocs++;

@@ -149,8 +149,8 @@ struct conv {
     bool any_point;
     struct buf tmp; /* scratch for building strings */
     struct err *e;  /* the caller's, for a series labels_validate() refuses */
-    struct strv meta_name;       /* the family of the metric just converted; n = 0: none */
-    enum metric_type meta_type;  /* and its type */
+    struct strv meta_name;      /* the family of the metric just converted; n = 0: none */
+    enum metric_type meta_type; /* and its type */
 };
 
 static struct strv keep(struct conv *c, const char *p, size_t n, int *rc)

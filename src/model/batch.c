@@ -140,10 +140,13 @@ char *batch_strdup(struct batch *b, const char *p, size_t n)
 const char *metric_type_name(enum metric_type t)
 {
     static const char *const names[] = {
-        [METRIC_TYPE_UNKNOWN] = "unknown",     [METRIC_TYPE_COUNTER] = "counter",
-        [METRIC_TYPE_GAUGE] = "gauge",         [METRIC_TYPE_HISTOGRAM] = "histogram",
+        [METRIC_TYPE_UNKNOWN] = "unknown",
+        [METRIC_TYPE_COUNTER] = "counter",
+        [METRIC_TYPE_GAUGE] = "gauge",
+        [METRIC_TYPE_HISTOGRAM] = "histogram",
         [METRIC_TYPE_GAUGEHISTOGRAM] = "gaugehistogram",
-        [METRIC_TYPE_SUMMARY] = "summary",     [METRIC_TYPE_INFO] = "info",
+        [METRIC_TYPE_SUMMARY] = "summary",
+        [METRIC_TYPE_INFO] = "info",
         [METRIC_TYPE_STATESET] = "stateset",
     };
     if ((int)t < 0 || (size_t)t >= sizeof names / sizeof names[0])

@@ -38,7 +38,7 @@ struct batch_series {
 /* The type a sender declares for a metric family (Prometheus' MetricType,
  * in its remote-write numbering plus NONE for "not said"). */
 enum metric_type {
-    METRIC_TYPE_NONE = -1, /* the sender said nothing about the type */
+    METRIC_TYPE_NONE = -1,   /* the sender said nothing about the type */
     METRIC_TYPE_UNKNOWN = 0, /* "untyped" in the text format */
     METRIC_TYPE_COUNTER,
     METRIC_TYPE_GAUGE,
