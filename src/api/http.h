@@ -33,6 +33,7 @@ struct config;
 struct pipeline;
 struct targets;
 struct selfmetrics;
+struct meta_store;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
@@ -48,6 +49,7 @@ struct api_ctx {
     const struct auth *auth;  /* credentials per scope (auth.h); NULL = all open */
     struct prom_query *query; /* PromQL guards and slots (prom_query.h); NULL = defaults */
     const struct config *config; /* settings shown by /api/v1/status/flags; NULL = none */
+    struct meta_store *meta;     /* metric metadata (meta_store.h), thread-safe; NULL = none */
 };
 
 struct http_opts {

@@ -23,8 +23,8 @@
 
 static const int codes[METRICS_NCODES - 1] = {200, 204, 400, 404, 405, 413,
                                               415, 422, 429, 500, 503, 507};
-static const char *const format_names[METRICS_NFORMATS] = {"influx",     "jsonl",        "csv",
-                                                           "prometheus", "remote_write", "otlp"};
+static const char *const format_names[METRICS_NFORMATS] = {
+    "influx", "jsonl", "csv", "prometheus", "remote_write", "otlp", "collectd"};
 
 void metrics_init(struct metrics *m)
 {

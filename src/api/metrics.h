@@ -20,6 +20,7 @@ enum metrics_format {
     METRICS_FMT_PROMETHEUS,   /* /api/v1/import/prometheus */
     METRICS_FMT_REMOTE_WRITE, /* /api/v1/write */
     METRICS_FMT_OTLP,         /* OTLP/HTTP metrics */
+    METRICS_FMT_COLLECTD,     /* /api/v1/import/collectd */
     METRICS_NFORMATS
 };
 

@@ -7,13 +7,16 @@
  *   /api/v1/status/runtimeinfo  start time, working directory, threads
  *   /api/v1/status/flags        every `tide serve` setting, as text
  *   /api/v1/status/config       the same as a YAML document {"yaml": "..."}
- *   /api/v1/metadata, /api/v1/query_exemplars, /api/v1/rules,
- *   /api/v1/alerts: empty, as Tide stores no metric metadata or exemplars
- *   and has no rules (yet). /api/v1/targets is api/targets_api.c.
+ *   /api/v1/metadata            type, help, unit per family (meta_store.h)
+ *   /api/v1/query_exemplars, /api/v1/rules, /api/v1/alerts: empty, as Tide
+ *   stores no exemplars and has no rules (yet). /api/v1/targets is
+ *   api/targets_api.c.
  *
  * Only runtimeinfo reads storage (its corruptionCount: WAL records and
  * blocks found damaged at start-up); every answer is a few hundred bytes.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 
 #include "api/http.h"
 #include "api/json.h"
+#include "api/meta_store.h"
 #include "api/router.h"
 #include "core/config.h"
 #include "core/time.h"
@@ -194,10 +198,44 @@ void prom_status_config(struct http_req *rq, struct http_resp *rs)
     end(rs, &w);
 }
 
+/* An integer parameter; `def` when absent. false when not an integer. */
+static bool long_param(const struct http_req *rq, const char *name, long def, long *out)
+{
+    const char *s = http_param(rq, name);
+    *out = def;
+    if (s == NULL || s[0] == 0)
+        return true;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end != 0 || errno != 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* /api/v1/metadata?metric=&limit=&limit_per_metric= from the store the
+ * write endpoints fill (meta_store.h). */
 void prom_status_metadata(struct http_req *rq, struct http_resp *rs)
 {
-    (void)rq;
-    http_reply(rs, 200, "application/json", "{\"status\":\"success\",\"data\":{}}");
+    long limit, per_metric;
+    if (!long_param(rq, "limit", -1, &limit)) {
+        http_reply_prom_error(rs, 400, "bad_data", "limit must be a number");
+        return;
+    }
+    if (!long_param(rq, "limit_per_metric", -1, &per_metric)) {
+        http_reply_prom_error(rs, 400, "bad_data", "limit_per_metric must be a number");
+        return;
+    }
+    if (rq->ctx->meta == NULL) {
+        http_reply(rs, 200, "application/json", "{\"status\":\"success\",\"data\":{}}");
+        return;
+    }
+    const char *metric = http_param(rq, "metric");
+    struct json w;
+    http_prom_success(rs, &w);
+    meta_store_json(rq->ctx->meta, &w, strv_c(metric), limit, per_metric);
+    end(rs, &w);
 }
 
 void prom_status_exemplars(struct http_req *rq, struct http_resp *rs)

@@ -34,6 +34,15 @@ static const struct route routes[] = {
      .methods = HTTP_POST | HTTP_PUT,
      .fn = write_import_prometheus,
      .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/import/collectd",
+     .methods = HTTP_POST | HTTP_PUT,
+     .fn = write_import_collectd,
+     .scope = AUTH_WRITE},
+    /* collectd_exporter's path, so its users only change the host */
+    {.pattern = "/collectd-post",
+     .methods = HTTP_POST,
+     .fn = write_import_collectd,
+     .scope = AUTH_WRITE},
     {.pattern = "/api/v1/write",
      .methods = HTTP_POST | HTTP_PUT,
      .fn = write_remote_write,
@@ -57,6 +66,13 @@ static const struct route routes[] = {
     /* export */
     {.pattern = "/api/v1/export", .methods = GP, .form_body = true, .fn = export_jsonl},
     {.pattern = "/api/v1/export/csv", .methods = GP, .form_body = true, .fn = export_csv},
+    /* Prometheus remote read and federation */
+    {.pattern = "/api/v1/read",
+     .methods = HTTP_POST,
+     .fn = remote_read_route,
+     .own_encoding = "snappy",
+     .offload = true},
+    {.pattern = "/federate", .methods = HTTP_GET, .fn = federate_serve, .offload = true},
     /* Prometheus metadata */
     {.pattern = "/api/v1/series", .methods = GP, .form_body = true, .fn = prom_meta_series},
     {.pattern = "/api/v1/labels", .methods = GP, .form_body = true, .fn = prom_meta_labels},

@@ -58,8 +58,15 @@ void write_ping(struct http_req *rq, struct http_resp *rs);
 void write_influx_query(struct http_req *rq, struct http_resp *rs);
 void write_import_csv(struct http_req *rq, struct http_resp *rs);
 void write_import_prometheus(struct http_req *rq, struct http_resp *rs);
+void write_import_collectd(struct http_req *rq, struct http_resp *rs);
 void write_remote_write(struct http_req *rq, struct http_resp *rs);
 void write_otlp(struct http_req *rq, struct http_resp *rs);
+
+/* remote_read.c: Prometheus remote read (remote_read.h) */
+void remote_read_route(struct http_req *rq, struct http_resp *rs);
+
+/* federate.c: Prometheus federation, the latest sample of matching series */
+void federate_serve(struct http_req *rq, struct http_resp *rs);
 
 /* export.c: JSON lines and CSV export, streamed */
 void export_jsonl(struct http_req *rq, struct http_resp *rs);

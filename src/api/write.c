@@ -2,6 +2,7 @@
  * ingest/ and the append pipeline (model/pipeline.h):
  *   /write, /api/v2/write           Influx line protocol (1.x and 2.x conventions)
  *   /api/v1/import[/csv|/prometheus] JSON lines, CSV, Prometheus text format
+ *   /api/v1/import/collectd, /collectd-post  collectd write_http (JSON, PUTVAL)
  *   /api/v1/write                   Prometheus remote write 1.0 (snappy protobuf)
  *   /api/v1/otlp/v1/metrics ...     OTLP/HTTP metrics (protobuf)
  *   /ping, /query                   just enough of InfluxDB 1.x for the `influx` CLI
@@ -13,6 +14,8 @@
  * means every sample is durable per the fsync policy; a 5xx means nothing
  * was acknowledged, 507 when the disk is full. Samples of one series in the
  * same millisecond of a write (sub-ms timestamps) are counted as merged.
+ * The metadata a parser found (TYPE/HELP/UNIT, MetricMetadata, OTLP kinds)
+ * goes to the metadata store (meta_store.h), samples or not.
  * Details: docs/api/write.md.
  */
 #include <ctype.h>
@@ -26,11 +29,13 @@
 
 #include "api/http.h"
 #include "api/json.h"
+#include "api/meta_store.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "ingest/collectd.h"
 #include "ingest/csv_import.h"
 #include "ingest/expfmt.h"
 #include "ingest/ingest.h"
@@ -47,6 +52,7 @@ enum dialect {
     IMPORT_PROM,
     REMOTE_WRITE,
     OTLP,
+    IMPORT_COLLECTD,
 };
 
 static const enum metrics_format dialect_format[] = {
@@ -57,17 +63,19 @@ static const enum metrics_format dialect_format[] = {
     [IMPORT_PROM] = METRICS_FMT_PROMETHEUS,
     [REMOTE_WRITE] = METRICS_FMT_REMOTE_WRITE,
     [OTLP] = METRICS_FMT_OTLP,
+    [IMPORT_COLLECTD] = METRICS_FMT_COLLECTD,
 };
 
 static bool is_import(enum dialect d)
 {
-    return d == IMPORT_JSONL || d == IMPORT_CSV || d == IMPORT_PROM;
+    return d == IMPORT_JSONL || d == IMPORT_CSV || d == IMPORT_PROM || d == IMPORT_COLLECTD;
 }
 
 /* What a parser needs besides the body. */
 struct parse_args {
     struct influx_opts influx;           /* INFLUX_V1, INFLUX_V2 */
     const struct csv_import_format *csv; /* IMPORT_CSV */
+    enum collectd_format collectd;       /* IMPORT_COLLECTD */
     int64_t now_ms;                      /* default timestamp */
 };
 
@@ -220,6 +228,10 @@ static int parse(const struct http_req *rq, enum dialect d, const struct parse_a
     case IMPORT_PROM: {
         struct expfmt_opts o = {.default_t_ms = a->now_ms};
         return expfmt_parse(body, n, &o, b, rep);
+    }
+    case IMPORT_COLLECTD: {
+        struct collectd_opts o = {.format = a->collectd, .now_ms = a->now_ms};
+        return collectd_parse(body, n, &o, b, rep);
     }
     case REMOTE_WRITE: {
         if (n == 0)
@@ -395,6 +407,11 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
             reply_error(rq, rs, d, prc == TIDE_ELIMIT ? 413 : 400, msg);
             return;
         }
+        if (b.nmeta > 0 && ctx->meta != NULL) {
+            int mrc = meta_store_update(ctx->meta, b.meta, b.nmeta);
+            if (mrc != 0)
+                log_warn("write", "metric metadata not kept: %s", tide_strerror(mrc));
+        }
         report_merge(&rep, &srep, line_base);
         if (off + len < n) /* only a later slice needs the count */
             line_base += count_lines(body + off, len);
@@ -556,6 +573,19 @@ void write_import_prometheus(struct http_req *rq, struct http_resp *rs)
         }
     }
     do_write(rq, rs, IMPORT_PROM, &a);
+}
+
+/* collectd's write_http: Format "JSON" (Content-Type application/json) or
+ * "Command" (text/plain PUTVAL lines); other types are sniffed. */
+void write_import_collectd(struct http_req *rq, struct http_resp *rs)
+{
+    struct parse_args a = {.now_ms = time_now_ms(), .collectd = COLLECTD_AUTO};
+    const char *ct = rq->content_type;
+    if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0)
+        a.collectd = COLLECTD_JSON;
+    else if (ct != NULL && strncasecmp(ct, "text/plain", 10) == 0)
+        a.collectd = COLLECTD_PUTVAL;
+    do_write(rq, rs, IMPORT_COLLECTD, &a);
 }
 
 void write_remote_write(struct http_req *rq, struct http_resp *rs)

@@ -28,6 +28,7 @@
 #include "api/agents.h"
 #include "api/auth.h"
 #include "api/http.h"
+#include "api/meta_store.h"
 #include "api/metrics.h"
 #include "api/prom_query.h"
 #include "cmd/cmd.h"
@@ -57,6 +58,7 @@ struct server {
     char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
+    struct meta_store *meta; /* metric metadata for /api/v1/metadata */
     struct metrics metrics;
     struct auth auth;
     struct api_ctx api;
@@ -330,6 +332,25 @@ static int query_stop(void *ctx)
     return 0;
 }
 
+/* The metric metadata store, kept in DATA/metadata.tsv. */
+static int meta_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    char path[CONFIG_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/metadata.tsv", s->cfg.data_dir);
+    return meta_store_open(&s->meta, path, 0, e);
+}
+
+static int meta_stop(void *ctx)
+{
+    struct server *s = ctx;
+    int rc = meta_store_close(s->meta);
+    if (rc != 0)
+        log_warn("main", "writing the metric metadata file: %s", tide_strerror(rc));
+    s->meta = NULL;
+    return 0;
+}
+
 static int http_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -351,6 +372,7 @@ static int http_start_component(void *ctx, struct err *e)
         .auth = &s->auth,
         .query = s->query,
         .config = c,
+        .meta = s->meta,
     };
     atomic_init(&s->api.ready, 1);
     int rc = selfmetrics_register(s->selfmetrics, metrics_collect_api, &s->metrics);
@@ -443,6 +465,7 @@ int serve_main(int argc, char **argv)
         {"pipeline", pipeline_start, pipeline_stop, s},
         {"targets", targets_start_component, targets_stop_component, s},
         {"query", query_start, query_stop, s},
+        {"metadata", meta_start, meta_stop, s},
         {"http", http_start_component, http_stop_component, s},
         {"collection", collection_start, collection_stop, s},
     };

@@ -38,11 +38,15 @@ struct host_proc_ent {
     uint64_t start; /* starttime: tells a reused pid from the old one */
 };
 
-/* A candidate for the top N (host_proc.c). */
+/* A process, then a group of processes of one name and user: a candidate
+ * for the top N (host_proc.c). */
 struct host_proc_top {
-    int pid;
-    double ratio; /* CPU seconds per elapsed second */
-    uint64_t rss_bytes;
+    int pid;            /* the group's busiest process (lowest pid on a tie) */
+    double ratio;       /* CPU seconds per elapsed second, summed over the group */
+    uint64_t rss_bytes; /* summed over the group */
+    unsigned nprocs;    /* processes in the group */
+    uid_t uid;          /* owner of /proc/<pid> */
+    bool uid_ok;        /* false: the process exited before its owner was read */
     char comm[32];
 };
 
@@ -93,6 +97,8 @@ struct host_collector {
     size_t nprev, ncur, cap_prev, cap_cur;
     int64_t prev_t_ms;         /* now_ms of the scan that filled `prev`; 0 = none */
     struct host_proc_top *top; /* top_n slots */
+    struct host_proc_top *cands; /* every process of the scan, grouped after it */
+    size_t ncands, cap_cands;
     struct host_uid_name uid_cache[64];
     unsigned nuid_cache;
 

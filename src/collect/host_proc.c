@@ -8,17 +8,25 @@
  * and keeps (pid, utime+stime, starttime) sorted by pid for the next one.
  * A process's CPU ratio is its tick delta between two collections over the
  * wall-clock time between them (1.0 = one CPU busy); a pid whose starttime
- * changed is a new process and starts from zero. Only the current top N by
- * ratio are emitted, so the cardinality stays at N series per metric however
- * many processes come and go:
- *   tide_process_cpu_usage_ratio{pid, name, user}
- *   tide_process_resident_memory_bytes{pid, name, user}
- * The first collection has no delta and emits no tide_process_* series.
+ * changed is a new process and starts from zero.
+ *
+ * Processes are reported as people read them, by name and user, never by
+ * pid: a pid label made a new series for every restart, fork or short-lived
+ * command (285 new series in 20 minutes on one agent). All processes of one
+ * comm and one owner form a group whose ratio and RSS are summed, as
+ * process-exporter's name groups are; the top N groups by ratio are emitted:
+ *   tide_process_cpu_usage_ratio{name, user}        summed CPU ratio
+ *   tide_process_resident_memory_bytes{name, user}  summed RSS
+ *   tide_process_count{name, user}                  processes in the group
+ *   tide_process_pid{name, user}                    pid of its busiest process
+ * so the series are bounded by the (name, user) pairs the host runs, and a
+ * restarted daemon keeps its series. The first collection has no delta and
+ * emits no tide_process_* series.
  * Counts follow node_exporter's processes collector: node_processes_pids,
  * _threads, _state{state} (the stat letter), _max_processes, _max_threads.
  * The user is the owner of /proc/<pid> (the effective uid, as ps(1) shows
- * it), looked up for the N emitted only and named through a small uid cache;
- * "unknown" if the process exited in between.
+ * it), one fstatat() per process, named for the N emitted only through a
+ * small uid cache; "unknown" if the process exited before it was read.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -174,24 +182,81 @@ static int emit_top(struct host_collector *h, struct batch *b, int64_t t, size_t
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < ntop; i++) {
         const struct host_proc_top *p = &h->top[i];
-        char pid[16], num[16];
-        int n = snprintf(pid, sizeof pid, "%d", p->pid);
-        /* the owner is looked up for the N emitted only, not for every process */
-        struct stat st;
-        const char *user = "unknown";
-        if (fstatat(dirfd((DIR *)h->proc_dir), pid, &st, 0) == 0)
-            user = user_name(h, st.st_uid, num, sizeof num);
-        struct label l[3] = {
+        char num[16];
+        const char *user = p->uid_ok ? user_name(h, p->uid, num, sizeof num) : "unknown";
+        struct label l[2] = {
             {STRV_LIT("name"), host__dup(b, strv_c(p->comm))},
-            {STRV_LIT("pid"), host__dup(b, (struct strv){pid, (size_t)n})},
             {STRV_LIT("user"), host__dup(b, strv_c(user))},
         };
-        rc = host__emit(h, b, "tide_process_cpu_usage_ratio", t, p->ratio, l, 3);
+        rc = host__emit(h, b, "tide_process_cpu_usage_ratio", t, p->ratio, l, 2);
         if (rc == 0)
             rc = host__emit(h, b, "tide_process_resident_memory_bytes", t, (double)p->rss_bytes, l,
-                            3);
+                            2);
+        if (rc == 0)
+            rc = host__emit(h, b, "tide_process_count", t, (double)p->nprocs, l, 2);
+        if (rc == 0)
+            rc = host__emit(h, b, "tide_process_pid", t, (double)p->pid, l, 2);
     }
     return rc;
+}
+
+static int push_cand(struct host_collector *h, const struct host_proc_top *c)
+{
+    if (h->ncands == h->cap_cands) {
+        size_t ncap = h->cap_cands ? h->cap_cands * 2 : 512;
+        void *p = realloc(h->cands, ncap * sizeof *h->cands);
+        if (p == NULL)
+            return -ENOMEM;
+        h->cands = p;
+        h->cap_cands = ncap;
+    }
+    h->cands[h->ncands++] = *c;
+    return 0;
+}
+
+/* Order by (name, user known, uid), so a group's processes are adjacent. */
+static int cmp_group(const void *a, const void *b)
+{
+    const struct host_proc_top *x = a, *y = b;
+    int c = strcmp(x->comm, y->comm);
+    if (c != 0)
+        return c;
+    if (x->uid_ok != y->uid_ok)
+        return x->uid_ok ? -1 : 1;
+    if (x->uid != y->uid)
+        return x->uid < y->uid ? -1 : 1;
+    return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Fold the scan's processes into groups of one name and user and keep the
+ * top N groups by summed CPU ratio. Returns how many there are. */
+static size_t group_top(struct host_collector *h)
+{
+    size_t ntop = 0;
+    if (h->ncands == 0)
+        return 0;
+    qsort(h->cands, h->ncands, sizeof *h->cands, cmp_group);
+    struct host_proc_top g = h->cands[0];
+    double busiest = g.ratio;
+    for (size_t i = 1; i <= h->ncands; i++) {
+        const struct host_proc_top *c = i < h->ncands ? &h->cands[i] : NULL;
+        if (c != NULL && strcmp(c->comm, g.comm) == 0 && c->uid_ok == g.uid_ok && c->uid == g.uid) {
+            g.ratio += c->ratio;
+            g.rss_bytes += c->rss_bytes;
+            g.nprocs++;
+            if (c->ratio > busiest) { /* pids ascend: the lowest wins a tie */
+                busiest = c->ratio;
+                g.pid = c->pid;
+            }
+            continue;
+        }
+        top_insert(h, &ntop, &g);
+        if (c != NULL) {
+            g = *c;
+            busiest = c->ratio;
+        }
+    }
+    return ntop;
 }
 
 static int scan(struct host_collector *h, int64_t t, struct batch *b)
@@ -211,6 +276,7 @@ static int scan(struct host_collector *h, int64_t t, struct batch *b)
     size_t ntop = 0;
     int rc = 0;
     h->ncur = 0;
+    h->ncands = 0;
     struct dirent *de;
     while (rc == 0 && (de = readdir(d)) != NULL) {
         if (de->d_name[0] < '1' || de->d_name[0] > '9')
@@ -243,14 +309,22 @@ static int scan(struct host_collector *h, int64_t t, struct batch *b)
             .pid = ent.pid,
             .ratio = (double)delta / (double)h->clk_tck / elapsed_s,
             .rss_bytes = sl.rss_pages * (uint64_t)h->page_size,
+            .nprocs = 1,
         };
         size_t cn = sl.comm.n < sizeof c.comm - 1 ? sl.comm.n : sizeof c.comm - 1;
         memcpy(c.comm, sl.comm.p, cn);
         c.comm[cn] = 0;
-        top_insert(h, &ntop, &c);
+        /* the owner (effective uid, as ps shows it) keys the group */
+        struct stat st;
+        if (fstatat(dfd, de->d_name, &st, 0) == 0) {
+            c.uid = st.st_uid;
+            c.uid_ok = true;
+        }
+        rc = push_cand(h, &c);
     }
     if (rc < 0)
         return rc;
+    ntop = group_top(h);
     /* /proc lists pids in ascending order; sort only if it did not. */
     for (size_t i = 1; i < h->ncur; i++)
         if (h->cur[i - 1].pid > h->cur[i].pid) {
@@ -287,6 +361,9 @@ void host__proc_fini(struct host_collector *h)
     h->proc_dir = NULL;
     free(h->prev);
     free(h->cur);
+    free(h->cands);
     h->prev = h->cur = NULL;
+    h->cands = NULL;
     h->nprev = h->ncur = h->cap_prev = h->cap_cur = 0;
+    h->ncands = h->cap_cands = 0;
 }

@@ -45,3 +45,20 @@ uint32_t hash_crc32(uint32_t c, const void *p, size_t n)
     }
     return (uint32_t)crc;
 }
+
+/* Castagnoli table, built at compile time from the reflected polynomial. */
+#define C1(c) (((c) >> 1) ^ (((c)&1u) ? 0x82F63B78u : 0u))
+#define C8(c) C1(C1(C1(C1(C1(C1(C1(C1(c))))))))
+#define R4(i) C8((uint32_t)(i)), C8((uint32_t)(i) + 1), C8((uint32_t)(i) + 2), C8((uint32_t)(i) + 3)
+#define R16(i) R4(i), R4((i) + 4), R4((i) + 8), R4((i) + 12)
+#define R64(i) R16(i), R16((i) + 16), R16((i) + 32), R16((i) + 48)
+static const uint32_t crc32c_table[256] = {R64(0), R64(64), R64(128), R64(192)};
+
+uint32_t hash_crc32c(uint32_t crc, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++)
+        crc = crc32c_table[(crc ^ b[i]) & 0xffu] ^ (crc >> 8);
+    return ~crc;
+}

@@ -20,4 +20,10 @@ uint64_t hash_stream_digest(const struct hash_stream *h);
 /* CRC-32 (zlib polynomial) of n bytes, continuing from `crc` (start with 0). */
 uint32_t hash_crc32(uint32_t crc, const void *p, size_t n);
 
+/* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of n bytes,
+ * continuing from `crc` (start with 0): Go's crc32.Checksum(b,
+ * crc32.MakeTable(crc32.Castagnoli)), as remote read's streamed frames
+ * carry it. Software, table-driven; thread-safe. */
+uint32_t hash_crc32c(uint32_t crc, const void *p, size_t n);
+
 #endif

@@ -5,8 +5,8 @@
  *
  * with blanks and tabs allowed between tokens, as Prometheus' own lexer
  * allows. Each line becomes one single-sample series: several lines of the
- * same series are merged by storage, not here. HELP and TYPE lines are
- * checked for shape and otherwise ignored: Tide keeps no metadata yet.
+ * same series are merged by storage, not here. HELP, TYPE and UNIT lines
+ * become the batch's metadata (batch_add_meta()), one entry per family.
  * Invariant: nothing is read at or past `end`; the input needs no NUL.
  */
 #include "ingest/expfmt.h"
@@ -182,9 +182,35 @@ static int line_err(struct ingest_report *r, const struct line *l, const char *a
     return TIDE_EPARSE;
 }
 
-/* `# HELP name text`, `# TYPE name type`, `# EOF` or any other comment.
- * Returns 1 for `# EOF`, 0 for a good comment, TIDE_EPARSE for a bad one. */
-static int comment(const struct line *l, struct ingest_report *r)
+/* HELP text after its name: escapes `\\` and `\n` are undone (Prometheus'
+ * text format), copied into the batch arena only when there are any. */
+static int help_text(const char *p, const char *end, struct batch *b, struct strv *out)
+{
+    if (memchr(p, '\\', (size_t)(end - p)) == NULL) {
+        *out = (struct strv){p, (size_t)(end - p)};
+        return 0;
+    }
+    char *dst = arena_alloc(&b->arena, (size_t)(end - p) + 1);
+    if (dst == NULL)
+        return -ENOMEM;
+    size_t n = 0;
+    for (const char *s = p; s < end; s++) {
+        if (*s == '\\' && s + 1 < end && (s[1] == '\\' || s[1] == 'n')) {
+            dst[n++] = s[1] == 'n' ? '\n' : '\\';
+            s++;
+        } else {
+            dst[n++] = *s;
+        }
+    }
+    *out = (struct strv){dst, n};
+    return 0;
+}
+
+/* `# HELP name text`, `# TYPE name type`, `# UNIT name unit` (OpenMetrics),
+ * `# EOF` or any other comment. HELP, TYPE and UNIT are recorded in the
+ * batch's metadata. Returns 1 for `# EOF`, 0 for a good comment, TIDE_EPARSE
+ * for a bad one, -ENOMEM. */
+static int comment(const struct line *l, struct batch *b, struct ingest_report *r)
 {
     const char *p = skip_blanks(l->p + 1, l->end);
     const char *w = p;
@@ -195,28 +221,54 @@ static int comment(const struct line *l, struct ingest_report *r)
         return 1;
     bool help = wn == 4 && memcmp(w, "HELP", 4) == 0;
     bool type = wn == 4 && memcmp(w, "TYPE", 4) == 0;
-    if (!help && !type)
+    bool unit = wn == 4 && memcmp(w, "UNIT", 4) == 0;
+    if (!help && !type && !unit)
         return 0;
     p = skip_blanks(p, l->end);
     const char *name = p;
     if (p == l->end || !(name_start(*p) || *p == ':'))
-        return line_err(r, l, p, help ? "HELP without a metric name" : "TYPE without a metric name");
+        return line_err(r, l, p,
+                        help   ? "HELP without a metric name"
+                        : type ? "TYPE without a metric name"
+                               : "UNIT without a metric name");
     while (p < l->end && (name_char(*p) || *p == ':'))
         p++;
     if (p < l->end && !blank(*p))
         return line_err(r, l, p, "invalid character in metric name");
-    if (help || name == p)
-        return 0;
+    struct batch_meta m = {.family = {name, (size_t)(p - name)}, .type = METRIC_TYPE_NONE};
+    if (help) { /* the rest of the line, after the blanks, is the text */
+        int rc = help_text(skip_blanks(p, l->end), l->end, b, &m.help);
+        return rc != 0 ? rc : batch_add_meta(b, &m);
+    }
+    if (unit) {
+        p = skip_blanks(p, l->end);
+        const char *u = p;
+        while (p < l->end && !blank(*p))
+            p++;
+        if (skip_blanks(p, l->end) != l->end)
+            return line_err(r, l, p, "UNIT takes one word");
+        m.unit = (struct strv){u, (size_t)(p - u)};
+        return batch_add_meta(b, &m);
+    }
     p = skip_blanks(p, l->end);
     const char *t = p;
     while (p < l->end && !blank(*p))
         p++;
     size_t tn = (size_t)(p - t);
-    static const char *const types[] = {"counter", "gauge", "histogram", "summary", "untyped"};
+    static const struct {
+        const char *name;
+        enum metric_type type;
+    } types[] = {
+        {"counter", METRIC_TYPE_COUNTER},     {"gauge", METRIC_TYPE_GAUGE},
+        {"histogram", METRIC_TYPE_HISTOGRAM}, {"summary", METRIC_TYPE_SUMMARY},
+        {"untyped", METRIC_TYPE_UNKNOWN},
+    };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (tn == strlen(types[i]) && memcmp(t, types[i], tn) == 0 &&
-            skip_blanks(p, l->end) == l->end)
-            return 0;
+        if (tn == strlen(types[i].name) && memcmp(t, types[i].name, tn) == 0 &&
+            skip_blanks(p, l->end) == l->end) {
+            m.type = types[i].type;
+            return batch_add_meta(b, &m);
+        }
     return line_err(r, l, t, "TYPE must be counter, gauge, histogram, summary or untyped");
 }
 
@@ -409,7 +461,9 @@ int expfmt_parse(const char *p, size_t n, const struct expfmt_opts *o, struct ba
         if (l.p == l.end) {
             rc = 0;
         } else if (*l.p == '#') {
-            rc = comment(&l, r);
+            rc = comment(&l, b, r);
+            if (rc == -ENOMEM)
+                return rc;
             if (rc == 1) {
                 if (r)
                     r->lines_ok++;

@@ -149,6 +149,8 @@ struct conv {
     bool any_point;
     struct buf tmp; /* scratch for building strings */
     struct err *e;  /* the caller's, for a series labels_validate() refuses */
+    struct strv meta_name;      /* the family of the metric just converted; n = 0: none */
+    enum metric_type meta_type; /* and its type */
 };
 
 static struct strv keep(struct conv *c, const char *p, size_t n, int *rc)
@@ -681,15 +683,42 @@ static bool skip_temporality(struct conv *c, M(AggregationTemporality) temporali
     return true;
 }
 
+/* The family's metadata, as Prometheus' translator sends it: the kind, the
+ * description as help, the unit as OTLP spells it. */
+static int meta(struct conv *c, const M(Metric) *m, struct strv name, enum metric_type type)
+{
+    int rc = 0;
+    struct batch_meta bm = {.family = name, .type = type};
+    const char *help = m->description ? m->description : "";
+    const char *unit = m->unit ? m->unit : "";
+    bm.help = keep(c, help, strlen(help), &rc);
+    if (rc == 0)
+        bm.unit = keep(c, unit, strlen(unit), &rc);
+    return rc != 0 ? rc : batch_add_meta(c->b, &bm);
+}
+
+static int metric_points(struct conv *c, const M(Metric) *m);
+
 static int metric(struct conv *c, const M(Metric) *m)
+{
+    int rc = metric_points(c, m);
+    if (rc != 0 || c->meta_name.n == 0)
+        return rc;
+    return meta(c, m, c->meta_name, c->meta_type);
+}
+
+static int metric_points(struct conv *c, const M(Metric) *m)
 {
     int rc = 0;
     struct strv name;
+    c->meta_name = (struct strv){NULL, 0};
     switch (m->data_case) {
     case DATA(GAUGE):
         name = metric_name(c, m, K_GAUGE, &rc);
         if (rc != 0 || name.n == 0 || m->gauge == NULL)
             return rc;
+        c->meta_name = name;
+        c->meta_type = METRIC_TYPE_GAUGE;
         return number_points(c, name, m->gauge->data_points, m->gauge->n_data_points);
     case DATA(SUM): {
         const M(Sum) *s = m->sum;
@@ -700,6 +729,8 @@ static int metric(struct conv *c, const M(Metric) *m)
         name = metric_name(c, m, s->is_monotonic ? K_COUNTER : K_OTHER, &rc);
         if (rc != 0 || name.n == 0)
             return rc;
+        c->meta_name = name;
+        c->meta_type = s->is_monotonic ? METRIC_TYPE_COUNTER : METRIC_TYPE_GAUGE;
         return number_points(c, name, s->data_points, s->n_data_points);
     }
     case DATA(HISTOGRAM): {
@@ -711,12 +742,16 @@ static int metric(struct conv *c, const M(Metric) *m)
         name = metric_name(c, m, K_OTHER, &rc);
         if (rc != 0 || name.n == 0)
             return rc;
+        c->meta_name = name;
+        c->meta_type = METRIC_TYPE_HISTOGRAM;
         return histogram_points(c, name, h->data_points, h->n_data_points);
     }
     case DATA(SUMMARY):
         name = metric_name(c, m, K_OTHER, &rc);
         if (rc != 0 || name.n == 0 || m->summary == NULL)
             return rc;
+        c->meta_name = name;
+        c->meta_type = METRIC_TYPE_SUMMARY;
         return summary_points(c, name, m->summary->data_points, m->summary->n_data_points);
     case DATA(EXPONENTIAL_HISTOGRAM):
         if (c->st && m->exponential_histogram)
@@ -801,6 +836,7 @@ int otlp_parse(const void *pb, size_t n, size_t max_mem_bytes, struct batch *b,
     struct conv c = {.b = b, .st = st, .e = e};
     buf_init(&c.tmp, 0);
     size_t nseries = b->nseries, nlabels = b->nlabels, nsamples = b->nsamples;
+    size_t nmeta = b->nmeta;
     struct otlp_stats before = st ? *st : (struct otlp_stats){0};
     int rc = 0;
     for (size_t i = 0; i < req->n_resource_metrics && rc == 0; i++)
@@ -814,6 +850,7 @@ int otlp_parse(const void *pb, size_t n, size_t max_mem_bytes, struct batch *b,
         b->nseries = nseries;
         b->nlabels = nlabels;
         b->nsamples = nsamples;
+        b->nmeta = nmeta;
         if (st)
             *st = before;
         if (rc == TIDE_EPARSE)

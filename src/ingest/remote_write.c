@@ -14,6 +14,8 @@
  * a varint (type 0), 8 bytes (1), a varint length and that many bytes (2) or
  * 4 bytes (5). Groups (3, 4) are refused. Unknown fields are skipped.
  *   WriteRequest { TimeSeries timeseries = 1; MetricMetadata metadata = 3 }
+ *   MetricMetadata { MetricType type = 1; string metric_family_name = 2;
+ *                    string help = 4; string unit = 5 }
  *   TimeSeries   { Label labels = 1; Sample samples = 2; Exemplar = 3; Histogram = 4 }
  *   Label        { string name = 1; string value = 2 }
  *   Sample       { double value = 1 (fixed64); int64 timestamp = 2 (varint) }
@@ -171,6 +173,42 @@ static int sample(struct dec *d, struct pb *r)
     return batch_add_sample(d->b, (int64_t)ts, v);
 }
 
+/* MetricMetadata { MetricType type = 1; string metric_family_name = 2;
+ * string help = 4; string unit = 5 }: one entry of the batch's metadata.
+ * An entry without a family name is dropped; an unknown type number reads
+ * as UNKNOWN, as Prometheus' enum does. */
+static int metadata(struct dec *d, struct pb *r)
+{
+    struct batch_meta m = {.type = METRIC_TYPE_UNKNOWN, .help = {"", 0}, .unit = {"", 0}};
+    while (r->p < r->end) {
+        uint32_t f, wt;
+        if (key(r, &f, &wt) != 0)
+            return bad(d, r, "bad field key in MetricMetadata");
+        if (f == 1 && wt == WT_VARINT) {
+            uint64_t t;
+            if (varint(r, &t) != 0)
+                return bad(d, r, "truncated MetricMetadata type");
+            m.type = t <= METRIC_TYPE_STATESET ? (enum metric_type)t : METRIC_TYPE_UNKNOWN;
+        } else if ((f == 2 || f == 4 || f == 5) && wt == WT_LEN) {
+            struct pb s;
+            if (sub(r, &s) != 0)
+                return bad(d, r, "truncated MetricMetadata string");
+            struct strv v = {(const char *)s.p, (size_t)(s.end - s.p)};
+            if (f == 2)
+                m.family = v;
+            else if (f == 4)
+                m.help = v;
+            else
+                m.unit = v;
+        } else if (skip(r, wt) != 0) {
+            return bad(d, r, "truncated field in MetricMetadata");
+        }
+    }
+    if (m.family.n == 0)
+        return 0;
+    return batch_add_meta(d->b, &m);
+}
+
 static int series(struct dec *d, struct pb *r)
 {
     int rc = batch_begin_series(d->b);
@@ -212,6 +250,7 @@ int remote_write_parse(const void *pb, size_t n, struct batch *b, size_t *histog
         return 0; /* an empty WriteRequest; pb may be NULL */
     struct dec d = {b, 0, 0, e};
     size_t nseries = b->nseries, nlabels = b->nlabels, nsamples = b->nsamples;
+    size_t nmeta = b->nmeta;
     struct pb r = {pb, (const uint8_t *)pb + n, pb};
     int rc = 0;
     while (r.p < r.end) {
@@ -229,7 +268,16 @@ int remote_write_parse(const void *pb, size_t n, struct batch *b, size_t *histog
             rc = series(&d, &s);
             if (rc != 0)
                 break;
-        } else if (skip(&r, wt) != 0) { /* metadata (3) and unknown fields */
+        } else if (f == 3 && wt == WT_LEN) {
+            struct pb s;
+            if (sub(&r, &s) != 0) {
+                rc = bad(&d, &r, "truncated MetricMetadata");
+                break;
+            }
+            rc = metadata(&d, &s);
+            if (rc != 0)
+                break;
+        } else if (skip(&r, wt) != 0) { /* unknown fields */
             rc = bad(&d, &r, "truncated WriteRequest field");
             break;
         }
@@ -241,6 +289,7 @@ int remote_write_parse(const void *pb, size_t n, struct batch *b, size_t *histog
         b->nseries = nseries;
         b->nlabels = nlabels;
         b->nsamples = nsamples;
+        b->nmeta = nmeta;
         return rc;
     }
     if (histograms_skipped)

@@ -2,8 +2,9 @@
  * around a protobuf prometheus.WriteRequest, proto/prompb/) to a
  * `struct batch`, and back for tests and the agent's sender.
  *
- * What is kept: every TimeSeries' labels and float samples. Metadata and
- * exemplars are read past and ignored. Native histogram samples cannot be
+ * What is kept: every TimeSeries' labels and float samples, and every
+ * MetricMetadata as the batch's metadata (batch_add_meta()). Exemplars are
+ * read past and ignored. Native histogram samples cannot be
  * stored yet: they are counted in *histograms_skipped and dropped, and a
  * series carrying only histograms adds nothing to the batch.
  *

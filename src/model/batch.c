@@ -18,13 +18,14 @@ void batch_fini(struct batch *b)
     free(b->labels);
     free(b->samples);
     free(b->series);
+    free(b->meta);
     arena_fini(&b->arena);
     *b = (struct batch){0};
 }
 
 void batch_reset(struct batch *b)
 {
-    b->nlabels = b->nsamples = b->nseries = 0;
+    b->nlabels = b->nsamples = b->nseries = b->nmeta = 0;
     b->open = 0;
     arena_reset(&b->arena);
 }
@@ -134,4 +135,39 @@ void batch_abort_series(struct batch *b)
 char *batch_strdup(struct batch *b, const char *p, size_t n)
 {
     return arena_strndup(&b->arena, p, n);
+}
+
+const char *metric_type_name(enum metric_type t)
+{
+    static const char *const names[] = {
+        [METRIC_TYPE_UNKNOWN] = "unknown",
+        [METRIC_TYPE_COUNTER] = "counter",
+        [METRIC_TYPE_GAUGE] = "gauge",
+        [METRIC_TYPE_HISTOGRAM] = "histogram",
+        [METRIC_TYPE_GAUGEHISTOGRAM] = "gaugehistogram",
+        [METRIC_TYPE_SUMMARY] = "summary",
+        [METRIC_TYPE_INFO] = "info",
+        [METRIC_TYPE_STATESET] = "stateset",
+    };
+    if ((int)t < 0 || (size_t)t >= sizeof names / sizeof names[0])
+        return NULL;
+    return names[t];
+}
+
+int batch_add_meta(struct batch *b, const struct batch_meta *m)
+{
+    if (b->nmeta > 0 && strv_eq(b->meta[b->nmeta - 1].family, m->family)) {
+        struct batch_meta *last = &b->meta[b->nmeta - 1];
+        if (m->type != METRIC_TYPE_NONE)
+            last->type = m->type;
+        if (m->help.p != NULL)
+            last->help = m->help;
+        if (m->unit.p != NULL)
+            last->unit = m->unit;
+        return 0;
+    }
+    if (mem_grow((void **)&b->meta, &b->cap_meta, b->nmeta + 1, sizeof *b->meta))
+        return -ENOMEM;
+    b->meta[b->nmeta++] = *m;
+    return 0;
 }

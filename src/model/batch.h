@@ -35,6 +35,35 @@ struct batch_series {
     uint32_t sample_off, nsamples; /* slice of batch.samples */
 };
 
+/* The type a sender declares for a metric family (Prometheus' MetricType,
+ * in its remote-write numbering plus NONE for "not said"). */
+enum metric_type {
+    METRIC_TYPE_NONE = -1,   /* the sender said nothing about the type */
+    METRIC_TYPE_UNKNOWN = 0, /* "untyped" in the text format */
+    METRIC_TYPE_COUNTER,
+    METRIC_TYPE_GAUGE,
+    METRIC_TYPE_HISTOGRAM,
+    METRIC_TYPE_GAUGEHISTOGRAM,
+    METRIC_TYPE_SUMMARY,
+    METRIC_TYPE_INFO,
+    METRIC_TYPE_STATESET,
+};
+
+/* "counter", "gauge", ... "unknown" as Prometheus' metadata API spells the
+ * type; NULL for METRIC_TYPE_NONE or an out-of-range value. */
+const char *metric_type_name(enum metric_type t);
+
+/* What a sender said about one metric family (# TYPE/# HELP/# UNIT, remote
+ * write's MetricMetadata, an OTLP Metric's kind, description and unit).
+ * Strings borrow like labels do (the input or the batch arena). A field
+ * with .p == NULL was not given; an empty given one has .p != NULL. */
+struct batch_meta {
+    struct strv family;    /* the metric family name, e.g. "http_requests_total" */
+    enum metric_type type; /* METRIC_TYPE_NONE when not given */
+    struct strv help;      /* free text */
+    struct strv unit;      /* "seconds", "bytes", ... */
+};
+
 struct batch {
     struct label *labels;
     size_t nlabels, cap_labels;
@@ -42,6 +71,8 @@ struct batch {
     size_t nsamples, cap_samples;
     struct batch_series *series;
     size_t nseries, cap_series;
+    struct batch_meta *meta; /* metric family metadata, beside the series */
+    size_t nmeta, cap_meta;
     struct arena arena; /* copies of unescaped/derived strings */
     int open;           /* a series was begun and not yet ended */
 };
@@ -68,6 +99,14 @@ int batch_end_series(struct batch *b);
 int batch_end_series_checked(struct batch *b, struct err *e);
 /* Forget the series begun last (e.g. its line failed to parse). */
 void batch_abort_series(struct batch *b);
+
+/* Record metadata of a family. When the last entry is of the same family,
+ * the given fields of `m` are merged into it (a # TYPE line then its # HELP
+ * line make one entry); otherwise `m` is appended. Strings are borrowed as
+ * they are (copy with batch_strdup() first if they are not the input's).
+ * 0 or -ENOMEM. The metadata is not tied to any series: a batch may carry
+ * metadata and no samples (remote write sends it in requests of its own). */
+int batch_add_meta(struct batch *b, const struct batch_meta *m);
 
 /* Make room for this many more series, labels and samples, so a producer
  * that can estimate its output (e.g. from its first line and the input size)

@@ -15,6 +15,7 @@
  * the decoder flags anything else as corrupt, so it can be fed any bytes.
  */
 #include "storage/chunk.h"
+#include "storage/storage.h"
 
 #include <string.h>
 
@@ -212,4 +213,30 @@ bool chunk_dec_next(struct chunk_dec *d)
 int chunk_dec_err(const struct chunk_dec *d)
 {
     return d->bad ? TIDE_ECORRUPT : 0;
+}
+
+int storage_xor_chunk(struct buf *dst, const struct sample *v, size_t n)
+{
+    if (n == 0 || n > 65535)
+        return TIDE_EINVAL;
+    struct buf tmp;
+    buf_init(&tmp, dst->max);
+    struct chunk_enc e;
+    chunk_enc_init(&e, &tmp);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = chunk_enc_append(&e, v[i].t_ms, v[i].v);
+    size_t len0 = dst->len;
+    if (rc == 0)
+        rc = buf_put_u8(dst, (uint8_t)(n >> 8));
+    if (rc == 0)
+        rc = buf_put_u8(dst, (uint8_t)(n & 0xff));
+    if (rc == 0)
+        rc = buf_append(dst, tmp.p, tmp.len);
+    if (rc != 0 && dst->len > len0) {
+        dst->len = len0;
+        dst->p[len0] = 0;
+    }
+    buf_fini(&tmp);
+    return rc;
 }

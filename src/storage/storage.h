@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/strv.h"
 #include "model/batch.h"
@@ -153,6 +154,14 @@ bool storage_set_maybe_nan(const struct storage_set *set);
 /* Number of series in the set. */
 size_t storage_set_count(const struct storage_set *set);
 void storage_set_free(struct storage_set *set);
+
+/* Append Prometheus' XOR chunk of v[0..n) to dst, as remote read's
+ * STREAMED_XOR_CHUNKS carries it: a 2-byte big-endian sample count, then
+ * the Gorilla bit stream of the head chunks (docs/format/chunks.md; the
+ * same bits Prometheus' chunkenc writes). Timestamps must strictly
+ * increase (storage_set_samples() gives them so); 1 <= n <= 65535.
+ * 0, TIDE_EINVAL, TIDE_ELIMIT (dst's cap) or -ENOMEM; dst unchanged on failure. */
+int storage_xor_chunk(struct buf *dst, const struct sample *v, size_t n);
 
 /* Sorted, distinct label names (or values of label `name`) over the series
  * matching all matchers (nm may be 0 = all series) with samples in the range.

@@ -7,7 +7,8 @@
 # Tide lists node_cpu_seconds_total and friends; then for a handful of
 # metrics every sample Prometheus holds in a 1m window (its /api/v1/query
 # with a range selector at a fixed time) is in Tide's /api/v1/export with
-# the same timestamp and the same value, bit for bit.
+# the same timestamp and the same value, bit for bit. The MetricMetadata
+# Prometheus sends (every second here) is served by /api/v1/metadata.
 . "$(dirname "$0")/lib.sh"
 
 PROM=$(command -v prometheus || true)
@@ -52,6 +53,8 @@ remote_write:
       max_samples_per_send: 2000
       min_backoff: 100ms
       max_backoff: 1s
+    metadata_config:
+      send_interval: 1s
 YML
 prom_start
 log "prometheus on $PROM_URL (pid $PROM_PID)"
@@ -71,6 +74,17 @@ while :; do
     sleep 1
 done
 log "all of ${WANT[*]} arrived after ~$((SECONDS - deadline + 60)) s"
+# Prometheus sends each family's MetricMetadata too: /api/v1/metadata has it.
+for _ in $(seq 1 30); do
+    req GET "/api/v1/metadata?metric=node_cpu_seconds_total"
+    [[ "$BODY" == *counter* ]] && break
+    sleep 1
+done
+json_ok 'j["data"]["node_cpu_seconds_total"][0]["type"] == "counter"'
+json_ok '"CPU" in j["data"]["node_cpu_seconds_total"][0]["help"]'
+req GET "/api/v1/metadata?metric=node_load1"
+json_ok 'j["data"]["node_load1"][0]["type"] == "gauge"'
+log "remote write metadata served by /api/v1/metadata"
 # 401 for a sender without the token (the same Tide, a plain curl)
 req POST /api/v1/write -H 'Content-Encoding: snappy' --data-binary 'x'
 assert_code 401

@@ -1,6 +1,7 @@
 /* test_host_proc.c: the "proc" group (collect/host_proc.c): CPU ratios from
- * two scans of a fake /proc written here, top-N selection, pid reuse, and
- * the node_processes_* counts; then a scan of the real /proc. */
+ * two scans of a fake /proc written here, top-N selection, pid reuse, the
+ * grouping by name and user with no pid label (restarts make no new
+ * series), and the node_processes_* counts; then a scan of the real /proc. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,17 @@
 #include "host_collect.h"
 
 static char root[512];
+
+/* Series of the batch carrying label `name`. */
+static size_t count_label(const struct batch *b, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->nseries; i++) {
+        const struct batch_series *s = &b->series[i];
+        n += labels_get(b->labels + s->label_off, s->nlabels, strv_c(name)).p != NULL;
+    }
+    return n;
+}
 
 static void write_proc(int pid, const char *comm, char state, unsigned long utime,
                        unsigned long stime, int threads, unsigned long start, unsigned long rss)
@@ -81,17 +93,23 @@ static void test_top_n(void **state)
     struct passwd *pw = getpwuid(geteuid());
     const char *user = pw ? pw->pw_name : "0";
     const struct want wants[] = {
-        {"tide_process_cpu_usage_ratio", "pid", "100", "name", "busy", 200 / hz / 2},
-        {"tide_process_cpu_usage_ratio", "pid", "300", "name", "new", 40 / hz / 2},
-        {"tide_process_cpu_usage_ratio", "pid", "400", "user", user, 20 / hz / 2},
-        {"tide_process_resident_memory_bytes", "pid", "100", NULL, NULL,
+        {"tide_process_cpu_usage_ratio", "name", "busy", "user", user, 200 / hz / 2},
+        {"tide_process_cpu_usage_ratio", "name", "new", "user", user, 40 / hz / 2},
+        {"tide_process_cpu_usage_ratio", "name", "born", "user", user, 20 / hz / 2},
+        {"tide_process_resident_memory_bytes", "name", "busy", NULL, NULL,
          512.0 * (double)sysconf(_SC_PAGESIZE)},
+        {"tide_process_pid", "name", "busy", "user", user, 100},
+        {"tide_process_pid", "name", "new", NULL, NULL, 300},
+        {"tide_process_count", "name", "busy", NULL, NULL, 1},
         {"node_processes_pids", NULL, NULL, NULL, NULL, 4},
         {"node_processes_state", "state", "D", NULL, NULL, 1},
     };
     check_wants(&b, wants, sizeof wants / sizeof *wants);
     assert_int_equal(count_series(&b, "tide_process_cpu_usage_ratio"), 3);
     assert_int_equal(count_series(&b, "tide_process_resident_memory_bytes"), 3);
+    assert_int_equal(count_series(&b, "tide_process_count"), 3);
+    assert_int_equal(count_series(&b, "tide_process_pid"), 3);
+    assert_int_equal(count_label(&b, "pid"), 0);
 
     /* a process gone and a comm with parens */
     rm_proc(100);
@@ -105,6 +123,72 @@ static void test_top_n(void **state)
     batch_fini(&b);
     host_collector_free(h);
     for (int pid = 100; pid <= 400; pid += 100)
+        rm_proc(pid);
+    rmdir(root);
+}
+
+/* Processes of one name and user are one group: ratios and RSS summed, the
+ * busiest one's pid as a value. A restart under a new pid, and short-lived
+ * workers coming and going, keep the same label sets: no churn. */
+static void test_groups_no_churn(void **state)
+{
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(root, sizeof root, "%s/tide-proc-XXXXXX", tmp);
+    assert_non_null(mkdtemp(root));
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    double page = (double)sysconf(_SC_PAGESIZE);
+    write_proc(10, "postgres", 'S', 0, 0, 1, 100, 100);
+    write_proc(11, "postgres", 'S', 0, 0, 1, 110, 50);
+    write_proc(12, "nginx", 'S', 0, 0, 1, 120, 10);
+
+    struct host_opts o;
+    host_opts_init(&o);
+    o.proc_root = root;
+    o.top_n = 5;
+    o.instance = "h";
+    struct host_collector *h = NULL;
+    assert_int_equal(host_collector_new(&o, &h, NULL), 0);
+    struct batch b;
+    batch_init(&b);
+    assert_int_equal(host_collect_group(h, HOST_PROC, 10000, &b, NULL), 0);
+
+    write_proc(10, "postgres", 'S', 10, 10, 1, 100, 100); /* +20 */
+    write_proc(11, "postgres", 'S', 50, 10, 1, 110, 50);  /* +60: the busiest */
+    write_proc(13, "postgres", 'S', 10, 0, 1, 130, 25);   /* a new backend: 10 */
+    write_proc(12, "nginx", 'S', 5, 0, 1, 120, 10);       /* +5 */
+    batch_reset(&b);
+    assert_int_equal(host_collect_group(h, HOST_PROC, 11000, &b, NULL), 0);
+    const struct want wants[] = {
+        {"tide_process_cpu_usage_ratio", "name", "postgres", NULL, NULL, 90 / hz},
+        {"tide_process_resident_memory_bytes", "name", "postgres", NULL, NULL, 175 * page},
+        {"tide_process_count", "name", "postgres", NULL, NULL, 3},
+        {"tide_process_pid", "name", "postgres", NULL, NULL, 11},
+        {"tide_process_cpu_usage_ratio", "name", "nginx", NULL, NULL, 5 / hz},
+        {"tide_process_pid", "name", "nginx", NULL, NULL, 12},
+    };
+    check_wants(&b, wants, sizeof wants / sizeof *wants);
+    assert_int_equal(count_series(&b, "tide_process_cpu_usage_ratio"), 2);
+
+    /* Many restarts later: every pid changed, the series did not. */
+    for (int round = 0; round < 20; round++) {
+        int base = 1000 + round * 10;
+        for (int pid = 10; pid < 1000 + 200; pid++)
+            if (pid < base || pid >= base + 10)
+                rm_proc(pid);
+        write_proc(base, "postgres", 'S', 1 + round, 0, 1, 1000 + (unsigned long)round, 100);
+        write_proc(base + 1, "nginx", 'S', 1, 0, 1, 1000 + (unsigned long)round, 10);
+        batch_reset(&b);
+        assert_int_equal(host_collect_group(h, HOST_PROC, 12000 + round * 1000, &b, NULL), 0);
+        assert_int_equal(count_series(&b, "tide_process_cpu_usage_ratio"), 2);
+        double v;
+        assert_true(find_value(&b, &v, "tide_process_pid", "name", "postgres", NULL));
+        assert_true(v == base);
+        assert_true(find_value(&b, &v, "tide_process_count", "name", "nginx", NULL) && v == 1);
+        assert_int_equal(count_label(&b, "pid"), 0);
+    }
+    batch_fini(&b);
+    host_collector_free(h);
+    for (int pid = 10; pid < 1200; pid++)
         rm_proc(pid);
     rmdir(root);
 }
@@ -133,6 +217,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_top_n),
+        cmocka_unit_test(test_groups_no_churn),
         cmocka_unit_test(test_real_proc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

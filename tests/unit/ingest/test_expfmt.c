@@ -186,6 +186,46 @@ static void test_parse_float(void **state)
     }
 }
 
+/* HELP, TYPE and UNIT lines become the batch's metadata, one entry per
+ * family, rendered `family|type|unit|help` (type "-" when not given). */
+static void test_metadata(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *in, *want;
+    } mc[] = {
+        {"type then help", "# TYPE x counter\n# HELP x Total \\ things\\n here.\nx 1\n",
+         "x|counter||Total \\ things\n here.\n"},
+        {"help only, untyped", "# HELP y  two  spaces\n# TYPE z untyped\n",
+         "y|-||two  spaces\nz|unknown||\n"},
+        {"unit", "# TYPE t_seconds gauge\n# UNIT t_seconds seconds\n# HELP t_seconds\n",
+         "t_seconds|gauge|seconds|\n"},
+        {"bad type is no metadata", "# TYPE w weird\n", ""},
+        {"comments are not", "# just a comment\n# HELPER x y\n", ""},
+    };
+    for (size_t i = 0; i < sizeof mc / sizeof mc[0]; i++) {
+        struct batch b;
+        batch_init(&b);
+        struct ingest_report r;
+        ingest_report_init(&r);
+        struct expfmt_opts o = {.default_t_ms = T0};
+        assert_int_equal(expfmt_parse(mc[i].in, strlen(mc[i].in), &o, &b, &r), 0);
+        char got[512] = "";
+        size_t n = 0;
+        for (size_t j = 0; j < b.nmeta; j++) {
+            const struct batch_meta *m = &b.meta[j];
+            const char *t = metric_type_name(m->type);
+            n += (size_t)snprintf(got + n, sizeof got - n, "%.*s|%s|%.*s|%.*s\n",
+                                  (int)m->family.n, m->family.p, t ? t : "-", (int)m->unit.n,
+                                  m->unit.p ? m->unit.p : "", (int)m->help.n,
+                                  m->help.p ? m->help.p : "");
+        }
+        if (strcmp(got, mc[i].want) != 0)
+            fail_msg("%s:\n  got  [%s]\n  want [%s]", mc[i].name, got, mc[i].want);
+        batch_fini(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_report_and_prefixes),
         cmocka_unit_test(test_invalid_labels),
         cmocka_unit_test(test_parse_float),
+        cmocka_unit_test(test_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -382,6 +382,47 @@ static void test_unknown_fields_and_order(void **state)
     batch_fini(&b);
 }
 
+/* MetricMetadata entries become the batch's metadata, in a request with no
+ * series (as Prometheus sends them); a failed request leaves none. */
+static void test_metadata(void **state)
+{
+    (void)state;
+    Prometheus__MetricMetadata m[2] = {PROMETHEUS__METRIC_METADATA__INIT,
+                                       PROMETHEUS__METRIC_METADATA__INIT};
+    m[0].type = PROMETHEUS__METRIC_METADATA__METRIC_TYPE__COUNTER;
+    m[0].metric_family_name = "node_cpu_seconds_total";
+    m[0].help = "Seconds the CPUs spent in each mode.";
+    m[1].type = PROMETHEUS__METRIC_METADATA__METRIC_TYPE__GAUGE;
+    m[1].metric_family_name = "node_load1";
+    m[1].unit = "load";
+    Prometheus__MetricMetadata *mp[2] = {&m[0], &m[1]};
+    Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
+    wr.n_metadata = 2;
+    wr.metadata = mp;
+    size_t n;
+    char *body = compress_msg(&wr, &n);
+    struct batch b;
+    batch_init(&b);
+    struct err e = {0};
+    assert_int_equal(remote_write_decode(body, n, REMOTE_WRITE_MAX_BYTES, &b, NULL, &e), 0);
+    assert_int_equal(b.nseries, 0);
+    assert_int_equal(b.nmeta, 2);
+    assert_true(strv_eq_c(b.meta[0].family, "node_cpu_seconds_total"));
+    assert_int_equal(b.meta[0].type, METRIC_TYPE_COUNTER);
+    assert_true(strv_eq_c(b.meta[0].help, "Seconds the CPUs spent in each mode."));
+    assert_int_equal(b.meta[0].unit.n, 0);
+    assert_true(strv_eq_c(b.meta[1].family, "node_load1"));
+    assert_int_equal(b.meta[1].type, METRIC_TYPE_GAUGE);
+    assert_true(strv_eq_c(b.meta[1].unit, "load"));
+    free(body);
+    /* a truncated MetricMetadata refuses the request and keeps nothing */
+    batch_reset(&b);
+    const uint8_t bad[] = {0x1a, 0x05, 0x12, 0x09, 'a'};
+    assert_int_equal(remote_write_parse(bad, sizeof bad, &b, NULL, &e), TIDE_EPARSE);
+    assert_int_equal(b.nmeta, 0);
+    batch_fini(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_invalid_labels),
         cmocka_unit_test(test_unknown_fields_and_order),
+        cmocka_unit_test(test_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
