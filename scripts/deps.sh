@@ -8,7 +8,7 @@ build_pkgs=(gcc make cmake ninja-build pkg-config clang
     libmicrohttpd-dev libzstd-dev libsnappy-dev libprotobuf-c-dev protobuf-c-compiler
     libpcre2-dev libyaml-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev)
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
-    prometheus sqlite3 zstd golang-go)
+    prometheus prometheus-alertmanager sqlite3 zstd golang-go)
 bench_pkgs=(victoria-metrics curl python3 time)
 
 groups=("$@")
