@@ -202,8 +202,8 @@ bool alert_needs_sending(const struct alert *a, int64_t ts_ms, int64_t resend_de
 {
     if (a->state == ALERT_PENDING)
         return false;
-    if (a->resolved_at_ms > a->last_sent_ms)
-        return true;
+    if (a->resolved_at_ms > a->last_sent_ms || a->last_sent_ms == 0)
+        return true; /* resolved since the last send, or never sent */
     return a->last_sent_ms + resend_delay_ms < ts_ms;
 }
 

@@ -346,6 +346,11 @@ static int parse_arg(struct parser *ps, struct arg *a)
             bool known = false;
             for (size_t i = 0; i < sizeof known_vars / sizeof known_vars[0]; i++)
                 known |= strcmp(word, known_vars[i]) == 0;
+            const char *q = ps->p;
+            while (q < ps->end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q < ps->end && (*q == ':' || *q == '='))
+                return perr(ps, "%s", "variable assignment is not supported by Tide's templates");
             if (!known)
                 return perr(ps, "undefined variable \"%s\"", word);
             a->path[a->npath++] = arena_strndup(ps->a, word, strlen(word));
