@@ -4,6 +4,7 @@
  *   /api/v1/rules[?type=alert|record]  groups with their rules' live state
  *   /api/v1/alerts                     every pending and firing alert
  *   POST /-/reload                     re-read the rule files (api_ctx.reload)
+ *   POST /api/v1/rules/backfill        recording rules over history (backfill.h)
  *
  * Reads take the manager's lock, then each group's, for the few
  * microseconds of copying state into JSON; evaluations only take a group's
@@ -18,6 +19,7 @@
 #include "api/router.h"
 #include "core/fmtfloat.h"
 #include "core/time.h"
+#include "rules/backfill.h"
 #include "rules/rules.h"
 
 static void put_labels(struct json *w, const char *key, const struct label *v, size_t n)
@@ -217,4 +219,48 @@ void prom_rules_reload(struct http_req *rq, struct http_resp *rs)
         return;
     }
     http_reply(rs, 200, "text/plain", "");
+}
+
+/* POST /api/v1/rules/backfill: from, to (RFC 3339 or Unix seconds), group,
+ * rule, match, dry_run=true|false → {"status":"success","data":REPORT}
+ * (rules/backfill.h). Write scope; runs on the query pool. */
+void prom_rules_backfill(struct http_req *rq, struct http_resp *rs)
+{
+    struct rules *r = rq->ctx->rules;
+    if (r == NULL) {
+        http_reply_prom_error(rs, 400, "bad_data", "no rules are loaded");
+        return;
+    }
+    const char *from = http_param(rq, "from"), *to = http_param(rq, "to");
+    const char *dry = http_param(rq, "dry_run");
+    struct backfill_opts o = {
+        .group = http_param(rq, "group"),
+        .rule = http_param(rq, "rule"),
+        .match = http_param(rq, "match"),
+        .dry_run = dry && (strcmp(dry, "true") == 0 || strcmp(dry, "1") == 0),
+    };
+    struct err e = {0};
+    if (from == NULL || to == NULL || time_parse_ms(from, &o.from_ms, &e) != 0 ||
+        time_parse_ms(to, &o.to_ms, &e) != 0) {
+        http_reply_prom_error(rs, 400, "bad_data", e.msg[0] ? e.msg : "from and to are required");
+        return;
+    }
+    if (o.group && !o.group[0])
+        o.group = NULL;
+    if (o.rule && !o.rule[0])
+        o.rule = NULL;
+    struct buf rep;
+    buf_init(&rep, 64u << 20);
+    int rc = rules_backfill(r, &o, &rep, &e);
+    if (rc != 0) {
+        http_reply_err(rs, rc, e.msg[0] ? e.msg : tide_strerror(rc));
+    } else {
+        buf_reset(&rs->body);
+        rs->status = 200;
+        rs->content_type = "application/json";
+        if (buf_puts(&rs->body, "{\"status\":\"success\",\"data\":") != 0 ||
+            buf_append(&rs->body, rep.p, rep.len) != 0 || buf_putc(&rs->body, '}') != 0)
+            http_reply_err(rs, TIDE_ELIMIT, "response too large");
+    }
+    buf_fini(&rep);
 }

@@ -88,6 +88,7 @@ void prom_status_exemplars(struct http_req *rq, struct http_resp *rs);
 void prom_rules_list(struct http_req *rq, struct http_resp *rs);
 void prom_rules_alerts(struct http_req *rq, struct http_resp *rs);
 void prom_rules_reload(struct http_req *rq, struct http_resp *rs);
+void prom_rules_backfill(struct http_req *rq, struct http_resp *rs);
 
 /* admin.c: deletion, storage status, health */
 void admin_delete_series(struct http_req *rq, struct http_resp *rs);

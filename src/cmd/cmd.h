@@ -18,7 +18,7 @@ void serve_usage(FILE *f);
 int agent_main(int argc, char **argv);
 void agent_usage(FILE *f);
 
-/* `tide rules check FILE…` (rules_cmd.c); argv excludes "tide rules". */
+/* `tide rules check FILE…`, `tide rules backfill …` (rules_cmd.c); argv excludes "tide rules". */
 int rules_main(int argc, char **argv);
 void rules_usage(FILE *f);
 
