@@ -97,6 +97,15 @@ static void put_rule(struct json *w, const struct rule_state *r)
                 put_alert(w, &r->alerts.v[i]);
         json_arr_end(w);
     }
+    if (r->backfill) {
+        json_key(w, "backfill");
+        json_obj(w);
+        json_key(w, "state");
+        json_cstr(w, r->backfill);
+        json_key(w, "progress");
+        json_f64(w, r->backfill_progress);
+        json_obj_end(w);
+    }
     json_key(w, "health");
     json_cstr(w, health_name(r->health));
     if (r->last_error[0]) {

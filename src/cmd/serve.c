@@ -49,6 +49,7 @@
 #include "core/selfmetrics.h"
 #include "core/time.h"
 #include "model/pipeline.h"
+#include "rules/backfill.h"
 #include "rules/notify.h"
 #include "rules/rules.h"
 #include "rules/rules_config.h"
@@ -63,10 +64,10 @@ struct server {
     struct pipeline *pipeline;
     struct targets *targets;
     struct host_collector *host;
-    char services[sizeof ((struct config *)0)->collect_services];
+    char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
-    struct rules_config rules_cfg; /* rule_files, global, external_url, alerting */
+    struct rules_config rules_cfg;     /* rule_files, global, external_url, alerting */
     char config_path[CONFIG_PATH_MAX]; /* --config, "" = none: what a reload re-reads */
     struct notifier *notifier;
     struct rules *rules;
@@ -417,6 +418,8 @@ static int rules_start_component(void *ctx, struct err *e)
     r = selfmetrics_register(s->selfmetrics, rules_collect, s->rules);
     if (r == 0)
         r = rules_start(s->rules, e);
+    if (r == 0) /* `backfill: true` groups, up to the retention of their inputs */
+        r = rules_autobackfill_start(s->rules, s->cfg.retention_ms, e);
     return r;
 }
 
@@ -449,8 +452,8 @@ static int serve_reload(void *ctx, struct err *e)
             rules_config_set_file(rc, s->config_path);
             r = config_load_file(tmp, s->config_path, &fe);
             if (r != 0)
-                err_set_at(e, r, fe.where, fe.line, fe.col, "%s:%d:%d: %s", s->config_path,
-                           fe.line, fe.col, fe.msg);
+                err_set_at(e, r, fe.where, fe.line, fe.col, "%s:%d:%d: %s", s->config_path, fe.line,
+                           fe.col, fe.msg);
         }
     }
     if (r == 0)

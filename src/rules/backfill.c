@@ -13,6 +13,8 @@
 
 #include "core/arena.h"
 #include "core/fmtfloat.h"
+#include "core/loop.h"
+#include "core/time.h"
 #include "model/batch.h"
 #include "model/matcher.h"
 #include "model/pipeline.h"
@@ -126,6 +128,8 @@ static int run_job(struct rules *r, const struct job *j, const struct backfill_o
     int rc = 0;
     for (int64_t ws = t0; rc == 0 && ws <= o->to_ms;
          ws += (int64_t)BACKFILL_MAX_STEPS * j->interval_ms) {
+        if (o->progress && o->to_ms > t0)
+            o->progress(o->progress_ctx, (double)(ws - t0) / (double)(o->to_ms - t0));
         int64_t we = ws + (int64_t)(BACKFILL_MAX_STEPS - 1) * j->interval_ms;
         if (we > o->to_ms)
             we = o->to_ms;
@@ -311,4 +315,103 @@ int rules_backfill(struct rules *r, const struct backfill_opts *o, struct buf *o
     for (size_t i = 0; i < nmm; i++)
         matcher_fini(&mm[i]);
     return rc;
+}
+
+/* ---- the automatic backfill of `backfill: true` groups ---- */
+
+/* Which rule the thread works on; its state is found again by name under
+ * the locks each time, since a reload may replace the group meanwhile. */
+struct auto_job {
+    struct rules *r;
+    char key[512];
+    char rule[256];
+};
+
+/* Set the rule's backfill state (state NULL = leave) and progress. */
+static void auto_set(struct auto_job *j, const char *state, double progress)
+{
+    rules_lock(j->r);
+    for (size_t g = 0; g < j->r->ngroups; g++) {
+        struct group *gr = j->r->groups[g];
+        if (strcmp(gr->key, j->key) != 0)
+            continue;
+        pthread_mutex_lock(&gr->mu);
+        for (size_t i = 0; i < gr->nrules; i++)
+            if (gr->rules[i].def->kind == RULE_RECORD &&
+                strcmp(gr->rules[i].def->name, j->rule) == 0 && gr->rules[i].backfill) {
+                if (state)
+                    gr->rules[i].backfill = state;
+                gr->rules[i].backfill_progress = progress;
+            }
+        pthread_mutex_unlock(&gr->mu);
+    }
+    rules_unlock(j->r);
+}
+
+static void auto_progress(void *ctx, double done)
+{
+    auto_set(ctx, NULL, done);
+}
+
+/* The next pending rule: 1 and *j filled (marked running), 0 when none. */
+static int auto_next(struct rules *r, struct auto_job *j, char *group, size_t cap)
+{
+    int found = 0;
+    rules_lock(r);
+    for (size_t g = 0; g < r->ngroups && !found; g++) {
+        struct group *gr = r->groups[g];
+        pthread_mutex_lock(&gr->mu);
+        for (size_t i = 0; i < gr->nrules && !found; i++)
+            if (gr->rules[i].backfill && strcmp(gr->rules[i].backfill, "pending") == 0) {
+                gr->rules[i].backfill = "running";
+                snprintf(j->key, sizeof j->key, "%s", gr->key);
+                snprintf(j->rule, sizeof j->rule, "%s", gr->rules[i].def->name);
+                snprintf(group, cap, "%s", gr->def->name);
+                found = 1;
+            }
+        pthread_mutex_unlock(&gr->mu);
+    }
+    rules_unlock(r);
+    return found;
+}
+
+static void auto_run(void *ctx, struct loop *l)
+{
+    struct rules *r = ctx;
+    struct auto_job j = {.r = r};
+    char group[256];
+    while (!loop_stopping(l) && auto_next(r, &j, group, sizeof group)) {
+        int64_t now = time_now_ms();
+        struct backfill_opts o = {
+            .from_ms = now - r->backfill_lookback_ms,
+            .to_ms = now,
+            .group = group,
+            .rule = j.rule,
+            .progress = auto_progress,
+            .progress_ctx = &j,
+        };
+        struct buf rep;
+        buf_init(&rep, 64u << 20);
+        struct err e = {0};
+        int rc = rules_backfill(r, &o, &rep, &e);
+        buf_fini(&rep);
+        auto_set(&j, rc == 0 ? "done" : "error", rc == 0 ? 1.0 : 0.0);
+    }
+}
+
+int rules_autobackfill_start(struct rules *r, int64_t lookback_ms, struct err *e)
+{
+    r->backfill_lookback_ms = lookback_ms > 0 ? lookback_ms : 30LL * 86400 * 1000;
+    int rc = loop_start(&r->backfill_loop, "tide-backfill", auto_run, r, 60000, e);
+    r->backfill_started = rc == 0;
+    if (rc == 0)
+        loop_wake(&r->backfill_loop);
+    return rc;
+}
+
+void rules_autobackfill_stop(struct rules *r)
+{
+    if (r->backfill_started)
+        loop_stop(&r->backfill_loop);
+    r->backfill_started = false;
 }

@@ -33,7 +33,19 @@ struct backfill_opts {
     const char *rule;       /* only this record name; NULL = all */
     const char *match;      /* only output series matching this selector; NULL = all */
     bool dry_run;
+    /* Called before each window with the fraction done [0..1); may be NULL. */
+    void (*progress)(void *ctx, double done);
+    void *progress_ctx;
 };
+
+/* The automatic backfill of `backfill: true` groups (rules.c): every
+ * recording rule of such a group that is new to this process (not carried
+ * over by a reload) is queued; one background thread runs them one by one
+ * over [now - lookback_ms, now], updating the rule's backfill state and
+ * progress (shown by /api/v1/rules). Idempotent, so a restart re-checks
+ * and writes nothing new. */
+int rules_autobackfill_start(struct rules *r, int64_t lookback_ms, struct err *e);
+void rules_autobackfill_stop(struct rules *r);
 
 /* Run it; the report is a JSON object appended to `out`:
  *   {"dryRun":B,"from":T,"to":T,"rules":[{"group":…,"file":…,"rule":…,

@@ -519,6 +519,9 @@ void group_copy_state(struct group *g, struct group *old)
         from->prev = NULL;
         from->nprev = 0;
         r->restored = from->restored;
+        r->carried = true;
+        r->backfill = from->backfill;
+        r->backfill_progress = from->backfill_progress;
         r->health = from->health;
         memcpy(r->last_error, from->last_error, sizeof r->last_error);
         r->last_eval_ms = from->last_eval_ms;

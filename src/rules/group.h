@@ -62,8 +62,11 @@ struct rule_state {
     bool restored;           /* ALERTS are written once the for state was restored */
     enum rule_health health;
     char last_error[256];
-    int64_t last_eval_ms; /* wall clock of the last evaluation */
-    double eval_seconds;  /* its duration */
+    int64_t last_eval_ms;     /* wall clock of the last evaluation */
+    const char *backfill;     /* NULL, "pending", "running", "done", "error" (static) */
+    double backfill_progress; /* 0..1 of the range evaluated */
+    bool carried;             /* state taken over from before a reload (not a new rule) */
+    double eval_seconds;      /* its duration */
     /* Only group_eval()'s thread: */
     struct written *prev; /* sorted by hash */
     size_t nprev;

@@ -192,7 +192,8 @@ static int read_group(struct rule_file *f, const struct yaml_node *g, struct rul
         return oom(e);
     if (yaml_tree_get_duration(g, "interval", &out->interval_ms, e) != 0 ||
         yaml_tree_get_int(g, "limit", 0, INT32_MAX, &out->limit, e) != 0 ||
-        yaml_tree_get_duration(g, "query_offset", &out->query_offset_ms, e) != 0)
+        yaml_tree_get_duration(g, "query_offset", &out->query_offset_ms, e) != 0 ||
+        yaml_tree_get_bool(g, "backfill", &out->backfill, e) != 0)
         return e->code;
     const struct yaml_node *rules = yaml_tree_get(g, "rules");
     if (yaml_tree_expect(rules, YAML_TREE_SEQ, e) != 0)

@@ -8,6 +8,7 @@
  *       interval: 30s           default: global.evaluation_interval
  *       limit: 0                series a rule may produce (alerts: active alerts)
  *       query_offset: 0s        evaluate at t - query_offset
+ *       backfill: false         Tide: fill a new recording rule's history
  *       rules:
  *         - record: NAME        a valid metric name          (or)
  *           alert: NAME
@@ -63,6 +64,7 @@ struct rule_group_def {
     int64_t interval_ms;     /* 0 = not set: the global evaluation_interval */
     int64_t limit;           /* 0 = none */
     int64_t query_offset_ms; /* 0 = none */
+    bool backfill;           /* Tide: fill new recording rules' history (rules.h) */
     struct rule_def *rules;
     size_t nrules;
     int line;

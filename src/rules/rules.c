@@ -13,6 +13,7 @@
 
 #include "core/selfmetrics.h"
 #include "core/time.h"
+#include "rules/backfill.h"
 
 int rules_new(struct rules **out, const struct group_env *env)
 {
@@ -85,7 +86,8 @@ int rules_load(struct rules *r, const char *const *paths, size_t n, struct err *
         pthread_mutex_unlock(&r->load_mu);
         return rc;
     }
-    /* Stop the old groups, then carry their state over. */
+    /* Stop the old groups, then carry their state over; new recording
+     * rules of backfill groups wait for the backfill thread. */
     for (size_t i = 0; i < r->ngroups; i++)
         group_stop(r->groups[i]);
     bool *kept = calloc(r->ngroups ? r->ngroups : 1, sizeof *kept);
@@ -97,6 +99,12 @@ int rules_load(struct rules *r, const char *const *paths, size_t n, struct err *
                 kept[j] = true;
                 break;
             }
+    for (size_t i = 0; i < ng; i++)
+        for (size_t k = 0; groups[i]->def->backfill && k < groups[i]->nrules; k++) {
+            struct rule_state *rs = &groups[i]->rules[k];
+            if (rs->def->kind == RULE_RECORD && !rs->carried && rs->backfill == NULL)
+                rs->backfill = "pending";
+        }
     pthread_mutex_lock(&r->mu);
     struct group **old = r->groups;
     size_t nold = r->ngroups;
@@ -123,6 +131,8 @@ int rules_load(struct rules *r, const char *const *paths, size_t n, struct err *
     free(kept);
     free(old);
     free_files(old_files, nold_files);
+    if (r->backfill_started)
+        loop_wake(&r->backfill_loop);
     pthread_mutex_unlock(&r->load_mu);
     return 0;
 }
@@ -157,6 +167,7 @@ void rules_free(struct rules *r)
 {
     if (r == NULL)
         return;
+    rules_autobackfill_stop(r);
     rules_stop(r);
     for (size_t i = 0; i < r->ngroups; i++)
         group_free(r->groups[i]);

@@ -38,6 +38,10 @@ struct rules {
     bool running;            /* groups have threads */
     bool loaded_once;        /* the first load restores for state; reloads copy it */
     pthread_mutex_t load_mu; /* one load at a time */
+    /* The automatic backfill thread (backfill.h), when started: */
+    struct loop backfill_loop;
+    bool backfill_started;
+    int64_t backfill_lookback_ms;
 };
 
 /* A manager with no rules. `env` is copied (its labels and URL too). */

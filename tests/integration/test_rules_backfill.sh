@@ -5,7 +5,9 @@
 #   - a real run writes the rule's samples at the group's evaluation times,
 #     with the rule's name and labels, queryable in the past;
 #   - a second run writes nothing new (everything "existing");
-#   - --match and --rule select; an unknown rule is an error (exit 1).
+#   - --match and --rule select; an unknown rule is an error (exit 1);
+#   - `backfill: true`: a recording rule added by a reload has its history
+#     filled in the background, with its progress in /api/v1/rules.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$WORK/conf"
@@ -81,4 +83,25 @@ bf --from "$from" --to "$to" --rule nope
 assert_contains "unknown rule" "no recording rule matches" "$OUT"
 bf --from "$from"
 [ "$RC" -eq 2 ] || fail "missing --to: want exit 2, got $RC"
+
+# backfill: true: add a group with a new rule, reload, wait for "done".
+cat >>"$WORK/conf/rules.yml" <<'YML'
+  - name: auto
+    interval: 1m
+    backfill: true
+    rules:
+      - record: job:v:min
+        expr: min by (job) (v)
+YML
+req POST /-/reload
+assert_code 200
+for _ in $(seq 1 150); do
+    req GET "/api/v1/rules?type=record"
+    printf '%s' "$BODY" | "${JSONTOOL[@]}" check '[r["backfill"]["state"] for g in j["data"]["groups"] for r in g["rules"] if r["name"] == "job:v:min"] == ["done"]' 2>/dev/null && break
+    sleep 0.2
+done
+json_ok '[(r["backfill"]["state"], r["backfill"]["progress"]) for g in j["data"]["groups"] for r in g["rules"] if r["name"] == "job:v:min"] == [("done", 1)]'
+json_ok 'all("backfill" not in r for g in j["data"]["groups"] if g["name"] == "rollup" for r in g["rules"])'
+req GET "/api/v1/query?query=job:v:min&time=$((now - 1800))"
+json_ok 'len(j["data"]["result"]) == 1 and j["data"]["result"][0]["metric"] == {"__name__": "job:v:min", "job": "a"}'
 log ok
