@@ -22,9 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0) {
         assert(f == NULL);
         assert(e.msg[0] != 0);
-        size_t lines = 1;
+        size_t lines = 1; /* YAML breaks lines at \n, \r and \r\n: an upper bound */
         for (size_t i = 0; i < size; i++)
-            lines += data[i] == '\n';
+            lines += data[i] == '\n' || data[i] == '\r';
         assert(e.line >= 0 && (size_t)e.line <= lines + 1);
         return 0;
     }

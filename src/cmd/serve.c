@@ -64,7 +64,7 @@ struct server {
     struct pipeline *pipeline;
     struct targets *targets;
     struct host_collector *host;
-    char services[sizeof((struct config *)0)->collect_services];
+    char services[sizeof ((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
     struct rules_config rules_cfg;     /* rule_files, global, external_url, alerting */

@@ -1262,5 +1262,7 @@ int tmpl_exec(const struct tmpl *t, const struct tmpl_data *d, struct buf *out, 
     arena_fini(&x.scratch);
     if (rc == TIDE_ELIMIT || rc == -ENOMEM)
         ERR_SET(e, rc, "template output longer than %u bytes", TMPL_MAX_OUTPUT);
-    return rc;
+    else if (rc != 0 && e->msg[0] == 0) /* a formatting failure (printf of odd bytes) */
+        ERR_SET(e, TIDE_EINVAL, "template: cannot format the output (%s)", tide_strerror(rc));
+    return rc != 0 && e->code ? e->code : rc;
 }
