@@ -5,7 +5,7 @@
 # hence its evaluation phase, is the same string in both). One writer sends
 # the same samples, stamped with the same times, to Prometheus (remote write
 # receiver) and to Tide (/api/v1/import), half an interval away from the
-# evaluations. Then the recorded series, ALERTS and ALERTS_FOR_STATE are
+# evaluations, all before the first is due. Then the recorded series, ALERTS and ALERTS_FOR_STATE are
 # read back from both with query_range at 1 s steps over the run and must be
 # equal, value for value: evaluation times (Prometheus' alignment), the
 # for and keep_firing_for transitions and the staleness markers included.
@@ -64,36 +64,47 @@ done
 [ -n "$phase" ] || fail "tide never evaluated the group"
 log "evaluation phase ${phase} ms"
 
-# Values of x{instance="i1"} per write (one write per interval), and a
-# second series that appears later and goes away.
+# Values of x{instance="i1"}, one per interval, and a second series that
+# appears later and goes away. All samples are written at once, before the
+# first of them is due, stamped half an interval after an evaluation time:
+# both systems hold all the data before any evaluation may see it (an
+# instant query at E reads only samples <= E), so a slow machine cannot
+# make one of them evaluate before a write reached it.
 values=(1 1 9 9 9 9 9 1 1 1 1 7 1 1 1)
-start_ms=""
-for i in "${!values[@]}"; do
-    python3 -c '
+first_ms=$(python3 -c '
 import time, sys
 phase = int(sys.argv[1])
-now = time.time() * 1000
-mid = ((now - phase) // 2000) * 2000 + phase + 1000
-if mid <= now:
-    mid += 2000
-time.sleep((mid - now) / 1000)' "$phase"
-    t=$(python3 -c 'import time; print(int(time.time() * 1000))')
-    [ -n "$start_ms" ] || start_ms=$t
-    lines="{\"metric\":{\"__name__\":\"x\",\"job\":\"a\",\"instance\":\"i1\"},\"values\":[${values[$i]}],\"timestamps\":[$t]}"
-    if [ "$i" -ge 3 ] && [ "$i" -le 8 ]; then
-        lines="$lines
-{\"metric\":{\"__name__\":\"x\",\"job\":\"a\",\"instance\":\"i2\"},\"values\":[6],\"timestamps\":[$t]}"
-    fi
-    printf '%s\n' "$lines" | "${JSONTOOL[@]}" remote-write >"$WORK/rw.bin"
-    curl -fsS -o /dev/null -H 'Content-Encoding: snappy' -H 'Content-Type: application/x-protobuf' \
-        -H 'X-Prometheus-Remote-Write-Version: 0.1.0' --data-binary "@$WORK/rw.bin" \
-        "$PROM_URL/api/v1/write" || fail "remote write to prometheus failed"
-    printf '%s\n' "$lines" | curl -fsS -o /dev/null --data-binary @- "$TIDE_URL/api/v1/import" ||
-        fail "import to tide failed"
-done
-sleep 3
-end_s=$(python3 -c 'import time; print(int(time.time()) - 2)')
-begin_s=$(( (start_ms / 1000) + 1 ))
+now = time.time() * 1000 + 4000
+e = ((now - phase) // 2000) * 2000 + phase
+print(int(e + 2000 + 1000))' "$phase")
+{
+    ts=() v1=() v2=() t2=()
+    for i in "${!values[@]}"; do
+        t=$((first_ms + 2000 * i))
+        ts+=("$t")
+        v1+=("${values[$i]}")
+        if [ "$i" -ge 3 ] && [ "$i" -le 8 ]; then
+            t2+=("$t")
+            v2+=(6)
+        fi
+    done
+    join() { local IFS=,; echo "$*"; }
+    echo "{\"metric\":{\"__name__\":\"x\",\"job\":\"a\",\"instance\":\"i1\"},\"values\":[$(join "${v1[@]}")],\"timestamps\":[$(join "${ts[@]}")]}"
+    echo "{\"metric\":{\"__name__\":\"x\",\"job\":\"a\",\"instance\":\"i2\"},\"values\":[$(join "${v2[@]}")],\"timestamps\":[$(join "${t2[@]}")]}"
+} >"$WORK/data.jsonl"
+"${JSONTOOL[@]}" remote-write <"$WORK/data.jsonl" >"$WORK/rw.bin"
+curl -fsS -o /dev/null -H 'Content-Encoding: snappy' -H 'Content-Type: application/x-protobuf' \
+    -H 'X-Prometheus-Remote-Write-Version: 0.1.0' --data-binary "@$WORK/rw.bin" \
+    "$PROM_URL/api/v1/write" || fail "remote write to prometheus failed"
+curl -fsS -o /dev/null --data-binary "@$WORK/data.jsonl" "$TIDE_URL/api/v1/import" ||
+    fail "import to tide failed"
+now_ms=$(python3 -c 'import time; print(int(time.time() * 1000))')
+[ "$now_ms" -lt "$first_ms" ] || fail "the writes took too long: the first sample was due before they ended"
+last_ms=$((first_ms + 2000 * (${#values[@]} - 1)))
+sleep $(( (last_ms - now_ms) / 1000 + 4 ))
+end_s=$(( last_ms / 1000 + 2 ))
+begin_s=$(( first_ms / 1000 - 1 ))
+start_ms=$first_ms
 log "comparing [$begin_s, $end_s]"
 
 compare() { # compare QUERY
@@ -121,6 +132,9 @@ PY
 compare 'job:x:sum'
 compare 'x:doubled'
 compare 'ALERTS'
+# The run covers the transitions: XHigh pending, then firing.
+python3 -c 'import json,sys; st={(s["metric"]["alertname"], s["metric"]["alertstate"]) for s in json.load(open(sys.argv[1]))["data"]["result"]}; sys.exit(0 if {("XHigh","pending"),("XHigh","firing"),("XAny","firing")} <= st else 1)' "$WORK/prom.json" ||
+    fail "ALERTS lack the pending/firing transitions: $(head -c 1500 "$WORK/prom.json")"
 compare 'ALERTS_FOR_STATE'
 compare 'timestamp(job:x:sum)'
 log ok
