@@ -1,5 +1,5 @@
 /* main.c: the `tide` command: subcommand dispatch (serve, agent, import,
- * export, query, snmp, version, help). The long-running commands are wired in
+ * export, query, rules, snmp, version, help). The long-running commands are wired in
  * cmd/ (serve.c, agent.c); the client commands live in cli/.
  * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
  */
@@ -19,6 +19,7 @@ static void usage_main(FILE *f)
                "  import    send files (Influx, JSON lines, Prometheus text, CSV) to a server\n"
                "  export    stream series from a server to a file (JSON lines or CSV)\n"
                "  query     evaluate a PromQL expression on a server (docs/cli.md)\n"
+               "  rules     check Prometheus rule files (docs/rules.md)\n"
                "  agent     collect this host and forward it with remote write (docs/agent.md)\n"
                "  snmp      walk or get OIDs of one SNMP device (docs/collect/snmp.md)\n"
                "  version   print the version\n"
@@ -60,6 +61,8 @@ int main(int argc, char **argv)
         return query_main(argc - 2, argv + 2);
     if (strcmp(cmd, "snmp") == 0)
         return snmp_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "rules") == 0)
+        return rules_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && is_help(argv[2])) {
             usage_version(stdout);
@@ -80,6 +83,8 @@ int main(int argc, char **argv)
             export_usage(stdout);
         else if (topic && strcmp(topic, "query") == 0)
             query_usage(stdout);
+        else if (topic && strcmp(topic, "rules") == 0)
+            rules_usage(stdout);
         else if (topic && strcmp(topic, "agent") == 0)
             agent_usage(stdout);
         else if (topic && strcmp(topic, "snmp") == 0)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # layering.sh: each source folder may include headers only from the folders
 # below it in the data flow (STYLE.md): core <- model <- {ingest, storage, collect}
-# <- {query, remote, cli} <- api <- cmd, the wiring that alone sees every folder.
+# <- {query, remote, cli} <- rules <- api <- cmd, the wiring that alone sees every folder.
 # A call across the wrong arrow fails `make test` here instead of in review.
 set -u
 src=${SRC:-$(dirname "$0")/..}/src
@@ -11,11 +11,12 @@ declare -A allowed=(
     [ingest]="core model ingest"
     [storage]="core model storage"
     [query]="core model storage query"
-    [api]="core model ingest storage query collect api"
+    [rules]="core model storage query rules"
+    [api]="core model ingest storage query collect rules api"
     [collect]="core model collect"
     [remote]="core model ingest remote"
     [cli]="core model ingest cli"
-    [cmd]="core model ingest storage query collect api remote cli cmd"
+    [cmd]="core model ingest storage query collect rules api remote cli cmd"
 )
 bad=0
 for dir in "${!allowed[@]}"; do

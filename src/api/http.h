@@ -34,6 +34,7 @@ struct pipeline;
 struct targets;
 struct selfmetrics;
 struct meta_store;
+struct rules;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
@@ -50,6 +51,11 @@ struct api_ctx {
     struct prom_query *query; /* PromQL guards and slots (prom_query.h); NULL = defaults */
     const struct config *config; /* settings shown by /api/v1/status/flags; NULL = none */
     struct meta_store *meta;     /* metric metadata (meta_store.h), thread-safe; NULL = none */
+    struct rules *rules;         /* the rule manager (rules/rules.h); NULL = no rules */
+    /* POST /-/reload and SIGHUP: re-read the rule files (cmd/serve.c); NULL = nothing to do.
+     * Thread-safe; returns 0 or an error with "file:line:col: reason" in e. */
+    int (*reload)(void *reload_ctx, struct err *e);
+    void *reload_ctx;
 };
 
 struct http_opts {

@@ -8,9 +8,9 @@
  *   /api/v1/status/flags        every `tide serve` setting, as text
  *   /api/v1/status/config       the same as a YAML document {"yaml": "..."}
  *   /api/v1/metadata            type, help, unit per family (meta_store.h)
- *   /api/v1/query_exemplars, /api/v1/rules, /api/v1/alerts: empty, as Tide
- *   stores no exemplars and has no rules (yet). /api/v1/targets is
- *   api/targets_api.c.
+ *   /api/v1/query_exemplars: empty, as Tide stores no exemplars.
+ *   /api/v1/targets is api/targets_api.c, /api/v1/rules and /api/v1/alerts
+ *   api/prom_rules.c.
  *
  * Only runtimeinfo reads storage (its corruptionCount: WAL records and
  * blocks found damaged at start-up); every answer is a few hundred bytes.
@@ -242,16 +242,4 @@ void prom_status_exemplars(struct http_req *rq, struct http_resp *rs)
 {
     (void)rq;
     http_reply(rs, 200, "application/json", "{\"status\":\"success\",\"data\":[]}");
-}
-
-void prom_status_rules(struct http_req *rq, struct http_resp *rs)
-{
-    (void)rq;
-    http_reply(rs, 200, "application/json", "{\"status\":\"success\",\"data\":{\"groups\":[]}}");
-}
-
-void prom_status_alerts(struct http_req *rq, struct http_resp *rs)
-{
-    (void)rq;
-    http_reply(rs, 200, "application/json", "{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
 }

@@ -95,8 +95,13 @@ static const struct route routes[] = {
     {.pattern = "/api/v1/metadata", .methods = HTTP_GET, .fn = prom_status_metadata},
     {.pattern = "/api/v1/query_exemplars", .methods = GP, .form_body = true,
      .fn = prom_status_exemplars},
-    {.pattern = "/api/v1/rules", .methods = HTTP_GET, .fn = prom_status_rules},
-    {.pattern = "/api/v1/alerts", .methods = HTTP_GET, .fn = prom_status_alerts},
+    /* rules and alerts (prom_rules.c) */
+    {.pattern = "/api/v1/rules", .methods = HTTP_GET, .fn = prom_rules_list},
+    {.pattern = "/api/v1/alerts", .methods = HTTP_GET, .fn = prom_rules_alerts},
+    {.pattern = "/api/v1/rules/backfill", .methods = HTTP_POST, .form_body = true,
+     .fn = prom_rules_backfill, .scope = AUTH_WRITE, .offload = true},
+    {.pattern = "/-/reload", .methods = HTTP_POST | HTTP_PUT, .fn = prom_rules_reload,
+     .scope = AUTH_WRITE},
     {.pattern = "/api/v1/targets", .methods = HTTP_GET, .fn = targets_api_list},
     /* agents (api/agents.c): the listing and the live configuration they poll */
     {.pattern = "/api/v1/agents", .methods = HTTP_GET, .fn = agents_route},

@@ -90,8 +90,12 @@ void prom_status_flags(struct http_req *rq, struct http_resp *rs);
 void prom_status_config(struct http_req *rq, struct http_resp *rs);
 void prom_status_metadata(struct http_req *rq, struct http_resp *rs);
 void prom_status_exemplars(struct http_req *rq, struct http_resp *rs);
-void prom_status_rules(struct http_req *rq, struct http_resp *rs);
-void prom_status_alerts(struct http_req *rq, struct http_resp *rs);
+
+/* prom_rules.c: rules, alerts and reload over the rule manager */
+void prom_rules_list(struct http_req *rq, struct http_resp *rs);
+void prom_rules_alerts(struct http_req *rq, struct http_resp *rs);
+void prom_rules_reload(struct http_req *rq, struct http_resp *rs);
+void prom_rules_backfill(struct http_req *rq, struct http_resp *rs);
 
 /* admin.c: deletion, storage status, health */
 void admin_delete_series(struct http_req *rq, struct http_resp *rs);

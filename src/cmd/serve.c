@@ -9,6 +9,9 @@
  *               the config file's `targets:` (collect/targets_config.h),
  *               SNMP devices among them with the `snmp_modules:` section
  *   query       PromQL guards and slots
+ *   notifier    alerts to the `alerting:` section's Alertmanagers/webhooks
+ *   rules       the rule files of `rule_files:` evaluated on their groups'
+ *               intervals; results appended through the pipeline
  *   http        the HTTP API: writes append through the pipeline
  *   collection  the targets manager's workers start collecting
  *
@@ -17,6 +20,12 @@
  * storage closes (WAL synced, head flushed), exit 0. Signals are blocked in
  * every thread and taken synchronously with sigwait() here, so no handler
  * runs inside storage or libmicrohttpd.
+ *
+ * Reload: SIGHUP (taken by the same sigwait()) and POST /-/reload re-read
+ * the --config file, but only its rules part: `rule_files:` is expanded
+ * again and the rule files reloaded (rules/rules.h: a broken file is
+ * refused with file:line:col and the old rules keep running). Every other
+ * setting, `global:` and `alerting:` included, is read at start only.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -43,6 +52,10 @@
 #include "core/selfmetrics.h"
 #include "core/time.h"
 #include "model/pipeline.h"
+#include "rules/backfill.h"
+#include "rules/notify.h"
+#include "rules/rules.h"
+#include "rules/rules_config.h"
 #include "storage/storage.h"
 
 /* Everything `tide serve` runs; owned by serve_main(), freed by the stops. */
@@ -59,6 +72,11 @@ struct server {
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
     struct meta_store *meta; /* metric metadata for /api/v1/metadata */
+    struct rules_config rules_cfg;     /* rule_files, global, external_url, alerting */
+    char config_path[CONFIG_PATH_MAX]; /* --config, "" = none: what a reload re-reads */
+    struct notifier *notifier;
+    struct rules *rules;
+    pthread_mutex_t reload_mu; /* one reload at a time (SIGHUP, /-/reload) */
     struct metrics metrics;
     struct auth auth;
     struct api_ctx api;
@@ -102,8 +120,11 @@ static bool not_config_flag(const char *name)
 
 static int take_config_file(void *ctx, const char *name, const char *path, struct err *e)
 {
+    struct server *s = ctx;
     struct err fe = {0};
-    int rc = config_load_file(ctx, path, &fe);
+    snprintf(s->config_path, sizeof s->config_path, "%s", path);
+    rules_config_set_file(&s->rules_cfg, path);
+    int rc = config_load_file(&s->cfg, path, &fe);
     if (rc == 0)
         return 0;
     if (rc == TIDE_ENOTFOUND) /* an unknown key in the file, not an unknown flag */
@@ -115,7 +136,8 @@ static int take_config_file(void *ctx, const char *name, const char *path, struc
 
 static int take_flag(void *ctx, const char *name, const char *value, struct err *e)
 {
-    return config_set(ctx, name, value, e);
+    struct server *s = ctx;
+    return config_set(&s->cfg, name, value, e);
 }
 
 /* ---- the components ---- */
@@ -351,6 +373,144 @@ static int meta_stop(void *ctx)
     return 0;
 }
 
+/* The notifier: its sender thread and per-target queues, durable under
+ * DATA/notify/. No targets: no notifier (alerts are evaluated, not sent). */
+static int notifier_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    const struct rules_config *rc = &s->rules_cfg;
+    if (rc->ntargets == 0)
+        return 0;
+    struct notifier_opts *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    char dir[CONFIG_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/notify", s->cfg.data_dir);
+    memcpy(o->targets, rc->targets, rc->ntargets * sizeof rc->targets[0]);
+    o->ntargets = rc->ntargets;
+    o->external_labels = rc->external_labels;
+    o->nexternal_labels = rc->nexternal_labels;
+    o->external_url = rc->external_url;
+    o->queue_dir = dir;
+    int r = notifier_new(&s->notifier, o, e);
+    free(o);
+    if (r == 0)
+        r = selfmetrics_register(s->selfmetrics, notifier_collect, s->notifier);
+    return r;
+}
+
+static int notifier_stop(void *ctx)
+{
+    struct server *s = ctx;
+    if (s->notifier)
+        selfmetrics_unregister(s->selfmetrics, notifier_collect, s->notifier);
+    notifier_free(s->notifier);
+    s->notifier = NULL;
+    return 0;
+}
+
+/* Expand rule_files (relative to the config's directory) and load them. */
+static int load_rule_files(struct server *s, const struct rules_config *rc, struct err *e)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    int r = rules_expand_globs(rc->dir, (const char *const *)rc->rule_files, rc->nrule_files,
+                               &paths, &n, e);
+    if (r != 0)
+        return r;
+    r = rules_load(s->rules, (const char *const *)paths, n, e);
+    if (r == 0)
+        log_info("rules", "%zu rule files loaded", n);
+    rules_paths_free(paths, n);
+    return r;
+}
+
+static int rules_start_component(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    const struct rules_config *rc = &s->rules_cfg;
+    struct group_env env = {
+        .storage = s->storage,
+        .pipeline = s->pipeline,
+        .notifier = s->notifier,
+        .query = {.lookback_ms = s->cfg.query_lookback_delta_ms,
+                  .max_samples = (size_t)s->cfg.query_max_samples,
+                  .timeout_ms = s->cfg.query_timeout_ms,
+                  .subquery_step_ms = rc->evaluation_interval_ms},
+        .external_labels = rc->external_labels,
+        .nexternal_labels = rc->nexternal_labels,
+        .external_url = rc->external_url,
+        .default_interval_ms = rc->evaluation_interval_ms,
+        .outage_tolerance_ms = rc->outage_tolerance_ms,
+        .for_grace_period_ms = rc->for_grace_period_ms,
+        .resend_delay_ms = rc->resend_delay_ms,
+    };
+    int r = rules_new(&s->rules, &env);
+    if (r != 0)
+        return ERR_SET(e, r, "out of memory");
+    r = load_rule_files(s, rc, e);
+    if (r != 0) {
+        s->bad_config = true;
+        return r;
+    }
+    r = selfmetrics_register(s->selfmetrics, rules_collect, s->rules);
+    if (r == 0)
+        r = rules_start(s->rules, e);
+    if (r == 0) /* `backfill: true` groups, up to the retention of their inputs */
+        r = rules_autobackfill_start(s->rules, s->cfg.retention_ms, e);
+    return r;
+}
+
+static int rules_stop_component(void *ctx)
+{
+    struct server *s = ctx;
+    if (s->rules == NULL)
+        return 0;
+    selfmetrics_unregister(s->selfmetrics, rules_collect, s->rules);
+    rules_free(s->rules);
+    s->rules = NULL;
+    return 0;
+}
+
+/* SIGHUP and POST /-/reload: the rules part of the config file, again. */
+static int serve_reload(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    pthread_mutex_lock(&s->reload_mu);
+    struct config *tmp = calloc(1, sizeof *tmp);
+    struct rules_config *rc = calloc(1, sizeof *rc);
+    int r = tmp && rc ? 0 : ERR_SET(e, -ENOMEM, "out of memory");
+    if (r == 0) {
+        config_defaults(tmp);
+        rules_config_init(rc);
+        rules_config_register(rc, tmp);
+        config_section_register(tmp, "targets", NULL, NULL);
+        config_section_register(tmp, "snmp_modules", NULL, NULL);
+        if (s->config_path[0]) {
+            struct err fe = {0};
+            rules_config_set_file(rc, s->config_path);
+            r = config_load_file(tmp, s->config_path, &fe);
+            if (r != 0)
+                err_set_at(e, r, fe.where, fe.line, fe.col, "%s:%d:%d: %s", s->config_path, fe.line,
+                           fe.col, fe.msg);
+        }
+    }
+    if (r == 0)
+        r = load_rule_files(s, s->config_path[0] ? rc : &s->rules_cfg, e);
+    if (rc)
+        rules_config_fini(rc);
+    if (tmp)
+        config_fini(tmp);
+    free(rc);
+    free(tmp);
+    pthread_mutex_unlock(&s->reload_mu);
+    if (r != 0)
+        log_error("rules", "reload refused, the old rules keep running: %s", e->msg);
+    else
+        log_info("rules", "rules reloaded");
+    return r;
+}
+
 static int http_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -373,6 +533,9 @@ static int http_start_component(void *ctx, struct err *e)
         .query = s->query,
         .config = c,
         .meta = s->meta,
+        .rules = s->rules,
+        .reload = serve_reload,
+        .reload_ctx = s,
     };
     atomic_init(&s->api.ready, 1);
     int rc = selfmetrics_register(s->selfmetrics, metrics_collect_api, &s->metrics);
@@ -426,6 +589,8 @@ static int collection_stop(void *ctx)
 static void server_free(struct server *s)
 {
     config_fini(&s->cfg);
+    rules_config_fini(&s->rules_cfg);
+    pthread_mutex_destroy(&s->reload_mu);
     free(s);
 }
 
@@ -437,11 +602,14 @@ int serve_main(int argc, char **argv)
         return 1;
     }
     config_defaults(&s->cfg);
+    rules_config_init(&s->rules_cfg);
+    pthread_mutex_init(&s->reload_mu, NULL);
     config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
     config_section_register(&s->cfg, "snmp_modules", NULL, NULL); /* and this one too */
-    int prc = flags_parse("serve", argc, argv, take_config_file, &s->cfg, is_config_flag);
+    rules_config_register(&s->rules_cfg, &s->cfg); /* rule_files, global, alerting, external_url */
+    int prc = flags_parse("serve", argc, argv, take_config_file, s, is_config_flag);
     if (prc == 0)
-        prc = flags_parse("serve", argc, argv, take_flag, &s->cfg, not_config_flag);
+        prc = flags_parse("serve", argc, argv, take_flag, s, not_config_flag);
     if (prc != 0) {
         if (prc > 0)
             serve_usage(stdout);
@@ -456,6 +624,7 @@ int serve_main(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -466,6 +635,8 @@ int serve_main(int argc, char **argv)
         {"targets", targets_start_component, targets_stop_component, s},
         {"query", query_start, query_stop, s},
         {"metadata", meta_start, meta_stop, s},
+        {"notifier", notifier_start, notifier_stop, s},
+        {"rules", rules_start_component, rules_stop_component, s},
         {"http", http_start_component, http_stop_component, s},
         {"collection", collection_start, collection_stop, s},
     };
@@ -479,8 +650,14 @@ int serve_main(int argc, char **argv)
     }
 
     int sig = 0;
-    while (sigwait(&stop, &sig) != 0)
-        ;
+    for (;;) {
+        if (sigwait(&stop, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        struct err re = {0};
+        serve_reload(s, &re); /* logs the outcome */
+    }
     log_info("main", "%s received, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     int rc = component_stop_all(parts, started);
     server_free(s);

@@ -1,0 +1,296 @@
+/* rules_config.c: the rule_files, global, external_url and alerting
+ * sections of the configuration file (rules_config.h), read from
+ * core/yaml_tree.h nodes with unknown keys refused, as Prometheus does.
+ */
+#include "rules/rules_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fs.h"
+#include "core/yaml_tree.h"
+#include "rules/alert.h"
+
+void rules_config_init(struct rules_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->evaluation_interval_ms = 60000;
+    c->resend_delay_ms = 60000;
+    c->outage_tolerance_ms = 3600000;
+    c->for_grace_period_ms = 600000;
+}
+
+static void free_files(struct rules_config *c)
+{
+    for (size_t i = 0; i < c->nrule_files; i++)
+        free(c->rule_files[i]);
+    free(c->rule_files);
+    c->rule_files = NULL;
+    c->nrule_files = 0;
+}
+
+void rules_config_fini(struct rules_config *c)
+{
+    free_files(c);
+    free(c->external_labels);
+    c->external_labels = NULL;
+    c->nexternal_labels = 0;
+}
+
+void rules_config_set_file(struct rules_config *c, const char *path)
+{
+    c->dir[0] = 0;
+    if (path == NULL)
+        return;
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return;
+    size_t n = (size_t)(slash - path);
+    if (n == 0)
+        n = 1; /* "/x.yml" */
+    snprintf(c->dir, sizeof c->dir, "%.*s", (int)n, path);
+}
+
+static int parse_rule_files(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct rules_config *c = ctx;
+    const char *const *v = NULL;
+    size_t cnt = 0;
+    if (yaml_tree_strings(n, &v, &cnt, e) != 0)
+        return e->code;
+    free_files(c);
+    c->rule_files = calloc(cnt ? cnt : 1, sizeof *c->rule_files);
+    if (c->rule_files == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < cnt; i++) {
+        c->rule_files[i] = strdup(v[i]);
+        if (c->rule_files[i] == NULL)
+            return ERR_SET(e, -ENOMEM, "out of memory");
+        c->nrule_files = i + 1;
+    }
+    return 0;
+}
+
+static int parse_global(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct rules_config *c = ctx;
+    int64_t unused = 0;
+    if (yaml_tree_expect(n, YAML_TREE_MAP, e) != 0 ||
+        yaml_tree_get_duration(n, "evaluation_interval", &c->evaluation_interval_ms, e) != 0 ||
+        yaml_tree_get_duration(n, "scrape_interval", &unused, e) != 0 ||
+        yaml_tree_get_duration(n, "scrape_timeout", &unused, e) != 0)
+        return e->code;
+    if (c->evaluation_interval_ms <= 0)
+        return yaml_tree_err(yaml_tree_get(n, "evaluation_interval"), TIDE_EINVAL, e,
+                             "evaluation_interval: must be greater than 0");
+    const struct yaml_node *el = yaml_tree_get(n, "external_labels");
+    if (yaml_tree_expect(el, YAML_TREE_MAP, e) != 0)
+        return e->code;
+    size_t len = yaml_tree_len(el);
+    struct label *v = calloc(len ? len : 1, sizeof *v);
+    if (v == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < len; i++) {
+        const struct yaml_node *val = NULL;
+        const struct yaml_node *k = yaml_tree_pair(el, i, &val);
+        const char *name = yaml_tree_text(k), *text = NULL;
+        if (!labels_valid_label_name(strv_c(name))) {
+            free(v);
+            return yaml_tree_err(k, TIDE_EINVAL, e, "\"%s\" is not a valid label name", name);
+        }
+        if (yaml_tree_str(val, &text, e) != 0) {
+            free(v);
+            return e->code;
+        }
+        v[i] = (struct label){strv_c(name), strv_c(text)};
+    }
+    labels_sort(v, len);
+    free(c->external_labels);
+    c->external_labels = alert_labels_dup(v, len);
+    c->nexternal_labels = len;
+    free(v);
+    if (c->external_labels == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    return yaml_tree_check_keys(n, e) != 0 ? e->code : 0;
+}
+
+static int parse_external_url(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct rules_config *c = ctx;
+    const char *s = NULL;
+    if (yaml_tree_str(n, &s, e) != 0)
+        return e->code;
+    size_t len = strlen(s);
+    while (len > 0 && s[len - 1] == '/')
+        len--;
+    snprintf(c->external_url, sizeof c->external_url, "%.*s", (int)len, s);
+    return 0;
+}
+
+static int read_secret(const struct yaml_node *m, const char *key, const char *file_key, char *out,
+                       size_t cap, struct err *e)
+{
+    const char *v = NULL, *path = NULL;
+    if (yaml_tree_get_str(m, key, &v, e) != 0 || yaml_tree_get_str(m, file_key, &path, e) != 0)
+        return e->code;
+    if (v && path)
+        return yaml_tree_err(m, TIDE_EINVAL, e, "at most one of %s and %s must be set", key,
+                             file_key);
+    if (path) {
+        char *text = NULL;
+        size_t n = 0;
+        int rc = fs_read_file(path, &text, &n);
+        if (rc != 0)
+            return yaml_tree_err(yaml_tree_get(m, file_key), rc, e, "%s: cannot read %s: %s",
+                                 file_key, path, tide_strerror(rc));
+        while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+            n--;
+        snprintf(out, cap, "%.*s", (int)n, text);
+        free(text);
+    } else if (v) {
+        snprintf(out, cap, "%s", v);
+    }
+    return 0;
+}
+
+/* basic_auth and authorization of one target. */
+static int read_auth(const struct yaml_node *m, struct notify_target *t, struct err *e)
+{
+    const struct yaml_node *ba = yaml_tree_get(m, "basic_auth");
+    const struct yaml_node *au = yaml_tree_get(m, "authorization");
+    if (yaml_tree_expect(ba, YAML_TREE_MAP, e) != 0 || yaml_tree_expect(au, YAML_TREE_MAP, e) != 0)
+        return e->code;
+    if (ba && !yaml_tree_is_null(ba)) {
+        const char *user = NULL;
+        if (yaml_tree_get_str(ba, "username", &user, e) != 0 ||
+            read_secret(ba, "password", "password_file", t->basic_password,
+                        sizeof t->basic_password, e) != 0 ||
+            yaml_tree_check_keys(ba, e) != 0)
+            return e->code;
+        snprintf(t->basic_user, sizeof t->basic_user, "%s", user ? user : "");
+    }
+    if (au && !yaml_tree_is_null(au)) {
+        const char *type = "Bearer";
+        if (yaml_tree_get_str(au, "type", &type, e) != 0 ||
+            read_secret(au, "credentials", "credentials_file", t->bearer, sizeof t->bearer, e) !=
+                0 ||
+            yaml_tree_check_keys(au, e) != 0)
+            return e->code;
+        if (strcmp(type, "Bearer") != 0)
+            return yaml_tree_err(yaml_tree_get(au, "type"), TIDE_EINVAL, e,
+                                 "authorization: only type Bearer is supported");
+    }
+    if (ba && au && !yaml_tree_is_null(ba) && !yaml_tree_is_null(au))
+        return yaml_tree_err(m, TIDE_EINVAL, e,
+                             "at most one of basic_auth and authorization must be configured");
+    return 0;
+}
+
+static int add_target(struct rules_config *c, const struct yaml_node *at, struct err *e)
+{
+    if (c->ntargets == NOTIFY_TARGETS_MAX)
+        return yaml_tree_err(at, TIDE_ELIMIT, e, "more than %d alerting targets",
+                             NOTIFY_TARGETS_MAX);
+    c->ntargets++;
+    return 0;
+}
+
+static int parse_alertmanager(struct rules_config *c, const struct yaml_node *m, struct err *e)
+{
+    struct notify_target base = {.kind = NOTIFY_ALERTMANAGER, .timeout_ms = 10000};
+    const char *scheme = "http", *prefix = "/", *api = "v2";
+    if (yaml_tree_expect(m, YAML_TREE_MAP, e) != 0 ||
+        yaml_tree_get_str(m, "scheme", &scheme, e) != 0 ||
+        yaml_tree_get_str(m, "path_prefix", &prefix, e) != 0 ||
+        yaml_tree_get_str(m, "api_version", &api, e) != 0 ||
+        yaml_tree_get_duration(m, "timeout", &base.timeout_ms, e) != 0 || read_auth(m, &base, e))
+        return e->code;
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+        return yaml_tree_err(yaml_tree_get(m, "scheme"), TIDE_EINVAL, e,
+                             "scheme: \"%s\" is not http or https", scheme);
+    if (strcmp(api, "v2") != 0)
+        return yaml_tree_err(yaml_tree_get(m, "api_version"), TIDE_EINVAL, e,
+                             "api_version: only v2 is supported (Alertmanager >= 0.16)");
+    const struct yaml_node *sc = yaml_tree_get(m, "static_configs");
+    if (yaml_tree_expect(sc, YAML_TREE_SEQ, e) != 0)
+        return e->code;
+    size_t plen = strlen(prefix);
+    while (plen > 0 && prefix[plen - 1] == '/')
+        plen--;
+    for (size_t i = 0; i < yaml_tree_len(sc); i++) {
+        const struct yaml_node *s = yaml_tree_item(sc, i);
+        const char *const *targets = NULL;
+        size_t nt = 0;
+        if (yaml_tree_expect(s, YAML_TREE_MAP, e) != 0 ||
+            yaml_tree_get_strings(s, "targets", &targets, &nt, e) != 0)
+            return e->code;
+        yaml_tree_consume(s, "labels");
+        if (yaml_tree_check_keys(s, e) != 0)
+            return e->code;
+        for (size_t k = 0; k < nt; k++) {
+            if (add_target(c, s, e) != 0)
+                return e->code;
+            struct notify_target *t = &c->targets[c->ntargets - 1];
+            *t = base;
+            snprintf(t->url, sizeof t->url, "%s://%s%.*s/api/v2/alerts", scheme, targets[k],
+                     (int)plen, prefix);
+        }
+    }
+    return yaml_tree_check_keys(m, e) != 0 ? e->code : 0;
+}
+
+static int parse_webhook(struct rules_config *c, const struct yaml_node *m, struct err *e)
+{
+    struct notify_target base = {.kind = NOTIFY_WEBHOOK, .timeout_ms = 10000};
+    const char *url = NULL;
+    if (yaml_tree_expect(m, YAML_TREE_MAP, e) != 0 ||
+        yaml_tree_require_str(m, "url", &url, e) != 0 ||
+        yaml_tree_get_duration(m, "timeout", &base.timeout_ms, e) != 0 ||
+        read_auth(m, &base, e) != 0 || yaml_tree_check_keys(m, e) != 0)
+        return e->code;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return yaml_tree_err(yaml_tree_get(m, "url"), TIDE_EINVAL, e,
+                             "url: \"%s\" is not an http:// or https:// URL", url);
+    if (add_target(c, m, e) != 0)
+        return e->code;
+    struct notify_target *t = &c->targets[c->ntargets - 1];
+    *t = base;
+    snprintf(t->url, sizeof t->url, "%s", url);
+    return 0;
+}
+
+static int parse_alerting(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct rules_config *c = ctx;
+    c->ntargets = 0;
+    if (yaml_tree_expect(n, YAML_TREE_MAP, e) != 0 ||
+        yaml_tree_get_duration(n, "resend_delay", &c->resend_delay_ms, e) != 0 ||
+        yaml_tree_get_duration(n, "for_outage_tolerance", &c->outage_tolerance_ms, e) != 0 ||
+        yaml_tree_get_duration(n, "for_grace_period", &c->for_grace_period_ms, e) != 0)
+        return e->code;
+    const struct yaml_node *ams = yaml_tree_get(n, "alertmanagers");
+    const struct yaml_node *whs = yaml_tree_get(n, "webhooks");
+    if (yaml_tree_expect(ams, YAML_TREE_SEQ, e) != 0 || yaml_tree_expect(whs, YAML_TREE_SEQ, e))
+        return e->code;
+    for (size_t i = 0; i < yaml_tree_len(ams); i++)
+        if (parse_alertmanager(c, yaml_tree_item(ams, i), e) != 0)
+            return e->code;
+    for (size_t i = 0; i < yaml_tree_len(whs); i++)
+        if (parse_webhook(c, yaml_tree_item(whs, i), e) != 0)
+            return e->code;
+    return yaml_tree_check_keys(n, e) != 0 ? e->code : 0;
+}
+
+int rules_config_register(struct rules_config *c, struct config *cfg)
+{
+    int rc = config_section_register(cfg, "rule_files", parse_rule_files, c);
+    if (rc == 0)
+        rc = config_section_register(cfg, "global", parse_global, c);
+    if (rc == 0)
+        rc = config_section_register(cfg, "external_url", parse_external_url, c);
+    if (rc == 0)
+        rc = config_section_register(cfg, "alerting", parse_alerting, c);
+    return rc;
+}
