@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,18 @@ enum func {
     F_OR,
     F_NOT,
 };
+
+
+/* An integer value held as a double, back as an integer: integers near
+ * 2^63 round up to it in a double, past long long's range. */
+static long long int_of(double v)
+{
+    if (v >= 9223372036854775807.0)
+        return LLONG_MAX;
+    if (v <= -9223372036854775808.0)
+        return LLONG_MIN;
+    return (long long)v;
+}
 
 static const char *const func_names[] = {
     "humanize",
@@ -758,7 +771,7 @@ static int print_val(struct buf *out, const struct val *v)
         return buf_append(out, v->s, v->n);
     case V_NUM:
         if (v->is_int)
-            return buf_printf(out, "%lld", (long long)v->num);
+            return buf_printf(out, "%lld", int_of(v->num));
         return tmpl_format_value(out, v->num);
     case V_BOOL:
         return buf_puts(out, v->b ? "true" : "false");
@@ -909,7 +922,9 @@ static int humanize(struct exec *x, const struct val *in, struct val *out, enum 
             const char *sign = v < 0 ? "-" : "";
             if (v < 0)
                 v = -v;
-            int64_t dur = (int64_t)v;
+            /* past int64 (about 292 billion years) the clamp keeps the
+             * conversion defined; Go's would wrap */
+            int64_t dur = v < 9.2e18 ? (int64_t)v : INT64_MAX;
             int64_t sec = dur % 60, min = (dur / 60) % 60, hr = (dur / 3600) % 24,
                     days = dur / 86400;
             if (days)
@@ -994,7 +1009,7 @@ static int do_printf(struct exec *x, const struct val *args, size_t n, struct va
         case 'd':
             if (a->kind == V_NUM && a->is_int) {
                 memcpy(spec + sn, "lld", 4);
-                rc = buf_printf(&b, spec, (long long)a->num);
+                rc = buf_printf(&b, spec, int_of(a->num));
             } else {
                 struct buf vb;
                 buf_init(&vb, 256);
