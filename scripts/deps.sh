@@ -11,6 +11,11 @@ test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps pro
     prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter
     collectd-core libyajl2)
 bench_pkgs=(victoria-metrics curl python3 time)
+# Directories with a package.json and package-lock.json whose npm packages a
+# group needs (`npm ci` there when node_modules is missing or older than the
+# lock file). Their groups also need Debian's nodejs and npm.
+npm_build_dirs=()
+npm_test_dirs=()
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)
@@ -25,6 +30,28 @@ for g in "${groups[@]}"; do
     esac
 done
 
+npm_dirs=()
+for g in "${groups[@]}"; do
+    case "$g" in
+    build) npm_dirs+=("${npm_build_dirs[@]}") ;;
+    test) npm_dirs+=("${npm_build_dirs[@]}" "${npm_test_dirs[@]}") ;;
+    esac
+done
+[ ${#npm_dirs[@]} -eq 0 ] || want+=(nodejs npm)
+
+# npm_install: `npm ci` in every directory of npm_dirs that needs it.
+npm_install() {
+    local root d
+    root=$(cd "$(dirname "$0")/.." && pwd)
+    for d in "${npm_dirs[@]}"; do
+        if [ ! -f "$root/$d/node_modules/.package-lock.json" ] ||
+            [ "$root/$d/package-lock.json" -nt "$root/$d/node_modules/.package-lock.json" ]; then
+            echo "deps.sh: npm ci in $d" >&2
+            (cd "$root/$d" && npm ci --no-audit --no-fund --loglevel=error >&2)
+        fi
+    done
+}
+
 missing=()
 for p in $(printf '%s\n' "${want[@]}" | sort -u); do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -32,6 +59,7 @@ for p in $(printf '%s\n' "${want[@]}" | sort -u); do
     fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
+    npm_install
     exit 0
 fi
 echo "deps.sh: installing ${missing[*]}" >&2
@@ -41,3 +69,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps.sh: done" >&2
+npm_install
