@@ -15,7 +15,7 @@ bench_pkgs=(victoria-metrics curl python3 time)
 # group needs (`npm ci` there when node_modules is missing or older than the
 # lock file). Their groups also need Debian's nodejs and npm.
 npm_build_dirs=()
-npm_test_dirs=()
+npm_test_dirs=(tests/clients-node)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)

@@ -4,7 +4,7 @@
  *   /api/v1/import[/csv|/prometheus] JSON lines, CSV, Prometheus text format
  *   /api/v1/import/collectd, /collectd-post  collectd write_http (JSON, PUTVAL)
  *   /api/v1/write                   Prometheus remote write 1.0 (snappy protobuf)
- *   /api/v1/otlp/v1/metrics ...     OTLP/HTTP metrics (protobuf)
+ *   /api/v1/otlp/v1/metrics ...     OTLP/HTTP metrics (protobuf or JSON)
  *   /ping, /query                   just enough of InfluxDB 1.x for the `influx` CLI
  * For line formats a bad line never sinks the good ones: they are stored,
  * then the answer is 400 naming the bad lines, in the error shape each
@@ -76,8 +76,16 @@ struct parse_args {
     struct influx_opts influx;           /* INFLUX_V1, INFLUX_V2 */
     const struct csv_import_format *csv; /* IMPORT_CSV */
     enum collectd_format collectd;       /* IMPORT_COLLECTD */
+    bool otlp_json;                      /* OTLP: the JSON encoding */
     int64_t now_ms;                      /* default timestamp */
 };
+
+/* Is an OTLP request in the JSON encoding (OTLP/HTTP: by Content-Type)? */
+static bool otlp_json(const struct http_req *rq)
+{
+    const char *ct = rq->content_type;
+    return ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
+}
 
 /* The error body in the shape of the dialect. */
 static void reply_error(struct http_req *rq, struct http_resp *rs, enum dialect d, int status,
@@ -85,6 +93,22 @@ static void reply_error(struct http_req *rq, struct http_resp *rs, enum dialect 
 {
     if (is_import(d)) {
         http_reply_prom_error(rs, status, status >= 500 ? "internal" : "bad_data", msg);
+        return;
+    }
+    if (d == OTLP && otlp_json(rq)) { /* a google.rpc.Status, JSON-encoded */
+        rs->status = status;
+        rs->content_type = "application/json";
+        buf_reset(&rs->body);
+        struct json w;
+        json_init(&w, &rs->body);
+        json_obj(&w);
+        json_key(&w, "code");
+        json_i64(&w, status >= 500 ? 13 : 3); /* INTERNAL, INVALID_ARGUMENT */
+        json_key(&w, "message");
+        json_cstr(&w, msg);
+        json_obj_end(&w);
+        if (json_end(&w) != 0)
+            http_reply(rs, 500, "text/plain", "out of memory\n");
         return;
     }
     if (d == REMOTE_WRITE || d == OTLP) { /* their senders log a plain-text body */
@@ -243,7 +267,8 @@ static int parse(const struct http_req *rq, enum dialect d, const struct parse_a
     }
     case OTLP: {
         struct otlp_stats st = {0};
-        int rc = otlp_parse(body, n, 0, b, &st, e);
+        int rc = a->otlp_json ? otlp_json_parse(body, n, 0, b, &st, e)
+                              : otlp_parse(body, n, 0, b, &st, e);
         log_skipped("OTLP exponential histogram points", st.exp_histograms_skipped);
         log_skipped("OTLP delta-temporality points", st.temporality_skipped);
         return rc;
@@ -451,7 +476,9 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
     }
     metrics_count_write(ctx->metrics, mf, res.samples_added, rep.lines_bad, res.samples_rejected);
     if (rep.lines_bad == 0 && rc == 0) {
-        if (d == OTLP) /* an empty ExportMetricsServiceResponse: zero bytes of protobuf */
+        if (d == OTLP && otlp_json(rq)) /* an empty ExportMetricsServiceResponse */
+            http_reply(rs, 200, "application/json", "{}");
+        else if (d == OTLP) /* the same: zero bytes of protobuf */
             http_reply(rs, 200, "application/x-protobuf", NULL);
         else
             http_reply(rs, 204, NULL, NULL);
@@ -603,13 +630,7 @@ void write_remote_write(struct http_req *rq, struct http_resp *rs)
 
 void write_otlp(struct http_req *rq, struct http_resp *rs)
 {
-    const char *ct = rq->content_type;
-    if (ct != NULL && strncasecmp(ct, "application/json", 16) == 0) {
-        http_reply(rs, 415, "text/plain; charset=utf-8",
-                   "OTLP/JSON is not supported; send application/x-protobuf\n");
-        return;
-    }
-    struct parse_args a = {.now_ms = time_now_ms()};
+    struct parse_args a = {.now_ms = time_now_ms(), .otlp_json = otlp_json(rq)};
     do_write(rq, rs, OTLP, &a);
 }
 

@@ -46,4 +46,15 @@ struct otlp_stats {
 int otlp_parse(const void *pb, size_t n, size_t max_mem_bytes, struct batch *b,
                struct otlp_stats *st, struct err *e);
 
+/* The same for the JSON encoding of OTLP/HTTP (ingest/otlp_json.c): the body
+ * is transcoded to protobuf under the same nesting limit, then converted by
+ * otlp_parse(). A JSON error says "otlp json: byte N: why". Strings with JSON
+ * escapes are decoded into b's arena. Same returns as otlp_parse(). */
+int otlp_json_parse(const char *json, size_t n, size_t max_mem_bytes, struct batch *b,
+                    struct otlp_stats *st, struct err *e);
+/* Only the transcoding: append the protobuf wire bytes of the request in
+ * json[0..n) to `out`. 0, TIDE_EPARSE or -ENOMEM. */
+struct buf;
+int otlp_json_to_pb(const char *json, size_t n, struct batch *b, struct buf *out, struct err *e);
+
 #endif
