@@ -18,6 +18,11 @@
  * stored) or imported (the rest). --dry-run runs the server's own parsers
  * (ingest/) here and sends nothing, so it finds what the parsers refuse but
  * not what only the server checks (series limits, storage).
+ * Retries: a request the server could not take now (no connection, a
+ * timeout, 429, 500, 502, 503, 504) is sent again after 0.5 s, then 1, 2,
+ * 4 … (at most 30 s apart), up to --retries times (default 5); writes are
+ * idempotent (a resent sample overwrites itself), so a retry never counts
+ * a line twice.
  * Invariant: the exit status is 0 only when every request of every file
  * answered 2xx (with --dry-run: when no record would be refused).
  */
@@ -29,6 +34,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -41,6 +47,9 @@
 #define IMPORT_DEFAULT_BATCH ((size_t)4 << 20)
 #define IMPORT_MAX_LINE ((size_t)256 << 20) /* one line (record) past this is refused */
 #define READ_STEP ((size_t)1 << 20)
+#define IMPORT_DEFAULT_RETRIES 5
+#define RETRY_FIRST_MS 500
+#define RETRY_MAX_MS 30000
 
 enum fmt { FMT_NONE = 0, FMT_INFLUX, FMT_JSONL, FMT_PROM, FMT_CSV };
 
@@ -52,6 +61,7 @@ struct import_opts {
     const char *precision;
     bool dry_run;
     size_t batch_bytes;
+    unsigned retries; /* resends of a request that failed for now */
     bool tty;
 };
 
@@ -75,6 +85,9 @@ void import_usage(FILE *f)
             "                          1:time:rfc3339,2:label:host,3:metric:cpu (docs/import.md)\n"
             "  --precision P           influx timestamps unit: ns (default), us, ms, s, m, h\n"
             "  --batch-bytes N         bytes per request, e.g. 4MiB (default 4MiB)\n"
+            "  --retries N             resend a request that failed for now (no connection,\n"
+            "                          timeout, HTTP 429/500/502/503/504) up to N times with\n"
+            "                          backoff from 0.5 s to 30 s (default 5; 0 = never)\n"
             "  --dry-run               parse locally with the server's parsers and print the\n"
             "                          same counts and reasons; send nothing (limits and\n"
             "                          storage errors only the server sees are not found)\n"
@@ -343,18 +356,61 @@ struct file_result {
     bool fatal; /* the server cannot be reached: stop every file */
 };
 
-/* Send one request; report a failure (with renumbered lines). Returns 0 for
- * a 2xx, 1 for a refused request that may go on with the next, -1 to stop. */
-static int send_chunk(struct client *c, const char *path, const char *ctype, const char *label,
-                      const char *p, size_t n, uint64_t base_line, uint64_t records,
-                      uint64_t skipped, struct progress *pr, struct file_result *res)
+/* May a request that got this answer succeed if sent again later? */
+static bool retryable(int rc, long status)
+{
+    if (rc != 0)
+        return rc == -EIO; /* no connection, a timeout, a reset: not -ENOMEM */
+    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* client_post(), resent up to `retries` times while the failure is one a
+ * later attempt may not meet, each retry announced on stderr. */
+static int post_retrying(struct client *c, unsigned retries, const char *path, const char *ctype,
+                         const char *label, const char *p, size_t n, long *status,
+                         struct buf *resp, struct progress *pr, struct err *e)
+{
+    int64_t wait_ms = RETRY_FIRST_MS;
+    for (unsigned attempt = 0;; attempt++) {
+        buf_reset(resp);
+        int rc = client_post(c, path, ctype, p, n, status, resp, e);
+        if (attempt >= retries || !retryable(rc, *status))
+            return rc;
+        struct buf why;
+        buf_init(&why, 4096);
+        if (rc != 0)
+            buf_puts(&why, e->msg);
+        else
+            client_error_message(resp->p, resp->len, &why);
+        progress_clear(pr);
+        if (rc != 0)
+            fprintf(stderr, "tide import: %s: %s; retry %u of %u in %.1f s\n", label,
+                    why.p ? why.p : "", attempt + 1, retries, (double)wait_ms / 1000);
+        else
+            fprintf(stderr, "tide import: %s: HTTP %ld: %s; retry %u of %u in %.1f s\n", label,
+                    *status, why.p ? why.p : "", attempt + 1, retries, (double)wait_ms / 1000);
+        buf_fini(&why);
+        struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
+    }
+}
+
+/* Send one request (with retries); report a failure (with renumbered
+ * lines). Returns 0 for a 2xx, 1 for a refused request that may go on with
+ * the next, -1 to stop. */
+static int send_chunk(struct client *c, const struct import_opts *o, const char *path,
+                      const char *ctype, const char *label, const char *p, size_t n,
+                      uint64_t base_line, uint64_t records, uint64_t skipped, struct progress *pr,
+                      struct file_result *res)
 {
     res->skipped += skipped;
     long status = 0;
     struct buf resp;
     buf_init(&resp, 64 * 1024);
     struct err e = {0};
-    int rc = client_post(c, path, ctype, p, n, &status, &resp, &e);
+    int rc = post_retrying(c, o->retries, path, ctype, label, p, n, &status, &resp, pr, &e);
     if (rc != 0) {
         progress_clear(pr);
         fprintf(stderr, "tide import: %s: %s\n", label, e.msg);
@@ -546,7 +602,7 @@ static int import_file(struct client *c, const struct import_opts *o, const char
         tally(data.p, cut, f, o->csv, &records, &skipped);
         int s = o->dry_run ? dry_chunk(o, f, label, data.p, cut, base_line, records, skipped,
                                        &pr, res)
-                           : send_chunk(c, path_q.p, ctype, label, data.p, cut, base_line,
+                           : send_chunk(c, o, path_q.p, ctype, label, data.p, cut, base_line,
                                         records, skipped, &pr, res);
         requests++;
         if (s < 0) {
@@ -592,6 +648,7 @@ int import_main(int argc, char **argv)
     const char *env = getenv("TIDE_SERVER");
     o.client.server = env && env[0] ? env : CLI_DEFAULT_SERVER;
     o.batch_bytes = IMPORT_DEFAULT_BATCH;
+    o.retries = IMPORT_DEFAULT_RETRIES;
     o.tty = isatty(2) == 1;
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     if (files == NULL)
@@ -624,6 +681,14 @@ int import_main(int argc, char **argv)
                 fprintf(stderr, "tide import: --batch-bytes %s: want a size of at least 1KiB\n", v);
                 bad = true;
             }
+        } else if ((v = cli_flag_value("import", argc, argv, &i, "--retries", &bad)) != NULL) {
+            char *end;
+            unsigned long r = strtoul(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end != 0 || r > 100) {
+                fprintf(stderr, "tide import: --retries %s: want a number from 0 to 100\n", v);
+                bad = true;
+            }
+            o.retries = (unsigned)r;
         } else if (strcmp(a, "--dry-run") == 0) {
             o.dry_run = true;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--bearer-token", &bad)) != NULL) {
