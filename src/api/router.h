@@ -103,6 +103,10 @@ void admin_storage_status(struct http_req *rq, struct http_resp *rs);
 void admin_health(struct http_req *rq, struct http_resp *rs);
 void admin_ready(struct http_req *rq, struct http_resp *rs);
 
+/* influx2.c: InfluxDB 2 health and setup, as a set-up server answers */
+void influx2_health(struct http_req *rq, struct http_resp *rs);
+void influx2_setup(struct http_req *rq, struct http_resp *rs);
+
 /* metrics.c: /metrics */
 void metrics_serve(struct http_req *rq, struct http_resp *rs);
 

@@ -11,36 +11,7 @@ tide_start "$WORK/data" - --retention 0
 NOW=$(date +%s)
 for i in $(seq 1 50); do echo "retry_m,host=h$((i % 5)) v=$i $(( (NOW - 600 + i) * 1000000000 ))"; done >"$WORK/in.lp"
 
-# A proxy that answers 503 to its first FAILS requests, then forwards to tide.
-cat >"$WORK/flaky.py" <<'PY'
-import http.server, sys, urllib.request
-port, upstream, fails = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-seen = 0
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        global seen
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        seen += 1
-        open(sys.argv[4], "a").write(f"{seen}\n")
-        if seen <= fails:
-            msg = b'{"error":"busy, try later"}'
-            self.send_response(503); self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(msg))); self.end_headers(); self.wfile.write(msg)
-            return
-        rq = urllib.request.Request(upstream + self.path, data=body, method="POST",
-                                    headers={"Content-Type": self.headers.get("Content-Type", "")})
-        try:
-            with urllib.request.urlopen(rq) as r:
-                code, out = r.status, r.read()
-        except urllib.error.HTTPError as e:
-            code, out = e.code, e.read()
-        self.send_response(code); self.send_header("Content-Length", str(len(out))); self.end_headers(); self.wfile.write(out)
-    def do_GET(self):
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
-spawn_ready flaky /health 100 python3 "$WORK/flaky.py" @PORT@ "$TIDE_URL" 2 "$WORK/flaky.count" ||
+spawn_ready flaky /health 100 python3 "$HERE/flaky_proxy.py" @PORT@ "$TIDE_URL" 2 "$WORK/flaky.count" ||
     fail "the fake server did not start"
 FLAKY="http://127.0.0.1:$SPAWN_PORT"
 
@@ -72,7 +43,7 @@ log "a server that comes up late gets the import"
 
 # (3) --retries 0: the 503 is final.
 : >"$WORK/flaky3.count"
-spawn_ready flaky3 /health 100 python3 "$WORK/flaky.py" @PORT@ "$TIDE_URL" 100 "$WORK/flaky3.count" ||
+spawn_ready flaky3 /health 100 python3 "$HERE/flaky_proxy.py" @PORT@ "$TIDE_URL" 100 "$WORK/flaky3.count" ||
     fail "the second fake server did not start"
 if "$TIDE" import --server "http://127.0.0.1:$SPAWN_PORT" --retries 0 --format influx "$WORK/in.lp" \
     2>"$WORK/imp3.err"; then
