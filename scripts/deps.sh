@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make cmake ninja-build pkg-config clang
     libmicrohttpd-dev libzstd-dev libsnappy-dev libprotobuf-c-dev protobuf-c-compiler
-    libpcre2-dev libyaml-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev libsnmp-dev)
+    libpcre2-dev libyaml-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev libsnmp-dev libsqlite3-dev)
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
     prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter
     collectd-core libyajl2)

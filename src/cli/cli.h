@@ -32,6 +32,10 @@ const char *cli_flag_value(const char *cmd, int argc, char **argv, int *i, const
 /* `tide import [flags] FILE...`; argv excludes "tide import". */
 int import_main(int argc, char **argv);
 void import_usage(FILE *f);
+/* `tide import sqlite:FILE.db --table T ...` (import_sqlite.c), reached
+ * through import_main() when an argument starts with "sqlite:". */
+int import_sqlite_main(int argc, char **argv);
+void import_sqlite_usage(FILE *f);
 /* `tide export [flags]`; argv excludes "tide export". */
 int export_main(int argc, char **argv);
 void export_usage(FILE *f);
@@ -66,6 +70,16 @@ int client_escape(struct client *c, struct buf *dst, const char *s);
 int client_post(struct client *c, const char *path_query, const char *content_type,
                 const char *body, size_t n, long *status, struct buf *resp, struct err *e);
 
+/* client_post(), resent up to `retries` times while the failure is one a
+ * later attempt may not meet (a transport error, HTTP 429, 500, 502, 503,
+ * 504), waiting 0.5 s, 1 s, 2 s … (at most 30 s) in between; each retry is
+ * announced on stderr as "tide: LABEL: reason; retry i of n in x s" (the
+ * progress line `pr`, which may be NULL, cleared first). Same returns. */
+struct progress;
+int client_post_retrying(struct client *c, unsigned retries, const char *path_query,
+                         const char *content_type, const char *label, const char *body, size_t n,
+                         long *status, struct buf *resp, struct progress *pr, struct err *e);
+
 /* GET server + path_query, handing the body to `sink` as it arrives when
  * the status is 2xx; a non-2xx body goes to `err_body` (capped) instead.
  * Same returns as client_post(); a sink abort is -ECANCELED. */
@@ -75,6 +89,31 @@ int client_get_stream(struct client *c, const char *path_query, client_sink_fn *
 /* The human message of a server error body: the "error" or "message" field
  * of a JSON object, else the body itself (trimmed), into dst. */
 void client_error_message(const char *body, size_t n, struct buf *dst);
+
+/* ---- jsontree.c: JSON answers read into a tree ---- */
+
+#define JV_MAX_DEPTH 64
+
+enum jv_type { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
+
+struct jv {
+    enum jv_type t;
+    const char *key;  /* member name inside an object, else NULL */
+    const char *s;    /* JV_STR: decoded, NUL-terminated; JV_NUM/JV_BOOL: the text */
+    size_t n;         /* length of s */
+    struct jv *child; /* JV_ARR, JV_OBJ: first element */
+    struct jv *next;  /* next sibling */
+};
+
+struct arena;
+/* Parse p[0..n) (one JSON value, nothing after it but blanks) into a tree
+ * allocated in `a`; NULL when it is not JSON, nests deeper than
+ * JV_MAX_DEPTH, or the arena runs out. */
+const struct jv *jv_parse(const char *p, size_t n, struct arena *a);
+/* The member `key` of object `o`; NULL when o is not an object or lacks it. */
+const struct jv *jv_member(const struct jv *o, const char *key);
+/* The text of a string or number; "" for anything else (or NULL). */
+const char *jv_text(const struct jv *v);
 
 /* ---- progress.c: a status line on stderr ---- */
 

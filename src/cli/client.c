@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/http_client.h"
@@ -113,6 +114,49 @@ int client_post(struct client *c, const char *path_query, const char *content_ty
         return transport_rc(rc);
     *status = rs.status;
     return 0;
+}
+
+#define RETRY_FIRST_MS 500
+#define RETRY_MAX_MS 30000
+
+/* May a request that got this answer succeed if sent again later? */
+static bool retryable(int rc, long status)
+{
+    if (rc != 0)
+        return rc == -EIO; /* no connection, a timeout, a reset: not -ENOMEM */
+    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+int client_post_retrying(struct client *c, unsigned retries, const char *path, const char *ctype,
+                         const char *label, const char *p, size_t n, long *status,
+                         struct buf *resp, struct progress *pr, struct err *e)
+{
+    int64_t wait_ms = RETRY_FIRST_MS;
+    for (unsigned attempt = 0;; attempt++) {
+        buf_reset(resp);
+        int rc = client_post(c, path, ctype, p, n, status, resp, e);
+        if (attempt >= retries || !retryable(rc, *status))
+            return rc;
+        struct buf why;
+        buf_init(&why, 4096);
+        if (rc != 0)
+            buf_puts(&why, e->msg);
+        else
+            client_error_message(resp->p, resp->len, &why);
+        if (pr != NULL)
+            progress_clear(pr);
+        if (rc != 0)
+            fprintf(stderr, "tide: %s: %s; retry %u of %u in %.1f s\n", label,
+                    why.p ? why.p : "", attempt + 1, retries, (double)wait_ms / 1000);
+        else
+            fprintf(stderr, "tide: %s: HTTP %ld: %s; retry %u of %u in %.1f s\n", label,
+                    *status, why.p ? why.p : "", attempt + 1, retries, (double)wait_ms / 1000);
+        buf_fini(&why);
+        struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
+    }
 }
 
 int client_get_stream(struct client *c, const char *path_query, client_sink_fn *sink, void *ctx,

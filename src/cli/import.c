@@ -34,7 +34,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -48,8 +47,6 @@
 #define IMPORT_MAX_LINE ((size_t)256 << 20) /* one line (record) past this is refused */
 #define READ_STEP ((size_t)1 << 20)
 #define IMPORT_DEFAULT_RETRIES 5
-#define RETRY_FIRST_MS 500
-#define RETRY_MAX_MS 30000
 
 enum fmt { FMT_NONE = 0, FMT_INFLUX, FMT_JSONL, FMT_PROM, FMT_CSV };
 
@@ -93,7 +90,9 @@ void import_usage(FILE *f)
             "                          storage errors only the server sees are not found)\n"
             "  --bearer-token TOKEN    send Authorization: Bearer TOKEN (auth_write_bearer_token)\n"
             "  --basic USER:PASSWORD   send basic auth (auth_write_basic)\n"
-            "  -h, --help              show this help\n",
+            "  -h, --help              show this help\n"
+            "\n"
+            "A SQLite table: tide import sqlite:FILE.db --table T ... (tide import sqlite: --help)\n",
             CLI_DEFAULT_SERVER);
 }
 
@@ -356,47 +355,6 @@ struct file_result {
     bool fatal; /* the server cannot be reached: stop every file */
 };
 
-/* May a request that got this answer succeed if sent again later? */
-static bool retryable(int rc, long status)
-{
-    if (rc != 0)
-        return rc == -EIO; /* no connection, a timeout, a reset: not -ENOMEM */
-    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
-}
-
-/* client_post(), resent up to `retries` times while the failure is one a
- * later attempt may not meet, each retry announced on stderr. */
-static int post_retrying(struct client *c, unsigned retries, const char *path, const char *ctype,
-                         const char *label, const char *p, size_t n, long *status,
-                         struct buf *resp, struct progress *pr, struct err *e)
-{
-    int64_t wait_ms = RETRY_FIRST_MS;
-    for (unsigned attempt = 0;; attempt++) {
-        buf_reset(resp);
-        int rc = client_post(c, path, ctype, p, n, status, resp, e);
-        if (attempt >= retries || !retryable(rc, *status))
-            return rc;
-        struct buf why;
-        buf_init(&why, 4096);
-        if (rc != 0)
-            buf_puts(&why, e->msg);
-        else
-            client_error_message(resp->p, resp->len, &why);
-        progress_clear(pr);
-        if (rc != 0)
-            fprintf(stderr, "tide import: %s: %s; retry %u of %u in %.1f s\n", label,
-                    why.p ? why.p : "", attempt + 1, retries, (double)wait_ms / 1000);
-        else
-            fprintf(stderr, "tide import: %s: HTTP %ld: %s; retry %u of %u in %.1f s\n", label,
-                    *status, why.p ? why.p : "", attempt + 1, retries, (double)wait_ms / 1000);
-        buf_fini(&why);
-        struct timespec ts = {wait_ms / 1000, (wait_ms % 1000) * 1000000};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-            ;
-        wait_ms = wait_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : wait_ms * 2;
-    }
-}
-
 /* Send one request (with retries); report a failure (with renumbered
  * lines). Returns 0 for a 2xx, 1 for a refused request that may go on with
  * the next, -1 to stop. */
@@ -410,7 +368,7 @@ static int send_chunk(struct client *c, const struct import_opts *o, const char 
     struct buf resp;
     buf_init(&resp, 64 * 1024);
     struct err e = {0};
-    int rc = post_retrying(c, o->retries, path, ctype, label, p, n, &status, &resp, pr, &e);
+    int rc = client_post_retrying(c, o->retries, path, ctype, label, p, n, &status, &resp, pr, &e);
     if (rc != 0) {
         progress_clear(pr);
         fprintf(stderr, "tide import: %s: %s\n", label, e.msg);
@@ -644,6 +602,9 @@ out:
 
 int import_main(int argc, char **argv)
 {
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "sqlite:", 7) == 0)
+            return import_sqlite_main(argc, argv);
     struct import_opts o = {0};
     const char *env = getenv("TIDE_SERVER");
     o.client.server = env && env[0] ? env : CLI_DEFAULT_SERVER;

@@ -4,8 +4,7 @@
  * Prometheus' JSON for a script.
  *
  * The response is held whole (capped at QUERY_CLI_MAX_BYTES) and read with
- * the small JSON tree reader below, which knows only what a query answer
- * holds: objects, arrays, strings, numbers, true/false/null. Errors are
+ * the small JSON tree reader of jsontree.c. Errors are
  * printed with the server's own message, which for PromQL is Prometheus'
  * text ("1:5: parse error: ..."), and exit 1; bad flags exit 2.
  */
@@ -20,7 +19,6 @@
 #include "core/time.h"
 
 #define QUERY_CLI_MAX_BYTES ((size_t)256 << 20)
-#define QUERY_CLI_MAX_DEPTH 64
 
 void query_usage(FILE *f)
 {
@@ -48,208 +46,6 @@ void query_usage(FILE *f)
             CLI_DEFAULT_SERVER);
 }
 
-/* ---- a JSON tree, in an arena ---- */
-
-enum jv_type { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
-
-struct jv {
-    enum jv_type t;
-    const char *key;  /* member name inside an object, else NULL */
-    const char *s;    /* JV_STR: decoded, NUL-terminated; JV_NUM/JV_BOOL: the text */
-    size_t n;         /* length of s */
-    struct jv *child; /* JV_ARR, JV_OBJ: first element */
-    struct jv *next;  /* next sibling */
-};
-
-struct jp {
-    const char *p, *end;
-    struct arena *a;
-    int depth;
-};
-
-static void ws(struct jp *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-static void put_utf8(char **o, unsigned cp)
-{
-    char *q = *o;
-    if (cp < 0x80) {
-        *q++ = (char)cp;
-    } else if (cp < 0x800) {
-        *q++ = (char)(0xc0 | (cp >> 6));
-        *q++ = (char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *q++ = (char)(0xe0 | (cp >> 12));
-        *q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *q++ = (char)(0x80 | (cp & 0x3f));
-    } else {
-        *q++ = (char)(0xf0 | (cp >> 18));
-        *q++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-        *q++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *q++ = (char)(0x80 | (cp & 0x3f));
-    }
-    *o = q;
-}
-
-static int hex4(const char *p, const char *end, unsigned *out)
-{
-    if (end - p < 4)
-        return -1;
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* The string whose opening quote is at j->p, decoded into the arena. */
-static const char *jstring(struct jp *j, size_t *len)
-{
-    const char *p = j->p + 1;
-    const char *q = p;
-    while (q < j->end && *q != '"')
-        q += *q == '\\' ? 2 : 1;
-    if (q >= j->end)
-        return NULL;
-    char *out = arena_alloc(j->a, (size_t)(q - p) + 1); /* decoding never grows */
-    if (out == NULL)
-        return NULL;
-    char *o = out;
-    while (p < q) {
-        if (*p != '\\') {
-            *o++ = *p++;
-            continue;
-        }
-        p++;
-        char c = *p++;
-        switch (c) {
-        case 'n': *o++ = '\n'; break;
-        case 't': *o++ = '\t'; break;
-        case 'r': *o++ = '\r'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case 'u': {
-            unsigned cp, lo;
-            if (hex4(p, q, &cp) != 0)
-                return NULL;
-            p += 4;
-            if (cp >= 0xd800 && cp < 0xdc00 && q - p >= 6 && p[0] == '\\' && p[1] == 'u' &&
-                hex4(p + 2, q, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) {
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                p += 6;
-            } else if (cp >= 0xd800 && cp < 0xe000) {
-                cp = 0xfffd;
-            }
-            put_utf8(&o, cp);
-            break;
-        }
-        default: *o++ = c; break;
-        }
-    }
-    *o = 0;
-    *len = (size_t)(o - out);
-    j->p = q + 1;
-    return out;
-}
-
-static struct jv *jvalue(struct jp *j)
-{
-    ws(j);
-    if (j->p >= j->end || ++j->depth > QUERY_CLI_MAX_DEPTH)
-        return NULL;
-    struct jv *v = arena_alloc(j->a, sizeof *v);
-    if (v == NULL)
-        return NULL;
-    memset(v, 0, sizeof *v);
-    char c = *j->p;
-    if (c == '{' || c == '[') {
-        v->t = c == '{' ? JV_OBJ : JV_ARR;
-        char close = c == '{' ? '}' : ']';
-        j->p++;
-        struct jv **tail = &v->child;
-        ws(j);
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            j->depth--;
-            return v;
-        }
-        for (;;) {
-            const char *key = NULL;
-            if (v->t == JV_OBJ) {
-                ws(j);
-                size_t kn;
-                if (j->p >= j->end || *j->p != '"' || (key = jstring(j, &kn)) == NULL)
-                    return NULL;
-                ws(j);
-                if (j->p >= j->end || *j->p++ != ':')
-                    return NULL;
-            }
-            struct jv *kid = jvalue(j);
-            if (kid == NULL)
-                return NULL;
-            kid->key = key;
-            *tail = kid;
-            tail = &kid->next;
-            ws(j);
-            if (j->p < j->end && *j->p == ',') {
-                j->p++;
-                continue;
-            }
-            if (j->p < j->end && *j->p == close) {
-                j->p++;
-                break;
-            }
-            return NULL;
-        }
-    } else if (c == '"') {
-        v->t = JV_STR;
-        if ((v->s = jstring(j, &v->n)) == NULL)
-            return NULL;
-    } else {
-        const char *s = j->p;
-        while (j->p < j->end && strchr(",]} \t\r\n", *j->p) == NULL)
-            j->p++;
-        v->n = (size_t)(j->p - s);
-        char *t = arena_strndup(j->a, s, v->n);
-        if (t == NULL || v->n == 0)
-            return NULL;
-        v->s = t;
-        v->t = strcmp(t, "null") == 0 ? JV_NULL
-               : strcmp(t, "true") == 0 || strcmp(t, "false") == 0 ? JV_BOOL
-                                                                  : JV_NUM;
-    }
-    j->depth--;
-    return v;
-}
-
-static const struct jv *member(const struct jv *o, const char *key)
-{
-    if (o == NULL || o->t != JV_OBJ)
-        return NULL;
-    for (const struct jv *k = o->child; k; k = k->next)
-        if (strcmp(k->key, key) == 0)
-            return k;
-    return NULL;
-}
-
-static const char *text(const struct jv *v)
-{
-    return v != NULL && (v->t == JV_STR || v->t == JV_NUM) ? v->s : "";
-}
-
 /* "1435781451.781" (seconds) to RFC 3339, exactly (no float rounding). */
 static void format_time(const char *secs, char *out, size_t cap)
 {
@@ -270,17 +66,17 @@ static void format_time(const char *secs, char *out, size_t cap)
  * name{a="b", c="d"}; {} alone for no labels at all. */
 static void series_name(const struct jv *metric, struct buf *b)
 {
-    const struct jv *name = member(metric, "__name__");
+    const struct jv *name = jv_member(metric, "__name__");
     buf_reset(b);
     if (name != NULL)
-        buf_puts(b, text(name));
+        buf_puts(b, jv_text(name));
     size_t nl = 0;
     for (const struct jv *l = metric ? metric->child : NULL; l; l = l->next) {
         if (strcmp(l->key, "__name__") == 0)
             continue;
         buf_puts(b, nl++ ? ", " : "{");
         buf_printf(b, "%s=\"", l->key);
-        for (const char *p = text(l); *p; p++) {
+        for (const char *p = jv_text(l); *p; p++) {
             if (*p == '"' || *p == '\\')
                 buf_putc(b, '\\');
             if (*p == '\n')
@@ -299,9 +95,9 @@ static void series_name(const struct jv *metric, struct buf *b)
 /* Print a success document as a table. 0, or -1 when it is not one. */
 static int print_table(const struct jv *doc)
 {
-    const struct jv *data = member(doc, "data");
-    const char *type = text(member(data, "resultType"));
-    const struct jv *res = member(data, "result");
+    const struct jv *data = jv_member(doc, "data");
+    const char *type = jv_text(jv_member(data, "resultType"));
+    const struct jv *res = jv_member(data, "result");
     if (res == NULL || res->t != JV_ARR)
         return -1;
     char when[40];
@@ -309,11 +105,11 @@ static int print_table(const struct jv *doc)
         const struct jv *t = res->child, *v = t ? t->next : NULL;
         if (v == NULL)
             return -1;
-        format_time(text(t), when, sizeof when);
+        format_time(jv_text(t), when, sizeof when);
         if (strcmp(type, "scalar") == 0)
-            printf("scalar  %s  @ %s\n", text(v), when);
+            printf("scalar  %s  @ %s\n", jv_text(v), when);
         else
-            printf("string  \"%s\"  @ %s\n", text(v), when);
+            printf("string  \"%s\"  @ %s\n", jv_text(v), when);
         return 0;
     }
     if (res->child == NULL) {
@@ -325,7 +121,7 @@ static int print_table(const struct jv *doc)
     if (strcmp(type, "vector") == 0) {
         size_t w = strlen("SERIES");
         for (const struct jv *s = res->child; s; s = s->next) {
-            series_name(member(s, "metric"), &name);
+            series_name(jv_member(s, "metric"), &name);
             if (name.len > w)
                 w = name.len;
         }
@@ -333,21 +129,21 @@ static int print_table(const struct jv *doc)
             w = 100;
         printf("%-*s  %-20s  %s\n", (int)w, "SERIES", "VALUE", "TIME");
         for (const struct jv *s = res->child; s; s = s->next) {
-            const struct jv *pt = member(s, "value");
+            const struct jv *pt = jv_member(s, "value");
             const struct jv *t = pt ? pt->child : NULL, *v = t ? t->next : NULL;
-            series_name(member(s, "metric"), &name);
-            format_time(text(t), when, sizeof when);
-            printf("%-*s  %-20s  %s\n", (int)w, name.p ? name.p : "", text(v), when);
+            series_name(jv_member(s, "metric"), &name);
+            format_time(jv_text(t), when, sizeof when);
+            printf("%-*s  %-20s  %s\n", (int)w, name.p ? name.p : "", jv_text(v), when);
         }
     } else if (strcmp(type, "matrix") == 0) {
         for (const struct jv *s = res->child; s; s = s->next) {
-            series_name(member(s, "metric"), &name);
+            series_name(jv_member(s, "metric"), &name);
             printf("%s%s\n", s == res->child ? "" : "\n", name.p ? name.p : "");
-            const struct jv *vals = member(s, "values");
+            const struct jv *vals = jv_member(s, "values");
             for (const struct jv *pt = vals ? vals->child : NULL; pt; pt = pt->next) {
                 const struct jv *t = pt->child, *v = t ? t->next : NULL;
-                format_time(text(t), when, sizeof when);
-                printf("  %s  %s\n", when, text(v));
+                format_time(jv_text(t), when, sizeof when);
+                printf("  %s  %s\n", when, jv_text(v));
             }
         }
     } else {
@@ -503,12 +299,11 @@ int query_main(int argc, char **argv)
          * "error" member is the message; any other body is shown as it is. */
         struct arena a;
         arena_init(&a, 8 * QUERY_CLI_MAX_BYTES);
-        struct jp j = {.p = resp.p, .end = resp.p + resp.len, .a = &a};
-        const struct jv *doc = resp.p ? jvalue(&j) : NULL;
-        const struct jv *msg = member(doc, "error");
+        const struct jv *doc = resp.p ? jv_parse(resp.p, resp.len, &a) : NULL;
+        const struct jv *msg = jv_member(doc, "error");
         if (msg != NULL && msg->t == JV_STR) {
             fprintf(stderr, "tide query: %s (HTTP %ld %s)\n", msg->s, status,
-                    text(member(doc, "errorType")));
+                    jv_text(jv_member(doc, "errorType")));
         } else {
             struct buf m;
             buf_init(&m, 1 << 20);
@@ -529,9 +324,8 @@ int query_main(int argc, char **argv)
     } else {
         struct arena a;
         arena_init(&a, 8 * QUERY_CLI_MAX_BYTES);
-        struct jp j = {.p = resp.p, .end = resp.p + resp.len, .a = &a};
-        const struct jv *doc = resp.p ? jvalue(&j) : NULL;
-        if (doc == NULL || strcmp(text(member(doc, "status")), "success") != 0 ||
+        const struct jv *doc = resp.p ? jv_parse(resp.p, resp.len, &a) : NULL;
+        if (doc == NULL || strcmp(jv_text(jv_member(doc, "status")), "success") != 0 ||
             print_table(doc) != 0) {
             fprintf(stderr, "tide query: the server's answer is not a Prometheus query result\n");
             ret = 1;
