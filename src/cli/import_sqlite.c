@@ -4,7 +4,8 @@
  * PostgreSQL) table of measurements.
  *
  *   rows (ORDER BY rowid, after the checkpoint) ──▶ Influx line protocol
- *        ──▶ POST /write?precision=ns in batches of --batch-bytes (retried)
+ *        ──▶ POST /write?precision=ns in batches of --batch-bytes (retried;
+ *            one batch in flight on a sender thread while the next is read)
  *        ──▶ checkpoint file (rowid, counts) rewritten after each ack
  *   then: a second read of the table counts, per series, the distinct
  *         millisecond timestamps with a numeric value; the server is asked
@@ -36,6 +37,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,13 +449,81 @@ static int send_batch(struct sender *s, struct buf *lines, int64_t last_rowid, u
     return 0;
 }
 
-/* Stream every row after the checkpoint to the server. 0 or -1. */
+/* A batch and what it holds: sent by one thread while the next is read. */
+struct job {
+    struct buf lines;
+    int64_t rowid; /* the last row in it */
+    uint64_t rows, samples, skipped_rows, skipped_values;
+};
+
+/* At most one batch in flight, so the checkpoint moves in row order. */
+struct inflight {
+    struct sender *s;
+    struct job job;
+    pthread_t th;
+    bool running;
+    int rc;
+};
+
+static void *send_job(void *arg)
+{
+    struct inflight *f = arg;
+    struct job *j = &f->job;
+    if (j->lines.len > 0) {
+        f->rc = send_batch(f->s, &j->lines, j->rowid, j->rows, j->samples, j->skipped_rows,
+                           j->skipped_values);
+        return NULL;
+    }
+    /* only skipped rows: the checkpoint still moves past them */
+    struct sq_counts *c = f->s->counts;
+    c->last_rowid = j->rowid;
+    c->rows += j->rows;
+    c->skipped_rows += j->skipped_rows;
+    c->skipped_values += j->skipped_values;
+    f->rc = checkpoint_save(f->s->o, c) == 0 ? 0 : -1;
+    return NULL;
+}
+
+/* Wait for the batch in flight; its result (0 or -1). */
+static int inflight_wait(struct inflight *f)
+{
+    if (!f->running)
+        return 0;
+    pthread_join(f->th, NULL);
+    f->running = false;
+    return f->rc;
+}
+
+/* Hand `next` to the sender once the previous batch is done; `next` gets
+ * the previous batch's (emptied) buffer back. 0 or -1. */
+static int inflight_start(struct inflight *f, struct job *next)
+{
+    if (inflight_wait(f) != 0)
+        return -1;
+    struct job done = f->job;
+    f->job = *next;
+    *next = done;
+    buf_reset(&next->lines);
+    next->rows = next->samples = next->skipped_rows = next->skipped_values = 0;
+    if (pthread_create(&f->th, NULL, send_job, f) != 0) {
+        send_job(f); /* no thread: send it here */
+        return f->rc;
+    }
+    f->running = true;
+    return 0;
+}
+
+/* Stream every row after the checkpoint to the server: the next batch is
+ * read and formatted while the previous one is sent. 0 or -1. */
 static int migrate(sqlite3 *db, struct sender *s)
 {
     const struct sq_opts *o = s->o;
-    struct buf sql, lines;
+    struct buf sql;
     buf_init(&sql, 0);
-    buf_init(&lines, 0);
+    struct job cur = {0};
+    struct inflight fl = {.s = s};
+    buf_init(&cur.lines, 0);
+    buf_init(&fl.job.lines, 0);
     build_select(o, true, &sql);
     sqlite3_stmt *st = NULL;
     int ret = -1;
@@ -462,49 +532,37 @@ static int migrate(sqlite3 *db, struct sender *s)
         goto out;
     }
     sqlite3_bind_int64(st, 1, s->counts->last_rowid);
-    uint64_t rows = 0, samples = 0, skipped_rows = 0, skipped_values = 0;
-    int64_t rowid = s->counts->last_rowid;
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        rowid = sqlite3_column_int64(st, 0);
-        rows++;
+        cur.rowid = sqlite3_column_int64(st, 0);
+        cur.rows++;
         int64_t t_ns;
         size_t nv = 0;
         if (cell_time(st, 1, o->unit_ns, &t_ns))
-            nv = row_line(o, st, t_ns, &lines, &skipped_values);
+            nv = row_line(o, st, t_ns, &cur.lines, &cur.skipped_values);
         else
-            skipped_values += o->nfields;
+            cur.skipped_values += o->nfields;
         if (nv == 0)
-            skipped_rows++;
-        samples += nv;
-        if (lines.len >= o->batch_bytes) {
-            if (send_batch(s, &lines, rowid, rows, samples, skipped_rows, skipped_values) != 0)
-                goto out;
-            buf_reset(&lines);
-            rows = samples = skipped_rows = skipped_values = 0;
-        }
+            cur.skipped_rows++;
+        cur.samples += nv;
+        if (cur.lines.len >= o->batch_bytes && inflight_start(&fl, &cur) != 0)
+            goto out;
     }
     if (src != SQLITE_DONE) {
         fprintf(stderr, "tide import: %s: reading: %s\n", s->label, sqlite3_errmsg(db));
         goto out;
     }
-    if (rows > 0 && lines.len == 0) { /* only skipped rows since the last batch */
-        s->counts->last_rowid = rowid;
-        s->counts->rows += rows;
-        s->counts->skipped_rows += skipped_rows;
-        s->counts->skipped_values += skipped_values;
-        if (checkpoint_save(o, s->counts) != 0)
-            goto out;
-    } else if (lines.len > 0 &&
-               send_batch(s, &lines, rowid, rows, samples, skipped_rows, skipped_values) != 0) {
+    if (cur.rows > 0 && inflight_start(&fl, &cur) != 0)
         goto out;
-    }
     ret = 0;
 out:
+    if (inflight_wait(&fl) != 0)
+        ret = -1;
     show_progress(s, true);
     sqlite3_finalize(st);
     buf_fini(&sql);
-    buf_fini(&lines);
+    buf_fini(&cur.lines);
+    buf_fini(&fl.job.lines);
     return ret;
 }
 
