@@ -48,6 +48,7 @@ fi
 for b in "$TIDE_BIN" "$PROM_BIN" "$VMALERT_BIN" "$VM_BIN" promtool; do
     command -v "$b" >/dev/null || { log "$b is missing (scripts/deps.sh bench test)"; exit 1; }
 done
+CLK_TCK=$(getconf CLK_TCK)
 WORKD=$(mktemp -d "${TMPDIR:-/tmp}/tide-bench-rules.XXXXXX")
 PIDS=()
 cleanup() {
@@ -90,7 +91,7 @@ firing() { # QUERY_URL
 }
 
 run_one() { # SYS RUN -> "cpu_s rss_mib eval_s firing"
-    local sys=$1 d="$WORKD/$1-$2" port vmport procs=() q evalurl evalname evalfilter
+    local sys=$1 d="$WORKD/$1-$2" port vmport procs=() q evalurl evalname evalfilter=""
     mkdir -p "$d"
     port=$(free_port)
     case "$sys" in
