@@ -373,25 +373,31 @@ static int meta_stop(void *ctx)
     return 0;
 }
 
-/* The notifier: its sender thread and per-target queues, durable under
- * DATA/notify/. No targets: no notifier (alerts are evaluated, not sent). */
-static int notifier_start(void *ctx, struct err *e)
+/* The notifier options of a rules config (the targets copied; labels and
+ * URL borrowed from rc). */
+static void notifier_opts_of(const struct rules_config *rc, const char *queue_dir,
+                             struct notifier_opts *o)
 {
-    struct server *s = ctx;
-    const struct rules_config *rc = &s->rules_cfg;
-    if (rc->ntargets == 0)
-        return 0;
-    struct notifier_opts *o = calloc(1, sizeof *o);
-    if (o == NULL)
-        return ERR_SET(e, -ENOMEM, "out of memory");
-    char dir[CONFIG_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/notify", s->cfg.data_dir);
     memcpy(o->targets, rc->targets, rc->ntargets * sizeof rc->targets[0]);
     o->ntargets = rc->ntargets;
     o->external_labels = rc->external_labels;
     o->nexternal_labels = rc->nexternal_labels;
     o->external_url = rc->external_url;
-    o->queue_dir = dir;
+    o->queue_dir = queue_dir;
+}
+
+/* The notifier: its sender thread and per-target queues, durable under
+ * DATA/notify/. Started even without targets, so that a reload can bring
+ * some (it then sends nothing). */
+static int notifier_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    struct notifier_opts *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    char dir[CONFIG_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/notify", s->cfg.data_dir);
+    notifier_opts_of(&s->rules_cfg, dir, o);
     int r = notifier_new(&s->notifier, o, e);
     free(o);
     if (r == 0)
@@ -425,11 +431,11 @@ static int load_rule_files(struct server *s, const struct rules_config *rc, stru
     return r;
 }
 
-static int rules_start_component(void *ctx, struct err *e)
+/* The rules' environment from a rules config (labels and URL borrowed). */
+static void rules_env_of(const struct server *s, const struct rules_config *rc,
+                         struct group_env *env)
 {
-    struct server *s = ctx;
-    const struct rules_config *rc = &s->rules_cfg;
-    struct group_env env = {
+    *env = (struct group_env){
         .storage = s->storage,
         .pipeline = s->pipeline,
         .notifier = s->notifier,
@@ -445,6 +451,14 @@ static int rules_start_component(void *ctx, struct err *e)
         .for_grace_period_ms = rc->for_grace_period_ms,
         .resend_delay_ms = rc->resend_delay_ms,
     };
+}
+
+static int rules_start_component(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    const struct rules_config *rc = &s->rules_cfg;
+    struct group_env env;
+    rules_env_of(s, rc, &env);
     int r = rules_new(&s->rules, &env);
     if (r != 0)
         return ERR_SET(e, r, "out of memory");
@@ -472,7 +486,40 @@ static int rules_stop_component(void *ctx)
     return 0;
 }
 
-/* SIGHUP and POST /-/reload: the rules part of the config file, again. */
+/* A reload's rule files, global settings and alerting targets: the rule
+ * files are checked first (a broken one changes nothing), then the groups
+ * restart with the new environment and the notifier takes the new
+ * targets, keeping the queues of targets that stay. */
+static int reload_rules_and_alerting(struct server *s, const struct rules_config *rc, struct err *e)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    int r = rules_expand_globs(rc->dir, (const char *const *)rc->rule_files, rc->nrule_files,
+                               &paths, &n, e);
+    if (r != 0)
+        return r;
+    struct group_env env;
+    rules_env_of(s, rc, &env);
+    r = rules_reload(s->rules, &env, (const char *const *)paths, n, e);
+    rules_paths_free(paths, n);
+    if (r != 0)
+        return r;
+    log_info("rules", "%zu rule files loaded", n);
+    struct notifier_opts *o = calloc(1, sizeof *o);
+    if (o == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    char dir[CONFIG_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/notify", s->cfg.data_dir);
+    notifier_opts_of(rc, dir, o);
+    r = notifier_reconfigure(s->notifier, o, e);
+    free(o);
+    if (r == 0)
+        log_info("rules", "alerting: %zu targets", rc->ntargets);
+    return r;
+}
+
+/* SIGHUP and POST /-/reload: the rules part of the config file, again:
+ * rule_files, global, external_url and alerting. */
 static int serve_reload(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -484,8 +531,9 @@ static int serve_reload(void *ctx, struct err *e)
         config_defaults(tmp);
         rules_config_init(rc);
         rules_config_register(rc, tmp);
-        config_section_register(tmp, "targets", NULL, NULL);
-        config_section_register(tmp, "snmp_modules", NULL, NULL);
+        /* every other section of the running config: read, not applied */
+        for (size_t i = 0; i < s->cfg.nsections; i++)
+            config_section_register(tmp, s->cfg.sections[i].name, NULL, NULL);
         if (s->config_path[0]) {
             struct err fe = {0};
             rules_config_set_file(rc, s->config_path);
@@ -496,7 +544,12 @@ static int serve_reload(void *ctx, struct err *e)
         }
     }
     if (r == 0)
-        r = load_rule_files(s, s->config_path[0] ? rc : &s->rules_cfg, e);
+        r = reload_rules_and_alerting(s, s->config_path[0] ? rc : &s->rules_cfg, e);
+    if (r == 0 && s->config_path[0]) { /* the new config is the running one now */
+        struct rules_config old = s->rules_cfg;
+        s->rules_cfg = *rc;
+        *rc = old;
+    }
     if (rc)
         rules_config_fini(rc);
     if (tmp)

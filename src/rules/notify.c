@@ -160,6 +160,8 @@ int notifier_send(struct notifier *n, const char *expr, const struct alert *cons
     buf_init(&ls, 0);
     int rc = 0;
     pthread_mutex_lock(&n->mu);
+    if (n->nq == 0) /* no targets (until a reload brings some) */
+        count = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         const struct alert *a = alerts[i];
         /* Labels with the external labels the alert lacks (Prometheus'
@@ -391,6 +393,27 @@ static void run(void *ctx, struct loop *l)
     }
 }
 
+/* The HTTP client of a target (its auth and timeout). */
+static int tq_client(struct tq *q, struct err *e)
+{
+    struct http_client_opts co = {
+        .bearer_token = q->t.bearer,
+        .basic_user = q->t.basic_user[0] ? q->t.basic_user : NULL,
+        .basic_password = q->t.basic_password,
+        .timeout_ms = q->t.timeout_ms > 0 ? q->t.timeout_ms : 10000,
+    };
+    return http_client_new(&co, &q->client, e);
+}
+
+static void tq_free(struct tq *q)
+{
+    http_client_free(q->client);
+    for (size_t k = 0; k < q->n; k++)
+        item_free(&q->v[k]);
+    free(q->v);
+    memset(q, 0, sizeof *q);
+}
+
 int notifier_new(struct notifier **out, const struct notifier_opts *o, struct err *e)
 {
     *out = NULL;
@@ -407,15 +430,8 @@ int notifier_new(struct notifier **out, const struct notifier_opts *o, struct er
         rc = fs_mkdir_p(n->dir);
     n->nq = o->ntargets < NOTIFY_TARGETS_MAX ? o->ntargets : NOTIFY_TARGETS_MAX;
     for (size_t i = 0; rc == 0 && i < n->nq; i++) {
-        struct tq *q = &n->q[i];
-        q->t = o->targets[i];
-        struct http_client_opts co = {
-            .bearer_token = q->t.bearer,
-            .basic_user = q->t.basic_user[0] ? q->t.basic_user : NULL,
-            .basic_password = q->t.basic_password,
-            .timeout_ms = q->t.timeout_ms > 0 ? q->t.timeout_ms : 10000,
-        };
-        rc = http_client_new(&co, &q->client, e);
+        n->q[i].t = o->targets[i];
+        rc = tq_client(&n->q[i], e);
         if (rc == 0 && n->dir)
             read_queue(n, i);
     }
@@ -431,6 +447,77 @@ int notifier_new(struct notifier **out, const struct notifier_opts *o, struct er
         loop_wake(&n->loop);
     *out = n;
     return 0;
+}
+
+int notifier_reconfigure(struct notifier *n, const struct notifier_opts *o, struct err *e)
+{
+    struct tq fresh[NOTIFY_TARGETS_MAX];
+    memset(fresh, 0, sizeof fresh);
+    size_t nf = o->ntargets < NOTIFY_TARGETS_MAX ? o->ntargets : NOTIFY_TARGETS_MAX;
+    struct label *ext = alert_labels_dup(o->external_labels, o->nexternal_labels);
+    char *url = strdup(o->external_url ? o->external_url : "");
+    int rc = ext && url ? 0 : ERR_SET(e, -ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < nf; i++) {
+        fresh[i].t = o->targets[i];
+        rc = tq_client(&fresh[i], e);
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < nf; i++)
+            tq_free(&fresh[i]);
+        free(ext);
+        free(url);
+        return rc;
+    }
+    /* The sender thread stops: from here on this thread owns every queue. */
+    loop_stop(&n->loop);
+    bool taken[NOTIFY_TARGETS_MAX] = {false};
+    bool moved[NOTIFY_TARGETS_MAX] = {false};
+    for (size_t i = 0; i < nf; i++)
+        for (size_t j = 0; j < n->nq; j++) {
+            struct tq *old = &n->q[j];
+            if (taken[j] || old->t.kind != fresh[i].t.kind || strcmp(old->t.url, fresh[i].t.url) != 0)
+                continue;
+            /* the same target: its queue, counters and backoff carry over */
+            fresh[i].v = old->v;
+            fresh[i].n = old->n;
+            fresh[i].cap = old->cap;
+            fresh[i].next_try_ms = old->next_try_ms;
+            fresh[i].backoff_ms = old->backoff_ms;
+            fresh[i].dirty = true;
+            fresh[i].sent = old->sent;
+            fresh[i].errors = old->errors;
+            fresh[i].dropped = old->dropped;
+            old->v = NULL;
+            old->n = old->cap = 0;
+            taken[j] = moved[i] = true;
+            break;
+        }
+    pthread_mutex_lock(&n->mu);
+    struct tq gone[NOTIFY_TARGETS_MAX];
+    size_t ngone = n->nq;
+    memcpy(gone, n->q, sizeof gone);
+    memcpy(n->q, fresh, sizeof fresh);
+    n->nq = nf;
+    struct label *old_ext = n->ext;
+    char *old_url = n->url;
+    n->ext = ext;
+    n->next = o->nexternal_labels;
+    n->url = url;
+    pthread_mutex_unlock(&n->mu);
+    for (size_t j = 0; j < ngone; j++) /* targets no longer configured: their queues go */
+        tq_free(&gone[j]);
+    free(old_ext);
+    free(old_url);
+    if (n->dir) /* queue files follow the new order of targets */
+        for (size_t i = 0; i < n->nq; i++) {
+            if (!moved[i])
+                read_queue(n, i);
+            write_queue(n, i);
+        }
+    rc = loop_start(&n->loop, "tide-notify", run, n, 1000, e);
+    if (rc == 0 && n->nq)
+        loop_wake(&n->loop);
+    return rc;
 }
 
 void notifier_collect(void *ctx, struct sm_out *o)
@@ -472,10 +559,7 @@ void notifier_free(struct notifier *n)
         }
         if (n->dir && n->q[i].client)
             write_queue(n, i);
-        http_client_free(n->q[i].client);
-        for (size_t k = 0; k < n->q[i].n; k++)
-            item_free(&n->q[i].v[k]);
-        free(n->q[i].v);
+        tq_free(&n->q[i]);
     }
     free(n->ext);
     free(n->url);

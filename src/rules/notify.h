@@ -67,6 +67,15 @@ int notifier_new(struct notifier **out, const struct notifier_opts *o, struct er
 int notifier_send(struct notifier *n, const char *expr, const struct alert *const *alerts,
                   size_t count);
 
+/* Apply a new `alerting:`/`global:` (a reload): targets with the same kind
+ * and URL as before keep their queues, counters and backoff; new ones start
+ * empty (or from their queue file); the queues of targets no longer
+ * configured are dropped. External labels and URL apply to alerts sent
+ * from now on. The sender thread is stopped and restarted around the
+ * change (an HTTP request in flight finishes first). 0, -ENOMEM (nothing
+ * changed) or a thread start error (the notifier then sends nothing). */
+int notifier_reconfigure(struct notifier *n, const struct notifier_opts *o, struct err *e);
+
 /* Self-metrics: tide_notifications_{sent,errors,dropped}_total{alertmanager},
  * tide_notifications_queue_length{alertmanager}. */
 struct sm_out;

@@ -45,7 +45,39 @@ static void free_files(struct rule_file **f, size_t n)
     free(f);
 }
 
+/* Make r->env `env` (a reload's new global and alerting settings), with
+ * its own copies of the external labels and URL; the old copies go to
+ * *old_ext / *old_url for the caller to free once nothing reads them.
+ * Called with the old groups stopped and the new ones not yet started. */
+static int env_swap(struct rules *r, const struct group_env *env, struct label **old_ext,
+                    char **old_url)
+{
+    struct label *ext = alert_labels_dup(env->external_labels, env->nexternal_labels);
+    char *url = strdup(env->external_url ? env->external_url : "");
+    if (ext == NULL || url == NULL) {
+        free(ext);
+        free(url);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&r->mu);
+    *old_ext = r->ext_block;
+    *old_url = r->url;
+    r->env = *env;
+    r->ext_block = ext;
+    r->url = url;
+    r->env.external_labels = ext;
+    r->env.external_url = url;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
 int rules_load(struct rules *r, const char *const *paths, size_t n, struct err *e)
+{
+    return rules_reload(r, NULL, paths, n, e);
+}
+
+int rules_reload(struct rules *r, const struct group_env *env, const char *const *paths, size_t n,
+                 struct err *e)
 {
     pthread_mutex_lock(&r->load_mu);
     struct rule_file **files = calloc(n ? n : 1, sizeof *files);
@@ -90,6 +122,12 @@ int rules_load(struct rules *r, const char *const *paths, size_t n, struct err *
      * rules of backfill groups wait for the backfill thread. */
     for (size_t i = 0; i < r->ngroups; i++)
         group_stop(r->groups[i]);
+    struct label *old_ext = NULL;
+    char *old_url = NULL;
+    if (env != NULL && env_swap(r, env, &old_ext, &old_url) == 0)
+        for (size_t i = 0; i < ng; i++) /* a changed evaluation_interval */
+            if (groups[i]->def->interval_ms <= 0)
+                groups[i]->interval_ms = r->env.default_interval_ms;
     bool *kept = calloc(r->ngroups ? r->ngroups : 1, sizeof *kept);
     for (size_t i = 0; i < ng; i++)
         for (size_t j = 0; j < r->ngroups; j++)
@@ -130,6 +168,8 @@ int rules_load(struct rules *r, const char *const *paths, size_t n, struct err *
     }
     free(kept);
     free(old);
+    free(old_ext);
+    free(old_url);
     free_files(old_files, nold_files);
     if (r->backfill_started)
         loop_wake(&r->backfill_loop);

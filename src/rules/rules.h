@@ -51,6 +51,13 @@ int rules_new(struct rules **out, const struct group_env *env);
  * rules with them as described at the top. 0, or the first file's error
  * with e->msg "FILE:LINE:COL: reason" (nothing changed then). */
 int rules_load(struct rules *r, const char *const *paths, size_t n, struct err *e);
+/* The same, and when the files are good also replace the environment with
+ * `env` (copied as rules_new() does; NULL keeps it): a reload's external
+ * labels and URL, evaluation_interval (groups without their own), resend
+ * delay and outage settings, and notifier. The new groups start with it;
+ * state carries over as for rules_load(). */
+int rules_reload(struct rules *r, const struct group_env *env, const char *const *paths, size_t n,
+                 struct err *e);
 
 /* Start evaluating (and every group a later load brings). */
 int rules_start(struct rules *r, struct err *e);
