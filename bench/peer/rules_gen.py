@@ -81,7 +81,7 @@ with open(f"{out}/data.om", "w") as f:
 
 groups, rules = [], []
 for i in range(nrules):
-    sl = f'instance=~"host-{i % 10}.*"'
+    sl = f'instance=~"host-00.{i % 10}:9100"'
     if i % 10 < 6:
         kind = i % 3
         if kind == 0:
