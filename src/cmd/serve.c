@@ -44,6 +44,7 @@
 #include "cmd/component.h"
 #include "cmd/flags.h"
 #include "collect/host.h"
+#include "collect/ping.h"
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
@@ -68,6 +69,7 @@ struct server {
     struct targets *targets;
     struct host_collector *host;
     struct snmp_kind *snmp; /* the snmp kind's modules and engine */
+    struct ping_kind *ping; /* the ping kind's engine */
     char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
@@ -310,6 +312,9 @@ static int targets_start_component(void *ctx, struct err *e)
                            te.col, te.msg);
         return ERR_SET(e, rc, "snmp: %s", te.msg);
     }
+    rc = ping_kind_register(s->targets, &s->ping, &te);
+    if (rc != 0)
+        return ERR_SET(e, rc, "%s", te.msg);
     rc = targets_config_add(s->targets, config_section(&s->cfg, "targets"), &te);
     if (rc != 0) {
         s->bad_config = true;
@@ -326,6 +331,8 @@ static int targets_stop_component(void *ctx)
     selfmetrics_unregister(s->selfmetrics, targets_collect, s->targets);
     targets_free(s->targets);
     snmp_kind_free(s->snmp); /* after the targets: their close needs its engine */
+    ping_kind_free(s->ping);
+    s->ping = NULL;
     host_collector_free(s->host);
     s->snmp = NULL;
     s->targets = NULL;
