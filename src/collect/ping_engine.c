@@ -433,6 +433,7 @@ int ping_engine_new(struct ping_engine **out, struct err *e)
         ping_engine_free(eng);
         return ERR_SET(e, -rc, "ping: cannot start the engine thread");
     }
+    pthread_setname_np(eng->thread, "tide-ping");
     eng->started = true;
     *out = eng;
     return 0;
