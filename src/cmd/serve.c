@@ -322,6 +322,12 @@ static int targets_start_component(void *ctx, struct err *e)
             return ERR_SET(e, rc, "%s:%d:%d: %s", config_file(&s->cfg), te.line, te.col, te.msg);
         return ERR_SET(e, rc, "%s: %s", config_file(&s->cfg), te.msg);
     }
+    struct target_status *ts = NULL;
+    size_t nping = 0;
+    if (targets_list(s->targets, "ping", &ts, &nping) == 0 && nping > 0)
+        log_info("main", "ping: %zu targets; ICMP socket %s, ICMPv6 socket %s (collect/ping.md)",
+                 nping, ping_kind_socket(s->ping, AF_INET), ping_kind_socket(s->ping, AF_INET6));
+    free(ts);
     return 0;
 }
 

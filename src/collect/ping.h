@@ -123,5 +123,7 @@ struct ping_kind;
  * after targets_free()) is NULL on failure. */
 int ping_kind_register(struct targets *m, struct ping_kind **out, struct err *e);
 void ping_kind_free(struct ping_kind *k);
+/* ping_engine_socket() of the kind's engine: "dgram", "raw" or "none". */
+const char *ping_kind_socket(struct ping_kind *k, int family);
 
 #endif

@@ -305,3 +305,8 @@ void ping_kind_free(struct ping_kind *k)
     ping_engine_free(k->eng);
     free(k);
 }
+
+const char *ping_kind_socket(struct ping_kind *k, int family)
+{
+    return ping_engine_socket(k->eng, family);
+}
