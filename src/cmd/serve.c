@@ -50,9 +50,11 @@
 #include "collect/targets_config.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/yaml_tree.h"
 #include "core/selfmetrics.h"
 #include "core/time.h"
 #include "model/pipeline.h"
+#include "remote/forward.h"
 #include "rules/backfill.h"
 #include "rules/notify.h"
 #include "rules/rules.h"
@@ -70,6 +72,10 @@ struct server {
     struct host_collector *host;
     struct snmp_kind *snmp; /* the snmp kind's modules and engine */
     struct ping_kind *ping; /* the ping kind's engine */
+    struct forward_config fwd_cfg; /* `remote_write:` */
+    struct forwarder *fwd;         /* its queues and senders; NULL = none */
+    bool storage_none;             /* `storage: none`: no local TSDB */
+    char query_backend[1024];      /* `query_backend:` URL, "" = none */
     char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
@@ -173,6 +179,17 @@ static void storage_report(void *ctx, const char *what, const char *msg)
 static int storage_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
+    if (s->storage_none) {
+        if (s->fwd_cfg.n == 0) {
+            s->bad_config = true;
+            return ERR_INVAL(e, "storage: none needs a remote_write: endpoint (the samples "
+                                "would go nowhere)");
+        }
+        log_info("main", "storage: none: no local storage; forwarding to %zu endpoint%s%s%s",
+                 s->fwd_cfg.n, s->fwd_cfg.n == 1 ? "" : "s",
+                 s->query_backend[0] ? ", queries go to " : "", s->query_backend);
+        return 0;
+    }
     const struct config *c = &s->cfg;
     struct storage_opts so;
     memset(&so, 0, sizeof so);
@@ -209,10 +226,74 @@ static int storage_start(void *ctx, struct err *e)
 static int storage_stop(void *ctx)
 {
     struct server *s = ctx;
-    selfmetrics_unregister(s->selfmetrics, metrics_collect_storage, s->storage);
+    if (s->storage)
+        selfmetrics_unregister(s->selfmetrics, metrics_collect_storage, s->storage);
     int rc = s->storage ? storage_close(s->storage) : 0;
     s->storage = NULL;
     return rc;
+}
+
+/* The forwarder's threads log here. */
+static void on_forward_log(void *ctx, int level, const char *endpoint, const char *msg)
+{
+    (void)ctx;
+    log_at((enum log_level)level, "forward", "%s: %s", endpoint, msg);
+}
+
+/* `remote_write:` endpoints: a queue and a sender each (remote/forward.h). */
+static int forward_start_component(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    if (s->fwd_cfg.n == 0)
+        return 0;
+    int rc = forward_start(&s->fwd, &s->fwd_cfg, s->cfg.data_dir, on_forward_log, s, e);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < s->fwd_cfg.n; i++)
+        log_info("forward", "%s: forwarding to %s (queue in %s/forward/%s)", s->fwd_cfg.ep[i].name,
+                 s->fwd_cfg.ep[i].url, s->cfg.data_dir, s->fwd_cfg.ep[i].name);
+    return selfmetrics_register(s->selfmetrics, forward_collect, s->fwd);
+}
+
+#define FORWARD_DRAIN_ON_STOP_MS 2000
+
+static int forward_stop_component(void *ctx)
+{
+    struct server *s = ctx;
+    if (s->fwd == NULL)
+        return 0;
+    selfmetrics_unregister(s->selfmetrics, forward_collect, s->fwd);
+    forward_stop(s->fwd, FORWARD_DRAIN_ON_STOP_MS);
+    s->fwd = NULL;
+    return 0;
+}
+
+/* `storage: local | none` (a scalar section). */
+static int storage_section(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct server *s = ctx;
+    const char *v;
+    if (yaml_tree_str(n, &v, e) != 0)
+        return e->code;
+    if (strcmp(v, "none") != 0 && strcmp(v, "local") != 0)
+        return yaml_tree_err(n, TIDE_EINVAL, e, "storage must be local or none, not \"%s\"", v);
+    s->storage_none = strcmp(v, "none") == 0;
+    return 0;
+}
+
+/* `query_backend: URL` (a scalar section). */
+static int query_backend_section(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct server *s = ctx;
+    const char *v;
+    if (yaml_tree_str(n, &v, e) != 0)
+        return e->code;
+    if (v[0] && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+        return yaml_tree_err(n, TIDE_EINVAL, e, "query_backend must be an http:// or https:// URL");
+    if (strlen(v) >= sizeof s->query_backend)
+        return yaml_tree_err(n, TIDE_EINVAL, e, "query_backend: URL too long");
+    snprintf(s->query_backend, sizeof s->query_backend, "%s", v);
+    return 0;
 }
 
 /* The pipeline's commit stage: storage_append(). */
@@ -230,7 +311,10 @@ static int storage_commit(void *ctx, const struct batch *b, struct pipeline_resu
 static int pipeline_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
-    int rc = pipeline_new(&s->pipeline, "storage", storage_commit, s->storage);
+    int rc = s->storage_none ? pipeline_new(&s->pipeline, "forward", forward_commit, s->fwd)
+                             : pipeline_new(&s->pipeline, "storage", storage_commit, s->storage);
+    if (rc == 0 && !s->storage_none && s->fwd != NULL)
+        rc = pipeline_add_tap(s->pipeline, "forward", forward_tap, s->fwd);
     if (rc != 0)
         return ERR_SET(e, rc, "out of memory");
     return selfmetrics_register(s->selfmetrics, pipeline_collect, s->pipeline);
@@ -427,6 +511,8 @@ static int load_rule_files(struct server *s, const struct rules_config *rc, stru
 {
     char **paths = NULL;
     size_t n = 0;
+    if (s->rules == NULL)
+        return ERR_INVAL(e, "rules are not evaluated with storage: none");
     int r = rules_expand_globs(rc->dir, (const char *const *)rc->rule_files, rc->nrule_files,
                                &paths, &n, e);
     if (r != 0)
@@ -442,6 +528,13 @@ static int rules_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
     const struct rules_config *rc = &s->rules_cfg;
+    if (s->storage_none) {
+        if (rc->nrule_files == 0)
+            return 0;
+        s->bad_config = true;
+        return ERR_INVAL(e, "rule_files: rules need local storage; with storage: none they are "
+                            "not evaluated yet (run them where the data is)");
+    }
     struct group_env env = {
         .storage = s->storage,
         .pipeline = s->pipeline,
@@ -499,6 +592,9 @@ static int serve_reload(void *ctx, struct err *e)
         rules_config_register(rc, tmp);
         config_section_register(tmp, "targets", NULL, NULL);
         config_section_register(tmp, "snmp_modules", NULL, NULL);
+        config_section_register(tmp, "remote_write", NULL, NULL); /* read at start only */
+        config_section_register(tmp, "storage", NULL, NULL);
+        config_section_register(tmp, "query_backend", NULL, NULL);
         if (s->config_path[0]) {
             struct err fe = {0};
             rules_config_set_file(rc, s->config_path);
@@ -549,6 +645,7 @@ static int http_start_component(void *ctx, struct err *e)
         .rules = s->rules,
         .reload = serve_reload,
         .reload_ctx = s,
+        .query_backend = s->query_backend[0] ? s->query_backend : NULL,
     };
     atomic_init(&s->api.ready, 1);
     int rc = selfmetrics_register(s->selfmetrics, metrics_collect_api, &s->metrics);
@@ -602,6 +699,7 @@ static int collection_stop(void *ctx)
 static void server_free(struct server *s)
 {
     config_fini(&s->cfg);
+    forward_config_fini(&s->fwd_cfg);
     rules_config_fini(&s->rules_cfg);
     pthread_mutex_destroy(&s->reload_mu);
     free(s);
@@ -619,6 +717,9 @@ int serve_main(int argc, char **argv)
     pthread_mutex_init(&s->reload_mu, NULL);
     config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
     config_section_register(&s->cfg, "snmp_modules", NULL, NULL); /* and this one too */
+    config_section_register(&s->cfg, "remote_write", forward_config_parse, &s->fwd_cfg);
+    config_section_register(&s->cfg, "storage", storage_section, s);
+    config_section_register(&s->cfg, "query_backend", query_backend_section, s);
     rules_config_register(&s->rules_cfg, &s->cfg); /* rule_files, global, alerting, external_url */
     int prc = flags_parse("serve", argc, argv, take_config_file, s, is_config_flag);
     if (prc == 0)
@@ -644,6 +745,7 @@ int serve_main(int argc, char **argv)
     const struct component parts[] = {
         {"self-metrics", selfmetrics_start, selfmetrics_stop, s},
         {"storage", storage_start, storage_stop, s},
+        {"forward", forward_start_component, forward_stop_component, s},
         {"pipeline", pipeline_start, pipeline_stop, s},
         {"targets", targets_start_component, targets_stop_component, s},
         {"query", query_start, query_stop, s},
