@@ -6,7 +6,8 @@
 # Data: bench/gen/remote_write_gen.c (as remote_write.sh: TSBS cpu-only-like,
 # --samples per request). For each run and each system: a fresh VM sink and
 # a fresh forwarder (Tide: storage: none, one remote_write endpoint with its
-# durable queue, max_samples_per_send 10000; vmagent: -remoteWrite.url with
+# durable queue, max_samples_per_send 10000, batch_send_deadline 1s as
+# vmagent's -remoteWrite.flushInterval; vmagent: -remoteWrite.url with
 # its own on-disk buffer), both on 127.0.0.1. POST every body to the
 # forwarder's /api/v1/write with C parallel curl workers, then wait until
 # the sink has inserted every sample (VM's
@@ -113,7 +114,7 @@ run_one() {
     fport=$(free_port)
     case "$sys" in
     tide)
-        printf 'storage: none\nremote_write:\n  - url: http://127.0.0.1:%s/api/v1/write\n    name: sink\n    queue_config: {max_samples_per_send: 10000}\n' \
+        printf 'storage: none\nremote_write:\n  - url: http://127.0.0.1:%s/api/v1/write\n    name: sink\n    queue_config: {max_samples_per_send: 10000, batch_send_deadline: 1s}\n' \
             "$sport" >"$dir/tide.yml"
         "$TIDE_BIN" serve --data "$dir/data" --listen "127.0.0.1:$fport" --collect-host false \
             --config "$dir/tide.yml" >"$dir/fwd.log" 2>&1 & ;;
