@@ -277,6 +277,7 @@ static int ep_open(struct forwarder *f, struct fwd_ep *ep, const struct forward_
         return ERR_SET(e, rc, "forward %s: cannot create %s: %s", c->name, dir, strerror(-rc));
     struct queue_opts qo = {
         .dir = dir,
+        .max_bytes = c->max_bytes,
         .fsync = QUEUE_FSYNC_INTERVAL,
         .fsync_interval_ms = 1000,
     };

@@ -61,6 +61,7 @@ struct forward_endpoint {
     /* queue_config */
     int64_t capacity, max_shards, min_shards, max_samples_per_send;
     int64_t batch_send_deadline_ms, min_backoff_ms, max_backoff_ms;
+    uint64_t max_bytes; /* Tide's queue_config.max_bytes: the on-disk queue's cap */
 };
 
 struct forward_config {

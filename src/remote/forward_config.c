@@ -13,6 +13,7 @@
 #include "core/fs.h"
 #include "core/yaml_tree.h"
 #include "remote/forward.h"
+#include "remote/queue.h"
 
 static void ep_fini(struct forward_endpoint *ep)
 {
@@ -101,8 +102,12 @@ static int read_queue_config(const struct yaml_node *q, struct forward_endpoint 
         yaml_tree_get_duration(q, "batch_send_deadline", &ep->batch_send_deadline_ms, e) != 0 ||
         yaml_tree_get_duration(q, "min_backoff", &ep->min_backoff_ms, e) != 0 ||
         yaml_tree_get_duration(q, "max_backoff", &ep->max_backoff_ms, e) != 0 ||
-        yaml_tree_get_bool(q, "retry_on_http_429", &retry429, e) != 0)
+        yaml_tree_get_bool(q, "retry_on_http_429", &retry429, e) != 0 ||
+        yaml_tree_get_size(q, "max_bytes", &ep->max_bytes, e) != 0)
         return e->code;
+    if (ep->max_bytes < ((uint64_t)1 << 20))
+        return yaml_tree_err(yaml_tree_get(q, "max_bytes"), TIDE_EINVAL, e,
+                             "max_bytes must be at least 1MiB");
     if (ep->batch_send_deadline_ms < 10)
         return yaml_tree_err(yaml_tree_get(q, "batch_send_deadline"), TIDE_EINVAL, e,
                              "batch_send_deadline must be at least 10ms");
@@ -206,6 +211,7 @@ static int read_endpoint(const struct yaml_node *m, struct forward_endpoint *ep,
     ep->batch_send_deadline_ms = FORWARD_BATCH_SEND_DEADLINE_DEFAULT_MS;
     ep->min_backoff_ms = FORWARD_MIN_BACKOFF_DEFAULT_MS;
     ep->max_backoff_ms = FORWARD_MAX_BACKOFF_DEFAULT_MS;
+    ep->max_bytes = QUEUE_MAX_BYTES_DEFAULT;
     if (yaml_tree_expect(m, YAML_TREE_MAP, e) != 0)
         return e->code;
     const char *name = NULL;

@@ -18,6 +18,7 @@
 
 #include "core/yaml_tree.h"
 #include "remote/forward.h"
+#include "remote/queue.h"
 
 static int parse(const char *text, struct forward_config *c, struct err *e)
 {
@@ -48,7 +49,8 @@ static void test_defaults_and_keys(void **state)
              "  basic_auth: {username: u, password_file: %s}\n"
              "  tls_config: {ca_file: /ca.pem, insecure_skip_verify: true}\n"
              "  queue_config: {capacity: 10000, max_shards: 5, max_samples_per_send: 2000,\n"
-             "                 batch_send_deadline: 1s, min_backoff: 10ms, max_backoff: 2s}\n"
+             "                 batch_send_deadline: 1s, min_backoff: 10ms, max_backoff: 2s,\n"
+             "                 max_bytes: 2GiB}\n"
              "  metadata_config: {send: false}\n"
              "  send_exemplars: true\n",
              path);
@@ -76,6 +78,8 @@ static void test_defaults_and_keys(void **state)
     assert_int_equal(b->max_samples_per_send, 2000);
     assert_int_equal(b->batch_send_deadline_ms, 1000);
     assert_int_equal(b->remote_timeout_ms, 10000);
+    assert_true(b->max_bytes == (2ull << 30));
+    assert_true(a->max_bytes == QUEUE_MAX_BYTES_DEFAULT);
     char name0[FORWARD_NAME_MAX + 1];
     strcpy(name0, a->name);
     forward_config_fini(&c);
@@ -104,6 +108,7 @@ static void test_refused(void **state)
         {"- url: http://a/\n  bearer_token: x\n  basic_auth: {username: u}\n", "at most one", 1},
         {"- url: http://a/\n  remote_timout: 1s\n", "unknown key", 2},
         {"url: http://a/\n", "expected a list", 1},
+        {"- url: http://a/\n  queue_config: {max_bytes: 1000}\n", "at least 1MiB", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct forward_config c;
