@@ -40,6 +40,7 @@
 #include "api/json.h"
 #include "api/metrics.h"
 #include "api/prom_query.h"
+#include "api/query_backend.h"
 #include "api/router.h"
 #include "core/log.h"
 #include "core/strv.h"
@@ -451,7 +452,7 @@ static void run_offloaded(void *arg, bool cancelled)
     if (cancelled)
         http_reply_prom_error(&st->rs, 503, "unavailable", "the server is shutting down");
     else
-        router_route(st->route)->fn(&st->rq, &st->rs);
+        query_backend_route(st->rq.ctx, router_route(st->route))(&st->rq, &st->rs);
     st->done = true;
     MHD_resume_connection(st->rq.conn);
 }
@@ -553,7 +554,7 @@ static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
     struct http_resp rs = {0};
     rs.status = 200;
     buf_init(&rs.body, HTTP_MAX_RESPONSE_BYTES);
-    route->fn(rq, &rs);
+    query_backend_route(rq->ctx, route)(rq, &rs);
     enum MHD_Result ok = send_resp(st, c, &rs);
     if (rs.stream != NULL && rs.stream_free != NULL) /* not taken by send_resp */
         rs.stream_free(rs.stream_cls);

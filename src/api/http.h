@@ -38,7 +38,8 @@ struct rules;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
-    struct storage *storage;  /* thread-safe, for reads; owned by the wiring (src/cmd/) */
+    struct storage *storage;  /* thread-safe, for reads; owned by the wiring (src/cmd/);
+                               * NULL with `storage: none` (api/query_backend.h) */
     struct pipeline *pipeline; /* the one append path (model/pipeline.h); writes go here */
     struct targets *targets;   /* the targets manager (collect/targets.h); NULL = none */
     struct metrics *metrics;  /* Tide's own counters (metrics.h) */
@@ -56,6 +57,9 @@ struct api_ctx {
      * Thread-safe; returns 0 or an error with "file:line:col: reason" in e. */
     int (*reload)(void *reload_ctx, struct err *e);
     void *reload_ctx;
+    /* `query_backend:` URL of a Prometheus-API server answering the query
+     * routes (api/query_backend.h); NULL = local storage. */
+    const char *query_backend;
 };
 
 struct http_opts {

@@ -44,14 +44,17 @@
 #include "cmd/component.h"
 #include "cmd/flags.h"
 #include "collect/host.h"
+#include "collect/ping.h"
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/yaml_tree.h"
 #include "core/selfmetrics.h"
 #include "core/time.h"
 #include "model/pipeline.h"
+#include "remote/forward.h"
 #include "rules/backfill.h"
 #include "rules/notify.h"
 #include "rules/rules.h"
@@ -68,6 +71,11 @@ struct server {
     struct targets *targets;
     struct host_collector *host;
     struct snmp_kind *snmp; /* the snmp kind's modules and engine */
+    struct ping_kind *ping; /* the ping kind's engine */
+    struct forward_config fwd_cfg; /* `remote_write:` */
+    struct forwarder *fwd;         /* its queues and senders; NULL = none */
+    bool storage_none;             /* `storage: none`: no local TSDB */
+    char query_backend[1024];      /* `query_backend:` URL, "" = none */
     char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
@@ -171,6 +179,17 @@ static void storage_report(void *ctx, const char *what, const char *msg)
 static int storage_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
+    if (s->storage_none) {
+        if (s->fwd_cfg.n == 0) {
+            s->bad_config = true;
+            return ERR_INVAL(e, "storage: none needs a remote_write: endpoint (the samples "
+                                "would go nowhere)");
+        }
+        log_info("main", "storage: none: no local storage; forwarding to %zu endpoint%s%s%s",
+                 s->fwd_cfg.n, s->fwd_cfg.n == 1 ? "" : "s",
+                 s->query_backend[0] ? ", queries go to " : "", s->query_backend);
+        return 0;
+    }
     const struct config *c = &s->cfg;
     struct storage_opts so;
     memset(&so, 0, sizeof so);
@@ -207,10 +226,74 @@ static int storage_start(void *ctx, struct err *e)
 static int storage_stop(void *ctx)
 {
     struct server *s = ctx;
-    selfmetrics_unregister(s->selfmetrics, metrics_collect_storage, s->storage);
+    if (s->storage)
+        selfmetrics_unregister(s->selfmetrics, metrics_collect_storage, s->storage);
     int rc = s->storage ? storage_close(s->storage) : 0;
     s->storage = NULL;
     return rc;
+}
+
+/* The forwarder's threads log here. */
+static void on_forward_log(void *ctx, int level, const char *endpoint, const char *msg)
+{
+    (void)ctx;
+    log_at((enum log_level)level, "forward", "%s: %s", endpoint, msg);
+}
+
+/* `remote_write:` endpoints: a queue and a sender each (remote/forward.h). */
+static int forward_start_component(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    if (s->fwd_cfg.n == 0)
+        return 0;
+    int rc = forward_start(&s->fwd, &s->fwd_cfg, s->cfg.data_dir, on_forward_log, s, e);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < s->fwd_cfg.n; i++)
+        log_info("forward", "%s: forwarding to %s (queue in %s/forward/%s)", s->fwd_cfg.ep[i].name,
+                 s->fwd_cfg.ep[i].url, s->cfg.data_dir, s->fwd_cfg.ep[i].name);
+    return selfmetrics_register(s->selfmetrics, forward_collect, s->fwd);
+}
+
+#define FORWARD_DRAIN_ON_STOP_MS 2000
+
+static int forward_stop_component(void *ctx)
+{
+    struct server *s = ctx;
+    if (s->fwd == NULL)
+        return 0;
+    selfmetrics_unregister(s->selfmetrics, forward_collect, s->fwd);
+    forward_stop(s->fwd, FORWARD_DRAIN_ON_STOP_MS);
+    s->fwd = NULL;
+    return 0;
+}
+
+/* `storage: local | none` (a scalar section). */
+static int storage_section(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct server *s = ctx;
+    const char *v;
+    if (yaml_tree_str(n, &v, e) != 0)
+        return e->code;
+    if (strcmp(v, "none") != 0 && strcmp(v, "local") != 0)
+        return yaml_tree_err(n, TIDE_EINVAL, e, "storage must be local or none, not \"%s\"", v);
+    s->storage_none = strcmp(v, "none") == 0;
+    return 0;
+}
+
+/* `query_backend: URL` (a scalar section). */
+static int query_backend_section(void *ctx, const struct yaml_node *n, struct err *e)
+{
+    struct server *s = ctx;
+    const char *v;
+    if (yaml_tree_str(n, &v, e) != 0)
+        return e->code;
+    if (v[0] && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+        return yaml_tree_err(n, TIDE_EINVAL, e, "query_backend must be an http:// or https:// URL");
+    if (strlen(v) >= sizeof s->query_backend)
+        return yaml_tree_err(n, TIDE_EINVAL, e, "query_backend: URL too long");
+    snprintf(s->query_backend, sizeof s->query_backend, "%s", v);
+    return 0;
 }
 
 /* The pipeline's commit stage: storage_append(). */
@@ -228,7 +311,10 @@ static int storage_commit(void *ctx, const struct batch *b, struct pipeline_resu
 static int pipeline_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
-    int rc = pipeline_new(&s->pipeline, "storage", storage_commit, s->storage);
+    int rc = s->storage_none ? pipeline_new(&s->pipeline, "forward", forward_commit, s->fwd)
+                             : pipeline_new(&s->pipeline, "storage", storage_commit, s->storage);
+    if (rc == 0 && !s->storage_none && s->fwd != NULL)
+        rc = pipeline_add_tap(s->pipeline, "forward", forward_tap, s->fwd);
     if (rc != 0)
         return ERR_SET(e, rc, "out of memory");
     return selfmetrics_register(s->selfmetrics, pipeline_collect, s->pipeline);
@@ -310,6 +396,9 @@ static int targets_start_component(void *ctx, struct err *e)
                            te.col, te.msg);
         return ERR_SET(e, rc, "snmp: %s", te.msg);
     }
+    rc = ping_kind_register(s->targets, &s->ping, &te);
+    if (rc != 0)
+        return ERR_SET(e, rc, "%s", te.msg);
     rc = targets_config_add(s->targets, config_section(&s->cfg, "targets"), &te);
     if (rc != 0) {
         s->bad_config = true;
@@ -317,6 +406,12 @@ static int targets_start_component(void *ctx, struct err *e)
             return ERR_SET(e, rc, "%s:%d:%d: %s", config_file(&s->cfg), te.line, te.col, te.msg);
         return ERR_SET(e, rc, "%s: %s", config_file(&s->cfg), te.msg);
     }
+    struct target_status *ts = NULL;
+    size_t nping = 0;
+    if (targets_list(s->targets, "ping", &ts, &nping) == 0 && nping > 0)
+        log_info("main", "ping: %zu targets; ICMP socket %s, ICMPv6 socket %s (collect/ping.md)",
+                 nping, ping_kind_socket(s->ping, AF_INET), ping_kind_socket(s->ping, AF_INET6));
+    free(ts);
     return 0;
 }
 
@@ -326,6 +421,8 @@ static int targets_stop_component(void *ctx)
     selfmetrics_unregister(s->selfmetrics, targets_collect, s->targets);
     targets_free(s->targets);
     snmp_kind_free(s->snmp); /* after the targets: their close needs its engine */
+    ping_kind_free(s->ping);
+    s->ping = NULL;
     host_collector_free(s->host);
     s->snmp = NULL;
     s->targets = NULL;
@@ -420,6 +517,8 @@ static int load_rule_files(struct server *s, const struct rules_config *rc, stru
 {
     char **paths = NULL;
     size_t n = 0;
+    if (s->rules == NULL)
+        return ERR_INVAL(e, "rules are not evaluated with storage: none");
     int r = rules_expand_globs(rc->dir, (const char *const *)rc->rule_files, rc->nrule_files,
                                &paths, &n, e);
     if (r != 0)
@@ -457,6 +556,13 @@ static int rules_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
     const struct rules_config *rc = &s->rules_cfg;
+    if (s->storage_none) {
+        if (rc->nrule_files == 0)
+            return 0;
+        s->bad_config = true;
+        return ERR_INVAL(e, "rule_files: rules need local storage; with storage: none they are "
+                            "not evaluated yet (run them where the data is)");
+    }
     struct group_env env;
     rules_env_of(s, rc, &env);
     int r = rules_new(&s->rules, &env);
@@ -492,6 +598,11 @@ static int rules_stop_component(void *ctx)
  * targets, keeping the queues of targets that stay. */
 static int reload_rules_and_alerting(struct server *s, const struct rules_config *rc, struct err *e)
 {
+    if (s->rules == NULL) /* storage: none */
+        return rc->nrule_files == 0
+                   ? 0
+                   : ERR_INVAL(e, "rule_files: rules need local storage; with storage: none "
+                                  "they are not evaluated yet");
     char **paths = NULL;
     size_t n = 0;
     int r = rules_expand_globs(rc->dir, (const char *const *)rc->rule_files, rc->nrule_files,
@@ -589,6 +700,7 @@ static int http_start_component(void *ctx, struct err *e)
         .rules = s->rules,
         .reload = serve_reload,
         .reload_ctx = s,
+        .query_backend = s->query_backend[0] ? s->query_backend : NULL,
     };
     atomic_init(&s->api.ready, 1);
     int rc = selfmetrics_register(s->selfmetrics, metrics_collect_api, &s->metrics);
@@ -642,6 +754,7 @@ static int collection_stop(void *ctx)
 static void server_free(struct server *s)
 {
     config_fini(&s->cfg);
+    forward_config_fini(&s->fwd_cfg);
     rules_config_fini(&s->rules_cfg);
     pthread_mutex_destroy(&s->reload_mu);
     free(s);
@@ -659,6 +772,9 @@ int serve_main(int argc, char **argv)
     pthread_mutex_init(&s->reload_mu, NULL);
     config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
     config_section_register(&s->cfg, "snmp_modules", NULL, NULL); /* and this one too */
+    config_section_register(&s->cfg, "remote_write", forward_config_parse, &s->fwd_cfg);
+    config_section_register(&s->cfg, "storage", storage_section, s);
+    config_section_register(&s->cfg, "query_backend", query_backend_section, s);
     rules_config_register(&s->rules_cfg, &s->cfg); /* rule_files, global, alerting, external_url */
     int prc = flags_parse("serve", argc, argv, take_config_file, s, is_config_flag);
     if (prc == 0)
@@ -684,6 +800,7 @@ int serve_main(int argc, char **argv)
     const struct component parts[] = {
         {"self-metrics", selfmetrics_start, selfmetrics_stop, s},
         {"storage", storage_start, storage_stop, s},
+        {"forward", forward_start_component, forward_stop_component, s},
         {"pipeline", pipeline_start, pipeline_stop, s},
         {"targets", targets_start_component, targets_stop_component, s},
         {"query", query_start, query_stop, s},

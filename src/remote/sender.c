@@ -37,6 +37,11 @@ struct sender {
     int64_t backoff_min_ms, backoff_max_ms;
     sender_log_fn *log;
     void *log_ctx;
+    char **headers;        /* owned: the version header, then the opts' copies, NULL */
+    size_t nheaders;       /* entries before the NULL (one may be NULL after -ENOMEM) */
+    size_t record_header;
+    sender_result_fn *on_result;
+    void *result_ctx;
     struct http_client *http; /* sender thread only (after sender_new) */
     struct buf resp;        /* sender thread only: start of the response body */
     uint64_t rng;           /* sender thread only */
@@ -103,8 +108,24 @@ int sender_new(const struct sender_opts *o, struct queue *q, struct sender **out
     pthread_condattr_destroy(&ca);
     buf_init(&s->resp, RESP_KEEP_BYTES);
 
+    s->record_header = o->record_header;
+    s->on_result = o->on_result;
+    s->result_ctx = o->result_ctx;
+    size_t nh = 0;
+    while (o->headers && o->headers[nh])
+        nh++;
+    s->headers = calloc(nh + 2, sizeof *s->headers);
+    if (s->headers != NULL) {
+        s->headers[0] = strdup("X-Prometheus-Remote-Write-Version: 0.1.0");
+        for (size_t i = 0; i < nh; i++)
+            s->headers[i + 1] = strdup(o->headers[i]);
+        s->nheaders = nh + 1;
+    }
+    bool hdr_ok = s->headers != NULL;
+    for (size_t i = 0; hdr_ok && i < nh + 1; i++)
+        hdr_ok = s->headers[i] != NULL;
     s->url = strdup(o->url);
-    if (s->url == NULL) {
+    if (s->url == NULL || !hdr_ok) {
         sender_free(s);
         return ERR_SET(e, -ENOMEM, "sender: out of memory");
     }
@@ -114,6 +135,10 @@ int sender_new(const struct sender_opts *o, struct queue *q, struct sender **out
         .basic_user = o->basic_user,
         .basic_password = o->basic_password,
         .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : SENDER_TIMEOUT_MS,
+        .ca_file = o->ca_file,
+        .cert_file = o->cert_file,
+        .key_file = o->key_file,
+        .insecure_skip_verify = o->insecure_skip_verify,
     };
     int rc = http_client_new(&ho, &s->http, e);
     if (rc != 0) {
@@ -154,14 +179,13 @@ static uint64_t rnd(struct sender *s)
  * method, URL and reason are in `why`). */
 static long post(struct sender *s, const struct buf *body, char *why, size_t why_n)
 {
-    static const char *const hdrs[] = {"X-Prometheus-Remote-Write-Version: 0.1.0", NULL};
     buf_reset(&s->resp);
     struct http_request rq = {
         .method = "POST",
         .url = s->url,
-        .headers = hdrs,
-        .body = body->p,
-        .body_len = body->len,
+        .headers = (const char *const *)s->headers,
+        .body = body->p + s->record_header,
+        .body_len = body->len - s->record_header,
         .content_type = "application/x-protobuf",
         .content_encoding = "snappy",
         .resp_body = &s->resp,
@@ -217,6 +241,11 @@ static void *run(void *arg)
             nap(s, s->backoff_max_ms);
             continue;
         }
+        if (body.len <= s->record_header) {
+            say(s, LOG_ERROR, "skipping a queue record of %zu bytes: no body", body.len);
+            queue_ack(s->q, NULL);
+            continue;
+        }
         char why[sizeof ((struct err *)0)->msg] = "";
         long status = post(s, &body, why, sizeof why);
         if (status >= 200 && status < 300) {
@@ -232,6 +261,8 @@ static void *run(void *arg)
             s->st.last_status = (int)status;
             s->st.last_success_ms = time_now_ms();
             pthread_mutex_unlock(&s->mu);
+            if (s->on_result)
+                s->on_result(s->result_ctx, body.p, s->record_header, SENDER_SENT);
             continue;
         }
         if (status >= 300 && status != 429 && status < 500) {
@@ -243,6 +274,8 @@ static void *run(void *arg)
             s->st.dropped_records++;
             s->st.last_status = (int)status;
             pthread_mutex_unlock(&s->mu);
+            if (s->on_result)
+                s->on_result(s->result_ctx, body.p, s->record_header, SENDER_DROPPED);
             continue;
         }
         if (status == 0 && must_stop(s))
@@ -252,6 +285,8 @@ static void *run(void *arg)
         s->st.failed_attempts++;
         s->st.last_status = (int)status;
         pthread_mutex_unlock(&s->mu);
+        if (s->on_result)
+            s->on_result(s->result_ctx, body.p, s->record_header, SENDER_RETRY);
         int64_t cap = s->backoff_min_ms;
         for (unsigned i = 1; i < failures && cap < s->backoff_max_ms; i++)
             cap *= 2;
@@ -308,6 +343,9 @@ void sender_free(struct sender *s)
     sender_stop(s, 0);
     http_client_free(s->http);
     buf_fini(&s->resp);
+    for (size_t i = 0; i < s->nheaders; i++)
+        free(s->headers[i]);
+    free(s->headers);
     free(s->url);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);

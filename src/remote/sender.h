@@ -17,6 +17,8 @@
 #ifndef TIDE_REMOTE_SENDER_H
 #define TIDE_REMOTE_SENDER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -31,6 +33,19 @@ struct queue;
  * on the sender thread; `msg` is valid during the call only. */
 typedef void sender_log_fn(void *ctx, int level, const char *msg);
 
+/* What became of one attempt to deliver a record. */
+enum sender_outcome {
+    SENDER_SENT = 0, /* 2xx: acked */
+    SENDER_DROPPED,  /* refused for good: acked without delivery */
+    SENDER_RETRY,    /* 5xx, 429, network error: will be sent again */
+};
+
+/* Told after every attempt, on the sender thread, with the record's first
+ * record_header bytes (the producer's own bookkeeping, e.g. sample counts);
+ * `hdr` is valid during the call only. */
+typedef void sender_result_fn(void *ctx, const void *hdr, size_t hdr_len,
+                              enum sender_outcome outcome);
+
 struct sender_opts {
     const char *url;          /* remote-write endpoint, e.g. http://h:8428/api/v1/write */
     const char *bearer_token; /* "Authorization: Bearer …"; NULL = none */
@@ -42,6 +57,17 @@ struct sender_opts {
     int64_t backoff_max_ms; /* 0 = SENDER_BACKOFF_MAX_MS */
     sender_log_fn *log;     /* may be NULL */
     void *log_ctx;
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
+    const char *ca_file;        /* TLS, as core/http_client.h's opts; NULL = defaults */
+    const char *cert_file;
+    const char *key_file;
+    bool insecure_skip_verify;
+    /* Each queue record starts with this many bytes that are not part of
+     * the body (a producer's header for on_result); 0 = none. A record not
+     * longer than that is skipped as corrupt. */
+    size_t record_header;
+    sender_result_fn *on_result; /* may be NULL */
+    void *result_ctx;
 };
 
 struct sender_stats {
