@@ -443,6 +443,27 @@ static void remember(struct target *t, const struct batch *out, size_t nseries,
             break;
 }
 
+/* remember() for a partial_runs kind: add out's series not seen before to
+ * the ones remembered (nothing is forgotten until stale_all()). */
+static void remember_union(struct target *t, const struct batch *out, size_t nseries)
+{
+    size_t before = t->nlast_hash;
+    for (size_t i = 0; i < nseries; i++) {
+        uint64_t h = series_hash(out, i);
+        bool seen = sorted_has(t->last_hash, before, h);
+        for (size_t j = before; !seen && j < t->nlast_hash; j++)
+            seen = t->last_hash[j] == h;
+        if (seen)
+            continue;
+        if (mem_grow((void **)&t->last_hash, &t->cap_last_hash, t->nlast_hash + 1, sizeof h) != 0 ||
+            copy_series(&t->last, out, i, 0, 0) != 0)
+            break;
+        t->last_hash[t->nlast_hash++] = h;
+    }
+    if (t->nlast_hash > before)
+        qsort(t->last_hash, t->nlast_hash, sizeof *t->last_hash, u64_cmp);
+}
+
 /* ---- one run ---- */
 
 /* Build w->out from raw: target labels added where a series lacks them. */
@@ -544,9 +565,13 @@ static void deliver(struct targets *m, struct worker *w, struct target *t, struc
         for (size_t i = 0; i < nfresh; i++) /* distinct */
             if (nh == 0 || w->hash[nh - 1] != w->hash[i])
                 w->hash[nh++] = w->hash[i];
-        /* With nothing collected every last series goes stale (n = 0 = all). */
-        r->stale = add_stale(t, out, w->hash, nh, now_ms);
-        remember(t, out, nfresh, w->hash, nh);
+        if (t->kind->ops->partial_runs) {
+            remember_union(t, out, nfresh);
+        } else {
+            /* With nothing collected every last series goes stale (n = 0 = all). */
+            r->stale = add_stale(t, out, w->hash, nh, now_ms);
+            remember(t, out, nfresh, w->hash, nh);
+        }
     }
     if (out->nseries > 0) {
         err_clear(&e);

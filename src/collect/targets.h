@@ -90,6 +90,11 @@ struct target_kind {
      * interval (a hash of kind/name against the wall clock), so a fleet
      * added at once does not run all at :00. */
     bool spread;
+    /* A run delivers only the part of the target's series that was due (the
+     * routeros kind's tiers): the manager writes no stale markers after a
+     * run for series it did not deliver; on remove or disable every series
+     * delivered since the target was added or enabled gets one. */
+    bool partial_runs;
     /* Make the per-target state from the spec (borrowed during the call).
      * 0, or an error with `e` saying why the spec is refused. */
     int (*open)(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e);

@@ -305,9 +305,11 @@ class Router:
         rows = []
         for name in names:
             if menu == "/interface/ethernet" and name.startswith("ether"):
-                rows.append({"name": name, "status": "link-ok" if name != "ether3" else "no-link",
-                             "rate": "1Gbps" if name == "ether1" else "100Mbps",
-                             "full-duplex": "true"})
+                row = {"name": name, "status": "link-ok" if name != "ether3" else "no-link"}
+                if name != "ether3":  # no rate without a link
+                    row.update({"rate": "1Gbps" if name == "ether1" else "100Mbps",
+                                "full-duplex": "true"})
+                rows.append(row)
             elif menu == "/interface/lte" and name.startswith("lte"):
                 rows.append({"pin-status": "ok", "registration-status": "registered",
                              "functionality": "full", "current-operator": "Geocell",
