@@ -358,6 +358,52 @@ static int ros_start(void *state, int64_t now_ms, struct batch *out, target_done
 
 static void ros_close(void *state) { tgt_free(state); }
 
+/* target_kind.test: log in, read resource and identity (routeros_probe.c). */
+static int ros_test(void *kind_ctx, const struct target_spec *spec, struct target_test *out,
+                    struct err *e)
+{
+    static const struct ros_tgt zero;
+    struct ros_conn_cfg cfg;
+    int rc = ros_cfg_from_yaml(spec->config, spec->address, &cfg, e);
+    if (rc != 0)
+        return rc;
+    struct ros_tgt *t = malloc(sizeof *t); /* only to check tiers and ping */
+    if (t == NULL) {
+        memset(&cfg, 0, sizeof cfg);
+        return ERR_SET(e, -ENOMEM, "routeros: out of memory");
+    }
+    *t = zero;
+    rc = read_tiers(spec->config, t, e);
+    if (rc == 0)
+        rc = read_pings(spec->config, t, e);
+    for (size_t i = 0; i < t->npings; i++)
+        free(t->pings[i]);
+    free(t);
+    if (rc != 0) {
+        memset(&cfg, 0, sizeof cfg);
+        return rc;
+    }
+    struct ros_probe pr;
+    int prc = ros_probe(&cfg, &pr);
+    memset(&cfg, 0, sizeof cfg);
+    out->ok = prc == 0;
+    if (prc != 0) {
+        snprintf(out->failure, sizeof out->failure, "%s", ros_fail_name(pr.fail));
+        snprintf(out->error, sizeof out->error, "%s", pr.error);
+        return 0;
+    }
+    const char *facts[][2] = {{"version", pr.version},
+                              {"board", pr.board},
+                              {"identity", pr.identity},
+                              {"uptime", pr.uptime}};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(out->facts[i][0], sizeof out->facts[i][0], "%s", facts[i][0]);
+        snprintf(out->facts[i][1], sizeof out->facts[i][1], "%s", facts[i][1]);
+    }
+    out->nfacts = 4;
+    return 0;
+}
+
 static const struct target_kind ros_target_kind = {
     .name = "routeros",
     .meta_series = true,
@@ -366,6 +412,7 @@ static const struct target_kind ros_target_kind = {
     .open = ros_open,
     .start = ros_start,
     .close = ros_close,
+    .test = ros_test,
 };
 
 int ros_kind_register(struct targets *m, struct ros_kind **out, struct err *e)

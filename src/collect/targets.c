@@ -637,6 +637,108 @@ static uint64_t stale_all(struct targets *m, struct target *t)
     return n;
 }
 
+/* ---- testing one entry ---- */
+
+struct test_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int rc;
+    struct err e;
+};
+
+static void test_done(void *token, int rc, const struct err *e)
+{
+    struct test_wait *w = token;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    w->rc = rc;
+    if (e != NULL && rc < 0)
+        w->e = *e;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* One run of a temporary target of kind k; fills out. */
+static void test_run(const struct kind_reg *k, void *state, int64_t timeout_ms,
+                     struct target_test *out)
+{
+    struct batch b;
+    batch_init(&b);
+    struct err e;
+    err_clear(&e);
+    int rc;
+    if (k->ops->start) {
+        struct test_wait w = {.rc = 0};
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        rc = k->ops->start(state, time_now_ms(), &b, test_done, &w, &e);
+        if (rc == 0) {
+            int64_t until = time_mono_ns() + timeout_ms * 1000000;
+            pthread_mutex_lock(&w.mu);
+            while (!w.done && time_mono_ns() < until) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50000000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&w.cv, &w.mu, &ts);
+            }
+            bool done = w.done;
+            rc = w.rc;
+            e = w.e;
+            pthread_mutex_unlock(&w.mu);
+            if (!done) {
+                k->ops->close(state); /* cancels the run: done never comes now */
+                state = NULL;
+                rc = ERR_SET(&e, -ETIMEDOUT, "no answer within %lldms", (long long)timeout_ms);
+            }
+        }
+        if (state != NULL && k->ops->close)
+            k->ops->close(state);
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+    } else {
+        rc = k->ops->collect(state, time_now_ms(), &b, &e);
+        if (k->ops->close)
+            k->ops->close(state);
+    }
+    out->ok = rc >= 0;
+    out->samples = b.nsamples;
+    if (rc < 0)
+        snprintf(out->error, sizeof out->error, "%s", e.msg[0] ? e.msg : tide_strerror(rc));
+    batch_fini(&b);
+}
+
+int targets_test(struct targets *m, const struct target_spec *spec, int64_t timeout_ms,
+                 struct target_test *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    int rc = check_spec(spec, e);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    const struct kind_reg *k = find_kind(m, spec->kind);
+    pthread_mutex_unlock(&m->mu);
+    if (k == NULL)
+        return err_set_at(e, TIDE_ENOTFOUND, ERR_WHERE, 0, 0, "unknown kind \"%s\"", spec->kind);
+    if (k->ops->passive || (k->ops->collect == NULL && k->ops->start == NULL && !k->ops->test))
+        return ERR_INVAL(e, "kind \"%s\" cannot be tested", spec->kind);
+    int64_t t0 = time_mono_ns();
+    if (k->ops->test) {
+        rc = k->ops->test(k->ctx, spec, out, e);
+    } else {
+        void *state = NULL;
+        rc = k->ops->open ? k->ops->open(k->ctx, spec, &state, e) : 0;
+        if (rc == 0)
+            test_run(k, state, timeout_ms, out);
+    }
+    out->elapsed_s = (double)(time_mono_ns() - t0) / 1e9;
+    return rc;
+}
+
 /* ---- the workers ---- */
 
 static bool serial_busy(struct targets *m, const void *key)
