@@ -424,8 +424,6 @@ def answer(router, cmd, attrs, api, queries):
             out.append(["!empty"])
         return out + [["!done"]]
     if verb == "monitor" and menu in ("/interface/ethernet", "/interface/lte"):
-        if menu == "/interface/lte" and v7 and False:
-            pass
         names = attrs.get("numbers", "").split(",")
         out = [["!re"] + ["=%s=%s" % kv for kv in r.items()] for r in router.monitor(menu, names)]
         if not out:
@@ -657,16 +655,17 @@ def parse_dur(s):
 def expect(version, identity, address, pings):
     """Every series (name, labels without job/instance/target labels, value)
     that Tide's routeros catalog makes of this router, frozen."""
-    r = Router(0, version, "plain", "u", "p", 5, True, time.monotonic())
+    index = int(identity.rsplit("-", 1)[1]) if identity.startswith("sim-") else 0
+    r = Router(index, version, "plain", "u", "p", 5, True, time.monotonic())
     r.identity = identity
     T = r.tables()
     base = {"routerboard_name": identity, "routerboard_address": address}
     out = []
 
-    def add(name, value, **labels):
+    def add(metric, value, **labels):
         lab = dict(base)
         lab.update(labels)
-        out.append({"name": name, "labels": lab, "value": float(value)})
+        out.append({"name": metric, "labels": lab, "value": float(value)})
 
     res = T["/system/resource"][0]
     rl = {"version": res["version"], "board_name": res["board-name"], "cpu": res["cpu"],
@@ -751,8 +750,6 @@ def expect(version, identity, address, pings):
             add("mktxp_bgp_prefix_count", b["prefix-count"], **lab)
             add("mktxp_bgp_remote_messages_total", b["remote.messages"], **lab)
             add("mktxp_bgp_local_messages_total", b["local.messages"], **lab)
-        for w in T["/interface/wifi/registration-table"]:
-            pass
         wl = T["/interface/wifi/registration-table"]
         sig = "signal"
     else:
@@ -806,9 +803,37 @@ def expect(version, identity, address, pings):
             add(metric, hv[field])
     rb = T["/system/routerboard"][0]
     add("routeros_system_routerboard_info", 1, model=rb["model"],
-        serial_number=rb["serial-number"], firmware=rb["current-firmware"],
-        version=res["version"], board_name=res["board-name"])
+        serial_number=rb["serial-number"], firmware=rb["current-firmware"])
     return out
+
+
+def compare(version, identity, address, pings, result, ignore):
+    """Tide's instant-query result (the series of one router) against expect():
+    the same series, label for label, with the same values. Labels in
+    `ignore` (job, instance, target labels) are left out of the comparison."""
+    want = {}
+    for s in expect(version, identity, address, pings):
+        key = (s["name"],) + tuple(sorted(s["labels"].items()))
+        want[key] = s["value"]
+    got = {}
+    for r in result:
+        m = dict(r["metric"])
+        name = m.pop("__name__")
+        if name in ("up", "scrape_duration_seconds", "scrape_samples_scraped"):
+            continue
+        for k in ignore:
+            m.pop(k, None)
+        got[(name,) + tuple(sorted(m.items()))] = float(r["value"][1])
+    bad = []
+    for k in sorted(set(want) | set(got)):
+        if k not in got:
+            bad.append("missing in Tide: %s = %s" % (k, want[k]))
+        elif k not in want:
+            bad.append("not expected: %s = %s" % (k, got[k]))
+        elif abs(want[k] - got[k]) > 1e-9 * max(1.0, abs(want[k])):
+            bad.append("value of %s: want %r, got %r" % (k, want[k], got[k]))
+    names = {k[0] for k in want}
+    return bad, len(want), len(names)
 
 
 def main():
@@ -834,7 +859,20 @@ def main():
     e.add_argument("--identity", required=True)
     e.add_argument("--address", required=True)
     e.add_argument("--ping", action="append", default=[])
+    c = sub.add_parser("compare", help="stdin: Tide's /api/v1/query JSON for one router")
+    c.add_argument("--version", default="7", choices=["6", "7"])
+    c.add_argument("--identity", required=True)
+    c.add_argument("--address", required=True)
+    c.add_argument("--ping", action="append", default=[])
+    c.add_argument("--ignore", action="append", default=["job", "instance"])
     a = p.parse_args()
+    if a.cmd == "compare":
+        result = json.load(sys.stdin)["data"]["result"]
+        bad, nseries, nnames = compare(a.version, a.identity, a.address, a.ping, result, a.ignore)
+        for b in bad:
+            print(b)
+        print("%d series of %d metrics compared, %d differences" % (nseries, nnames, len(bad)))
+        sys.exit(1 if bad else 0)
     if a.cmd == "serve":
         asyncio.run(serve(a))
     elif a.cmd == "replies":
