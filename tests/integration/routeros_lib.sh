@@ -3,7 +3,8 @@
 #
 #   sim_start ARGS...   start `routeros_sim.py serve ARGS` (bounded: it
 #                       exits by itself after 300 s) and wait for its ports
-#                       file; sets SIM_PID and SIM_PORTS (the file)
+#                       file; sets SIM_PID, SIM_PORTS (the file) and the
+#                       arrays SIMP / SIMT (API / API-SSL port by index)
 #   sim_port I [tls]    the API (or API-SSL) port of simulated router I
 #   sim_ctl LINE        one control request ("fault 3 drop", "stats")
 #   ros_query PROMQL    an instant query against Tide; prints the JSON
@@ -21,8 +22,19 @@ sim_start() {
     SIM_PID=$!
     PIDS+=("$SIM_PID")
     local i
+    SIMP=()
+    SIMT=()
     for i in $(seq 1 300); do
-        [ -s "$SIM_PORTS" ] && return 0
+        if [ -s "$SIM_PORTS" ]; then
+            local idx port tls
+            while read -r idx port tls; do
+                SIMP[idx]=$port
+                SIMT[idx]=$tls
+            done < <("$PY" -c 'import json,sys
+for d in json.load(open(sys.argv[1]))["devices"]:
+    print(d["index"], d["port"], d["tls_port"] or 0)' "$SIM_PORTS")
+            return 0
+        fi
         kill -0 "$SIM_PID" 2>/dev/null || break
         sleep 0.1
     done
@@ -30,8 +42,7 @@ sim_start() {
 }
 
 sim_port() {
-    "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"][int(sys.argv[2])]; print(d["tls_port"] if sys.argv[3] == "tls" else d["port"])' \
-        "$SIM_PORTS" "$1" "${2:-plain}"
+    if [ "${2:-}" = tls ]; then echo "${SIMT[$1]}"; else echo "${SIMP[$1]}"; fi
 }
 
 sim_ctl() {
