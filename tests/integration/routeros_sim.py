@@ -22,7 +22,7 @@ the control port with "fault I|all MODE"):
   drop      the reply to the next command stops mid-sentence; connection closed
   fatal     the next command gets `!fatal`; connection closed
   garbage   the next command gets a reserved control byte as a length
-  silence   commands are read and never answered (login included)
+  silence   login works; commands are read and never answered
   trap      every command is answered with !trap
   badutf8   every !re row carries a comment that is not UTF-8
   oversize  the first !re of each reply carries a 100000-byte word
@@ -485,9 +485,9 @@ class Session:
             words = await read_sentence(self.reader)
             if not words:
                 continue
-            if r.fault == "silence":
-                continue
             cmd, attrs, api, queries, tag = parse_command(words)
+            if r.fault == "silence" and cmd != "/login":
+                continue
             if cmd == "/login":
                 await self.login(attrs, tag)
                 await self.writer.drain()
