@@ -32,7 +32,7 @@ Usage:
   routeros_sim.py serve --count N --ports-file F [--version 6|7|mixed]
       [--login plain|md5|mixed] [--user U --password P] [--cert C --key K]
       [--interfaces N] [--frozen] [--fault I:MODE]...
-  routeros_sim.py replies --version 6|7      JSON: each command's rows (frozen)
+  routeros_sim.py replies --version 6|7 [--index I]   JSON: each command's rows (frozen)
   routeros_sim.py expect --version 6|7 --identity ID --address A
       JSON: every series Tide should produce for that device (frozen)
 
@@ -618,9 +618,9 @@ async def serve(a):
 # ---------------------------------------------------------------- expectations
 
 
-def replies(version):
-    """Each command's rows, frozen: what any client must read."""
-    r = Router(0, version, "plain", "u", "p", 5, True, time.monotonic())
+def replies(version, index):
+    """Each command's rows, frozen: what any client must read of router `index`."""
+    r = Router(index, version, "plain", "u", "p", 5, True, time.monotonic())
     out = {}
     for menu, rows in sorted(r.tables().items()):
         out[menu + "/print"] = rows
@@ -854,6 +854,7 @@ def main():
     s.add_argument("--max-seconds", type=float, default=600)
     r = sub.add_parser("replies")
     r.add_argument("--version", default="7", choices=["6", "7"])
+    r.add_argument("--index", type=int, default=0)
     e = sub.add_parser("expect")
     e.add_argument("--version", default="7", choices=["6", "7"])
     e.add_argument("--identity", required=True)
@@ -876,7 +877,7 @@ def main():
     if a.cmd == "serve":
         asyncio.run(serve(a))
     elif a.cmd == "replies":
-        json.dump(replies(a.version), sys.stdout, indent=1, sort_keys=True)
+        json.dump(replies(a.version, a.index), sys.stdout, indent=1, sort_keys=True)
     else:
         json.dump(expect(a.version, a.identity, a.address, a.ping), sys.stdout, indent=1)
 
