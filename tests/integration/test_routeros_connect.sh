@@ -3,7 +3,8 @@
 # test` and POST /api/v1/targets/test tell apart: ok (version, board,
 # identity), auth (wrong password), refused (nothing listens), closed (the
 # router closes at once: API restricted), timeout (a router that never
-# answers) and tls (a certificate nobody vouches for). API-SSL runs with a
+# answers) and tls (a certificate nobody vouches for); a kind without a
+# test of its own (snmp) is run once as a temporary target. API-SSL runs with a
 # certificate made here by the openssl CLI: verified against it as CA, it
 # works; without it, verification fails; with tls_insecure it works. A
 # target over API-SSL is polled like any other. No password is ever shown.
@@ -97,6 +98,15 @@ for c in "auth|127.0.0.1:$(sim_port 0)|not-the-pw|" "refused|127.0.0.1:$dead|s3c
 done
 post_test "{\"kind\":\"routeros\",\"address\":\"127.0.0.1:$(sim_port 0 tls)\",\"username\":\"monitor\",\"password\":\"s3cret-pw\",\"tls\":true,\"tls_insecure\":true}"
 json_ok 'j["data"]["ok"] is True and j["data"]["result"]["identity"] == "sim-0"'
+# A kind without a test of its own (snmp) is opened, run once and closed:
+# nothing answers on that UDP port, so the run times out.
+udp_dead=$("$PY" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+post_test "{\"kind\":\"snmp\",\"address\":\"127.0.0.1:$udp_dead\",\"timeout\":\"200ms\",\"retries\":0,\"community\":\"c0mmunity-s3cret\"}"
+assert_code 200
+json_ok 'j["data"]["kind"] == "snmp" and j["data"]["ok"] is False and "failure" not in j["data"] and j["data"]["error"] != ""'
+case "$BODY" in *c0mmunity-s3cret*) fail "the community is echoed: $BODY" ;; esac
+req GET /api/v1/targets
+json_ok 'len(j["data"]["activeTargets"]) == 2'
 # Bad entries: 400 with a position, nothing echoed.
 req_bad_data POST /api/v1/targets/test --data-binary '{"kind":"routeros","address":"127.0.0.1:1","username":"m","password":"s3cret-pw","pasword":"x"}'
 assert_contains "unknown key" 'unknown key \"pasword\"' "$BODY"
