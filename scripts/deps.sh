@@ -6,16 +6,17 @@ set -euo pipefail
 
 build_pkgs=(gcc make cmake ninja-build pkg-config clang
     libmicrohttpd-dev libzstd-dev libsnappy-dev libprotobuf-c-dev protobuf-c-compiler
-    libpcre2-dev libyaml-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev libsnmp-dev libsqlite3-dev)
+    libpcre2-dev libyaml-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev libsnmp-dev libsqlite3-dev
+    libssl-dev)
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
     prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter
-    collectd-core libyajl2 prometheus-blackbox-exporter iproute2)
+    collectd-core libyajl2 prometheus-blackbox-exporter iproute2 openssl)
 bench_pkgs=(victoria-metrics curl python3 time)
 # Directories with a package.json and package-lock.json whose npm packages a
 # group needs (`npm ci` there when node_modules is missing or older than the
-# lock file). Their groups also need Debian's nodejs and npm.
+# lock file). Their groups also need Node.js and npm (below).
 npm_build_dirs=()
-npm_test_dirs=(tests/clients-node)
+npm_test_dirs=(tests/clients-node tests/routeros-node)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)
@@ -37,7 +38,13 @@ for g in "${groups[@]}"; do
     test) npm_dirs+=("${npm_build_dirs[@]}" "${npm_test_dirs[@]}") ;;
     esac
 done
-[ ${#npm_dirs[@]} -eq 0 ] || want+=(nodejs npm)
+# Node.js and npm: Debian's packages only where the machine has none (an
+# image may bring its own, e.g. NodeSource's nodejs with npm inside, which
+# Debian's npm package cannot be installed beside).
+if [ ${#npm_dirs[@]} -gt 0 ]; then
+    command -v node >/dev/null || want+=(nodejs)
+    command -v npm >/dev/null || want+=(npm)
+fi
 
 # npm_install: `npm ci` in every directory of npm_dirs that needs it.
 npm_install() {

@@ -22,6 +22,7 @@ static void usage_main(FILE *f)
                "  rules     check Prometheus rule files (docs/rules.md)\n"
                "  agent     collect this host and forward it with remote write (docs/agent.md)\n"
                "  snmp      walk or get OIDs of one SNMP device (docs/collect/snmp.md)\n"
+               "  routeros  test the API connection to a MikroTik router (docs/collect/routeros.md)\n"
                "  version   print the version\n"
                "  help      show help for a command\n"
                "\n"
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
         return snmp_main(argc - 2, argv + 2);
     if (strcmp(cmd, "rules") == 0)
         return rules_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "routeros") == 0)
+        return routeros_main(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2 && is_help(argv[2])) {
             usage_version(stdout);
@@ -89,6 +92,8 @@ int main(int argc, char **argv)
             agent_usage(stdout);
         else if (topic && strcmp(topic, "snmp") == 0)
             snmp_usage(stdout);
+        else if (topic && strcmp(topic, "routeros") == 0)
+            routeros_usage(stdout);
         else
             usage_main(stdout);
         return 0;

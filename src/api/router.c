@@ -103,6 +103,8 @@ static const struct route routes[] = {
     {.pattern = "/-/reload", .methods = HTTP_POST | HTTP_PUT, .fn = prom_rules_reload,
      .scope = AUTH_WRITE},
     {.pattern = "/api/v1/targets", .methods = HTTP_GET, .fn = targets_api_list},
+    {.pattern = "/api/v1/targets/test", .methods = HTTP_POST, .fn = targets_api_test,
+     .scope = AUTH_WRITE, .offload = true},
     /* agents (api/agents.c): the listing and the live configuration they poll */
     {.pattern = "/api/v1/agents", .methods = HTTP_GET, .fn = agents_route},
     /* Write scope for both methods: agents poll with the credentials they write with. */

@@ -22,4 +22,8 @@ void targets_api_write(struct json *w, const struct target_status *v, size_t n, 
 /* router_handler_fn of GET /api/v1/targets; ctx->targets NULL = no targets. */
 void targets_api_list(struct http_req *rq, struct http_resp *rs);
 
+/* router_handler_fn of POST /api/v1/targets/test: one entry as JSON
+ * (the keys of a `targets:` item), tested without being added. */
+void targets_api_test(struct http_req *rq, struct http_resp *rs);
+
 #endif

@@ -22,6 +22,9 @@ void agent_usage(FILE *f);
 /* `tide snmp walk|get TARGET OID... [flags]` (snmp.c); argv excludes "tide snmp". */
 int snmp_main(int argc, char **argv);
 void snmp_usage(FILE *f);
+/* `tide routeros test HOST[:PORT] …` (routeros.c); argv excludes "tide routeros". */
+int routeros_main(int argc, char **argv);
+void routeros_usage(FILE *f);
 /* `tide rules check FILE…`, `tide rules backfill …` (rules_cmd.c); argv excludes "tide rules". */
 int rules_main(int argc, char **argv);
 void rules_usage(FILE *f);

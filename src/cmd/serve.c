@@ -45,6 +45,7 @@
 #include "cmd/flags.h"
 #include "collect/host.h"
 #include "collect/ping.h"
+#include "collect/routeros.h"
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
@@ -76,6 +77,7 @@ struct server {
     struct forwarder *fwd;         /* its queues and senders; NULL = none */
     bool storage_none;             /* `storage: none`: no local TSDB */
     char query_backend[1024];      /* `query_backend:` URL, "" = none */
+    struct ros_kind *routeros; /* the routeros kind's engine */
     char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
@@ -399,6 +401,12 @@ static int targets_start_component(void *ctx, struct err *e)
     rc = ping_kind_register(s->targets, &s->ping, &te);
     if (rc != 0)
         return ERR_SET(e, rc, "%s", te.msg);
+    rc = ros_kind_register(s->targets, &s->routeros, &te);
+    if (rc != 0)
+        return ERR_SET(e, rc, "routeros: %s", te.msg);
+    rc = selfmetrics_register(s->selfmetrics, ros_engine_collect, ros_kind_engine(s->routeros));
+    if (rc != 0)
+        return ERR_SET(e, rc, "registering the routeros metrics");
     rc = targets_config_add(s->targets, config_section(&s->cfg, "targets"), &te);
     if (rc != 0) {
         s->bad_config = true;
@@ -419,10 +427,14 @@ static int targets_stop_component(void *ctx)
 {
     struct server *s = ctx;
     selfmetrics_unregister(s->selfmetrics, targets_collect, s->targets);
+    if (s->routeros)
+        selfmetrics_unregister(s->selfmetrics, ros_engine_collect, ros_kind_engine(s->routeros));
     targets_free(s->targets);
     snmp_kind_free(s->snmp); /* after the targets: their close needs its engine */
     ping_kind_free(s->ping);
     s->ping = NULL;
+    ros_kind_free(s->routeros); /* the same */
+    s->routeros = NULL;
     host_collector_free(s->host);
     s->snmp = NULL;
     s->targets = NULL;

@@ -443,6 +443,27 @@ static void remember(struct target *t, const struct batch *out, size_t nseries,
             break;
 }
 
+/* remember() for a partial_runs kind: add out's series not seen before to
+ * the ones remembered (nothing is forgotten until stale_all()). */
+static void remember_union(struct target *t, const struct batch *out, size_t nseries)
+{
+    size_t before = t->nlast_hash;
+    for (size_t i = 0; i < nseries; i++) {
+        uint64_t h = series_hash(out, i);
+        bool seen = sorted_has(t->last_hash, before, h);
+        for (size_t j = before; !seen && j < t->nlast_hash; j++)
+            seen = t->last_hash[j] == h;
+        if (seen)
+            continue;
+        if (mem_grow((void **)&t->last_hash, &t->cap_last_hash, t->nlast_hash + 1, sizeof h) != 0 ||
+            copy_series(&t->last, out, i, 0, 0) != 0)
+            break;
+        t->last_hash[t->nlast_hash++] = h;
+    }
+    if (t->nlast_hash > before)
+        qsort(t->last_hash, t->nlast_hash, sizeof *t->last_hash, u64_cmp);
+}
+
 /* ---- one run ---- */
 
 /* Build w->out from raw: target labels added where a series lacks them. */
@@ -544,9 +565,13 @@ static void deliver(struct targets *m, struct worker *w, struct target *t, struc
         for (size_t i = 0; i < nfresh; i++) /* distinct */
             if (nh == 0 || w->hash[nh - 1] != w->hash[i])
                 w->hash[nh++] = w->hash[i];
-        /* With nothing collected every last series goes stale (n = 0 = all). */
-        r->stale = add_stale(t, out, w->hash, nh, now_ms);
-        remember(t, out, nfresh, w->hash, nh);
+        if (t->kind->ops->partial_runs) {
+            remember_union(t, out, nfresh);
+        } else {
+            /* With nothing collected every last series goes stale (n = 0 = all). */
+            r->stale = add_stale(t, out, w->hash, nh, now_ms);
+            remember(t, out, nfresh, w->hash, nh);
+        }
     }
     if (out->nseries > 0) {
         err_clear(&e);
@@ -610,6 +635,108 @@ static uint64_t stale_all(struct targets *m, struct target *t)
     batch_reset(&t->last);
     t->nlast_hash = 0;
     return n;
+}
+
+/* ---- testing one entry ---- */
+
+struct test_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int rc;
+    struct err e;
+};
+
+static void test_done(void *token, int rc, const struct err *e)
+{
+    struct test_wait *w = token;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    w->rc = rc;
+    if (e != NULL && rc < 0)
+        w->e = *e;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* One run of a temporary target of kind k; fills out. */
+static void test_run(const struct kind_reg *k, void *state, int64_t timeout_ms,
+                     struct target_test *out)
+{
+    struct batch b;
+    batch_init(&b);
+    struct err e;
+    err_clear(&e);
+    int rc;
+    if (k->ops->start) {
+        struct test_wait w = {.rc = 0};
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        rc = k->ops->start(state, time_now_ms(), &b, test_done, &w, &e);
+        if (rc == 0) {
+            int64_t until = time_mono_ns() + timeout_ms * 1000000;
+            pthread_mutex_lock(&w.mu);
+            while (!w.done && time_mono_ns() < until) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50000000;
+                if (ts.tv_nsec >= 1000000000) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&w.cv, &w.mu, &ts);
+            }
+            bool done = w.done;
+            rc = w.rc;
+            e = w.e;
+            pthread_mutex_unlock(&w.mu);
+            if (!done) {
+                k->ops->close(state); /* cancels the run: done never comes now */
+                state = NULL;
+                rc = ERR_SET(&e, -ETIMEDOUT, "no answer within %lldms", (long long)timeout_ms);
+            }
+        }
+        if (state != NULL && k->ops->close)
+            k->ops->close(state);
+        pthread_mutex_destroy(&w.mu);
+        pthread_cond_destroy(&w.cv);
+    } else {
+        rc = k->ops->collect(state, time_now_ms(), &b, &e);
+        if (k->ops->close)
+            k->ops->close(state);
+    }
+    out->ok = rc >= 0;
+    out->samples = b.nsamples;
+    if (rc < 0)
+        snprintf(out->error, sizeof out->error, "%s", e.msg[0] ? e.msg : tide_strerror(rc));
+    batch_fini(&b);
+}
+
+int targets_test(struct targets *m, const struct target_spec *spec, int64_t timeout_ms,
+                 struct target_test *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    int rc = check_spec(spec, e);
+    if (rc != 0)
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    const struct kind_reg *k = find_kind(m, spec->kind);
+    pthread_mutex_unlock(&m->mu);
+    if (k == NULL)
+        return err_set_at(e, TIDE_ENOTFOUND, ERR_WHERE, 0, 0, "unknown kind \"%s\"", spec->kind);
+    if (k->ops->passive || (k->ops->collect == NULL && k->ops->start == NULL && !k->ops->test))
+        return ERR_INVAL(e, "kind \"%s\" cannot be tested", spec->kind);
+    int64_t t0 = time_mono_ns();
+    if (k->ops->test) {
+        rc = k->ops->test(k->ctx, spec, out, e);
+    } else {
+        void *state = NULL;
+        rc = k->ops->open ? k->ops->open(k->ctx, spec, &state, e) : 0;
+        if (rc == 0)
+            test_run(k, state, timeout_ms, out);
+    }
+    out->elapsed_s = (double)(time_mono_ns() - t0) / 1e9;
+    return rc;
 }
 
 /* ---- the workers ---- */

@@ -68,6 +68,7 @@
 #define TARGETS_LABELS_MAX 32 /* target labels per target (job, instance added past it) */
 
 struct target_spec;
+struct target_test;
 struct yaml_node;
 
 /* How an asynchronous run ends (target_kind.start): rc 0 or negative, `e`
@@ -90,6 +91,11 @@ struct target_kind {
      * interval (a hash of kind/name against the wall clock), so a fleet
      * added at once does not run all at :00. */
     bool spread;
+    /* A run delivers only the part of the target's series that was due (the
+     * routeros kind's tiers): the manager writes no stale markers after a
+     * run for series it did not deliver; on remove or disable every series
+     * delivered since the target was added or enabled gets one. */
+    bool partial_runs;
     /* Make the per-target state from the spec (borrowed during the call).
      * 0, or an error with `e` saying why the spec is refused. */
     int (*open)(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e);
@@ -110,6 +116,13 @@ struct target_kind {
     /* For an asynchronous kind, close must cancel a run in flight: once it
      * returns, done is never called for that target again. */
     void (*close)(void *state);
+    /* Optional "test connection" with a richer answer than one run (what
+     * the device says it is): check the entry once, synchronously, and fill
+     * `out` (ok, or the failure; never a secret). 0 when the test ran,
+     * whatever it found; an error (`e`) when the spec is refused. Kinds
+     * without it are tested by targets_test() with open, one run, close. */
+    int (*test)(void *kind_ctx, const struct target_spec *spec, struct target_test *out,
+                struct err *e);
 };
 
 /* What a target is. Strings and labels are borrowed during targets_add(). */
@@ -154,6 +167,18 @@ struct target_status {
     uint64_t stale_markers; /* stale markers written since added */
 };
 
+/* What targets_test() found about one entry. */
+#define TARGET_TEST_FACTS 8
+struct target_test {
+    bool ok;
+    char failure[32]; /* the kind's class of failure ("refused", "auth", …); "" = none */
+    char error[200];  /* "" when ok; never holds a secret */
+    double elapsed_s;
+    uint64_t samples; /* for a kind without `test`: samples of the one run */
+    size_t nfacts;
+    char facts[TARGET_TEST_FACTS][2][128]; /* name, value ("version", "7.14.3") */
+};
+
 /* Told about a failed collection or delivery. Runs on a worker; `e` is valid
  * during the call. Optional (the status keeps the last error anyway). */
 typedef void targets_error_fn(void *ctx, const char *kind, const char *name, int code,
@@ -191,6 +216,15 @@ int targets_set_interval(struct targets *m, const char *kind, const char *name,
                          int64_t interval_ms);
 /* A passive target pushed data at now_ms: it is up. */
 int targets_seen(struct targets *m, const char *kind, const char *name, int64_t now_ms);
+
+/* Test one entry without adding it (POST /api/v1/targets/test): the kind's
+ * `test` op, else open a temporary target, run it once (waiting at most
+ * timeout_ms for an asynchronous kind) and close it. 0 when the test ran
+ * (out->ok says how it went); TIDE_ENOTFOUND for an unknown kind,
+ * TIDE_EINVAL for a passive kind or a bad spec, or the open's error. Runs
+ * on the caller's thread, which it blocks. */
+int targets_test(struct targets *m, const struct target_spec *spec, int64_t timeout_ms,
+                 struct target_test *out, struct err *e);
 
 /* Snapshot one target; TIDE_ENOTFOUND when unknown. */
 int targets_get(struct targets *m, const char *kind, const char *name, struct target_status *out);

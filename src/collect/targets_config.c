@@ -54,7 +54,11 @@ static int place(const struct yaml_node *n, int rc, struct err *e)
     return rc;
 }
 
-static int add_one(struct targets *m, const struct yaml_node *item, size_t index, struct err *e)
+/* Read an entry's common keys into spec (strings point into the tree,
+ * labels into `labels`, a made-up name into `fallback`). */
+static int read_entry(const struct yaml_node *item, size_t index, struct target_spec *spec,
+                      struct label *labels, char *fallback, size_t fallback_cap,
+                      const struct yaml_node **kind_node_out, struct err *e)
 {
     const struct yaml_node *kind_node = NULL;
     const char *kind = NULL, *name = NULL, *address = NULL, *module = NULL;
@@ -69,6 +73,7 @@ static int add_one(struct targets *m, const struct yaml_node *item, size_t index
         yaml_tree_get_duration(item, "interval", &interval_ms, e) != 0 ||
         yaml_tree_get_bool(item, "enabled", &enabled, e) != 0)
         return e->code;
+    *kind_node_out = kind_node;
     for (size_t i = 0; i < sizeof refused_kinds / sizeof refused_kinds[0]; i++)
         if (strcmp(kind, refused_kinds[i][0]) == 0)
             return yaml_tree_err(kind_node, TIDE_EINVAL, e,
@@ -82,12 +87,11 @@ static int add_one(struct targets *m, const struct yaml_node *item, size_t index
         address = NULL;
     if (module && module[0] == 0)
         module = NULL;
-    char fallback[64];
     if (name == NULL || name[0] == 0) {
         if (address) {
             name = address;
         } else {
-            snprintf(fallback, sizeof fallback, "%.40s/%zu", kind, index);
+            snprintf(fallback, fallback_cap, "%.40s/%zu", kind, index);
             name = fallback;
         }
     }
@@ -98,12 +102,10 @@ static int add_one(struct targets *m, const struct yaml_node *item, size_t index
         return yaml_tree_err(where_name ? where_name : item, TIDE_EINVAL, e,
                              "the name must be 1 to %d bytes without tabs or newlines",
                              TARGETS_NAME_MAX);
-    struct label labels[TARGETS_LABELS_MAX];
     size_t nlabels = 0;
     if (read_labels(item, labels, &nlabels, e) != 0)
         return e->code;
-
-    struct target_spec spec = {
+    *spec = (struct target_spec){
         .kind = kind,
         .name = name,
         .address = address,
@@ -114,15 +116,48 @@ static int add_one(struct targets *m, const struct yaml_node *item, size_t index
         .disabled = !enabled,
         .config = item,
     };
-    int rc = targets_add(m, &spec, e);
+    return 0;
+}
+
+static int add_one(struct targets *m, const struct yaml_node *item, size_t index, struct err *e)
+{
+    struct target_spec spec;
+    struct label labels[TARGETS_LABELS_MAX];
+    char fallback[64];
+    const struct yaml_node *kind_node = NULL;
+    int rc = read_entry(item, index, &spec, labels, fallback, sizeof fallback, &kind_node, e);
+    if (rc != 0)
+        return rc;
+    rc = targets_add(m, &spec, e);
     if (rc == TIDE_ENOTFOUND && e->line == 0)
-        return yaml_tree_err(kind_node, rc, e, "unknown kind \"%s\"", kind);
+        return yaml_tree_err(kind_node, rc, e, "unknown kind \"%s\"", spec.kind);
     if (rc != 0)
         return place(item, rc, e);
     rc = yaml_tree_check_keys(item, e);
     if (rc != 0)
-        targets_remove(m, kind, name);
+        targets_remove(m, spec.kind, spec.name);
     return rc;
+}
+
+int targets_config_test(struct targets *m, const struct yaml_node *item, int64_t timeout_ms,
+                        struct target_test *out, struct err *e)
+{
+    struct target_spec spec;
+    struct label labels[TARGETS_LABELS_MAX];
+    char fallback[64];
+    const struct yaml_node *kind_node = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = read_entry(item, 0, &spec, labels, fallback, sizeof fallback, &kind_node, e);
+    if (rc != 0)
+        return rc;
+    /* The kind reads its own keys while testing, so keys nobody read are
+     * refused after the test (its result is then not reported). */
+    rc = targets_test(m, &spec, timeout_ms, out, e);
+    if (rc == TIDE_ENOTFOUND && e->line == 0)
+        return yaml_tree_err(kind_node, rc, e, "unknown kind \"%s\"", spec.kind);
+    if (rc != 0)
+        return place(item, rc, e);
+    return yaml_tree_check_keys(item, e);
 }
 
 int targets_config_add(struct targets *m, const struct yaml_node *section, struct err *e)

@@ -28,6 +28,8 @@
 #ifndef TIDE_COLLECT_TARGETS_CONFIG_H
 #define TIDE_COLLECT_TARGETS_CONFIG_H
 
+#include <stdint.h>
+
 #include "core/err.h"
 
 #define TARGETS_CONFIG_INTERVAL_MS 60000 /* a config target's default interval */
@@ -40,5 +42,13 @@ struct yaml_node;
  * 0, or TIDE_EINVAL / TIDE_ENOTFOUND (unknown kind or key) / the kind's
  * open error / -ENOMEM, with the position in `e`. */
 int targets_config_add(struct targets *m, const struct yaml_node *section, struct err *e);
+
+/* POST /api/v1/targets/test: read one entry (a `targets:` item's shape,
+ * `name` optional) and test it with targets_test() without adding it.
+ * 0 when the test ran (out says how it went); otherwise as
+ * targets_config_add() for a bad entry, keys nobody read included. */
+struct target_test;
+int targets_config_test(struct targets *m, const struct yaml_node *item, int64_t timeout_ms,
+                        struct target_test *out, struct err *e);
 
 #endif
