@@ -40,6 +40,7 @@
 #include "api/meta_store.h"
 #include "api/metrics.h"
 #include "api/prom_query.h"
+#include "api/stream.h"
 #include "cmd/cmd.h"
 #include "cmd/component.h"
 #include "cmd/flags.h"
@@ -80,6 +81,7 @@ struct server {
     struct metrics metrics;
     struct auth auth;
     struct api_ctx api;
+    struct stream_hub *stream; /* the dashboard's live channel (api/stream.h) */
     struct http_server *http;
     bool bad_config; /* a start failed on the config file: exit 2, not 1 */
 };
@@ -511,6 +513,32 @@ static int serve_reload(void *ctx, struct err *e)
     return r;
 }
 
+/* The live push channel's hub: before the HTTP server, which ends every
+ * stream when it stops, so the hub outlives its subscribers. */
+static int stream_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    struct stream_hub_opts o = {
+        .lookback_ms = s->cfg.query_lookback_delta_ms,
+        .max_samples = (size_t)s->cfg.query_max_samples,
+    };
+    int rc = stream_hub_new(&s->stream, s->storage, &o, e);
+    if (rc != 0)
+        return rc;
+    rc = selfmetrics_register(s->selfmetrics, stream_hub_collect, s->stream);
+    return rc ? ERR_SET(e, rc, "registering the stream hub's metrics") : 0;
+}
+
+static int stream_stop(void *ctx)
+{
+    struct server *s = ctx;
+    if (s->stream != NULL)
+        selfmetrics_unregister(s->selfmetrics, stream_hub_collect, s->stream);
+    stream_hub_free(s->stream);
+    s->stream = NULL;
+    return 0;
+}
+
 static int http_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -536,6 +564,7 @@ static int http_start_component(void *ctx, struct err *e)
         .rules = s->rules,
         .reload = serve_reload,
         .reload_ctx = s,
+        .stream = s->stream,
     };
     atomic_init(&s->api.ready, 1);
     int rc = selfmetrics_register(s->selfmetrics, metrics_collect_api, &s->metrics);
@@ -637,6 +666,7 @@ int serve_main(int argc, char **argv)
         {"metadata", meta_start, meta_stop, s},
         {"notifier", notifier_start, notifier_stop, s},
         {"rules", rules_start_component, rules_stop_component, s},
+        {"stream", stream_start, stream_stop, s},
         {"http", http_start_component, http_stop_component, s},
         {"collection", collection_start, collection_stop, s},
     };
