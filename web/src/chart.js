@@ -104,9 +104,13 @@ export function Chart({ title, queries, tr, unit = '', stacked = false, height =
         scales: { x: { time: true } },
         hooks: stacked ? { setSeries: [() => draw()] } : {},
       };
+      box.current.parentNode.dataset.series = String(d.series.length);
       plot.current = new uPlot(opts, [d.xs, ...(stacked ? stackData(d) : d.series.map((s) => s.ys))], box.current);
       setCount(d.series.length);
     };
+    // Live: subscribe at once, so every chart of a screen joins the same
+    // stream connection, and hold the points that come before the history.
+    let early = [];
     const load = async () => {
       try {
         const results = await Promise.all(exprs.map((e) => queryRange(e, tr.start, tr.end, tr.step)));
@@ -115,12 +119,18 @@ export function Chart({ title, queries, tr, unit = '', stacked = false, height =
         const d = build(queries, results, tr);
         data.current = d;
         make(d);
-        if (tr.live) unsub = live.subscribe(exprs, tr.rate, onLive);
+        const held = early;
+        early = null;
+        held.forEach(([e, m]) => onLive(e, m));
       } catch (e) {
         if (!gone) setErr(e.message);
       }
     };
     const onLive = (expr, m) => {
+      if (early) {
+        early.push([expr, m]);
+        return;
+      }
       const d = data.current;
       if (!d || m.error) return;
       const qi = exprs.indexOf(expr);
@@ -152,7 +162,17 @@ export function Chart({ title, queries, tr, unit = '', stacked = false, height =
       }
       if (added) make(d);
       else if (!raf) raf = requestAnimationFrame(draw);
+      // For tests and the benchmark: live ticks seen and the newest value.
+      const el = box.current && box.current.parentNode;
+      if (el && qi === 0) {
+        el.dataset.ticks = String(+(el.dataset.ticks || 0) + 1);
+        const s0 = d.series.find((z) => z.qi === 0);
+        if (s0) el.dataset.last = String(s0.ys[idx]);
+        el.dataset.lastT = String(m.t);
+      }
     };
+    data.current = null;
+    if (tr.live) unsub = live.subscribe(exprs, tr.rate, onLive);
     load();
     const ro = new ResizeObserver(() => {
       if (plot.current && box.current) plot.current.setSize({ width: box.current.clientWidth, height });

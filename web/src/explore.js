@@ -140,7 +140,7 @@ export function Explore({ params, tr, tick }) {
   let caret = null;
   if (perr && perr.pos) {
     const line = expr.split('\n')[perr.pos.line - 1] || '';
-    caret = html`<pre class="caret"><span>${line}</span>\n<span class="mark">${' '.repeat(Math.max(0, perr.pos.col - 1))}^</span></pre>`;
+    caret = html`<pre class="caret"><div>${line}</div><div class="mark">${' '.repeat(Math.max(0, perr.pos.col - 1))}^</div></pre>`;
   }
   return html`<section class="explore">
     <div class="bar"><h1>Explore</h1></div>

@@ -17,7 +17,7 @@ function scaled(v, base, unit) {
     v /= base;
     i++;
   }
-  return fmtNum(v) + ' ' + SI[i] + (base === 1024 && i ? 'i' : '') + unit;
+  return fmtNum(v) + ' ' + (base === 1024 && i ? SI[i].toUpperCase() + 'i' : SI[i]) + unit;
 }
 export const fmtBytes = (v) => scaled(v, 1024, 'B');
 export const fmtBits = (v) => scaled(v, 1000, 'bit/s');
