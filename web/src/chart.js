@@ -98,7 +98,7 @@ export function Chart({ title, queries, tr, unit = '', stacked = false, height =
           value: (u, v) => fmt(v),
           spanGaps: false,
         }))],
-        axes: [axis, { ...axis, size: 70, values: (u, vs) => vs.map((v) => fmt(v)) }],
+        axes: [axis, { ...axis, size: 86, values: (u, vs) => vs.map((v) => fmt(v)) }],
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: true } },

@@ -84,7 +84,7 @@ const STATUS = { 1: 'up', 2: 'down', 3: 'testing', 4: 'unknown', 5: 'dormant', 6
 export function Device({ arg, params, tr, tick }) {
   const inst = arg;
   const i = `instance="${q(inst)}"`;
-  const w = rateWindow(tr);
+  const w = rateWindow(tr, 300);
   const [ifs, setIfs] = useState(null);
   const [names, setNames] = useState([]);
   const [err, setErr] = useState(null);

@@ -77,8 +77,9 @@ export function timeRange(params, now = Date.now() / 1000) {
   return { range, live: false, start, end, step, rate };
 }
 
-// A rate() window that always holds two samples at this step.
-export const rateWindow = (tr) => Math.max(60, Math.ceil(tr.step * 4)) + 's';
+// A rate() window that holds several samples at this step and at the
+// sources' own interval (`min` seconds: 60 for hosts, 300 for SNMP polls).
+export const rateWindow = (tr, min = 60) => Math.max(min, Math.ceil(tr.step * 4)) + 's';
 
 export function refreshMs(params) {
   const m = /^(\d+)(s|m)$/.exec(params.refresh || '');
