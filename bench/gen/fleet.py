@@ -77,7 +77,8 @@ def main():
     ap.add_argument('--live', type=float, default=0)
     ap.add_argument('--step', type=float, default=15)
     ap.add_argument('--down', type=int, default=0, help='the last N hosts stop writing early')
-    ap.add_argument('--stamps', default='')
+    ap.add_argument('--stamps', default='', help='with --live: "SEQ SENT_UNIX_TIME" per write to FILE, '
+                    'each write carrying tide_bench_probe = SEQ')
     a = ap.parse_args()
     state = {}
     random.seed(1)
@@ -100,15 +101,19 @@ def main():
         stamps = open(a.stamps, 'w') if a.stamps else None
         end = time.time() + a.live
         nxt = time.time()
+        seq = 0
         while time.time() < end:
+            seq += 1
             t_ms = int(time.time() * 1000)
             lines = []
             for i in range(a.hosts):
                 lines += host_lines(i, t_ms, state)
+            if stamps:
+                lines.append(f'tide_bench_probe {seq} {t_ms}')
             sent = time.time()
             post(a.url, lines)
             if stamps:
-                stamps.write(f'{sent:.6f}\n')
+                stamps.write(f'{seq} {sent:.6f}\n')
                 stamps.flush()
             nxt += a.step
             time.sleep(max(0.0, nxt - time.time()))

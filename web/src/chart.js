@@ -12,7 +12,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { live, qs, queryRange, selectors } from './api.js';
 import { fmtUnit, seriesName } from './format.js';
-import { href, keep, parseHash } from './route.js';
+import { href, keep, parseHash, rangeKey } from './route.js';
 
 const PALETTE = ['#3b82f6', '#ef4444', '#10b981', '#f59e0b', '#8b5cf6', '#06b6d4', '#ec4899', '#84cc16',
   '#f97316', '#6366f1', '#14b8a6', '#a855f7'];
@@ -66,7 +66,7 @@ export function Chart({ title, queries, tr, unit = '', stacked = false, height =
   const [err, setErr] = useState(null);
   const [count, setCount] = useState(null);
   const exprs = queries.map((q) => q.expr);
-  const key = JSON.stringify([exprs, tr.range, tr.live ? tr.rate : [tr.start, tr.end], stacked, unit]);
+  const key = JSON.stringify([exprs, rangeKey(tr), stacked, unit]);
   const reloadKey = tr.live ? key : key + tick;
 
   useEffect(() => {

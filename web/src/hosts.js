@@ -8,7 +8,7 @@ import { html } from './html.js';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, live, queryInstant, queryRange } from './api.js';
 import { fmtAgo, fmtBits, fmtPct } from './format.js';
-import { href, keep, rateWindow, setParams } from './route.js';
+import { href, keep, rangeKey, rateWindow, setParams } from './route.js';
 
 const ROW = 34;
 const POINTS = 60;
@@ -100,15 +100,24 @@ export function Hosts({ params, tr, tick }) {
       gone = true;
       if (unsub) unsub();
     };
-  }, [tr.live ? tr.rate : tr.start, tr.range, tick]);
+  }, [rangeKey(tr), tick]);
 
   const rows = useMemo(() => {
     if (!hosts) return [];
     const f = filter.toLowerCase();
+    // The last value of each host's metrics, once, not per comparison.
+    const lastOf = new Map();
     const last = (h, id) => {
-      const v = (series[h.instance] || {})[id] || [];
-      for (let i = v.length - 1; i >= 0; i--) if (v[i] !== null && !Number.isNaN(v[i])) return v[i];
-      return -1;
+      let m = lastOf.get(h.instance);
+      if (!m) {
+        m = {};
+        for (const [k, v] of Object.entries(series[h.instance] || {})) {
+          m[k] = -1;
+          for (let i = v.length - 1; i >= 0; i--) if (v[i] !== null && !Number.isNaN(v[i])) { m[k] = v[i]; break; }
+        }
+        lastOf.set(h.instance, m);
+      }
+      return m[id] === undefined ? -1 : m[id];
     };
     const out = hosts.filter((h) => !f || (h.instance + ' ' + Object.values(h.labels || {}).join(' ')).toLowerCase().includes(f));
     const key = {
@@ -117,10 +126,9 @@ export function Hosts({ params, tr, tick }) {
       seen: (h) => -(h.lastSeenTimestamp || 0),
       cpu: (h) => -last(h, 'cpu'), mem: (h) => -last(h, 'mem'), disk: (h) => -last(h, 'disk'), net: (h) => -last(h, 'net'),
     }[sort] || ((h) => h.instance);
-    return out.sort((a, b) => {
-      const x = key(a), y = key(b);
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+    const keyed = out.map((h) => [key(h), h]);
+    keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return keyed.map((x) => x[1]);
   }, [hosts, series, filter, sort, liveTick]);
 
   const height = Math.max(300, window.innerHeight - 190);

@@ -77,6 +77,11 @@ export function timeRange(params, now = Date.now() / 1000) {
   return { range, live: false, start, end, step, rate };
 }
 
+// What identifies a time range for reloading: a relative range is the same
+// range a minute later (the refresh tick reloads it), a custom one is its bounds.
+export const rangeKey = (tr) =>
+  tr.live ? 'live' + tr.rate : tr.range === 'custom' ? `${tr.start}-${tr.end}` : tr.range;
+
 // A rate() window that holds several samples at this step and at the
 // sources' own interval (`min` seconds: 60 for hosts, 300 for SNMP polls).
 export const rateWindow = (tr, min = 60) => Math.max(min, Math.ceil(tr.step * 4)) + 's';
