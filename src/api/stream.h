@@ -5,7 +5,9 @@
  *
  * answers text/event-stream; every `interval` seconds (0.1 to 10, default
  * 1) each query is evaluated once as an instant query at the current time
- * and its new points are pushed as one event per query:
+ * (as soon as data was written since the last one, from 3/4 of the interval
+ * on; with no write, after twice the interval, at least 1 s) and its new
+ * points are pushed as one event per query:
  *   data: {"q":0,"t":1733472000.5,"result":[{"metric":{...},"value":"0.25"}]}
  * ("q" is the query's position in the request; "error" replaces "result"
  * when an evaluation fails). A comment line every 15 s keeps proxies and
@@ -19,8 +21,9 @@
  * keep their threads. A subscriber that does not read (more than 4 MiB
  * behind) is ended; EventSource reconnects by itself.
  *
- * Ownership: serve.c creates the hub before the HTTP server and frees it
- * after http_stop() (which ends every stream first).
+ * Ownership: serve.c creates the hub right after the pipeline (whose tap it
+ * becomes before the first append) and frees it after http_stop() (which
+ * ends every stream first) and after every producer stopped.
  * Thread: stream_serve runs on HTTP workers; everything is guarded by the
  * hub's mutex.
  */
@@ -55,6 +58,12 @@ int stream_hub_new(struct stream_hub **out, struct storage *s, const struct stre
                    struct err *e);
 /* Stop the thread and free; no stream may still be open (stop HTTP first). */
 void stream_hub_free(struct stream_hub *h);
+
+/* pipeline_tap_fn (model/pipeline.h) telling the hub a batch was appended:
+ * a feed past its interval is evaluated at once. Cheap: an atomic add, and a
+ * signal only while the hub waits for data. */
+struct batch;
+int stream_hub_tap(void *ctx, const struct batch *b, struct err *e);
 
 /* Streams open and feeds evaluated now, evaluations so far (for /metrics). */
 void stream_hub_counts(struct stream_hub *h, size_t *subscribers, size_t *feeds,

@@ -4,6 +4,7 @@
  *
  *   storage     storage_open(): WAL replay, blocks, background jobs
  *   pipeline    the one append path; storage is its commit stage
+ *   stream      the dashboard's live channel (api/stream.h), a pipeline tap
  *   targets     the targets manager: the agent kind (desired intervals,
  *               DATA/agents.conf), the local host collector's groups and
  *               the config file's `targets:` (collect/targets_config.h),
@@ -513,8 +514,9 @@ static int serve_reload(void *ctx, struct err *e)
     return r;
 }
 
-/* The live push channel's hub: before the HTTP server, which ends every
- * stream when it stops, so the hub outlives its subscribers. */
+/* The live push channel's hub: a tap of the pipeline, so started before any
+ * producer, and before the HTTP server, which ends every stream when it
+ * stops, so the hub outlives its subscribers and the producers. */
 static int stream_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -525,6 +527,9 @@ static int stream_start(void *ctx, struct err *e)
     int rc = stream_hub_new(&s->stream, s->storage, &o, e);
     if (rc != 0)
         return rc;
+    rc = pipeline_add_tap(s->pipeline, "stream", stream_hub_tap, s->stream);
+    if (rc != 0)
+        return ERR_SET(e, rc, "cannot add the stream hub to the pipeline");
     rc = selfmetrics_register(s->selfmetrics, stream_hub_collect, s->stream);
     return rc ? ERR_SET(e, rc, "registering the stream hub's metrics") : 0;
 }
@@ -661,12 +666,12 @@ int serve_main(int argc, char **argv)
         {"self-metrics", selfmetrics_start, selfmetrics_stop, s},
         {"storage", storage_start, storage_stop, s},
         {"pipeline", pipeline_start, pipeline_stop, s},
+        {"stream", stream_start, stream_stop, s},
         {"targets", targets_start_component, targets_stop_component, s},
         {"query", query_start, query_stop, s},
         {"metadata", meta_start, meta_stop, s},
         {"notifier", notifier_start, notifier_stop, s},
         {"rules", rules_start_component, rules_stop_component, s},
-        {"stream", stream_start, stream_stop, s},
         {"http", http_start_component, http_stop_component, s},
         {"collection", collection_start, collection_stop, s},
     };

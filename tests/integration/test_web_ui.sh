@@ -8,6 +8,7 @@
 #   csv      a chart's CSV download equals /api/v1/export/csv
 #   network  an uplink badge turns red when ifOperStatus becomes 2
 #   explore  completion from the API; a parse error shown at its position
+#   interval the Host screen sets the desired collection interval
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/web_lib.sh"
 
@@ -49,5 +50,5 @@ for _ in $(seq 1 100); do
 done
 [ -n "$host" ] || fail "the host collector wrote no tide_host_info"
 
-WEB_HOST=$host web_run screens live range csv network explore
+WEB_HOST=$host web_run screens live range csv network explore interval
 log "ok"

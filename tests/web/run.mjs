@@ -169,6 +169,19 @@ const tests = {
     clean(problems);
   },
 
+  // Host: the collection interval is shown and set through /api/v1/agent/config.
+  async interval(ctx, env) {
+    const { page, problems } = await open(ctx, '#/host/' + encodeURIComponent(env.host));
+    await page.waitForSelector('.interval');
+    await page.fill('input[aria-label="desired interval"]', '2s');
+    await page.click('form.row button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('.interval')?.textContent === '2s', null, { timeout: 10000 });
+    await page.close();
+    const cfg = await apiGet('/api/v1/agent/config?instance=' + encodeURIComponent(env.host));
+    assert(cfg.data && cfg.data.interval === '2s', 'agent config: ' + JSON.stringify(cfg));
+    clean(problems);
+  },
+
   // Storage: cleanup shows the dry run's count, then deletes that data.
   async cleanup(ctx) {
     const old = Date.now() - 10 * 86400 * 1000;

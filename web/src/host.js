@@ -60,9 +60,14 @@ function Interval({ inst }) {
   const [agent, setAgent] = useState(null);
   const [desired, setDesired] = useState('');
   const [msg, setMsg] = useState('');
+  // The listing (read scope) says whether an interval is set on the server
+  // (intervalSource "config"); only setting one needs the write scope.
   const load = () => {
-    api('/api/v1/agents').then((v) => setAgent((Array.isArray(v) ? v : v.agents || []).find((a) => a.instance === inst) || null)).catch(() => {});
-    api('/api/v1/agent/config', { instance: inst }).then((d) => setDesired(d.interval || '')).catch((e) => setMsg(e.message));
+    api('/api/v1/agents').then((v) => {
+      const a = (Array.isArray(v) ? v : v.agents || []).find((x) => x.instance === inst) || null;
+      setAgent(a);
+      setDesired(a && a.intervalSource === 'config' ? a.interval : '');
+    }).catch((e) => setMsg(e.message));
   };
   useEffect(load, [inst]);
   const save = async (e) => {
