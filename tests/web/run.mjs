@@ -189,6 +189,9 @@ const tests = {
     for (let i = 0; i < 5; i++) text += `web_cleanup_probe{instance="c"} ${i} ${old + i * 1000}\n`;
     text += `web_cleanup_probe{instance="c"} 9 ${Date.now()}\n`;
     await write(text);
+    const probe = await fetch(base + '/api/v1/admin/cleanup', { method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'older_than=7d&dry_run=true&match[]=none_such' });
+    assert(probe.status !== 404, 'POST /api/v1/admin/cleanup answers 404: the endpoint is not merged yet');
     const { page, problems } = await open(ctx, '#/storage');
     await page.selectOption('select[aria-label="older than"]', '7d');
     await page.fill('input[aria-label="series selector"]', 'web_cleanup_probe');
