@@ -10,13 +10,14 @@ build_pkgs=(gcc make cmake ninja-build pkg-config clang
     libssl-dev)
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
     prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter
-    collectd-core libyajl2 prometheus-blackbox-exporter iproute2 openssl)
+    collectd-core libyajl2 prometheus-blackbox-exporter iproute2 openssl
+    chromium)
 bench_pkgs=(victoria-metrics curl python3 time)
 # Directories with a package.json and package-lock.json whose npm packages a
 # group needs (`npm ci` there when node_modules is missing or older than the
 # lock file). Their groups also need Node.js and npm (below).
-npm_build_dirs=()
-npm_test_dirs=(tests/clients-node tests/routeros-node)
+npm_build_dirs=(web)
+npm_test_dirs=(tests/clients-node tests/routeros-node tests/web)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)

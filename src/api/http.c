@@ -48,6 +48,8 @@
 
 struct http_server {
     struct MHD_Daemon *d;
+    pthread_mutex_t wake_mu;   /* guards `wakes` */
+    struct http_wake *wakes;   /* streams that may park (http_wake), ended by http_stop */
     struct http_conns *conns; /* limits and header deadlines (http_conns.h) */
     struct http_pool *pool;   /* runs `offload` routes (http_pool.h) */
     atomic_uint offloaded;    /* offloaded requests whose answer is not yet sent */
@@ -171,6 +173,13 @@ size_t http_params(const struct http_req *rq, const char *name, const char **out
 
 /* ---- responses ---- */
 
+const char *http_req_header(const struct http_req *rq, const char *name)
+{
+    if (rq->conn == NULL)
+        return NULL;
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
 void http_header(struct http_resp *rs, const char *name, const char *value)
 {
     if (rs->nheaders >= HTTP_MAX_HEADERS)
@@ -238,13 +247,69 @@ struct stream {
     http_stream_fn *fn;
     http_stream_free_fn *free_fn;
     void *cls;
+    struct http_wake *wake; /* NULL: the stream never waits */
 };
+
+void http_wake_init(struct http_wake *w)
+{
+    *w = (struct http_wake){0};
+    pthread_mutex_init(&w->mu, NULL);
+}
+
+void http_wake_fini(struct http_wake *w)
+{
+    pthread_mutex_destroy(&w->mu);
+}
+
+void http_wake(struct http_wake *w)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->suspended) {
+        w->suspended = false;
+        MHD_resume_connection(w->conn);
+    } else {
+        w->pending = true;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* A waking stream's next bytes: 0 after parking the connection (the
+ * pattern libmicrohttpd prescribes for "no data yet"), never a busy loop. */
+static ssize_t stream_read_wake(struct stream *s, char *out, size_t max)
+{
+    struct http_wake *w = s->wake;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        bool closing = w->closing;
+        w->pending = false;
+        pthread_mutex_unlock(&w->mu);
+        if (closing)
+            return HTTP_STREAM_END;
+        ssize_t n = s->fn(s->cls, out, max);
+        if (n != HTTP_STREAM_WAIT)
+            return n;
+        pthread_mutex_lock(&w->mu);
+        if (w->closing) {
+            pthread_mutex_unlock(&w->mu);
+            return HTTP_STREAM_END;
+        }
+        if (!w->pending) {
+            MHD_suspend_connection(w->conn);
+            w->suspended = true;
+            pthread_mutex_unlock(&w->mu);
+            return 0;
+        }
+        pthread_mutex_unlock(&w->mu); /* woken meanwhile: run again */
+    }
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
     (void)pos;
     struct stream *s = cls;
-    ssize_t n = s->fn(s->cls, out, max);
+    ssize_t n = s->wake ? stream_read_wake(s, out, max) : s->fn(s->cls, out, max);
+    if (n == 0 && s->wake)
+        return 0;
     if (n == HTTP_STREAM_END)
         return MHD_CONTENT_READER_END_OF_STREAM;
     if (n <= 0)
@@ -255,6 +320,18 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 static void stream_free(void *cls)
 {
     struct stream *s = cls;
+    struct http_wake *w = s->wake;
+    if (w != NULL && w->srv != NULL) {
+        struct http_server *srv = w->srv;
+        pthread_mutex_lock(&srv->wake_mu);
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            srv->wakes = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        pthread_mutex_unlock(&srv->wake_mu);
+    }
     if (s->free_fn)
         s->free_fn(s->cls);
     free(s);
@@ -289,6 +366,19 @@ static enum MHD_Result send_resp(struct rqstate *st, struct MHD_Connection *c, s
         s->fn = rs->stream;
         s->free_fn = rs->stream_free;
         s->cls = rs->stream_cls;
+        s->wake = rs->stream_wake;
+        if (s->wake != NULL) {
+            struct http_server *srv = st->srv;
+            s->wake->conn = c;
+            s->wake->srv = srv;
+            pthread_mutex_lock(&srv->wake_mu);
+            s->wake->prev = NULL;
+            s->wake->next = srv->wakes;
+            if (srv->wakes)
+                srv->wakes->prev = s->wake;
+            srv->wakes = s->wake;
+            pthread_mutex_unlock(&srv->wake_mu);
+        }
         rs->stream = NULL; /* MHD owns it now, even on failure below */
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s,
                                               stream_free);
@@ -702,7 +792,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         msg[--n] = 0;
     /* A client going away mid-request is routine (and is how connections
      * closed by http_conns.c end): not worth a warning each. */
-    if (strstr(msg, "closed by remote") != NULL || strstr(msg, "connection closure") != NULL)
+    if (strstr(msg, "closed by remote") != NULL || strstr(msg, "connection closure") != NULL ||
+        strstr(msg, "socket is no longer available") != NULL)
         log_debug("http", "libmicrohttpd: %s", msg);
     else
         log_warn("http", "libmicrohttpd: %s", msg);
@@ -716,6 +807,7 @@ int http_start(struct http_server **out, const struct http_opts *o, struct api_c
     if (srv == NULL)
         return ERR_SET(e, -ENOMEM, "out of memory");
     srv->ctx = ctx;
+    pthread_mutex_init(&srv->wake_mu, NULL);
     srv->max_request_bytes = o->max_request_bytes ? o->max_request_bytes : (64u << 20);
 
     /* ITC: MHD_stop_daemon() must wake every worker at once, also one at
@@ -822,9 +914,32 @@ void http_stop(struct http_server *srv)
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
+    /* End the live streams, parked ones included (MHD_stop_daemon() must
+     * find no connection suspended); wait for them as for the queries. */
+    pthread_mutex_lock(&srv->wake_mu);
+    for (struct http_wake *w = srv->wakes; w != NULL; w = w->next) {
+        pthread_mutex_lock(&w->mu);
+        w->closing = true;
+        if (w->suspended) {
+            w->suspended = false;
+            MHD_resume_connection(w->conn);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
+    pthread_mutex_unlock(&srv->wake_mu);
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&srv->wake_mu);
+        bool left = srv->wakes != NULL;
+        pthread_mutex_unlock(&srv->wake_mu);
+        if (!left)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(srv->d);
     http_pool_free(srv->pool);
     http_conns_free(srv->conns);
+    pthread_mutex_destroy(&srv->wake_mu);
     free(srv);
 }
 

@@ -14,6 +14,7 @@
 #ifndef TIDE_API_HTTP_H
 #define TIDE_API_HTTP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,6 +36,7 @@ struct targets;
 struct selfmetrics;
 struct meta_store;
 struct rules;
+struct stream_hub;
 
 /* What the server shares with every handler. Immutable after http_start(). */
 struct api_ctx {
@@ -60,6 +62,7 @@ struct api_ctx {
     /* `query_backend:` URL of a Prometheus-API server answering the query
      * routes (api/query_backend.h); NULL = local storage. */
     const char *query_backend;
+    struct stream_hub *stream; /* live push channel (stream.h); NULL = none */
 };
 
 struct http_opts {
@@ -115,6 +118,27 @@ struct http_req {
 typedef ssize_t http_stream_fn(void *cls, char *out, size_t max);
 typedef void http_stream_free_fn(void *cls);
 
+/* A stream with nothing to send yet returns HTTP_STREAM_WAIT (only when its
+ * response has a `stream_wake`): the connection is parked, holding no worker
+ * thread, until its producer calls http_wake() from any thread. */
+#define HTTP_STREAM_WAIT ((ssize_t)0)
+
+/* The producer's handle on a parked stream, embedded in its `stream_cls`:
+ * http_wake_init() before the handler returns, http_wake_fini() in its
+ * stream_free. Fields are http.c's. http_stop() ends every parked stream
+ * (its fn is not called again; the client sees the end of the body). */
+struct http_wake {
+    pthread_mutex_t mu;
+    void *conn;                      /* the MHD connection once sent */
+    struct http_server *srv;
+    struct http_wake *prev, *next;   /* in srv's list of waking streams */
+    bool suspended, pending, closing;
+};
+void http_wake_init(struct http_wake *w);
+void http_wake_fini(struct http_wake *w);
+/* New data: run the stream again (now if parked, else at its next WAIT). */
+void http_wake(struct http_wake *w);
+
 #define HTTP_MAX_HEADERS 6
 
 struct http_resp {
@@ -128,6 +152,7 @@ struct http_resp {
     http_stream_fn *stream; /* set for a streamed (chunked) body */
     http_stream_free_fn *stream_free;
     void *stream_cls;
+    struct http_wake *stream_wake; /* in stream_cls: the stream may WAIT; NULL = never */
 };
 
 /* Start serving. The server keeps `ctx` (which must outlive it). On failure
@@ -147,6 +172,9 @@ const char *http_param(const struct http_req *rq, const char *name);
 /* All values of `name` in order (repeated match[]); fills up to `cap` of `out`
  * and returns how many there are in total (may exceed cap). */
 size_t http_params(const struct http_req *rq, const char *name, const char **out, size_t cap);
+
+/* The value of request header `name` (case-insensitive), or NULL. */
+const char *http_req_header(const struct http_req *rq, const char *name);
 
 /* Add a response header; silently ignored past HTTP_MAX_HEADERS. */
 void http_header(struct http_resp *rs, const char *name, const char *value);

@@ -12,7 +12,9 @@
 #include "api/router.h"
 
 #include "api/agents.h"
+#include "api/stream.h"
 #include "api/targets_api.h"
+#include "api/ui.h"
 
 #include <string.h>
 
@@ -122,6 +124,10 @@ static const struct route routes[] = {
     {.pattern = "/-/healthy", .methods = HTTP_GET, .fn = admin_health, .scope = AUTH_OPEN},
     {.pattern = "/ready", .methods = HTTP_GET, .fn = admin_ready, .scope = AUTH_OPEN},
     {.pattern = "/-/ready", .methods = HTTP_GET, .fn = admin_ready, .scope = AUTH_OPEN},
+    /* the dashboard (ui.c) and its live channel (stream.c) */
+    {.pattern = "/", .methods = HTTP_GET, .fn = ui_serve},
+    {.pattern = "/assets/*", .methods = HTTP_GET, .fn = ui_serve, .label = "/assets/:name"},
+    {.pattern = "/api/v1/stream", .methods = HTTP_GET, .fn = stream_serve},
     /* self-monitoring */
     {.pattern = "/metrics", .methods = HTTP_GET, .fn = metrics_serve},
 };

@@ -4,6 +4,7 @@
  *
  *   storage     storage_open(): WAL replay, blocks, background jobs
  *   pipeline    the one append path; storage is its commit stage
+ *   stream      the dashboard's live channel (api/stream.h), a pipeline tap
  *   targets     the targets manager: the agent kind (desired intervals,
  *               DATA/agents.conf), the local host collector's groups and
  *               the config file's `targets:` (collect/targets_config.h),
@@ -40,6 +41,7 @@
 #include "api/meta_store.h"
 #include "api/metrics.h"
 #include "api/prom_query.h"
+#include "api/stream.h"
 #include "cmd/cmd.h"
 #include "cmd/component.h"
 #include "cmd/flags.h"
@@ -90,6 +92,7 @@ struct server {
     struct metrics metrics;
     struct auth auth;
     struct api_ctx api;
+    struct stream_hub *stream; /* the dashboard's live channel (api/stream.h) */
     struct http_server *http;
     bool bad_config; /* a start failed on the config file: exit 2, not 1 */
 };
@@ -687,6 +690,36 @@ static int serve_reload(void *ctx, struct err *e)
     return r;
 }
 
+/* The live push channel's hub: a tap of the pipeline, so started before any
+ * producer, and before the HTTP server, which ends every stream when it
+ * stops, so the hub outlives its subscribers and the producers. */
+static int stream_start(void *ctx, struct err *e)
+{
+    struct server *s = ctx;
+    struct stream_hub_opts o = {
+        .lookback_ms = s->cfg.query_lookback_delta_ms,
+        .max_samples = (size_t)s->cfg.query_max_samples,
+    };
+    int rc = stream_hub_new(&s->stream, s->storage, &o, e);
+    if (rc != 0)
+        return rc;
+    rc = pipeline_add_tap(s->pipeline, "stream", stream_hub_tap, s->stream);
+    if (rc != 0)
+        return ERR_SET(e, rc, "cannot add the stream hub to the pipeline");
+    rc = selfmetrics_register(s->selfmetrics, stream_hub_collect, s->stream);
+    return rc ? ERR_SET(e, rc, "registering the stream hub's metrics") : 0;
+}
+
+static int stream_stop(void *ctx)
+{
+    struct server *s = ctx;
+    if (s->stream != NULL)
+        selfmetrics_unregister(s->selfmetrics, stream_hub_collect, s->stream);
+    stream_hub_free(s->stream);
+    s->stream = NULL;
+    return 0;
+}
+
 static int http_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -713,6 +746,7 @@ static int http_start_component(void *ctx, struct err *e)
         .reload = serve_reload,
         .reload_ctx = s,
         .query_backend = s->query_backend[0] ? s->query_backend : NULL,
+        .stream = s->stream,
     };
     atomic_init(&s->api.ready, 1);
     int rc = selfmetrics_register(s->selfmetrics, metrics_collect_api, &s->metrics);
@@ -814,6 +848,7 @@ int serve_main(int argc, char **argv)
         {"storage", storage_start, storage_stop, s},
         {"forward", forward_start_component, forward_stop_component, s},
         {"pipeline", pipeline_start, pipeline_stop, s},
+        {"stream", stream_start, stream_stop, s},
         {"targets", targets_start_component, targets_stop_component, s},
         {"query", query_start, query_stop, s},
         {"metadata", meta_start, meta_stop, s},
