@@ -7,7 +7,8 @@
  *   targets     the targets manager: the agent kind (desired intervals,
  *               DATA/agents.conf), the local host collector's groups and
  *               the config file's `targets:` (collect/targets_config.h),
- *               SNMP devices among them with the `snmp_modules:` section
+ *               SNMP devices among them with the `snmp_modules:` section,
+ *               and the `scrape_configs:` jobs (collect/scrape.h)
  *   query       PromQL guards and slots
  *   notifier    alerts to the `alerting:` section's Alertmanagers/webhooks
  *   rules       the rule files of `rule_files:` evaluated on their groups'
@@ -44,6 +45,7 @@
 #include "cmd/component.h"
 #include "cmd/flags.h"
 #include "collect/host.h"
+#include "collect/scrape.h"
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
@@ -68,6 +70,7 @@ struct server {
     struct targets *targets;
     struct host_collector *host;
     struct snmp_kind *snmp; /* the snmp kind's modules and engine */
+    struct scrape *scrape;  /* scrape_configs: jobs, file_sd watcher, scrape kind */
     char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
@@ -317,6 +320,23 @@ static int targets_start_component(void *ctx, struct err *e)
             return ERR_SET(e, rc, "%s:%d:%d: %s", config_file(&s->cfg), te.line, te.col, te.msg);
         return ERR_SET(e, rc, "%s: %s", config_file(&s->cfg), te.msg);
     }
+    char dir[CONFIG_PATH_MAX];
+    const char *file = config_file(&s->cfg);
+    snprintf(dir, sizeof dir, "%s", file ? file : "");
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        dir[0] = 0;
+    rc = scrape_new(s->targets, config_section(&s->cfg, "global"),
+                    config_section(&s->cfg, "scrape_configs"), dir, pipeline_sink, s->pipeline,
+                    &s->scrape, &te);
+    if (rc != 0) {
+        s->bad_config = true;
+        if (te.line > 0)
+            return ERR_SET(e, rc, "%s:%d:%d: %s", file, te.line, te.col, te.msg);
+        return ERR_SET(e, rc, "scrape_configs: %s", te.msg);
+    }
     return 0;
 }
 
@@ -324,7 +344,10 @@ static int targets_stop_component(void *ctx)
 {
     struct server *s = ctx;
     selfmetrics_unregister(s->selfmetrics, targets_collect, s->targets);
+    scrape_stop(s->scrape); /* no more adds or removes from file_sd */
     targets_free(s->targets);
+    scrape_free(s->scrape); /* after the targets: their close needs its engine */
+    s->scrape = NULL;
     snmp_kind_free(s->snmp); /* after the targets: their close needs its engine */
     host_collector_free(s->host);
     s->snmp = NULL;
@@ -486,6 +509,7 @@ static int serve_reload(void *ctx, struct err *e)
         rules_config_register(rc, tmp);
         config_section_register(tmp, "targets", NULL, NULL);
         config_section_register(tmp, "snmp_modules", NULL, NULL);
+        config_section_register(tmp, "scrape_configs", NULL, NULL);
         if (s->config_path[0]) {
             struct err fe = {0};
             rules_config_set_file(rc, s->config_path);
@@ -606,6 +630,7 @@ int serve_main(int argc, char **argv)
     pthread_mutex_init(&s->reload_mu, NULL);
     config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
     config_section_register(&s->cfg, "snmp_modules", NULL, NULL); /* and this one too */
+    config_section_register(&s->cfg, "scrape_configs", NULL, NULL); /* and scrape_configs */
     rules_config_register(&s->rules_cfg, &s->cfg); /* rule_files, global, alerting, external_url */
     int prc = flags_parse("serve", argc, argv, take_config_file, s, is_config_flag);
     if (prc == 0)
