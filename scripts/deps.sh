@@ -9,7 +9,7 @@ build_pkgs=(gcc make cmake ninja-build pkg-config clang
     libpcre2-dev libyaml-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev libsnmp-dev)
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
     prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter
-    collectd-core libyajl2)
+    collectd-core libyajl2 openssl)
 bench_pkgs=(victoria-metrics curl python3 time)
 # Directories with a package.json and package-lock.json whose npm packages a
 # group needs (`npm ci` there when node_modules is missing or older than the
