@@ -184,8 +184,10 @@ struct scrape_xfer {
 int scrape_engine_new(struct scrape_engine **out, struct err *e);
 /* Cancel everything in flight (no done calls after), stop and free. */
 void scrape_engine_free(struct scrape_engine *eng);
-/* Queue x; done is called once, on the engine thread. 0, or TIDE_EINVAL
- * when x is already queued or in flight, TIDE_ECLOSED when stopping. */
+/* Queue x; done is called once, on the engine thread. Waits while the
+ * previous done of x is still returning. 0, or TIDE_EINVAL when x is
+ * already queued or in flight, TIDE_ECLOSED when stopping. Not from a done
+ * callback. */
 int scrape_engine_submit(struct scrape_engine *eng, struct scrape_xfer *x);
 /* Take x back: once this returns, done is not running and will not be
  * called for the transfer submitted last. Not from a done callback. */

@@ -292,7 +292,7 @@ static int parse_auth(const struct yaml_node *m, const char *base_dir, struct sc
 {
     const struct yaml_node *ba = yaml_tree_get(m, "basic_auth");
     const struct yaml_node *az = yaml_tree_get(m, "authorization");
-    char *bearer = NULL;
+    char *bearer = NULL, *cred = NULL;
     if (read_secret(m, "bearer_token", "bearer_token_file", base_dir, &bearer, e) != 0)
         return e->code;
     if (yaml_tree_expect(ba, YAML_TREE_MAP, e) != 0 || yaml_tree_expect(az, YAML_TREE_MAP, e) != 0)
@@ -316,7 +316,7 @@ static int parse_auth(const struct yaml_node *m, const char *base_dir, struct sc
         }
     }
     const char *type = "Bearer";
-    char *cred = bearer;
+    cred = bearer;
     bearer = NULL;
     if (az && !yaml_tree_is_null(az)) {
         if (yaml_tree_get_str(az, "type", &type, e) != 0 ||
@@ -349,6 +349,9 @@ static int parse_auth(const struct yaml_node *m, const char *base_dir, struct sc
     return 0;
 fail:
     free(bearer);
+    if (cred)
+        memset(cred, 0, strlen(cred));
+    free(cred);
     return e->code;
 }
 

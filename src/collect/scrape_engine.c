@@ -202,6 +202,10 @@ void scrape_engine_free(struct scrape_engine *eng)
 int scrape_engine_submit(struct scrape_engine *eng, struct scrape_xfer *x)
 {
     pthread_mutex_lock(&eng->mu);
+    /* The previous transfer's done may still be returning: the manager can
+     * start the next run before the engine thread is back. */
+    while (x->state == XF_CALLING && !eng->stop)
+        pthread_cond_wait(&eng->cv, &eng->mu);
     int rc = 0;
     if (eng->stop)
         rc = TIDE_ECLOSED;
