@@ -16,6 +16,7 @@
 #   file_sd_configs: a file added is picked up, a file removed makes its
 #     target's series stale;
 #   samples with their own timestamp get no stale marker, others do;
+#   SIGHUP (rules reload) accepts the file and scraping goes on;
 #   an unknown key is refused at start with file:line:col.
 . "$(dirname "$0")/lib.sh"
 
@@ -131,6 +132,15 @@ curl -fsS -o /dev/null "http://$A/toggle"
 wait_value 'count(fx_gone{job="stamped"})' none 10
 wait_value 'count(fx_kept_stamped{job="stamped"})' 1 1
 log "staleness ok"
+
+# A reload (rules only) accepts a file with scrape_configs: and keeps scraping.
+kill -HUP "$TIDE_PID"
+for _ in $(seq 1 50); do
+    grep -q "rules reloaded\|reload refused" "$TIDE_LOG" && break
+    sleep 0.1
+done
+grep -q "rules reloaded" "$TIDE_LOG" || fail "SIGHUP with scrape_configs: $(grep reload "$TIDE_LOG")"
+wait_value 'up{job="plain"}' 1 5
 
 tide_stop "$TIDE_PID"
 
