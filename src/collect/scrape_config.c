@@ -532,8 +532,11 @@ int scrape_config_parse(const struct yaml_node *global, const struct yaml_node *
         return e->code;
     if (g_interval <= 0)
         g_interval = SCRAPE_INTERVAL_DEFAULT_MS;
-    if (g_timeout <= 0)
-        g_timeout = SCRAPE_TIMEOUT_DEFAULT_MS;
+    if (yaml_tree_get(global, "scrape_timeout") == NULL || g_timeout <= 0)
+        g_timeout = SCRAPE_TIMEOUT_DEFAULT_MS < g_interval ? SCRAPE_TIMEOUT_DEFAULT_MS : g_interval;
+    else if (g_timeout > g_interval)
+        return yaml_tree_err(yaml_tree_get(global, "scrape_timeout"), TIDE_EINVAL, e,
+                             "global scrape timeout greater than scrape interval");
     if (yaml_tree_is_null(list))
         return 0;
     if (yaml_tree_expect(list, YAML_TREE_SEQ, e) != 0)

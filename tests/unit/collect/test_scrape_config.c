@@ -33,10 +33,14 @@ static const struct resolve_case resolve_cases[] = {
     {"defaults", "scrape_configs:\n- job_name: node\n  static_configs: [{targets: ['h:9100']}]\n",
      1, "http://h:9100/metrics", "instance=h:9100,job=node", 60000, 10000},
     {"global defaults, timeout capped by interval",
-     "global: {scrape_interval: 30s, scrape_timeout: 1m}\n"
+     "global: {scrape_interval: 1m, scrape_timeout: 20s}\n"
      "scrape_configs:\n- job_name: j\n  scrape_interval: 15s\n"
      "  static_configs: [{targets: ['h:1']}]\n",
      1, "http://h:1/metrics", "instance=h:1,job=j", 15000, 15000},
+    {"global timeout defaults to at most the global interval",
+     "global: {scrape_interval: 5s}\n"
+     "scrape_configs:\n- job_name: j\n  static_configs: [{targets: ['h:1']}]\n",
+     1, "http://h:1/metrics", "instance=h:1,job=j", 5000, 5000},
     {"default port for http", "scrape_configs:\n- job_name: j\n  static_configs: [{targets: [h]}]\n",
      1, "http://h:80/metrics", "instance=h:80,job=j", 60000, 10000},
     {"default port for https, path",
@@ -167,6 +171,26 @@ static const struct bad_case bad_cases[] = {
      "basic_auth"},
 };
 
+static void test_bad_global(void **state)
+{
+    (void)state;
+    const char *text = "global:\n  scrape_interval: 5s\n  scrape_timeout: 10s\nscrape_configs:\n";
+    struct yaml_tree *t = parse_yaml(text);
+    const struct yaml_node *root = yaml_tree_root(t);
+    struct scrape_job *jobs = NULL;
+    size_t n = 0;
+    struct err e;
+    err_clear(&e);
+    assert_int_equal(scrape_config_parse(yaml_tree_get(root, "global"),
+                                         yaml_tree_get(root, "scrape_configs"), NULL, &jobs, &n,
+                                         &e),
+                     TIDE_EINVAL);
+    assert_int_equal(e.line, 3);
+    assert_int_equal(e.col, 19);
+    assert_non_null(strstr(e.msg, "global scrape timeout greater than scrape interval"));
+    yaml_tree_free(t);
+}
+
 static void test_bad(void **state)
 {
     (void)state;
@@ -195,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_bad_global),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
