@@ -160,7 +160,7 @@ run_one() { # run_one SYSTEM
     hwm=$(rss_mib "$pid" VmHWM)
     if [ "$sys" = vmagent ]; then # VictoriaMetrics hides the last 30 s: ask vmagent itself
         up=$(curl -sf "http://127.0.0.1:$port/metrics" |
-            awk '/^vm_promscrape_targets\{.*status="up"/ { n += $2 } END { print n + 0 }')
+            awk '/^vm_promscrape_targets\{.*status="up"/ { n += $NF } END { print n + 0 }')
     else
         up=$(up_count "$query" || echo "?")
     fi

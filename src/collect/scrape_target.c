@@ -438,6 +438,22 @@ static int add_meta(struct scrape_tgt *t, const char *name, double v, struct err
     return emit(t->out, &t->set, t->now_ms, v, e);
 }
 
+/* Give back what one scrape needed (the body, its parse): a target scraped
+ * every 15 s should not hold a node_exporter-sized body in between. The
+ * manager's batch holds copies of every string it needs. */
+static void release_scratch(struct scrape_tgt *t)
+{
+    size_t max = t->body.max;
+    buf_fini(&t->body);
+    buf_init(&t->body, max);
+    batch_fini(&t->parsed);
+    batch_init(&t->parsed);
+    batch_fini(&t->stamped);
+    batch_init(&t->stamped);
+    relabel_set_fini(&t->set);
+    relabel_set_init(&t->set);
+}
+
 /* The engine thread: the transfer is over. */
 static void on_xfer_done(struct scrape_xfer *x, int rc, const struct err *xe)
 {
@@ -487,14 +503,13 @@ static void on_xfer_done(struct scrape_xfer *x, int rc, const struct err *xe)
         e = me;
     }
     if (rc == 0 && t->stamped.nseries > 0) {
+        /* Refused samples (out of order, past a limit) are dropped as
+         * Prometheus drops them: the scrape itself stays up. */
         struct err se;
         err_clear(&se);
-        int src = t->k->sink(t->k->sink_ctx, &t->stamped, &se);
-        if (src < 0) {
-            rc = src;
-            e = se;
-        }
+        t->k->sink(t->k->sink_ctx, &t->stamped, &se);
     }
+    release_scratch(t);
     t->done(t->token, rc, &e);
 }
 
