@@ -83,15 +83,16 @@ static int query_escape(struct buf *b, const char *s)
     return 0;
 }
 
-/* Whether net.SplitHostPort would find a port in s. */
-static bool has_port(const char *s)
+/* Prometheus' addPort: true when s has no port and would be a valid
+ * host:port with one ("h", "[::1]"), false when it has a port or is not an
+ * address a port would mend ("::1", "h:1"). */
+static bool needs_port(const char *s)
 {
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
-        return close && close[1] == ':';
+        return close != NULL && close[1] == 0;
     }
-    const char *c = strchr(s, ':');
-    return c != NULL && strchr(c + 1, ':') == NULL;
+    return strchr(s, ':') == NULL;
 }
 
 /* A URL parameter: a name and values, for sorting. */
@@ -223,7 +224,7 @@ int scrape_resolve(const struct scrape_job *job, const struct scrape_group *g, s
         return ERR_SET(e, -ENOMEM, "scrape: out of memory");
     if (strchr(addr, '/'))
         return ERR_SET(e, TIDE_EINVAL, "%s: \"%s\" is not a valid hostname", g->source, addr);
-    if (!has_port(addr) && strchr(addr, ':') == NULL) {
+    if (needs_port(addr)) {
         size_t n = a.n + 5;
         char *with = arena_alloc(&set->arena, n);
         if (with == NULL)

@@ -43,6 +43,9 @@ static const struct resolve_case resolve_cases[] = {
      1, "http://h:1/metrics", "instance=h:1,job=j", 5000, 5000},
     {"default port for http", "scrape_configs:\n- job_name: j\n  static_configs: [{targets: [h]}]\n",
      1, "http://h:80/metrics", "instance=h:80,job=j", 60000, 10000},
+    {"default port for a bracketed IPv6 address",
+     "scrape_configs:\n- job_name: j\n  static_configs: [{targets: ['[::1]', '[::1]:9']}]\n",
+     1, "http://[::1]:80/metrics", "instance=[::1]:80,job=j", 60000, 10000},
     {"default port for https, path",
      "scrape_configs:\n- job_name: j\n  scheme: https\n  metrics_path: /x/y\n"
      "  static_configs: [{targets: [h]}]\n",
