@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # layering.sh: each source folder may include headers only from the folders
-# below it in the data flow (STYLE.md): core <- model <- {ingest, storage, collect}
+# below it in the data flow (STYLE.md): core <- model <- {ingest, storage} <- collect (scrape reuses expfmt)
 # <- {query, remote, cli} <- rules <- api <- cmd, the wiring that alone sees every folder.
 # A call across the wrong arrow fails `make test` here instead of in review.
 set -u
@@ -13,7 +13,7 @@ declare -A allowed=(
     [query]="core model storage query"
     [rules]="core model storage query rules"
     [api]="core model ingest storage query collect rules api"
-    [collect]="core model collect"
+    [collect]="core model ingest collect"
     [remote]="core model ingest remote"
     [cli]="core model ingest cli"
     [cmd]="core model ingest storage query collect rules api remote cli cmd"

@@ -8,7 +8,8 @@
  *   targets     the targets manager: the agent kind (desired intervals,
  *               DATA/agents.conf), the local host collector's groups and
  *               the config file's `targets:` (collect/targets_config.h),
- *               SNMP devices among them with the `snmp_modules:` section
+ *               SNMP devices among them with the `snmp_modules:` section,
+ *               and the `scrape_configs:` jobs (collect/scrape.h)
  *   query       PromQL guards and slots
  *   notifier    alerts to the `alerting:` section's Alertmanagers/webhooks
  *   rules       the rule files of `rule_files:` evaluated on their groups'
@@ -48,6 +49,7 @@
 #include "collect/host.h"
 #include "collect/ping.h"
 #include "collect/routeros.h"
+#include "collect/scrape.h"
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
@@ -80,6 +82,7 @@ struct server {
     bool storage_none;             /* `storage: none`: no local TSDB */
     char query_backend[1024];      /* `query_backend:` URL, "" = none */
     struct ros_kind *routeros; /* the routeros kind's engine */
+    struct scrape *scrape;  /* scrape_configs: jobs, file_sd watcher, scrape kind */
     char services[sizeof((struct config *)0)->collect_services];
     const char *service_names[HOST_SERVICES_MAX];
     struct prom_query *query;
@@ -423,6 +426,23 @@ static int targets_start_component(void *ctx, struct err *e)
         log_info("main", "ping: %zu targets; ICMP socket %s, ICMPv6 socket %s (collect/ping.md)",
                  nping, ping_kind_socket(s->ping, AF_INET), ping_kind_socket(s->ping, AF_INET6));
     free(ts);
+    char dir[CONFIG_PATH_MAX];
+    const char *file = config_file(&s->cfg);
+    snprintf(dir, sizeof dir, "%s", file ? file : "");
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        dir[0] = 0;
+    rc = scrape_new(s->targets, config_section(&s->cfg, "global"),
+                    config_section(&s->cfg, "scrape_configs"), dir, pipeline_sink, s->pipeline,
+                    &s->scrape, &te);
+    if (rc != 0) {
+        s->bad_config = true;
+        if (te.line > 0)
+            return ERR_SET(e, rc, "%s:%d:%d: %s", file, te.line, te.col, te.msg);
+        return ERR_SET(e, rc, "scrape_configs: %s", te.msg);
+    }
     return 0;
 }
 
@@ -432,7 +452,10 @@ static int targets_stop_component(void *ctx)
     selfmetrics_unregister(s->selfmetrics, targets_collect, s->targets);
     if (s->routeros)
         selfmetrics_unregister(s->selfmetrics, ros_engine_collect, ros_kind_engine(s->routeros));
+    scrape_stop(s->scrape); /* no more adds or removes from file_sd */
     targets_free(s->targets);
+    scrape_free(s->scrape); /* after the targets: their close needs its engine */
+    s->scrape = NULL;
     snmp_kind_free(s->snmp); /* after the targets: their close needs its engine */
     ping_kind_free(s->ping);
     s->ping = NULL;
@@ -660,6 +683,9 @@ static int serve_reload(void *ctx, struct err *e)
         /* every other section of the running config: read, not applied */
         for (size_t i = 0; i < s->cfg.nsections; i++)
             config_section_register(tmp, s->cfg.sections[i].name, NULL, NULL);
+        config_section_register(tmp, "targets", NULL, NULL);
+        config_section_register(tmp, "snmp_modules", NULL, NULL);
+        config_section_register(tmp, "scrape_configs", NULL, NULL);
         if (s->config_path[0]) {
             struct err fe = {0};
             rules_config_set_file(rc, s->config_path);

@@ -350,7 +350,7 @@ static int fail(struct batch *b, struct ingest_report *r, const struct line *l, 
 }
 
 /* One sample line. 0, TIDE_EPARSE (reported) or -ENOMEM. */
-static int sample_line(const struct line *l, const struct expfmt_opts *o, struct batch *b,
+static int sample_line(const struct line *l, const struct expfmt_opts *o, bool om, struct batch *b,
                        struct ingest_report *r)
 {
     const char *p = l->p;
@@ -419,8 +419,15 @@ static int sample_line(const struct line *l, const struct expfmt_opts *o, struct
         const char *ts = p;
         while (p < l->end && !blank(*p))
             p++;
-        if (expfmt_parse_int64(ts, (size_t)(p - ts), &t_ms) != 0)
+        if (om) {
+            double sec;
+            if (expfmt_parse_float(ts, (size_t)(p - ts), &sec) != 0 || !(sec == sec) ||
+                sec > 9.2e15 || sec < -9.2e15)
+                return fail(b, r, l, ts, "invalid timestamp (seconds)");
+            t_ms = (int64_t)(sec * 1000.0); /* OpenMetrics: float seconds, Prometheus truncates */
+        } else if (expfmt_parse_int64(ts, (size_t)(p - ts), &t_ms) != 0) {
             return fail(b, r, l, ts, "invalid timestamp (int64 milliseconds)");
+        }
         p = skip_blanks(p, l->end);
     }
     /* An OpenMetrics exemplar (" # {...} value [ts]") is ignored. */
@@ -440,7 +447,7 @@ bad_label_name:
     return fail(b, r, l, p, "invalid label name");
 }
 
-int expfmt_parse(const char *p, size_t n, const struct expfmt_opts *o, struct batch *b,
+static int parse(const char *p, size_t n, const struct expfmt_opts *o, bool om, struct batch *b,
                  struct ingest_report *r)
 {
     if (n == 0)
@@ -470,7 +477,7 @@ int expfmt_parse(const char *p, size_t n, const struct expfmt_opts *o, struct ba
                 break;
             }
         } else {
-            rc = sample_line(&l, o, b, r);
+            rc = sample_line(&l, o, om, b, r);
             if (rc == -ENOMEM) {
                 batch_abort_series(b);
                 return rc;
@@ -480,4 +487,16 @@ int expfmt_parse(const char *p, size_t n, const struct expfmt_opts *o, struct ba
             r->lines_ok++;
     }
     return 0;
+}
+
+int expfmt_parse(const char *p, size_t n, const struct expfmt_opts *o, struct batch *b,
+                 struct ingest_report *r)
+{
+    return parse(p, n, o, false, b, r);
+}
+
+int expfmt_parse_openmetrics(const char *p, size_t n, const struct expfmt_opts *o,
+                             struct batch *b, struct ingest_report *r)
+{
+    return parse(p, n, o, true, b, r);
 }

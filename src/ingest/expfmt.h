@@ -29,6 +29,12 @@ struct expfmt_opts {
 int expfmt_parse(const char *p, size_t n, const struct expfmt_opts *o, struct batch *b,
                  struct ingest_report *r);
 
+/* expfmt_parse() for OpenMetrics 1.0 text (application/openmetrics-text):
+ * the same lines, but a sample's timestamp is float seconds ("1.5" is
+ * 1500 ms, truncated toward zero as Prometheus does), not int64 ms. */
+int expfmt_parse_openmetrics(const char *p, size_t n, const struct expfmt_opts *o,
+                             struct batch *b, struct ingest_report *r);
+
 /* A float as Go's strconv.ParseFloat(s, 64) reads it, from p[0..n) without
  * needing a NUL: decimal with optional exponent, hexadecimal (0x1p-3),
  * "NaN", "Inf", "+Inf", "-Inf", "Infinity" in any case. Correctly rounded.
