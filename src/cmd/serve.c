@@ -683,9 +683,6 @@ static int serve_reload(void *ctx, struct err *e)
         /* every other section of the running config: read, not applied */
         for (size_t i = 0; i < s->cfg.nsections; i++)
             config_section_register(tmp, s->cfg.sections[i].name, NULL, NULL);
-        config_section_register(tmp, "targets", NULL, NULL);
-        config_section_register(tmp, "snmp_modules", NULL, NULL);
-        config_section_register(tmp, "scrape_configs", NULL, NULL);
         if (s->config_path[0]) {
             struct err fe = {0};
             rules_config_set_file(rc, s->config_path);
@@ -847,6 +844,7 @@ int serve_main(int argc, char **argv)
     config_section_register(&s->cfg, "remote_write", forward_config_parse, &s->fwd_cfg);
     config_section_register(&s->cfg, "storage", storage_section, s);
     config_section_register(&s->cfg, "query_backend", query_backend_section, s);
+    config_section_register(&s->cfg, "scrape_configs", NULL, NULL); /* read by the targets component */
     rules_config_register(&s->rules_cfg, &s->cfg); /* rule_files, global, alerting, external_url */
     int prc = flags_parse("serve", argc, argv, take_config_file, s, is_config_flag);
     if (prc == 0)
