@@ -1,4 +1,4 @@
-/* fuzz/relabel_config.c: relabel_configs (collect/relabel.c) from arbitrary
+/* fuzz/relabel_config.c: relabel_configs (model/relabel.c) from arbitrary
  * YAML, applied to a fixed label set. Checks, beyond "no crash, no leak":
  *   - a refusal has a known code, a message and a position;
  *   - an accepted config applied to the set leaves it with unique names and
@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "collect/relabel.h"
+#include "model/relabel.h"
 #include "core/yaml_tree.h"
 
 static const struct label input[] = {

@@ -5,7 +5,7 @@
  * done renders the varbinds (snmp_render.c) into the manager's batch and
  * calls the manager's done. The kind asks for Prometheus' meta series (up,
  * scrape_duration_seconds, scrape_samples_scraped, job, instance) and for
- * spread first runs. A target's `metric_relabel_configs:` (collect/relabel.h)
+ * spread first runs. A target's `metric_relabel_configs:` (model/relabel.h)
  * rewrites or drops each rendered series before the manager sees it; the
  * rules see the series' labels plus the target's (labels:, job, instance).
  *
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/relabel.h"
+#include "model/relabel.h"
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "core/yaml_tree.h"

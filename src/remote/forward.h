@@ -72,7 +72,7 @@ struct forward_config {
 /* config_section_fn for `remote_write:` (ctx = struct forward_config *,
  * zeroed or from an earlier parse, which is replaced). Errors carry the
  * position; unsupported keys (sigv4, oauth2, azuread, proxy_url,
- * write_relabel_configs until collect/relabel.h exists) are refused by
+ * write_relabel_configs until model/relabel.h exists) are refused by
  * name with the reason. */
 int forward_config_parse(void *ctx, const struct yaml_node *section, struct err *e);
 void forward_config_fini(struct forward_config *c);

@@ -231,7 +231,7 @@ static int read_endpoint(const struct yaml_node *m, struct forward_endpoint *ep,
         refuse(m, "azuread", "use authorization with a token", e) != 0 ||
         refuse(m, "proxy_url", "not yet", e) != 0 ||
         refuse(m, "write_relabel_configs",
-               "not yet: relabelling (collect/relabel.h) is not merged; forward everything "
+               "not yet: relabelling (model/relabel.h) is not merged; forward everything "
                "or filter at the receiver",
                e) != 0)
         return e->code;

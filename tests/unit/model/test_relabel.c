@@ -1,4 +1,4 @@
-/* test_relabel.c: collect/relabel.c against Prometheus' documented
+/* test_relabel.c: model/relabel.c against Prometheus' documented
  * relabel_config behaviour (and the cases of its relabel_test.go that the
  * docs describe): defaults (regex (.*), replacement $1, separator ;), full
  * anchoring, Go's $1/${1}/$name/$$ expansion, an empty replace result
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/relabel.h"
+#include "model/relabel.h"
 #include "core/buf.h"
 #include "core/yaml_tree.h"
 

@@ -1,6 +1,8 @@
 /* relabel.c: Prometheus' relabel_config parsed from YAML and applied to a
- * label set (see relabel.h for the semantics kept). Used by scraping
- * (target and metric relabelling) and by SNMP targets' metric relabelling.
+ * label set (see relabel.h for the semantics kept). In model/ because
+ * producers and consumers of series alike use it: scraping (target and
+ * metric relabelling), SNMP targets' metric relabelling, forwarding
+ * (write_relabel_configs) and alerting (alert_relabel_configs).
  * The parse checks mirror Prometheus' relabel.Config.UnmarshalYAML; the
  * apply step mirrors its relabel() switch, case by case.
  * Invariant: a relabel_set never holds an empty value or a name twice.
@@ -12,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/relabel.h"
+#include "model/relabel.h"
 #include "core/buf.h"
 #include "core/yaml_tree.h"
 

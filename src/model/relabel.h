@@ -30,8 +30,8 @@
  * compiled regexes; it is read-only once parsed, so any number of threads
  * may relabel with it at once, each with its own struct relabel_set.
  */
-#ifndef TIDE_COLLECT_RELABEL_H
-#define TIDE_COLLECT_RELABEL_H
+#ifndef TIDE_MODEL_RELABEL_H
+#define TIDE_MODEL_RELABEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
