@@ -45,7 +45,8 @@ struct fwd_ep {
     int64_t pending_since_ns;
     int64_t pending_max_ts;
     struct buf enc;
-    uint64_t samples_in, samples_pushed, samples_push_failed;
+    struct relabel_set rl; /* write_relabel_configs scratch */
+    uint64_t samples_in, samples_pushed, samples_push_failed, samples_dropped;
     /* mu as well (written by the sender thread's callback) */
     uint64_t samples_sent, samples_failed, samples_retried;
     int64_t highest_sent_ts;
@@ -102,6 +103,24 @@ static int flush_locked(struct fwd_ep *ep, struct err *e)
     return rc;
 }
 
+/* Run the endpoint's write_relabel_configs over one series' labels into
+ * ep->rl (sorted; mu held). *keep is false when the rules drop it, or
+ * when nothing but an empty set would be left. 0 or -ENOMEM. */
+static int relabel_series(struct fwd_ep *ep, const struct label *ls, size_t n, bool *keep)
+{
+    relabel_set_reset(&ep->rl);
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++)
+        rc = relabel_set_put(&ep->rl, ls[k].name, ls[k].value);
+    if (rc == 0)
+        rc = relabel_apply(&ep->cfg->relabel, &ep->rl, keep);
+    if (rc == 0 && *keep) {
+        relabel_set_sort(&ep->rl);
+        *keep = ep->rl.n > 0;
+    }
+    return rc;
+}
+
 static int ep_add(struct fwd_ep *ep, const struct batch *b, struct err *e)
 {
     size_t max = (size_t)ep->cfg->max_samples_per_send;
@@ -112,6 +131,19 @@ static int ep_add(struct fwd_ep *ep, const struct batch *b, struct err *e)
     for (size_t i = 0; i < b->nseries && rc == 0; i++) {
         const struct batch_series *s = &b->series[i];
         const struct label *ls = &b->labels[s->label_off];
+        size_t nls = s->nlabels;
+        if (ep->cfg->relabel.n > 0) { /* write_relabel_configs */
+            bool keep = true;
+            rc = relabel_series(ep, ls, nls, &keep);
+            if (rc != 0)
+                break;
+            if (!keep) {
+                ep->samples_dropped += s->nsamples;
+                continue;
+            }
+            ls = ep->rl.v;
+            nls = ep->rl.n;
+        }
         uint32_t done = 0;
         while (done < s->nsamples && rc == 0) {
             if (ep->pending.nsamples >= max) {
@@ -122,7 +154,7 @@ static int ep_add(struct fwd_ep *ep, const struct batch *b, struct err *e)
             if (take > s->nsamples - done)
                 take = s->nsamples - done;
             rc = batch_begin_series(&ep->pending);
-            for (uint32_t k = 0; rc == 0 && k < s->nlabels; k++) {
+            for (size_t k = 0; rc == 0 && k < nls; k++) {
                 char *nm = batch_strdup(&ep->pending, ls[k].name.p, ls[k].name.n);
                 char *vl = batch_strdup(&ep->pending, ls[k].value.p, ls[k].value.n);
                 rc = nm && vl ? batch_add_label(&ep->pending, (struct strv){nm, ls[k].name.n},
@@ -256,6 +288,7 @@ static void ep_close(struct fwd_ep *ep, int64_t drain_ms)
     }
     batch_fini(&ep->pending);
     buf_fini(&ep->enc);
+    relabel_set_fini(&ep->rl);
     pthread_mutex_destroy(&ep->mu);
     memset(ep, 0, sizeof *ep);
 }
@@ -267,6 +300,7 @@ static int ep_open(struct forwarder *f, struct fwd_ep *ep, const struct forward_
     ep->f = f;
     pthread_mutex_init(&ep->mu, NULL);
     batch_init(&ep->pending);
+    relabel_set_init(&ep->rl);
     buf_init(&ep->enc, 0);
     ep->pending_max_ts = INT64_MIN;
     ep->highest_sent_ts = 0;
@@ -359,7 +393,7 @@ void forward_collect(void *ctx, struct sm_out *o)
 {
     struct forwarder *f = ctx;
     struct row {
-        uint64_t in, sent, failed, retried, pending, bytes, dropped, queued_records;
+        uint64_t in, sent, failed, retried, pending, bytes, dropped, queued_records, relabel_dropped;
         int64_t hi_sent;
     } r[FORWARD_ENDPOINTS_MAX];
     for (size_t i = 0; i < f->n; i++) {
@@ -380,6 +414,7 @@ void forward_collect(void *ctx, struct sm_out *o)
             .bytes = ss.sent_bytes - ss.sent_records * REC_HEADER,
             .dropped = qs.dropped_records,
             .queued_records = qs.records,
+            .relabel_dropped = ep->samples_dropped,
             .hi_sent = ep->highest_sent_ts,
         };
         pthread_mutex_unlock(&ep->mu);
@@ -419,6 +454,10 @@ void forward_collect(void *ctx, struct sm_out *o)
          "Highest timestamp delivered to the endpoint, in seconds since the epoch.", 8},
         {"tide_remote_storage_shards", SM_GAUGE,
          "Shards sending to the endpoint (Tide sends in queue order over one connection).", 9},
+        {"tide_remote_storage_samples_dropped_total", SM_COUNTER,
+         "Samples not forwarded to the endpoint because write_relabel_configs dropped their "
+         "series.",
+         11},
         {"tide_remote_storage_shards_max", SM_GAUGE, "queue_config.max_shards as configured.",
          10},
     };
@@ -437,6 +476,7 @@ void forward_collect(void *ctx, struct sm_out *o)
             case 7: v = (double)r[i].queued_records; break;
             case 8: v = (double)r[i].hi_sent / 1000; break;
             case 9: v = 1; break;
+            case 11: v = (double)r[i].relabel_dropped; break;
             default: v = (double)f->ep[i].cfg->max_shards; break;
             }
             sm_sample(o, v, "remote_name", f->ep[i].cfg->name, "url", f->ep[i].cfg->url, NULL);

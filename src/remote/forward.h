@@ -33,6 +33,7 @@
 #include "core/err.h"
 #include "model/batch.h"
 #include "model/pipeline.h"
+#include "model/relabel.h"
 
 struct yaml_node;
 
@@ -62,6 +63,7 @@ struct forward_endpoint {
     int64_t capacity, max_shards, min_shards, max_samples_per_send;
     int64_t batch_send_deadline_ms, min_backoff_ms, max_backoff_ms;
     uint64_t max_bytes; /* Tide's queue_config.max_bytes: the on-disk queue's cap */
+    struct relabel_config relabel; /* write_relabel_configs (no rules = forward all) */
 };
 
 struct forward_config {
@@ -71,9 +73,8 @@ struct forward_config {
 
 /* config_section_fn for `remote_write:` (ctx = struct forward_config *,
  * zeroed or from an earlier parse, which is replaced). Errors carry the
- * position; unsupported keys (sigv4, oauth2, azuread, proxy_url,
- * write_relabel_configs until model/relabel.h exists) are refused by
- * name with the reason. */
+ * position; unsupported keys (sigv4, oauth2, azuread, proxy_url) are
+ * refused by name with the reason. */
 int forward_config_parse(void *ctx, const struct yaml_node *section, struct err *e);
 void forward_config_fini(struct forward_config *c);
 

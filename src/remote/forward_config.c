@@ -12,6 +12,7 @@
 
 #include "core/fs.h"
 #include "core/yaml_tree.h"
+#include "model/relabel.h"
 #include "remote/forward.h"
 #include "remote/queue.h"
 
@@ -31,6 +32,7 @@ static void ep_fini(struct forward_endpoint *ep)
     free(ep->ca_file);
     free(ep->cert_file);
     free(ep->key_file);
+    relabel_config_fini(&ep->relabel);
     memset(ep, 0, sizeof *ep);
 }
 
@@ -229,11 +231,9 @@ static int read_endpoint(const struct yaml_node *m, struct forward_endpoint *ep,
     if (refuse(m, "sigv4", "use a proxy that signs", e) != 0 ||
         refuse(m, "oauth2", "use authorization with a token", e) != 0 ||
         refuse(m, "azuread", "use authorization with a token", e) != 0 ||
-        refuse(m, "proxy_url", "not yet", e) != 0 ||
-        refuse(m, "write_relabel_configs",
-               "not yet: relabelling (model/relabel.h) is not merged; forward everything "
-               "or filter at the receiver",
-               e) != 0)
+        refuse(m, "proxy_url", "not yet", e) != 0)
+        return e->code;
+    if (relabel_config_parse(yaml_tree_get(m, "write_relabel_configs"), &ep->relabel, e) != 0)
         return e->code;
     if (ep->url == NULL)
         return yaml_tree_err(m, TIDE_EINVAL, e, "remote_write: url is required");

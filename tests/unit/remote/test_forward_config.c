@@ -2,8 +2,8 @@
  * a prometheus.yml section is read with Prometheus 2.42's defaults, auth,
  * headers, TLS and queue_config; secrets from files lose their trailing
  * newline; the default name is stable per URL; unsupported keys
- * (write_relabel_configs, sigv4, ...) and bad values are refused with their
- * position; a refusal leaves no endpoint. */
+ * (sigv4, ...), bad values and bad write_relabel_configs rules are refused
+ * with their position; a refusal leaves no endpoint. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,7 +95,8 @@ static void test_refused(void **state)
         const char *yml, *msg;
         int line;
     } cases[] = {
-        {"- url: http://a/\n  write_relabel_configs: [{action: drop}]\n", "not yet", 2},
+        {"- url: http://a/\n  write_relabel_configs:\n    - {action: hashmod, source_labels: [a], target_label: b}\n",
+         "requires non-zero modulus", 3},
         {"- url: http://a/\n  sigv4: {region: x}\n", "sigv4 is not supported", 2},
         {"- name: x\n", "url is required", 1},
         {"- url: ftp://a/\n", "http:// or https://", 1},
