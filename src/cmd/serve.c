@@ -519,6 +519,7 @@ static void notifier_opts_of(const struct rules_config *rc, const char *queue_di
     o->nexternal_labels = rc->nexternal_labels;
     o->external_url = rc->external_url;
     o->queue_dir = queue_dir;
+    o->alert_relabel = rc->alert_relabel;
 }
 
 /* The notifier: its sender thread and per-target queues, durable under
@@ -634,7 +635,8 @@ static int rules_stop_component(void *ctx)
  * files are checked first (a broken one changes nothing), then the groups
  * restart with the new environment and the notifier takes the new
  * targets, keeping the queues of targets that stay. */
-static int reload_rules_and_alerting(struct server *s, const struct rules_config *rc, struct err *e)
+static int reload_rules_and_alerting(struct server *s, const struct rules_config *rc, bool *applied,
+                                     struct err *e)
 {
     if (s->rules == NULL) /* storage: none */
         return rc->nrule_files == 0
@@ -653,6 +655,7 @@ static int reload_rules_and_alerting(struct server *s, const struct rules_config
     rules_paths_free(paths, n);
     if (r != 0)
         return r;
+    *applied = true; /* from here on the running rules borrow from rc */
     log_info("rules", "%zu rule files loaded", n);
     struct notifier_opts *o = calloc(1, sizeof *o);
     if (o == NULL)
@@ -692,9 +695,10 @@ static int serve_reload(void *ctx, struct err *e)
                            fe.col, fe.msg);
         }
     }
+    bool applied = false;
     if (r == 0)
-        r = reload_rules_and_alerting(s, s->config_path[0] ? rc : &s->rules_cfg, e);
-    if (r == 0 && s->config_path[0]) { /* the new config is the running one now */
+        r = reload_rules_and_alerting(s, s->config_path[0] ? rc : &s->rules_cfg, &applied, e);
+    if (applied && s->config_path[0]) { /* the new config is the running one now */
         struct rules_config old = s->rules_cfg;
         s->rules_cfg = *rc;
         *rc = old;

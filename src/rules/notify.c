@@ -52,10 +52,13 @@ struct notifier {
     size_t nq;
     struct label *ext; /* alert_labels_dup() block */
     size_t next;
+    const struct relabel_config *relabel; /* borrowed; NULL = none */
+    struct relabel_set rl;                /* scratch for it, under mu */
     char *url;
     char *dir; /* NULL = no queue files */
     pthread_mutex_t mu;
     uint64_t seq;
+    uint64_t relabel_dropped; /* alerts alert_relabel_configs dropped */
     struct loop loop;
 };
 
@@ -178,6 +181,30 @@ int notifier_send(struct notifier *n, const char *expr, const struct alert *cons
         for (size_t j = 0; j < a->nlabels; j++)
             v[k++] = a->labels[j];
         labels_sort(v, k);
+        if (n->relabel != NULL && n->relabel->n > 0) { /* alert_relabel_configs */
+            bool keep = true;
+            relabel_set_reset(&n->rl);
+            for (size_t j = 0; j < k && rc == 0; j++)
+                rc = relabel_set_put(&n->rl, v[j].name, v[j].value);
+            if (rc == 0)
+                rc = relabel_apply(n->relabel, &n->rl, &keep);
+            if (rc != 0 || !keep || n->rl.n == 0) {
+                free(v);
+                if (rc == 0)
+                    n->relabel_dropped++;
+                continue;
+            }
+            relabel_set_sort(&n->rl);
+            struct label *w = realloc(v, (n->rl.n + 1) * sizeof *w);
+            if (w == NULL) {
+                free(v);
+                rc = -ENOMEM;
+                break;
+            }
+            v = w;
+            memcpy(v, n->rl.v, n->rl.n * sizeof *v);
+            k = n->rl.n;
+        }
         char starts[40], ends[40];
         time_format_rfc3339(a->fired_at_ms, starts, sizeof starts);
         time_format_rfc3339(a->resolved_at_ms ? a->resolved_at_ms : a->valid_until_ms, ends,
@@ -425,6 +452,8 @@ int notifier_new(struct notifier **out, const struct notifier_opts *o, struct er
     n->next = o->nexternal_labels;
     n->url = strdup(o->external_url ? o->external_url : "");
     n->dir = o->queue_dir ? strdup(o->queue_dir) : NULL;
+    n->relabel = o->alert_relabel;
+    relabel_set_init(&n->rl);
     int rc = n->ext && n->url && (n->dir || !o->queue_dir) ? 0 : -ENOMEM;
     if (rc == 0 && n->dir)
         rc = fs_mkdir_p(n->dir);
@@ -503,6 +532,7 @@ int notifier_reconfigure(struct notifier *n, const struct notifier_opts *o, stru
     n->ext = ext;
     n->next = o->nexternal_labels;
     n->url = url;
+    n->relabel = o->alert_relabel;
     pthread_mutex_unlock(&n->mu);
     for (size_t j = 0; j < ngone; j++) /* targets no longer configured: their queues go */
         tq_free(&gone[j]);
@@ -541,6 +571,9 @@ void notifier_collect(void *ctx, struct sm_out *o)
             sm_sample(o, v, "alertmanager", q->t.url, NULL);
         }
     }
+    sm_family(o, "tide_notifications_alert_relabel_dropped_total", SM_COUNTER,
+              "Alerts not sent because alert_relabel_configs dropped them.");
+    sm_sample(o, (double)n->relabel_dropped, NULL);
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -564,6 +597,7 @@ void notifier_free(struct notifier *n)
     free(n->ext);
     free(n->url);
     free(n->dir);
+    relabel_set_fini(&n->rl);
     pthread_mutex_destroy(&n->mu);
     free(n);
 }

@@ -31,6 +31,7 @@
 
 #include "core/err.h"
 #include "model/labels.h"
+#include "model/relabel.h"
 #include "rules/alert.h"
 
 #define NOTIFY_QUEUE_MAX 10000
@@ -54,6 +55,10 @@ struct notifier_opts {
     size_t nexternal_labels;
     const char *external_url; /* generatorURL prefix; copied; NULL = "" */
     const char *queue_dir;    /* durable queues here; NULL = in memory only */
+    /* alert_relabel_configs applied to each alert's labels (external labels
+     * included) before it is queued; a dropped alert is not sent. Borrowed:
+     * it must outlive the notifier or the next notifier_reconfigure(). */
+    const struct relabel_config *alert_relabel;
 };
 
 struct notifier;

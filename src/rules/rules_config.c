@@ -4,6 +4,8 @@
  */
 #include "rules/rules_config.h"
 
+#include "model/relabel.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,11 @@ void rules_config_fini(struct rules_config *c)
     free(c->external_labels);
     c->external_labels = NULL;
     c->nexternal_labels = 0;
+    if (c->alert_relabel) {
+        relabel_config_fini(c->alert_relabel);
+        free(c->alert_relabel);
+        c->alert_relabel = NULL;
+    }
 }
 
 void rules_config_set_file(struct rules_config *c, const char *path)
@@ -280,6 +287,14 @@ static int parse_alerting(void *ctx, const struct yaml_node *n, struct err *e)
     for (size_t i = 0; i < yaml_tree_len(whs); i++)
         if (parse_webhook(c, yaml_tree_item(whs, i), e) != 0)
             return e->code;
+    const struct yaml_node *arc = yaml_tree_get(n, "alert_relabel_configs");
+    if (arc != NULL && !yaml_tree_is_null(arc)) {
+        if (c->alert_relabel == NULL && (c->alert_relabel = calloc(1, sizeof *c->alert_relabel)) == NULL)
+            return ERR_SET(e, -ENOMEM, "out of memory");
+        relabel_config_fini(c->alert_relabel);
+        if (relabel_config_parse(arc, c->alert_relabel, e) != 0)
+            return e->code;
+    }
     return yaml_tree_check_keys(n, e) != 0 ? e->code : 0;
 }
 

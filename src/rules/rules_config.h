@@ -17,6 +17,8 @@
  *         authorization: {type: Bearer, credentials | credentials_file}
  *     webhooks:                      Tide: a plain JSON webhook target
  *       - {url: http://…, timeout, basic_auth, authorization}
+ *     alert_relabel_configs: [...]   Prometheus' relabel_config, applied to
+ *                                     every alert sent (labels + external)
  *     resend_delay: 1m               Prometheus' --rules.alert.resend-delay
  *     for_outage_tolerance: 1h       --rules.alert.for-outage-tolerance
  *     for_grace_period: 10m          --rules.alert.for-grace-period
@@ -33,6 +35,7 @@
 
 #include "core/config.h"
 #include "model/labels.h"
+#include "model/relabel.h"
 #include "rules/notify.h"
 
 struct rules_config {
@@ -48,6 +51,9 @@ struct rules_config {
     int64_t resend_delay_ms;     /* default 1m */
     int64_t outage_tolerance_ms; /* default 1h */
     int64_t for_grace_period_ms; /* default 10m */
+    /* alerting.alert_relabel_configs; NULL = none. Heap-allocated so that
+     * a struct copy keeps the notifier's borrowed pointer valid. */
+    struct relabel_config *alert_relabel;
 };
 
 void rules_config_init(struct rules_config *c);

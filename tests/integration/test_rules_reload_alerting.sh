@@ -6,7 +6,8 @@
 # alert arrives at B labelled site=b and A hears nothing more. A config
 # that no longer parses is refused (500 with file:line:col) and B keeps
 # receiving. A server started without any alerting target gets one by a
-# reload.
+# reload. The new config's alert_relabel_configs drop the severity=debug
+# alert and add team=ops to the rest.
 . "$(dirname "$0")/lib.sh"
 
 spawn_ready a / 100 python3 "$HERE/webhook_sink.py" @PORT@ "$WORK/a.jsonl" || fail "sink a did not start"
@@ -22,8 +23,11 @@ groups:
       - alert: Always
         expr: vector(1)
         labels: {severity: info}
+      - alert: Noise
+        expr: vector(2)
+        labels: {severity: debug}
 YML
-conf() { # conf SITE PORT INTERVAL
+conf() { # conf SITE PORT INTERVAL [RELABEL_YAML]
     cat >"$WORK/conf/tide.yml" <<YML
 rule_files: [rules.yml]
 global:
@@ -33,6 +37,7 @@ alerting:
   resend_delay: 1s
   webhooks:
     - url: http://127.0.0.1:$2/hook
+${4:-}
 YML
 }
 conf a "$A_PORT" 1s
@@ -59,15 +64,23 @@ SITE_IS() { echo "any(a[\"labels\"][\"alertname\"] == \"Always\" and a[\"labels\
 wait_sink "$WORK/a.jsonl" 20 "$(SITE_IS a)"
 log "site=a alerts at webhook a"
 
-conf b "$B_PORT" 2s
+wait_sink "$WORK/a.jsonl" 20 'any(a["labels"]["alertname"] == "Noise" for a in b["alerts"])'
+conf b "$B_PORT" 2s '  alert_relabel_configs:
+    - {source_labels: [severity], regex: debug, action: drop}
+    - {target_label: team, replacement: ops}'
 kill -HUP "$TIDE_PID"
 wait_sink "$WORK/b.jsonl" 20 "$(SITE_IS b)"
+wait_sink "$WORK/b.jsonl" 5 'any(a["labels"].get("team") == "ops" for a in b["alerts"])'
+
 N_A=$(wc -l <"$WORK/a.jsonl")
 sleep 3
 assert_eq "posts to webhook a after the reload" "$N_A" "$(wc -l <"$WORK/a.jsonl")"
 req GET /api/v1/rules
 json_ok 'j["data"]["groups"][0]["interval"] == 2'
-log "after SIGHUP: webhook b, site=b, interval 2s; webhook a hears nothing more"
+if grep -q '"Noise"' "$WORK/b.jsonl"; then fail "alert_relabel_configs did not drop the debug alert"; fi
+req GET /metrics
+assert_contains "relabel drops counted" "tide_notifications_alert_relabel_dropped_total " "$BODY"
+log "after SIGHUP: webhook b, site=b, interval 2s, alert_relabel_configs applied; webhook a hears nothing more"
 
 printf 'alerting: [broken\n' >"$WORK/conf/tide.yml"
 req POST /-/reload
