@@ -219,6 +219,44 @@ struct storage_stats {
 int storage_stats(struct storage *s, struct storage_stats *out);
 void storage_stats_fini(struct storage_stats *st);
 
+/* Where the data goes, by job/instance and by tier, for
+ * /api/v1/status/storage. Computed on demand by walking every series and
+ * block index (no sample is decoded): use it for status pages, not for
+ * /metrics. */
+struct storage_group_info {
+    struct strv job, instance; /* interned; "" when the series has no such label */
+    uint64_t series;           /* series with data */
+    uint64_t samples;          /* in blocks and head */
+    uint64_t bytes;            /* estimate: each block file's size split over its series by
+                                  their share of its compressed pages, the WAL's size by
+                                  head samples; sums to bytes_on_disk */
+    int64_t mint_ms, maxt_ms;  /* 0,0 when empty */
+};
+
+struct storage_tier_info {
+    const char *name;              /* "raw", "5m", ... */
+    int64_t resolution_ms;         /* 0 for raw */
+    int64_t retention_ms;          /* 0 = forever */
+    uint64_t series, samples, bytes; /* for rollup tiers a sample is one rollup point */
+    int64_t mint_ms, maxt_ms;      /* 0,0 when empty */
+};
+
+struct storage_usage {
+    struct storage_group_info *groups; /* sorted by bytes, descending; malloc'd */
+    size_t ngroups;
+    struct storage_tier_info *tiers;   /* finest first; malloc'd */
+    size_t ntiers;
+};
+
+int storage_usage(struct storage *s, struct storage_usage *out);
+void storage_usage_fini(struct storage_usage *u);
+
+/* What storage_delete() with the same arguments would remove now: the
+ * series with samples in [mint_ms, maxt_ms] and those samples (decoded and
+ * counted, tombstones applied). For dry runs and cleanup reports. */
+int storage_count(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                  int64_t maxt_ms, uint64_t *n_series, uint64_t *n_samples, struct err *e);
+
 /* What Prometheus' /api/v1/status/tsdb shows. */
 struct storage_count {
     struct strv name; /* metric name, label name or "name=value"; malloc'd for pairs */
