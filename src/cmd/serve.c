@@ -64,6 +64,7 @@ struct server {
     int64_t started_ms; /* wall clock */
     struct selfmetrics *selfmetrics;
     struct storage *storage;
+    struct storage_policy policy; /* tiers:, retention_rules:, buckets: (storage borrows it) */
     struct pipeline *pipeline;
     struct targets *targets;
     struct host_collector *host;
@@ -192,14 +193,25 @@ static int storage_start(void *ctx, struct err *e)
     so.max_label_name_len = c->max_label_name_length;
     so.max_label_value_len = c->max_label_value_length;
     so.report = storage_report;
+    struct err pe = {0};
+    int prc = storage_policy_parse(config_section(c, "tiers"), config_section(c, "retention_rules"),
+                                   config_section(c, "buckets"), so.partition_ms, &s->policy, &pe);
+    if (prc != 0) {
+        if (pe.line > 0)
+            return ERR_SET(e, prc, "%s:%d:%d: %s", config_file(c), pe.line, pe.col, pe.msg);
+        return ERR_SET(e, prc, "%s", pe.msg);
+    }
+    so.policy = &s->policy;
     log_info("main", "tide %s starting: data=%s retention=%lldms fsync=%s", TIDE_VERSION,
              c->data_dir, (long long)c->retention_ms, config_fsync_name(c->fsync));
     int64_t t0 = time_mono_ns();
     struct err oe = {0};
     int rc = storage_open(&s->storage, &so, &oe);
-    if (rc != 0)
+    if (rc != 0) {
+        storage_policy_fini(&s->policy);
         return ERR_SET(e, rc, "cannot open storage in %s: %s", c->data_dir,
                        oe.msg[0] ? oe.msg : tide_strerror(rc));
+    }
     log_info("main", "storage open in %.1f ms", (double)(time_mono_ns() - t0) / 1e6);
     return selfmetrics_register(s->selfmetrics, metrics_collect_storage, s->storage);
 }
@@ -210,6 +222,7 @@ static int storage_stop(void *ctx)
     selfmetrics_unregister(s->selfmetrics, metrics_collect_storage, s->storage);
     int rc = s->storage ? storage_close(s->storage) : 0;
     s->storage = NULL;
+    storage_policy_fini(&s->policy);
     return rc;
 }
 
@@ -486,6 +499,9 @@ static int serve_reload(void *ctx, struct err *e)
         rules_config_register(rc, tmp);
         config_section_register(tmp, "targets", NULL, NULL);
         config_section_register(tmp, "snmp_modules", NULL, NULL);
+        config_section_register(tmp, "tiers", NULL, NULL); /* storage's: read at start only */
+        config_section_register(tmp, "retention_rules", NULL, NULL);
+        config_section_register(tmp, "buckets", NULL, NULL);
         if (s->config_path[0]) {
             struct err fe = {0};
             rules_config_set_file(rc, s->config_path);
@@ -606,6 +622,9 @@ int serve_main(int argc, char **argv)
     pthread_mutex_init(&s->reload_mu, NULL);
     config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
     config_section_register(&s->cfg, "snmp_modules", NULL, NULL); /* and this one too */
+    config_section_register(&s->cfg, "tiers", NULL, NULL); /* read by the storage component */
+    config_section_register(&s->cfg, "retention_rules", NULL, NULL);
+    config_section_register(&s->cfg, "buckets", NULL, NULL);
     rules_config_register(&s->rules_cfg, &s->cfg); /* rule_files, global, alerting, external_url */
     int prc = flags_parse("serve", argc, argv, take_config_file, s, is_config_flag);
     if (prc == 0)

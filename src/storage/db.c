@@ -292,8 +292,19 @@ static int load_blocks(struct storage *s, struct err *e)
         struct dirent *be;
         while (rc == 0 && (be = readdir(pd)) != NULL) {
             unsigned long long seq;
-            char tail[8];
-            if (sscanf(be->d_name, "%llu%7s", &seq, tail) != 2 || strcmp(tail, ".blk") != 0)
+            char tail[12];
+            if (sscanf(be->d_name, "%llu%11s", &seq, tail) != 2)
+                continue;
+            if (strcmp(tail, ".blk.tmp") == 0) {
+                /* A block writer killed before its rename: never live, remove. */
+                char *tmp;
+                if (asprintf(&tmp, "%s/%s", pdir, be->d_name) >= 0) {
+                    unlink(tmp);
+                    free(tmp);
+                }
+                continue;
+            }
+            if (strcmp(tail, ".blk") != 0)
                 continue;
             char *path;
             if (asprintf(&path, "%s/%s", pdir, be->d_name) < 0) {

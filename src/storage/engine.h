@@ -411,9 +411,28 @@ int head_cut(struct storage *s, bool force, struct err *e);
 
 /* compact.c */
 int compact_run(struct storage *s, struct err *e);
+/* Rewrite the blocks of one partition into one block without the series
+ * whose drop[sid] is set (drop indexed by series id, nseries long; sids
+ * past it are kept). The new block is in place (fsync'ed, renamed) before
+ * the old ones are removed, so a crash in between leaves both, never
+ * neither. *dropped (may be NULL) gets the series left out. Caller holds
+ * maint_mu. */
+int compact_rewrite(struct storage *s, int64_t partition, const uint8_t *drop, uint32_t nseries,
+                    size_t *dropped, struct err *e);
 
 /* retention.c */
 int retention_run(struct storage *s, int64_t now_ms, struct err *e);
+
+/* retention_rules.c: the policy (s->o.policy, may be NULL) as it applies.
+ * Index of the first rule series sr satisfies, or -1 (the defaults). */
+int64_t policy_rule_of(const struct storage *s, const struct series *sr);
+/* Retention of the raw data (tier -1) or of rollup tier `tier` under rule
+ * (-1 = no rule); 0 = forever. */
+int64_t policy_retention(const struct storage *s, int64_t rule, int tier);
+/* The longest (0 if some keep forever) and shortest (0 if all do) retention
+ * any series can have in the raw data (tier -1) or a tier. */
+int64_t policy_max_retention(const struct storage *s, int tier);
+int64_t policy_min_retention(const struct storage *s, int tier);
 
 /* tombstone.c */
 int tombstone_load(struct storage *s, struct err *e);

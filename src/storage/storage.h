@@ -63,6 +63,56 @@ const char *storage_job_name(enum storage_job job);
  * during the call only. The callback must not call back into storage. */
 typedef void storage_report_fn(void *ctx, const char *what, const char *msg);
 
+/* ---- retention policy: rollup tiers and per-series retention ---- */
+
+#define STORAGE_MAX_TIERS 4 /* rollup tiers besides the raw data */
+
+/* A rollup tier (docs/storage.md#tiers). */
+struct storage_tier_spec {
+    char name[16];         /* "5m": how rules, stats and queries name it */
+    int64_t resolution_ms; /* window width; > 0, divides partition_ms, coarser than the last */
+    int64_t retention_ms;  /* 0 = forever */
+};
+
+/* A retention rule: the series whose labels satisfy every matcher keep
+ * their raw samples retention_ms (0 = forever) and their rollups per tier. */
+struct storage_retention_rule {
+    char *bucket;                 /* buckets: the bucket name (matched as label bucket=NAME);
+                                     NULL for a retention_rules: entry */
+    char *selector;               /* the rule's text, for messages */
+    struct matcher *m;            /* owned */
+    size_t nm;
+    int64_t retention_ms;         /* raw data */
+    int64_t tier_retention_ms[STORAGE_MAX_TIERS]; /* -1: the tier's own retention */
+};
+
+/* Owner: whoever parsed it (storage_policy_parse); storage borrows it from
+ * storage_open() to storage_close(). */
+struct storage_policy {
+    struct storage_tier_spec tiers[STORAGE_MAX_TIERS]; /* finest first */
+    size_t ntiers;
+    struct storage_retention_rule *rules; /* buckets first, then retention_rules; first match
+                                             wins, storage_opts.retention_ms last */
+    size_t nrules;
+};
+
+struct yaml_node;
+/* Build a policy from the config sections `tiers:` (a list of {resolution,
+ * retention, name}; absent: 5m kept 1y and 1h kept 5y; `[]`: none),
+ * `retention_rules:` (a list of {match: SELECTOR, retention: DURATION,
+ * tiers: {NAME: DURATION}}) and `buckets:` (a mapping NAME: DURATION or NAME:
+ * {retention, tiers}). Any node may be NULL (absent). Errors name the node
+ * (e->line, e->col). On failure *out is empty. */
+int storage_policy_parse(const struct yaml_node *tiers, const struct yaml_node *rules,
+                         const struct yaml_node *buckets, int64_t partition_ms,
+                         struct storage_policy *out, struct err *e);
+/* The default policy of storage_policy_parse() with every node absent. */
+void storage_policy_default(struct storage_policy *out);
+void storage_policy_fini(struct storage_policy *p);
+/* The bucket named name (NUL-terminated), or NULL. */
+const struct storage_retention_rule *storage_policy_bucket(const struct storage_policy *p,
+                                                           const char *name);
+
 struct storage_opts {
     const char *dir;                  /* data directory, created if missing */
     int64_t retention_ms;             /* drop partitions older than this; 0 = keep forever */
@@ -78,6 +128,8 @@ struct storage_opts {
     bool no_cut_on_close;             /* close syncs the WAL but leaves the head in it, as
                                          after a crash; the next open replays it (tide
                                          serve's default: `head_cut_on_stop: false`) */
+    const struct storage_policy *policy; /* tiers and retention rules; NULL: none (raw only,
+                                         retention_ms for every series); borrowed */
     storage_report_fn *report;        /* NULL: events are only counted (storage_stats) */
     void *report_ctx;                 /* its first argument */
 };
