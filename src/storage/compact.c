@@ -41,8 +41,7 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Does a tombstone apply to a block of this partition? Caller holds lock. */
-static bool has_tombstones(const struct storage *s, const struct db_block *db)
+bool compact_has_tombstones(const struct storage *s, const struct db_block *db)
 {
     for (size_t i = 0; i < s->ntombs; i++)
         if (s->tombs[i].max_seq >= db->seq && querier_block_find(db, s->tombs[i].sid) >= 0)
@@ -204,7 +203,7 @@ int compact_run(struct storage *s, struct err *e)
         memcpy(copy, s->blocks, nb * sizeof *copy);
     bool *tomb = calloc(nb ? nb : 1, sizeof *tomb);
     for (size_t i = 0; tomb && i < nb; i++)
-        tomb[i] = has_tombstones(s, &copy[i]);
+        tomb[i] = compact_has_tombstones(s, &copy[i]);
     pthread_rwlock_unlock(&s->lock);
     if (!tomb) {
         free(copy);

@@ -358,12 +358,27 @@ static int run_job(struct storage *s, enum storage_job job, bool force_cut, int6
     case STORAGE_JOB_HEAD_CUT:
         rc = head_cut(s, force_cut, &e);
         break;
-    case STORAGE_JOB_COMPACTION:
+    case STORAGE_JOB_COMPACTION: {
+        /* Then the rollup tiers of the partitions compaction settled. */
         rc = compact_run(s, &e);
+        struct err te = {0};
+        int trc = tier_run(s, &te);
+        if (rc == 0 && trc != 0) {
+            rc = trc;
+            e = te;
+        }
         break;
-    case STORAGE_JOB_RETENTION:
+    }
+    case STORAGE_JOB_RETENTION: {
         rc = retention_run(s, now_ms, &e);
+        struct err te = {0};
+        int trc = tier_retention(s, now_ms, &te);
+        if (rc == 0 && trc != 0) {
+            rc = trc;
+            e = te;
+        }
         break;
+    }
     default:
         rc = 0;
         break;
@@ -443,6 +458,7 @@ static void storage_free(struct storage *s)
         free(s->blocks[i].sids);
     }
     free(s->blocks);
+    tier_free(s);
     free(s->tombs);
     series_reg_fini(&s->reg);
     postings_fini(&s->postings);
@@ -528,6 +544,8 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
     if ((rc = load_blocks(s, e)) != 0)
         goto fail;
     if ((rc = tombstone_load(s, e)) != 0)
+        goto fail;
+    if ((rc = tier_load(s, e)) != 0)
         goto fail;
     if ((rc = replay_wal(s, e)) != 0)
         goto fail;

@@ -203,6 +203,54 @@ int storage_set_take_samples(struct storage_set *set, struct sample **v, size_t 
  * NaN (no stale marker either), so readers need not look; true when some
  * may be. */
 bool storage_set_maybe_nan(const struct storage_set *set);
+/* ---- rollups (docs/storage.md#tiers) ---- */
+
+/* One window of one series in a rollup tier: the samples with t in
+ * [t_ms, t_ms + resolution), stale markers left out. A window without such
+ * samples has no rollup. NaN values count (as in range vectors). */
+struct storage_rollup {
+    int64_t t_ms;           /* window start, a multiple of the resolution */
+    double count;           /* samples */
+    double sum;             /* Kahan-compensated sum */
+    double min, max;        /* as min_over_time/max_over_time: NaN only when all are */
+    int64_t first_t, last_t;
+    double first, last;
+    double resets;          /* counter resets inside the window: the sum of the value before
+                               each drop, so increase = last - first + resets */
+};
+
+/* Append the rollups of samples v[0..n) (time-sorted, unique) for windows of
+ * res_ms to *out (realloc'd; *n and *cap updated). 0 or -ENOMEM. */
+int storage_rollup_compute(const struct sample *v, size_t n, int64_t res_ms,
+                           struct storage_rollup **out, size_t *nout, size_t *cap);
+
+/* Tier index (into policy->tiers) named `name`, or -1. */
+int storage_tier_find(struct storage *s, const char *name);
+/* The coarsest tier whose resolution divides every one of the given
+ * durations (the step, the window, the offset, the first evaluation time),
+ * or -1 (raw). Zero durations are ignored. */
+int storage_tier_for(struct storage *s, const int64_t *durations, size_t n);
+/* Name and resolution of tier i. */
+const char *storage_tier_name(struct storage *s, int tier);
+int64_t storage_tier_resolution(struct storage *s, int tier);
+
+/* A selection read as rollups of tier `tier`: windows starting in
+ * [mint_ms, maxt_ms] (rounded out to the resolution). Where the tier holds a
+ * partition computed from the raw blocks still live, its rollups are read;
+ * elsewhere (the head, partitions not rolled up yet or changed since) they
+ * are computed from the raw samples, so the answer equals raw data wherever
+ * it exists; where raw data was dropped, the tier is all there is. Series
+ * come in label order; iterate with storage_set_next()/labels(). */
+int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm, int tier,
+                           int64_t mint_ms, int64_t maxt_ms, struct storage_set **out,
+                           struct err *e);
+/* The current series' rollups (valid until the next call on the set). */
+int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
+                        struct err *e);
+/* After reading: whether some rollups came from tier files (bit 1) and some
+ * were computed from raw samples (bit 0), over all series read so far. */
+unsigned storage_set_rollup_sources(const struct storage_set *set);
+
 /* Number of series in the set. */
 size_t storage_set_count(const struct storage_set *set);
 void storage_set_free(struct storage_set *set);
