@@ -193,22 +193,13 @@ static int storage_start(void *ctx, struct err *e)
     so.max_label_name_len = c->max_label_name_length;
     so.max_label_value_len = c->max_label_value_length;
     so.report = storage_report;
-    struct err pe = {0};
-    int prc = storage_policy_parse(config_section(c, "tiers"), config_section(c, "retention_rules"),
-                                   config_section(c, "buckets"), so.partition_ms, &s->policy, &pe);
-    if (prc != 0) {
-        if (pe.line > 0)
-            return ERR_SET(e, prc, "%s:%d:%d: %s", config_file(c), pe.line, pe.col, pe.msg);
-        return ERR_SET(e, prc, "%s", pe.msg);
-    }
-    so.policy = &s->policy;
+    so.policy = &s->policy; /* parsed by serve_main() */
     log_info("main", "tide %s starting: data=%s retention=%lldms fsync=%s", TIDE_VERSION,
              c->data_dir, (long long)c->retention_ms, config_fsync_name(c->fsync));
     int64_t t0 = time_mono_ns();
     struct err oe = {0};
     int rc = storage_open(&s->storage, &so, &oe);
     if (rc != 0) {
-        storage_policy_fini(&s->policy);
         return ERR_SET(e, rc, "cannot open storage in %s: %s", c->data_dir,
                        oe.msg[0] ? oe.msg : tide_strerror(rc));
     }
@@ -222,7 +213,6 @@ static int storage_stop(void *ctx)
     selfmetrics_unregister(s->selfmetrics, metrics_collect_storage, s->storage);
     int rc = s->storage ? storage_close(s->storage) : 0;
     s->storage = NULL;
-    storage_policy_fini(&s->policy);
     return rc;
 }
 
@@ -606,6 +596,7 @@ static void server_free(struct server *s)
 {
     config_fini(&s->cfg);
     rules_config_fini(&s->rules_cfg);
+    storage_policy_fini(&s->policy); /* after storage_close(): storage borrows it */
     pthread_mutex_destroy(&s->reload_mu);
     free(s);
 }
@@ -636,6 +627,21 @@ int serve_main(int argc, char **argv)
         return prc > 0 ? 0 : 2;
     }
     log_set_level((enum log_level)s->cfg.log_level);
+    /* tiers:, retention_rules:, buckets: refused like any bad key: exit 2. */
+    struct err pe = {0};
+    prc = storage_policy_parse(config_section(&s->cfg, "tiers"),
+                               config_section(&s->cfg, "retention_rules"),
+                               config_section(&s->cfg, "buckets"), s->cfg.partition_ms, &s->policy,
+                               &pe);
+    if (prc != 0) {
+        if (pe.line > 0)
+            fprintf(stderr, "tide serve: %s:%d:%d: %s\n", config_file(&s->cfg), pe.line, pe.col,
+                    pe.msg);
+        else
+            fprintf(stderr, "tide serve: %s\n", pe.msg);
+        server_free(s);
+        return 2;
+    }
 
     /* Block the stop signals before any thread starts: threads inherit the
      * mask, and only the sigwait() below ever takes them. */

@@ -42,6 +42,11 @@ void storage_policy_fini(struct storage_policy *p)
     memset(p, 0, sizeof *p);
 }
 
+const struct storage_policy *storage_get_policy(struct storage *s)
+{
+    return s ? s->o.policy : NULL;
+}
+
 const struct storage_retention_rule *storage_policy_bucket(const struct storage_policy *p,
                                                            const char *name)
 {
@@ -97,9 +102,15 @@ static int parse_tiers(const struct yaml_node *n, int64_t partition_ms, struct s
                 snprintf(auto_name, sizeof auto_name, "%" PRId64 "s", res / 1000);
             name = auto_name;
         }
-        if (strlen(name) >= sizeof ts->name || strcmp(name, "raw") == 0)
+        bool plain = true;
+        for (const char *q = name; *q; q++)
+            plain &= (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+                     (*q >= '0' && *q <= '9') || *q == '_' || *q == '-' || *q == '.';
+        if (!plain || strlen(name) >= sizeof ts->name || strcmp(name, "raw") == 0 ||
+            strcmp(name, "auto") == 0)
             return yaml_tree_err(yaml_tree_get(t, "name"), TIDE_EINVAL, e,
-                                 "a tier name is 1 to 15 bytes and not \"raw\"");
+                                 "a tier name is 1 to 15 letters, digits, _ - or ., "
+                                 "and not \"raw\" or \"auto\"");
         memcpy(ts->name, name, strlen(name) + 1);
         for (size_t j = 0; j < i; j++)
             if (strcmp(p->tiers[j].name, ts->name) == 0)

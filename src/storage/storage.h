@@ -97,6 +97,7 @@ struct storage_policy {
 };
 
 struct yaml_node;
+struct storage;
 /* Build a policy from the config sections `tiers:` (a list of {resolution,
  * retention, name}; absent: 5m kept 1y and 1h kept 5y; `[]`: none),
  * `retention_rules:` (a list of {match: SELECTOR, retention: DURATION,
@@ -109,6 +110,8 @@ int storage_policy_parse(const struct yaml_node *tiers, const struct yaml_node *
 /* The default policy of storage_policy_parse() with every node absent. */
 void storage_policy_default(struct storage_policy *out);
 void storage_policy_fini(struct storage_policy *p);
+/* The policy storage was opened with (storage_opts.policy), or NULL. */
+const struct storage_policy *storage_get_policy(struct storage *s);
 /* The bucket named name (NUL-terminated), or NULL. */
 const struct storage_retention_rule *storage_policy_bucket(const struct storage_policy *p,
                                                            const char *name);

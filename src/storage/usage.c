@@ -198,7 +198,8 @@ unlock:
         out->groups[k++] = *gi;
     }
     out->ngroups = k;
-    qsort(out->groups, out->ngroups, sizeof *out->groups, cmp_group);
+    if (out->ngroups > 1)
+        qsort(out->groups, out->ngroups, sizeof *out->groups, cmp_group);
     return 0;
 }
 
