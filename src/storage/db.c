@@ -362,7 +362,7 @@ static int run_job(struct storage *s, enum storage_job job, bool force_cut, int6
         /* Then the rollup tiers of the partitions compaction settled. */
         rc = compact_run(s, &e);
         struct err te = {0};
-        int trc = tier_run(s, &te);
+        int trc = tier_run(s, now_ms, &te);
         if (rc == 0 && trc != 0) {
             rc = trc;
             e = te;
@@ -408,7 +408,7 @@ static void bg_run(void *arg, struct loop *l)
         s->bg_next_cut_ms = now + DB_CUT_CHECK_MS;
     }
     if (now >= s->bg_next_maint_ms) {
-        run_job(s, STORAGE_JOB_COMPACTION, false, 0);
+        run_job(s, STORAGE_JOB_COMPACTION, false, time_now_ms());
         run_job(s, STORAGE_JOB_RETENTION, false, time_now_ms());
         s->bg_next_maint_ms = now + DB_MAINT_INTERVAL_MS;
     }

@@ -389,7 +389,14 @@ static int roll_partition(struct storage *s, const struct raw_part *rp, const bo
     return rc;
 }
 
-int tier_run(struct storage *s, struct err *e)
+/* Is tier t's retention past partition p at now_ms (so it is not rolled up)? */
+static bool expired(struct storage *s, int t, int64_t p, int64_t now_ms)
+{
+    int64_t maxr = policy_max_retention(s, t);
+    return now_ms > 0 && maxr > 0 && p + s->o.partition_ms <= now_ms - maxr;
+}
+
+int tier_run(struct storage *s, int64_t now_ms, struct err *e)
 {
     size_t nt = ntiers(s);
     if (nt == 0)
@@ -409,7 +416,8 @@ int tier_run(struct storage *s, struct err *e)
         bool stale = false;
         for (size_t t = 0; t < nt; t++) {
             int64_t k = part_find(&s->tiers[t], db->partition);
-            stale |= k < 0 || s->tiers[t].parts[k].src_seq != db->seq;
+            stale |= (k < 0 || s->tiers[t].parts[k].src_seq != db->seq) &&
+                     !expired(s, (int)t, db->partition, now_ms);
         }
         if (!stale)
             continue;
@@ -429,7 +437,8 @@ int tier_run(struct storage *s, struct err *e)
         pthread_rwlock_rdlock(&s->lock);
         for (size_t t = 0; t < nt; t++) {
             int64_t k = part_find(&s->tiers[t], rp[i].partition);
-            need[t] = k < 0 || s->tiers[t].parts[k].src_seq != rp[i].db.seq;
+            need[t] = (k < 0 || s->tiers[t].parts[k].src_seq != rp[i].db.seq) &&
+                      !expired(s, (int)t, rp[i].partition, now_ms);
         }
         pthread_rwlock_unlock(&s->lock);
         struct err pe = {0};

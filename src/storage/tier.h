@@ -59,8 +59,10 @@ int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, struct stora
  * leftovers and superseded files, registers series only tiers still hold. */
 int tier_load(struct storage *s, struct err *e);
 /* Compute the tiers of every partition with one raw block whose tier files
- * are missing or stale. Caller holds maint_mu (after compaction). */
-int tier_run(struct storage *s, struct err *e);
+ * are missing or stale, but for tiers whose retention (against now_ms; 0 =
+ * no clock, keep all) has passed for that partition. Caller holds maint_mu
+ * (after compaction). */
+int tier_run(struct storage *s, int64_t now_ms, struct err *e);
 /* Drop tier partitions past the tier's longest retention. Caller holds maint_mu. */
 int tier_retention(struct storage *s, int64_t now_ms, struct err *e);
 void tier_free(struct storage *s);
