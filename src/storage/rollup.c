@@ -9,10 +9,11 @@
  * Stale markers are left out (range vectors drop them); NaN values count.
  *
  * Encoding: window k's nine fields become nine samples of the series in the
- * tier block, at timestamps 16k + f (f = ROLLUP_F_*), so a tier block is a
- * plain block (block.c) whose series are the raw series, and its chunked
- * time index finds windows by 16k. first_t and last_t are stored as their
- * distance from the window start (small integers: decimal codec).
+ * tier block, field f at timestamp f * 2^40 + k + 2^39 (rollup_ts), so a
+ * tier block is a plain block (block.c) whose series are the raw series and
+ * each field is a column of its own (counts, offsets and values each
+ * compress with their own codec mode). first_t and last_t are stored as
+ * their distance from the window start (small integers).
  */
 #include <errno.h>
 #include <math.h>
@@ -111,7 +112,9 @@ int rollup_encode(const struct storage_rollup *r, size_t n, int64_t res_ms, stru
     }
     struct sample *o = *buf;
     for (size_t i = 0; i < n; i++) {
-        int64_t base = rollup_window_of(r[i].t_ms, res_ms) * ROLLUP_STRIDE;
+        int64_t k = rollup_window_of(r[i].t_ms, res_ms);
+        if (k < -ROLLUP_K_BIAS || k >= ROLLUP_K_BIAS)
+            return TIDE_ELIMIT;
         const double f[ROLLUP_FIELDS] = {
             [ROLLUP_F_COUNT] = r[i].count,
             [ROLLUP_F_SUM] = r[i].sum,
@@ -124,34 +127,41 @@ int rollup_encode(const struct storage_rollup *r, size_t n, int64_t res_ms, stru
             [ROLLUP_F_RESETS] = r[i].resets,
         };
         for (int j = 0; j < ROLLUP_FIELDS; j++)
-            o[i * ROLLUP_FIELDS + (size_t)j] = (struct sample){base + j, f[j]};
+            o[(size_t)j * n + i] = (struct sample){rollup_ts(j, k), f[j]};
     }
     return 0;
 }
 
-int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, struct storage_rollup **out,
-                  size_t *nout, size_t *cap)
+int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, int64_t ka, int64_t kb,
+                  struct storage_rollup **out, size_t *nout, size_t *cap)
 {
-    for (size_t i = 0; i + ROLLUP_FIELDS <= n; i += ROLLUP_FIELDS) {
-        int64_t k = rollup_window_of(v[i].t_ms, ROLLUP_STRIDE);
+    if (n % ROLLUP_FIELDS)
+        return TIDE_ECORRUPT;
+    size_t m = n / ROLLUP_FIELDS;
+    for (size_t i = 0; i < m; i++) {
+        int64_t k = rollup_ts_k(v[i].t_ms);
         for (int j = 0; j < ROLLUP_FIELDS; j++)
-            if (v[i + (size_t)j].t_ms != k * ROLLUP_STRIDE + j)
+            if (v[(size_t)j * m + i].t_ms != rollup_ts(j, k))
                 return TIDE_ECORRUPT;
+        if (k < ka || k > kb)
+            continue;
         if (grow(out, *nout, cap))
             return -ENOMEM;
         int64_t start = k * res_ms;
+#define F(x) v[(size_t)(x) * m + i].v
         (*out)[(*nout)++] = (struct storage_rollup){
             .t_ms = start,
-            .count = v[i + ROLLUP_F_COUNT].v,
-            .sum = v[i + ROLLUP_F_SUM].v,
-            .min = v[i + ROLLUP_F_MIN].v,
-            .max = v[i + ROLLUP_F_MAX].v,
-            .first_t = start + (int64_t)v[i + ROLLUP_F_FIRST_DT].v,
-            .first = v[i + ROLLUP_F_FIRST].v,
-            .last_t = start + (int64_t)v[i + ROLLUP_F_LAST_DT].v,
-            .last = v[i + ROLLUP_F_LAST].v,
-            .resets = v[i + ROLLUP_F_RESETS].v,
+            .count = F(ROLLUP_F_COUNT),
+            .sum = F(ROLLUP_F_SUM),
+            .min = F(ROLLUP_F_MIN),
+            .max = F(ROLLUP_F_MAX),
+            .first_t = start + (int64_t)F(ROLLUP_F_FIRST_DT),
+            .first = F(ROLLUP_F_FIRST),
+            .last_t = start + (int64_t)F(ROLLUP_F_LAST_DT),
+            .last = F(ROLLUP_F_LAST),
+            .resets = F(ROLLUP_F_RESETS),
         };
+#undef F
     }
-    return n % ROLLUP_FIELDS ? TIDE_ECORRUPT : 0;
+    return 0;
 }

@@ -339,6 +339,8 @@ static int roll_partition(struct storage *s, const struct raw_part *rp, const bo
             rc = rc ? rc : rollup_encode(ru, nru, res, &enc, &capenc);
             if (rc == -ENOMEM)
                 ERR_SET(e, rc, "out of memory");
+            else if (rc == TIDE_ELIMIT)
+                ERR_SET(e, rc, "samples too far from 1970 for a rollup tier");
             if (rc == 0 && nru > 0)
                 rc = block_writer_add(w[t], ls, nls, enc, nru * ROLLUP_FIELDS, e);
         }
@@ -559,13 +561,13 @@ static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int6
     *sources |= 2;
     if (lo == tp->nsids || tp->sids[2 * lo] != sid)
         return 0; /* no rollup in this partition */
+    /* The fields are columns: read the series' rollups of the partition
+     * whole (a day: 288 windows at 5m) and keep the windows asked for. */
     rr->nv = 0;
     int64_t ka = rollup_window_of(a, res), kb = rollup_window_of(b, res);
-    int rc = block_series_samples_range(tp->b, tp->sids[2 * lo + 1], ka * ROLLUP_STRIDE,
-                                        kb * ROLLUP_STRIDE + ROLLUP_STRIDE - 1, &rr->v, &rr->nv,
-                                        &rr->capv, NULL, e);
+    int rc = block_series_samples(tp->b, tp->sids[2 * lo + 1], &rr->v, &rr->nv, &rr->capv, e);
     if (rc == 0)
-        rc = rollup_decode(rr->v, rr->nv, res, out, n, cap);
+        rc = rollup_decode(rr->v, rr->nv, res, ka, kb, out, n, cap);
     if (rc == TIDE_ECORRUPT)
         ERR_CORRUPT(e, "%s: rollups of a series do not decode", block_path(tp->b));
     else if (rc == -ENOMEM)
@@ -640,8 +642,8 @@ int tier_usage(struct storage *s, struct storage_usage *u)
             ti.samples += bm->nsamples / ROLLUP_FIELDS;
             ti.bytes += bm->bytes;
             if (bm->nsamples > 0) {
-                int64_t a = rollup_window_of(bm->mint_ms, ROLLUP_STRIDE) * sp->resolution_ms;
-                int64_t b = rollup_window_of(bm->maxt_ms, ROLLUP_STRIDE) * sp->resolution_ms +
+                int64_t a = rollup_ts_k(bm->mint_ms) * sp->resolution_ms;
+                int64_t b = rollup_ts_k(bm->maxt_ms) * sp->resolution_ms +
                             sp->resolution_ms - 1;
                 ti.mint_ms = a < ti.mint_ms ? a : ti.mint_ms;
                 ti.maxt_ms = b > ti.maxt_ms ? b : ti.maxt_ms;

@@ -31,7 +31,19 @@ enum rollup_field {
     ROLLUP_F_RESETS,
     ROLLUP_FIELDS,
 };
-#define ROLLUP_STRIDE 16 /* window k's fields at timestamps 16k + field */
+/* Field f of window k is stored at the timestamp f * 2^40 + k + 2^39: each
+ * field's values are contiguous in the series (one column each, which the
+ * codec compresses well), windows in time order inside a field. */
+#define ROLLUP_FIELD_SHIFT 40
+#define ROLLUP_K_BIAS (INT64_C(1) << 39)
+static inline int64_t rollup_ts(int f, int64_t k)
+{
+    return ((int64_t)f << ROLLUP_FIELD_SHIFT) + k + ROLLUP_K_BIAS;
+}
+static inline int64_t rollup_ts_k(int64_t ts)
+{
+    return (ts & ((INT64_C(1) << ROLLUP_FIELD_SHIFT) - 1)) - ROLLUP_K_BIAS;
+}
 
 /* One partition of one tier. */
 struct tier_part {
@@ -49,11 +61,13 @@ struct tier_state {
 
 /* Window index of t: floor(t / res). */
 int64_t rollup_window_of(int64_t t_ms, int64_t res_ms);
-/* Rollups as block samples (16k + field) and back. */
+/* Rollups as block samples (rollup_ts) and back; decoding keeps the
+ * windows with index in [ka, kb]. TIDE_ELIMIT for a window index outside
+ * +-2^39, TIDE_ECORRUPT for samples not in this shape. */
 int rollup_encode(const struct storage_rollup *r, size_t n, int64_t res_ms, struct sample **buf,
                   size_t *cap);
-int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, struct storage_rollup **out,
-                  size_t *nout, size_t *cap);
+int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, int64_t ka, int64_t kb,
+                  struct storage_rollup **out, size_t *nout, size_t *cap);
 
 /* Load DIR/tiers at storage_open() (after the raw blocks): removes *.tmp
  * leftovers and superseded files, registers series only tiers still hold. */
