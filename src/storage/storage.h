@@ -6,8 +6,10 @@
  * postings.c), the write-ahead log (wal.c) and the head's compressed chunks
  * (head*.c). The head is cut into immutable blocks per time partition
  * (block.c), which compaction merges (compact.c) and retention drops whole
- * (retention.c). Reads go through storage_select(), which hides whether
- * samples come from the head or from blocks.
+ * or per series (retention.c, retention_rules.c). After compaction, rollup
+ * tiers are computed per partition (tier.c, rollup.c). Reads go through
+ * storage_select(), which hides whether samples come from the head or from
+ * blocks, or storage_select_rollups() for tier windows.
  *
  * Semantics users rely on (docs/storage.md):
  *  - a series is its sorted label set, __name__ included;
