@@ -27,7 +27,7 @@
 #          [--queries 5] [--systems "tide vm"] [--end UNIX_DAY_START] [--no-build]
 #   --days 7 --series 100 makes a quick run (a few minutes).
 # Environment: TIDE_BIN (build/tide), TIDE_ARGS (default "--collect-host
-#   false"), VM_BIN (victoria-metrics), VM_ARGS.
+#   false --retention 0"), VM_BIN (victoria-metrics), VM_ARGS.
 # Bounded: start 60 s, each request 300 s, the tier wait 40 min, shutdown
 # 180 s (then SIGKILL of that PID only).
 set -euo pipefail
@@ -35,7 +35,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/bench/peer/lib.sh"
 DAYS=90 NSERIES=1000 INTERVAL=10 QUERIES=5 CONC=4
-TIDE_ARGS=${TIDE_ARGS:---collect-host false}
+# Raw data kept for the whole run (the default retention, 30 d, would leave
+# only the tiers for older days, which is what production wants but not a
+# fair raw-vs-tier comparison).
+TIDE_ARGS=${TIDE_ARGS:---collect-host false --retention 0}
 
 while [ $# -gt 0 ]; do
     case "$1" in
