@@ -106,7 +106,9 @@ int storage_usage(struct storage *s, struct storage_usage *out)
         rc = -ENOMEM;
         goto unlock;
     }
-    struct storage_tier_info raw = {.name = "raw", .retention_ms = s->o.retention_ms,
+    struct storage_tier_info raw = {.name = "raw",
+                                    .retention_ms = s->o.policy ? policy_max_retention(s, -1)
+                                                                : s->o.retention_ms,
                                     .mint_ms = INT64_MAX, .maxt_ms = INT64_MIN};
     uint64_t head_total = 0;
     for (uint32_t id = 0; id < n; id++) {
