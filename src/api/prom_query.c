@@ -290,7 +290,7 @@ static void put_metric(struct out *o, const struct query_series *s)
 }
 
 /* The success document for a result, into rs->body. */
-static void write_result(struct http_resp *rs, const struct query_result *r)
+static void write_result(struct http_resp *rs, const struct query_result *r, bool show_tier)
 {
     static const char *const names[] = {
         [QUERY_SCALAR] = "scalar", [QUERY_VECTOR] = "vector",
@@ -347,8 +347,12 @@ static void write_result(struct http_resp *rs, const struct query_result *r)
         put(&o, buf_putc(o.b, ']'));
         break;
     }
-    /* Tide: which rollup tier (or raw data) answered (docs/storage.md#tiers). */
-    put(&o, buf_printf(o.b, "},\"tier\":\"%s\"}", r->tier[0] ? r->tier : "raw"));
+    /* Tide: which rollup tier (or raw data) answered (docs/storage.md#tiers),
+     * when the request named a tier: the default answer stays Prometheus'. */
+    if (show_tier)
+        put(&o, buf_printf(o.b, "},\"tier\":\"%s\"}", r->tier[0] ? r->tier : "raw"));
+    else
+        put(&o, buf_puts(o.b, "}}"));
     if (o.rc != 0)
         reply_error(rs, o.rc == -ENOMEM ? -ENOMEM : TIDE_ELIMIT,
                     o.rc == -ENOMEM ? "out of memory writing the response"
@@ -424,7 +428,7 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
         reply_error(rs, rc, m);
         return;
     }
-    write_result(rs, query_result(q));
+    write_result(rs, query_result(q), qo.tier != NULL);
     query_free(q);
 }
 

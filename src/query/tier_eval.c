@@ -6,7 +6,8 @@
  * multiples of R: each window [T - w, T] is then the tier windows starting
  * in [T - w, T - R], plus the sample at exactly T when there is one (the
  * `first` of the tier window starting at T). tier_eval_pick() asks storage
- * for the coarsest such tier (storage_tier_for) within ev->tier_max; the
+ * for the coarsest such tier (storage_tier_for) within ev->tier_max that
+ * holds rolled-up partitions in the query's range (else raw is read); the
  * rollups come from storage_select_rollups(), which reads tier files where
  * they match the raw data and rolls raw samples up elsewhere (head,
  * retention edges), so the answer equals the raw one: exactly for count,
@@ -64,6 +65,11 @@ int tier_eval_pick(struct eval *ev, const struct ast_node *n, size_t marg)
             break;
         t--;
     }
+    /* Only where the tier holds rolled-up data: rolling raw samples up on
+     * the spot gains nothing, and raw evaluation is Prometheus' to the bit. */
+    int64_t lo = ev->start - sel->offset_ms - d[0], hi = ev->end - sel->offset_ms;
+    if (t >= 0 && !storage_tier_has_data(ev->st, t, lo, hi))
+        return -1;
     return t;
 }
 

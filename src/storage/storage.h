@@ -235,6 +235,9 @@ int storage_tier_find(struct storage *s, const char *name);
  * durations (the step, the window, the offset, the first evaluation time),
  * or -1 (raw). Zero durations are ignored. */
 int storage_tier_for(struct storage *s, const int64_t *durations, size_t n);
+/* Does tier `tier` hold rolled-up partitions meeting [mint_ms, maxt_ms]?
+ * (Else rollups would all be computed from raw samples: no gain.) */
+bool storage_tier_has_data(struct storage *s, int tier, int64_t mint_ms, int64_t maxt_ms);
 /* Name and resolution of tier i. */
 const char *storage_tier_name(struct storage *s, int tier);
 int64_t storage_tier_resolution(struct storage *s, int tier);

@@ -74,6 +74,20 @@ int storage_tier_for(struct storage *s, const int64_t *d, size_t n)
     return -1;
 }
 
+bool storage_tier_has_data(struct storage *s, int tier, int64_t mint_ms, int64_t maxt_ms)
+{
+    if (tier < 0 || (size_t)tier >= ntiers(s))
+        return false;
+    bool hit = false;
+    pthread_rwlock_rdlock(&s->lock);
+    const struct tier_state *ts = &s->tiers[tier];
+    for (size_t i = 0; i < ts->nparts && !hit; i++)
+        hit = ts->parts[i].partition <= maxt_ms &&
+              ts->parts[i].partition + s->o.partition_ms > mint_ms;
+    pthread_rwlock_unlock(&s->lock);
+    return hit;
+}
+
 static char *tier_path(const struct storage *s, int t, int64_t partition, uint64_t seq,
                        const char *ext)
 {

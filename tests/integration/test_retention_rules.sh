@@ -52,9 +52,11 @@ log "bucket= becomes the label bucket; unknown 404, missing 400"
 # The tier parameter and the answer's tier field.
 req GET /api/v1/query_range --get --data-urlencode 'query=avg_over_time(vote_latency[1h])' \
     --data-urlencode "start=$(((NOW_S / 3600 - 2) * 3600))" --data-urlencode "end=$(((NOW_S / 3600 + 1) * 3600))" \
-    --data-urlencode step=3600
+    --data-urlencode step=3600 --data-urlencode tier=auto
 assert_code 200
 json_ok 'j["status"] == "success" and j["tier"] == "raw"' # all in the head: rolled up from raw samples
+req GET /api/v1/query --get --data-urlencode 'query=vote_latency'
+json_ok '"tier" not in j' # without tier=, Prometheus' answer unchanged
 req GET /api/v1/query --get --data-urlencode 'query=vote_latency' --data-urlencode tier=raw
 json_ok 'j["tier"] == "raw" and len(j["data"]["result"]) == 2'
 req GET /api/v1/query --get --data-urlencode 'query=vote_latency' --data-urlencode tier=9m
