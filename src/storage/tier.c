@@ -14,12 +14,7 @@
  * is removed at open, and of two files for one partition the one from the
  * newer raw block wins).
  *
- * Reading (tier_series_rollups): partition by partition, a tier file is
- * used while it matches the raw data (computed from the partition's only
- * block, nothing of the series in the head for that partition) or when the
- * raw data is gone (retention); otherwise the rollups are computed from the
- * raw samples on the spot. Either way the rollups equal what the raw data
- * gives wherever raw data exists.
+ * Reading them back is tier_read.c's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -72,20 +67,6 @@ int storage_tier_for(struct storage *s, const int64_t *d, size_t n)
             return (int)t;
     }
     return -1;
-}
-
-bool storage_tier_has_data(struct storage *s, int tier, int64_t mint_ms, int64_t maxt_ms)
-{
-    if (tier < 0 || (size_t)tier >= ntiers(s))
-        return false;
-    bool hit = false;
-    pthread_rwlock_rdlock(&s->lock);
-    const struct tier_state *ts = &s->tiers[tier];
-    for (size_t i = 0; i < ts->nparts && !hit; i++)
-        hit = ts->parts[i].partition <= maxt_ms &&
-              ts->parts[i].partition + s->o.partition_ms > mint_ms;
-    pthread_rwlock_unlock(&s->lock);
-    return hit;
 }
 
 static char *tier_path(const struct storage *s, int t, int64_t partition, uint64_t seq,
@@ -143,7 +124,7 @@ static int map_series(struct storage *s, struct block *b, bool create, uint32_t 
     return 0;
 }
 
-static int64_t part_find(const struct tier_state *ts, int64_t partition)
+int64_t tier_part_find(const struct tier_state *ts, int64_t partition)
 {
     size_t lo = 0, hi = ts->nparts;
     while (lo < hi) {
@@ -168,7 +149,7 @@ static void part_release(struct tier_part *p)
 static int part_put(struct tier_state *ts, struct tier_part np, struct tier_part *old)
 {
     old->b = NULL;
-    int64_t i = part_find(ts, np.partition);
+    int64_t i = tier_part_find(ts, np.partition);
     if (i >= 0) {
         *old = ts->parts[i];
         ts->parts[i] = np;
@@ -431,7 +412,7 @@ int tier_run(struct storage *s, int64_t now_ms, struct err *e)
             continue;
         bool stale = false;
         for (size_t t = 0; t < nt; t++) {
-            int64_t k = part_find(&s->tiers[t], db->partition);
+            int64_t k = tier_part_find(&s->tiers[t], db->partition);
             stale |= (k < 0 || s->tiers[t].parts[k].src_seq != db->seq) &&
                      !expired(s, (int)t, db->partition, now_ms);
         }
@@ -452,7 +433,7 @@ int tier_run(struct storage *s, int64_t now_ms, struct err *e)
         bool need[STORAGE_MAX_TIERS] = {0};
         pthread_rwlock_rdlock(&s->lock);
         for (size_t t = 0; t < nt; t++) {
-            int64_t k = part_find(&s->tiers[t], rp[i].partition);
+            int64_t k = tier_part_find(&s->tiers[t], rp[i].partition);
             need[t] = (k < 0 || s->tiers[t].parts[k].src_seq != rp[i].db.seq) &&
                       !expired(s, (int)t, rp[i].partition, now_ms);
         }
@@ -499,133 +480,6 @@ int tier_retention(struct storage *s, int64_t now_ms, struct err *e)
         free(gone);
     }
     return 0;
-}
-
-/* ---- reading ---- */
-
-/* Does series sid have head samples in [a, b]? Caller holds lock(read). */
-static bool head_has(struct storage *s, uint32_t sid, int64_t a, int64_t b)
-{
-    struct series *sr = series_get(&s->reg, sid);
-    pthread_mutex_t *mu = storage_stripe(s, sid);
-    pthread_mutex_lock(mu);
-    bool hit = sr->head.nsamples > 0 && sr->head.maxt >= a && sr->head.mint <= b;
-    pthread_mutex_unlock(mu);
-    if (sr->frozen && sr->frozen->nsamples > 0 && sr->frozen->maxt >= a && sr->frozen->mint <= b)
-        hit = true;
-    return hit;
-}
-
-/* The tier part to read for series sid in partition p, or NULL when the
- * raw data must be rolled up instead. Caller holds lock(read). */
-static const struct tier_part *usable(struct storage *s, int t, uint32_t sid, int64_t p)
-{
-    int64_t k = part_find(&s->tiers[t], p);
-    if (k < 0)
-        return NULL;
-    const struct tier_part *tp = &s->tiers[t].parts[k];
-    size_t nraw = 0;
-    const struct db_block *only = NULL;
-    for (size_t i = 0; i < s->nblocks; i++)
-        if (s->blocks[i].partition == p) {
-            nraw++;
-            only = &s->blocks[i];
-        }
-    bool ok = nraw == 0 ||
-              (nraw == 1 && only->seq == tp->src_seq && !compact_has_tombstones(s, only));
-    if (!ok || head_has(s, sid, p, p + s->o.partition_ms - 1))
-        return NULL;
-    return tp;
-}
-
-struct rollup_read {
-    struct sample *v;
-    size_t nv, capv;
-};
-
-/* Roll up the raw samples of windows starting in [a, b]. */
-static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                    struct rollup_read *rr, struct storage_rollup **out, size_t *n, size_t *cap,
-                    unsigned *sources, struct err *e)
-{
-    rr->nv = 0;
-    int rc = querier_series_samples(s, sid, a, b + res - 1, &rr->v, &rr->nv, &rr->capv, NULL, e);
-    if (rc == 0 && rr->nv > 0) {
-        if ((rc = storage_rollup_compute(rr->v, rr->nv, res, out, n, cap)) != 0)
-            ERR_SET(e, rc, "out of memory");
-        *sources |= 1;
-    }
-    return rc;
-}
-
-/* Read tier part tp's rollups of sid for windows starting in [a, b].
- * Caller holds lock(read). */
-static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                     struct rollup_read *rr, struct storage_rollup **out, size_t *n, size_t *cap,
-                     unsigned *sources, struct err *e)
-{
-    size_t lo = 0, hi = tp->nsids;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tp->sids[2 * mid] < sid)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *sources |= 2;
-    if (lo == tp->nsids || tp->sids[2 * lo] != sid)
-        return 0; /* no rollup in this partition */
-    /* The fields are columns: read the series' rollups of the partition
-     * whole (a day: 288 windows at 5m) and keep the windows asked for. */
-    rr->nv = 0;
-    int64_t ka = rollup_window_of(a, res), kb = rollup_window_of(b, res);
-    int rc = block_series_samples(tp->b, tp->sids[2 * lo + 1], &rr->v, &rr->nv, &rr->capv, e);
-    if (rc == 0)
-        rc = rollup_decode(rr->v, rr->nv, res, ka, kb, out, n, cap);
-    if (rc == TIDE_ECORRUPT)
-        ERR_CORRUPT(e, "%s: rollups of a series do not decode", block_path(tp->b));
-    else if (rc == -ENOMEM)
-        ERR_SET(e, rc, "out of memory");
-    return rc;
-}
-
-int tier_series_rollups(struct storage *s, int t, uint32_t sid, int64_t lo, int64_t hi,
-                        struct storage_rollup **out, size_t *n, size_t *cap, unsigned *sources,
-                        struct err *e)
-{
-    int64_t res = spec(s, t)->resolution_ms, pms = s->o.partition_ms;
-    struct rollup_read rr = {0};
-    int rc = 0;
-    /* Consecutive partitions without a usable tier part are read in one go. */
-    int64_t raw_a = 0, raw_b = 0;
-    bool pending = false;
-    for (int64_t p = rollup_window_of(lo, pms) * pms; p <= hi && rc == 0; p += pms) {
-        int64_t a = p > lo ? p : lo;
-        int64_t b = p + pms - res < hi ? p + pms - res : hi;
-        pthread_rwlock_rdlock(&s->lock);
-        const struct tier_part *tp = usable(s, t, sid, p);
-        if (tp && pending) {
-            /* Older raw windows first: rollups come out in time order. */
-            pthread_rwlock_unlock(&s->lock);
-            rc = from_raw(s, res, sid, raw_a, raw_b, &rr, out, n, cap, sources, e);
-            pending = false;
-            pthread_rwlock_rdlock(&s->lock);
-            tp = rc == 0 ? usable(s, t, sid, p) : NULL;
-        }
-        if (tp)
-            rc = from_tier(tp, res, sid, a, b, &rr, out, n, cap, sources, e);
-        pthread_rwlock_unlock(&s->lock);
-        if (tp || rc)
-            continue;
-        if (!pending)
-            raw_a = a;
-        raw_b = b;
-        pending = true;
-    }
-    if (rc == 0 && pending)
-        rc = from_raw(s, res, sid, raw_a, raw_b, &rr, out, n, cap, sources, e);
-    free(rr.v);
-    return rc;
 }
 
 /* ---- stats ---- */

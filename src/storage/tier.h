@@ -1,4 +1,4 @@
-/* tier.h: rollup tiers inside storage (tier.c, rollup.c), never included
+/* tier.h: rollup tiers inside storage (tier.c, tier_read.c, rollup.c), never included
  * outside storage/. Format: docs/format/tier.md.
  *
  * A tier keeps, per raw partition, one block file
@@ -59,6 +59,8 @@ struct tier_state {
     size_t nparts, cap;
 };
 
+/* Index of the part of ts for partition, or -1. Caller holds lock. */
+int64_t tier_part_find(const struct tier_state *ts, int64_t partition);
 /* Window index of t: floor(t / res). */
 int64_t rollup_window_of(int64_t t_ms, int64_t res_ms);
 /* Rollups as block samples (rollup_ts) and back; decoding keeps the
