@@ -74,8 +74,8 @@ for d in $(seq 0 $((DAYS - 1))); do
     [ -f "$DATA/manifest-$(printf %04d "$d")" ] && continue
     "$GEN" --out "$DATA" --day "$d" --days "$DAYS" --series "$NSERIES" --interval "$INTERVAL" --end "$END"
 done
-SAMPLES=$(cat "$DATA"/manifest-* | awk -F= '/^samples=/ {s += $2} END {print s}')
-BYTES=$(cat "$DATA"/manifest-* | awk -F= '/^bytes=/ {s += $2} END {print s}')
+SAMPLES=$(cat "$DATA"/manifest-* | awk -F= '/^samples=/ {s += $2} END {printf "%d", s}')
+BYTES=$(cat "$DATA"/manifest-* | awk -F= '/^bytes=/ {s += $2} END {printf "%d", s}')
 log "data: $NSERIES series x $DAYS days at ${INTERVAL}s = $SAMPLES samples, $((BYTES / 1048576)) MiB of requests"
 
 trap bench_cleanup EXIT
