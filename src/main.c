@@ -1,5 +1,5 @@
 /* main.c: the `tide` command: subcommand dispatch (serve, agent, import,
- * export, query, rules, snmp, version, help). The long-running commands are wired in
+ * export, query, admin, rules, snmp, version, help). The long-running commands are wired in
  * cmd/ (serve.c, agent.c); the client commands live in cli/.
  * Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
  */
@@ -19,6 +19,7 @@ static void usage_main(FILE *f)
                "  import    send files (Influx, JSON lines, Prometheus text, CSV) to a server\n"
                "  export    stream series from a server to a file (JSON lines or CSV)\n"
                "  query     evaluate a PromQL expression on a server (docs/cli.md)\n"
+               "  admin     storage housekeeping on a server: cleanup (docs/cli.md)\n"
                "  rules     check Prometheus rule files (docs/rules.md)\n"
                "  agent     collect this host and forward it with remote write (docs/agent.md)\n"
                "  snmp      walk or get OIDs of one SNMP device (docs/collect/snmp.md)\n"
@@ -60,6 +61,8 @@ int main(int argc, char **argv)
         return agent_main(argc - 2, argv + 2);
     if (strcmp(cmd, "query") == 0)
         return query_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "admin") == 0)
+        return admin_main(argc - 2, argv + 2);
     if (strcmp(cmd, "snmp") == 0)
         return snmp_main(argc - 2, argv + 2);
     if (strcmp(cmd, "rules") == 0)
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
             export_usage(stdout);
         else if (topic && strcmp(topic, "query") == 0)
             query_usage(stdout);
+        else if (topic && strcmp(topic, "admin") == 0)
+            admin_usage(stdout);
         else if (topic && strcmp(topic, "rules") == 0)
             rules_usage(stdout);
         else if (topic && strcmp(topic, "agent") == 0)

@@ -290,7 +290,7 @@ static void put_metric(struct out *o, const struct query_series *s)
 }
 
 /* The success document for a result, into rs->body. */
-static void write_result(struct http_resp *rs, const struct query_result *r)
+static void write_result(struct http_resp *rs, const struct query_result *r, bool show_tier)
 {
     static const char *const names[] = {
         [QUERY_SCALAR] = "scalar", [QUERY_VECTOR] = "vector",
@@ -347,7 +347,12 @@ static void write_result(struct http_resp *rs, const struct query_result *r)
         put(&o, buf_putc(o.b, ']'));
         break;
     }
-    put(&o, buf_puts(o.b, "}}"));
+    /* Tide: which rollup tier (or raw data) answered (docs/storage.md#tiers),
+     * when the request named a tier: the default answer stays Prometheus'. */
+    if (show_tier)
+        put(&o, buf_printf(o.b, "},\"tier\":\"%s\"}", r->tier[0] ? r->tier : "raw"));
+    else
+        put(&o, buf_puts(o.b, "}}"));
     if (o.rc != 0)
         reply_error(rs, o.rc == -ENOMEM ? -ENOMEM : TIDE_ELIMIT,
                     o.rc == -ENOMEM ? "out of memory writing the response"
@@ -368,7 +373,8 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
     struct prom_query *pq = rq->ctx->query;
     struct prom_query_opts so;
     prom_query_settings(pq, &so);
-    struct query_opts qo = {.lookback_ms = so.lookback_ms, .max_samples = so.max_samples};
+    struct query_opts qo = {.lookback_ms = so.lookback_ms, .max_samples = so.max_samples,
+                            .tier = http_param(rq, "tier")}; /* Tide: rollup tier choice */
     /* The budget counts from the request's arrival: time spent queued for
      * the query pool (http_pool.h) or a slot is part of it. */
     int64_t t0 = rq->start_ns != 0 ? rq->start_ns : time_mono_ns();
@@ -422,7 +428,7 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
         reply_error(rs, rc, m);
         return;
     }
-    write_result(rs, query_result(q));
+    write_result(rs, query_result(q), qo.tier != NULL);
     query_free(q);
 }
 

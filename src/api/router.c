@@ -117,6 +117,8 @@ static const struct route routes[] = {
      .methods = HTTP_POST | HTTP_PUT,
      .form_body = true,
      .fn = admin_delete_series, .scope = AUTH_WRITE},
+    {.pattern = "/api/v1/admin/cleanup", .methods = HTTP_POST, .form_body = true,
+     .fn = admin_cleanup, .scope = AUTH_WRITE, .offload = true},
     {.pattern = "/api/v1/status/storage", .methods = HTTP_GET, .fn = admin_storage_status},
     {.pattern = "/health", .methods = HTTP_GET, .fn = influx2_health, .scope = AUTH_OPEN},
     {.pattern = "/api/v2/setup", .methods = HTTP_GET | HTTP_POST, .fn = influx2_setup,

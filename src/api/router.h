@@ -99,6 +99,7 @@ void prom_rules_backfill(struct http_req *rq, struct http_resp *rs);
 
 /* admin.c: deletion, storage status, health */
 void admin_delete_series(struct http_req *rq, struct http_resp *rs);
+void admin_cleanup(struct http_req *rq, struct http_resp *rs);
 void admin_storage_status(struct http_req *rq, struct http_resp *rs);
 void admin_health(struct http_req *rq, struct http_resp *rs);
 void admin_ready(struct http_req *rq, struct http_resp *rs);

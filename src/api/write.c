@@ -43,6 +43,7 @@
 #include "ingest/remote_write.h"
 #include "model/labels.h"
 #include "model/pipeline.h"
+#include "storage/storage.h"
 
 enum dialect {
     INFLUX_V1,
@@ -78,6 +79,8 @@ struct parse_args {
     enum collectd_format collectd;       /* IMPORT_COLLECTD */
     bool otlp_json;                      /* OTLP: the JSON encoding */
     int64_t now_ms;                      /* default timestamp */
+    const char *bucket;                  /* INFLUX_V2 with buckets: configured: the label
+                                            bucket=NAME every series gets, else NULL */
 };
 
 /* Is an OTLP request in the JSON encoding (OTLP/HTTP: by Content-Type)? */
@@ -131,6 +134,7 @@ static void reply_error(struct http_req *rq, struct http_resp *rs, enum dialect 
         json_key(&w, "code");
         json_cstr(&w, status >= 500   ? "internal error"
                       : status == 413 ? "request too large"
+                      : status == 404 ? "not found"
                                       : "invalid");
         json_key(&w, "message");
     } else {
@@ -391,6 +395,39 @@ static void report_merge(struct ingest_report *into, const struct ingest_report 
     into->lines_bad += from->lines_bad - from->nerrs;
 }
 
+/* Copy src into dst with the label bucket=NAME on every series (replacing a
+ * tag of that name), labels kept sorted; strings stay borrowed from src. */
+static int add_bucket(const struct batch *src, const char *bucket, struct batch *dst)
+{
+    static const struct strv name = {"bucket", 6};
+    struct strv value = strv_c(bucket);
+    batch_reset(dst);
+    int rc = 0;
+    for (size_t i = 0; i < src->nseries && rc == 0; i++) {
+        const struct batch_series *bs = &src->series[i];
+        rc = batch_begin_series(dst);
+        bool put = false;
+        for (uint32_t j = 0; j < bs->nlabels && rc == 0; j++) {
+            const struct label *l = &src->labels[bs->label_off + j];
+            int c = strv_cmp(l->name, name);
+            if (c >= 0 && !put) {
+                rc = batch_add_label(dst, name, value);
+                put = true;
+            }
+            if (c != 0 && rc == 0)
+                rc = batch_add_label(dst, l->name, l->value);
+        }
+        if (!put && rc == 0)
+            rc = batch_add_label(dst, name, value);
+        for (uint32_t j = 0; j < bs->nsamples && rc == 0; j++) {
+            const struct sample *sm = &src->samples[bs->sample_off + j];
+            rc = batch_add_sample(dst, sm->t_ms, sm->v);
+        }
+        rc = rc ? rc : batch_end_series(dst);
+    }
+    return rc;
+}
+
 /* Parse, append, answer: the body of every write endpoint. */
 static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
                      const struct parse_args *a)
@@ -400,13 +437,14 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
     const char *body = rq->body.p ? rq->body.p : "";
     size_t n = rq->body.len, off = 0;
     int line_base = 0;
-    struct batch b;
+    struct batch b, bb; /* bb: b with the bucket label */
     struct ingest_report rep;
     struct err pe = {0};
     struct pipeline_result res = {0};
     struct err ae = {0};
     int rc = 0;
     batch_init(&b);
+    batch_init(&bb);
     ingest_report_init(&rep);
     do {
         size_t len = n - off;
@@ -419,8 +457,11 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
         struct ingest_report srep;
         ingest_report_init(&srep);
         int prc = parse(rq, d, a, body + off, len, &b, &srep, &pe);
+        if (prc == 0 && a->bucket && (prc = add_bucket(&b, a->bucket, &bb)) != 0)
+            prc = -ENOMEM;
         if (prc != 0) {
             batch_fini(&b);
+            batch_fini(&bb);
             metrics_count_write(ctx->metrics, mf, res.samples_added, 1, 0);
             if (prc == -ENOMEM) {
                 reply_error(rq, rs, d, 500, "out of memory while parsing");
@@ -446,7 +487,7 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
         size_t merged = sub_ms(d, a) ? same_ms_count(&b) : 0;
         struct pipeline_result sres = {0};
         struct err sae = {0};
-        int arc = pipeline_append(ctx->pipeline, &b, &sres, &sae);
+        int arc = pipeline_append(ctx->pipeline, a->bucket ? &bb : &b, &sres, &sae);
         res.samples_added += sres.samples_added;
         res.samples_rejected += sres.samples_rejected;
         res.series_created += sres.series_created;
@@ -460,6 +501,7 @@ static void do_write(struct http_req *rq, struct http_resp *rs, enum dialect d,
             break;
     } while (off < n);
     batch_fini(&b);
+    batch_fini(&bb);
     if (rc != 0 && rc != TIDE_ELIMIT) {
         /* An I/O error: the request is not acknowledged. Slices before it may
          * be stored; a resend rewrites the same samples, which dedup keeps once. */
@@ -542,7 +584,28 @@ static void influx_write(struct http_req *rq, struct http_resp *rs, enum dialect
             return;
         }
     }
-    /* db, rp, bucket, org, consistency: accepted and ignored, Tide has one namespace. */
+    /* db, rp, org, consistency: accepted and ignored, Tide has one namespace.
+     * bucket (2.x): with buckets: configured, the series get the label
+     * bucket=NAME, which the bucket's retention rule matches (the InfluxDB 2
+     * migration path, docs/storage.md); without, it is ignored too. */
+    const struct storage_policy *pol = storage_get_policy(rq->ctx->storage);
+    const char *bucket = http_param(rq, "bucket");
+    bool any_bucket = false;
+    for (size_t i = 0; pol && i < pol->nrules; i++)
+        any_bucket |= pol->rules[i].bucket != NULL;
+    if (d == INFLUX_V2 && any_bucket) {
+        if (bucket == NULL || bucket[0] == 0) {
+            reply_error(rq, rs, d, 400, "missing bucket parameter (buckets are configured)");
+            return;
+        }
+        if (storage_policy_bucket(pol, bucket) == NULL) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "bucket \"%.100s\" not found", bucket);
+            reply_error(rq, rs, d, 404, msg);
+            return;
+        }
+        a.bucket = bucket;
+    }
     do_write(rq, rs, d, &a);
 }
 

@@ -44,6 +44,10 @@ void export_usage(FILE *f);
 int query_main(int argc, char **argv);
 void query_usage(FILE *f);
 
+/* `tide admin cleanup [flags]` (admin.c); argv excludes "tide admin". */
+int admin_main(int argc, char **argv);
+void admin_usage(FILE *f);
+
 /* ---- client.c: one keep-alive HTTP connection to the server ---- */
 
 struct client_opts {

@@ -72,6 +72,7 @@ struct server {
     int64_t started_ms; /* wall clock */
     struct selfmetrics *selfmetrics;
     struct storage *storage;
+    struct storage_policy policy; /* tiers:, retention_rules:, buckets: (storage borrows it) */
     struct pipeline *pipeline;
     struct targets *targets;
     struct host_collector *host;
@@ -219,14 +220,16 @@ static int storage_start(void *ctx, struct err *e)
     so.max_label_name_len = c->max_label_name_length;
     so.max_label_value_len = c->max_label_value_length;
     so.report = storage_report;
+    so.policy = &s->policy; /* parsed by serve_main() */
     log_info("main", "tide %s starting: data=%s retention=%lldms fsync=%s", TIDE_VERSION,
              c->data_dir, (long long)c->retention_ms, config_fsync_name(c->fsync));
     int64_t t0 = time_mono_ns();
     struct err oe = {0};
     int rc = storage_open(&s->storage, &so, &oe);
-    if (rc != 0)
+    if (rc != 0) {
         return ERR_SET(e, rc, "cannot open storage in %s: %s", c->data_dir,
                        oe.msg[0] ? oe.msg : tide_strerror(rc));
+    }
     log_info("main", "storage open in %.1f ms", (double)(time_mono_ns() - t0) / 1e6);
     return selfmetrics_register(s->selfmetrics, metrics_collect_storage, s->storage);
 }
@@ -829,6 +832,7 @@ static void server_free(struct server *s)
     config_fini(&s->cfg);
     forward_config_fini(&s->fwd_cfg);
     rules_config_fini(&s->rules_cfg);
+    storage_policy_fini(&s->policy); /* after storage_close(): storage borrows it */
     pthread_mutex_destroy(&s->reload_mu);
     free(s);
 }
@@ -849,6 +853,9 @@ int serve_main(int argc, char **argv)
     config_section_register(&s->cfg, "storage", storage_section, s);
     config_section_register(&s->cfg, "query_backend", query_backend_section, s);
     config_section_register(&s->cfg, "scrape_configs", NULL, NULL); /* read by the targets component */
+    config_section_register(&s->cfg, "tiers", NULL, NULL); /* read by the storage component */
+    config_section_register(&s->cfg, "retention_rules", NULL, NULL);
+    config_section_register(&s->cfg, "buckets", NULL, NULL);
     rules_config_register(&s->rules_cfg, &s->cfg); /* rule_files, global, alerting, external_url */
     int prc = flags_parse("serve", argc, argv, take_config_file, s, is_config_flag);
     if (prc == 0)
@@ -860,6 +867,21 @@ int serve_main(int argc, char **argv)
         return prc > 0 ? 0 : 2;
     }
     log_set_level((enum log_level)s->cfg.log_level);
+    /* tiers:, retention_rules:, buckets: refused like any bad key: exit 2. */
+    struct err pe = {0};
+    prc = storage_policy_parse(config_section(&s->cfg, "tiers"),
+                               config_section(&s->cfg, "retention_rules"),
+                               config_section(&s->cfg, "buckets"), s->cfg.partition_ms, &s->policy,
+                               &pe);
+    if (prc != 0) {
+        if (pe.line > 0)
+            fprintf(stderr, "tide serve: %s:%d:%d: %s\n", config_file(&s->cfg), pe.line, pe.col,
+                    pe.msg);
+        else
+            fprintf(stderr, "tide serve: %s\n", pe.msg);
+        server_free(s);
+        return 2;
+    }
 
     /* Block the stop signals before any thread starts: threads inherit the
      * mask, and only the sigwait() below ever takes them. */

@@ -150,6 +150,7 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
     int rc = storage_select(ev->st, sel->matchers, sel->nmatchers, sl->mint, sl->maxt, &set, ev->e);
     if (rc != 0)
         return rc;
+    ev->tiers_used |= 1; /* raw samples */
     size_t cap = storage_set_count(set);
     sl->s = calloc(cap ? cap : 1, sizeof *sl->s);
     if (sl->s == NULL) {
@@ -224,6 +225,7 @@ static int lazy_next(struct eval *ev, struct slot *sl)
     if (!storage_set_next(sl->set))
         return EVAL_EXEC(ev, "range selector read past its last series");
     sl->next++;
+    ev->tiers_used |= 1; /* raw samples */
     storage_set_labels(sl->set, &sl->cur.ls, &sl->cur.nls);
     const struct sample *v;
     size_t nv;
@@ -611,6 +613,15 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
 {
     const struct ast_call *c = &n->u.call;
     enum promql_func_id f = c->func->id;
+    int tier = tier_eval_pick(ev, n, marg);
+    if (tier >= 0) { /* answered from rollups (tier_eval.c) */
+        struct accum tac = {0};
+        int trc = tier_eval_call(ev, n, marg, tier, &tac);
+        if (trc == 0)
+            accum_take(&tac, out);
+        accum_fini(ev, &tac);
+        return trc;
+    }
     struct matrix sargs[PROMQL_FUNC_MAX_ARGS] = {{0}};
     struct rsrc r = {0};
     struct accum ac = {0};

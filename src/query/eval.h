@@ -88,6 +88,9 @@ struct eval {
     unsigned tick;
     struct slot *slots;           /* one per selector of the tree (ast sel.slot) */
     size_t nslots;
+    int tier_max;                 /* coarsest rollup tier allowed (query_opts.tier): -1 raw
+                                     only; tier_eval.c picks the coarsest that is exact */
+    unsigned tiers_used;          /* bit 0: raw samples read; bit t+1: tier t read */
 };
 
 /* ---- value.c ---- */
@@ -251,6 +254,21 @@ extern bool func_range_baseline_only;
 int func_range_apply_all(struct eval *ev, enum promql_func_id f, const struct window *w,
                          size_t n, double *out, int *got);
 bool func_range_keeps_name(enum promql_func_id f);
+/* rate/increase/delta's extrapolation (Prometheus' extrapolatedRate) of
+ * `result` (last - first, plus resets for counters) over n samples. */
+double func_range_extrapolate(double result, int64_t first_t, double first_v, int64_t last_t,
+                              size_t n, int64_t range_start_ms, int64_t range_end_ms,
+                              int64_t range_ms, bool counter, bool rate);
+
+/* ---- tier_eval.c: range functions answered from rollup tiers ---- */
+
+/* The rollup tier that answers call n (its range argument at index marg)
+ * exactly at the current steps, or -1 to read raw samples. */
+int tier_eval_pick(struct eval *ev, const struct ast_node *n, size_t marg);
+/* Evaluate call n from tier `tier`, output series into ac (labels as
+ * eval_range_call() gives them). */
+int tier_eval_call(struct eval *ev, const struct ast_node *n, size_t marg, int tier,
+                   struct accum *ac);
 
 /* ---- func_instant.c, histogram.c: functions on instant vectors ---- */
 

@@ -26,6 +26,29 @@ static void kahan_inc(double inc, double *sum, double *c)
     *sum = t;
 }
 
+double func_range_extrapolate(double result, int64_t first_t, double first_v, int64_t last_t,
+                              size_t n, int64_t range_start_ms, int64_t range_end_ms,
+                              int64_t range_ms, bool counter, bool rate)
+{
+    double to_start = (double)(first_t - range_start_ms) / 1000;
+    double to_end = (double)(range_end_ms - last_t) / 1000;
+    double sampled = (double)(last_t - first_t) / 1000;
+    double avg = sampled / (double)(n - 1);
+    if (counter && result > 0 && first_v >= 0) {
+        double to_zero = sampled * (first_v / result);
+        if (to_zero < to_start)
+            to_start = to_zero;
+    }
+    double threshold = avg * 1.1;
+    double interval = sampled;
+    interval += to_start < threshold ? to_start : avg / 2;
+    interval += to_end < threshold ? to_end : avg / 2;
+    double factor = interval / sampled;
+    if (rate)
+        factor /= (double)range_ms / 1000;
+    return result * factor;
+}
+
 static double extrapolated_rate(const struct window *w, bool counter, bool rate)
 {
     const struct sample *p = w->p;
@@ -39,23 +62,8 @@ static double extrapolated_rate(const struct window *w, bool counter, bool rate)
             prev = p[i].v;
         }
     }
-    double to_start = (double)(p[0].t_ms - w->range_start_ms) / 1000;
-    double to_end = (double)(w->range_end_ms - p[n - 1].t_ms) / 1000;
-    double sampled = (double)(p[n - 1].t_ms - p[0].t_ms) / 1000;
-    double avg = sampled / (double)(n - 1);
-    if (counter && result > 0 && p[0].v >= 0) {
-        double to_zero = sampled * (p[0].v / result);
-        if (to_zero < to_start)
-            to_start = to_zero;
-    }
-    double threshold = avg * 1.1;
-    double interval = sampled;
-    interval += to_start < threshold ? to_start : avg / 2;
-    interval += to_end < threshold ? to_end : avg / 2;
-    double factor = interval / sampled;
-    if (rate)
-        factor /= (double)w->range_ms / 1000;
-    return result * factor;
+    return func_range_extrapolate(result, p[0].t_ms, p[0].v, p[n - 1].t_ms, n, w->range_start_ms,
+                                  w->range_end_ms, w->range_ms, counter, rate);
 }
 
 /* Least squares fit of the points, x in seconds from intercept_ms. */

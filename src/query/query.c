@@ -7,12 +7,14 @@
 #include "query/query.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/time.h"
 #include "query/ast.h"
 #include "query/eval.h"
+#include "storage/storage.h"
 
 struct query {
     struct arena a;             /* tree, labels, strings */
@@ -119,6 +121,16 @@ static int run(struct query **out, struct storage *st, const char *expr, size_t 
     };
     if (opts.timeout_ms > 0)
         ev.deadline_ns = time_mono_ns() + opts.timeout_ms * 1000000;
+    ev.tier_max = STORAGE_MAX_TIERS;
+    if (opts.tier && opts.tier[0] && strcmp(opts.tier, "auto") != 0) {
+        ev.tier_max = strcmp(opts.tier, "raw") == 0 ? -1 : storage_tier_find(st, opts.tier);
+        if (ev.tier_max < 0 && strcmp(opts.tier, "raw") != 0) {
+            rc = ERR_INVAL(e, "unknown tier \"%s\" (auto, raw or a tier of the tiers: "
+                              "configuration)", opts.tier);
+            query_free(q);
+            return rc;
+        }
+    }
     struct query_result *res = &q->res;
     res->t_ms = start;
 
@@ -134,6 +146,15 @@ static int run(struct query **out, struct storage *st, const char *expr, size_t 
     eval_slots_free(&ev);
     res->samples_loaded = ev.loaded_samples;
     res->peak_samples = ev.peak_samples;
+    for (int t = STORAGE_MAX_TIERS - 1; t >= -1; t--) {
+        if (!(ev.tiers_used & (1u << (t + 1))))
+            continue;
+        size_t l = strlen(res->tier);
+        snprintf(res->tier + l, sizeof res->tier - l, "%s%s", l ? "+" : "",
+                 storage_tier_name(st, t));
+    }
+    if (res->tier[0] == 0)
+        snprintf(res->tier, sizeof res->tier, "raw");
     if (rc != 0) {
         query_free(q);
         return rc;

@@ -61,6 +61,9 @@ struct query_opts {
     int64_t subquery_step_ms;  /* step of a subquery written without one (Prometheus
                                   uses the global evaluation_interval); 0 = 1m */
     size_t max_bytes;          /* cap on the query's arena (labels, tree); 0 = 2 GiB */
+    const char *tier;          /* rollup tiers (docs/storage.md#tiers): NULL or "auto" = the
+                                  coarsest that answers exactly; "raw" = raw samples only; a
+                                  tier name = no coarser than it. Unknown: TIDE_EINVAL */
 };
 
 /* The value types of PromQL results. */
@@ -88,6 +91,8 @@ struct query_result {
     /* Statistics. */
     size_t samples_loaded;  /* samples read from storage */
     size_t peak_samples;    /* most samples held at once (checked against max_samples) */
+    char tier[64];          /* what answered: tier names coarsest first and/or "raw",
+                               joined by "+" ("1h", "5m+raw", "raw") */
 };
 
 struct query;

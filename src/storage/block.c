@@ -859,6 +859,19 @@ void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int
     *maxt_ms = b->series[i].maxt;
 }
 
+void block_series_info(const struct block *b, uint64_t i, uint64_t *nsamples, uint64_t *bytes)
+{
+    *nsamples = 0;
+    *bytes = 0;
+    if (i >= b->meta.nseries)
+        return;
+    const struct rseries *rs = &b->series[i];
+    *nsamples = rs->nsamples;
+    const struct rpage *pg = rs->page < b->npages ? &b->pages[rs->page] : NULL;
+    if (pg && pg->ulen > 0)
+        *bytes = (uint64_t)((double)rs->len * (double)pg->clen / (double)pg->ulen);
+}
+
 /* Page `pg` decompressed in slot *slot, pinned: from the cache or read,
  * checked and decompressed into a new slot (within the process-wide budget,
  * or when every slot is pinned) or this block's least recently used unpinned

@@ -73,6 +73,10 @@ const char *block_path(const struct block *b);
 void block_series_labels(const struct block *b, uint64_t i, const struct label **ls, size_t *n);
 /* Per-series min/max time from the index, for skipping without decoding. */
 void block_series_range(const struct block *b, uint64_t i, int64_t *mint_ms, int64_t *maxt_ms);
+/* Series i's sample count and an estimate of its bytes in the file: its
+ * share of its page's compressed size (len * clen / ulen). Zeros when i is
+ * out of range. For the per-job/instance disk estimate of storage_stats(). */
+void block_series_info(const struct block *b, uint64_t i, uint64_t *nsamples, uint64_t *bytes);
 /* Decode series i's samples, appending them to *v (realloc'd, caller frees),
  * updating *n and *cap. 0 or TIDE_ECORRUPT (then *n is unchanged).
  * Thread-safe. */

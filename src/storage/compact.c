@@ -41,8 +41,7 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Does a tombstone apply to a block of this partition? Caller holds lock. */
-static bool has_tombstones(const struct storage *s, const struct db_block *db)
+bool compact_has_tombstones(const struct storage *s, const struct db_block *db)
 {
     for (size_t i = 0; i < s->ntombs; i++)
         if (s->tombs[i].max_seq >= db->seq && querier_block_find(db, s->tombs[i].sid) >= 0)
@@ -50,8 +49,10 @@ static bool has_tombstones(const struct storage *s, const struct db_block *db)
     return false;
 }
 
-/* Merge blocks (sorted by seq, all of one partition). */
+/* Merge blocks (sorted by seq, all of one partition), leaving out the
+ * series drop[] marks (drop may be NULL). */
 static int compact_partition(struct storage *s, const struct db_block *bs, size_t nb,
+                             const uint8_t *drop, uint32_t ndrop, size_t *dropped,
                              const struct block **damaged, struct err *e)
 {
     size_t total = 0;
@@ -65,11 +66,21 @@ static int compact_partition(struct storage *s, const struct db_block *bs, size_
         for (uint32_t j = 0; j < bs[i].nsids; j++)
             ids[nids++] = bs[i].sids[2 * j];
     qsort(ids, nids, sizeof *ids, cmp_u32);
-    size_t k = 0;
-    for (size_t i = 0; i < nids; i++)
-        if (k == 0 || ids[k - 1] != ids[i])
-            ids[k++] = ids[i];
+    size_t k = 0, nd = 0;
+    uint32_t prev = SERIES_NONE;
+    for (size_t i = 0; i < nids; i++) {
+        uint32_t id = ids[i];
+        if (id == prev)
+            continue; /* sorted: duplicates are adjacent */
+        prev = id;
+        if (drop && id < ndrop && drop[id])
+            nd++;
+        else
+            ids[k++] = id;
+    }
     nids = k;
+    if (dropped)
+        *dropped = nd;
     qsort_r(ids, nids, sizeof *ids, cmp_labels, s);
 
     int64_t partition = bs[0].partition;
@@ -192,7 +203,7 @@ int compact_run(struct storage *s, struct err *e)
         memcpy(copy, s->blocks, nb * sizeof *copy);
     bool *tomb = calloc(nb ? nb : 1, sizeof *tomb);
     for (size_t i = 0; tomb && i < nb; i++)
-        tomb[i] = has_tombstones(s, &copy[i]);
+        tomb[i] = compact_has_tombstones(s, &copy[i]);
     pthread_rwlock_unlock(&s->lock);
     if (!tomb) {
         free(copy);
@@ -221,7 +232,7 @@ int compact_run(struct storage *s, struct err *e)
             continue;
         const struct block *damaged = NULL;
         struct err pe = {0};
-        int prc = compact_partition(s, group, ng, &damaged, &pe);
+        int prc = compact_partition(s, group, ng, NULL, 0, NULL, &damaged, &pe);
         if (prc == 0)
             continue;
         if (damaged)
@@ -246,5 +257,33 @@ int compact_run(struct storage *s, struct err *e)
     free(group);
     free(tomb);
     free(copy);
+    return rc;
+}
+
+int compact_rewrite(struct storage *s, int64_t partition, const uint8_t *drop, uint32_t nseries,
+                    size_t *dropped, struct err *e)
+{
+    if (dropped)
+        *dropped = 0;
+    pthread_rwlock_rdlock(&s->lock);
+    size_t ng = 0;
+    struct db_block *group = malloc((s->nblocks ? s->nblocks : 1) * sizeof *group);
+    bool damaged_any = false;
+    for (size_t i = 0; group && i < s->nblocks; i++)
+        if (s->blocks[i].partition == partition) {
+            group[ng++] = s->blocks[i];
+            damaged_any |= s->blocks[i].damaged;
+        }
+    pthread_rwlock_unlock(&s->lock);
+    if (!group)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    int rc = 0;
+    if (ng > 0 && !damaged_any) {
+        const struct block *damaged = NULL;
+        rc = compact_partition(s, group, ng, drop, nseries, dropped, &damaged, e);
+        if (damaged)
+            flag_damaged(s, damaged);
+    }
+    free(group);
     return rc;
 }

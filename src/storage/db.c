@@ -292,8 +292,19 @@ static int load_blocks(struct storage *s, struct err *e)
         struct dirent *be;
         while (rc == 0 && (be = readdir(pd)) != NULL) {
             unsigned long long seq;
-            char tail[8];
-            if (sscanf(be->d_name, "%llu%7s", &seq, tail) != 2 || strcmp(tail, ".blk") != 0)
+            char tail[12];
+            if (sscanf(be->d_name, "%llu%11s", &seq, tail) != 2)
+                continue;
+            if (strcmp(tail, ".blk.tmp") == 0) {
+                /* A block writer killed before its rename: never live, remove. */
+                char *tmp;
+                if (asprintf(&tmp, "%s/%s", pdir, be->d_name) >= 0) {
+                    unlink(tmp);
+                    free(tmp);
+                }
+                continue;
+            }
+            if (strcmp(tail, ".blk") != 0)
                 continue;
             char *path;
             if (asprintf(&path, "%s/%s", pdir, be->d_name) < 0) {
@@ -347,12 +358,27 @@ static int run_job(struct storage *s, enum storage_job job, bool force_cut, int6
     case STORAGE_JOB_HEAD_CUT:
         rc = head_cut(s, force_cut, &e);
         break;
-    case STORAGE_JOB_COMPACTION:
+    case STORAGE_JOB_COMPACTION: {
+        /* Then the rollup tiers of the partitions compaction settled. */
         rc = compact_run(s, &e);
+        struct err te = {0};
+        int trc = tier_run(s, now_ms, &te);
+        if (rc == 0 && trc != 0) {
+            rc = trc;
+            e = te;
+        }
         break;
-    case STORAGE_JOB_RETENTION:
+    }
+    case STORAGE_JOB_RETENTION: {
         rc = retention_run(s, now_ms, &e);
+        struct err te = {0};
+        int trc = tier_retention(s, now_ms, &te);
+        if (rc == 0 && trc != 0) {
+            rc = trc;
+            e = te;
+        }
         break;
+    }
     default:
         rc = 0;
         break;
@@ -382,7 +408,7 @@ static void bg_run(void *arg, struct loop *l)
         s->bg_next_cut_ms = now + DB_CUT_CHECK_MS;
     }
     if (now >= s->bg_next_maint_ms) {
-        run_job(s, STORAGE_JOB_COMPACTION, false, 0);
+        run_job(s, STORAGE_JOB_COMPACTION, false, time_now_ms());
         run_job(s, STORAGE_JOB_RETENTION, false, time_now_ms());
         s->bg_next_maint_ms = now + DB_MAINT_INTERVAL_MS;
     }
@@ -432,6 +458,7 @@ static void storage_free(struct storage *s)
         free(s->blocks[i].sids);
     }
     free(s->blocks);
+    tier_free(s);
     free(s->tombs);
     series_reg_fini(&s->reg);
     postings_fini(&s->postings);
@@ -517,6 +544,8 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
     if ((rc = load_blocks(s, e)) != 0)
         goto fail;
     if ((rc = tombstone_load(s, e)) != 0)
+        goto fail;
+    if ((rc = tier_load(s, e)) != 0)
         goto fail;
     if ((rc = replay_wal(s, e)) != 0)
         goto fail;

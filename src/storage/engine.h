@@ -40,6 +40,7 @@
 #include "storage/block.h"
 #include "storage/chunk.h"
 #include "storage/storage.h"
+#include "storage/tier.h"
 #include "storage/wal.h"
 
 #define SERIES_NONE UINT32_MAX
@@ -294,7 +295,7 @@ struct tombstone {
 
 struct storage {
     struct storage_opts o;
-    char *dir, *wal_dir, *blocks_dir;
+    char *dir, *wal_dir, *blocks_dir, *tiers_dir;
     int lock_fd;                  /* DIR/LOCK, flock'ed */
 
     pthread_mutex_t maint_mu;
@@ -310,6 +311,7 @@ struct storage {
     size_t nblocks, cap_blocks;
     struct tombstone *tombs;
     size_t ntombs, cap_tombs;
+    struct tier_state tiers[STORAGE_MAX_TIERS]; /* per policy tier (tier.h) */
     bool cutting;                 /* series' frozen data exists */
     bool closing;                 /* storage_close() runs: nothing reads any more */
 
@@ -377,6 +379,9 @@ int querier_resolve(struct storage *s, const struct matcher *m, size_t nm, int64
 int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int64_t maxt_ms,
                            struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
                            struct err *e);
+/* Every series matching, whatever its time range, sorted by labels. */
+int querier_resolve_all(struct storage *s, const struct matcher *m, size_t nm, uint32_t **out,
+                        size_t *n, struct err *e);
 /* Samples of series sid from block db (with tombstones applied) appended to *v. */
 int querier_block_samples(struct storage *s, const struct db_block *db, uint32_t sid,
                           struct sample **v, size_t *n, size_t *cap, struct err *e);
@@ -411,9 +416,31 @@ int head_cut(struct storage *s, bool force, struct err *e);
 
 /* compact.c */
 int compact_run(struct storage *s, struct err *e);
+/* Rewrite the blocks of one partition into one block without the series
+ * whose drop[sid] is set (drop indexed by series id, nseries long; sids
+ * past it are kept). The new block is in place (fsync'ed, renamed) before
+ * the old ones are removed, so a crash in between leaves both, never
+ * neither. *dropped (may be NULL) gets the series left out. Caller holds
+ * maint_mu. */
+int compact_rewrite(struct storage *s, int64_t partition, const uint8_t *drop, uint32_t nseries,
+                    size_t *dropped, struct err *e);
 
 /* retention.c */
 int retention_run(struct storage *s, int64_t now_ms, struct err *e);
+
+/* retention_rules.c: the policy (s->o.policy, may be NULL) as it applies.
+ * Index of the first rule series sr satisfies, or -1 (the defaults). */
+int64_t policy_rule_of(const struct storage *s, const struct series *sr);
+/* Retention of the raw data (tier -1) or of rollup tier `tier` under rule
+ * (-1 = no rule); 0 = forever. */
+int64_t policy_retention(const struct storage *s, int64_t rule, int tier);
+/* The longest (0 if some keep forever) and shortest (0 if all do) retention
+ * any series can have in the raw data (tier -1) or a tier. */
+int64_t policy_max_retention(const struct storage *s, int tier);
+int64_t policy_min_retention(const struct storage *s, int tier);
+
+/* compact.c: does a tombstone apply to block db? Caller holds lock. */
+bool compact_has_tombstones(const struct storage *s, const struct db_block *db);
 
 /* tombstone.c */
 int tombstone_load(struct storage *s, struct err *e);

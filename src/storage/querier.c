@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "storage/engine.h"
+#include "storage/tier.h"
 
 struct storage_set {
     struct storage *s;
@@ -27,6 +28,10 @@ struct storage_set {
     size_t nv, cap;
     size_t hint;         /* samples the last series had: the size to reserve next */
     bool maybe_nan;      /* the current series' samples may hold NaN */
+    int tier;            /* storage_select_rollups(): the tier; -1 for samples */
+    struct storage_rollup *ru; /* the current series' rollups */
+    size_t nru, capru;
+    unsigned sources;    /* storage_set_rollup_sources() */
 };
 
 static int cmp_labels(const void *a, const void *b, void *ctx)
@@ -69,6 +74,17 @@ int querier_resolve(struct storage *s, const struct matcher *m, size_t nm, int64
     *out = ids;
     *n = k;
     return 0;
+}
+
+int querier_resolve_all(struct storage *s, const struct matcher *m, size_t nm, uint32_t **out,
+                        size_t *n, struct err *e)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    int rc = postings_select(&s->postings, &s->intern, series_count(&s->reg), m, nm, out, n, e);
+    pthread_rwlock_unlock(&s->lock);
+    if (rc == 0)
+        sort_by_labels(s, *out, *n);
+    return rc;
 }
 
 int64_t querier_block_find(const struct db_block *db, uint32_t sid)
@@ -290,8 +306,57 @@ int storage_select(struct storage *s, const struct matcher *m, size_t nm, int64_
     set->s = s;
     set->mint_ms = mint_ms;
     set->maxt_ms = maxt_ms;
+    set->tier = -1;
     *out = set;
     return 0;
+}
+
+int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm, int tier,
+                           int64_t mint_ms, int64_t maxt_ms, struct storage_set **out,
+                           struct err *e)
+{
+    *out = NULL;
+    int64_t res = storage_tier_resolution(s, tier);
+    if (res <= 0)
+        return ERR_INVAL(e, "no rollup tier %d", tier);
+    /* No time filter on the series: the raw data of a series may be gone
+     * while its rollups remain (its time range then says nothing). */
+    struct storage_set *set = calloc(1, sizeof *set);
+    if (!set)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    int rc = querier_resolve_all(s, m, nm, &set->ids, &set->n, e);
+    if (rc) {
+        free(set);
+        return rc;
+    }
+    set->s = s;
+    set->tier = tier;
+    set->mint_ms = rollup_window_of(mint_ms, res) * res;
+    set->maxt_ms = rollup_window_of(maxt_ms, res) * res;
+    *out = set;
+    return 0;
+}
+
+int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
+                        struct err *e)
+{
+    *v = NULL;
+    *n = 0;
+    if (set->pos == 0 || set->pos > set->n || set->tier < 0)
+        return ERR_INVAL(e, "storage_set_rollups() without a current series of a rollup set");
+    set->nru = 0;
+    int rc = tier_series_rollups(set->s, set->tier, set->ids[set->pos - 1], set->mint_ms,
+                                 set->maxt_ms, &set->ru, &set->nru, &set->capru, &set->sources, e);
+    if (rc)
+        return rc;
+    *v = set->ru;
+    *n = set->nru;
+    return 0;
+}
+
+unsigned storage_set_rollup_sources(const struct storage_set *set)
+{
+    return set->sources;
 }
 
 bool storage_set_next(struct storage_set *set)
@@ -365,6 +430,7 @@ void storage_set_free(struct storage_set *set)
         return;
     free(set->ids);
     free(set->v);
+    free(set->ru);
     free(set);
 }
 

@@ -6,8 +6,10 @@
  * postings.c), the write-ahead log (wal.c) and the head's compressed chunks
  * (head*.c). The head is cut into immutable blocks per time partition
  * (block.c), which compaction merges (compact.c) and retention drops whole
- * (retention.c). Reads go through storage_select(), which hides whether
- * samples come from the head or from blocks.
+ * or per series (retention.c, retention_rules.c). After compaction, rollup
+ * tiers are computed per partition (tier.c, rollup.c). Reads go through
+ * storage_select(), which hides whether samples come from the head or from
+ * blocks, or storage_select_rollups() for tier windows.
  *
  * Semantics users rely on (docs/storage.md):
  *  - a series is its sorted label set, __name__ included;
@@ -63,6 +65,59 @@ const char *storage_job_name(enum storage_job job);
  * during the call only. The callback must not call back into storage. */
 typedef void storage_report_fn(void *ctx, const char *what, const char *msg);
 
+/* ---- retention policy: rollup tiers and per-series retention ---- */
+
+#define STORAGE_MAX_TIERS 4 /* rollup tiers besides the raw data */
+
+/* A rollup tier (docs/storage.md#tiers). */
+struct storage_tier_spec {
+    char name[16];         /* "5m": how rules, stats and queries name it */
+    int64_t resolution_ms; /* window width; > 0, divides partition_ms, coarser than the last */
+    int64_t retention_ms;  /* 0 = forever */
+};
+
+/* A retention rule: the series whose labels satisfy every matcher keep
+ * their raw samples retention_ms (0 = forever) and their rollups per tier. */
+struct storage_retention_rule {
+    char *bucket;                 /* buckets: the bucket name (matched as label bucket=NAME);
+                                     NULL for a retention_rules: entry */
+    char *selector;               /* the rule's text, for messages */
+    struct matcher *m;            /* owned */
+    size_t nm;
+    int64_t retention_ms;         /* raw data */
+    int64_t tier_retention_ms[STORAGE_MAX_TIERS]; /* -1: the tier's own retention */
+};
+
+/* Owner: whoever parsed it (storage_policy_parse); storage borrows it from
+ * storage_open() to storage_close(). */
+struct storage_policy {
+    struct storage_tier_spec tiers[STORAGE_MAX_TIERS]; /* finest first */
+    size_t ntiers;
+    struct storage_retention_rule *rules; /* buckets first, then retention_rules; first match
+                                             wins, storage_opts.retention_ms last */
+    size_t nrules;
+};
+
+struct yaml_node;
+struct storage;
+/* Build a policy from the config sections `tiers:` (a list of {resolution,
+ * retention, name}; absent: 5m kept 1y and 1h kept 5y; `[]`: none),
+ * `retention_rules:` (a list of {match: SELECTOR, retention: DURATION,
+ * tiers: {NAME: DURATION}}) and `buckets:` (a mapping NAME: DURATION or NAME:
+ * {retention, tiers}). Any node may be NULL (absent). Errors name the node
+ * (e->line, e->col). On failure *out is empty. */
+int storage_policy_parse(const struct yaml_node *tiers, const struct yaml_node *rules,
+                         const struct yaml_node *buckets, int64_t partition_ms,
+                         struct storage_policy *out, struct err *e);
+/* The default policy of storage_policy_parse() with every node absent. */
+void storage_policy_default(struct storage_policy *out);
+void storage_policy_fini(struct storage_policy *p);
+/* The policy storage was opened with (storage_opts.policy), or NULL. */
+const struct storage_policy *storage_get_policy(struct storage *s);
+/* The bucket named name (NUL-terminated), or NULL. */
+const struct storage_retention_rule *storage_policy_bucket(const struct storage_policy *p,
+                                                           const char *name);
+
 struct storage_opts {
     const char *dir;                  /* data directory, created if missing */
     int64_t retention_ms;             /* drop partitions older than this; 0 = keep forever */
@@ -78,6 +133,8 @@ struct storage_opts {
     bool no_cut_on_close;             /* close syncs the WAL but leaves the head in it, as
                                          after a crash; the next open replays it (tide
                                          serve's default: `head_cut_on_stop: false`) */
+    const struct storage_policy *policy; /* tiers and retention rules; NULL: none (raw only,
+                                         retention_ms for every series); borrowed */
     storage_report_fn *report;        /* NULL: events are only counted (storage_stats) */
     void *report_ctx;                 /* its first argument */
 };
@@ -151,6 +208,57 @@ int storage_set_take_samples(struct storage_set *set, struct sample **v, size_t 
  * NaN (no stale marker either), so readers need not look; true when some
  * may be. */
 bool storage_set_maybe_nan(const struct storage_set *set);
+/* ---- rollups (docs/storage.md#tiers) ---- */
+
+/* One window of one series in a rollup tier: the samples with t in
+ * [t_ms, t_ms + resolution), stale markers left out. A window without such
+ * samples has no rollup. NaN values count (as in range vectors). */
+struct storage_rollup {
+    int64_t t_ms;           /* window start, a multiple of the resolution */
+    double count;           /* samples */
+    double sum;             /* Kahan-compensated sum */
+    double min, max;        /* as min_over_time/max_over_time: NaN only when all are */
+    int64_t first_t, last_t;
+    double first, last;
+    double resets;          /* counter resets inside the window: the sum of the value before
+                               each drop, so increase = last - first + resets */
+};
+
+/* Append the rollups of samples v[0..n) (time-sorted, unique) for windows of
+ * res_ms to *out (realloc'd; *n and *cap updated). 0 or -ENOMEM. */
+int storage_rollup_compute(const struct sample *v, size_t n, int64_t res_ms,
+                           struct storage_rollup **out, size_t *nout, size_t *cap);
+
+/* Tier index (into policy->tiers) named `name`, or -1. */
+int storage_tier_find(struct storage *s, const char *name);
+/* The coarsest tier whose resolution divides every one of the given
+ * durations (the step, the window, the offset, the first evaluation time),
+ * or -1 (raw). Zero durations are ignored. */
+int storage_tier_for(struct storage *s, const int64_t *durations, size_t n);
+/* Does tier `tier` hold rolled-up partitions meeting [mint_ms, maxt_ms]?
+ * (Else rollups would all be computed from raw samples: no gain.) */
+bool storage_tier_has_data(struct storage *s, int tier, int64_t mint_ms, int64_t maxt_ms);
+/* Name and resolution of tier i. */
+const char *storage_tier_name(struct storage *s, int tier);
+int64_t storage_tier_resolution(struct storage *s, int tier);
+
+/* A selection read as rollups of tier `tier`: windows starting in
+ * [mint_ms, maxt_ms] (rounded out to the resolution). Where the tier holds a
+ * partition computed from the raw blocks still live, its rollups are read;
+ * elsewhere (the head, partitions not rolled up yet or changed since) they
+ * are computed from the raw samples, so the answer equals raw data wherever
+ * it exists; where raw data was dropped, the tier is all there is. Series
+ * come in label order; iterate with storage_set_next()/labels(). */
+int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm, int tier,
+                           int64_t mint_ms, int64_t maxt_ms, struct storage_set **out,
+                           struct err *e);
+/* The current series' rollups (valid until the next call on the set). */
+int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
+                        struct err *e);
+/* After reading: whether some rollups came from tier files (bit 1) and some
+ * were computed from raw samples (bit 0), over all series read so far. */
+unsigned storage_set_rollup_sources(const struct storage_set *set);
+
 /* Number of series in the set. */
 size_t storage_set_count(const struct storage_set *set);
 void storage_set_free(struct storage_set *set);
@@ -218,6 +326,44 @@ struct storage_stats {
 
 int storage_stats(struct storage *s, struct storage_stats *out);
 void storage_stats_fini(struct storage_stats *st);
+
+/* Where the data goes, by job/instance and by tier, for
+ * /api/v1/status/storage. Computed on demand by walking every series and
+ * block index (no sample is decoded): use it for status pages, not for
+ * /metrics. */
+struct storage_group_info {
+    struct strv job, instance; /* interned; "" when the series has no such label */
+    uint64_t series;           /* series with data */
+    uint64_t samples;          /* in blocks and head */
+    uint64_t bytes;            /* estimate: each block file's size split over its series by
+                                  their share of its compressed pages, the WAL's size by
+                                  head samples; sums to bytes_on_disk */
+    int64_t mint_ms, maxt_ms;  /* 0,0 when empty */
+};
+
+struct storage_tier_info {
+    const char *name;              /* "raw", "5m", ... */
+    int64_t resolution_ms;         /* 0 for raw */
+    int64_t retention_ms;          /* 0 = forever */
+    uint64_t series, samples, bytes; /* for rollup tiers a sample is one rollup point */
+    int64_t mint_ms, maxt_ms;      /* 0,0 when empty */
+};
+
+struct storage_usage {
+    struct storage_group_info *groups; /* sorted by bytes, descending; malloc'd */
+    size_t ngroups;
+    struct storage_tier_info *tiers;   /* finest first; malloc'd */
+    size_t ntiers;
+};
+
+int storage_usage(struct storage *s, struct storage_usage *out);
+void storage_usage_fini(struct storage_usage *u);
+
+/* What storage_delete() with the same arguments would remove now: the
+ * series with samples in [mint_ms, maxt_ms] and those samples (decoded and
+ * counted, tombstones applied). For dry runs and cleanup reports. */
+int storage_count(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,
+                  int64_t maxt_ms, uint64_t *n_series, uint64_t *n_samples, struct err *e);
 
 /* What Prometheus' /api/v1/status/tsdb shows. */
 struct storage_count {

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# tiers.sh: long-history benchmark (issue 12): disk and chart queries over
+# months of data, Tide with rollup tiers vs Tide raw-only vs VictoriaMetrics.
+#
+# Data: bench/gen/tiers_gen.c, --series series (default 1 000: 100 hosts x 5
+# gauges + 5 counters with resets) every --interval s (10) for --days days
+# (90) ending at the start of the current UTC day, sent as byte-identical
+# Prometheus remote-write bodies (one hour of whole series per request), day
+# by day, oldest first, 4 parallel curl workers. Days are generated once
+# into bench/out/tiers-* and reused.
+# Per system, on a fresh data dir (127.0.0.1 only):
+#   1. ingest every day (wall time);
+#   2. Tide: wait until the maintenance job has rolled every partition up
+#      (the 1h tier's point count stops moving); VM: /internal/force_flush;
+#   3. disk: `du` of the data dir; for Tide also raw vs tier bytes from
+#      /api/v1/status/storage ("with tiers vs raw-only");
+#   4. query_range at a 1 h step over the last 30 days and over all --days:
+#        avg_over_time(gauge_0[1h])            100 series
+#        max_over_time(gauge_0[1h])            100 series
+#        sum by (host) (rate(counter_0_total[1h]))  100 series
+#      --queries times each (median), Tide with tier=auto (tiers) and
+#      tier=raw (raw samples), VM as it is; every answer's series count and
+#      Tide's "tier" field are checked.
+# Prints a markdown table (medians, ms) and the ratios.
+#
+# Usage: bench/peer/tiers.sh [--days 90] [--series 1000] [--interval 10]
+#          [--queries 5] [--systems "tide vm"] [--end UNIX_DAY_START] [--no-build]
+#   --days 7 --series 100 makes a quick run (a few minutes).
+# Environment: TIDE_BIN (build/tide), TIDE_ARGS (default "--collect-host
+#   false --retention 0"), VM_BIN (victoria-metrics), VM_ARGS.
+# Bounded: start 60 s, each request 300 s, the tier wait 40 min, shutdown
+# 180 s (then SIGKILL of that PID only).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/bench/peer/lib.sh"
+DAYS=90 NSERIES=1000 INTERVAL=10 QUERIES=5 CONC=4
+# Raw data kept for the whole run (the default retention, 30 d, would leave
+# only the tiers for older days, which is what production wants but not a
+# fair raw-vs-tier comparison).
+TIDE_ARGS=${TIDE_ARGS:---collect-host false --retention 0}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --days) DAYS=$2; shift 2 ;;
+    --series) NSERIES=$2; shift 2 ;;
+    --interval) INTERVAL=$2; shift 2 ;;
+    --queries) QUERIES=$2; shift 2 ;;
+    *) bench_common_opt 2,31 "$@"; shift "$NSHIFT" ;;
+    esac
+done
+mkdir -p "$OUT"
+bench_check_systems
+
+GEN="$OUT/tiers_gen"
+LIBS=("$ROOT/build/libtide_ingest.a" "$ROOT/build/proto/libtide_proto.a"
+      "$ROOT/build/libtide_model.a" "$ROOT/build/libtide_core.a")
+if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen/tiers_gen.c" -nt "$GEN" ] ||
+   [ "$ROOT/build/libtide_ingest.a" -nt "$GEN" ]; then
+    log "compiling the generator"
+    # shellcheck disable=SC2046
+    ${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/build/gen" \
+        "$ROOT/bench/gen/tiers_gen.c" "${LIBS[@]}" \
+        $(pkg-config --libs libprotobuf-c libzstd zlib libxxhash libpcre2-8 yaml-0.1) \
+        -lsnappy -lpthread -lm -o "$GEN"
+fi
+[ -n "$END" ] || END=$(( $(date -u +%s) / 86400 * 86400 ))
+DATA="$OUT/tiers-s${NSERIES}-d${DAYS}-i${INTERVAL}-e${END}"
+if [ ! -d "$DATA" ]; then
+    rm -rf "$OUT"/tiers-s*
+    mkdir -p "$DATA"
+fi
+for d in $(seq 0 $((DAYS - 1))); do
+    [ -f "$DATA/manifest-$(printf %04d "$d")" ] && continue
+    "$GEN" --out "$DATA" --day "$d" --days "$DAYS" --series "$NSERIES" --interval "$INTERVAL" --end "$END"
+done
+SAMPLES=$(cat "$DATA"/manifest-* | awk -F= '/^samples=/ {s += $2} END {printf "%d", s}')
+BYTES=$(cat "$DATA"/manifest-* | awk -F= '/^bytes=/ {s += $2} END {printf "%d", s}')
+log "data: $NSERIES series x $DAYS days at ${INTERVAL}s = $SAMPLES samples, $((BYTES / 1048576)) MiB of requests"
+
+trap bench_cleanup EXIT
+RES="$OUT/tiers-results.txt"
+: >"$RES"
+
+# query NAME PORT EXPR START EXTRA: median ms of QUERIES runs; checks the answer.
+query() {
+    local name=$1 port=$2 expr=$3 start=$4 extra=$5 t times=() body="$OUT/tiers-q.json"
+    for _ in $(seq "$QUERIES"); do
+        t=$(curl -s -o "$body" -w '%{time_total}' --max-time 300 -G "http://127.0.0.1:$port/api/v1/query_range" \
+            --data-urlencode "query=$expr" --data-urlencode "start=$start" --data-urlencode "end=$END" \
+            --data-urlencode step=3600 $extra)
+        times+=("$t")
+    done
+    local info
+    info=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=j["data"]["result"]; print(len(r), sum(len(s["values"]) for s in r), j.get("tier", "-"))' "$body")
+    local med
+    med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]*1000}')
+    echo "$name $med $info" >>"$RES"
+    log "$name: ${med} ms (series, points, tier: $info)"
+}
+
+QUERIES_SET=("avg|avg_over_time(gauge_0[1h])" "max|max_over_time(gauge_0[1h])"
+             "rate|sum by (host) (rate(counter_0_total[1h]))")
+
+for sys in $SYSTEMS; do
+    dir="$OUT/tiers-db-$sys"
+    rm -rf "$dir"
+    port=$(free_port)
+    start_server "$sys" "$dir" "$port" "$OUT/tiers-$sys.log"
+    t0=$(date +%s.%N)
+    for d in $(seq 0 $((DAYS - 1))); do
+        find "$DATA" -name "req-$(printf %04d "$d")-*.bin" -print0 | sort -z |
+            xargs -0 -P "$CONC" -I{} curl -s -o /dev/null --max-time 300 \
+                -H 'Content-Type: application/x-protobuf' -H 'Content-Encoding: snappy' \
+                -H 'X-Prometheus-Remote-Write-Version: 0.1.0' --data-binary @{} \
+                "http://127.0.0.1:$port/api/v1/write" || true
+    done
+    t1=$(date +%s.%N)
+    echo "$sys ingest_s $(echo "$t1 - $t0" | bc)" >>"$RES"
+    log "$sys: ingested in $(echo "$t1 - $t0" | bc) s"
+    if [ "$sys" = tide ]; then
+        # Rolled up: the 1h tier's points stop moving (the job runs once a minute).
+        prev=-1
+        for _ in $(seq 80); do
+            sleep 30
+            cur=$(curl -s "http://127.0.0.1:$port/api/v1/status/storage" |
+                python3 -c 'import json,sys; j=json.load(sys.stdin)["data"]; print(j["tiers"][-1]["samples"], j["head"]["samples"])')
+            log "tide: 1h tier points, head samples: $cur"
+            [ "$cur" = "$prev" ] && [ "${cur%% *}" -gt 0 ] && break
+            prev=$cur
+        done
+        curl -s "http://127.0.0.1:$port/api/v1/status/storage" >"$OUT/tiers-status.json"
+        python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["data"]
+for t in j["tiers"]: print("tide tier_bytes_%s %d %d" % (t["name"], t["bytes"], t["samples"]))' \
+            "$OUT/tiers-status.json" >>"$RES"
+    else
+        curl -s -o /dev/null "http://127.0.0.1:$port/internal/force_flush" || true
+        sleep 5
+    fi
+    echo "$sys du_bytes $(du -sb "$dir" | cut -f1)" >>"$RES"
+    for range in 30 "$DAYS"; do
+        qs=$((END - range * 86400))
+        for q in "${QUERIES_SET[@]}"; do
+            qn=${q%%|*} qe=${q#*|}
+            if [ "$sys" = tide ]; then
+                query "tide-tiers-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=auto"
+                query "tide-raw-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=raw"
+            else
+                query "vm-$qn-${range}d" "$port" "$qe" "$qs" ""
+            fi
+        done
+    done
+    stop_server
+done
+
+log "results in ${RES#"$ROOT"/}"
+python3 - "$RES" "$DAYS" <<'EOF'
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+days = sys.argv[2]
+q = {r[0]: float(r[1]) for r in rows if r[0].count("-") >= 2}
+print("| query (1 h step) | Tide tiers ms | Tide raw ms | VM ms | raw/tiers | VM/tiers |")
+print("|---|---|---|---|---|---|")
+for rng in ("30d", days + "d"):
+    for n in ("avg", "max", "rate"):
+        t, r, v = q.get("tide-tiers-%s-%s" % (n, rng)), q.get("tide-raw-%s-%s" % (n, rng)), q.get("vm-%s-%s" % (n, rng))
+        f = lambda x: "%.1f" % x if x is not None else "-"
+        rt = lambda a, b: "%.1fx" % (a / b) if a is not None and b else "-"
+        print("| %s %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), rt(r, t), rt(v, t)))
+for r in rows:
+    if r[1] in ("du_bytes", "ingest_s") or r[1].startswith("tier_bytes"):
+        print(" ".join(r))
+EOF

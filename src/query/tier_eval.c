@@ -1,0 +1,207 @@
+/* tier_eval.c: query planning over rollup tiers (docs/storage.md#tiers).
+ *
+ * A call f(sel[w]) can be answered from a tier of resolution R when f is
+ * rate, increase, avg/min/max/sum/count/last_over_time, the selector has no
+ * `@`, and w, the offset, the first evaluation time and the step are
+ * multiples of R: each window [T - w, T] is then the tier windows starting
+ * in [T - w, T - R], plus the sample at exactly T when there is one (the
+ * `first` of the tier window starting at T). tier_eval_pick() asks storage
+ * for the coarsest such tier (storage_tier_for) within ev->tier_max that
+ * holds rolled-up partitions in the query's range (else raw is read); the
+ * rollups come from storage_select_rollups(), which reads tier files where
+ * they match the raw data and rolls raw samples up elsewhere (head,
+ * retention edges), so the answer equals the raw one: exactly for count,
+ * min, max, last_over_time and for rate/increase without counter resets,
+ * to floating-point rounding for sums, averages and several resets (the
+ * same numbers added in another grouping).
+ * Everything else (plain selectors, quantile_over_time, irate, deriv, ...)
+ * reads raw samples.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "query/eval.h"
+#include "storage/storage.h"
+
+static bool tier_capable(enum promql_func_id f)
+{
+    switch (f) {
+    case FN_RATE:
+    case FN_INCREASE:
+    case FN_AVG_OVER_TIME:
+    case FN_MIN_OVER_TIME:
+    case FN_MAX_OVER_TIME:
+    case FN_SUM_OVER_TIME:
+    case FN_COUNT_OVER_TIME:
+    case FN_LAST_OVER_TIME:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int tier_eval_pick(struct eval *ev, const struct ast_node *n, size_t marg)
+{
+    const struct ast_call *c = &n->u.call;
+    if (ev->tier_max < 0 || !tier_capable(c->func->id))
+        return -1;
+    const struct ast_node *m = ast_unparen(c->args[marg]);
+    if (m->kind != AST_MATRIX)
+        return -1;
+    const struct ast_selector *sel = &m->u.mat.vs->u.sel;
+    if (sel->at != AT_NONE)
+        return -1;
+    int64_t d[4] = {m->u.mat.range_ms, sel->offset_ms, ev->start,
+                    eval_nsteps(ev) > 1 ? ev->interval : 0};
+    if (d[0] <= 0)
+        return -1;
+    int t = storage_tier_for(ev->st, d, 4);
+    /* storage_tier_for() ignores zeros; a zero start is a multiple of all. */
+    if (t > ev->tier_max)
+        t = ev->tier_max;
+    while (t >= 0) {
+        int64_t res = storage_tier_resolution(ev->st, t);
+        if (d[0] % res == 0 && d[1] % res == 0 && d[2] % res == 0 && d[3] % res == 0)
+            break;
+        t--;
+    }
+    /* Only where the tier holds rolled-up data: rolling raw samples up on
+     * the spot gains nothing, and raw evaluation is Prometheus' to the bit. */
+    int64_t lo = ev->start - sel->offset_ms - d[0], hi = ev->end - sel->offset_ms;
+    if (t >= 0 && !storage_tier_has_data(ev->st, t, lo, hi))
+        return -1;
+    return t;
+}
+
+static void kahan(double inc, double *sum, double *c)
+{
+    double t = *sum + inc;
+    if (fabs(*sum) >= fabs(inc))
+        *c += (*sum - t) + inc;
+    else
+        *c += (inc - t) + *sum;
+    *sum = t;
+}
+
+/* The samples of one PromQL window, summarised from its rollups. */
+struct wsum {
+    double count, sum, c, min, max, resets, first, last;
+    int64_t first_t, last_t;
+};
+
+static void wsum_add(struct wsum *w, const struct storage_rollup *r)
+{
+    if (w->count == 0) {
+        w->first = r->first;
+        w->first_t = r->first_t;
+        w->min = r->min;
+        w->max = r->max;
+    } else {
+        if (r->first < w->last)
+            w->resets += w->last; /* a reset between two windows */
+        if (r->min < w->min || isnan(w->min))
+            w->min = r->min;
+        if (r->max > w->max || isnan(w->max))
+            w->max = r->max;
+    }
+    w->resets += r->resets;
+    w->count += r->count;
+    kahan(r->sum, &w->sum, &w->c);
+    w->last = r->last;
+    w->last_t = r->last_t;
+}
+
+/* f over the window; 1 with *out set, 0 for no output. */
+static int wsum_apply(enum promql_func_id f, const struct wsum *w, int64_t lo, int64_t hi,
+                      int64_t range_ms, double *out)
+{
+    if (w->count == 0)
+        return 0;
+    double sum = isinf(w->sum) ? w->sum : w->sum + w->c;
+    switch (f) {
+    case FN_RATE:
+    case FN_INCREASE:
+        if (w->count < 2)
+            return 0;
+        *out = func_range_extrapolate(w->last - w->first + w->resets, w->first_t, w->first,
+                                      w->last_t, (size_t)w->count, lo, hi, range_ms, true,
+                                      f == FN_RATE);
+        return 1;
+    case FN_AVG_OVER_TIME: *out = sum / w->count; return 1;
+    case FN_SUM_OVER_TIME: *out = sum; return 1;
+    case FN_COUNT_OVER_TIME: *out = w->count; return 1;
+    case FN_MIN_OVER_TIME: *out = w->min; return 1;
+    case FN_MAX_OVER_TIME: *out = w->max; return 1;
+    case FN_LAST_OVER_TIME: *out = w->last; return 1;
+    default: return 0;
+    }
+}
+
+int tier_eval_call(struct eval *ev, const struct ast_node *n, size_t marg, int tier,
+                   struct accum *ac)
+{
+    const struct ast_call *c = &n->u.call;
+    enum promql_func_id f = c->func->id;
+    const struct ast_node *m = ast_unparen(c->args[marg]);
+    const struct ast_selector *sel = &m->u.mat.vs->u.sel;
+    int64_t range = m->u.mat.range_ms, res = storage_tier_resolution(ev->st, tier);
+    size_t nsteps = eval_nsteps(ev);
+    int64_t first_lo = ev->start - sel->offset_ms - range;
+    int64_t last_hi = ev->end - sel->offset_ms;
+    struct storage_set *set;
+    int rc = storage_select_rollups(ev->st, sel->matchers, sel->nmatchers, tier, first_lo, last_hi,
+                                    &set, ev->e);
+    if (rc != 0)
+        return rc;
+    bool keep_name = func_range_keeps_name(f);
+    while (rc == 0 && storage_set_next(set)) {
+        if ((rc = eval_check(ev)) != 0)
+            break;
+        const struct storage_rollup *r;
+        size_t nr;
+        if ((rc = storage_set_rollups(set, &r, &nr, ev->e)) != 0)
+            break;
+        if (nr == 0)
+            continue;
+        if ((rc = eval_account(ev, (long long)nr)) != 0)
+            break;
+        const struct label *ls;
+        size_t nls;
+        storage_set_labels(set, &ls, &nls);
+        if (!keep_name && (rc = eval_drop_name(ev, ls, nls, &ls, &nls)) != 0)
+            break;
+        long idx = -1;
+        size_t a = 0; /* first rollup of the window */
+        for (size_t k = 0; k < nsteps && rc == 0; k++) {
+            int64_t hi = ev->start + (int64_t)k * ev->interval - sel->offset_ms;
+            int64_t lo = hi - range;
+            while (a < nr && r[a].t_ms < lo)
+                a++;
+            struct wsum w = {0};
+            size_t b = a;
+            for (; b < nr && r[b].t_ms <= hi - res; b++)
+                wsum_add(&w, &r[b]);
+            if (b < nr && r[b].t_ms == hi && r[b].first_t == hi) {
+                /* The sample at exactly T closes the window. */
+                struct storage_rollup one = {.t_ms = hi, .count = 1, .sum = r[b].first,
+                                             .min = r[b].first, .max = r[b].first,
+                                             .first_t = hi, .first = r[b].first,
+                                             .last_t = hi, .last = r[b].first};
+                wsum_add(&w, &one);
+            }
+            double v;
+            if (!wsum_apply(f, &w, lo, hi, range, &v))
+                continue;
+            if (idx < 0 && (idx = accum_series(ev, ac, ls, nls)) < 0) {
+                rc = (int)idx;
+                break;
+            }
+            rc = accum_point(ev, ac, (size_t)idx, ev->start + (int64_t)k * ev->interval, v);
+        }
+        eval_account(ev, -(long long)nr);
+    }
+    unsigned src = storage_set_rollup_sources(set);
+    ev->tiers_used |= (src & 2 ? 1u << (tier + 1) : 0) | (src & 1 ? 1u : 0);
+    storage_set_free(set);
+    return rc;
+}

@@ -1,0 +1,167 @@
+/* rollup.c: rollup windows of a series (storage_rollup_compute) and their
+ * encoding as block samples (tier files, docs/format/tier.md).
+ *
+ * A window k of resolution R holds the samples with t in [kR, (k+1)R):
+ * left-closed like partitions (R divides the partition width, so no window
+ * straddles two), so a PromQL window [T - w, T] with T and w multiples of R
+ * is the windows starting in [T - w, T - R] plus, at most, the one sample
+ * at exactly T, which is the `first` of the window starting there.
+ * Stale markers are left out (range vectors drop them); NaN values count.
+ *
+ * Encoding: window k's nine fields become nine samples of the series in the
+ * tier block, field f at timestamp f * 2^40 + k + 2^39 (rollup_ts), so a
+ * tier block is a plain block (block.c) whose series are the raw series and
+ * each field is a column of its own (counts, offsets and values each
+ * compress with their own codec mode). first_t and last_t are stored as
+ * their distance from the window start (small integers).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/engine.h"
+#include "storage/tier.h"
+
+static bool stale(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b == STALE_NAN_BITS;
+}
+
+static void kahan(double inc, double *sum, double *c)
+{
+    double t = *sum + inc;
+    if (fabs(*sum) >= fabs(inc))
+        *c += (*sum - t) + inc;
+    else
+        *c += (inc - t) + *sum;
+    *sum = t;
+}
+
+int64_t rollup_window_of(int64_t t_ms, int64_t res_ms)
+{
+    int64_t q = t_ms / res_ms; /* floor, also for negative t */
+    if (t_ms % res_ms != 0 && t_ms < 0)
+        q--;
+    return q;
+}
+
+static int grow(struct storage_rollup **out, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 64;
+    struct storage_rollup *v = realloc(*out, nc * sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    *out = v;
+    *cap = nc;
+    return 0;
+}
+
+int storage_rollup_compute(const struct sample *v, size_t n, int64_t res_ms,
+                           struct storage_rollup **out, size_t *nout, size_t *cap)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (stale(v[i].v)) {
+            i++;
+            continue;
+        }
+        int64_t k = rollup_window_of(v[i].t_ms, res_ms);
+        int64_t start = k * res_ms, end = start + res_ms;
+        if (grow(out, *nout, cap))
+            return -ENOMEM;
+        struct storage_rollup *r = &(*out)[(*nout)++];
+        double sum = 0, c = 0, prev = v[i].v;
+        *r = (struct storage_rollup){.t_ms = start, .first_t = v[i].t_ms, .first = v[i].v,
+                                     .min = v[i].v, .max = v[i].v};
+        for (; i < n && v[i].t_ms < end; i++) {
+            double x = v[i].v;
+            if (stale(x))
+                continue;
+            r->count++;
+            kahan(x, &sum, &c);
+            if (x < r->min || isnan(r->min))
+                r->min = x;
+            if (x > r->max || isnan(r->max))
+                r->max = x;
+            if (r->count > 1 && x < prev)
+                r->resets += prev;
+            prev = x;
+            r->last_t = v[i].t_ms;
+            r->last = x;
+        }
+        r->sum = isinf(sum) ? sum : sum + c;
+    }
+    return 0;
+}
+
+int rollup_encode(const struct storage_rollup *r, size_t n, int64_t res_ms, struct sample **buf,
+                  size_t *cap)
+{
+    size_t need = n * ROLLUP_FIELDS;
+    if (need > *cap) {
+        struct sample *v = realloc(*buf, (need ? need : 1) * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        *buf = v;
+        *cap = need;
+    }
+    struct sample *o = *buf;
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = rollup_window_of(r[i].t_ms, res_ms);
+        if (k < -ROLLUP_K_BIAS || k >= ROLLUP_K_BIAS)
+            return TIDE_ELIMIT;
+        const double f[ROLLUP_FIELDS] = {
+            [ROLLUP_F_COUNT] = r[i].count,
+            [ROLLUP_F_SUM] = r[i].sum,
+            [ROLLUP_F_MIN] = r[i].min,
+            [ROLLUP_F_MAX] = r[i].max,
+            [ROLLUP_F_FIRST_DT] = (double)(r[i].first_t - r[i].t_ms),
+            [ROLLUP_F_FIRST] = r[i].first,
+            [ROLLUP_F_LAST_DT] = (double)(r[i].last_t - r[i].t_ms),
+            [ROLLUP_F_LAST] = r[i].last,
+            [ROLLUP_F_RESETS] = r[i].resets,
+        };
+        for (int j = 0; j < ROLLUP_FIELDS; j++)
+            o[(size_t)j * n + i] = (struct sample){rollup_ts(j, k), f[j]};
+    }
+    return 0;
+}
+
+int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, int64_t ka, int64_t kb,
+                  struct storage_rollup **out, size_t *nout, size_t *cap)
+{
+    if (n % ROLLUP_FIELDS)
+        return TIDE_ECORRUPT;
+    size_t m = n / ROLLUP_FIELDS;
+    for (size_t i = 0; i < m; i++) {
+        int64_t k = rollup_ts_k(v[i].t_ms);
+        for (int j = 0; j < ROLLUP_FIELDS; j++)
+            if (v[(size_t)j * m + i].t_ms != rollup_ts(j, k))
+                return TIDE_ECORRUPT;
+        if (k < ka || k > kb)
+            continue;
+        if (grow(out, *nout, cap))
+            return -ENOMEM;
+        int64_t start = k * res_ms;
+#define F(x) v[(size_t)(x) * m + i].v
+        (*out)[(*nout)++] = (struct storage_rollup){
+            .t_ms = start,
+            .count = F(ROLLUP_F_COUNT),
+            .sum = F(ROLLUP_F_SUM),
+            .min = F(ROLLUP_F_MIN),
+            .max = F(ROLLUP_F_MAX),
+            .first_t = start + (int64_t)F(ROLLUP_F_FIRST_DT),
+            .first = F(ROLLUP_F_FIRST),
+            .last_t = start + (int64_t)F(ROLLUP_F_LAST_DT),
+            .last = F(ROLLUP_F_LAST),
+            .resets = F(ROLLUP_F_RESETS),
+        };
+#undef F
+    }
+    return 0;
+}

@@ -1,0 +1,269 @@
+/* test_tier_eval.c: range functions answered from rollup tiers (tier_eval.c)
+ * against the same queries over raw samples, differentially.
+ *
+ * Three days of counters with resets, gauges with NaN and ±Inf, stale
+ * markers and gaps are stored and rolled up (tiers 1m and 5m), then more
+ * samples go to the head only, so queries stitch tier files with rollups
+ * of raw data. Thousands of random (function, window, step, range, offset)
+ * combinations evaluated with tier=auto must equal tier=raw: the same
+ * series, steps and values (bit for bit for count/min/max/last and
+ * reset-free rates, within 1e-9 relative for sums and averages), and most of
+ * them must actually have been answered by a tier. Misaligned queries fall
+ * back to raw, and `tier=` picks or refuses a tier.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/fs.h"
+#include "core/yaml_tree.h"
+#include "query/query.h"
+#include "storage/storage.h"
+
+#define DAY_MS 86400000LL
+#define MIN_MS 60000LL
+#define T0 (300 * DAY_MS)
+#define NSER 8
+
+static struct storage *st;
+static struct storage_policy pol;
+static char *dir;
+
+static void gen(uint64_t seed, int64_t from, int64_t to)
+{
+    struct batch b;
+    batch_init(&b);
+    static const char *const names[NSER] = {"c0", "g1", "c2", "g3", "c4", "g5", "c6", "g7"};
+    for (int k = 0; k < NSER; k++) {
+        uint64_t r = seed * 104729 + (uint64_t)k * 7 + 1;
+        const char *name = names[k]; /* the batch borrows label strings */
+        batch_begin_series(&b);
+        batch_add_label(&b, STRV_LIT(LABEL_METRIC_NAME), strv_c(k % 2 ? "gauge" : "counter"));
+        batch_add_label(&b, STRV_LIT("s"), strv_c(name));
+        double c = (double)(k * 1000);
+        /* Every 30 s on the grid (so often exactly on window edges), some
+         * jittered by up to 3 s, with gaps. */
+        for (int64_t j = 0; from + j * 30000 < to; j++) {
+            uint64_t x = test_rnd(&r);
+            int64_t t = from + j * 30000 + (x % 4 == 0 ? (int64_t)(x % 7) * 1000 - 3000 : 0);
+            double v;
+            if (k % 2 == 0) {
+                c += (double)(x % 1000) / 8;
+                if (x % 211 == 0)
+                    c = (double)(x % 50); /* reset */
+                v = c;
+            } else {
+                v = (double)(int64_t)(x % 100000) / 64 - 500;
+                if (k == 3 && x % 97 == 0)
+                    v = NAN;
+                else if (k == 5 && x % 89 == 0)
+                    v = x & 1 ? INFINITY : -INFINITY;
+            }
+            if (x % 307 == 0)
+                v = from_bits(STALE_NAN_BITS);
+            if (t >= from && t < to)
+                batch_add_sample(&b, t, v);
+            if (x % 1511 == 0)
+                j += (int64_t)(x % 80); /* a gap */
+        }
+        batch_end_series(&b);
+    }
+    struct err e = {0};
+    int rc = storage_append(st, &b, NULL, &e);
+    batch_fini(&b);
+    if (rc)
+        fail_msg("append: %s", e.msg);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR");
+    assert_true(asprintf(&dir, "%s/tide_tiereval_XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
+    assert_non_null(mkdtemp(dir));
+    const char *yaml = "tiers:\n  - {resolution: 1m}\n  - {resolution: 5m}\n";
+    struct yaml_tree *t;
+    struct err e = {0};
+    assert_int_equal(yaml_tree_parse(yaml, strlen(yaml), "t.yml", &t, &e), 0);
+    assert_int_equal(storage_policy_parse(yaml_tree_get(yaml_tree_root(t), "tiers"), NULL, NULL,
+                                          DAY_MS, &pol, &e),
+                     0);
+    yaml_tree_free(t);
+    struct storage_opts o = {.dir = dir, .no_background = true, .partition_ms = DAY_MS,
+                             .policy = &pol};
+    assert_int_equal(storage_open(&st, &o, &e), 0);
+    gen(1, T0, T0 + 3 * DAY_MS);
+    assert_int_equal(storage_maintain(st, true, T0 + 3 * DAY_MS, &e), 0);
+    /* Head only: the third day gets more samples in between (out of order),
+     * the fourth is new. */
+    gen(2, T0 + 2 * DAY_MS + 7000, T0 + 2 * DAY_MS + 6 * 3600000);
+    gen(3, T0 + 3 * DAY_MS, T0 + 3 * DAY_MS + 8 * 3600000);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    storage_close(st);
+    storage_policy_fini(&pol);
+    fs_rm_rf(dir);
+    free(dir);
+    return 0;
+}
+
+static bool close_enough(double a, double b, bool exact)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b);
+    if (isinf(a) || isinf(b))
+        return a == b;
+    if (exact)
+        return bits(a) == bits(b) || a == b;
+    double d = fabs(a - b), m = fmax(fabs(a), fabs(b));
+    return d <= 1e-9 * m || d <= 1e-9;
+}
+
+static const char *const funcs[] = {"rate", "increase", "avg_over_time", "min_over_time",
+                                    "max_over_time", "sum_over_time", "count_over_time",
+                                    "last_over_time"};
+
+/* Run expr as a range query with tier `tier`; *q owned by the caller. */
+static struct query *run(const char *expr, int64_t s, int64_t e_, int64_t step, const char *tier)
+{
+    struct query *q;
+    struct query_opts o = {.tier = tier};
+    struct err e = {0};
+    int rc = query_range(&q, st, expr, strlen(expr), s, e_, step, &o, &e);
+    if (rc)
+        fail_msg("%s [tier %s]: %s", expr, tier, e.msg);
+    return q;
+}
+
+static void test_differential(void **state)
+{
+    (void)state;
+    uint64_t rnd = 20261206;
+    int combos = 0, from_tier = 0, stitched = 0, points = 0;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < 2000; i++) {
+        const char *f = funcs[test_rnd(&rnd) % 8];
+        int64_t res = test_rnd(&rnd) % 2 ? 5 * MIN_MS : MIN_MS;
+        int64_t window = res * (int64_t)(1 + test_rnd(&rnd) % 30);
+        int64_t step = res * (int64_t)(1 + test_rnd(&rnd) % 20);
+        int64_t nsteps = 1 + (int64_t)(test_rnd(&rnd) % 40);
+        /* Anywhere from before the data to past its end (the head). */
+        int64_t start = T0 - 2 * 3600000 + res * (int64_t)(test_rnd(&rnd) % (uint64_t)(3 * DAY_MS / res + 12 * 3600000 / res));
+        int64_t offset = test_rnd(&rnd) % 4 == 0 ? res * (int64_t)(test_rnd(&rnd) % 10) : 0;
+        const char *sel = test_rnd(&rnd) % 2 ? "counter" : "{__name__=~\"counter|gauge\"}";
+        char expr[256];
+        if (offset)
+            snprintf(expr, sizeof expr, "%s(%s[%lldms] offset %lldms)", f, sel,
+                     (long long)window, (long long)offset);
+        else
+            snprintf(expr, sizeof expr, "%s(%s[%lldms])", f, sel, (long long)window);
+        int64_t end = start + (nsteps - 1) * step;
+        struct query *qt = run(expr, start, end, step, "auto");
+        struct query *qr = run(expr, start, end, step, "raw");
+        const struct query_result *rt = query_result(qt), *rr = query_result(qr);
+        assert_string_equal(rr->tier, "raw");
+        combos++;
+        from_tier += strstr(rt->tier, "m") != NULL;
+        stitched += strstr(rt->tier, "+raw") != NULL;
+        bool exact = strcmp(f, "count_over_time") == 0 || strcmp(f, "min_over_time") == 0 ||
+                     strcmp(f, "max_over_time") == 0 || strcmp(f, "last_over_time") == 0;
+        if (rt->nseries != rr->nseries)
+            fail_msg("%s start %lld step %lld x%lld: %zu series from %s, %zu raw", expr,
+                     (long long)start, (long long)step, (long long)nsteps, rt->nseries, rt->tier,
+                     rr->nseries);
+        for (size_t s = 0; s < rr->nseries; s++) {
+            const struct query_series *x = &rt->series[s], *y = &rr->series[s];
+            if (x->nsamples != y->nsamples)
+                fail_msg("%s start %lld step %lld: series %zu has %zu points from %s, %zu raw",
+                         expr, (long long)start, (long long)step, s, x->nsamples, rt->tier,
+                         y->nsamples);
+            for (size_t k = 0; k < y->nsamples; k++) {
+                points++;
+                if (x->samples[k].t_ms != y->samples[k].t_ms ||
+                    !close_enough(x->samples[k].v, y->samples[k].v, exact))
+                    fail_msg("%s start %lld step %lld: series %zu at %lld: %.17g from %s, "
+                             "%.17g raw",
+                             expr, (long long)start, (long long)step, s,
+                             (long long)y->samples[k].t_ms, x->samples[k].v, rt->tier,
+                             y->samples[k].v);
+            }
+        }
+        query_free(qt);
+        query_free(qr);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    print_message("tier vs raw: %d combinations, %d answered by a tier (%d stitched with raw), "
+                  "%d points compared, %.1f s\n",
+                  combos, from_tier, stitched, points,
+                  (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    assert_true(from_tier > combos / 2); /* the rest read only the head or no data */
+    assert_true(stitched > 0);
+}
+
+static void test_planning(void **state)
+{
+    (void)state;
+    struct query *q;
+    /* Aligned: the coarsest tier that divides everything. */
+    q = run("avg_over_time(gauge[1h])", T0 + 3600000, T0 + 10 * 3600000, 3600000, NULL);
+    assert_string_equal(query_result(q)->tier, "5m");
+    query_free(q);
+    q = run("avg_over_time(gauge[1h])", T0 + 3600000, T0 + 10 * 3600000, 3600000, "1m");
+    assert_string_equal(query_result(q)->tier, "1m");
+    query_free(q);
+    q = run("max_over_time(gauge[3m])", T0 + 3600000, T0 + 10 * 3600000, 3600000, NULL);
+    assert_string_equal(query_result(q)->tier, "1m");
+    query_free(q);
+    /* Misaligned step or start, a plain selector, quantile_over_time: raw. */
+    q = run("avg_over_time(gauge[1h])", T0 + 3600000 + 1000, T0 + 10 * 3600000, 3600000, NULL);
+    assert_string_equal(query_result(q)->tier, "raw");
+    query_free(q);
+    q = run("avg_over_time(gauge[1h])", T0 + 3600000, T0 + 10 * 3600000, 90000, NULL);
+    assert_string_equal(query_result(q)->tier, "raw");
+    query_free(q);
+    q = run("gauge", T0 + 3600000, T0 + 10 * 3600000, 3600000, NULL);
+    assert_string_equal(query_result(q)->tier, "raw");
+    query_free(q);
+    q = run("quantile_over_time(0.5, gauge[1h])", T0 + 3600000, T0 + 10 * 3600000, 3600000, NULL);
+    assert_string_equal(query_result(q)->tier, "raw");
+    query_free(q);
+    /* Both in one expression, and a tier stitched with the head. */
+    q = run("sum by (s) (rate(counter[1h])) / ignoring(s) group_left count(gauge)",
+            T0 + 3600000, T0 + 10 * 3600000, 3600000, NULL);
+    assert_string_equal(query_result(q)->tier, "5m+raw");
+    query_free(q);
+    q = run("rate(counter[1h])", T0 + 3 * DAY_MS - 3600000, T0 + 3 * DAY_MS + 3600000, 300000, NULL);
+    assert_string_equal(query_result(q)->tier, "raw"); /* only the head: computed from raw */
+    query_free(q);
+    struct query *bad;
+    struct query_opts o = {.tier = "7m"};
+    struct err e = {0};
+    assert_int_equal(query_range(&bad, st, "rate(counter[1h])", 17, T0, T0 + DAY_MS, 3600000, &o,
+                                 &e),
+                     TIDE_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown tier"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_planning),
+        cmocka_unit_test(test_differential),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,413 @@
+/* test_tier.c: rollup tiers (tier.c, rollup.c, through storage.h).
+ *
+ * - The rollups read back (from tier files where they are valid, computed
+ *   from raw samples elsewhere) equal, bit for bit, the rollups of the raw
+ *   samples, on counters with resets, gauges with NaN and ±Inf, stale
+ *   markers and gaps; and after compaction they come from the tier files.
+ * - Out-of-order writes and backfill into a rolled-up partition are seen at
+ *   once (the head is rolled up on the spot) and rolled up again at the
+ *   next maintenance.
+ * - A restart keeps the tiers; once retention drops the raw data the tiers
+ *   still answer the same; tier retention drops them in turn.
+ * - SIGKILL at random moments of the tier computation leaves no
+ *   half-written tier file and no wrong rollup.
+ * - storage_rollup_compute() itself on a hand-made series.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fs.h"
+#include "core/yaml_tree.h"
+#include "storage/storage.h"
+
+#define DAY_MS 86400000LL
+#define T0 (200 * DAY_MS)
+#define NS 6
+
+static void parse_policy(const char *yaml, struct storage_policy *p)
+{
+    struct yaml_tree *t;
+    struct err e = {0};
+    assert_int_equal(yaml_tree_parse(yaml, strlen(yaml), "t.yml", &t, &e), 0);
+    const struct yaml_node *root = yaml_tree_root(t);
+    int rc = storage_policy_parse(yaml_tree_get(root, "tiers"), yaml_tree_get(root, "retention_rules"),
+                                  NULL, DAY_MS, p, &e);
+    yaml_tree_free(t);
+    if (rc)
+        fail_msg("policy: %s", e.msg);
+}
+
+static struct storage *open_db(const char *dir, const struct storage_policy *p, int64_t ret)
+{
+    struct storage_opts o = {.dir = dir, .no_background = true, .partition_ms = DAY_MS,
+                             .retention_ms = ret, .policy = p};
+    struct storage *s;
+    struct err e = {0};
+    int rc = storage_open(&s, &o, &e);
+    if (rc)
+        fail_msg("storage_open: %s", e.msg);
+    return s;
+}
+
+/* Series k: a counter with resets (even k) or a gauge with NaN/±Inf (odd),
+ * every 10 s with jitter, stale markers, gaps of up to 3 h, for `days` days
+ * from `from`. */
+static void gen(struct storage *s, uint64_t seed, int64_t from, int days)
+{
+    static const char *const names[NS] = {"c0", "g1", "c2", "g3", "c4", "g5"};
+    struct batch b;
+    batch_init(&b);
+    for (int k = 0; k < NS; k++) {
+        uint64_t r = seed * 7919 + (uint64_t)k + 1;
+        batch_begin_series(&b);
+        batch_add_label(&b, STRV_LIT(LABEL_METRIC_NAME), strv_c(names[k]));
+        double c = 0;
+        for (int64_t t = from; t < from + days * DAY_MS;) {
+            uint64_t x = test_rnd(&r);
+            double v;
+            if (k % 2 == 0) {
+                c += (double)(x % 100) / 4;
+                if (x % 997 == 0)
+                    c = (double)(x % 7); /* reset */
+                v = c;
+            } else {
+                v = (double)(int64_t)(x % 2000) / 8 - 100;
+                if (x % 1009 == 0)
+                    v = NAN;
+                else if (x % 1013 == 0)
+                    v = x & 1 ? INFINITY : -INFINITY;
+            }
+            if (x % 1999 == 0)
+                v = from_bits(STALE_NAN_BITS);
+            batch_add_sample(&b, t, v);
+            t += 10000 + (int64_t)(x % 3) * 1000 - 1000;
+            if (x % 4001 == 0)
+                t += (int64_t)(x % 3) * 3600000; /* a gap */
+        }
+        batch_end_series(&b);
+    }
+    struct err e = {0};
+    int rc = storage_append(s, &b, NULL, &e);
+    batch_fini(&b);
+    if (rc)
+        fail_msg("append: %s", e.msg);
+}
+
+static bool same(double a, double b)
+{
+    return bits(a) == bits(b) || (isnan(a) && isnan(b));
+}
+
+static void same_rollups(const struct storage_rollup *a, size_t na, const struct storage_rollup *b,
+                         size_t nb, const char *what)
+{
+    if (na != nb)
+        fail_msg("%s: %zu rollups, want %zu", what, na, nb);
+    for (size_t i = 0; i < na; i++) {
+        const struct storage_rollup *x = &a[i], *y = &b[i];
+        if (x->t_ms != y->t_ms || !same(x->count, y->count) || !same(x->sum, y->sum) ||
+            !same(x->min, y->min) || !same(x->max, y->max) || x->first_t != y->first_t ||
+            x->last_t != y->last_t || !same(x->first, y->first) || !same(x->last, y->last) ||
+            !same(x->resets, y->resets))
+            fail_msg("%s: window %zu (t %lld) differs: count %g/%g sum %g/%g min %g/%g max %g/%g "
+                     "first %lld=%g/%lld=%g last %lld=%g/%lld=%g resets %g/%g",
+                     what, i, (long long)x->t_ms, x->count, y->count, x->sum, y->sum, x->min,
+                     y->min, x->max, y->max, (long long)x->first_t, x->first,
+                     (long long)y->first_t, y->first, (long long)x->last_t, x->last,
+                     (long long)y->last_t, y->last, x->resets, y->resets);
+    }
+}
+
+/* Every series' rollups in every tier over [lo, hi] against the rollups of
+ * `want_raw` (a copy of the raw samples taken while they existed), or of the
+ * raw samples now when want_raw is NULL. Returns the sources seen. */
+struct raw_copy {
+    struct sample *v[NS];
+    size_t n[NS];
+};
+
+static void copy_raw(struct storage *s, struct raw_copy *rc_)
+{
+    struct matcher m;
+    struct err e = {0};
+    assert_int_equal(matcher_init(&m, MATCH_RE, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT(".+"), &e), 0);
+    struct storage_set *set;
+    assert_int_equal(storage_select(s, &m, 1, INT64_MIN / 4, INT64_MAX / 4, &set, &e), 0);
+    size_t k = 0;
+    while (storage_set_next(set)) {
+        assert_true(k < NS);
+        assert_int_equal(storage_set_take_samples(set, &rc_->v[k], &rc_->n[k], &e), 0);
+        k++;
+    }
+    assert_int_equal(k, NS);
+    storage_set_free(set);
+    matcher_fini(&m);
+}
+
+static void free_raw(struct raw_copy *r)
+{
+    for (int k = 0; k < NS; k++)
+        free(r->v[k]);
+    memset(r, 0, sizeof *r);
+}
+
+static unsigned check_all(struct storage *s, const struct raw_copy *raw, int64_t lo, int64_t hi,
+                          const char *what)
+{
+    struct matcher m;
+    struct err e = {0};
+    assert_int_equal(matcher_init(&m, MATCH_RE, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT(".+"), &e), 0);
+    unsigned sources = 0;
+    for (int t = 0; t < 2; t++) {
+        int64_t res = storage_tier_resolution(s, t);
+        struct storage_set *set;
+        assert_int_equal(storage_select_rollups(s, &m, 1, t, lo, hi, &set, &e), 0);
+        size_t k = 0;
+        while (storage_set_next(set)) {
+            const struct storage_rollup *got;
+            size_t ngot;
+            if (storage_set_rollups(set, &got, &ngot, &e) != 0)
+                fail_msg("%s: %s", what, e.msg);
+            /* The reference: raw samples in the windows, rolled up. */
+            struct storage_rollup *want = NULL;
+            size_t nwant = 0, cap = 0, a = 0, b = raw->n[k];
+            int64_t wlo = lo - ((lo % res) + res) % res, whi = hi - ((hi % res) + res) % res + res;
+            while (a < b && raw->v[k][a].t_ms < wlo)
+                a++;
+            while (b > a && raw->v[k][b - 1].t_ms >= whi)
+                b--;
+            assert_int_equal(storage_rollup_compute(raw->v[k] + a, b - a, res, &want, &nwant, &cap), 0);
+            char w[96];
+            snprintf(w, sizeof w, "%s tier %d series %zu", what, t, k);
+            same_rollups(got, ngot, want, nwant, w);
+            free(want);
+            k++;
+        }
+        sources |= storage_set_rollup_sources(set);
+        storage_set_free(set);
+    }
+    matcher_fini(&m);
+    return sources;
+}
+
+static char *make_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir;
+    assert_true(asprintf(&dir, "%s/tide_tier_XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+static const char *const tiers_yaml = "tiers:\n  - {resolution: 5m, retention: 30d}\n"
+                                      "  - {resolution: 1h, retention: 60d}\n";
+
+static void test_rollups_equal_raw(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct storage_policy p;
+    parse_policy(tiers_yaml, &p);
+    struct storage *s = open_db(dir, &p, 10 * DAY_MS);
+    gen(s, 1, T0, 3);
+    struct raw_copy raw = {0};
+    copy_raw(s, &raw);
+    /* All in the head: computed on the spot. */
+    assert_int_equal(check_all(s, &raw, T0 - DAY_MS, T0 + 4 * DAY_MS, "head"), 1);
+    struct err e = {0};
+    assert_int_equal(storage_maintain(s, true, T0 + 3 * DAY_MS, &e), 0);
+    /* Cut and rolled up: from the tier files only. Odd ranges too. */
+    assert_int_equal(check_all(s, &raw, T0 - DAY_MS, T0 + 4 * DAY_MS, "blocks"), 2);
+    check_all(s, &raw, T0 + 3600000 + 300000, T0 + DAY_MS + 7 * 3600000, "inner");
+
+    struct storage_usage u;
+    assert_int_equal(storage_usage(s, &u), 0);
+    assert_int_equal(u.ntiers, 3);
+    assert_string_equal(u.tiers[1].name, "5m");
+    assert_int_equal(u.tiers[1].series, NS);
+    assert_true(u.tiers[1].samples > 0 && u.tiers[2].samples < u.tiers[1].samples);
+    assert_true(u.tiers[2].bytes > 0 && u.tiers[2].bytes < u.tiers[0].bytes);
+    assert_true(u.tiers[1].mint_ms <= T0 && u.tiers[1].maxt_ms >= T0 + 2 * DAY_MS);
+    storage_usage_fini(&u);
+
+    /* Backfill and out-of-order writes into day 1: seen at once, rolled up again later. */
+    gen(s, 2, T0 + DAY_MS + 5000, 1);
+    free_raw(&raw);
+    copy_raw(s, &raw);
+    assert_int_equal(check_all(s, &raw, T0, T0 + 3 * DAY_MS, "backfill in head") & 1, 1);
+    assert_int_equal(storage_maintain(s, true, T0 + 3 * DAY_MS, &e), 0);
+    assert_int_equal(check_all(s, &raw, T0, T0 + 3 * DAY_MS, "backfill compacted"), 2);
+
+    /* A delete hides samples at once: the tier is not used for that partition. */
+    struct matcher m;
+    assert_int_equal(matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("g1"), &e), 0);
+    assert_int_equal(storage_delete(s, &m, 1, T0 + 3600000, T0 + 2 * 3600000, NULL, &e), 0);
+    matcher_fini(&m);
+    free_raw(&raw);
+    copy_raw(s, &raw);
+    check_all(s, &raw, T0, T0 + 3 * DAY_MS, "after delete");
+    assert_int_equal(storage_maintain(s, false, T0 + 3 * DAY_MS, &e), 0);
+    assert_int_equal(check_all(s, &raw, T0, T0 + 3 * DAY_MS, "delete compacted"), 2);
+
+    /* Restart keeps the tiers. */
+    assert_int_equal(storage_close(s), 0);
+    s = open_db(dir, &p, 10 * DAY_MS);
+    /* (The WAL's delete record, replayed, puts its tombstone back over the
+     * compacted block: that partition is rolled up from raw data until the
+     * next compaction.) */
+    check_all(s, &raw, T0, T0 + 3 * DAY_MS, "restarted");
+    assert_int_equal(storage_maintain(s, false, T0 + 3 * DAY_MS, &e), 0);
+    assert_int_equal(check_all(s, &raw, T0, T0 + 3 * DAY_MS, "restarted, compacted"), 2);
+
+    /* Raw retention (10d) drops the raw data; the tiers (30d, 60d) still answer. */
+    assert_int_equal(storage_maintain(s, false, T0 + 20 * DAY_MS, &e), 0);
+    struct storage_stats st;
+    assert_int_equal(storage_stats(s, &st), 0);
+    assert_int_equal(st.block_samples, 0);
+    storage_stats_fini(&st);
+    assert_int_equal(check_all(s, &raw, T0, T0 + 3 * DAY_MS, "raw gone"), 2);
+    assert_int_equal(storage_close(s), 0);
+    s = open_db(dir, &p, 10 * DAY_MS);
+    assert_int_equal(check_all(s, &raw, T0, T0 + 3 * DAY_MS, "raw gone, restarted"), 2);
+
+    /* 5m retention (30d) drops the 5m tier; 1h stays to 60d. */
+    assert_int_equal(storage_maintain(s, false, T0 + 40 * DAY_MS, &e), 0);
+    assert_int_equal(storage_usage(s, &u), 0);
+    assert_int_equal(u.tiers[1].samples, 0);
+    assert_true(u.tiers[2].samples > 0);
+    storage_usage_fini(&u);
+    assert_int_equal(storage_maintain(s, false, T0 + 70 * DAY_MS, &e), 0);
+    assert_int_equal(storage_usage(s, &u), 0);
+    assert_int_equal(u.tiers[2].samples, 0);
+    storage_usage_fini(&u);
+    assert_int_equal(storage_close(s), 0);
+
+    free_raw(&raw);
+    storage_policy_fini(&p);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
+static int count_tmp(const char *dir)
+{
+    int n = 0;
+    for (int t = 0; t < 2; t++) {
+        char *d;
+        assert_true(asprintf(&d, "%s/tiers/%s", dir, t ? "1h" : "5m") > 0);
+        DIR *dd = opendir(d);
+        struct dirent *de;
+        while (dd && (de = readdir(dd)) != NULL) {
+            size_t l = strlen(de->d_name);
+            n += l > 4 && strcmp(de->d_name + l - 4, ".tmp") == 0;
+        }
+        if (dd)
+            closedir(dd);
+        free(d);
+    }
+    return n;
+}
+
+static void test_sigkill_during_rollup(void **state)
+{
+    (void)state;
+    struct storage_policy p;
+    parse_policy(tiers_yaml, &p);
+    uint64_t rnd = 42;
+    int64_t full_ns = 0;
+    int half = 0, killed = 0;
+    for (int round = 0; round < 7; round++) {
+        char *dir = make_dir();
+        struct storage *s = open_db(dir, NULL, 0); /* no tiers yet */
+        gen(s, 3, T0, 4);
+        struct err e = {0};
+        assert_int_equal(storage_maintain(s, true, T0, &e), 0);
+        struct raw_copy raw = {0};
+        copy_raw(s, &raw);
+        assert_int_equal(storage_close(s), 0);
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            struct storage *cs = open_db(dir, &p, 0);
+            struct err ce = {0};
+            _exit(storage_maintain(cs, false, T0, &ce) == 0 ? 0 : 3);
+        }
+        if (round > 0) {
+            int64_t at = (int64_t)(test_rnd(&rnd) % (uint64_t)(full_ns > 0 ? full_ns : 1));
+            struct timespec ts = {at / 1000000000, at % 1000000000};
+            nanosleep(&ts, NULL);
+            kill(pid, SIGKILL);
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (round == 0) {
+            assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+            full_ns = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
+        }
+        killed += round > 0 && WIFSIGNALED(st);
+        half += count_tmp(dir) > 0;
+        /* Whatever survived answers exactly; then the next run completes it. */
+        s = open_db(dir, &p, 0);
+        assert_int_equal(count_tmp(dir), 0);
+        check_all(s, &raw, T0, T0 + 4 * DAY_MS, "after kill");
+        assert_int_equal(storage_maintain(s, false, T0, &e), 0);
+        assert_int_equal(check_all(s, &raw, T0, T0 + 4 * DAY_MS, "completed"), 2);
+        assert_int_equal(storage_close(s), 0);
+        free_raw(&raw);
+        fs_rm_rf(dir);
+        free(dir);
+    }
+    print_message("tier computation: full run %.1f ms, %d of 6 killed mid-run, %d left a "
+                  "half-written file\n",
+                  (double)full_ns / 1e6, killed, half);
+    storage_policy_fini(&p);
+}
+
+static void test_rollup_compute(void **state)
+{
+    (void)state;
+    const double st = from_bits(STALE_NAN_BITS);
+    /* Windows of 10: [0,10) holds 1, 5 (reset from 7? no: 1 then 5), [10,20) 7, 3 (reset), stale;
+     * [20,30) only a stale marker: no window; [30,40) NaN, 2. */
+    const struct sample v[] = {{1, 1}, {5, 5}, {10, 7}, {15, 3}, {19, st}, {25, st}, {30, NAN}, {39, 2}};
+    struct storage_rollup *r = NULL;
+    size_t n = 0, cap = 0;
+    assert_int_equal(storage_rollup_compute(v, sizeof v / sizeof v[0], 10, &r, &n, &cap), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(r[0].t_ms, 0);
+    assert_true(r[0].count == 2 && r[0].sum == 6 && r[0].min == 1 && r[0].max == 5);
+    assert_true(r[0].first_t == 1 && r[0].last_t == 5 && r[0].resets == 0);
+    assert_int_equal(r[1].t_ms, 10);
+    assert_true(r[1].count == 2 && r[1].resets == 7 && r[1].last == 3 && r[1].last_t == 15);
+    assert_int_equal(r[2].t_ms, 30);
+    assert_true(r[2].count == 2 && isnan(r[2].sum) && r[2].min == 2 && r[2].max == 2);
+    assert_true(isnan(r[2].first) && r[2].last == 2);
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rollup_compute),
+        cmocka_unit_test(test_rollups_equal_raw),
+        cmocka_unit_test(test_sigkill_during_rollup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
