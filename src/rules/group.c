@@ -534,8 +534,10 @@ void group_copy_state(struct group *g, struct group *old)
     g->missed = old->missed;
     g->failures = old->failures;
     g->evaluations = old->evaluations;
-    if (old->evals_to_restore == 0)
-        g->evals_to_restore = 0;
+    /* A reload before the first restore finished carries its countdown
+     * over: the carried rules are not restored yet and write no ALERTS
+     * until they are. */
+    g->evals_to_restore = old->evals_to_restore;
     pthread_mutex_unlock(&g->mu);
     pthread_mutex_unlock(&old->mu);
 }

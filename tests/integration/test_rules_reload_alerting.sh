@@ -42,6 +42,10 @@ YML
 }
 conf a "$A_PORT" 1s
 tide_start "$WORK/data" - --config "$WORK/conf/tide.yml"
+# A reload at once, before the groups' first for-state restore (two
+# evaluations in): ALERTS must still be written after it.
+req POST /-/reload
+assert_code 200
 
 wait_sink() { # FILE SECONDS PYEXPR (b = body)
     local file=$1 secs=$2 expr=$3
@@ -62,7 +66,14 @@ sys.exit(1)' "$file" "$expr"; then
 SITE_IS() { echo "any(a[\"labels\"][\"alertname\"] == \"Always\" and a[\"labels\"].get(\"site\") == \"$1\" for a in b[\"alerts\"])"; }
 
 wait_sink "$WORK/a.jsonl" 20 "$(SITE_IS a)"
-log "site=a alerts at webhook a"
+for _ in $(seq 1 50); do
+    req GET '/api/v1/series?match[]=ALERTS'
+    json_ok 'True'
+    python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1])["data"] else 1)' "$BODY" && break
+    sleep 0.2
+done
+json_ok 'any(s["alertname"] == "Always" and s["alertstate"] == "firing" for s in j["data"])'
+log "site=a alerts at webhook a; ALERTS written after an early reload"
 
 wait_sink "$WORK/a.jsonl" 20 'any(a["labels"]["alertname"] == "Noise" for a in b["alerts"])'
 conf b "$B_PORT" 2s '  alert_relabel_configs:
