@@ -53,6 +53,7 @@
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
+#include "collect/targets_runtime.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/yaml_tree.h"
@@ -74,6 +75,7 @@ struct server {
     struct storage *storage;
     struct pipeline *pipeline;
     struct targets *targets;
+    struct targets_rt *targets_rt; /* the API's targets, DATA/targets.json */
     struct host_collector *host;
     struct snmp_kind *snmp; /* the snmp kind's modules and engine */
     struct ping_kind *ping; /* the ping kind's engine */
@@ -420,6 +422,12 @@ static int targets_start_component(void *ctx, struct err *e)
             return ERR_SET(e, rc, "%s:%d:%d: %s", config_file(&s->cfg), te.line, te.col, te.msg);
         return ERR_SET(e, rc, "%s: %s", config_file(&s->cfg), te.msg);
     }
+    snprintf(path, sizeof path, "%s/targets.json", s->cfg.data_dir);
+    rc = targets_rt_open(s->targets, path, &s->targets_rt, &te, e);
+    if (rc != 0)
+        return rc;
+    if (te.code != 0)
+        log_warn("main", "%s: not every target could be added again: %s", path, te.msg);
     struct target_status *ts = NULL;
     size_t nping = 0;
     if (targets_list(s->targets, "ping", &ts, &nping) == 0 && nping > 0)
@@ -453,6 +461,8 @@ static int targets_stop_component(void *ctx)
     if (s->routeros)
         selfmetrics_unregister(s->selfmetrics, ros_engine_collect, ros_kind_engine(s->routeros));
     scrape_stop(s->scrape); /* no more adds or removes from file_sd */
+    targets_rt_free(s->targets_rt);
+    s->targets_rt = NULL;
     targets_free(s->targets);
     scrape_free(s->scrape); /* after the targets: their close needs its engine */
     s->scrape = NULL;
@@ -760,6 +770,7 @@ static int http_start_component(void *ctx, struct err *e)
         .storage = s->storage,
         .pipeline = s->pipeline,
         .targets = s->targets,
+        .targets_rt = s->targets_rt,
         .metrics = &s->metrics,
         .selfmetrics = s->selfmetrics,
         .version = TIDE_VERSION,

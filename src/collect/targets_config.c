@@ -1,5 +1,6 @@
 /* targets_config.c: the `targets:` section of the configuration file read
  * into targets_add() calls (see targets_config.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,7 +120,8 @@ static int read_entry(const struct yaml_node *item, size_t index, struct target_
     return 0;
 }
 
-static int add_one(struct targets *m, const struct yaml_node *item, size_t index, struct err *e)
+static int add_one(struct targets *m, const struct yaml_node *item, size_t index,
+                   struct target_id *id, struct err *e)
 {
     struct target_spec spec;
     struct label labels[TARGETS_LABELS_MAX];
@@ -128,6 +130,14 @@ static int add_one(struct targets *m, const struct yaml_node *item, size_t index
     int rc = read_entry(item, index, &spec, labels, fallback, sizeof fallback, &kind_node, e);
     if (rc != 0)
         return rc;
+    if (id) {
+        snprintf(id->kind, sizeof id->kind, "%s", spec.kind);
+        snprintf(id->name, sizeof id->name, "%s", spec.name);
+        struct target_status st;
+        if (targets_get(m, spec.kind, spec.name, &st) == 0)
+            return yaml_tree_err(kind_node, -EEXIST, e, "target %s/%s exists", spec.kind,
+                                 spec.name);
+    }
     rc = targets_add(m, &spec, e);
     if (rc == TIDE_ENOTFOUND && e->line == 0)
         return yaml_tree_err(kind_node, rc, e, "unknown kind \"%s\"", spec.kind);
@@ -168,9 +178,15 @@ int targets_config_add(struct targets *m, const struct yaml_node *section, struc
         return e->code;
     size_t n = yaml_tree_len(section);
     for (size_t i = 0; i < n; i++) {
-        int rc = add_one(m, yaml_tree_item(section, i), i, e);
+        int rc = add_one(m, yaml_tree_item(section, i), i, NULL, e);
         if (rc != 0)
             return rc;
     }
     return 0;
+}
+
+int targets_config_add_entry(struct targets *m, const struct yaml_node *item, struct target_id *id,
+                             struct err *e)
+{
+    return add_one(m, item, 0, id, e);
 }

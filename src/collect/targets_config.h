@@ -30,6 +30,7 @@
 
 #include <stdint.h>
 
+#include "collect/targets.h"
 #include "core/err.h"
 
 #define TARGETS_CONFIG_INTERVAL_MS 60000 /* a config target's default interval */
@@ -42,6 +43,19 @@ struct yaml_node;
  * 0, or TIDE_EINVAL / TIDE_ENOTFOUND (unknown kind or key) / the kind's
  * open error / -ENOMEM, with the position in `e`. */
 int targets_config_add(struct targets *m, const struct yaml_node *section, struct err *e);
+
+/* A target's kind and name. */
+struct target_id {
+    char kind[32];
+    char name[TARGETS_NAME_MAX + 1];
+};
+
+/* POST /api/v1/targets and DATA/targets.json: add one entry (a `targets:`
+ * item's shape) and say which target it made in *id (set once the common
+ * keys were read, also when the add then fails). -EEXIST when that
+ * kind/name is taken; otherwise as targets_config_add(). */
+int targets_config_add_entry(struct targets *m, const struct yaml_node *item, struct target_id *id,
+                             struct err *e);
 
 /* POST /api/v1/targets/test: read one entry (a `targets:` item's shape,
  * `name` optional) and test it with targets_test() without adding it.
