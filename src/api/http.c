@@ -492,6 +492,8 @@ static enum MHD_Result on_headers(struct rqstate *st, struct MHD_Connection *c, 
     if (!router_allows(st->route, rq->method))
         return reject(st, c, 405, "method not allowed");
     enum auth_scope scope = router_route(st->route)->scope;
+    if (router_route(st->route)->write_methods & (unsigned)rq->method)
+        scope = AUTH_WRITE;
     if (auth_required(srv->ctx->auth, scope)) {
         const char *h =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);

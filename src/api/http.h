@@ -33,6 +33,7 @@ struct prom_query;
 struct config;
 struct pipeline;
 struct targets;
+struct targets_rt;
 struct selfmetrics;
 struct meta_store;
 struct rules;
@@ -44,6 +45,7 @@ struct api_ctx {
                                * NULL with `storage: none` (api/query_backend.h) */
     struct pipeline *pipeline; /* the one append path (model/pipeline.h); writes go here */
     struct targets *targets;   /* the targets manager (collect/targets.h); NULL = none */
+    struct targets_rt *targets_rt; /* the API's targets (collect/targets_runtime.h); NULL = none */
     struct metrics *metrics;  /* Tide's own counters (metrics.h) */
     struct selfmetrics *selfmetrics; /* what /metrics serves (core/selfmetrics.h); NULL = none */
     const char *version;      /* "0.1.0" */

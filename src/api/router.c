@@ -104,9 +104,12 @@ static const struct route routes[] = {
      .fn = prom_rules_backfill, .scope = AUTH_WRITE, .offload = true},
     {.pattern = "/-/reload", .methods = HTTP_POST | HTTP_PUT, .fn = prom_rules_reload,
      .scope = AUTH_WRITE},
-    {.pattern = "/api/v1/targets", .methods = HTTP_GET, .fn = targets_api_list},
+    {.pattern = "/api/v1/targets", .methods = HTTP_GET | HTTP_POST, .fn = targets_api_route,
+     .write_methods = HTTP_POST},
     {.pattern = "/api/v1/targets/test", .methods = HTTP_POST, .fn = targets_api_test,
      .scope = AUTH_WRITE, .offload = true},
+    {.pattern = "/api/v1/targets/**", .methods = HTTP_POST | HTTP_DELETE,
+     .fn = targets_api_change, .label = "/api/v1/targets/:kind/:name", .scope = AUTH_WRITE},
     /* agents (api/agents.c): the listing and the live configuration they poll */
     {.pattern = "/api/v1/agents", .methods = HTTP_GET, .fn = agents_route},
     /* Write scope for both methods: agents poll with the credentials they write with. */
@@ -152,6 +155,14 @@ const struct route *router_route(int id)
 static bool match(const char *pat, const char *path, const char **arg, size_t *arg_len)
 {
     while (*pat) {
+        if (pat[0] == '*' && pat[1] == '*' && pat[2] == 0) { /* the rest of the path */
+            size_t n = strlen(path);
+            if (n == 0)
+                return false;
+            *arg = path;
+            *arg_len = n;
+            return true;
+        }
         if (*pat == '*') {
             size_t n = strcspn(path, "/");
             if (n == 0)
@@ -210,6 +221,8 @@ const char *router_allow_header(int id)
         return "POST, PUT";
     case GP:
         return "GET, HEAD, POST";
+    case HTTP_POST | HTTP_DELETE:
+        return "POST, DELETE";
     default:
         return "GET";
     }

@@ -3,7 +3,8 @@
  * A route is a path pattern, the methods it takes and its handler. A pattern
  * matches literally, except one '*' segment that matches any single path
  * segment and is handed to the handler as `http_req.path_arg`
- * ("/api/v1/label/<name>/values"). The route index doubles as the `path`
+ * ("/api/v1/label/<name>/values"); a pattern ending in "**" matches the
+ * rest of the path (one or more segments) the same way. The route index doubles as the `path`
  * label of tide_http_requests_total, so that label's cardinality is bounded
  * by this table, never by what clients send.
  *
@@ -29,6 +30,7 @@ struct route {
     const char *own_encoding; /* a Content-Encoding the handler decodes itself ("snappy") */
     enum auth_scope scope;    /* whose credentials it needs; AUTH_READ unless set (auth.h) */
     bool offload;             /* slow: runs on the query pool, off the HTTP workers (http_pool.h) */
+    unsigned write_methods;   /* methods that need AUTH_WRITE whatever `scope` says */
 };
 
 #define ROUTER_MAX_ROUTES 64

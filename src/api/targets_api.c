@@ -38,6 +38,7 @@
 
 #include "api/router.h"
 #include "collect/targets_config.h"
+#include "collect/targets_runtime.h"
 #include "core/time.h"
 #include "core/yaml_tree.h"
 
@@ -224,6 +225,136 @@ void targets_api_test(struct http_req *rq, struct http_resp *rs)
     json_obj_end(&w);
     json_obj_end(&w);
     yaml_tree_free(tree);
+    if (json_end(&w) != 0)
+        http_reply_err(rs, TIDE_ELIMIT, "response too large");
+}
+
+/* ---- run-time changes (collect/targets_runtime.h) ---- */
+
+/* 200 (or `status`) with one target as GET lists it, with "enabled". */
+static void reply_target(struct http_resp *rs, struct targets *m, const char *kind,
+                         const char *name, int status)
+{
+    struct target_status t;
+    if (targets_get(m, kind, name, &t) != 0) {
+        http_reply_err(rs, TIDE_ENOTFOUND, "target gone");
+        return;
+    }
+    char every[48];
+    duration_text(t.interval_ms, every, sizeof every);
+    struct json w;
+    http_prom_success(rs, &w);
+    json_obj(&w);
+    kv(&w, "kind", t.kind);
+    kv(&w, "name", t.name);
+    json_key(&w, "enabled");
+    json_bool(&w, t.enabled);
+    json_key(&w, "target");
+    if (t.enabled) {
+        write_active(&w, &t);
+    } else {
+        json_obj(&w);
+        write_discovered(&w, &t, every);
+        json_obj_end(&w);
+    }
+    json_obj_end(&w);
+    json_obj_end(&w);
+    rs->status = status;
+    if (json_end(&w) != 0)
+        http_reply_err(rs, TIDE_ELIMIT, "response too large");
+}
+
+static void reply_change_err(struct http_resp *rs, int rc, const struct err *e)
+{
+    char msg[300];
+    if (e->line > 0)
+        snprintf(msg, sizeof msg, "body:%d:%d: %s", e->line, e->col, e->msg);
+    else
+        snprintf(msg, sizeof msg, "%s", e->msg[0] ? e->msg : tide_strerror(rc));
+    if (rc == -EEXIST || rc == -EPERM)
+        http_reply_prom_error(rs, 409, "conflict", msg);
+    else if (rc == TIDE_ENOTFOUND && e->line == 0)
+        http_reply_err(rs, rc, msg);
+    else if (rc == TIDE_ENOTFOUND || rc == TIDE_EPARSE || rc == TIDE_EINVAL || rc == -EINVAL)
+        http_reply_err(rs, TIDE_EINVAL, msg); /* an unknown kind or key in the body */
+    else
+        http_reply_err(rs, rc, msg);
+}
+
+void targets_api_route(struct http_req *rq, struct http_resp *rs)
+{
+    if (rq->method != HTTP_POST) {
+        targets_api_list(rq, rs);
+        return;
+    }
+    if (rq->ctx->targets == NULL || rq->ctx->targets_rt == NULL) {
+        http_reply_err(rs, TIDE_ECLOSED, "no targets manager");
+        return;
+    }
+    struct err e;
+    err_clear(&e);
+    struct target_id id;
+    int rc = targets_rt_add(rq->ctx->targets_rt, rq->body.p ? rq->body.p : "", rq->body.len,
+                            "body", &id, &e);
+    if (rc != 0) {
+        reply_change_err(rs, rc, &e);
+        return;
+    }
+    reply_target(rs, rq->ctx->targets, id.kind, id.name, 201);
+}
+
+void targets_api_change(struct http_req *rq, struct http_resp *rs)
+{
+    if (rq->ctx->targets == NULL || rq->ctx->targets_rt == NULL) {
+        http_reply_err(rs, TIDE_ECLOSED, "no targets manager");
+        return;
+    }
+    /* path_arg: kind/name (DELETE) or kind/name/enable|disable (POST); the
+     * name may itself hold slashes. */
+    char arg[32 + TARGETS_NAME_MAX + 16];
+    snprintf(arg, sizeof arg, "%s", rq->path_arg ? rq->path_arg : "");
+    char *slash = strchr(arg, '/');
+    int action = -1; /* -1 delete, 0 disable, 1 enable */
+    if (slash && rq->method == HTTP_POST) {
+        char *last = strrchr(arg, '/');
+        if (last != slash && strcmp(last + 1, "enable") == 0)
+            action = 1;
+        else if (last != slash && strcmp(last + 1, "disable") == 0)
+            action = 0;
+        else
+            slash = NULL;
+        if (slash)
+            *last = 0;
+    }
+    if (slash == NULL || slash[1] == 0 || slash == arg) {
+        http_reply_err(rs, TIDE_ENOTFOUND,
+                       "expected DELETE /api/v1/targets/{kind}/{name} or POST "
+                       "/api/v1/targets/{kind}/{name}/enable|disable");
+        return;
+    }
+    *slash = 0;
+    const char *kind = arg, *name = slash + 1;
+    struct err e;
+    err_clear(&e);
+    int rc = action < 0 ? targets_rt_remove(rq->ctx->targets_rt, kind, name, &e)
+                        : targets_rt_set_enabled(rq->ctx->targets_rt, kind, name, action == 1, &e);
+    if (rc != 0) {
+        reply_change_err(rs, rc, &e);
+        return;
+    }
+    if (action >= 0) {
+        reply_target(rs, rq->ctx->targets, kind, name, 200);
+        return;
+    }
+    struct json w;
+    http_prom_success(rs, &w);
+    json_obj(&w);
+    kv(&w, "kind", kind);
+    kv(&w, "name", name);
+    json_key(&w, "removed");
+    json_bool(&w, true);
+    json_obj_end(&w);
+    json_obj_end(&w);
     if (json_end(&w) != 0)
         http_reply_err(rs, TIDE_ELIMIT, "response too large");
 }

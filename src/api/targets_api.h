@@ -26,4 +26,12 @@ void targets_api_list(struct http_req *rq, struct http_resp *rs);
  * (the keys of a `targets:` item), tested without being added. */
 void targets_api_test(struct http_req *rq, struct http_resp *rs);
 
+/* /api/v1/targets: GET lists (targets_api_list), POST adds one entry
+ * (201 with the target, 400 with the reason, 409 when kind/name exists). */
+void targets_api_route(struct http_req *rq, struct http_resp *rs);
+/* DELETE /api/v1/targets/{kind}/{name} and POST …/{kind}/{name}/enable or
+ * /disable: 200 with the target (none after a delete), 404 when unknown,
+ * 409 for a DELETE of a target the API did not add. */
+void targets_api_change(struct http_req *rq, struct http_resp *rs);
+
 #endif

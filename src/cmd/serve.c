@@ -53,6 +53,7 @@
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
+#include "collect/targets_runtime.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/yaml_tree.h"
@@ -75,6 +76,8 @@ struct server {
     struct storage_policy policy; /* tiers:, retention_rules:, buckets: (storage borrows it) */
     struct pipeline *pipeline;
     struct targets *targets;
+    struct targets_rt *targets_rt; /* the API's targets, DATA/targets.json */
+    struct targets_config_set *targets_cfg; /* the config's targets, for a reload's diff */
     struct host_collector *host;
     struct snmp_kind *snmp; /* the snmp kind's modules and engine */
     struct ping_kind *ping; /* the ping kind's engine */
@@ -423,6 +426,15 @@ static int targets_start_component(void *ctx, struct err *e)
             return ERR_SET(e, rc, "%s:%d:%d: %s", config_file(&s->cfg), te.line, te.col, te.msg);
         return ERR_SET(e, rc, "%s: %s", config_file(&s->cfg), te.msg);
     }
+    rc = targets_config_set_new(config_section(&s->cfg, "targets"), &s->targets_cfg);
+    if (rc != 0)
+        return ERR_SET(e, rc, "out of memory");
+    snprintf(path, sizeof path, "%s/targets.json", s->cfg.data_dir);
+    rc = targets_rt_open(s->targets, path, &s->targets_rt, &te, e);
+    if (rc != 0)
+        return rc;
+    if (te.code != 0)
+        log_warn("main", "%s: not every target could be added again: %s", path, te.msg);
     struct target_status *ts = NULL;
     size_t nping = 0;
     if (targets_list(s->targets, "ping", &ts, &nping) == 0 && nping > 0)
@@ -456,6 +468,10 @@ static int targets_stop_component(void *ctx)
     if (s->routeros)
         selfmetrics_unregister(s->selfmetrics, ros_engine_collect, ros_kind_engine(s->routeros));
     scrape_stop(s->scrape); /* no more adds or removes from file_sd */
+    targets_rt_free(s->targets_rt);
+    s->targets_rt = NULL;
+    targets_config_set_free(s->targets_cfg);
+    s->targets_cfg = NULL;
     targets_free(s->targets);
     scrape_free(s->scrape); /* after the targets: their close needs its engine */
     s->scrape = NULL;
@@ -673,8 +689,35 @@ static int reload_rules_and_alerting(struct server *s, const struct rules_config
     return r;
 }
 
+/* A reloaded config target keeps the state the API persisted for it. */
+static void reloaded_target(void *ctx, const char *kind, const char *name)
+{
+    struct server *s = ctx;
+    int state = s->targets_rt ? targets_rt_state(s->targets_rt, kind, name) : -1;
+    if (state >= 0)
+        targets_set_enabled(s->targets, kind, name, state == 1);
+}
+
+/* A reload's `targets:`: the diff against the running config targets. */
+static int reload_targets(struct server *s, struct config *tmp, struct err *e)
+{
+    if (s->targets == NULL || s->targets_cfg == NULL)
+        return 0;
+    struct targets_config_diff d;
+    struct err te = {0};
+    int r = targets_config_reload(s->targets, s->targets_cfg, config_section(tmp, "targets"),
+                                  reloaded_target, s, &d, &te);
+    if (r != 0)
+        return err_set_at(e, r, te.where, te.line, te.col, "%s:%d:%d: %s", s->config_path,
+                          te.line, te.col, te.msg);
+    log_info("collect", "targets reloaded: %zu added, %zu removed, %zu replaced, %zu kept",
+             d.added, d.removed, d.replaced, d.kept);
+    return 0;
+}
+
 /* SIGHUP and POST /-/reload: the rules part of the config file, again:
- * rule_files, global, external_url and alerting. */
+ * the targets first (a bad entry refuses the reload), then rule_files,
+ * global, external_url and alerting. */
 static int serve_reload(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -699,6 +742,8 @@ static int serve_reload(void *ctx, struct err *e)
         }
     }
     bool applied = false;
+    if (r == 0 && s->config_path[0])
+        r = reload_targets(s, tmp, e);
     if (r == 0)
         r = reload_rules_and_alerting(s, s->config_path[0] ? rc : &s->rules_cfg, &applied, e);
     if (applied && s->config_path[0]) { /* the new config is the running one now */
@@ -763,6 +808,7 @@ static int http_start_component(void *ctx, struct err *e)
         .storage = s->storage,
         .pipeline = s->pipeline,
         .targets = s->targets,
+        .targets_rt = s->targets_rt,
         .metrics = &s->metrics,
         .selfmetrics = s->selfmetrics,
         .version = TIDE_VERSION,

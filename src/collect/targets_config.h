@@ -30,6 +30,7 @@
 
 #include <stdint.h>
 
+#include "collect/targets.h"
 #include "core/err.h"
 
 #define TARGETS_CONFIG_INTERVAL_MS 60000 /* a config target's default interval */
@@ -42,6 +43,44 @@ struct yaml_node;
  * 0, or TIDE_EINVAL / TIDE_ENOTFOUND (unknown kind or key) / the kind's
  * open error / -ENOMEM, with the position in `e`. */
 int targets_config_add(struct targets *m, const struct yaml_node *section, struct err *e);
+
+/* A target's kind and name. */
+struct target_id {
+    char kind[32];
+    char name[TARGETS_NAME_MAX + 1];
+};
+
+/* POST /api/v1/targets and DATA/targets.json: add one entry (a `targets:`
+ * item's shape) and say which target it made in *id (set once the common
+ * keys were read, also when the add then fails). -EEXIST when that
+ * kind/name is taken; otherwise as targets_config_add(). */
+int targets_config_add_entry(struct targets *m, const struct yaml_node *item, struct target_id *id,
+                             struct err *e);
+
+/* The config's targets as running: kind/name and a fingerprint of each
+ * entry, for the diff of a reload. */
+struct targets_config_set;
+/* Record `section` (already added by targets_config_add). 0 or -ENOMEM. */
+int targets_config_set_new(const struct yaml_node *section, struct targets_config_set **out);
+void targets_config_set_free(struct targets_config_set *set);
+
+/* What a reload did (counts). */
+struct targets_config_diff {
+    size_t added, removed, replaced, kept;
+};
+
+/* Reload: diff `section` against `cur` by kind/name. Every new or changed
+ * entry is checked first (common keys, then the kind's open and its keys, on
+ * a disabled stand-in that never runs), and a kind/name taken by a target
+ * that is not a config one (the API's) is refused: one bad entry refuses the
+ * whole reload (position in `e`) and nothing changes. Then removed entries
+ * are removed, changed ones (any key differs) removed and added again, new
+ * ones added; `cur` becomes the new list. `changed` (optional) is told of
+ * each target added or replaced. */
+typedef void targets_config_changed_fn(void *ctx, const char *kind, const char *name);
+int targets_config_reload(struct targets *m, struct targets_config_set *cur,
+                          const struct yaml_node *section, targets_config_changed_fn *changed,
+                          void *ctx, struct targets_config_diff *d, struct err *e);
 
 /* POST /api/v1/targets/test: read one entry (a `targets:` item's shape,
  * `name` optional) and test it with targets_test() without adding it.
