@@ -9,7 +9,7 @@ build_pkgs=(gcc make cmake ninja-build pkg-config clang
     libpcre2-dev libyaml-dev libxxhash-dev zlib1g-dev libcurl4-openssl-dev libsnmp-dev libsqlite3-dev
     libssl-dev)
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
-    prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter
+    prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter snmpsim
     collectd-core libyajl2 prometheus-blackbox-exporter iproute2 openssl
     chromium)
 bench_pkgs=(victoria-metrics curl python3 time)
