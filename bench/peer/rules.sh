@@ -3,8 +3,9 @@
 # Prometheus 2.42 vs vmalert (+ VictoriaMetrics as its datasource and
 # remote-write target), side by side on the same data and the same file.
 #
-# bench/peer/rules_gen.py makes HOSTS x 12 series every 15 s from now-1h to
-# now+25m (so nothing needs to write during the run) and RULES rules in
+# bench/peer/rules_gen.py makes HOSTS x 12 series every 15 s for the hour
+# before each run (the run stays inside the rules' 5m windows, so nothing
+# needs to write) and RULES rules in
 # groups of 100 (60 % recording, 40 % alerting with `for: 1m`). Each system
 # gets the data first (Tide and VictoriaMetrics through /api/v1/import,
 # Prometheus as a block made by `promtool tsdb create-blocks-from
@@ -19,13 +20,15 @@
 # a sanity check (they should agree). Medians over runs and ratios to Tide.
 #
 # Usage: bench/peer/rules.sh [--hosts N=100] [--rules N=1000] [--runs R=3]
-#          [--warm S=40] [--measure S=120] [--systems "tide prom vmalert"] [--no-build]
+#          [--warm S=40] [--measure S=100] [--systems "tide prom vmalert"] [--no-build]
+# (warm + measure + loading must stay under 5 minutes: the data ends when
+# the run starts)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/bench/peer/lib.sh"
 SYSTEMS="tide prom vmalert"
-HOSTS=100 RULES=1000 RUNS=3 WARM=40 MEASURE=120
+HOSTS=100 RULES=1000 RUNS=3 WARM=40 MEASURE=100
 PROM_BIN=${PROM_BIN:-prometheus}
 VMALERT_BIN=${VMALERT_BIN:-vmalert}
 while [ $# -gt 0 ]; do
@@ -57,8 +60,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 "$ROOT/bench/peer/rules_gen.py" "$WORKD" "$HOSTS" "$RULES" >&2
-promtool tsdb create-blocks-from openmetrics "$WORKD/data.om" "$WORKD/prom-blocks" >/dev/null
+# gen_data: the data set and rules, ending now (right before each run).
+gen_data() {
+    rm -rf "$WORKD/prom-blocks"
+    python3 "$ROOT/bench/peer/rules_gen.py" "$WORKD" "$HOSTS" "$RULES" >&2
+    promtool tsdb create-blocks-from openmetrics "$WORKD/data.om" "$WORKD/prom-blocks" >/dev/null
+}
 
 # A webhook sink for every system's alerts (Alertmanager v2 API shape).
 cat >"$WORKD/sink.py" <<'PY'
@@ -93,6 +100,7 @@ firing() { # QUERY_URL
 run_one() { # SYS RUN -> "cpu_s rss_mib eval_s firing"
     local sys=$1 d="$WORKD/$1-$2" port vmport procs=() q evalurl evalname evalfilter=""
     mkdir -p "$d"
+    gen_data
     port=$(free_port)
     case "$sys" in
     tide)

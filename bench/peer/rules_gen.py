@@ -9,8 +9,11 @@ create-blocks-from openmetrics`): for each of HOSTS instances
   cpu_seconds_total{mode=user|system|idle|iowait}   counters
   mem_avail_bytes, queue_len             gauges
   temp_celsius{sensor="0".."3"}          gauges (a random walk 40..95)
-every 15 s from now-1h to now+25m, so that every system evaluates its rules
-over live-looking data for the whole run without anything writing.
+every 15 s from now-1h to now. rules.sh makes it afresh right before each
+system's run, so that the rules' 5m windows hold data for the whole run
+(which stays under 5 minutes) with nothing writing, and Prometheus, whose
+TSDB refuses appends before the end of a loaded block, can write ALERTS
+and recorded series.
 
 Rules (OUTDIR/rules.yml, Prometheus' format, read unchanged by Tide,
 Prometheus and vmalert): RULES rules in groups of 100 at 15 s, 60 %
@@ -25,7 +28,7 @@ import time
 out, hosts, nrules = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(42)
 now = int(time.time())
-start, end, step = now - 3600, now + 1500, 15
+start, end, step = now - 3600, now + 1, 15
 times = list(range(start, end, step))
 
 series = []  # (name, labels, kind)

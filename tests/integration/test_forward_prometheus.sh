@@ -81,9 +81,14 @@ wait_delivered 600
 prom_samples >"$WORK/p2.txt"
 check_once "$WORK/p2.txt" 200
 
-# The endpoint answering 404 got nothing, and said so once per send.
-curl -fsS -o "$WORK/m.txt" "$TIDE_URL/metrics"
-failed=$(awk '/^tide_remote_storage_samples_failed_total\{remote_name="refused"/ {print $2}' "$WORK/m.txt")
+# The endpoint answering 404 got nothing, and said so once per send (its
+# last sends may still be on their way when the good endpoint is done).
+for _ in $(seq 1 100); do
+    curl -fsS -o "$WORK/m.txt" "$TIDE_URL/metrics"
+    failed=$(awk '/^tide_remote_storage_samples_failed_total\{remote_name="refused"/ {print $2}' "$WORK/m.txt")
+    [ "${failed%.*}" = 600 ] && break
+    sleep 0.1
+done
 assert_eq "samples refused for good by the 404 endpoint" 600 "${failed%.*}"
 grep -q 'refused: remote write refused a record' "$TIDE_LOG" || fail "the refusal is not logged"
 python3 - "$WORK/sink.jsonl" <<'PY' || fail "the sink did not get the configured headers"
