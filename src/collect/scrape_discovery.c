@@ -63,10 +63,12 @@ static void format_duration(int64_t ms, char *out, size_t cap)
     }
 }
 
-/* Go's url.QueryEscape. */
+/* Go's url.QueryEscape; NULL (a YAML null value) is "". */
 static int query_escape(struct buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
+    if (s == NULL)
+        return 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         int c = *p;
         int rc;
