@@ -63,12 +63,10 @@ static void format_duration(int64_t ms, char *out, size_t cap)
     }
 }
 
-/* Go's url.QueryEscape; NULL (a YAML null value) is "". */
+/* Go's url.QueryEscape. */
 static int query_escape(struct buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    if (s == NULL)
-        return 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         int c = *p;
         int rc;
@@ -145,9 +143,11 @@ static int build_url(const struct scrape_job *job, const struct relabel_set *set
     struct strv scheme = relabel_set_get(set, STRV_LIT("__scheme__"));
     int rc = buf_printf(&b, "%.*s://%s%.*s", (int)scheme.n, scheme.p, addr, (int)path.n, path.p);
     for (size_t i = 0; rc == 0 && i < nq; i++) {
-        size_t nv = q[i].nvalues ? q[i].nvalues : 1;
+        /* As Go's url.Values.Encode: a name with no value (`params: {k: []}`,
+         * or `k:` null) adds nothing; a __param_ label sets the first. */
+        size_t nv = q[i].nvalues == 0 && q[i].one != NULL ? 1 : q[i].nvalues;
         for (size_t v = 0; rc == 0 && v < nv; v++) {
-            const char *val = v == 0 && q[i].one ? q[i].one : q[i].values ? q[i].values[v] : "";
+            const char *val = v == 0 && q[i].one ? q[i].one : q[i].values[v];
             char name[256];
             snprintf(name, sizeof name, "%.*s", (int)q[i].nname, q[i].name);
             rc = buf_putc(&b, b.len && strchr(b.p, '?') ? '&' : '?');
