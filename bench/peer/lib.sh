@@ -1,7 +1,8 @@
-# lib.sh: what the peer benchmarks share (sourced by ingest.sh, query.sh and
-# remote_write.sh): logging, a free loopback port, the build-and-availability
-# check of the systems to compare, the TSBS cpu-only-like data set, and
-# starting and stopping the server under test.
+# lib.sh: what the peer benchmarks share (sourced by every bench/peer/*.sh):
+# logging, a free loopback port, the build-and-availability check of the
+# systems to compare, the TSBS cpu-only-like data set, the generators linked
+# against Tide's libraries (bench_build_gen), and starting and stopping the
+# server under test.
 # Sourced right after the caller sets ROOT, before it parses its arguments:
 # sets the defaults the three share (OUT, SYSTEMS, END, BUILD, TIDE_BIN,
 # VM_BIN, VM_ARGS); bench_tsbs_data also expects HOSTS, HOURS, BATCH, DIGITS.
@@ -93,6 +94,25 @@ bench_post_lp() {
 # CPU seconds (utime+stime; needs CLK_TCK) and peak RSS in MiB of PID $1.
 proc_cpu() { awk -v t="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12+$13)/t }' "/proc/$1/stat"; }
 proc_hwm() { awk '/^VmHWM:/ { printf "%.1f", $2/1024 }' "/proc/$1/status"; }
+
+# bench_build_gen NAME: compile bench/gen/NAME.c (a data generator) against the
+# release build's libraries into $OUT/NAME when it is missing or older than its
+# source, bench/gen/rng.h or the libraries; sets GEN to its path.
+bench_build_gen() {
+    GEN="$OUT/$1"
+    local src="$ROOT/bench/gen/$1.c"
+    local libs=("$ROOT/build/libtide_ingest.a" "$ROOT/build/proto/libtide_proto.a"
+        "$ROOT/build/libtide_model.a" "$ROOT/build/libtide_core.a")
+    if [ ! -x "$GEN" ] || [ "$src" -nt "$GEN" ] || [ "$ROOT/bench/gen/rng.h" -nt "$GEN" ] ||
+        [ "$ROOT/build/libtide_ingest.a" -nt "$GEN" ]; then
+        log "compiling bench/gen/$1.c"
+        mkdir -p "$OUT"
+        # shellcheck disable=SC2046
+        ${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/build/gen" "$src" "${libs[@]}" \
+            $(pkg-config --libs libprotobuf-c libzstd zlib libxxhash libpcre2-8 yaml-0.1) \
+            -lsnappy -lpthread -lm -o "$GEN"
+    fi
+}
 
 # ---- one server at a time, on 127.0.0.1, stopped by its PID ----
 

@@ -48,18 +48,7 @@ fi
 bench_check_vm
 
 # ---- the request generator, linked against the release build's libraries ----
-GEN="$OUT/remote_write_gen"
-LIBS=("$ROOT/build/libtide_ingest.a" "$ROOT/build/proto/libtide_proto.a"
-      "$ROOT/build/libtide_model.a" "$ROOT/build/libtide_core.a")
-if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen/remote_write_gen.c" -nt "$GEN" ] ||
-   [ "$ROOT/bench/gen/rng.h" -nt "$GEN" ] || [ "$ROOT/build/libtide_ingest.a" -nt "$GEN" ]; then
-    log "compiling the remote-write generator"
-    # shellcheck disable=SC2046
-    ${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/build/gen" \
-        "$ROOT/bench/gen/remote_write_gen.c" "${LIBS[@]}" \
-        $(pkg-config --libs libprotobuf-c libzstd zlib libxxhash libpcre2-8 yaml-0.1) \
-        -lsnappy -lpthread -lm -o "$GEN"
-fi
+bench_build_gen remote_write_gen
 
 [ -n "$END" ] || END=$(( $(date -u +%s) / 86400 * 86400 ))
 DATA="$OUT/rw-h${HOSTS}-${HOURS}h-s${PER_REQ}-e${END}"

@@ -52,18 +52,7 @@ done
 mkdir -p "$OUT"
 bench_check_systems
 
-GEN="$OUT/tiers_gen"
-LIBS=("$ROOT/build/libtide_ingest.a" "$ROOT/build/proto/libtide_proto.a"
-      "$ROOT/build/libtide_model.a" "$ROOT/build/libtide_core.a")
-if [ ! -x "$GEN" ] || [ "$ROOT/bench/gen/tiers_gen.c" -nt "$GEN" ] ||
-   [ "$ROOT/build/libtide_ingest.a" -nt "$GEN" ]; then
-    log "compiling the generator"
-    # shellcheck disable=SC2046
-    ${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src" -I"$ROOT/build/gen" \
-        "$ROOT/bench/gen/tiers_gen.c" "${LIBS[@]}" \
-        $(pkg-config --libs libprotobuf-c libzstd zlib libxxhash libpcre2-8 yaml-0.1) \
-        -lsnappy -lpthread -lm -o "$GEN"
-fi
+bench_build_gen tiers_gen
 [ -n "$END" ] || END=$(( $(date -u +%s) / 86400 * 86400 ))
 DATA="$OUT/tiers-s${NSERIES}-d${DAYS}-i${INTERVAL}-e${END}"
 if [ ! -d "$DATA" ]; then
