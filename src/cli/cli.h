@@ -27,6 +27,13 @@
 const char *cli_flag_value(const char *cmd, int argc, char **argv, int *i, const char *name,
                            bool *bad);
 
+/* "4MiB", "512KiB", "64k", "1048576" to bytes (at most 1 TiB); 0 when it
+ * does not parse. */
+size_t cli_parse_bytes(const char *s);
+/* --retries' value, 0 to 100, into *out; -1 with the reason printed as
+ * "tide CMD: --retries V: ..." otherwise. */
+int cli_parse_retries(const char *cmd, const char *v, unsigned *out);
+
 /* ---- import.c / export.c ---- */
 
 /* `tide import [flags] FILE...`; argv excludes "tide import". */

@@ -133,36 +133,6 @@ static enum fmt fmt_guess(const char *path)
     return FMT_NONE;
 }
 
-/* "4194304", "512KiB", "4MiB", "1GiB", "64k", "4M". 0 on a bad value. */
-static size_t parse_bytes(const char *s)
-{
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || !isdigit((unsigned char)s[0]))
-        return 0;
-    unsigned long long mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1024 * 1024;
-    else if (*end == 'g' || *end == 'G')
-        mul = 1024 * 1024 * 1024;
-    else if (*end != 0 && strcasecmp(end, "B") != 0)
-        return 0;
-    if (*end != 0 && *end != 'b' && *end != 'B') {
-        end++;
-        if (*end == 'i')
-            end++;
-        if (*end == 'B' || *end == 'b')
-            end++;
-        if (*end != 0)
-            return 0;
-    }
-    if (n > (1ull << 40) / mul)
-        return 0;
-    return (size_t)(n * mul);
-}
 
 /* Where the request should end: just past the last complete line (for CSV,
  * the last newline outside quotes) of p[0..n); 0 when there is none. */
@@ -637,19 +607,13 @@ int import_main(int argc, char **argv)
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--precision", &bad)) != NULL) {
             o.precision = v;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--batch-bytes", &bad)) != NULL) {
-            o.batch_bytes = parse_bytes(v);
+            o.batch_bytes = cli_parse_bytes(v);
             if (o.batch_bytes < 1024) {
                 fprintf(stderr, "tide import: --batch-bytes %s: want a size of at least 1KiB\n", v);
                 bad = true;
             }
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--retries", &bad)) != NULL) {
-            char *end;
-            unsigned long r = strtoul(v, &end, 10);
-            if (*v < '0' || *v > '9' || *end != 0 || r > 100) {
-                fprintf(stderr, "tide import: --retries %s: want a number from 0 to 100\n", v);
-                bad = true;
-            }
-            o.retries = (unsigned)r;
+            bad = cli_parse_retries("import", v, &o.retries) != 0;
         } else if (strcmp(a, "--dry-run") == 0) {
             o.dry_run = true;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--bearer-token", &bad)) != NULL) {

@@ -902,27 +902,13 @@ static int parse_flags(int argc, char **argv, struct sq_opts *o, struct buf *lis
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--checkpoint", &bad)) != NULL) {
             o->checkpoint = v;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--batch-bytes", &bad)) != NULL) {
-            char *end;
-            unsigned long long n = strtoull(v, &end, 10);
-            if (strcmp(end, "KiB") == 0)
-                n <<= 10;
-            else if (strcmp(end, "MiB") == 0)
-                n <<= 20;
-            else if (*end != 0)
-                n = 0;
-            if (n < 1024) {
+            o->batch_bytes = cli_parse_bytes(v);
+            if (o->batch_bytes < 1024) {
                 fprintf(stderr, "tide import: --batch-bytes %s: want a size of at least 1KiB\n", v);
                 bad = true;
             }
-            o->batch_bytes = (size_t)n;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--retries", &bad)) != NULL) {
-            char *end;
-            unsigned long r = strtoul(v, &end, 10);
-            if (*v < '0' || *v > '9' || *end != 0 || r > 100) {
-                fprintf(stderr, "tide import: --retries %s: want a number from 0 to 100\n", v);
-                bad = true;
-            }
-            o->retries = (unsigned)r;
+            bad = cli_parse_retries("import", v, &o->retries) != 0;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--bearer-token", &bad)) != NULL) {
             o->client.bearer = v;
         } else if ((v = cli_flag_value("import", argc, argv, &i, "--basic", &bad)) != NULL) {
