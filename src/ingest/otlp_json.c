@@ -375,6 +375,23 @@ static int field_value(struct tc *t, const char **pp, const ProtobufCFieldDescri
     return fail(t, at, "field of an unsupported type");
 }
 
+/* After an element or member: 1 with *p on the next one after a ',', 0
+ * with *p past `close`, or a parse error. */
+static int next_item(struct tc *t, const char **p, char close)
+{
+    const char *q = jsontok_ws(*p, t->end);
+    if (q < t->end && *q == ',') {
+        *p = jsontok_ws(q + 1, t->end);
+        return 1;
+    }
+    if (q < t->end && *q == close) {
+        *p = q + 1;
+        return 0;
+    }
+    *p = q;
+    return fail(t, q, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'");
+}
+
 /* The value of a known key: null, an array for a repeated field, or one value. */
 static int field(struct tc *t, const char **pp, const ProtobufCFieldDescriptor *f, int depth,
                  struct buf *o)
@@ -395,20 +412,10 @@ static int field(struct tc *t, const char **pp, const ProtobufCFieldDescriptor *
     }
     for (;;) {
         int rc = field_value(t, &p, f, depth, o);
-        if (rc != 0) {
+        if (rc != 0 || (rc = next_item(t, &p, ']')) <= 0) {
             *pp = p;
             return rc;
         }
-        p = jsontok_ws(p, t->end);
-        if (p < t->end && *p == ',') {
-            p = jsontok_ws(p + 1, t->end);
-            continue;
-        }
-        if (p < t->end && *p == ']') {
-            *pp = p + 1;
-            return 0;
-        }
-        return fail(t, p, "expected ',' or ']'");
     }
 }
 
@@ -451,16 +458,10 @@ static int message(struct tc *t, const char **pp, const ProtobufCMessageDescript
             rc = fail(t, p, why ? why : "bad value");
         if (rc != 0)
             return rc;
-        p = jsontok_ws(p, t->end);
-        if (p < t->end && *p == ',') {
-            p = jsontok_ws(p + 1, t->end);
-            continue;
+        if ((rc = next_item(t, &p, '}')) <= 0) {
+            *pp = p;
+            return rc;
         }
-        if (p < t->end && *p == '}') {
-            *pp = p + 1;
-            return 0;
-        }
-        return fail(t, p, "expected ',' or '}'");
     }
 }
 
