@@ -48,6 +48,7 @@
 #include "cli/cli.h"
 #include "core/arena.h"
 #include "core/fmtfloat.h"
+#include "core/fs.h"
 #include "core/hash.h"
 #include "core/time.h"
 
@@ -360,26 +361,18 @@ static int checkpoint_load(const struct sq_opts *o, struct sq_counts *c)
     return 1;
 }
 
-/* Rewrite the checkpoint atomically (temp file, fsync, rename). */
+/* Rewrite the checkpoint atomically (core/fs.h: temp file, fsync, rename,
+ * fsync of the directory). 0 or -errno. */
 static int checkpoint_save(const struct sq_opts *o, const struct sq_counts *c)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", o->checkpoint) >= (int)sizeof tmp)
-        return -ENAMETOOLONG;
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
-        return -errno;
-    fprintf(f,
-            "tide-import-sqlite 1\noptions %" PRIx64 "\nrowid %" PRId64 "\nrows %" PRIu64
-            "\nsamples %" PRIu64 "\nskipped_rows %" PRIu64 "\nskipped_values %" PRIu64 "\n",
-            options_hash(o), c->last_rowid, c->rows, c->samples, c->skipped_rows,
-            c->skipped_values);
-    int rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -errno;
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, o->checkpoint) != 0)
-        rc = -errno;
-    return rc;
+    char text[512];
+    int n = snprintf(text, sizeof text,
+                     "tide-import-sqlite 1\noptions %" PRIx64 "\nrowid %" PRId64 "\nrows %" PRIu64
+                     "\nsamples %" PRIu64 "\nskipped_rows %" PRIu64 "\nskipped_values %" PRIu64
+                     "\n",
+                     options_hash(o), c->last_rowid, c->rows, c->samples, c->skipped_rows,
+                     c->skipped_values);
+    return fs_write_file_atomic(o->checkpoint, text, (size_t)n);
 }
 
 /* ---- sending ---- */

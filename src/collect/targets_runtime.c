@@ -3,12 +3,10 @@
 #include "collect/targets_runtime.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collect/targets.h"
 #include "core/buf.h"
@@ -124,7 +122,7 @@ static int json_str(struct buf *b, const char *s)
     return rc ? rc : buf_putc(b, '"');
 }
 
-/* Write the file: temp file 0600, fsync, rename, fsync of the directory. */
+/* Write the file atomically, mode 0600. */
 static int persist(struct targets_rt *rt, struct err *e)
 {
     struct buf b;
@@ -156,40 +154,9 @@ static int persist(struct targets_rt *rt, struct err *e)
         buf_fini(&b);
         return ERR_SET(e, -ENOMEM, "out of memory");
     }
-    size_t plen = strlen(rt->path);
-    char *tmp = malloc(plen + 5);
-    char *dir = malloc(plen + 2);
-    if (tmp == NULL || dir == NULL) {
-        free(tmp);
-        free(dir);
-        buf_fini(&b);
-        return ERR_SET(e, -ENOMEM, "out of memory");
-    }
-    snprintf(tmp, plen + 5, "%s.tmp", rt->path);
-    snprintf(dir, plen + 2, "%s", rt->path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, plen + 2, ".");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    rc = fd < 0 ? -errno : 0;
-    if (rc == 0)
-        rc = fs_write_all(fd, b.p, b.len);
-    if (rc == 0)
-        rc = fs_fsync(fd);
-    if (fd >= 0 && close(fd) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, rt->path) != 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = fs_fsync_dir(dir);
-    if (rc != 0) {
-        unlink(tmp);
+    rc = fs_write_file_atomic_mode(rt->path, b.p, b.len, 0600); /* it may hold secrets */
+    if (rc != 0)
         ERR_SET(e, rc, "writing %s: %s", rt->path, strerror(-rc));
-    }
-    free(tmp);
-    free(dir);
     buf_fini(&b);
     return rc;
 }

@@ -114,10 +114,15 @@ int fs_read_file(const char *path, char **out, size_t *len)
 
 int fs_write_file_atomic(const char *path, const void *p, size_t n)
 {
+    return fs_write_file_atomic_mode(path, p, n, 0644);
+}
+
+int fs_write_file_atomic_mode(const char *path, const void *p, size_t n, mode_t mode)
+{
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return -errno;
     int rc = fs_write_all(fd, p, n);

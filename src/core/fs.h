@@ -14,8 +14,11 @@ int fs_fsync_dir(const char *dir);
 int fs_mkdir_p(const char *path);
 /* Read a whole file into a malloc'd buffer (caller frees), NUL-terminated. */
 int fs_read_file(const char *path, char **out, size_t *len);
-/* Write `path` atomically: temp file, fsync, rename, fsync of the directory. */
+/* Write `path` atomically: temp file (mode 0644), fsync, rename, fsync of
+ * the directory. */
 int fs_write_file_atomic(const char *path, const void *p, size_t n);
+/* The same with the file's mode (0600 for a file holding secrets). */
+int fs_write_file_atomic_mode(const char *path, const void *p, size_t n, mode_t mode);
 /* Remove a directory tree. Missing is not an error. */
 int fs_rm_rf(const char *path);
 /* Take an exclusive flock on DIR/LOCK; returns the fd (keep it open) or -errno. */
