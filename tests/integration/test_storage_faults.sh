@@ -33,41 +33,57 @@ trap 'rc=$?; umount_mnt; (exit $rc); lib_cleanup' EXIT
 NOW_S=$(date +%s)
 T0_S=$((NOW_S - 3600))
 
-# batch I: enospc{k="0".."49"} at T0 + I*10 + 0..9 s, value I*1000+k*10+s.
-batch() {
-    local i=$1 k s out=""
-    for k in $(seq 0 49); do
-        for s in 0 1 2 3 4 5 6 7 8 9; do
-            out+="enospc,k=$k value=$((i * 1000 + k * 10 + s)) $((T0_S + i * 10 + s))"$'\n'
-        done
-    done
-    printf '%s' "$out"
-}
+# batch I: enospc{k="0".."49"} at T0 + I*10 + 0..9 s, value I*1000+k*10+s,
+# in $WORK/batches/I, made once for every round (one awk, not one per batch).
+NBATCH=400
+mkdir -p "$WORK/batches"
+awk -v n="$NBATCH" -v t0="$T0_S" -v dir="$WORK/batches" 'BEGIN {
+    for (i = 0; i < n; i++) {
+        f = dir "/" i
+        for (k = 0; k < 50; k++)
+            for (s = 0; s < 10; s++)
+                printf "enospc,k=%d value=%.0f %.0f\n", k, i * 1000 + k * 10 + s, t0 + i * 10 + s > f
+        close(f)
+    }
+}'
 
 full_disk_round() {
     local policy=$1
     mount -t tmpfs -o size=1m tmpfs "$MNT" || fail "mount tmpfs"
     MOUNTED=1
-    local data="$MNT/data" acked="$WORK/acked-$policy" i code got507=0
+    local data="$MNT/data" acked="$WORK/acked-$policy" got507
     : >"$acked"
     tide_start "$data" - --fsync "$policy" --head-cut-on-stop true
-    for i in $(seq 0 1999); do
-        batch "$i" >"$WORK/batch"
-        code=$(curl -s -o "$WORK/resp.body" -w '%{http_code}' --max-time 30 \
-            --data-binary @"$WORK/batch" "$TIDE_URL/write?precision=s") || code=000
-        case "$code" in
-        204) echo "$i" >>"$acked" ;;
-        507)
-            got507=$((got507 + 1))
-            if [ "$got507" = 1 ]; then
-                BODY=$(cat "$WORK/resp.body")
-                json_ok 'j["status"] == "error" and j["errorType"] == "storage_full" and "no space" in j["error"].lower()'
-            fi
-            [ "$got507" -ge 3 ] && break
-            ;;
-        *) fail "fsync=$policy batch $i: HTTP $code, want 204 or 507: $(head -c 500 "$WORK/resp.body")" ;;
-        esac
-    done
+    # One client on one connection posts the batches in order until the third
+    # 507: each 204 is appended to $acked, the first 507's body is kept.
+    got507=$(python3 - "$TIDE_PORT" "$WORK/batches" "$NBATCH" "$acked" "$WORK/resp.body" <<'EOF'
+import http.client, sys
+port, bdir, n, acked, first = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+got507 = 0
+with open(acked, "a") as out:
+    for i in range(n):
+        body = open("%s/%d" % (bdir, i), "rb").read()
+        conn.request("POST", "/write?precision=s", body)
+        r = conn.getresponse()
+        data = r.read()
+        if r.status == 204:
+            out.write("%d\n" % i)
+            out.flush()
+        elif r.status == 507:
+            got507 += 1
+            if got507 == 1:
+                open(first, "wb").write(data)
+            if got507 >= 3:
+                break
+        else:
+            sys.stderr.write("batch %d: HTTP %d, want 204 or 507: %r\n" % (i, r.status, data[:500]))
+            sys.exit(1)
+print(got507)
+EOF
+) || fail "fsync=$policy: a write was answered with neither 204 nor 507"
+    BODY=$(cat "$WORK/resp.body" 2>/dev/null || true)
+    json_ok 'j["status"] == "error" and j["errorType"] == "storage_full" and "no space" in j["error"].lower()'
     [ "$got507" -ge 3 ] || fail "fsync=$policy: the 1 MiB disk never filled"
     local nacked
     nacked=$(wc -l <"$acked")
