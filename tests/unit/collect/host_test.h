@@ -6,14 +6,23 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collect/host.h"
 #include "model/batch.h"
 
-/* FIXTURES "/proc": this header's directory + "/fixtures" + rel. */
+/* FIXTURES "/proc": the test's source directory + "/fixtures" + rel. ctest
+ * names that directory in TIDE_TEST_DIR (tests/CMakeLists.txt); run by hand,
+ * this header's __FILE__ says it (absolute unless a compiler cache such as
+ * ccache with CCACHE_BASEDIR made it relative). */
 static inline const char *fixture_path(char *buf, size_t cap, const char *rel)
 {
+    const char *env = getenv("TIDE_TEST_DIR");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(buf, cap, "%s/fixtures%s", env, rel);
+        return buf;
+    }
     const char *file = __FILE__;
     const char *slash = strrchr(file, '/');
     int dir = slash ? (int)(slash - file) : 1;
