@@ -34,6 +34,7 @@ struct config;
 struct pipeline;
 struct targets;
 struct targets_rt;
+struct targets_files;
 struct selfmetrics;
 struct meta_store;
 struct rules;
@@ -46,6 +47,7 @@ struct api_ctx {
     struct pipeline *pipeline; /* the one append path (model/pipeline.h); writes go here */
     struct targets *targets;   /* the targets manager (collect/targets.h); NULL = none */
     struct targets_rt *targets_rt; /* the API's targets (collect/targets_runtime.h); NULL = none */
+    struct targets_files *targets_files; /* `target_files:` (collect/targets_files.h); NULL = none */
     struct metrics *metrics;  /* Tide's own counters (metrics.h) */
     struct selfmetrics *selfmetrics; /* what /metrics serves (core/selfmetrics.h); NULL = none */
     const char *version;      /* "0.1.0" */

@@ -38,6 +38,7 @@
 
 #include "api/router.h"
 #include "collect/targets_config.h"
+#include "collect/targets_files.h"
 #include "collect/targets_runtime.h"
 #include "core/time.h"
 #include "core/yaml_tree.h"
@@ -79,22 +80,29 @@ static const char *instance_of(const struct target_status *t)
     return t->address[0] ? t->address : t->name;
 }
 
-static void write_discovered(struct json *w, const struct target_status *t, const char *every)
+static void write_discovered(struct json *w, const struct target_status *t, const char *every,
+                             struct targets_files *tf)
 {
+    char file[1024];
+    bool from_file = targets_files_source(tf, t->kind, t->name, file, sizeof file);
     json_key(w, "discoveredLabels");
     json_obj(w);
     kv(w, "__address__", instance_of(t));
+    if (from_file)
+        kv(w, "__meta_filepath", file);
     kv(w, "__scrape_interval__", every);
     kv(w, "__scrape_timeout__", every);
     kv(w, "__tide_kind__", t->kind);
     if (t->module[0])
         kv(w, "__tide_module__", t->module);
     kv(w, "__tide_name__", t->name);
+    if (from_file)
+        kv(w, "__tide_source__", "target_files");
     kv(w, "job", t->kind);
     json_obj_end(w);
 }
 
-static void write_active(struct json *w, const struct target_status *t)
+static void write_active(struct json *w, const struct target_status *t, struct targets_files *tf)
 {
     char every[48], url[400], when[40];
     duration_text(t->interval_ms, every, sizeof every);
@@ -105,7 +113,7 @@ static void write_active(struct json *w, const struct target_status *t)
     else
         snprintf(when, sizeof when, "0001-01-01T00:00:00Z");
     json_obj(w);
-    write_discovered(w, t, every);
+    write_discovered(w, t, every, tf);
     json_key(w, "labels");
     json_obj(w);
     kv(w, "instance", instance_of(t));
@@ -127,12 +135,18 @@ static void write_active(struct json *w, const struct target_status *t)
 void targets_api_write(struct json *w, const struct target_status *v, size_t n, bool active,
                        bool dropped)
 {
+    targets_api_write_tf(w, v, n, active, dropped, NULL);
+}
+
+void targets_api_write_tf(struct json *w, const struct target_status *v, size_t n, bool active,
+                          bool dropped, struct targets_files *tf)
+{
     json_obj(w);
     json_key(w, "activeTargets");
     json_arr(w);
     for (size_t i = 0; active && i < n; i++)
         if (v[i].enabled)
-            write_active(w, &v[i]);
+            write_active(w, &v[i], tf);
     json_arr_end(w);
     json_key(w, "droppedTargets");
     json_arr(w);
@@ -142,7 +156,7 @@ void targets_api_write(struct json *w, const struct target_status *v, size_t n, 
         char every[48];
         duration_text(v[i].interval_ms, every, sizeof every);
         json_obj(w);
-        write_discovered(w, &v[i], every);
+        write_discovered(w, &v[i], every, tf);
         json_obj_end(w);
     }
     json_arr_end(w);
@@ -165,7 +179,7 @@ void targets_api_list(struct http_req *rq, struct http_resp *rs)
     }
     struct json w;
     http_prom_success(rs, &w);
-    targets_api_write(&w, v, n, active, dropped);
+    targets_api_write_tf(&w, v, n, active, dropped, rq->ctx->targets_files);
     json_obj_end(&w);
     free(v);
     if (json_end(&w) != 0)
@@ -232,9 +246,10 @@ void targets_api_test(struct http_req *rq, struct http_resp *rs)
 /* ---- run-time changes (collect/targets_runtime.h) ---- */
 
 /* 200 (or `status`) with one target as GET lists it, with "enabled". */
-static void reply_target(struct http_resp *rs, struct targets *m, const char *kind,
+static void reply_target(struct http_resp *rs, const struct api_ctx *ctx, const char *kind,
                          const char *name, int status)
 {
+    struct targets *m = ctx->targets;
     struct target_status t;
     if (targets_get(m, kind, name, &t) != 0) {
         http_reply_err(rs, TIDE_ENOTFOUND, "target gone");
@@ -251,10 +266,10 @@ static void reply_target(struct http_resp *rs, struct targets *m, const char *ki
     json_bool(&w, t.enabled);
     json_key(&w, "target");
     if (t.enabled) {
-        write_active(&w, &t);
+        write_active(&w, &t, ctx->targets_files);
     } else {
         json_obj(&w);
-        write_discovered(&w, &t, every);
+        write_discovered(&w, &t, every, ctx->targets_files);
         json_obj_end(&w);
     }
     json_obj_end(&w);
@@ -300,7 +315,7 @@ void targets_api_route(struct http_req *rq, struct http_resp *rs)
         reply_change_err(rs, rc, &e);
         return;
     }
-    reply_target(rs, rq->ctx->targets, id.kind, id.name, 201);
+    reply_target(rs, rq->ctx, id.kind, id.name, 201);
 }
 
 void targets_api_change(struct http_req *rq, struct http_resp *rs)
@@ -336,6 +351,16 @@ void targets_api_change(struct http_req *rq, struct http_resp *rs)
     const char *kind = arg, *name = slash + 1;
     struct err e;
     err_clear(&e);
+    char file[1024];
+    if (action < 0 && targets_files_source(rq->ctx->targets_files, kind, name, file, sizeof file)) {
+        char msg[1200 + TARGETS_NAME_MAX];
+        snprintf(msg, sizeof msg,
+                 "target %s/%s comes from the file %s (target_files:): remove it from that "
+                 "file, or disable it here",
+                 kind, name, file);
+        http_reply_prom_error(rs, 409, "conflict", msg);
+        return;
+    }
     int rc = action < 0 ? targets_rt_remove(rq->ctx->targets_rt, kind, name, &e)
                         : targets_rt_set_enabled(rq->ctx->targets_rt, kind, name, action == 1, &e);
     if (rc != 0) {
@@ -343,7 +368,7 @@ void targets_api_change(struct http_req *rq, struct http_resp *rs)
         return;
     }
     if (action >= 0) {
-        reply_target(rs, rq->ctx->targets, kind, name, 200);
+        reply_target(rs, rq->ctx, kind, name, 200);
         return;
     }
     struct json w;

@@ -18,6 +18,11 @@
  * each list present (maybe empty) either way. */
 void targets_api_write(struct json *w, const struct target_status *v, size_t n, bool active,
                        bool dropped);
+/* The same, where the targets `tf` added from files (NULL = none) carry
+ * __meta_filepath and __tide_source__ in their discoveredLabels. */
+struct targets_files;
+void targets_api_write_tf(struct json *w, const struct target_status *v, size_t n, bool active,
+                          bool dropped, struct targets_files *tf);
 
 /* router_handler_fn of GET /api/v1/targets; ctx->targets NULL = no targets. */
 void targets_api_list(struct http_req *rq, struct http_resp *rs);

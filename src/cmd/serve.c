@@ -53,6 +53,7 @@
 #include "collect/snmp.h"
 #include "collect/targets.h"
 #include "collect/targets_config.h"
+#include "collect/targets_files.h"
 #include "collect/targets_runtime.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -78,6 +79,7 @@ struct server {
     struct targets *targets;
     struct targets_rt *targets_rt; /* the API's targets, DATA/targets.json */
     struct targets_config_set *targets_cfg; /* the config's targets, for a reload's diff */
+    struct targets_files *tfiles; /* `target_files:` (collect/targets_files.h) */
     struct host_collector *host;
     struct snmp_kind *snmp; /* the snmp kind's modules and engine */
     struct ping_kind *ping; /* the ping kind's engine */
@@ -380,6 +382,30 @@ static void add_host_targets(struct server *s)
     log_info("main", "collecting this host every %lld ms", (long long)c->collect_interval_ms);
 }
 
+static void reloaded_target(void *ctx, const char *kind, const char *name);
+
+/* `target_files:`: its targets now, then its watcher. */
+static int target_files_start(struct server *s, struct err *e)
+{
+    int rc = targets_files_new(s->targets, reloaded_target, s, &s->tfiles);
+    if (rc != 0)
+        return ERR_SET(e, rc, "out of memory");
+    struct targets_files_diff d;
+    struct err te = {0}, w = {0};
+    rc = targets_files_load(s->tfiles, s->config_path, &d, &w, &te);
+    if (rc != 0) {
+        s->bad_config = true;
+        if (te.line > 0)
+            return ERR_SET(e, rc, "%s:%d:%d: %s", s->config_path, te.line, te.col, te.msg);
+        return ERR_SET(e, rc, "target_files: %s", te.msg);
+    }
+    if (w.code != 0)
+        log_warn("collect", "target_files: %s", w.msg);
+    if (d.added > 0)
+        log_info("collect", "target_files: %zu targets", d.added);
+    return targets_files_watch(s->tfiles, e);
+}
+
 static int targets_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
@@ -435,6 +461,9 @@ static int targets_start_component(void *ctx, struct err *e)
         return rc;
     if (te.code != 0)
         log_warn("main", "%s: not every target could be added again: %s", path, te.msg);
+    rc = target_files_start(s, e);
+    if (rc != 0)
+        return rc;
     struct target_status *ts = NULL;
     size_t nping = 0;
     if (targets_list(s->targets, "ping", &ts, &nping) == 0 && nping > 0)
@@ -468,11 +497,14 @@ static int targets_stop_component(void *ctx)
     if (s->routeros)
         selfmetrics_unregister(s->selfmetrics, ros_engine_collect, ros_kind_engine(s->routeros));
     scrape_stop(s->scrape); /* no more adds or removes from file_sd */
+    targets_files_stop(s->tfiles); /* nor from target_files */
     targets_rt_free(s->targets_rt);
     s->targets_rt = NULL;
     targets_config_set_free(s->targets_cfg);
     s->targets_cfg = NULL;
     targets_free(s->targets);
+    targets_files_free(s->tfiles);
+    s->tfiles = NULL;
     scrape_free(s->scrape); /* after the targets: their close needs its engine */
     s->scrape = NULL;
     snmp_kind_free(s->snmp); /* after the targets: their close needs its engine */
@@ -712,6 +744,19 @@ static int reload_targets(struct server *s, struct config *tmp, struct err *e)
                           te.line, te.col, te.msg);
     log_info("collect", "targets reloaded: %zu added, %zu removed, %zu replaced, %zu kept",
              d.added, d.removed, d.replaced, d.kept);
+    if (s->tfiles == NULL)
+        return 0;
+    struct targets_files_diff fd;
+    struct err w = {0};
+    err_clear(&te);
+    r = targets_files_load(s->tfiles, s->config_path, &fd, &w, &te);
+    if (r != 0)
+        return err_set_at(e, r, te.where, te.line, te.col, "%s:%d:%d: %s", s->config_path,
+                          te.line, te.col, te.msg);
+    if (w.code != 0)
+        log_warn("collect", "target_files: %s", w.msg);
+    log_info("collect", "target_files reloaded: %zu added, %zu removed, %zu kept", fd.added,
+             fd.removed, fd.kept);
     return 0;
 }
 
@@ -809,6 +854,7 @@ static int http_start_component(void *ctx, struct err *e)
         .pipeline = s->pipeline,
         .targets = s->targets,
         .targets_rt = s->targets_rt,
+        .targets_files = s->tfiles,
         .metrics = &s->metrics,
         .selfmetrics = s->selfmetrics,
         .version = TIDE_VERSION,
@@ -894,6 +940,7 @@ int serve_main(int argc, char **argv)
     rules_config_init(&s->rules_cfg);
     pthread_mutex_init(&s->reload_mu, NULL);
     config_section_register(&s->cfg, "targets", NULL, NULL); /* read by the targets component */
+    config_section_register(&s->cfg, "target_files", NULL, NULL); /* and this one */
     config_section_register(&s->cfg, "snmp_modules", NULL, NULL); /* and this one too */
     config_section_register(&s->cfg, "remote_write", forward_config_parse, &s->fwd_cfg);
     config_section_register(&s->cfg, "storage", storage_section, s);

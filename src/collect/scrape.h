@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collect/file_sd.h"
 #include "model/relabel.h"
 #include "core/http_client.h"
 #include "core/err.h"
@@ -33,7 +34,6 @@
 
 #define SCRAPE_INTERVAL_DEFAULT_MS 60000 /* global scrape_interval */
 #define SCRAPE_TIMEOUT_DEFAULT_MS 10000  /* global scrape_timeout */
-#define SCRAPE_FILE_SD_REFRESH_MS 300000 /* file_sd_configs refresh_interval */
 #define SCRAPE_BODY_MAX (256u << 20)     /* body_size_limit 0: still capped here */
 /* What Prometheus 2.42 sends (scrapeAcceptHeader without native histograms). */
 #define SCRAPE_ACCEPT                                                                      \
@@ -45,33 +45,10 @@ struct yaml_node;
 struct scrape;
 struct scrape_engine;
 
-/* One target group: static_configs item or one entry of a file_sd file.
- * Owned by whoever holds the array (job or file state). */
-struct scrape_group {
-    char **targets;       /* __address__ values */
-    size_t ntargets;
-    struct label *labels; /* group labels, strings owned (malloc'd each) */
-    size_t nlabels;
-    char *source;         /* "file.yml:3" or "static:0"; for errors */
-};
-
 struct scrape_param {
     char *name;
     char **values;
     size_t nvalues;
-};
-
-/* One file_sd_configs entry and what its files last held. */
-struct scrape_file_sd {
-    char **patterns; /* globs, relative to the config file's directory made absolute */
-    size_t npatterns;
-    int64_t refresh_ms;
-    int64_t last_read_ms; /* monotonic */
-    uint64_t fingerprint; /* of the matched files' names, sizes, mtimes, inodes */
-    /* The groups of every file as last read well (a file that fails to
-     * parse keeps its previous groups, as Prometheus does). */
-    struct scrape_group *groups;
-    size_t ngroups;
 };
 
 /* One scrape_configs entry. Read-only after parsing, except the file_sd
@@ -133,11 +110,7 @@ int scrape_config_parse(const struct yaml_node *global, const struct yaml_node *
                         const char *base_dir, struct scrape_job **jobs, size_t *njobs,
                         struct err *e);
 void scrape_jobs_free(struct scrape_job *jobs, size_t n);
-void scrape_groups_free(struct scrape_group *g, size_t n);
-/* Read a file_sd file (JSON or YAML, Prometheus' shape: a list of
- * {targets: [...], labels: {...}}) into groups. 0 or an error with the
- * position in `e` (the file name is the caller's to add). */
-int scrape_file_sd_read(const char *path, struct scrape_group **groups, size_t *n, struct err *e);
+/* Target groups and file_sd files: collect/file_sd.h. */
 
 /* ---- scrape_discovery.c ---- */
 

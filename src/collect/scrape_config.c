@@ -1,6 +1,7 @@
 /* scrape_config.c: the `scrape_configs:` section, read as Prometheus 2.42
  * reads it (config.ScrapeConfig with its HTTPClientConfig), into struct
- * scrape_job (scrape.h), and file_sd files into target groups. Defaults
+ * scrape_job (scrape.h); target groups and file_sd files are read by
+ * collect/file_sd.c. Defaults
  * come from `global:` scrape_interval/scrape_timeout (the section itself
  * belongs to rules/rules_config.c; only these two keys are read here).
  * Every unknown key is refused with its line:col, as Prometheus refuses
@@ -20,24 +21,12 @@ static int oom(struct err *e)
     return ERR_SET(e, -ENOMEM, "scrape: out of memory");
 }
 
-/* `path` made absolute against base_dir (malloc'd). */
-static char *resolve_path(const char *base_dir, const char *path)
-{
-    if (path[0] == '/' || base_dir == NULL || base_dir[0] == 0)
-        return strdup(path);
-    size_t n = strlen(base_dir) + strlen(path) + 2;
-    char *out = malloc(n);
-    if (out)
-        snprintf(out, n, "%s/%s", base_dir, path);
-    return out;
-}
-
 /* The contents of a secret file, trimmed (malloc'd). */
 static int read_secret_file(const struct yaml_node *at, const char *base_dir, const char *path,
                             char **out, struct err *e)
 {
     *out = NULL;
-    char *full = resolve_path(base_dir, path);
+    char *full = scrape_path_resolve(base_dir, path);
     if (full == NULL)
         return oom(e);
     FILE *f = fopen(full, "re");
@@ -85,128 +74,6 @@ static int read_secret(const struct yaml_node *m, const char *key, const char *f
     return 0;
 }
 
-/* ---- target groups ---- */
-
-void scrape_groups_free(struct scrape_group *g, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < g[i].ntargets; j++)
-            free(g[i].targets[j]);
-        free(g[i].targets);
-        for (size_t j = 0; j < g[i].nlabels; j++) {
-            free((char *)g[i].labels[j].name.p);
-            free((char *)g[i].labels[j].value.p);
-        }
-        free(g[i].labels);
-        free(g[i].source);
-    }
-    free(g);
-}
-
-static int add_label(struct scrape_group *g, const char *name, const char *value)
-{
-    struct label *v = realloc(g->labels, (g->nlabels + 1) * sizeof *v);
-    if (v == NULL)
-        return -ENOMEM;
-    g->labels = v;
-    char *n = strdup(name), *val = strdup(value);
-    if (n == NULL || val == NULL) {
-        free(n);
-        free(val);
-        return -ENOMEM;
-    }
-    v[g->nlabels++] = (struct label){strv_c(n), strv_c(val)};
-    return 0;
-}
-
-/* One {targets: [...], labels: {...}} mapping into g (zeroed). */
-static int parse_group(const struct yaml_node *m, const char *source, struct scrape_group *g,
-                       struct err *e)
-{
-    memset(g, 0, sizeof *g);
-    g->source = strdup(source);
-    if (g->source == NULL)
-        return oom(e);
-    if (yaml_tree_kind(m) != YAML_TREE_MAP)
-        return yaml_tree_err(m, TIDE_EINVAL, e, "expected a mapping (targets, labels)");
-    const char *const *t = NULL;
-    size_t nt = 0;
-    if (yaml_tree_get_strings(m, "targets", &t, &nt, e) != 0)
-        return e->code;
-    g->targets = calloc(nt ? nt : 1, sizeof *g->targets);
-    if (g->targets == NULL)
-        return oom(e);
-    const struct yaml_node *tl = yaml_tree_get(m, "targets");
-    for (size_t i = 0; i < nt; i++) {
-        if (strchr(t[i], '/'))
-            return yaml_tree_err(yaml_tree_item(tl, i), TIDE_EINVAL, e,
-                                 "\"%s\" is not a valid hostname", t[i]);
-        g->targets[i] = strdup(t[i]);
-        if (g->targets[i] == NULL)
-            return oom(e);
-        g->ntargets = i + 1;
-    }
-    const struct yaml_node *l = yaml_tree_get(m, "labels");
-    if (yaml_tree_expect(l, YAML_TREE_MAP, e) != 0)
-        return e->code;
-    for (size_t i = 0; i < yaml_tree_len(l); i++) {
-        const struct yaml_node *v = NULL;
-        const struct yaml_node *k = yaml_tree_pair(l, i, &v);
-        const char *name = yaml_tree_text(k), *value = NULL;
-        if (!labels_valid_label_name(strv_c(name)))
-            return yaml_tree_err(k, TIDE_EINVAL, e, "\"%s\" is not a valid label name", name);
-        if (yaml_tree_kind(v) != YAML_TREE_SCALAR || yaml_tree_str(v, &value, e) != 0)
-            return yaml_tree_err(v ? v : k, TIDE_EINVAL, e, "label %s: expected a string", name);
-        if (add_label(g, name, value) != 0)
-            return oom(e);
-    }
-    return yaml_tree_check_keys(m, e) != 0 ? e->code : 0;
-}
-
-static int parse_groups(const struct yaml_node *list, const char *file, struct scrape_group **out,
-                        size_t *n, struct err *e)
-{
-    *out = NULL;
-    *n = 0;
-    if (yaml_tree_is_null(list))
-        return 0;
-    if (yaml_tree_expect(list, YAML_TREE_SEQ, e) != 0)
-        return e->code;
-    size_t len = yaml_tree_len(list);
-    struct scrape_group *g = calloc(len ? len : 1, sizeof *g);
-    if (g == NULL)
-        return oom(e);
-    for (size_t i = 0; i < len; i++) {
-        const struct yaml_node *item = yaml_tree_item(list, i);
-        char source[300];
-        snprintf(source, sizeof source, "%s:%d", file ? file : "static_configs",
-                 yaml_tree_line(item));
-        int rc = parse_group(item, source, &g[i], e);
-        if (rc == 0 && file != NULL && add_label(&g[i], "__meta_filepath", file) != 0)
-            rc = oom(e);
-        if (rc != 0) {
-            scrape_groups_free(g, i + 1);
-            return rc;
-        }
-    }
-    *out = g;
-    *n = len;
-    return 0;
-}
-
-int scrape_file_sd_read(const char *path, struct scrape_group **groups, size_t *n, struct err *e)
-{
-    struct yaml_tree *t = NULL;
-    *groups = NULL;
-    *n = 0;
-    int rc = yaml_tree_load(path, &t, e);
-    if (rc != 0)
-        return rc;
-    rc = parse_groups(yaml_tree_root(t), path, groups, n, e);
-    yaml_tree_free(t);
-    return rc;
-}
-
 /* ---- jobs ---- */
 
 static void job_fini(struct scrape_job *j)
@@ -234,12 +101,8 @@ static void job_fini(struct scrape_job *j)
     relabel_config_fini(&j->relabel);
     relabel_config_fini(&j->metric_relabel);
     scrape_groups_free(j->static_groups, j->nstatic);
-    for (size_t i = 0; i < j->nfile_sd; i++) {
-        for (size_t k = 0; k < j->file_sd[i].npatterns; k++)
-            free(j->file_sd[i].patterns[k]);
-        free(j->file_sd[i].patterns);
-        scrape_groups_free(j->file_sd[i].groups, j->file_sd[i].ngroups);
-    }
+    for (size_t i = 0; i < j->nfile_sd; i++)
+        scrape_file_sd_fini(&j->file_sd[i]);
     free(j->file_sd);
     for (size_t i = 0; i < j->ncurrent; i++)
         free(j->current[i].name);
@@ -374,19 +237,11 @@ static int parse_tls(const struct yaml_node *m, const char *base_dir, struct scr
     if (server && server[0])
         return yaml_tree_err(yaml_tree_get(t, "server_name"), TIDE_EINVAL, e,
                              "server_name is not supported yet");
-    if ((ca && ca[0] && !(j->ca_file = resolve_path(base_dir, ca))) ||
-        (cert && cert[0] && !(j->cert_file = resolve_path(base_dir, cert))) ||
-        (key && key[0] && !(j->key_file = resolve_path(base_dir, key))))
+    if ((ca && ca[0] && !(j->ca_file = scrape_path_resolve(base_dir, ca))) ||
+        (cert && cert[0] && !(j->cert_file = scrape_path_resolve(base_dir, cert))) ||
+        (key && key[0] && !(j->key_file = scrape_path_resolve(base_dir, key))))
         return oom(e);
     return 0;
-}
-
-static bool has_sd_suffix(const char *p)
-{
-    size_t n = strlen(p);
-    return (n >= 5 && strcmp(p + n - 5, ".json") == 0) ||
-           (n >= 4 && strcmp(p + n - 4, ".yml") == 0) ||
-           (n >= 5 && strcmp(p + n - 5, ".yaml") == 0);
 }
 
 static int parse_file_sd(const struct yaml_node *m, const char *base_dir, struct scrape_job *j,
@@ -403,45 +258,10 @@ static int parse_file_sd(const struct yaml_node *m, const char *base_dir, struct
         return oom(e);
     for (size_t i = 0; i < n; i++) {
         const struct yaml_node *f = yaml_tree_item(l, i);
-        struct scrape_file_sd *sd = &j->file_sd[i];
         j->nfile_sd = i + 1;
-        sd->refresh_ms = SCRAPE_FILE_SD_REFRESH_MS;
-        const char *const *files = NULL;
-        size_t nf = 0;
-        if (yaml_tree_expect(f, YAML_TREE_MAP, e) != 0 ||
-            yaml_tree_get_strings(f, "files", &files, &nf, e) != 0 ||
-            yaml_tree_get_duration(f, "refresh_interval", &sd->refresh_ms, e) != 0 ||
+        if (scrape_file_sd_parse(f, base_dir, &j->file_sd[i], e) != 0 ||
             yaml_tree_check_keys(f, e) != 0)
             return e->code;
-        if (nf == 0)
-            return yaml_tree_err(f, TIDE_EINVAL, e, "file service discovery config must contain "
-                                                    "at least one path name");
-        if (sd->refresh_ms < 1000)
-            sd->refresh_ms = 1000;
-        sd->patterns = calloc(nf, sizeof *sd->patterns);
-        if (sd->patterns == NULL)
-            return oom(e);
-        const struct yaml_node *fl = yaml_tree_get(f, "files");
-        for (size_t k = 0; k < nf; k++) {
-            const char *slash = strrchr(files[k], '/');
-            const char *dir_part_end = slash ? slash : files[k];
-            if (!has_sd_suffix(files[k]))
-                return yaml_tree_err(yaml_tree_item(fl, k), TIDE_EINVAL, e,
-                                     "path name \"%s\" is not valid for file discovery (only "
-                                     "json, yml, or yaml files)",
-                                     files[k]);
-            if (memchr(files[k], '*', (size_t)(dir_part_end - files[k])) ||
-                memchr(files[k], '?', (size_t)(dir_part_end - files[k])) ||
-                memchr(files[k], '[', (size_t)(dir_part_end - files[k])))
-                return yaml_tree_err(yaml_tree_item(fl, k), TIDE_EINVAL, e,
-                                     "path name \"%s\" is not valid for file discovery (only the "
-                                     "last element may be a pattern)",
-                                     files[k]);
-            sd->patterns[k] = resolve_path(base_dir, files[k]);
-            if (sd->patterns[k] == NULL)
-                return oom(e);
-            sd->npatterns = k + 1;
-        }
     }
     return 0;
 }
@@ -507,7 +327,7 @@ static int parse_job(const struct yaml_node *m, int64_t g_interval, int64_t g_ti
         return oom(e);
     if (parse_params(m, j, e) != 0 || parse_auth(m, base_dir, j, e) != 0 ||
         parse_tls(m, base_dir, j, e) != 0 || parse_file_sd(m, base_dir, j, e) != 0 ||
-        parse_groups(yaml_tree_get(m, "static_configs"), NULL, &j->static_groups, &j->nstatic,
+        scrape_groups_parse(yaml_tree_get(m, "static_configs"), NULL, &j->static_groups, &j->nstatic,
                      e) != 0 ||
         relabel_config_parse(yaml_tree_get(m, "relabel_configs"), &j->relabel, e) != 0 ||
         relabel_config_parse(yaml_tree_get(m, "metric_relabel_configs"), &j->metric_relabel, e) !=

@@ -452,87 +452,6 @@ static int sync_job(struct scrape *s, struct scrape_job *j, struct err *e)
 
 /* ---- file_sd ---- */
 
-/* Read the files of sd again when they changed or refresh is due. Returns
- * true when its groups may have changed. */
-static bool refresh_file_sd(struct scrape_file_sd *sd, bool force, struct err *e)
-{
-    uint64_t fp = 0x9e3779b97f4a7c15ull;
-    glob_t gl[8];
-    size_t ngl = 0;
-    for (size_t i = 0; i < sd->npatterns && ngl < 8; i++) {
-        memset(&gl[ngl], 0, sizeof gl[ngl]);
-        if (glob(sd->patterns[i], 0, NULL, &gl[ngl]) != 0) {
-            globfree(&gl[ngl]);
-            continue;
-        }
-        for (size_t k = 0; k < gl[ngl].gl_pathc; k++) {
-            struct stat st;
-            const char *p = gl[ngl].gl_pathv[k];
-            fp = hash_combine(fp, p, strlen(p));
-            if (stat(p, &st) == 0) {
-                int64_t parts[4] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
-                                    (int64_t)st.st_mtim.tv_nsec, (int64_t)st.st_ino};
-                fp = hash_combine(fp, parts, sizeof parts);
-            }
-        }
-        ngl++;
-    }
-    int64_t now = time_mono_ns() / 1000000;
-    bool due = force || fp != sd->fingerprint || now - sd->last_read_ms >= sd->refresh_ms;
-    if (!due) {
-        for (size_t i = 0; i < ngl; i++)
-            globfree(&gl[i]);
-        return false;
-    }
-    sd->fingerprint = fp;
-    sd->last_read_ms = now;
-    /* Read every matched file; a file that fails keeps its old groups. */
-    struct scrape_group *all = NULL;
-    size_t nall = 0;
-    for (size_t i = 0; i < ngl; i++)
-        for (size_t k = 0; k < gl[i].gl_pathc; k++) {
-            const char *path = gl[i].gl_pathv[k];
-            struct scrape_group *g = NULL;
-            size_t ng = 0;
-            struct err fe = {0};
-            int rc = scrape_file_sd_read(path, &g, &ng, &fe);
-            if (rc != 0) {
-                if (e->code == 0)
-                    err_set_at(e, rc, fe.where, fe.line, fe.col, "%s:%d:%d: %s", path, fe.line,
-                               fe.col, fe.msg);
-                /* Keep the previous groups of this file. */
-                size_t plen = strlen(path);
-                for (size_t x = 0; x < sd->ngroups; x++) {
-                    const char *src = sd->groups[x].source;
-                    if (strncmp(src, path, plen) != 0 || src[plen] != ':')
-                        continue;
-                    struct scrape_group *na = realloc(all, (nall + 1) * sizeof *na);
-                    if (na == NULL)
-                        break;
-                    all = na;
-                    all[nall++] = sd->groups[x];
-                    memset(&sd->groups[x], 0, sizeof sd->groups[x]);
-                }
-                continue;
-            }
-            struct scrape_group *na = realloc(all, (nall + ng + 1) * sizeof *na);
-            if (na == NULL) {
-                scrape_groups_free(g, ng);
-                continue;
-            }
-            all = na;
-            memcpy(all + nall, g, ng * sizeof *g);
-            nall += ng;
-            free(g);
-        }
-    for (size_t i = 0; i < ngl; i++)
-        globfree(&gl[i]);
-    scrape_groups_free(sd->groups, sd->ngroups);
-    sd->groups = all;
-    sd->ngroups = nall;
-    return true;
-}
-
 /* Returns whether any file_sd of any job exists. */
 static int discover(struct scrape *s, bool force, struct err *e)
 {
@@ -542,7 +461,7 @@ static int discover(struct scrape *s, bool force, struct err *e)
         struct scrape_job *j = &s->jobs[i];
         bool changed = force;
         for (size_t k = 0; k < j->nfile_sd; k++)
-            changed |= refresh_file_sd(&j->file_sd[k], force, e);
+            changed |= scrape_file_sd_refresh(&j->file_sd[k], force, e);
         if (changed)
             rc = sync_job(s, j, e);
     }

@@ -62,21 +62,18 @@ static int place(const struct yaml_node *n, int rc, struct err *e)
     return rc;
 }
 
-/* Read an entry's common keys into spec (strings point into the tree,
- * labels into `labels`, a made-up name into `fallback`). */
-static int read_entry(const struct yaml_node *item, size_t index, struct target_spec *spec,
-                      struct label *labels, char *fallback, size_t fallback_cap,
-                      const struct yaml_node **kind_node_out, struct err *e)
+int targets_config_read_template(const struct yaml_node *item, struct target_spec *spec,
+                                 struct label *labels, const struct yaml_node **kind_node_out,
+                                 struct err *e)
 {
     const struct yaml_node *kind_node = NULL;
-    const char *kind = NULL, *name = NULL, *address = NULL, *module = NULL;
+    const char *kind = NULL, *module = NULL;
     int64_t interval_ms = TARGETS_CONFIG_INTERVAL_MS;
     bool enabled = true;
     if (yaml_tree_kind(item) != YAML_TREE_MAP)
         return yaml_tree_err(item, TIDE_EINVAL, e, "expected a mapping (kind, address, ...)");
     if (yaml_tree_require(item, "kind", &kind_node, e) != 0 ||
-        yaml_tree_str(kind_node, &kind, e) != 0 || yaml_tree_get_str(item, "name", &name, e) != 0 ||
-        yaml_tree_get_str(item, "address", &address, e) != 0 ||
+        yaml_tree_str(kind_node, &kind, e) != 0 ||
         yaml_tree_get_str(item, "module", &module, e) != 0 ||
         yaml_tree_get_duration(item, "interval", &interval_ms, e) != 0 ||
         yaml_tree_get_bool(item, "enabled", &enabled, e) != 0)
@@ -91,15 +88,43 @@ static int read_entry(const struct yaml_node *item, size_t index, struct target_
     if (interval_ms < TARGETS_INTERVAL_MIN_MS || interval_ms > TARGETS_INTERVAL_MAX_MS)
         return yaml_tree_err(iv, TIDE_EINVAL, e, "interval %lldms is outside 100ms..1d",
                              (long long)interval_ms);
-    if (address && address[0] == 0)
-        address = NULL;
     if (module && module[0] == 0)
         module = NULL;
+    size_t nlabels = 0;
+    if (read_labels(item, labels, &nlabels, e) != 0)
+        return e->code;
+    *spec = (struct target_spec){
+        .kind = kind,
+        .module = module,
+        .interval_ms = interval_ms,
+        .labels = labels,
+        .nlabels = nlabels,
+        .disabled = !enabled,
+        .config = item,
+    };
+    return 0;
+}
+
+/* Read an entry's common keys into spec (strings point into the tree,
+ * labels into `labels`, a made-up name into `fallback`). */
+static int read_entry(const struct yaml_node *item, size_t index, struct target_spec *spec,
+                      struct label *labels, char *fallback, size_t fallback_cap,
+                      const struct yaml_node **kind_node_out, struct err *e)
+{
+    const char *name = NULL, *address = NULL;
+    if (yaml_tree_kind(item) == YAML_TREE_MAP &&
+        (yaml_tree_get_str(item, "name", &name, e) != 0 ||
+         yaml_tree_get_str(item, "address", &address, e) != 0))
+        return e->code;
+    if (targets_config_read_template(item, spec, labels, kind_node_out, e) != 0)
+        return e->code;
+    if (address && address[0] == 0)
+        address = NULL;
     if (name == NULL || name[0] == 0) {
         if (address) {
             name = address;
         } else {
-            snprintf(fallback, fallback_cap, "%.40s/%zu", kind, index);
+            snprintf(fallback, fallback_cap, "%.40s/%zu", spec->kind, index);
             name = fallback;
         }
     }
@@ -110,20 +135,8 @@ static int read_entry(const struct yaml_node *item, size_t index, struct target_
         return yaml_tree_err(where_name ? where_name : item, TIDE_EINVAL, e,
                              "the name must be 1 to %d bytes without tabs or newlines",
                              TARGETS_NAME_MAX);
-    size_t nlabels = 0;
-    if (read_labels(item, labels, &nlabels, e) != 0)
-        return e->code;
-    *spec = (struct target_spec){
-        .kind = kind,
-        .name = name,
-        .address = address,
-        .module = module,
-        .interval_ms = interval_ms,
-        .labels = labels,
-        .nlabels = nlabels,
-        .disabled = !enabled,
-        .config = item,
-    };
+    spec->name = name;
+    spec->address = address;
     return 0;
 }
 
@@ -210,7 +223,7 @@ struct targets_config_set {
     size_t n;
 };
 
-static int print_node(const struct yaml_node *n, struct buf *b)
+int targets_config_print(const struct yaml_node *n, struct buf *b)
 {
     int rc = 0;
     switch (yaml_tree_kind(n)) {
@@ -219,11 +232,11 @@ static int print_node(const struct yaml_node *n, struct buf *b)
         for (size_t i = 0; rc == 0 && i < yaml_tree_len(n); i++) {
             const struct yaml_node *v = NULL;
             const struct yaml_node *k = yaml_tree_pair(n, i, &v);
-            rc = print_node(k, b);
+            rc = targets_config_print(k, b);
             if (rc == 0)
                 rc = buf_putc(b, ':');
             if (rc == 0)
-                rc = print_node(v, b);
+                rc = targets_config_print(v, b);
             if (rc == 0)
                 rc = buf_putc(b, ',');
         }
@@ -231,7 +244,7 @@ static int print_node(const struct yaml_node *n, struct buf *b)
     case YAML_TREE_SEQ:
         rc = buf_putc(b, '[');
         for (size_t i = 0; rc == 0 && i < yaml_tree_len(n); i++) {
-            rc = print_node(yaml_tree_item(n, i), b);
+            rc = targets_config_print(yaml_tree_item(n, i), b);
             if (rc == 0)
                 rc = buf_putc(b, ',');
         }
@@ -266,7 +279,7 @@ static int print_item(const struct yaml_node *item, struct tc_item *out, struct 
 {
     struct buf b;
     buf_init(&b, 0);
-    int rc = print_node(item, &b);
+    int rc = targets_config_print(item, &b);
     if (rc != 0) {
         buf_fini(&b);
         return ERR_SET(e, -ENOMEM, "out of memory");

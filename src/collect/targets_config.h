@@ -44,6 +44,22 @@ struct yaml_node;
  * open error / -ENOMEM, with the position in `e`. */
 int targets_config_add(struct targets *m, const struct yaml_node *section, struct err *e);
 
+/* The keys an entry shares with a `target_files:` template: kind (required,
+ * registered elsewhere: not host or agent), module, interval, labels,
+ * enabled, read from mapping `item` into spec (name and address unset;
+ * strings point into the tree, labels into `labels`, which holds
+ * TARGETS_LABELS_MAX; spec->config = item). *kind_node is set once kind
+ * was read. 0 or TIDE_EINVAL with the position in `e`. */
+int targets_config_read_template(const struct yaml_node *item, struct target_spec *spec,
+                                 struct label *labels, const struct yaml_node **kind_node,
+                                 struct err *e);
+
+/* A node's canonical text (a changed key or value changes it), appended to
+ * b: for the diff of a reload. Lists a mapping's pairs, so it marks their
+ * keys read: call it after yaml_tree_check_keys(). 0 or -ENOMEM. */
+struct buf;
+int targets_config_print(const struct yaml_node *n, struct buf *b);
+
 /* A target's kind and name. */
 struct target_id {
     char kind[32];
