@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "collect/file_sd.h"
+#include "model/file_sd.h"
 #include "core/yaml_tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collect/file_sd.h"
+#include "model/file_sd.h"
 #include "model/relabel.h"
 #include "core/http_client.h"
 #include "core/err.h"

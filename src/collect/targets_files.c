@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collect/file_sd.h"
+#include "model/file_sd.h"
 #include "collect/targets.h"
 #include "collect/targets_files.h"
 #include "core/buf.h"

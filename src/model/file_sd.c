@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "collect/file_sd.h"
+#include "model/file_sd.h"
 #include "core/hash.h"
 #include "core/time.h"
 #include "core/yaml_tree.h"

@@ -17,8 +17,8 @@
  * and groups (scrape_file_sd_fini).
  * Thread: the caller's; one caller at a time per scrape_file_sd.
  */
-#ifndef TIDE_COLLECT_FILE_SD_H
-#define TIDE_COLLECT_FILE_SD_H
+#ifndef TIDE_MODEL_FILE_SD_H
+#define TIDE_MODEL_FILE_SD_H
 
 #include <stdbool.h>
 #include <stddef.h>
