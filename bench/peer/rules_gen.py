@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""rules_gen.py OUTDIR HOSTS RULES: the data set and rule files of
-bench/peer/rules.sh.
+"""rules_gen.py OUTDIR HOSTS RULES [HISTORY_MIN=60] [--no-om]: the data set
+and rule files of bench/peer/rules.sh.
 
 Data (OUTDIR/data.jsonl for Tide and VictoriaMetrics' /api/v1/import, and
 OUTDIR/data.om, the same samples as OpenMetrics for `promtool tsdb
@@ -9,7 +9,8 @@ create-blocks-from openmetrics`): for each of HOSTS instances
   cpu_seconds_total{mode=user|system|idle|iowait}   counters
   mem_avail_bytes, queue_len             gauges
   temp_celsius{sensor="0".."3"}          gauges (a random walk 40..95)
-every 15 s from now-1h to now. rules.sh makes it afresh right before each
+every 15 s from now-HISTORY_MIN minutes to now (at least 6: the rules read
+5m windows); --no-om skips data.om (only Prometheus needs it). rules.sh makes it afresh right before each
 system's run, so that the rules' 5m windows hold data for the whole run
 (which stays under 5 minutes) with nothing writing, and Prometheus, whose
 TSDB refuses appends before the end of a loaded block, can write ALERTS
@@ -18,17 +19,21 @@ and recorded series.
 Rules (OUTDIR/rules.yml, Prometheus' format, read unchanged by Tide,
 Prometheus and vmalert): RULES rules in groups of 100 at 15 s, 60 %
 recording rules (rates and aggregations over 5m windows, each over its own
-slice of instances) and 40 % alerting rules (thresholds on 5m averages
+slice of instances: a tenth of them, by the last digit of the instance
+number) and 40 % alerting rules (thresholds on 5m averages
 with `for: 1m`, labels and templated annotations)."""
 import json
 import random
 import sys
 import time
 
-out, hosts, nrules = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+args = [a for a in sys.argv[1:] if a != "--no-om"]
+want_om = "--no-om" not in sys.argv
+out, hosts, nrules = args[0], int(args[1]), int(args[2])
+history_s = 60 * max(6, int(args[3]) if len(args) > 3 else 60)
 rnd = random.Random(42)
 now = int(time.time())
-start, end, step = now - 3600, now + 1, 15
+start, end, step = now - history_s, now + 1, 15
 times = list(range(start, end, step))
 
 series = []  # (name, labels, kind)
@@ -68,11 +73,11 @@ with open(f"{out}/data.jsonl", "w") as f:
     for n, l, k, vals in data:
         f.write(json.dumps({"metric": dict(l, __name__=n), "values": vals,
                             "timestamps": [t * 1000 for t in times]}) + "\n")
-with open(f"{out}/data.om", "w") as f:
+with open(f"{out}/data.om" if want_om else "/dev/null", "w") as f:
     fams = {}
     for n, l, k, vals in data:
         fams.setdefault((n, k), []).append((l, vals))
-    for (n, k), members in fams.items():
+    for (n, k), members in (fams.items() if want_om else ()):
         om_name = n[: -len("_total")] if k == "counter" else n
         f.write(f"# TYPE {om_name} {'counter' if k == 'counter' else 'gauge'}\n")
         for l, vals in members:
@@ -84,7 +89,8 @@ with open(f"{out}/data.om", "w") as f:
 
 groups, rules = [], []
 for i in range(nrules):
-    sl = f'instance=~"host-00.{i % 10}:9100"'
+    # a tenth of the instances (for HOSTS <= 100, the same as "host-00.D")
+    sl = f'instance=~"host-.*{i % 10}:9100"'
     if i % 10 < 6:
         kind = i % 3
         if kind == 0:

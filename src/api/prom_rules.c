@@ -3,6 +3,8 @@
  *
  *   /api/v1/rules[?type=alert|record]  groups with their rules' live state
  *   /api/v1/alerts                     every pending and firing alert
+ *   /api/v1/alertmanagers              the notifier's targets (Prometheus'
+ *                                      shape, plus Tide's send state)
  *   POST /-/reload                     re-read the rule files (api_ctx.reload)
  *   POST /api/v1/rules/backfill        recording rules over history (backfill.h)
  *
@@ -10,7 +12,9 @@
  * microseconds of copying state into JSON; evaluations only take a group's
  * lock to store results, so neither waits on a query.
  */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +24,7 @@
 #include "core/fmtfloat.h"
 #include "core/time.h"
 #include "rules/backfill.h"
+#include "rules/notify.h"
 #include "rules/rules.h"
 
 static void put_labels(struct json *w, const char *key, const struct label *v, size_t n)
@@ -209,6 +214,67 @@ void prom_rules_alerts(struct http_req *rq, struct http_resp *rs)
     if (r)
         rules_unlock(r);
     json_arr_end(&w);
+    json_obj_end(&w);
+    finish(rs, &w);
+}
+
+static void put_target(struct json *w, const struct notify_status *st)
+{
+    json_obj(w);
+    json_key(w, "url");
+    json_cstr(w, st->url);
+    /* Tide's additions: what happened to the last attempt. */
+    json_key(w, "lastError");
+    json_cstr(w, st->last_error);
+    put_time(w, "lastSend", st->last_send_ms);
+    json_key(w, "queueLength");
+    json_u64(w, st->queued);
+    json_key(w, "sent");
+    json_u64(w, st->sent);
+    json_key(w, "errors");
+    json_u64(w, st->errors);
+    json_obj_end(w);
+}
+
+/* GET /api/v1/alertmanagers: {"activeAlertmanagers":[{"url":…}],
+ * "droppedAlertmanagers":[…]} as Prometheus, each active entry with
+ * lastError/lastSend/queueLength/sent/errors; plain webhooks under
+ * "webhooks" in the same shape. */
+void prom_rules_alertmanagers(struct http_req *rq, struct http_resp *rs)
+{
+    struct rules *r = rq->ctx->rules;
+    struct notifier *n = r ? r->env.notifier : NULL;
+    struct notify_status *st = NULL;
+    size_t cnt = 0;
+    if (n != NULL) {
+        st = calloc(NOTIFY_STATUS_MAX, sizeof *st);
+        if (st == NULL) {
+            http_reply_err(rs, -ENOMEM, "out of memory");
+            return;
+        }
+        cnt = notifier_status(n, st, NOTIFY_STATUS_MAX);
+    }
+    struct json w;
+    http_prom_success(rs, &w);
+    json_obj(&w);
+    static const char *const keys[] = {"activeAlertmanagers", "droppedAlertmanagers", "webhooks"};
+    for (int k = 0; k < 3; k++) {
+        json_key(&w, keys[k]);
+        json_arr(&w);
+        for (size_t i = 0; i < cnt; i++) {
+            bool am = st[i].kind == NOTIFY_ALERTMANAGER;
+            if ((k == 0 && am && !st[i].relabel_dropped) || (k == 2 && !am))
+                put_target(&w, &st[i]);
+            else if (k == 1 && am && st[i].relabel_dropped) {
+                json_obj(&w);
+                json_key(&w, "url");
+                json_cstr(&w, st[i].url);
+                json_obj_end(&w);
+            }
+        }
+        json_arr_end(&w);
+    }
+    free(st);
     json_obj_end(&w);
     finish(rs, &w);
 }

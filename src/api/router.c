@@ -100,6 +100,7 @@ static const struct route routes[] = {
     /* rules and alerts (prom_rules.c) */
     {.pattern = "/api/v1/rules", .methods = HTTP_GET, .fn = prom_rules_list},
     {.pattern = "/api/v1/alerts", .methods = HTTP_GET, .fn = prom_rules_alerts},
+    {.pattern = "/api/v1/alertmanagers", .methods = HTTP_GET, .fn = prom_rules_alertmanagers},
     {.pattern = "/api/v1/rules/backfill", .methods = HTTP_POST, .form_body = true,
      .fn = prom_rules_backfill, .scope = AUTH_WRITE, .offload = true},
     {.pattern = "/-/reload", .methods = HTTP_POST | HTTP_PUT, .fn = prom_rules_reload,

@@ -96,6 +96,7 @@ void prom_status_exemplars(struct http_req *rq, struct http_resp *rs);
 /* prom_rules.c: rules, alerts and reload over the rule manager */
 void prom_rules_list(struct http_req *rq, struct http_resp *rs);
 void prom_rules_alerts(struct http_req *rq, struct http_resp *rs);
+void prom_rules_alertmanagers(struct http_req *rq, struct http_resp *rs);
 void prom_rules_reload(struct http_req *rq, struct http_resp *rs);
 void prom_rules_backfill(struct http_req *rq, struct http_resp *rs);
 

@@ -571,6 +571,8 @@ static void notifier_opts_of(const struct rules_config *rc, const char *queue_di
     o->external_url = rc->external_url;
     o->queue_dir = queue_dir;
     o->alert_relabel = rc->alert_relabel;
+    o->sd = rc->sd;
+    o->nsd = rc->nsd;
 }
 
 /* The notifier: its sender thread and per-target queues, durable under

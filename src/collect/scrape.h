@@ -110,7 +110,7 @@ int scrape_config_parse(const struct yaml_node *global, const struct yaml_node *
                         const char *base_dir, struct scrape_job **jobs, size_t *njobs,
                         struct err *e);
 void scrape_jobs_free(struct scrape_job *jobs, size_t n);
-/* Target groups and file_sd files: collect/file_sd.h. */
+/* Target groups and file_sd files: model/file_sd.h. */
 
 /* ---- scrape_discovery.c ---- */
 

@@ -1,7 +1,7 @@
 /* scrape_config.c: the `scrape_configs:` section, read as Prometheus 2.42
  * reads it (config.ScrapeConfig with its HTTPClientConfig), into struct
  * scrape_job (scrape.h); target groups and file_sd files are read by
- * collect/file_sd.c. Defaults
+ * model/file_sd.c. Defaults
  * come from `global:` scrape_interval/scrape_timeout (the section itself
  * belongs to rules/rules_config.c; only these two keys are read here).
  * Every unknown key is refused with its line:col, as Prometheus refuses

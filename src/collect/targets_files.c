@@ -1,6 +1,6 @@
 /* targets_files.c: the `target_files:` section (see targets_files.h): the
  * templates read and checked, the file_sd files re-read by
- * collect/file_sd.c, and the diff of what the files list against the
+ * model/file_sd.c, and the diff of what the files list against the
  * targets this component added. */
 #include <errno.h>
 #include <pthread.h>

@@ -14,7 +14,7 @@
  *       labels: {source: inventory}
  *
  * Every file holds [{targets: ["192.0.2.1:161", ...], labels: {...}}]
- * (collect/file_sd.h): each address becomes a target of the template, named
+ * (model/file_sd.h): each address becomes a target of the template, named
  * by its address, with the group's labels over the template's (labels
  * starting with "__" are dropped). A change of the files or of the section
  * applies the diff: new targets are added, gone or changed ones removed

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HTTP_URL_SHOWN 120 /* characters of a URL put in an error message */
 
@@ -25,6 +26,8 @@ struct http_client {
     char *auth_header; /* "Authorization: Bearer …", or NULL */
     char *basic_user, *basic_password;
     char *ca_file, *cert_file, *key_file;
+    char *server_name; /* NULL = the URL's host */
+    long tls_version;  /* 0 = libcurl's default */
     bool insecure, compressed;
     int64_t timeout_ms, connect_timeout_ms;
     int max_redirects;
@@ -33,6 +36,8 @@ struct http_client {
     struct http_response *rs;
     const char *method;       /* rq's method, resolved */
     struct curl_slist *hdrs;  /* this request's header lines */
+    struct curl_slist *connect_to; /* server_name: "NAME:PORT:HOST:PORT" */
+    char *sni_url;            /* server_name: the URL with NAME as its host */
     int body_fail;            /* set by the write callback: TIDE_ELIMIT, -ECANCELED, -ENOMEM */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -89,6 +94,8 @@ int http_client_new(const struct http_client_opts *o, struct http_client **out, 
         rc = dup_opt(&c->cert_file, o->cert_file);
     if (rc == 0)
         rc = dup_opt(&c->key_file, o->key_file);
+    if (rc == 0 && o->server_name != NULL && o->server_name[0] != 0)
+        rc = dup_opt(&c->server_name, o->server_name);
     if (rc == 0 && o->bearer_token != NULL && o->bearer_token[0] != 0) {
         if (asprintf(&c->auth_header, "Authorization: Bearer %s", o->bearer_token) < 0) {
             c->auth_header = NULL;
@@ -100,6 +107,7 @@ int http_client_new(const struct http_client_opts *o, struct http_client **out, 
         return ERR_SET(e, rc, "http client: out of memory");
     }
     c->insecure = o->insecure_skip_verify;
+    c->tls_version = o->tls_version;
     c->compressed = o->accept_compressed;
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
     c->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms
@@ -128,6 +136,9 @@ void http_client_free(struct http_client *c)
     free(c->ca_file);
     free(c->cert_file);
     free(c->key_file);
+    free(c->server_name);
+    curl_slist_free_all(c->connect_to);
+    curl_free(c->sni_url);
     free(c);
 }
 
@@ -265,12 +276,59 @@ static void set_method(struct http_client *c, const struct http_request *rq)
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
 }
 
+/* server_name on an https URL: ask for NAME in the URL (so libcurl sends
+ * it as SNI and verifies the certificate against it), connect to the URL's
+ * own host and port (CURLOPT_CONNECT_TO), and keep its host in the Host
+ * header as Go's client does. 0, -ENOMEM or TIDE_EINVAL (a URL libcurl
+ * cannot parse). */
+static int set_server_name(struct http_client *c, const char *url)
+{
+    if (c->server_name == NULL || strncasecmp(url, "https://", 8) != 0)
+        return 0;
+    CURLU *u = curl_url();
+    if (u == NULL)
+        return -ENOMEM;
+    char *host = NULL, *port = NULL, *hostport = NULL, *pin = NULL;
+    int rc = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+                     curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+                     curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK
+                 ? 0
+                 : TIDE_EINVAL;
+    if (rc == 0 && curl_url_set(u, CURLUPART_HOST, c->server_name, 0) != CURLUE_OK)
+        rc = TIDE_EINVAL;
+    if (rc == 0 && curl_url_get(u, CURLUPART_URL, &c->sni_url, 0) != CURLUE_OK)
+        rc = TIDE_EINVAL;
+    if (rc == 0 && (asprintf(&pin, "%s:%s:%s:%s", c->server_name, port, host, port) < 0 ||
+                    asprintf(&hostport, "Host: %s:%s", host, port) < 0))
+        rc = -ENOMEM;
+    if (rc == 0 && (c->connect_to = curl_slist_append(NULL, pin)) == NULL)
+        rc = -ENOMEM;
+    if (rc == 0 && (strcmp(port, "443") == 0 ? add_header(&c->hdrs, "Host", host)
+                                             : add_header(&c->hdrs, hostport, NULL)) != 0)
+        rc = -ENOMEM;
+    curl_free(host);
+    curl_free(port);
+    free(pin);
+    free(hostport);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static void request_free(struct http_client *c)
+{
+    curl_slist_free_all(c->hdrs);
+    c->hdrs = NULL;
+    curl_slist_free_all(c->connect_to);
+    c->connect_to = NULL;
+    curl_free(c->sni_url);
+    c->sni_url = NULL;
+}
+
 int http_client_prepare(struct http_client *c, const struct http_request *rq,
                         struct http_response *rs, CURL **out, struct err *e)
 {
     *out = NULL;
-    curl_slist_free_all(c->hdrs);
-    c->hdrs = NULL;
+    request_free(c);
     c->rq = rq;
     c->rs = rs;
     c->body_fail = 0;
@@ -284,10 +342,16 @@ int http_client_prepare(struct http_client *c, const struct http_request *rq,
     int rc = build_headers(c, rq);
     if (rc != 0)
         return fail_request(c, rc, rc == -ENOMEM ? "out of memory" : "a bad header line", e);
+    rc = set_server_name(c, rq->url);
+    if (rc != 0)
+        return fail_request(c, rc, rc == -ENOMEM ? "out of memory" : "a bad URL for server_name",
+                            e);
 
     CURL *h = c->h;
     curl_easy_reset(h); /* keeps the connection cache */
-    curl_easy_setopt(h, CURLOPT_URL, rq->url);
+    curl_easy_setopt(h, CURLOPT_URL, c->sni_url ? c->sni_url : rq->url);
+    if (c->connect_to != NULL)
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -317,6 +381,8 @@ int http_client_prepare(struct http_client *c, const struct http_request *rq,
         curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert_file);
     if (c->key_file != NULL)
         curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
+    if (c->tls_version != 0)
+        curl_easy_setopt(h, CURLOPT_SSLVERSION, c->tls_version);
     if (c->insecure) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -366,8 +432,7 @@ int http_client_finish(struct http_client *c, CURLcode result, struct err *e)
     long redirects = 0;
     curl_easy_getinfo(c->h, CURLINFO_REDIRECT_COUNT, &redirects);
     rs->redirects = (int)redirects;
-    curl_slist_free_all(c->hdrs);
-    c->hdrs = NULL;
+    request_free(c);
 
     int rc = 0;
     if (result == CURLE_WRITE_ERROR && c->body_fail == TIDE_ELIMIT) {

@@ -57,6 +57,12 @@ struct http_client_opts {
     const char *cert_file;      /* client certificate, PEM; NULL = none (not yet tested) */
     const char *key_file;       /* its private key, PEM; NULL = in cert_file */
     bool insecure_skip_verify;  /* TLS: accept any server certificate and host name */
+    const char *server_name;    /* TLS: https requests send this SNI name and verify the
+                                 * certificate against it (the connection still goes to
+                                 * the URL's host, whose name stays in the Host header);
+                                 * NULL = the URL's host */
+    long tls_version;           /* CURLOPT_SSLVERSION (CURL_SSLVERSION_TLSv1_2 |
+                                 * CURL_SSLVERSION_MAX_TLSv1_3…); 0 = libcurl's default */
     bool accept_compressed;     /* send Accept-Encoding (gzip, deflate…) and decode */
     int64_t timeout_ms;         /* whole request, connect to last byte; 0 = no limit */
     int64_t connect_timeout_ms; /* 0 = HTTP_CONNECT_TIMEOUT_MS; never above timeout_ms */

@@ -23,9 +23,10 @@
 #include "core/loop.h"
 #include "core/selfmetrics.h"
 #include "core/time.h"
+#include "rules/notify_sd.h"
 
 #define NOTIFY_BACKOFF_MIN_MS 1000
-#define NOTIFY_BACKOFF_MAX_MS 30000
+#define NOTIFY_BACKOFF_MAX_MS 10000
 
 struct qitem {
     uint64_t fp;   /* labels_hash() of the labels sent */
@@ -45,11 +46,28 @@ struct tq {
     int64_t backoff_ms;
     bool dirty; /* queue changed since the file was written */
     uint64_t sent, errors, dropped;
+    char last_error[NOTIFY_ERROR_MAX]; /* of the last attempt; "" after a success */
+    int64_t last_send_ms;              /* wall time of the last attempt; 0 = none */
+};
+
+/* What discovery last found for one notify_sd. */
+struct sd_state {
+    bool read;       /* resolved at least once since the last (re)configuration */
+    uint64_t fp;     /* notify_sd_fingerprint() when last read */
+    int64_t last_ms; /* monotonic ms of the last read */
+    struct notify_sd_result res; /* under mu (the API reads `dropped`) */
+    char error[NOTIFY_ERROR_MAX]; /* of the last read; "" = fine */
 };
 
 struct notifier {
     struct tq q[NOTIFY_TARGETS_MAX]; /* guarded by mu, but for client */
     size_t nq;
+    /* q[0..nstatic) are the configured targets, q[nstatic..nq) the
+     * discovered ones, changed only by the sender thread (under mu). */
+    size_t nstatic;
+    const struct notify_sd *sd; /* borrowed */
+    size_t nsd;
+    struct sd_state sdst[NOTIFY_SD_MAX];
     struct label *ext; /* alert_labels_dup() block */
     size_t next;
     const struct relabel_config *relabel; /* borrowed; NULL = none */
@@ -375,6 +393,12 @@ static void flush(struct notifier *n, size_t i, int64_t now)
     if (rc == 0)
         rc = send_one(n, q, &body, &e);
     pthread_mutex_lock(&n->mu);
+    q->last_send_ms = time_now_ms();
+    if (rc == 0)
+        q->last_error[0] = 0;
+    else
+        snprintf(q->last_error, sizeof q->last_error, "%s",
+                 e.msg[0] ? e.msg : tide_strerror(rc));
     if (rc == 0) {
         /* Drop what was sent, unless a newer state arrived meanwhile. */
         size_t w = 0;
@@ -405,11 +429,102 @@ static void flush(struct notifier *n, size_t i, int64_t now)
     buf_fini(&body);
 }
 
+static int tq_client(struct tq *q, struct err *e);
+static void tq_free(struct tq *q);
+static void read_queue(struct notifier *n, size_t i);
+
+/* Read the discovery files that changed (or whose refresh_interval
+ * passed) and, when a resolution changed, rebuild q[nstatic..): a target
+ * already there (same URL) keeps its queue and counters, with a client
+ * made from its entry's current settings. Sender thread only. */
+static void discover(struct notifier *n, int64_t now)
+{
+    bool changed = false;
+    for (size_t i = 0; i < n->nsd; i++) {
+        const struct notify_sd *sd = &n->sd[i];
+        struct sd_state *st = &n->sdst[i];
+        uint64_t fp = notify_sd_fingerprint(sd);
+        if (st->read && fp == st->fp && now - st->last_ms < sd->refresh_ms)
+            continue;
+        st->read = true;
+        st->fp = fp;
+        st->last_ms = now;
+        struct notify_sd_result r;
+        struct err e = {0};
+        int rc = notify_sd_resolve(sd, &r, &e);
+        pthread_mutex_lock(&n->mu);
+        if (rc != 0) { /* the previous targets stay */
+            snprintf(st->error, sizeof st->error, "%s", e.msg);
+        } else {
+            st->error[0] = 0;
+            notify_sd_result_fini(&st->res);
+            st->res = r;
+            changed = true;
+        }
+        pthread_mutex_unlock(&n->mu);
+    }
+    if (!changed)
+        return;
+    struct tq *fresh = calloc(NOTIFY_TARGETS_MAX, sizeof *fresh);
+    if (fresh == NULL)
+        return;
+    size_t nf = 0;
+    for (size_t i = 0; i < n->nsd; i++)
+        for (size_t k = 0; k < n->sdst[i].res.nactive && n->nstatic + nf < NOTIFY_TARGETS_MAX;
+             k++) {
+            const char *url = n->sdst[i].res.active[k];
+            bool dup = false;
+            for (size_t j = 0; j < n->nstatic + nf && !dup; j++)
+                dup = strcmp(j < n->nstatic ? n->q[j].t.url : fresh[j - n->nstatic].t.url,
+                             url) == 0;
+            if (dup)
+                continue;
+            struct tq *q = &fresh[nf];
+            q->t = n->sd[i].base;
+            snprintf(q->t.url, sizeof q->t.url, "%s", url);
+            struct err e = {0};
+            if (tq_client(q, &e) == 0)
+                nf++;
+        }
+    pthread_mutex_lock(&n->mu);
+    bool was_read[NOTIFY_TARGETS_MAX] = {false};
+    for (size_t i = 0; i < nf; i++)
+        for (size_t j = n->nstatic; j < n->nq; j++) {
+            struct tq *old = &n->q[j];
+            if (strcmp(old->t.url, fresh[i].t.url) != 0 || old->client == NULL)
+                continue;
+            struct http_client *c = fresh[i].client;
+            struct notify_target t = fresh[i].t;
+            fresh[i] = *old; /* queue, counters, backoff */
+            fresh[i].client = c;
+            fresh[i].t = t;
+            old->v = NULL;
+            old->n = old->cap = 0;
+            http_client_free(old->client);
+            old->client = NULL;
+            was_read[i] = true;
+            break;
+        }
+    struct tq gone[NOTIFY_TARGETS_MAX];
+    size_t ngone = n->nq - n->nstatic;
+    memcpy(gone, &n->q[n->nstatic], ngone * sizeof *gone);
+    memcpy(&n->q[n->nstatic], fresh, nf * sizeof *fresh);
+    n->nq = n->nstatic + nf;
+    pthread_mutex_unlock(&n->mu);
+    for (size_t j = 0; j < ngone; j++)
+        tq_free(&gone[j]);
+    free(fresh);
+    for (size_t i = 0; n->dir && i < nf; i++)
+        if (!was_read[i])
+            read_queue(n, n->nstatic + i);
+}
+
 static void run(void *ctx, struct loop *l)
 {
     struct notifier *n = ctx;
     (void)l;
     int64_t now = time_mono_ns() / 1000000;
+    discover(n, now);
     for (size_t i = 0; i < n->nq; i++) {
         flush(n, i, now);
         pthread_mutex_lock(&n->mu);
@@ -428,6 +543,13 @@ static int tq_client(struct tq *q, struct err *e)
         .basic_user = q->t.basic_user[0] ? q->t.basic_user : NULL,
         .basic_password = q->t.basic_password,
         .timeout_ms = q->t.timeout_ms > 0 ? q->t.timeout_ms : 10000,
+        .ca_file = q->t.ca_file[0] ? q->t.ca_file : NULL,
+        .cert_file = q->t.cert_file[0] ? q->t.cert_file : NULL,
+        .key_file = q->t.key_file[0] ? q->t.key_file : NULL,
+        .server_name = q->t.server_name[0] ? q->t.server_name : NULL,
+        .insecure_skip_verify = q->t.insecure_skip_verify,
+        .tls_version = q->t.tls_version,
+        .max_redirects = q->t.max_redirects,
     };
     return http_client_new(&co, &q->client, e);
 }
@@ -458,6 +580,9 @@ int notifier_new(struct notifier **out, const struct notifier_opts *o, struct er
     if (rc == 0 && n->dir)
         rc = fs_mkdir_p(n->dir);
     n->nq = o->ntargets < NOTIFY_TARGETS_MAX ? o->ntargets : NOTIFY_TARGETS_MAX;
+    n->nstatic = n->nq;
+    n->sd = o->sd;
+    n->nsd = o->nsd < NOTIFY_SD_MAX ? o->nsd : NOTIFY_SD_MAX;
     for (size_t i = 0; rc == 0 && i < n->nq; i++) {
         n->q[i].t = o->targets[i];
         rc = tq_client(&n->q[i], e);
@@ -472,7 +597,7 @@ int notifier_new(struct notifier **out, const struct notifier_opts *o, struct er
         notifier_free(n);
         return rc;
     }
-    if (n->nq)
+    if (n->nq || n->nsd)
         loop_wake(&n->loop);
     *out = n;
     return 0;
@@ -516,17 +641,39 @@ int notifier_reconfigure(struct notifier *n, const struct notifier_opts *o, stru
             fresh[i].sent = old->sent;
             fresh[i].errors = old->errors;
             fresh[i].dropped = old->dropped;
+            memcpy(fresh[i].last_error, old->last_error, sizeof old->last_error);
+            fresh[i].last_send_ms = old->last_send_ms;
             old->v = NULL;
             old->n = old->cap = 0;
             taken[j] = moved[i] = true;
             break;
+        }
+    /* Discovered targets stay after the new static ones until the next
+     * discovery pass (right after the restart below) adopts or drops them,
+     * so that their queues survive a reload. */
+    size_t nkeep = nf;
+    size_t nsd = o->nsd < NOTIFY_SD_MAX ? o->nsd : NOTIFY_SD_MAX;
+    for (size_t j = n->nstatic; nsd > 0 && j < n->nq && nkeep < NOTIFY_TARGETS_MAX; j++)
+        if (!taken[j]) {
+            fresh[nkeep++] = n->q[j];
+            n->q[j].client = NULL;
+            n->q[j].v = NULL;
+            n->q[j].n = n->q[j].cap = 0;
+            taken[j] = true;
         }
     pthread_mutex_lock(&n->mu);
     struct tq gone[NOTIFY_TARGETS_MAX];
     size_t ngone = n->nq;
     memcpy(gone, n->q, sizeof gone);
     memcpy(n->q, fresh, sizeof fresh);
-    n->nq = nf;
+    n->nq = nkeep;
+    n->nstatic = nf;
+    n->sd = o->sd;
+    n->nsd = nsd;
+    for (size_t i = 0; i < NOTIFY_SD_MAX; i++) {
+        notify_sd_result_fini(&n->sdst[i].res);
+        memset(&n->sdst[i], 0, sizeof n->sdst[i]);
+    }
     struct label *old_ext = n->ext;
     char *old_url = n->url;
     n->ext = ext;
@@ -540,14 +687,42 @@ int notifier_reconfigure(struct notifier *n, const struct notifier_opts *o, stru
     free(old_url);
     if (n->dir) /* queue files follow the new order of targets */
         for (size_t i = 0; i < n->nq; i++) {
-            if (!moved[i])
+            if (i < nf && !moved[i])
                 read_queue(n, i);
             write_queue(n, i);
         }
     rc = loop_start(&n->loop, "tide-notify", run, n, 1000, e);
-    if (rc == 0 && n->nq)
+    if (rc == 0 && (n->nq || n->nsd))
         loop_wake(&n->loop);
     return rc;
+}
+
+size_t notifier_status(struct notifier *n, struct notify_status *out, size_t cap)
+{
+    pthread_mutex_lock(&n->mu);
+    size_t k = 0;
+    for (size_t i = 0; i < n->nq && k < cap; i++, k++) {
+        const struct tq *q = &n->q[i];
+        struct notify_status *st = &out[k];
+        memset(st, 0, sizeof *st);
+        st->kind = q->t.kind;
+        memcpy(st->url, q->t.url, sizeof st->url);
+        memcpy(st->last_error, q->last_error, sizeof st->last_error);
+        st->last_send_ms = q->last_send_ms;
+        st->sent = q->sent;
+        st->errors = q->errors;
+        st->dropped = q->dropped;
+        st->queued = q->n;
+    }
+    for (size_t i = 0; i < n->nsd; i++)
+        for (size_t d = 0; d < n->sdst[i].res.ndropped && k < cap; d++, k++) {
+            memset(&out[k], 0, sizeof out[k]);
+            out[k].kind = NOTIFY_ALERTMANAGER;
+            out[k].relabel_dropped = true;
+            snprintf(out[k].url, sizeof out[k].url, "%s", n->sdst[i].res.dropped[d]);
+        }
+    pthread_mutex_unlock(&n->mu);
+    return k;
 }
 
 void notifier_collect(void *ctx, struct sm_out *o)
@@ -594,6 +769,8 @@ void notifier_free(struct notifier *n)
             write_queue(n, i);
         tq_free(&n->q[i]);
     }
+    for (size_t i = 0; i < NOTIFY_SD_MAX; i++)
+        notify_sd_result_fini(&n->sdst[i].res);
     free(n->ext);
     free(n->url);
     free(n->dir);

@@ -11,7 +11,7 @@
  *
  * Each target has its own queue, newest state per alert (by labels): a
  * send that fails (transport error or non-2xx) keeps the batch and retries
- * with a backoff of 1 s doubling to 30 s, so an Alertmanager outage loses
+ * with a backoff of 1 s doubling to 10 s, so an Alertmanager outage loses
  * no alert; newer states of the same alert replace queued ones. With a
  * `queue_dir`, each target's queue is also written there after every
  * change and read back at start, so a restart during an outage loses
@@ -26,6 +26,7 @@
 #ifndef TIDE_RULES_NOTIFY_H
 #define TIDE_RULES_NOTIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,14 @@ struct notify_target {
     char basic_user[256]; /* "" = no basic auth */
     char basic_password[256];
     char bearer[512]; /* "" = none (authorization.credentials) */
+    /* tls_config (paths absolute or relative to the working directory; "" = unset) */
+    char ca_file[1024];     /* "" = the system CA store */
+    char cert_file[1024];   /* client certificate, with key_file */
+    char key_file[1024];
+    char server_name[256];  /* SNI and the name verified; "" = the URL's host */
+    bool insecure_skip_verify;
+    long tls_version;       /* CURLOPT_SSLVERSION of min_version/max_version; 0 = default */
+    int max_redirects;      /* follow_redirects: 10 (Prometheus' default) or 0 */
 };
 
 struct notifier_opts {
@@ -59,9 +68,14 @@ struct notifier_opts {
      * included) before it is queued; a dropped alert is not sent. Borrowed:
      * it must outlive the notifier or the next notifier_reconfigure(). */
     const struct relabel_config *alert_relabel;
+    /* alertmanagers entries resolved by discovery (notify_sd.h), after the
+     * static targets; borrowed like alert_relabel. */
+    const struct notify_sd *sd;
+    size_t nsd;
 };
 
 struct notifier;
+struct notify_sd;
 
 /* A notifier and its sender thread. 0, -ENOMEM, or -errno when the thread
  * cannot start; *out is NULL on failure. */
@@ -80,6 +94,23 @@ int notifier_send(struct notifier *n, const char *expr, const struct alert *cons
  * change (an HTTP request in flight finishes first). 0, -ENOMEM (nothing
  * changed) or a thread start error (the notifier then sends nothing). */
 int notifier_reconfigure(struct notifier *n, const struct notifier_opts *o, struct err *e);
+
+/* One target's state for /api/v1/alertmanagers. */
+#define NOTIFY_ERROR_MAX 512
+struct notify_status {
+    enum notify_kind kind;
+    char url[1024];
+    char last_error[NOTIFY_ERROR_MAX]; /* the last attempt's error; "" = it succeeded */
+    int64_t last_send_ms;              /* wall ms of the last attempt; 0 = none yet */
+    uint64_t sent, errors, dropped;
+    size_t queued;
+    bool relabel_dropped; /* discovered, but relabel_configs dropped it (not sent to) */
+};
+
+/* Copy the state of up to `cap` targets (configured, then discovered,
+ * then those relabel_configs dropped) into `out`; returns how many. */
+#define NOTIFY_STATUS_MAX (NOTIFY_TARGETS_MAX * 10)
+size_t notifier_status(struct notifier *n, struct notify_status *out, size_t cap);
 
 /* Self-metrics: tide_notifications_{sent,errors,dropped}_total{alertmanager},
  * tide_notifications_queue_length{alertmanager}. */

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "core/fs.h"
 #include "core/yaml_tree.h"
 #include "rules/alert.h"
@@ -33,8 +35,18 @@ static void free_files(struct rules_config *c)
     c->nrule_files = 0;
 }
 
+static void free_sd(struct rules_config *c)
+{
+    for (size_t i = 0; i < c->nsd; i++)
+        notify_sd_fini(&c->sd[i]);
+    c->nsd = 0;
+}
+
 void rules_config_fini(struct rules_config *c)
 {
+    free_sd(c);
+    free(c->sd);
+    c->sd = NULL;
     free_files(c);
     free(c->external_labels);
     c->external_labels = NULL;
@@ -195,6 +207,108 @@ static int read_auth(const struct yaml_node *m, struct notify_target *t, struct 
     return 0;
 }
 
+/* A file path of the config: relative ones against the config's directory,
+ * as Prometheus resolves tls_config files. */
+static int config_path(const struct rules_config *c, const struct yaml_node *m, const char *key,
+                       char *out, size_t cap, struct err *e)
+{
+    const char *v = NULL;
+    if (yaml_tree_get_str(m, key, &v, e) != 0)
+        return e->code;
+    int n = 0;
+    if (v == NULL || v[0] == 0)
+        n = snprintf(out, cap, "%s", "");
+    else if (v[0] == '/' || c->dir[0] == 0)
+        n = snprintf(out, cap, "%s", v);
+    else
+        n = snprintf(out, cap, "%s/%s", c->dir, v);
+    if (n < 0 || (size_t)n >= cap)
+        return yaml_tree_err(yaml_tree_get(m, key), TIDE_ELIMIT, e, "%s: path too long", key);
+    return 0;
+}
+
+/* tls_config's min_version or max_version: TLS10…TLS13. */
+static int tls_version(const struct yaml_node *m, const char *key, bool max, long *out,
+                       struct err *e)
+{
+    static const char *const names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
+    static const long mins[] = {CURL_SSLVERSION_TLSv1_0, CURL_SSLVERSION_TLSv1_1,
+                                CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3};
+    static const long maxs[] = {CURL_SSLVERSION_MAX_TLSv1_0, CURL_SSLVERSION_MAX_TLSv1_1,
+                                CURL_SSLVERSION_MAX_TLSv1_2, CURL_SSLVERSION_MAX_TLSv1_3};
+    const char *v = NULL;
+    if (yaml_tree_get_str(m, key, &v, e) != 0)
+        return e->code;
+    if (v == NULL || v[0] == 0)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out |= max ? maxs[i] : mins[i];
+            return 0;
+        }
+    return yaml_tree_err(yaml_tree_get(m, key), TIDE_EINVAL, e,
+                         "%s: unknown TLS version \"%s\" (TLS10, TLS11, TLS12 or TLS13)", key, v);
+}
+
+/* tls_config of one target (Prometheus 2.42's keys). */
+static int read_tls(const struct rules_config *c, const struct yaml_node *tc,
+                    struct notify_target *t, struct err *e)
+{
+    if (tc == NULL || yaml_tree_is_null(tc))
+        return 0;
+    long ver = 0;
+    const char *sn = NULL;
+    if (yaml_tree_expect(tc, YAML_TREE_MAP, e) != 0 ||
+        config_path(c, tc, "ca_file", t->ca_file, sizeof t->ca_file, e) != 0 ||
+        config_path(c, tc, "cert_file", t->cert_file, sizeof t->cert_file, e) != 0 ||
+        config_path(c, tc, "key_file", t->key_file, sizeof t->key_file, e) != 0 ||
+        yaml_tree_get_str(tc, "server_name", &sn, e) != 0 ||
+        yaml_tree_get_bool(tc, "insecure_skip_verify", &t->insecure_skip_verify, e) != 0 ||
+        tls_version(tc, "min_version", false, &ver, e) != 0 ||
+        tls_version(tc, "max_version", true, &ver, e) != 0 || yaml_tree_check_keys(tc, e) != 0)
+        return e->code;
+    if ((t->cert_file[0] != 0) != (t->key_file[0] != 0))
+        return yaml_tree_err(tc, TIDE_EINVAL, e,
+                             "tls_config: cert_file and key_file must be set together");
+    if (sn != NULL && snprintf(t->server_name, sizeof t->server_name, "%s", sn) >=
+                          (int)sizeof t->server_name)
+        return yaml_tree_err(yaml_tree_get(tc, "server_name"), TIDE_ELIMIT, e,
+                             "server_name: too long");
+    t->tls_version = ver;
+    return 0;
+}
+
+/* The HTTP client settings Prometheus' alertmanager_config shares with
+ * every HTTP client config (Prometheus 2.42): auth, tls_config,
+ * follow_redirects, enable_http2 (accepted; libcurl negotiates HTTP/2 over
+ * TLS when the server offers it). proxy_url and oauth2, which Prometheus
+ * accepts, are refused by name. */
+static int read_http(const struct rules_config *c, const struct yaml_node *m,
+                     struct notify_target *t, struct err *e)
+{
+    static const char *const unsupported[] = {"proxy_url", "oauth2"};
+    for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
+        if (yaml_tree_get(m, unsupported[i]) != NULL)
+            return yaml_tree_err(yaml_tree_get(m, unsupported[i]), TIDE_EINVAL, e,
+                                 "%s: not supported by Tide", unsupported[i]);
+    bool follow = true, http2 = true;
+    if (read_auth(m, t, e) != 0 || read_tls(c, yaml_tree_get(m, "tls_config"), t, e) != 0 ||
+        yaml_tree_get_bool(m, "follow_redirects", &follow, e) != 0 ||
+        yaml_tree_get_bool(m, "enable_http2", &http2, e) != 0)
+        return e->code;
+    t->max_redirects = follow ? 10 : 0;
+    /* bearer_token / bearer_token_file: the older spelling of authorization */
+    const struct yaml_node *bt = yaml_tree_get(m, "bearer_token");
+    const struct yaml_node *btf = yaml_tree_get(m, "bearer_token_file");
+    if (bt == NULL && btf == NULL)
+        return 0;
+    if (t->bearer[0] != 0 || t->basic_user[0] != 0)
+        return yaml_tree_err(bt ? bt : btf, TIDE_EINVAL, e,
+                             "at most one of basic_auth, authorization and bearer_token "
+                             "must be configured");
+    return read_secret(m, "bearer_token", "bearer_token_file", t->bearer, sizeof t->bearer, e);
+}
+
 static int add_target(struct rules_config *c, const struct yaml_node *at, struct err *e)
 {
     if (c->ntargets == NOTIFY_TARGETS_MAX)
@@ -202,6 +316,74 @@ static int add_target(struct rules_config *c, const struct yaml_node *at, struct
                              NOTIFY_TARGETS_MAX);
     c->ntargets++;
     return 0;
+}
+
+/* An alertmanagers entry with file_sd_configs or relabel_configs: its
+ * static and file groups are resolved by the notifier (notify_sd.h). */
+static int parse_discovered(struct rules_config *c, const struct yaml_node *m,
+                            const struct notify_target *base, const char *scheme,
+                            const char *prefix, size_t plen, struct err *e)
+{
+    if (c->nsd == NOTIFY_SD_MAX)
+        return yaml_tree_err(m, TIDE_ELIMIT, e,
+                             "more than %d alertmanagers entries with discovery or relabelling",
+                             NOTIFY_SD_MAX);
+    if (c->sd == NULL && (c->sd = calloc(NOTIFY_SD_MAX, sizeof *c->sd)) == NULL)
+        return ERR_SET(e, -ENOMEM, "out of memory");
+    struct notify_sd *sd = &c->sd[c->nsd++];
+    memset(sd, 0, sizeof *sd);
+    sd->base = *base;
+    sd->refresh_ms = 0;
+    snprintf(sd->scheme, sizeof sd->scheme, "%s", scheme);
+    snprintf(sd->alerts_path, sizeof sd->alerts_path, "%.*s/api/v2/alerts", (int)plen, prefix);
+    if (scrape_groups_parse(yaml_tree_get(m, "static_configs"), NULL, &sd->statics,
+                            &sd->nstatics, e) != 0 ||
+        relabel_config_parse(yaml_tree_get(m, "relabel_configs"), &sd->relabel, e) != 0)
+        return e->code;
+    const struct yaml_node *fl = yaml_tree_get(m, "file_sd_configs");
+    if (yaml_tree_expect(fl, YAML_TREE_SEQ, e) != 0)
+        return e->code;
+    for (size_t i = 0; i < yaml_tree_len(fl); i++) {
+        const struct yaml_node *f = yaml_tree_item(fl, i);
+        const char *const *files = NULL;
+        size_t nf = 0;
+        int64_t refresh = NOTIFY_SD_REFRESH_MS;
+        if (yaml_tree_expect(f, YAML_TREE_MAP, e) != 0 ||
+            yaml_tree_get_strings(f, "files", &files, &nf, e) != 0 ||
+            yaml_tree_get_duration(f, "refresh_interval", &refresh, e) != 0 ||
+            yaml_tree_check_keys(f, e) != 0)
+            return e->code;
+        if (nf == 0)
+            return yaml_tree_err(f, TIDE_EINVAL, e, "file_sd_configs: files: at least one");
+        if (refresh < 1000)
+            return yaml_tree_err(yaml_tree_get(f, "refresh_interval"), TIDE_EINVAL, e,
+                                 "refresh_interval: at least 1s");
+        if (sd->refresh_ms == 0 || refresh < sd->refresh_ms)
+            sd->refresh_ms = refresh;
+        char **v = realloc(sd->patterns, (sd->npatterns + nf) * sizeof *v);
+        if (v == NULL)
+            return ERR_SET(e, -ENOMEM, "out of memory");
+        sd->patterns = v;
+        const struct yaml_node *fn = yaml_tree_get(f, "files");
+        for (size_t k = 0; k < nf; k++) {
+            const char *dot = strrchr(files[k], '.');
+            if (dot == NULL || (strcmp(dot, ".json") != 0 && strcmp(dot, ".yml") != 0 &&
+                                strcmp(dot, ".yaml") != 0))
+                return yaml_tree_err(yaml_tree_item(fn, k), TIDE_EINVAL, e,
+                                     "files: \"%s\" must end in .json, .yml or .yaml", files[k]);
+            char *p = NULL;
+            if (files[k][0] == '/' || c->dir[0] == 0)
+                p = strdup(files[k]);
+            else if (asprintf(&p, "%s/%s", c->dir, files[k]) < 0)
+                p = NULL;
+            if (p == NULL)
+                return ERR_SET(e, -ENOMEM, "out of memory");
+            sd->patterns[sd->npatterns++] = p;
+        }
+    }
+    if (sd->refresh_ms == 0)
+        sd->refresh_ms = NOTIFY_SD_REFRESH_MS;
+    return yaml_tree_check_keys(m, e) != 0 ? e->code : 0;
 }
 
 static int parse_alertmanager(struct rules_config *c, const struct yaml_node *m, struct err *e)
@@ -212,7 +394,8 @@ static int parse_alertmanager(struct rules_config *c, const struct yaml_node *m,
         yaml_tree_get_str(m, "scheme", &scheme, e) != 0 ||
         yaml_tree_get_str(m, "path_prefix", &prefix, e) != 0 ||
         yaml_tree_get_str(m, "api_version", &api, e) != 0 ||
-        yaml_tree_get_duration(m, "timeout", &base.timeout_ms, e) != 0 || read_auth(m, &base, e))
+        yaml_tree_get_duration(m, "timeout", &base.timeout_ms, e) != 0 ||
+        read_http(c, m, &base, e) != 0)
         return e->code;
     if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
         return yaml_tree_err(yaml_tree_get(m, "scheme"), TIDE_EINVAL, e,
@@ -226,6 +409,10 @@ static int parse_alertmanager(struct rules_config *c, const struct yaml_node *m,
     size_t plen = strlen(prefix);
     while (plen > 0 && prefix[plen - 1] == '/')
         plen--;
+    const struct yaml_node *fsd = yaml_tree_get(m, "file_sd_configs");
+    const struct yaml_node *rl = yaml_tree_get(m, "relabel_configs");
+    if ((fsd && !yaml_tree_is_null(fsd)) || (rl && !yaml_tree_is_null(rl)))
+        return parse_discovered(c, m, &base, scheme, prefix, plen, e);
     for (size_t i = 0; i < yaml_tree_len(sc); i++) {
         const struct yaml_node *s = yaml_tree_item(sc, i);
         const char *const *targets = NULL;
@@ -255,7 +442,7 @@ static int parse_webhook(struct rules_config *c, const struct yaml_node *m, stru
     if (yaml_tree_expect(m, YAML_TREE_MAP, e) != 0 ||
         yaml_tree_require_str(m, "url", &url, e) != 0 ||
         yaml_tree_get_duration(m, "timeout", &base.timeout_ms, e) != 0 ||
-        read_auth(m, &base, e) != 0 || yaml_tree_check_keys(m, e) != 0)
+        read_http(c, m, &base, e) != 0 || yaml_tree_check_keys(m, e) != 0)
         return e->code;
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return yaml_tree_err(yaml_tree_get(m, "url"), TIDE_EINVAL, e,
@@ -272,6 +459,7 @@ static int parse_alerting(void *ctx, const struct yaml_node *n, struct err *e)
 {
     struct rules_config *c = ctx;
     c->ntargets = 0;
+    free_sd(c);
     if (yaml_tree_expect(n, YAML_TREE_MAP, e) != 0 ||
         yaml_tree_get_duration(n, "resend_delay", &c->resend_delay_ms, e) != 0 ||
         yaml_tree_get_duration(n, "for_outage_tolerance", &c->outage_tolerance_ms, e) != 0 ||

@@ -15,8 +15,14 @@
  *         api_version: v2
  *         basic_auth: {username, password | password_file}
  *         authorization: {type: Bearer, credentials | credentials_file}
+ *         bearer_token | bearer_token_file
+ *         tls_config: {ca_file, cert_file, key_file, server_name,
+ *                      insecure_skip_verify, min_version, max_version}
+ *         follow_redirects: true         enable_http2: (accepted, unused)
+ *         file_sd_configs: [{files: [GLOB, …], refresh_interval: 5m}]
+ *         relabel_configs: [...]         (rules/notify_sd.h)
  *     webhooks:                      Tide: a plain JSON webhook target
- *       - {url: http://…, timeout, basic_auth, authorization}
+ *       - {url: http://…, timeout, and the HTTP keys above}
  *     alert_relabel_configs: [...]   Prometheus' relabel_config, applied to
  *                                     every alert sent (labels + external)
  *     resend_delay: 1m               Prometheus' --rules.alert.resend-delay
@@ -37,6 +43,7 @@
 #include "model/labels.h"
 #include "model/relabel.h"
 #include "rules/notify.h"
+#include "rules/notify_sd.h"
 
 struct rules_config {
     char dir[CONFIG_PATH_MAX]; /* the config file's directory ("" = cwd) */
@@ -54,6 +61,10 @@ struct rules_config {
     /* alerting.alert_relabel_configs; NULL = none. Heap-allocated so that
      * a struct copy keeps the notifier's borrowed pointer valid. */
     struct relabel_config *alert_relabel;
+    /* alertmanagers entries with file_sd_configs or relabel_configs: heap
+     * array of NOTIFY_SD_MAX (NULL = none yet), for the same reason. */
+    struct notify_sd *sd;
+    size_t nsd;
 };
 
 void rules_config_init(struct rules_config *c);

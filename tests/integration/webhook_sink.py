@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""webhook_sink.py PORT OUT: a webhook receiver for the integration tests.
-Every POST body is appended to OUT as one JSON line {"path": ..., "body": ...};
-GET answers 200 (readiness). Stdlib only; runs until killed."""
+"""webhook_sink.py PORT OUT [CERT KEY]: a webhook receiver for the
+integration tests. Every POST body is appended to OUT as one JSON line
+{"path": ..., "body": ...}; GET answers 200 (readiness). With CERT and KEY
+(PEM files) it speaks HTTPS only. Stdlib only; runs until killed."""
 import json
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -25,4 +27,9 @@ class Sink(BaseHTTPRequestHandler):
         pass
 
 
-HTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+srv = HTTPServer(("127.0.0.1", int(sys.argv[1])), Sink)
+if len(sys.argv) > 4:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
