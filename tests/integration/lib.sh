@@ -179,6 +179,19 @@ json_ok() {
         fail "JSON check failed: $expr; document: ${doc:0:2000}"
 }
 
+# poll SECONDS PATH PYEXPR: GET PATH until PYEXPR holds on the JSON body.
+poll() {
+    local secs=$1 path=$2 expr=$3 i
+    for i in $(seq 1 $((secs * 5))); do
+        req GET "$path"
+        if printf '%s' "$BODY" | "${JSONTOOL[@]}" check "$expr" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "after ${secs}s, $path: $expr does not hold; body: ${BODY:0:1500}"
+}
+
 # export_canon MATCH [SERVER_URL]: export the series matching MATCH, in a
 # canonical text form (series sorted, samples merged and sorted, values
 # printed so NaN/±Inf compare exactly).

@@ -46,18 +46,6 @@ write() { # write LINES: Influx line protocol at the current time
     req POST /write --data-binary "$1"
     assert_code 204
 }
-# poll SECONDS PATH PYEXPR: GET PATH until PYEXPR holds on the JSON body.
-poll() {
-    local secs=$1 path=$2 expr=$3 i
-    for i in $(seq 1 $((secs * 5))); do
-        req GET "$path"
-        if printf '%s' "$BODY" | "${JSONTOOL[@]}" check "$expr" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    fail "after ${secs}s, $path: $expr does not hold; body: ${BODY:0:1500}"
-}
 q() { python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 
 tide_start "$WORK/data" - --config "$WORK/conf/tide.yml"

@@ -46,6 +46,12 @@ check_status() {
 check_status 20
 log "status: six job/instance rows, bytes sum to bytesOnDisk (head in the WAL)"
 
+# The head spans ten days, more than head_max_age: the server cuts it into
+# blocks within a second of starting. Wait for that, so the cleanups below
+# leave tombstones in blocks (a cleanup before the cut would delete from the
+# head instead, and which came first would be a race).
+poll 30 /api/v1/status/storage 'j["data"]["head"]["samples"] == 0 and j["data"]["blockSamples"] == 120'
+
 # Parameter errors.
 req POST /api/v1/admin/cleanup
 assert_code 400
@@ -88,8 +94,8 @@ log "cleanup: dry run counted 60/6, deleted exactly the old samples"
 
 # After a restart the data is in blocks: bytes are apportioned from the
 # block files and still add up. The head spans ten days, more than
-# head_max_age, so the server had already cut it into blocks and the cleanup left
-# tombstones: the status counts block samples from the block index, deleted
+# head_max_age, so the server had already cut it into blocks (waited for
+# above) and the cleanup left tombstones: the status counts block samples from the block index, deleted
 # ones included until compaction (once a minute) rewrites the blocks, while
 # reads never see them.
 tide_stop "$TIDE_PID"
