@@ -198,11 +198,70 @@ static void test_set_ops(void **state)
     free(big);
 }
 
+/* A regex over many values: 20 000 series, label inst with 2 000 values,
+ * value v (v0..v1999) on series v, v+2000, ... (interleaved, so the union
+ * must merge, not append). Dense unions (bitmap) and sparse ones (sort)
+ * agree with a brute-force scan; ids at or past nseries (indexed by a
+ * concurrent series_create) are left out. */
+static void test_many_value_union(void **state)
+{
+    (void)state;
+    enum { NS = 20000, NV = 2000 };
+    struct intern in;
+    struct postings p;
+    intern_init(&in);
+    postings_init(&p);
+    uint32_t name;
+    assert_int_equal(intern_put(&in, strv_c("inst"), &name), 0);
+    for (uint32_t id = 0; id < NS; id++) {
+        char v[16];
+        snprintf(v, sizeof v, "v%u", id % NV);
+        uint32_t value;
+        assert_int_equal(intern_put(&in, strv_c(v), &value), 0);
+        assert_int_equal(postings_add(&p, id, &name, &value, 1), 0);
+    }
+    static const struct {
+        const char *re;
+        uint32_t nseries;
+    } cases[] = {
+        {".*7", NS},      /* 200 values, 2 000 ids: dense */
+        {"v1[0-9]", NS},  /* 10 values, 100 ids: sparse */
+        {".*7", 15000},   /* ids >= nseries dropped (dense) */
+        {"v1[0-9]", 9000}, /* and sparse */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct matcher m;
+        struct err e = {0};
+        assert_int_equal(matcher_init(&m, MATCH_RE, strv_c("inst"), strv_c(cases[c].re), &e), 0);
+        uint32_t *ids;
+        size_t n;
+        assert_int_equal(postings_select(&p, &in, cases[c].nseries, &m, 1, &ids, &n, &e), 0);
+        size_t k = 0;
+        for (uint32_t id = 0; id < cases[c].nseries; id++) {
+            char v[16];
+            snprintf(v, sizeof v, "v%u", id % NV);
+            if (!matcher_matches(&m, strv_c(v)))
+                continue;
+            if (k >= n || ids[k] != id)
+                fail_msg("%s (nseries %u): id %u missing at %zu", cases[c].re, cases[c].nseries,
+                         id, k);
+            k++;
+        }
+        if (k != n)
+            fail_msg("%s (nseries %u): %zu ids, want %zu", cases[c].re, cases[c].nseries, n, k);
+        free(ids);
+        matcher_fini(&m);
+    }
+    postings_fini(&p);
+    intern_fini(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_matchers, setup, teardown),
         cmocka_unit_test(test_set_ops),
+        cmocka_unit_test(test_many_value_union),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
