@@ -19,7 +19,8 @@
 #        max_over_time(gauge_0[1h])            100 series
 #        sum by (host) (rate(counter_0_total[1h]))  100 series
 #      --queries times each (median), Tide with tier=auto (tiers) and
-#      tier=raw (raw samples), VM as it is; every answer's series count and
+#      tier=raw (raw samples), VM as it is (its rollup result cache serves
+#      the repeats) and with nocache=1 (computed each time); every answer's series count and
 #      Tide's "tier" field are checked.
 # Prints a markdown table (medians, ms) and the ratios.
 #
@@ -127,7 +128,7 @@ for t in j["tiers"]: print("tide tier_bytes_%s %d %d" % (t["name"], t["bytes"], 
         sleep 5
     fi
     echo "$sys du_bytes $(du -sb "$dir" | cut -f1)" >>"$RES"
-    for range in 30 "$DAYS"; do
+    for range in $(printf '%s\n' 30 "$DAYS" | sort -nu); do
         qs=$((END - range * 86400))
         for q in "${QUERIES_SET[@]}"; do
             qn=${q%%|*} qe=${q#*|}
@@ -136,6 +137,7 @@ for t in j["tiers"]: print("tide tier_bytes_%s %d %d" % (t["name"], t["bytes"], 
                 query "tide-raw-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=raw"
             else
                 query "vm-$qn-${range}d" "$port" "$qe" "$qs" ""
+                query "vmnc-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode nocache=1"
             fi
         done
     done
@@ -148,14 +150,14 @@ import sys
 rows = [l.split() for l in open(sys.argv[1])]
 days = sys.argv[2]
 q = {r[0]: float(r[1]) for r in rows if r[0].count("-") >= 2}
-print("| query (1 h step) | Tide tiers ms | Tide raw ms | VM ms | raw/tiers | VM/tiers |")
-print("|---|---|---|---|---|---|")
-for rng in ("30d", days + "d"):
+print("| query (1 h step) | Tide tiers ms | Tide raw ms | VM ms | VM nocache ms | raw/tiers | VM/tiers | VM nocache/tiers |")
+print("|---|---|---|---|---|---|---|---|")
+for rng in sorted({"30d", days + "d"}, key=lambda x: int(x[:-1])):
     for n in ("avg", "max", "rate"):
-        t, r, v = q.get("tide-tiers-%s-%s" % (n, rng)), q.get("tide-raw-%s-%s" % (n, rng)), q.get("vm-%s-%s" % (n, rng))
+        t, r, v, nc = (q.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
         f = lambda x: "%.1f" % x if x is not None else "-"
         rt = lambda a, b: "%.1fx" % (a / b) if a is not None and b else "-"
-        print("| %s %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), rt(r, t), rt(v, t)))
+        print("| %s %s | %s | %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(r, t), rt(v, t), rt(nc, t)))
 for r in rows:
     if r[1] in ("du_bytes", "ingest_s") or r[1].startswith("tier_bytes"):
         print(" ".join(r))

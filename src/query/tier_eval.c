@@ -111,6 +111,23 @@ static void wsum_add(struct wsum *w, const struct storage_rollup *r)
     w->last_t = r->last_t;
 }
 
+/* The rollup fields f needs (count always comes): the window's own field,
+ * and `first` for the sample at exactly T that closes a window. */
+static unsigned fields_for(enum promql_func_id f)
+{
+    switch (f) {
+    case FN_RATE:
+    case FN_INCREASE:
+        return STORAGE_RU_FIRST | STORAGE_RU_LAST | STORAGE_RU_RESETS;
+    case FN_AVG_OVER_TIME:
+    case FN_SUM_OVER_TIME: return STORAGE_RU_SUM | STORAGE_RU_FIRST;
+    case FN_MIN_OVER_TIME: return STORAGE_RU_MIN | STORAGE_RU_FIRST;
+    case FN_MAX_OVER_TIME: return STORAGE_RU_MAX | STORAGE_RU_FIRST;
+    case FN_LAST_OVER_TIME: return STORAGE_RU_LAST | STORAGE_RU_FIRST;
+    default: return STORAGE_RU_ALL;
+    }
+}
+
 /* f over the window; 1 with *out set, 0 for no output. */
 static int wsum_apply(enum promql_func_id f, const struct wsum *w, int64_t lo, int64_t hi,
                       int64_t range_ms, double *out)
@@ -153,6 +170,7 @@ int tier_eval_call(struct eval *ev, const struct ast_node *n, size_t marg, int t
                                     &set, ev->e);
     if (rc != 0)
         return rc;
+    storage_set_rollup_fields(set, fields_for(f));
     bool keep_name = func_range_keeps_name(f);
     while (rc == 0 && storage_set_next(set)) {
         if ((rc = eval_check(ev)) != 0)

@@ -32,6 +32,7 @@ struct storage_set {
     struct storage_rollup *ru; /* the current series' rollups */
     size_t nru, capru;
     unsigned sources;    /* storage_set_rollup_sources() */
+    unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
 };
 
 static int cmp_labels(const void *a, const void *b, void *ctx)
@@ -331,10 +332,16 @@ int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm
     }
     set->s = s;
     set->tier = tier;
+    set->fields = ROLLUP_ALL_FIELDS;
     set->mint_ms = rollup_window_of(mint_ms, res) * res;
     set->maxt_ms = rollup_window_of(maxt_ms, res) * res;
     *out = set;
     return 0;
+}
+
+void storage_set_rollup_fields(struct storage_set *set, unsigned fields)
+{
+    set->fields = rollup_fields_of(fields);
 }
 
 int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
@@ -346,7 +353,8 @@ int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v
         return ERR_INVAL(e, "storage_set_rollups() without a current series of a rollup set");
     set->nru = 0;
     int rc = tier_series_rollups(set->s, set->tier, set->ids[set->pos - 1], set->mint_ms,
-                                 set->maxt_ms, &set->ru, &set->nru, &set->capru, &set->sources, e);
+                                 set->maxt_ms, set->fields, &set->ru, &set->nru, &set->capru,
+                                 &set->sources, e);
     if (rc)
         return rc;
     *v = set->ru;

@@ -132,23 +132,47 @@ int rollup_encode(const struct storage_rollup *r, size_t n, int64_t res_ms, stru
     return 0;
 }
 
-int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, int64_t ka, int64_t kb,
-                  struct storage_rollup **out, size_t *nout, size_t *cap)
+unsigned rollup_fields_of(unsigned ru)
 {
-    if (n % ROLLUP_FIELDS)
-        return TIDE_ECORRUPT;
-    size_t m = n / ROLLUP_FIELDS;
+    unsigned f = 1u << ROLLUP_F_COUNT;
+    if (ru & STORAGE_RU_SUM)
+        f |= 1u << ROLLUP_F_SUM;
+    if (ru & STORAGE_RU_MIN)
+        f |= 1u << ROLLUP_F_MIN;
+    if (ru & STORAGE_RU_MAX)
+        f |= 1u << ROLLUP_F_MAX;
+    if (ru & STORAGE_RU_FIRST)
+        f |= 1u << ROLLUP_F_FIRST_DT | 1u << ROLLUP_F_FIRST;
+    if (ru & STORAGE_RU_LAST)
+        f |= 1u << ROLLUP_F_LAST_DT | 1u << ROLLUP_F_LAST;
+    if (ru & STORAGE_RU_RESETS)
+        f |= 1u << ROLLUP_F_RESETS;
+    return f;
+}
+
+int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res_ms, int64_t ka,
+                  int64_t kb, struct storage_rollup **out, size_t *nout, size_t *cap)
+{
+    /* col[j]: where field j's column starts in v, or NULL when not read. */
+    const struct sample *col[ROLLUP_FIELDS] = {0};
+    size_t nf = (size_t)__builtin_popcount(fields & ROLLUP_ALL_FIELDS);
+    if (nf == 0 || n % nf)
+        return nf == 0 && n == 0 ? 0 : TIDE_ECORRUPT;
+    size_t m = n / nf, q = 0;
+    for (int j = 0; j < ROLLUP_FIELDS; j++)
+        if (fields & (1u << j))
+            col[j] = v + m * q++;
     for (size_t i = 0; i < m; i++) {
         int64_t k = rollup_ts_k(v[i].t_ms);
         for (int j = 0; j < ROLLUP_FIELDS; j++)
-            if (v[(size_t)j * m + i].t_ms != rollup_ts(j, k))
+            if (col[j] && col[j][i].t_ms != rollup_ts(j, k))
                 return TIDE_ECORRUPT;
         if (k < ka || k > kb)
             continue;
         if (grow(out, *nout, cap))
             return -ENOMEM;
         int64_t start = k * res_ms;
-#define F(x) v[(size_t)(x) * m + i].v
+#define F(x) (col[x] ? col[x][i].v : 0.0)
         (*out)[(*nout)++] = (struct storage_rollup){
             .t_ms = start,
             .count = F(ROLLUP_F_COUNT),

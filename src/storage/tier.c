@@ -26,6 +26,7 @@
 
 #include "core/fs.h"
 #include "storage/engine.h"
+#include "storage/format.h"
 #include "storage/tier.h"
 
 static size_t ntiers(const struct storage *s)
@@ -336,8 +337,15 @@ static int roll_partition(struct storage *s, const struct raw_part *rp, const bo
                 ERR_SET(e, rc, "out of memory");
             else if (rc == TIDE_ELIMIT)
                 ERR_SET(e, rc, "samples too far from 1970 for a rollup tier");
-            if (rc == 0 && nru > 0)
+            /* One chunk per field (equal chunks of nru samples: field
+             * after field), so readers decode only the fields they need;
+             * a series with few windows (or more than a chunk holds) keeps
+             * the default chunks, which range reads serve too. */
+            if (rc == 0 && nru > 0) {
+                bool own = nru >= ROLLUP_CHUNK_MIN && nru <= BLOCK_CHUNK_SAMPLES;
+                block_writer_set_chunk_samples(w[t], own ? nru : BLOCK_CHUNK_SAMPLES);
                 rc = block_writer_add(w[t], ls, nls, enc, nru * ROLLUP_FIELDS, e);
+            }
         }
     }
     struct tier_part np[STORAGE_MAX_TIERS] = {0};

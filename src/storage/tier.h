@@ -63,13 +63,22 @@ struct tier_state {
 int64_t tier_part_find(const struct tier_state *ts, int64_t partition);
 /* Window index of t: floor(t / res). */
 int64_t rollup_window_of(int64_t t_ms, int64_t res_ms);
-/* Rollups as block samples (rollup_ts) and back; decoding keeps the
- * windows with index in [ka, kb]. TIDE_ELIMIT for a window index outside
- * +-2^39, TIDE_ECORRUPT for samples not in this shape. */
+#define ROLLUP_ALL_FIELDS ((1u << ROLLUP_FIELDS) - 1)
+/* Fewest windows of a series in a tier file for its fields to get chunks of
+ * their own (tier.c); below it decoding them all costs less than the
+ * chunks' index entries. */
+#define ROLLUP_CHUNK_MIN 16
+/* The ROLLUP_F_* bits holding the STORAGE_RU_* fields `ru` (and count). */
+unsigned rollup_fields_of(unsigned ru);
+/* Rollups as block samples (rollup_ts) and back. Decoding takes the samples
+ * of the fields in `fields` (ROLLUP_F_* bits), field after field, and keeps
+ * the windows with index in [ka, kb]; fields left out read as 0.
+ * TIDE_ELIMIT for a window index outside +-2^39, TIDE_ECORRUPT for samples
+ * not in this shape. */
 int rollup_encode(const struct storage_rollup *r, size_t n, int64_t res_ms, struct sample **buf,
                   size_t *cap);
-int rollup_decode(const struct sample *v, size_t n, int64_t res_ms, int64_t ka, int64_t kb,
-                  struct storage_rollup **out, size_t *nout, size_t *cap);
+int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res_ms, int64_t ka,
+                  int64_t kb, struct storage_rollup **out, size_t *nout, size_t *cap);
 
 /* Load DIR/tiers at storage_open() (after the raw blocks): removes *.tmp
  * leftovers and superseded files, registers series only tiers still hold. */
@@ -85,10 +94,11 @@ void tier_free(struct storage *s);
 /* Append one storage_tier_info per rollup tier to u->tiers. 0 or -ENOMEM. */
 int tier_usage(struct storage *s, struct storage_usage *u);
 /* Rollups of series sid in tier t for windows starting in [lo, hi] (multiples
- * of the resolution), appended to *out; *sources |= 2 when read from a tier
+ * of the resolution), appended to *out, with the ROLLUP_F_* `fields` at
+ * least (tier files are read for those only); *sources |= 2 when read from a tier
  * file, 1 when computed from raw samples. Takes lock(read) per partition. */
 int tier_series_rollups(struct storage *s, int t, uint32_t sid, int64_t lo, int64_t hi,
-                        struct storage_rollup **out, size_t *n, size_t *cap, unsigned *sources,
-                        struct err *e);
+                        unsigned fields, struct storage_rollup **out, size_t *n, size_t *cap,
+                        unsigned *sources, struct err *e);
 
 #endif

@@ -89,11 +89,11 @@ static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int
     return rc;
 }
 
-/* Read tier part tp's rollups of sid for windows starting in [a, b].
- * Caller holds lock(read). */
+/* Read tier part tp's rollups of sid for windows starting in [a, b], the
+ * ROLLUP_F_* `fields` only. Caller holds lock(read). */
 static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                     struct rollup_read *rr, struct storage_rollup **out, size_t *n, size_t *cap,
-                     unsigned *sources, struct err *e)
+                     unsigned fields, struct rollup_read *rr, struct storage_rollup **out,
+                     size_t *n, size_t *cap, unsigned *sources, struct err *e)
 {
     size_t lo = 0, hi = tp->nsids;
     while (lo < hi) {
@@ -106,13 +106,19 @@ static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int6
     *sources |= 2;
     if (lo == tp->nsids || tp->sids[2 * lo] != sid)
         return 0; /* no rollup in this partition */
-    /* The fields are columns: read the series' rollups of the partition
-     * whole (a day: 288 windows at 5m) and keep the windows asked for. */
+    /* The fields are columns, each in chunks of its own (tier.c): read the
+     * windows asked for of each field wanted, column after column. Files
+     * written before fields had chunks of their own mix them in a chunk;
+     * the same reads serve, decoding more. */
     rr->nv = 0;
     int64_t ka = rollup_window_of(a, res), kb = rollup_window_of(b, res);
-    int rc = block_series_samples(tp->b, tp->sids[2 * lo + 1], &rr->v, &rr->nv, &rr->capv, e);
+    int rc = 0;
+    for (int f = 0; f < ROLLUP_FIELDS && rc == 0; f++)
+        if (fields & (1u << f))
+            rc = block_series_samples_range(tp->b, tp->sids[2 * lo + 1], rollup_ts(f, ka),
+                                            rollup_ts(f, kb), &rr->v, &rr->nv, &rr->capv, NULL, e);
     if (rc == 0)
-        rc = rollup_decode(rr->v, rr->nv, res, ka, kb, out, n, cap);
+        rc = rollup_decode(rr->v, rr->nv, fields, res, ka, kb, out, n, cap);
     if (rc == TIDE_ECORRUPT)
         ERR_CORRUPT(e, "%s: rollups of a series do not decode", block_path(tp->b));
     else if (rc == -ENOMEM)
@@ -121,8 +127,8 @@ static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int6
 }
 
 int tier_series_rollups(struct storage *s, int t, uint32_t sid, int64_t lo, int64_t hi,
-                        struct storage_rollup **out, size_t *n, size_t *cap, unsigned *sources,
-                        struct err *e)
+                        unsigned fields, struct storage_rollup **out, size_t *n, size_t *cap,
+                        unsigned *sources, struct err *e)
 {
     int64_t res = spec(s, t)->resolution_ms, pms = s->o.partition_ms;
     struct rollup_read rr = {0};
@@ -144,7 +150,7 @@ int tier_series_rollups(struct storage *s, int t, uint32_t sid, int64_t lo, int6
             tp = rc == 0 ? usable(s, t, sid, p) : NULL;
         }
         if (tp)
-            rc = from_tier(tp, res, sid, a, b, &rr, out, n, cap, sources, e);
+            rc = from_tier(tp, res, sid, a, b, fields, &rr, out, n, cap, sources, e);
         pthread_rwlock_unlock(&s->lock);
         if (tp || rc)
             continue;
