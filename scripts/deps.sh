@@ -11,7 +11,7 @@ build_pkgs=(gcc make cmake ninja-build pkg-config clang
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
     prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter snmpsim
     collectd-core libyajl2 prometheus-blackbox-exporter iproute2 openssl
-    chromium)
+    chromium firefox-esr)
 bench_pkgs=(victoria-metrics curl python3 time)
 # Directories with a package.json and package-lock.json whose npm packages a
 # group needs (`npm ci` there when node_modules is missing or older than the

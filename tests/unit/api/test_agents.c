@@ -67,7 +67,7 @@ static int call(struct storage *s, const char *method, const char *path, struct 
     }
     va_end(ap);
     int status = 0;
-    assert_int_equal(agents_handle(s, T, method, path, p, (size_t)nkv, out, &status), 0);
+    assert_int_equal(agents_handle(s, T, NULL, method, path, p, (size_t)nkv, out, &status), 0);
     return status;
 }
 
@@ -109,7 +109,7 @@ static void test_config_table(void **state)
                      cases[c].want_status, cases[c].want);
     }
     int st = 0;
-    assert_int_equal(agents_handle(NULL, T, "GET", "/api/v1/other", NULL, 0, &out, &st),
+    assert_int_equal(agents_handle(NULL, T, NULL, "GET", "/api/v1/other", NULL, 0, &out, &st),
                      TIDE_ENOTFOUND);
     assert_int_equal(call(NULL, "DELETE", "/api/v1/agent/config", &out, 0), 405);
     buf_fini(&out);
