@@ -6,6 +6,7 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { screens } from './screens.mjs';
 
 const [base, out, ...names] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -50,22 +51,11 @@ const shot = (page, name) => page.screenshot({ path: join(out, name + '.png') })
 const tests = {
   // Every screen loads its content with no console error and no failed request.
   async screens(ctx, env) {
-    const screens = [
-      ['hosts', '#/hosts', '.host-row'],
-      ['host', '#/host/' + encodeURIComponent(env.host), '.chart .u-over'],
-      ['explore', '#/explore?q=' + encodeURIComponent('rate(node_cpu_seconds_total[1m])'), '.chart .u-over'],
-      ['network', '#/network', '.device'],
-      ['device', '#/device/r1', '.ifs tbody tr'],
-      ['alerts', '#/alerts', '.alerts table'],
-      ['targets', '#/targets', '.targets tbody tr'],
-      ['storage', '#/storage', '.series-count'],
-      ['embed', '#/embed?title=load&q=' + encodeURIComponent('["node_load1"]'), '.chart .u-over'],
-      ['hosts-dark', '#/hosts', '.host-row'],
-    ];
+    const list = screens(env.host);
     // One page, routes changed in place as a person clicking would; the
     // dark theme last, through the toggle.
     const { page, problems } = await open(ctx, '#/hosts');
-    for (const [name, hash, sel] of screens) {
+    for (const [name, hash, sel] of list) {
       const t0 = Date.now();
       await page.evaluate((h) => { location.hash = h; }, hash);
       if (name === 'hosts-dark') await page.click('button.theme');
