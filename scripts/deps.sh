@@ -55,7 +55,8 @@ npm_install() {
         if [ ! -f "$root/$d/node_modules/.package-lock.json" ] ||
             [ "$root/$d/package-lock.json" -nt "$root/$d/node_modules/.package-lock.json" ]; then
             echo "deps.sh: npm ci in $d" >&2
-            (cd "$root/$d" && npm ci --no-audit --no-fund --loglevel=error >&2)
+            # puppeteer-core drives the Debian firefox-esr: it must download no browser.
+            (cd "$root/$d" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2)
         fi
     done
 }
