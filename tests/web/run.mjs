@@ -84,6 +84,32 @@ const tests = {
     clean(problems);
   },
 
+  // The Host screen in live mode asks for its host at the display rate:
+  // its stream names the host, and the server then has a lease in force
+  // (the local collector runs every 500 ms; the screen asks for 200 ms).
+  async display(ctx, env) {
+    const metric = async (name) => {
+      const text = await (await fetch(base + '/metrics')).text();
+      const m = new RegExp('^' + name + ' (\\S+)$', 'm').exec(text);
+      return m ? +m[1] : NaN;
+    };
+    const streams = [];
+    const { page, problems } = await open(ctx, '#/hosts');
+    page.on('request', (r) => { if (r.url().includes('/api/v1/stream')) streams.push(r.url()); });
+    await page.evaluate((h) => { location.hash = h; }, '#/host/' + encodeURIComponent(env.host) + '?range=live&rate=0.2');
+    await page.waitForSelector('.chart .u-over');
+    let active = 0;
+    for (let i = 0; i < 50 && active !== 1; i++) {
+      await page.waitForTimeout(100);
+      active = await metric('tide_live_leases_active');
+    }
+    await page.close();
+    const want = 'host=' + encodeURIComponent(env.host);
+    assert(streams.some((u) => u.includes(want) && u.includes('interval=0.2')), `no stream with ${want} at 0.2 s: ${streams.join(' ')}`);
+    assert(active === 1, `tide_live_leases_active is ${active} while the Host screen is live, want 1`);
+    clean(problems);
+  },
+
   // The range picker changes the range queries' window and the URL.
   async range(ctx) {
     const { page, problems } = await open(ctx, '#/explore?q=node_load1');
