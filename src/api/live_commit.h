@@ -26,9 +26,9 @@ struct live_ring;
 struct live_lease;
 
 struct live_commit {
-    struct live_lease *lease;  /* borrowed */
-    struct live_ring *ring;    /* borrowed */
-    pipeline_commit_fn *next;  /* the real commit stage (storage) */
+    struct live_lease *lease; /* borrowed */
+    struct live_ring *ring;   /* borrowed */
+    pipeline_commit_fn *next; /* the real commit stage (storage) */
     void *next_ctx;
 };
 

@@ -14,8 +14,8 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +30,8 @@ struct rate {
 struct host {
     char name[LIVE_LEASE_HOST_MAX + 1]; /* "" = free slot */
     size_t len;
-    int64_t storage_ms;   /* 0 = unknown */
-    int64_t touched_ns;   /* last renewal or report */
+    int64_t storage_ms; /* 0 = unknown */
+    int64_t touched_ns; /* last renewal or report */
     struct rate rates[LIVE_LEASE_MAX_RATES];
 };
 

@@ -34,12 +34,12 @@
 
 #include "core/strv.h"
 
-#define LIVE_LEASE_TTL_MS 5000      /* a lease lapses this long after its last renewal */
-#define LIVE_LEASE_RENEW_MS 1000    /* how often an open stream renews its leases */
+#define LIVE_LEASE_TTL_MS 5000   /* a lease lapses this long after its last renewal */
+#define LIVE_LEASE_RENEW_MS 1000 /* how often an open stream renews its leases */
 #define LIVE_LEASE_MAX_HOSTS 256
-#define LIVE_LEASE_MAX_RATES 8      /* distinct display intervals per host */
+#define LIVE_LEASE_MAX_RATES 8       /* distinct display intervals per host */
 #define LIVE_LEASE_FORGET_MS 3600000 /* an idle host's slot is reused after this */
-#define LIVE_LEASE_HOST_MAX 255     /* bytes of a host (instance) name */
+#define LIVE_LEASE_HOST_MAX 255      /* bytes of a host (instance) name */
 
 struct targets;
 struct live_lease;

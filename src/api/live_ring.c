@@ -75,8 +75,7 @@ void live_ring_free(struct live_ring *r)
 
 /* The canonical key of ls in `stack`, or malloc'd when it does not fit
  * (*heap set, the caller frees it). NULL on -ENOMEM. */
-static const char *key_of(const struct label *ls, size_t nls, char *stack, size_t *len,
-                          char **heap)
+static const char *key_of(const struct label *ls, size_t nls, char *stack, size_t *len, char **heap)
 {
     *heap = NULL;
     *len = labels_key(ls, nls, stack, KEY_STACK_BYTES);

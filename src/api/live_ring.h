@@ -32,18 +32,18 @@
 #include "model/batch.h"
 #include "model/labels.h"
 
-#define LIVE_RING_POINTS 600       /* per series: 60 s at 0.1 s */
-#define LIVE_RING_WINDOW_MS 60000  /* per series, behind its newest point */
+#define LIVE_RING_POINTS 600      /* per series: 60 s at 0.1 s */
+#define LIVE_RING_WINDOW_MS 60000 /* per series, behind its newest point */
 #define LIVE_RING_MAX_SERIES 4096
 
 struct live_ring;
 
 struct live_ring_stats {
-    size_t series;            /* series held now */
-    size_t points;            /* points held now */
-    uint64_t points_total;    /* points taken so far */
-    uint64_t thinned_total;   /* of those, kept out of storage */
-    uint64_t refused_series;  /* series not ringed (the series cap) */
+    size_t series;           /* series held now */
+    size_t points;           /* points held now */
+    uint64_t points_total;   /* points taken so far */
+    uint64_t thinned_total;  /* of those, kept out of storage */
+    uint64_t refused_series; /* series not ringed (the series cap) */
 };
 
 /* 0 or -ENOMEM; *out is NULL on failure. */

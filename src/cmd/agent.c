@@ -56,8 +56,8 @@
 #define AGENT_DRAIN_ON_STOP_MS 2000
 #define AGENT_CONFIG_TIMEOUT_MS 5000
 #define AGENT_CONFIG_MAX_BYTES 65536
-#define AGENT_CONFIG_POLL_MAX_MS 10000     /* poll at least this often (a screen's lease) */
-#define AGENT_CONFIG_POLL_DISPLAY_MS 1000  /* while a display-rate lease is in force */
+#define AGENT_CONFIG_POLL_MAX_MS 10000    /* poll at least this often (a screen's lease) */
+#define AGENT_CONFIG_POLL_DISPLAY_MS 1000 /* while a display-rate lease is in force */
 
 struct agent_flags {
     const char *server; /* base URL of a Tide server */

@@ -58,10 +58,10 @@ struct target {
 
     /* mu */
     bool enabled, running, removed;
-    int64_t interval_ms;       /* the configured (storage) interval */
-    int64_t lease_ms;          /* a faster display-rate interval, 0 = none ... */
-    int64_t lease_until_ns;    /* ... in force until this monotonic time */
-    int64_t next_ns; /* monotonic due time */
+    int64_t interval_ms;    /* the configured (storage) interval */
+    int64_t lease_ms;       /* a faster display-rate interval, 0 = none ... */
+    int64_t lease_until_ns; /* ... in force until this monotonic time */
+    int64_t next_ns;        /* monotonic due time */
     int64_t last_start_ns;
     struct target_status st; /* counters and health; names filled on snapshot */
 
