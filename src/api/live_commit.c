@@ -8,11 +8,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/live_lease.h"
 #include "api/live_ring.h"
 #include "core/selfmetrics.h"
 #include "core/time.h"
+#include "model/matcher.h"
+#include "storage/storage.h"
 
 /* Copy labels of series `s` of `b` into `out` (strings borrowed from b). */
 static int copy_labels(struct batch *out, const struct batch *b, const struct batch_series *s)
@@ -23,6 +26,78 @@ static int copy_labels(struct batch *out, const struct batch *b, const struct ba
         rc = batch_add_label(out, l->name, l->value);
     }
     return rc;
+}
+
+int live_commit_init(struct live_commit *lc)
+{
+    pthread_mutex_init(&lc->mu, NULL);
+    memset(lc->hosts, 0, sizeof lc->hosts);
+    return 0;
+}
+
+void live_commit_fini(struct live_commit *lc)
+{
+    pthread_mutex_destroy(&lc->mu);
+}
+
+/* Tell the ring the last stored point of each series of `inst` within the
+ * last two storage intervals. Best effort: on an error the first display
+ * points are stored as they come. */
+static void prime(struct live_commit *lc, struct strv inst, int64_t storage_ms)
+{
+    if (lc->storage == NULL)
+        return;
+    struct matcher m;
+    if (matcher_init(&m, MATCH_EQ, STRV_LIT("instance"), inst, NULL) != 0)
+        return;
+    int64_t now = time_now_ms();
+    struct storage_set *set = NULL;
+    struct err e = {0};
+    if (storage_select(lc->storage, &m, 1, now - 2 * storage_ms, now + 3600000, &set, &e) == 0) {
+        while (storage_set_next(set)) {
+            const struct label *ls;
+            size_t nls;
+            const struct sample *v;
+            size_t n = 0;
+            storage_set_labels(set, &ls, &nls);
+            if (storage_set_samples(set, &v, &n, &e) != 0)
+                break;
+            if (n > 0)
+                live_ring_prime(lc->ring, ls, nls, v[n - 1].t_ms);
+        }
+        storage_set_free(set);
+    }
+    matcher_fini(&m);
+}
+
+/* `inst` has a lease in force at mono_ns: prime the ring when its display
+ * rate begins now. Holds lc->mu through the priming. */
+static void episode(struct live_commit *lc, struct strv inst, int64_t storage_ms, int64_t mono_ns)
+{
+    if (inst.n >= sizeof lc->hosts[0].name)
+        return;
+    pthread_mutex_lock(&lc->mu);
+    struct live_commit_host *h = NULL, *free_slot = NULL;
+    int64_t gap = (int64_t)LIVE_LEASE_TTL_MS * 1000000;
+    for (size_t i = 0; i < LIVE_COMMIT_HOSTS && h == NULL; i++) {
+        struct live_commit_host *c = &lc->hosts[i];
+        if (c->name[0] && strlen(c->name) == inst.n && memcmp(c->name, inst.p, inst.n) == 0)
+            h = c;
+        else if (free_slot == NULL && (c->name[0] == 0 || mono_ns - c->seen_ns > gap))
+            free_slot = c;
+    }
+    if (h == NULL || mono_ns - h->seen_ns > gap) {
+        if (h == NULL)
+            h = free_slot;
+        if (h != NULL) {
+            memcpy(h->name, inst.p, inst.n);
+            h->name[inst.n] = 0;
+        }
+        prime(lc, inst, storage_ms);
+    }
+    if (h != NULL)
+        h->seen_ns = mono_ns;
+    pthread_mutex_unlock(&lc->mu);
 }
 
 int live_commit(void *ctx, const struct batch *b, struct pipeline_result *r, struct err *e)
@@ -50,7 +125,9 @@ int live_commit(void *ctx, const struct batch *b, struct pipeline_result *r, str
         struct strv inst = labels_get(ls, s->nlabels, STRV_LIT("instance"));
         if (i == 0 || !strv_eq(inst, last)) {
             last = inst;
-            last_on = live_lease_get(lc->lease, inst, now, &st);
+            last_on = live_lease_split(lc->lease, inst, now, &st);
+            if (last_on)
+                episode(lc, inst, st.storage_ms, now);
         }
         if (s->nsamples > cap) {
             bool *ns = realloc(store, s->nsamples * sizeof *ns);

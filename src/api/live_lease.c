@@ -5,8 +5,11 @@
  *
  * Layout: a fixed array of hosts, each with up to LIVE_LEASE_MAX_RATES
  * (display interval, expiry) pairs and the storage interval last reported.
- * `until_max_ns` is the latest expiry of any lease, kept in an atomic so the
- * commit stage can skip everything while nobody watches. The local host's
+ * `until_max_ns` is the latest end of the grace (expiry + one storage
+ * interval, live_lease_split()) of any lease in force (faster than a known
+ * storage interval), kept in an atomic so the commit stage can skip
+ * everything while no host is sampled fast (a screen on a host that cannot
+ * be sped up costs the commit stage nothing). The local host's
  * lease is handed to the targets manager outside the mutex (lock order:
  * never targets' mutex under ours).
  */
@@ -36,7 +39,7 @@ struct host {
 };
 
 struct live_lease {
-    atomic_llong until_max_ns; /* the latest expiry of any lease */
+    atomic_llong until_max_ns; /* the latest expiry of any lease in force */
     pthread_mutex_t mu;        /* guards everything below */
     struct host hosts[LIVE_LEASE_MAX_HOSTS];
     uint64_t renewals;
@@ -133,6 +136,40 @@ static int64_t fastest(const struct host *h, int64_t mono_ns, int64_t *until_ns)
     return best;
 }
 
+/* Raise until_max_ns to the end of the grace of h's leases that are (or
+ * will be, when a faster one lapses) in force. mu held. */
+static void note_in_force(struct live_lease *l, const struct host *h, int64_t mono_ns)
+{
+    for (size_t r = 0; r < LIVE_LEASE_MAX_RATES; r++) {
+        const struct rate *x = &h->rates[r];
+        int64_t end = x->until_ns + h->storage_ms * 1000000;
+        if (x->display_ms > 0 && x->until_ns > mono_ns && h->storage_ms > 0 &&
+            x->display_ms < h->storage_ms && atomic_load(&l->until_max_ns) < end)
+            atomic_store(&l->until_max_ns, end);
+    }
+}
+
+/* The fastest display interval of h in force or in its grace (lapsed less
+ * than one storage interval ago), 0 = none; *until_ns its lease's end. */
+static int64_t fastest_grace(const struct host *h, int64_t mono_ns, int64_t *until_ns)
+{
+    int64_t best = 0;
+    *until_ns = 0;
+    if (h->storage_ms <= 0)
+        return 0;
+    for (size_t r = 0; r < LIVE_LEASE_MAX_RATES; r++) {
+        const struct rate *x = &h->rates[r];
+        if (x->display_ms <= 0 || x->display_ms >= h->storage_ms ||
+            x->until_ns + h->storage_ms * 1000000 <= mono_ns)
+            continue;
+        if (best == 0 || x->display_ms < best) {
+            best = x->display_ms;
+            *until_ns = x->until_ns;
+        }
+    }
+    return best;
+}
+
 int live_lease_renew(struct live_lease *l, const char *host, int64_t display_ms, int64_t mono_ns)
 {
     if (!name_ok(host) || display_ms < 100)
@@ -159,8 +196,7 @@ int live_lease_renew(struct live_lease *l, const char *host, int64_t display_ms,
     slot->until_ns = until;
     h->touched_ns = mono_ns;
     l->renewals++;
-    if (atomic_load(&l->until_max_ns) < until)
-        atomic_store(&l->until_max_ns, until);
+    note_in_force(l, h, mono_ns);
     /* The local collector takes the fastest lease now; it lapses there by
      * itself at the same time as here. */
     struct targets *t = NULL;
@@ -171,13 +207,17 @@ int live_lease_renew(struct live_lease *l, const char *host, int64_t display_ms,
     }
     pthread_mutex_unlock(&l->mu);
     if (t != NULL) {
-        int64_t storage_ms = 0;
-        host_targets_lease(t, eff, eff_until, &storage_ms);
+        /* The storage interval is known here before the collector runs
+         * faster, so the commit stage splits its very first fast points. */
+        int64_t storage_ms = host_targets_storage_ms(t);
         pthread_mutex_lock(&l->mu);
         h = find(l, host, strlen(host));
-        if (h != NULL)
+        if (h != NULL) {
             h->storage_ms = storage_ms;
+            note_in_force(l, h, mono_ns);
+        }
         pthread_mutex_unlock(&l->mu);
+        host_targets_lease(t, eff, eff_until, &storage_ms);
     }
     return 0;
 }
@@ -197,6 +237,7 @@ int live_lease_report(struct live_lease *l, const char *host, int64_t storage_ms
         } else {
             h->storage_ms = storage_ms;
             h->touched_ns = mono_ns;
+            note_in_force(l, h, mono_ns);
         }
     }
     pthread_mutex_unlock(&l->mu);
@@ -215,6 +256,27 @@ bool live_lease_get(struct live_lease *l, struct strv host, int64_t mono_ns,
         int64_t until = 0;
         int64_t d = fastest(h, mono_ns, &until);
         if (d > 0 && h->storage_ms > 0 && d < h->storage_ms) {
+            *out = (struct live_lease_state){
+                .display_ms = d, .storage_ms = h->storage_ms, .until_ns = until};
+            on = true;
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    return on;
+}
+
+bool live_lease_split(struct live_lease *l, struct strv host, int64_t mono_ns,
+                      struct live_lease_state *out)
+{
+    if (!live_lease_any(l, mono_ns) || host.n == 0)
+        return false;
+    pthread_mutex_lock(&l->mu);
+    struct host *h = find(l, host.p, host.n);
+    bool on = false;
+    if (h != NULL) {
+        int64_t until = 0;
+        int64_t d = fastest_grace(h, mono_ns, &until);
+        if (d > 0) {
             *out = (struct live_lease_state){
                 .display_ms = d, .storage_ms = h->storage_ms, .until_ns = until};
             on = true;

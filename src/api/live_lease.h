@@ -73,8 +73,18 @@ int live_lease_report(struct live_lease *l, const char *host, int64_t storage_ms
 bool live_lease_get(struct live_lease *l, struct strv host, int64_t mono_ns,
                     struct live_lease_state *out);
 
-/* Cheap (one atomic load): false when no lease can be in force at mono_ns,
- * so the commit stage skips its per-series look-ups. */
+/* For the commit stage's split (live_commit.c): as live_lease_get(), and
+ * also for one storage interval after the lease lapsed (its grace). The
+ * host is back at its storage interval then, but its last stored point may
+ * be a display-rate one: the grace keeps the first points after it that
+ * are closer than a storage interval out of storage too, so the stored
+ * spacing never drops below the interval at either end of a lease (it may
+ * reach up to twice the interval once, at the end). */
+bool live_lease_split(struct live_lease *l, struct strv host, int64_t mono_ns,
+                      struct live_lease_state *out);
+
+/* Cheap (one atomic load): false when no lease can be in force or in its
+ * grace at mono_ns, so the commit stage skips its per-series look-ups. */
 bool live_lease_any(struct live_lease *l, int64_t mono_ns);
 
 /* Hosts with a lease in force now (for /metrics: tide_live_leases_active),

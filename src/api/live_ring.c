@@ -154,6 +154,52 @@ static bool is_stale(double v)
     return b == STALE_NAN_BITS;
 }
 
+/* The series of ls, made when need be and allowed (NULL past the cap or
+ * out of memory). mu held. */
+static struct rseries *get_series(struct live_ring *r, uint64_t hash, const char *key, size_t len)
+{
+    struct rseries *s = find(r, hash, key, len);
+    if (s != NULL)
+        return s;
+    if (r->nseries >= LIVE_RING_MAX_SERIES) {
+        r->refused_series++;
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    char *k = s ? malloc(len) : NULL;
+    if (k == NULL) {
+        free(s);
+        return NULL;
+    }
+    memcpy(k, key, len);
+    s->key = k;
+    s->keylen = len;
+    s->hash = hash;
+    s->last_stored_ms = -1;
+    s->fed_ns = time_mono_ns();
+    s->next = r->buckets[hash & (LIVE_RING_BUCKETS - 1)];
+    r->buckets[hash & (LIVE_RING_BUCKETS - 1)] = s;
+    r->nseries++;
+    return s;
+}
+
+void live_ring_prime(struct live_ring *r, const struct label *ls, size_t nls,
+                     int64_t last_stored_ms)
+{
+    char stack[KEY_STACK_BYTES];
+    char *heap;
+    size_t len;
+    const char *key = key_of(ls, nls, stack, &len, &heap);
+    if (key == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    struct rseries *s = get_series(r, labels_hash(ls, nls), key, len);
+    if (s != NULL && s->last_stored_ms < last_stored_ms)
+        s->last_stored_ms = last_stored_ms;
+    pthread_mutex_unlock(&r->mu);
+    free(heap);
+}
+
 void live_ring_offer(struct live_ring *r, const struct label *ls, size_t nls,
                      const struct sample *v, size_t n, int64_t storage_ms, int64_t slack_ms,
                      bool *store)
@@ -173,27 +219,9 @@ void live_ring_offer(struct live_ring *r, const struct label *ls, size_t nls,
     pthread_mutex_lock(&r->mu);
     if (now - r->swept_ns >= SWEEP_EVERY_NS)
         sweep_locked(r, now);
-    struct rseries *s = find(r, hash, key, len);
-    if (s == NULL) {
-        if (r->nseries >= LIVE_RING_MAX_SERIES) {
-            r->refused_series++;
-            goto out;
-        }
-        s = calloc(1, sizeof *s);
-        char *k = s ? malloc(len) : NULL;
-        if (k == NULL) {
-            free(s);
-            goto out;
-        }
-        memcpy(k, key, len);
-        s->key = k;
-        s->keylen = len;
-        s->hash = hash;
-        s->last_stored_ms = -1;
-        s->next = r->buckets[hash & (LIVE_RING_BUCKETS - 1)];
-        r->buckets[hash & (LIVE_RING_BUCKETS - 1)] = s;
-        r->nseries++;
-    }
+    struct rseries *s = get_series(r, hash, key, len);
+    if (s == NULL)
+        goto out;
     s->fed_ns = now;
     int64_t gap = storage_ms - slack_ms;
     for (size_t i = 0; i < n; i++) {

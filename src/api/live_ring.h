@@ -63,6 +63,13 @@ void live_ring_offer(struct live_ring *r, const struct label *ls, size_t nls,
                      const struct sample *v, size_t n, int64_t storage_ms, int64_t slack_ms,
                      bool *store);
 
+/* Tell the ring the last point storage holds of a series (labels sorted)
+ * before its host's display rate began, so the first display-rate points
+ * closer than the storage interval to it stay out of storage too. Makes the
+ * series when need be (not past the cap); keeps a later time it knows. */
+void live_ring_prime(struct live_ring *r, const struct label *ls, size_t nls,
+                     int64_t last_stored_ms);
+
 /* query_overlay_fn (query/query.h), ctx = the ring: merge the ringed points
  * of the series within [mint_ms, maxt_ms] into *v (storage's points), ring
  * points winning at equal timestamps. */

@@ -345,9 +345,11 @@ static int pipeline_start(void *ctx, struct err *e)
         s->live_commit = (struct live_commit){
             .lease = s->live_lease,
             .ring = s->live_ring,
+            .storage = s->storage,
             .next = storage_commit,
             .next_ctx = s->storage,
         };
+        live_commit_init(&s->live_commit);
         if (rc == 0)
             rc = pipeline_new(&s->pipeline, "storage", live_commit, &s->live_commit);
     }
@@ -371,6 +373,8 @@ static int pipeline_stop(void *ctx)
         selfmetrics_unregister(s->selfmetrics, live_collect, &s->live_commit);
     pipeline_free(s->pipeline);
     s->pipeline = NULL;
+    if (s->live_ring != NULL)
+        live_commit_fini(&s->live_commit);
     live_ring_free(s->live_ring);
     live_lease_free(s->live_lease);
     s->live_ring = NULL;

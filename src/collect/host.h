@@ -123,6 +123,9 @@ int host_targets_add(struct host_collector *h, struct targets *m, struct err *e)
  * targets_lease_interval(). Thread-safe. */
 int host_targets_lease(struct targets *m, int64_t display_ms, int64_t until_mono_ns,
                        int64_t *storage_ms);
+/* The storage interval of the "host" targets in `m`: their fastest
+ * configured interval (ms), 0 when there is none. Thread-safe. */
+int64_t host_targets_storage_ms(struct targets *m);
 /* The `instance` label the collector gives its series; valid until
  * host_collector_free(). */
 const char *host_collector_instance(const struct host_collector *h);

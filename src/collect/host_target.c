@@ -61,6 +61,20 @@ int host_targets_add(struct host_collector *h, struct targets *m, struct err *e)
     return 0;
 }
 
+int64_t host_targets_storage_ms(struct targets *m)
+{
+    struct target_status *ts = NULL;
+    size_t n = 0;
+    if (targets_list(m, host_target_kind.name, &ts, &n) != 0)
+        return 0;
+    int64_t fastest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fastest == 0 || ts[i].interval_ms < fastest)
+            fastest = ts[i].interval_ms;
+    free(ts);
+    return fastest;
+}
+
 int host_targets_lease(struct targets *m, int64_t display_ms, int64_t until_mono_ns,
                        int64_t *storage_ms)
 {

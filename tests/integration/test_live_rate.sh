@@ -66,6 +66,7 @@ curl -sN -G --data-urlencode "query=$Q0" --data-urlencode "query=$Q1" --data "in
     "$TIDE_URL/api/v1/stream" >"$WORK/stream.txt" 2>"$WORK/curl.log" &
 STREAM_PID=$!
 PIDS+=("$STREAM_PID")
+OPENED=$(python3 -c 'import time; print(int(time.time() * 1000))')
 
 # The agent learns it at its next config poll (within its 5 s interval).
 wait_for 15 "the agent to take the display rate" \
@@ -120,11 +121,6 @@ for q in 0 1; do
     out=$(stream_ts "$q" | gaps_ms | check_gaps "stream of $host" 10 350 700) ||
         fail "the stream did not get display-rate points: $out"
     log "$out"
-    # Storage over the same 8 s: ~5 s apart, nothing closer than 4 s.
-    out=$(stored_ts "$host" "$((WATCH_FROM - 5000))" |
-        awk -v hi="$WATCH_TO" '$1 <= hi' | gaps_ms | check_gaps "storage of $host" 1 4500 5600 4000) ||
-        fail "storage kept display-rate points: $out"
-    log "$out"
 done
 
 # query_range at 0.5 s over the watched window sees only stored points: the
@@ -143,6 +139,14 @@ log "query_range over the 8 s: $qr_distinct distinct stored samples"
 kill -TERM "$STREAM_PID"
 wait "$STREAM_PID" 2>/dev/null || true
 CLOSED=$(python3 -c 'import time; print(int(time.time() * 1000))')
+# Storage over the whole time the stream was open (and the 10 s before):
+# ~5 s apart, nothing closer than 4 s (the other points are in the ring only).
+for host in "$AGENT" "$LOCAL"; do
+    out=$(stored_ts "$host" "$((OPENED - 10000))" | awk -v hi="$CLOSED" '$1 <= hi' |
+        gaps_ms | check_gaps "storage of $host while watched" 2 4500 5600 4000) ||
+        fail "storage kept display-rate points: $out"
+    log "$out"
+done
 wait_for 15 "the agent to end the display rate" \
     grep -q "display rate ended, back to 5000 ms" "$WORK/agent.log"
 active0() { [ "$(metric tide_live_leases_active)" = 0 ]; }
@@ -154,5 +158,14 @@ for host in "$AGENT" "$LOCAL"; do
     out=$(stored_ts "$host" "$LAPSED" | gaps_ms | check_gaps "collection of $host after" 1 4500 5600 4000) ||
         fail "$host is not back at its 5 s interval: $out"
     log "$out"
+    # Across the whole test, the lease's start and end included: never
+    # closer than 4 s, never a gap over two intervals.
+    out=$(stored_ts "$host" 0 | gaps_ms | python3 -c '
+import sys
+g = [int(x) for x in sys.stdin.read().split()]
+print("all stored gaps: %s" % g)
+sys.exit(0 if g and min(g) >= 4000 and max(g) <= 10500 else 1)') ||
+        fail "$host: stored spacing broken around the lease: $out"
+    log "$host $out"
 done
 tide_stop "$TIDE_PID"

@@ -1,5 +1,6 @@
 /* test_live_lease.c: display-rate leases (api/live_lease.c): a lease is in
- * force only while renewed, only when faster than a known storage interval;
+ * force only while renewed, only when faster than a known storage interval
+ * (the commit stage's split one storage interval longer);
  * the fastest of several screens wins and the next one takes over when it
  * lapses; bad input and the table's bounds; the local host collector's
  * lease handed to the targets manager (collect/targets.h) for the groups at
@@ -30,12 +31,14 @@ static void test_lease_rules(void **state)
     int64_t t0 = 1000 * S;
     assert_false(live_lease_any(l, t0));
 
-    /* watched, but the storage interval is unknown: nothing in force */
+    /* watched, but the storage interval is unknown: nothing in force, and
+     * the commit stage's fast path stays on */
     assert_int_equal(live_lease_renew(l, "vm1", 500, t0), 0);
-    assert_true(live_lease_any(l, t0));
+    assert_false(live_lease_any(l, t0));
     assert_false(live_lease_get(l, strv_c("vm1"), t0, &st));
     /* the agent's poll says it stores every 5 s */
     assert_int_equal(live_lease_report(l, "vm1", 5000, t0), 0);
+    assert_true(live_lease_any(l, t0));
     assert_true(live_lease_get(l, strv_c("vm1"), t0, &st));
     assert_int_equal(st.display_ms, 500);
     assert_int_equal(st.storage_ms, 5000);
@@ -51,7 +54,14 @@ static void test_lease_rules(void **state)
     assert_true(live_lease_get(l, strv_c("vm1"), t0 + 6 * S, &st));
     assert_int_equal(st.display_ms, 2000);
     assert_false(live_lease_get(l, strv_c("vm1"), t0 + 9 * S, &st));
-    assert_false(live_lease_any(l, t0 + 9 * S));
+    /* the split's grace: one storage interval (5 s) past the lease's end */
+    assert_true(live_lease_split(l, strv_c("vm1"), t0 + 9 * S, &st));
+    assert_int_equal(st.display_ms, 500); /* lapsed at +5 s, in grace until +10 s */
+    assert_true(live_lease_split(l, strv_c("vm1"), t0 + 11 * S, &st));
+    assert_int_equal(st.display_ms, 2000);
+    assert_true(live_lease_any(l, t0 + 9 * S));
+    assert_false(live_lease_split(l, strv_c("vm1"), t0 + 13 * S + 1, &st));
+    assert_false(live_lease_any(l, t0 + 13 * S + 1));
 
     /* renewed before it lapses: stays */
     assert_int_equal(live_lease_renew(l, "vm1", 500, t0 + 10 * S), 0);

@@ -1,6 +1,7 @@
 /* test_live_ring.c: the display-rate ring (api/live_ring.c): which points
  * storage still gets (one per storage interval, with jitter slack; the
- * first; stale markers; out-of-order points), the bounds in points and in
+ * first; stale markers; out-of-order points; primed with storage's last
+ * point from before the display rate), the bounds in points and in
  * time, the series cap (past it everything is stored), the sweep of series
  * no longer fed, and the overlay merging ring and storage points for the
  * query engine. Table-driven where the cases are alike. */
@@ -94,6 +95,28 @@ static void test_stale_and_across_calls(void **state)
     assert_int_equal(st.points, 4); /* 0, 500, 1000, 2000: not the marker */
     assert_int_equal(st.points_total, 4);
     assert_int_equal(st.thinned_total, 2);
+    live_ring_free(r);
+}
+
+/* Primed with the last point storage holds from before the display rate,
+ * the first display-rate points close to it stay out of storage too; a
+ * prime older than what the ring knows changes nothing. */
+static void test_prime(void **state)
+{
+    struct live_ring *r;
+    assert_int_equal(live_ring_new(&r), 0);
+    live_ring_prime(r, H1, 2, 10000);
+    int64_t t[] = {11300, 11800, 14800, 15000};
+    bool store[4];
+    offer(r, H1, 2, t, 4, 5000, 250, store);
+    assert_false(store[0]);
+    assert_false(store[1]);
+    assert_true(store[2]); /* 4.8 s after the primed point, within the slack */
+    assert_false(store[3]);
+    live_ring_prime(r, H1, 2, 9000);
+    int64_t u[] = {19900};
+    offer(r, H1, 2, u, 1, 5000, 250, store);
+    assert_true(store[0]); /* 5.1 s after 14800, not after 9000 */
     live_ring_free(r);
 }
 
@@ -196,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_thinning),
         cmocka_unit_test(test_stale_and_across_calls),
+        cmocka_unit_test(test_prime),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_series_cap_and_sweep),
         cmocka_unit_test(test_overlay),
