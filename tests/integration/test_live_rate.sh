@@ -58,6 +58,14 @@ wait_for 30 "the local collector's first samples" has_samples "$LOCAL"
 metric() { curl -fsS "$TIDE_URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 [ "$(metric tide_live_leases_active)" = 0 ] || fail "a lease before any screen: $(metric tide_live_leases_active)"
 
+# At most 8 hosts per stream, none empty.
+many=()
+for i in 1 2 3 4 5 6 7 8 9; do many+=(--data "host=h$i"); done
+req GET "/api/v1/stream" -G --data-urlencode "query=up" "${many[@]}"
+assert_code 400
+req GET "/api/v1/stream" -G --data-urlencode "query=up" --data "host="
+assert_code 400
+
 # The screen: one stream watching both hosts at 0.5 s.
 Q0="timestamp(node_load1{instance=\"$AGENT\"})"
 Q1="timestamp(node_load1{instance=\"$LOCAL\"})"
