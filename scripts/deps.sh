@@ -11,7 +11,7 @@ build_pkgs=(gcc make cmake ninja-build pkg-config clang
 test_pkgs=(libcmocka-dev libclang-rt-dev curl python3 influxdb-client procps prometheus-node-exporter victoria-metrics
     prometheus prometheus-alertmanager sqlite3 zstd golang-go snmpd snmp prometheus-snmp-exporter snmpsim
     collectd-core libyajl2 prometheus-blackbox-exporter iproute2 openssl
-    chromium)
+    chromium firefox-esr)
 bench_pkgs=(victoria-metrics curl python3 time)
 # Directories with a package.json and package-lock.json whose npm packages a
 # group needs (`npm ci` there when node_modules is missing or older than the
@@ -55,7 +55,8 @@ npm_install() {
         if [ ! -f "$root/$d/node_modules/.package-lock.json" ] ||
             [ "$root/$d/package-lock.json" -nt "$root/$d/node_modules/.package-lock.json" ]; then
             echo "deps.sh: npm ci in $d" >&2
-            (cd "$root/$d" && npm ci --no-audit --no-fund --loglevel=error >&2)
+            # puppeteer-core drives the Debian firefox-esr: it must download no browser.
+            (cd "$root/$d" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >&2)
         fi
     done
 }

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "api/json.h"
+#include "api/live_lease.h"
 #include "api/params.h"
 #include "collect/targets.h"
 #include "core/time.h"
@@ -117,7 +118,8 @@ static void format_duration(int64_t ms, char *out, size_t cap)
         snprintf(out, cap, "0s");
 }
 
-static void config_answer(struct buf *out, int *status, const char *instance, int64_t ms)
+static void config_answer(struct buf *out, int *status, const char *instance, int64_t ms,
+                          const struct live_lease_state *live)
 {
     struct json w;
     json_prom_success(&w, out);
@@ -128,6 +130,15 @@ static void config_answer(struct buf *out, int *status, const char *instance, in
         char d[64];
         format_duration(ms, d, sizeof d);
         json_key(&w, "interval");
+        json_cstr(&w, d);
+    }
+    if (live != NULL) {
+        char d[64];
+        format_duration(live->display_ms, d, sizeof d);
+        json_key(&w, "displayInterval");
+        json_cstr(&w, d);
+        format_duration(LIVE_LEASE_TTL_MS, d, sizeof d);
+        json_key(&w, "displayLease");
         json_cstr(&w, d);
     }
     json_obj_end(&w);
@@ -146,8 +157,32 @@ static bool instance_ok(const char *s)
     return true;
 }
 
-static void handle_config(struct targets *t, const char *method, const struct http_param *p,
-                          size_t np, struct buf *out, int *status)
+/* A GET is also the agent's poll: note the storage interval it runs at
+ * (the one set here, else its own `defaultInterval`) and tell it the
+ * display-rate lease in force for it, if any (docs/agent.md). */
+static void config_poll(struct targets *t, struct live_lease *live, const char *instance,
+                        const struct http_param *p, size_t np, struct buf *out, int *status)
+{
+    int64_t desired = desired_get(t, instance);
+    const struct live_lease_state *in_force = NULL;
+    struct live_lease_state st;
+    if (live != NULL) {
+        int64_t now = time_mono_ns();
+        int64_t storage_ms = desired;
+        const char *own = param(p, np, "defaultInterval");
+        struct err e = {0};
+        if (storage_ms <= 0 && own != NULL && time_parse_duration_ms(own, &storage_ms, &e) != 0)
+            storage_ms = 0;
+        if (storage_ms > 0)
+            live_lease_report(live, instance, storage_ms, now);
+        if (live_lease_get(live, strv_c(instance), now, &st))
+            in_force = &st;
+    }
+    config_answer(out, status, instance, desired, in_force);
+}
+
+static void handle_config(struct targets *t, struct live_lease *live, const char *method,
+                          const struct http_param *p, size_t np, struct buf *out, int *status)
 {
     const char *instance = param(p, np, "instance");
     if (instance == NULL || !instance_ok(instance)) {
@@ -156,7 +191,7 @@ static void handle_config(struct targets *t, const char *method, const struct ht
         return;
     }
     if (strcmp(method, "POST") != 0) {
-        config_answer(out, status, instance, desired_get(t, instance));
+        config_poll(t, live, instance, p, np, out, status);
         return;
     }
     const char *iv = param(p, np, "interval");
@@ -180,7 +215,7 @@ static void handle_config(struct targets *t, const char *method, const struct ht
         reply_error(out, status, 500, "internal", tide_strerror(rc));
         return;
     }
-    config_answer(out, status, instance, ms);
+    config_answer(out, status, instance, ms, NULL);
 }
 
 /* ---- the listing ---- */
@@ -388,9 +423,9 @@ static void handle_list(struct storage *s, struct targets *t, struct buf *out, i
         *status = 200;
 }
 
-int agents_handle(struct storage *s, struct targets *t, const char *method, const char *path,
-                  const struct http_param *params, size_t nparams, struct buf *out,
-                  int *http_status)
+int agents_handle(struct storage *s, struct targets *t, struct live_lease *live,
+                  const char *method, const char *path, const struct http_param *params,
+                  size_t nparams, struct buf *out, int *http_status)
 {
     bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     if (strcmp(path, "/api/v1/agents") == 0) {
@@ -404,7 +439,7 @@ int agents_handle(struct storage *s, struct targets *t, const char *method, cons
         if (!get && strcmp(method, "POST") != 0)
             reply_error(out, http_status, 405, "bad_data", "method not allowed");
         else
-            handle_config(t, method, params, nparams, out, http_status);
+            handle_config(t, live, method, params, nparams, out, http_status);
         return 0;
     }
     return TIDE_ENOTFOUND;
@@ -413,8 +448,8 @@ int agents_handle(struct storage *s, struct targets *t, const char *method, cons
 void agents_route(struct http_req *rq, struct http_resp *rs)
 {
     int status = 500;
-    int rc = agents_handle(rq->ctx->storage, rq->ctx->targets, rq->method_name, rq->path, rq->params, rq->nparams,
-                           &rs->body, &status);
+    int rc = agents_handle(rq->ctx->storage, rq->ctx->targets, rq->ctx->live_lease,
+                           rq->method_name, rq->path, rq->params, rq->nparams, &rs->body, &status);
     if (rc != 0) {
         http_reply_prom_error(rs, 404, "not_found", "no such endpoint");
         return;

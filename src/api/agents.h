@@ -2,7 +2,12 @@
  *
  *   GET  /api/v1/agent/config?instance=NAME   the interval an agent should use:
  *        {"status":"success","data":{"instance":"NAME","interval":"5s"}}
- *        ("interval" absent when none is set: the agent keeps its own flag)
+ *        ("interval" absent when none is set: the agent keeps its own flag).
+ *        An agent adds `&defaultInterval=5s` (the interval it runs at
+ *        without one set here); while a screen watches it faster than its
+ *        storage interval (api/live_lease.h) the answer also holds
+ *        "displayInterval":"500ms","displayLease":"5s": sample that fast
+ *        for that long unless a later poll renews it (docs/agent.md)
  *   POST /api/v1/agent/config  instance=NAME&interval=5s   set it ("" clears)
  *   GET  /api/v1/agents        every instance seen in tide_host_info, with its
  *        last-seen time and up/down (down = no sample for 3 intervals)
@@ -24,6 +29,7 @@
 struct storage;
 struct targets;
 struct target_kind;
+struct live_lease;
 
 #define AGENTS_INTERVAL_MIN_MS 100 /* collect/targets.h's TARGETS_INTERVAL_MIN_MS */
 #define AGENTS_INTERVAL_MAX_MS 86400000
@@ -44,10 +50,11 @@ int agents_attach(struct targets *t, const char *path, struct err *e);
  * query string, as struct http_req has them). Writes the JSON response to
  * `out` and its status to *http_status, errors in Prometheus' envelope
  * (400 bad_data, 405, 422, 500). Returns 0 when the path is one of ours,
- * TIDE_ENOTFOUND (nothing written) otherwise. `t` holds the desired configs. */
-int agents_handle(struct storage *s, struct targets *t, const char *method, const char *path,
-                  const struct http_param *params, size_t nparams, struct buf *out,
-                  int *http_status);
+ * TIDE_ENOTFOUND (nothing written) otherwise. `t` holds the desired configs;
+ * `live` the display-rate leases (NULL = none). */
+int agents_handle(struct storage *s, struct targets *t, struct live_lease *live,
+                  const char *method, const char *path, const struct http_param *params,
+                  size_t nparams, struct buf *out, int *http_status);
 
 /* router_handler_fn for the routes "/api/v1/agents" (GET) and
  * "/api/v1/agent/config" (GET, POST, form body): calls agents_handle(). */

@@ -35,6 +35,7 @@ struct pipeline;
 struct targets;
 struct targets_rt;
 struct targets_files;
+struct live_lease;
 struct selfmetrics;
 struct meta_store;
 struct rules;
@@ -67,6 +68,7 @@ struct api_ctx {
      * routes (api/query_backend.h); NULL = local storage. */
     const char *query_backend;
     struct stream_hub *stream; /* live push channel (stream.h); NULL = none */
+    struct live_lease *live_lease; /* display-rate leases (live_lease.h); NULL = none */
 };
 
 struct http_opts {

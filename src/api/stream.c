@@ -19,6 +19,12 @@
  * of up to one interval later, and nothing is re-sent while nothing is
  * written. The count is global: on a server written to all the time every
  * feed runs at 4/3 of its rate at most.
+ *
+ * Display rate: a subscriber that named hosts renews their leases
+ * (live_lease.h) at once and then every LIVE_LEASE_RENEW_MS from the hub
+ * thread, outside the hub's mutex (the local host's lease takes the targets
+ * manager's). A closed stream renews nothing, so its leases lapse. While the
+ * ring holds points, evaluations merge them in (query_opts.overlay).
  */
 #include "api/stream.h"
 
@@ -32,6 +38,8 @@
 #include <time.h>
 
 #include "api/json.h"
+#include "api/live_lease.h"
+#include "api/live_ring.h"
 #include "core/buf.h"
 #include "core/selfmetrics.h"
 #include "core/time.h"
@@ -56,6 +64,9 @@ struct sub {
     struct stream_hub *hub;
     struct feed *feeds[STREAM_MAX_QUERIES];
     size_t nfeeds;
+    int64_t interval_ms;                /* of every feed of the stream */
+    char *hosts[STREAM_MAX_HOSTS];      /* watched hosts (malloc'd), for the leases */
+    size_t nhosts;
     struct buf out;        /* pending bytes */
     size_t off;            /* taken so far from out */
     bool dead;             /* fell behind, or the hub stops: end the stream */
@@ -67,6 +78,8 @@ struct stream_hub {
     atomic_bool waiting;         /* the thread waits for a write: the tap signals */
     struct storage *storage;
     struct query_opts qo;
+    struct live_ring *ring;   /* borrowed; NULL = none */
+    struct live_lease *lease; /* borrowed; NULL = none */
     pthread_t thread;
     pthread_mutex_t mu;   /* guards everything below */
     pthread_cond_t cond;  /* a new feed, or stop (CLOCK_MONOTONIC) */
@@ -77,6 +90,8 @@ struct stream_hub {
     size_t nsubs;
     uint64_t evaluations;
     int64_t keepalive_ns; /* next comment line */
+    int64_t renew_ns;     /* next lease renewal */
+    size_t nwatching;     /* subscribers with hosts */
 };
 
 /* ---- rendering ---- */
@@ -175,7 +190,11 @@ static void sub_free(void *cls)
     if (s->next)
         s->next->prev = s->prev;
     h->nsubs--;
+    if (s->nhosts > 0)
+        h->nwatching--;
     pthread_mutex_unlock(&h->mu);
+    for (size_t i = 0; i < s->nhosts; i++)
+        free(s->hosts[i]);
     buf_fini(&s->out);
     http_wake_fini(&s->wake);
     free(s);
@@ -195,7 +214,16 @@ static void evaluate(struct stream_hub *h, const struct feed *f, struct buf *b)
     int64_t t_ms = time_now_ms();
     struct query *q = NULL;
     struct err e = {0};
-    int rc = query_instant(&q, h->storage, f->expr, strlen(f->expr), t_ms, &h->qo, &e);
+    struct query_opts qo = h->qo;
+    if (h->ring != NULL) {
+        struct live_ring_stats rs;
+        live_ring_stats(h->ring, &rs);
+        if (rs.points > 0) {
+            qo.overlay = live_ring_overlay;
+            qo.overlay_ctx = h->ring;
+        }
+    }
+    int rc = query_instant(&q, h->storage, f->expr, strlen(f->expr), t_ms, &qo, &e);
     buf_reset(b);
     if (render(b, t_ms, rc == 0 ? query_result(q) : NULL, rc,
                e.msg[0] ? e.msg : tide_strerror(rc)) != 0) {
@@ -225,6 +253,43 @@ static int64_t idle_cap_ns(const struct feed *f)
 {
     int64_t cap = 2 * f->interval_ms;
     return (cap < 1000 ? 1000 : cap) * 1000000;
+}
+
+/* One (host, interval) to renew; hosts copied, the caller frees them. */
+struct renewal {
+    char *host;
+    int64_t interval_ms;
+};
+
+/* Renew the leases of every watching subscriber: collected under the
+ * hub's mutex (held on entry and on return), renewed without it. */
+static void renew_leases(struct stream_hub *h, int64_t now)
+{
+    size_t n = 0, cap = 0;
+    struct renewal *v = NULL;
+    for (struct sub *s = h->subs; s != NULL; s = s->next) {
+        for (size_t i = 0; i < s->nhosts; i++) {
+            if (n == cap) {
+                struct renewal *nv = realloc(v, (cap * 2 + 8) * sizeof *nv);
+                if (nv == NULL)
+                    goto renew;
+                v = nv;
+                cap = cap * 2 + 8;
+            }
+            v[n].host = strdup(s->hosts[i]);
+            if (v[n].host == NULL)
+                goto renew;
+            v[n++].interval_ms = s->interval_ms;
+        }
+    }
+renew:
+    pthread_mutex_unlock(&h->mu);
+    for (size_t i = 0; i < n; i++) {
+        live_lease_renew(h->lease, v[i].host, v[i].interval_ms, now);
+        free(v[i].host);
+    }
+    free(v);
+    pthread_mutex_lock(&h->mu);
 }
 
 static void *hub_main(void *arg)
@@ -267,6 +332,15 @@ static void *hub_main(void *arg)
             } else if (ready < wake) {
                 wake = ready;
             }
+        }
+        if (h->nwatching > 0 && h->lease != NULL) {
+            if (now >= h->renew_ns) {
+                h->renew_ns = now + (int64_t)LIVE_LEASE_RENEW_MS * 1000000;
+                renew_leases(h, now);
+                continue;
+            }
+            if (h->renew_ns < wake)
+                wake = h->renew_ns;
         }
         if (now >= h->keepalive_ns) {
             for (struct sub *s = h->subs; s != NULL; s = s->next)
@@ -327,6 +401,8 @@ int stream_hub_new(struct stream_hub **out, struct storage *s, const struct stre
     atomic_init(&h->writes, 0);
     atomic_init(&h->waiting, false);
     h->storage = s;
+    h->ring = o ? o->ring : NULL;
+    h->lease = o ? o->lease : NULL;
     h->qo = (struct query_opts){
         .lookback_ms = o && o->lookback_ms > 0 ? o->lookback_ms : 0,
         .max_samples = o ? o->max_samples : 0,
@@ -459,6 +535,23 @@ void stream_serve(struct http_req *rq, struct http_resp *rs)
         }
         interval_ms = (int64_t)llround(sec * 1000);
     }
+    const char *hosts[STREAM_MAX_HOSTS + 1];
+    size_t nh = http_params(rq, "host", hosts, STREAM_MAX_HOSTS + 1);
+    if (nh > STREAM_MAX_HOSTS) {
+        snprintf(msg, sizeof msg, "at most %d hosts per stream", STREAM_MAX_HOSTS);
+        http_reply_prom_error(rs, 400, "bad_data", msg);
+        return;
+    }
+    for (size_t i = 0; i < nh; i++) {
+        size_t n = strlen(hosts[i]);
+        if (n == 0 || n > LIVE_LEASE_HOST_MAX) {
+            http_reply_prom_error(rs, 400, "bad_data",
+                                  "invalid parameter \"host\": want 1 to 255 bytes");
+            return;
+        }
+    }
+    if (h->lease == NULL)
+        nh = 0;
     /* Refuse bad text now, with the position, as /api/v1/query does. */
     for (size_t i = 0; i < nq; i++) {
         struct buf scratch;
@@ -479,6 +572,12 @@ void stream_serve(struct http_req *rq, struct http_resp *rs)
     }
     http_wake_init(&s->wake);
     s->hub = h;
+    s->interval_ms = interval_ms;
+    for (size_t i = 0; i < nh; i++) {
+        s->hosts[s->nhosts] = strdup(hosts[i]);
+        if (s->hosts[s->nhosts] != NULL)
+            s->nhosts++;
+    }
     buf_init(&s->out, SUB_MAX_PENDING);
     const char *hello = "retry: 2000\n: tide live stream\n\n";
     buf_puts(&s->out, hello);
@@ -502,6 +601,8 @@ void stream_serve(struct http_req *rq, struct http_resp *rs)
         for (size_t i = 0; i < s->nfeeds; i++)
             s->feeds[i]->nsubs--;
         pthread_mutex_unlock(&h->mu);
+        for (size_t i = 0; i < s->nhosts; i++)
+            free(s->hosts[i]);
         buf_fini(&s->out);
         http_wake_fini(&s->wake);
         free(s);
@@ -513,7 +614,15 @@ void stream_serve(struct http_req *rq, struct http_resp *rs)
         h->subs->prev = s;
     h->subs = s;
     h->nsubs++;
+    if (s->nhosts > 0) {
+        h->nwatching++;
+        pthread_cond_signal(&h->cond); /* the hub schedules the renewals */
+    }
     pthread_mutex_unlock(&h->mu);
+    /* The display rate starts now, not at the hub's next renewal. */
+    int64_t now = time_mono_ns();
+    for (size_t i = 0; i < nh; i++) /* not s->hosts: s may be gone already */
+        live_lease_renew(h->lease, hosts[i], interval_ms, now);
 
     rs->status = 200;
     rs->content_type = "text/event-stream";

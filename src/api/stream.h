@@ -10,7 +10,14 @@
  * points are pushed as one event per query:
  *   data: {"q":0,"t":1733472000.5,"result":[{"metric":{...},"value":"0.25"}]}
  * ("q" is the query's position in the request; "error" replaces "result"
- * when an evaluation fails). A comment line every 15 s keeps proxies and
+ * when an evaluation fails).
+ *
+ * Display rate (docs/ui.md#display-rate): `&host=NAME` (repeatable, at most
+ * STREAM_MAX_HOSTS) says the screen watches that host; while the stream is
+ * open the hub renews a display-rate lease (api/live_lease.h) for each at
+ * the stream's interval, so the host is sampled that fast when its storage
+ * interval is slower, and every evaluation reads storage merged with the
+ * ring of display-rate points (api/live_ring.h). A comment line every 15 s keeps proxies and
  * the connection limits' idle timers content.
  *
  * The hub: one evaluation per (query, interval) is shared by every viewer,
@@ -37,6 +44,7 @@
 #include "core/err.h"
 
 #define STREAM_MAX_QUERIES 32      /* per connection */
+#define STREAM_MAX_HOSTS 8         /* `host` parameters per connection */
 #define STREAM_MAX_FEEDS 256       /* distinct (query, interval) pairs at once */
 #define STREAM_MAX_SUBSCRIBERS 1024
 #define STREAM_MIN_INTERVAL_MS 100
@@ -44,11 +52,15 @@
 
 struct storage;
 struct sm_out;
+struct live_ring;
+struct live_lease;
 
 struct stream_hub_opts {
     int64_t lookback_ms;  /* PromQL lookback; <= 0 = 5m */
     size_t max_samples;   /* per evaluation; 0 = the engine's default */
     int64_t timeout_ms;   /* per evaluation; <= 0 = 10 s */
+    struct live_ring *ring;   /* display-rate points merged into evaluations; NULL = none */
+    struct live_lease *lease; /* leases renewed for `host`; NULL = the parameter is ignored */
 };
 
 struct stream_hub;

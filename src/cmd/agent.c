@@ -56,6 +56,8 @@
 #define AGENT_DRAIN_ON_STOP_MS 2000
 #define AGENT_CONFIG_TIMEOUT_MS 5000
 #define AGENT_CONFIG_MAX_BYTES 65536
+#define AGENT_CONFIG_POLL_MAX_MS 10000    /* poll at least this often (a screen's lease) */
+#define AGENT_CONFIG_POLL_DISPLAY_MS 1000 /* while a display-rate lease is in force */
 
 struct agent_flags {
     const char *server; /* base URL of a Tide server */
@@ -95,8 +97,14 @@ struct agent {
     struct buf enc;           /* mu: encoding scratch */
     uint64_t push_failures;   /* mu */
 
-    atomic_llong interval_ms; /* the collection interval now in force */
+    atomic_llong interval_ms; /* the collection (storage) interval now in force */
     bool overridden;          /* poller thread: the server set the interval */
+    /* A screen's display-rate lease (docs/agent.md#display-rate): the host
+     * groups run every display_ms until display_until_ns (monotonic) unless
+     * a poll renews it; batches are flushed that often too. Written by the
+     * poller, read by the flusher. */
+    atomic_llong display_ms;
+    atomic_llong display_until_ns;
     pthread_t flusher, poller;
     bool flusher_started, poller_started;
 };
@@ -366,13 +374,18 @@ static void abs_deadline(struct timespec *ts, int64_t mono_ns)
 static void *flusher_run(void *arg)
 {
     struct agent *a = arg;
-    int64_t wait_ns = a->f.batch_max_wait_ms * 1000000;
     pthread_mutex_lock(&a->mu);
     while (!a->stopping) {
         if (a->pending.nseries == 0) {
             pthread_cond_wait(&a->cv, &a->mu);
             continue;
         }
+        /* A watched host's points go out at the display rate. */
+        int64_t wait_ns = a->f.batch_max_wait_ms * 1000000;
+        int64_t display_ns = atomic_load(&a->display_ms) * 1000000;
+        if (display_ns > 0 && display_ns < wait_ns &&
+            time_mono_ns() < atomic_load(&a->display_until_ns))
+            wait_ns = display_ns;
         int64_t due = a->pending_since_ns + wait_ns;
         if (time_mono_ns() >= due) {
             struct err e = {0};
@@ -389,20 +402,22 @@ static void *flusher_run(void *arg)
 
 /* ---- live configuration ---- */
 
-/* Find `"interval"` inside the `"data"` object of the server's answer and
+/* Find `"<key>"` inside the `"data"` object of the server's answer and
  * copy its string value. 1 found, 0 absent, -1 not a success answer. A few
  * lines of scanning suffice: the server's answer is small and flat. */
-static int config_interval(const char *body, char *out, size_t cap)
+static int config_field(const char *body, const char *key, char *out, size_t cap)
 {
     if (strstr(body, "\"success\"") == NULL)
         return -1;
     const char *d = strstr(body, "\"data\"");
     if (d == NULL)
         return -1;
-    const char *k = strstr(d, "\"interval\"");
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", key);
+    const char *k = strstr(d, quoted);
     if (k == NULL)
         return 0;
-    const char *p = k + 10;
+    const char *p = k + strlen(quoted);
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
         p++;
     if (*p != ':')
@@ -440,6 +455,55 @@ static void apply_interval(struct agent *a, int64_t ms, const char *why)
     atomic_store(&a->interval_ms, (long long)ms);
 }
 
+/* Take (display_ms > 0, for lease_ms from now) or end (0) the display
+ * rate of a screen watching this host: the host groups at the storage
+ * interval run at display_ms, and lapse back by themselves when no poll
+ * renews the lease (the server gone, say). */
+static void apply_display(struct agent *a, int64_t display_ms, int64_t lease_ms)
+{
+    int64_t was = atomic_load(&a->display_ms);
+    int64_t now = time_mono_ns();
+    bool on = display_ms > 0 && display_ms < atomic_load(&a->interval_ms);
+    if (!on && (was == 0 || now >= atomic_load(&a->display_until_ns)))
+        display_ms = 0; /* nothing to end */
+    int64_t until = on ? now + lease_ms * 1000000 : 0;
+    int64_t storage_ms = 0;
+    if (on || was != 0) {
+        int rc = host_targets_lease(a->targets, on ? display_ms : 0, until, &storage_ms);
+        if (rc != 0)
+            log_warn("agent", "display rate: %s", tide_strerror(rc));
+    }
+    atomic_store(&a->display_until_ns, (long long)until);
+    atomic_store(&a->display_ms, (long long)(on ? display_ms : 0));
+    if (on && was != display_ms)
+        log_info("agent", "display rate %lld ms while a screen watches (storage every %lld ms)",
+                 (long long)display_ms, (long long)atomic_load(&a->interval_ms));
+    else if (!on && was != 0)
+        log_info("agent", "display rate ended, back to %lld ms",
+                 (long long)atomic_load(&a->interval_ms));
+    pthread_mutex_lock(&a->mu);
+    pthread_cond_broadcast(&a->cv); /* the flusher's wait changed */
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* The display-rate part of the server's answer: "displayInterval" and
+ * "displayLease", both durations; absent = no screen watches. */
+static void poll_display(struct agent *a, const char *body)
+{
+    char dv[64], lv[64];
+    int64_t display_ms = 0, lease_ms = 0;
+    struct err e = {0};
+    if (config_field(body, "displayInterval", dv, sizeof dv) == 1 &&
+        config_field(body, "displayLease", lv, sizeof lv) == 1 &&
+        (time_parse_duration_ms(dv, &display_ms, &e) != 0 ||
+         time_parse_duration_ms(lv, &lease_ms, &e) != 0 || display_ms < TARGETS_INTERVAL_MIN_MS ||
+         lease_ms <= 0)) {
+        log_warn("agent", "config poll: bad display rate \"%s\" for \"%s\"", dv, lv);
+        display_ms = 0;
+    }
+    apply_display(a, display_ms, lease_ms);
+}
+
 static size_t on_config_body(char *p, size_t size, size_t n, void *ctx)
 {
     struct buf *b = ctx;
@@ -469,7 +533,8 @@ static void poll_config(struct agent *a, CURL *c, struct buf *body, int *last_st
     if (status != 200)
         return;
     char iv[64];
-    int found = config_interval(body->p ? body->p : "", iv, sizeof iv);
+    const char *text = body->p ? body->p : "";
+    int found = config_field(text, "interval", iv, sizeof iv);
     if (found < 0) {
         log_warn("agent", "config poll: unexpected answer from %s", a->config_url);
         return;
@@ -479,6 +544,7 @@ static void poll_config(struct agent *a, CURL *c, struct buf *body, int *last_st
             a->overridden = false;
             apply_interval(a, a->f.interval_ms, "server config cleared");
         }
+        poll_display(a, text);
         return;
     }
     int64_t ms;
@@ -489,6 +555,7 @@ static void poll_config(struct agent *a, CURL *c, struct buf *body, int *last_st
     }
     a->overridden = true;
     apply_interval(a, ms, "server config");
+    poll_display(a, text);
 }
 
 static void *poller_run(void *arg)
@@ -523,8 +590,16 @@ static void *poller_run(void *arg)
         pthread_mutex_unlock(&a->mu);
         poll_config(a, c, &body, &last_status);
         pthread_mutex_lock(&a->mu);
+        /* Every interval, at most AGENT_CONFIG_POLL_MAX_MS (a screen's
+         * lease reaches the agent that fast), every second while a lease
+         * is in force (it is renewed well before it lapses). */
+        int64_t period_ms = atomic_load(&a->interval_ms);
+        if (period_ms > AGENT_CONFIG_POLL_MAX_MS)
+            period_ms = AGENT_CONFIG_POLL_MAX_MS;
+        if (atomic_load(&a->display_ms) > 0 && period_ms > AGENT_CONFIG_POLL_DISPLAY_MS)
+            period_ms = AGENT_CONFIG_POLL_DISPLAY_MS;
         struct timespec ts;
-        abs_deadline(&ts, time_mono_ns() + atomic_load(&a->interval_ms) * 1000000);
+        abs_deadline(&ts, time_mono_ns() + period_ms * 1000000);
         while (!a->stopping && pthread_cond_timedwait(&a->cv, &a->mu, &ts) == 0)
             ; /* woken for the flusher: keep waiting for the poll time */
     }
@@ -555,8 +630,11 @@ static int build_urls(struct agent *a)
         char *esc = curl_easy_escape(NULL, a->instance, 0);
         if (esc == NULL)
             return -ENOMEM;
-        snprintf(a->config_url, sizeof a->config_url, "%s/api/v1/agent/config?instance=%s", base,
-                 esc);
+        /* defaultInterval: the interval it stores at when none is set on
+         * the server, which a display-rate lease must be faster than. */
+        snprintf(a->config_url, sizeof a->config_url,
+                 "%s/api/v1/agent/config?instance=%s&defaultInterval=%lldms", base, esc,
+                 (long long)a->f.interval_ms);
         curl_free(esc);
     }
     return 0;

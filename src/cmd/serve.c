@@ -3,7 +3,9 @@
  * this order and stopped in reverse (component.h):
  *
  *   storage     storage_open(): WAL replay, blocks, background jobs
- *   pipeline    the one append path; storage is its commit stage
+ *   pipeline    the one append path; storage is its commit stage, behind
+ *               the display-rate split (api/live_commit.h: leased hosts'
+ *               extra points go to the live ring only)
  *   stream      the dashboard's live channel (api/stream.h), a pipeline tap
  *   targets     the targets manager: the agent kind (desired intervals,
  *               DATA/agents.conf), the local host collector's groups and
@@ -39,6 +41,9 @@
 #include "api/agents.h"
 #include "api/auth.h"
 #include "api/http.h"
+#include "api/live_commit.h"
+#include "api/live_lease.h"
+#include "api/live_ring.h"
 #include "api/meta_store.h"
 #include "api/metrics.h"
 #include "api/prom_query.h"
@@ -102,6 +107,9 @@ struct server {
     struct auth auth;
     struct api_ctx api;
     struct stream_hub *stream; /* the dashboard's live channel (api/stream.h) */
+    struct live_ring *live_ring;   /* display-rate points (api/live_ring.h); NULL = none */
+    struct live_lease *live_lease; /* display-rate leases (api/live_lease.h); NULL = none */
+    struct live_commit live_commit; /* the commit stage in front of storage */
     struct http_server *http;
     bool bad_config; /* a start failed on the config file: exit 2, not 1 */
 };
@@ -327,12 +335,33 @@ static int storage_commit(void *ctx, const struct batch *b, struct pipeline_resu
 static int pipeline_start(void *ctx, struct err *e)
 {
     struct server *s = ctx;
-    int rc = s->storage_none ? pipeline_new(&s->pipeline, "forward", forward_commit, s->fwd)
-                             : pipeline_new(&s->pipeline, "storage", storage_commit, s->storage);
+    int rc = 0;
+    if (s->storage_none) {
+        rc = pipeline_new(&s->pipeline, "forward", forward_commit, s->fwd);
+    } else {
+        rc = live_ring_new(&s->live_ring);
+        if (rc == 0)
+            rc = live_lease_new(&s->live_lease);
+        s->live_commit = (struct live_commit){
+            .lease = s->live_lease,
+            .ring = s->live_ring,
+            .storage = s->storage,
+            .next = storage_commit,
+            .next_ctx = s->storage,
+        };
+        live_commit_init(&s->live_commit);
+        if (rc == 0)
+            rc = pipeline_new(&s->pipeline, "storage", live_commit, &s->live_commit);
+    }
     if (rc == 0 && !s->storage_none && s->fwd != NULL)
         rc = pipeline_add_tap(s->pipeline, "forward", forward_tap, s->fwd);
     if (rc != 0)
         return ERR_SET(e, rc, "out of memory");
+    if (s->live_ring != NULL) {
+        rc = selfmetrics_register(s->selfmetrics, live_collect, &s->live_commit);
+        if (rc != 0)
+            return ERR_SET(e, rc, "registering the live ring's metrics");
+    }
     return selfmetrics_register(s->selfmetrics, pipeline_collect, s->pipeline);
 }
 
@@ -340,8 +369,16 @@ static int pipeline_stop(void *ctx)
 {
     struct server *s = ctx;
     selfmetrics_unregister(s->selfmetrics, pipeline_collect, s->pipeline);
+    if (s->live_ring != NULL)
+        selfmetrics_unregister(s->selfmetrics, live_collect, &s->live_commit);
     pipeline_free(s->pipeline);
     s->pipeline = NULL;
+    if (s->live_ring != NULL)
+        live_commit_fini(&s->live_commit);
+    live_ring_free(s->live_ring);
+    live_lease_free(s->live_lease);
+    s->live_ring = NULL;
+    s->live_lease = NULL;
     return 0;
 }
 
@@ -427,6 +464,8 @@ static int targets_start_component(void *ctx, struct err *e)
         return rc;
     if (s->cfg.collect_host)
         add_host_targets(s);
+    if (s->host != NULL && s->live_lease != NULL)
+        live_lease_set_local(s->live_lease, host_collector_instance(s->host), s->targets);
     struct err te = {0};
     rc = snmp_kind_register(s->targets, config_section(&s->cfg, "snmp_modules"), &s->snmp, &te);
     if (rc != 0) {
@@ -502,6 +541,8 @@ static int targets_stop_component(void *ctx)
     s->targets_rt = NULL;
     targets_config_set_free(s->targets_cfg);
     s->targets_cfg = NULL;
+    if (s->live_lease != NULL)
+        live_lease_set_local(s->live_lease, NULL, NULL);
     targets_free(s->targets);
     targets_files_free(s->tfiles);
     s->tfiles = NULL;
@@ -821,6 +862,8 @@ static int stream_start(void *ctx, struct err *e)
     struct stream_hub_opts o = {
         .lookback_ms = s->cfg.query_lookback_delta_ms,
         .max_samples = (size_t)s->cfg.query_max_samples,
+        .ring = s->live_ring,
+        .lease = s->live_lease,
     };
     int rc = stream_hub_new(&s->stream, s->storage, &o, e);
     if (rc != 0)
@@ -854,6 +897,7 @@ static int http_start_component(void *ctx, struct err *e)
     s->api = (struct api_ctx){
         .storage = s->storage,
         .pipeline = s->pipeline,
+        .live_lease = s->live_lease,
         .targets = s->targets,
         .targets_rt = s->targets_rt,
         .targets_files = s->tfiles,

@@ -479,3 +479,8 @@ int host_collect_group(struct host_collector *h, enum host_group g, int64_t now_
         return ERR_INVAL(e, "host: no group %d", (int)g);
     }
 }
+
+const char *host_collector_instance(const struct host_collector *h)
+{
+    return h->instance;
+}

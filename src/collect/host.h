@@ -113,5 +113,21 @@ int64_t host_group_interval_ms(const struct host_collector *h, enum host_group g
  * manager (targets_free()). */
 extern const struct target_kind host_target_kind;
 int host_targets_add(struct host_collector *h, struct targets *m, struct err *e);
+/* The display-rate lease of the host collector (docs/ui.md#display-rate):
+ * the groups running at the fastest configured interval of the "host"
+ * targets in `m` (the storage interval, written to *storage_ms; 0 when
+ * there is none) run every display_ms until until_mono_ns, through
+ * targets_lease_interval(). Slower groups (processes every minute, say)
+ * keep their interval. display_ms 0, or one not faster than the storage
+ * interval, ends the lease at once. 0, or the first error of
+ * targets_lease_interval(). Thread-safe. */
+int host_targets_lease(struct targets *m, int64_t display_ms, int64_t until_mono_ns,
+                       int64_t *storage_ms);
+/* The storage interval of the "host" targets in `m`: their fastest
+ * configured interval (ms), 0 when there is none. Thread-safe. */
+int64_t host_targets_storage_ms(struct targets *m);
+/* The `instance` label the collector gives its series; valid until
+ * host_collector_free(). */
+const char *host_collector_instance(const struct host_collector *h);
 
 #endif

@@ -3,7 +3,9 @@
  * "host/<group>", whose state is a pointer into the collector: opening and
  * closing allocate nothing, and the shared serial key keeps the collector on
  * one worker at a time (host.h's thread rule). */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "collect/host.h"
 #include "collect/host_int.h"
@@ -57,4 +59,45 @@ int host_targets_add(struct host_collector *h, struct targets *m, struct err *e)
             return rc;
     }
     return 0;
+}
+
+int64_t host_targets_storage_ms(struct targets *m)
+{
+    struct target_status *ts = NULL;
+    size_t n = 0;
+    if (targets_list(m, host_target_kind.name, &ts, &n) != 0)
+        return 0;
+    int64_t fastest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fastest == 0 || ts[i].interval_ms < fastest)
+            fastest = ts[i].interval_ms;
+    free(ts);
+    return fastest;
+}
+
+int host_targets_lease(struct targets *m, int64_t display_ms, int64_t until_mono_ns,
+                       int64_t *storage_ms)
+{
+    *storage_ms = 0;
+    struct target_status *ts = NULL;
+    size_t n = 0;
+    int rc = targets_list(m, host_target_kind.name, &ts, &n);
+    if (rc != 0)
+        return rc;
+    int64_t fastest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fastest == 0 || ts[i].interval_ms < fastest)
+            fastest = ts[i].interval_ms;
+    *storage_ms = fastest;
+    bool on = display_ms > 0 && display_ms < fastest;
+    for (size_t i = 0; i < n; i++) {
+        if (ts[i].interval_ms != fastest)
+            continue;
+        int r = targets_lease_interval(m, ts[i].kind, ts[i].name, on ? display_ms : 0,
+                                       until_mono_ns);
+        if (r != 0 && r != TIDE_ENOTFOUND && rc == 0)
+            rc = r;
+    }
+    free(ts);
+    return rc;
 }

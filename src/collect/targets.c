@@ -58,8 +58,10 @@ struct target {
 
     /* mu */
     bool enabled, running, removed;
-    int64_t interval_ms;
-    int64_t next_ns; /* monotonic due time */
+    int64_t interval_ms;    /* the configured (storage) interval */
+    int64_t lease_ms;       /* a faster display-rate interval, 0 = none ... */
+    int64_t lease_until_ns; /* ... in force until this monotonic time */
+    int64_t next_ns;        /* monotonic due time */
     int64_t last_start_ns;
     struct target_status st; /* counters and health; names filled on snapshot */
 
@@ -769,12 +771,21 @@ static struct target *next_due(struct targets *m)
     return best;
 }
 
+/* The interval in force at mono_ns: a live lease's while it lasts (it
+ * lapses by itself, targets_lease_interval()), else the configured one. */
+static int64_t run_interval_ms(const struct target *t, int64_t mono_ns)
+{
+    if (t->lease_ms > 0 && t->lease_ms < t->interval_ms && mono_ns < t->lease_until_ns)
+        return t->lease_ms;
+    return t->interval_ms;
+}
+
 /* Schedule t's next run after one that started at start_ns. mu held. */
 static void reschedule(struct targets *m, struct target *t, int64_t start_ns)
 {
     if (t->next_ns > start_ns)
         return; /* an interval change or enable during the run already moved it */
-    int64_t iv = t->interval_ms * 1000000;
+    int64_t iv = run_interval_ms(t, start_ns) * 1000000;
     int64_t delay = iv;
     unsigned f = t->st.consecutive_failures;
     if (f > 0 && m->o.backoff_max_ms > 0) {
@@ -1055,12 +1066,44 @@ int targets_set_interval(struct targets *m, const char *kind, const char *name, 
     t->interval_ms = interval_ms;
     if (t->last_start_ns > 0) {
         int64_t now = time_mono_ns();
-        t->next_ns = t->last_start_ns + interval_ms * 1000000;
+        t->next_ns = t->last_start_ns + run_interval_ms(t, now) * 1000000;
         if (t->next_ns < now)
             t->next_ns = now;
     }
     persist_save_locked(m, t->kind);
     pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
+
+int targets_lease_interval(struct targets *m, const char *kind, const char *name,
+                           int64_t interval_ms, int64_t until_mono_ns)
+{
+    if (interval_ms != 0 &&
+        (interval_ms < TARGETS_INTERVAL_MIN_MS || interval_ms > TARGETS_INTERVAL_MAX_MS))
+        return TIDE_EINVAL;
+    pthread_mutex_lock(&m->mu);
+    long i = find(m, kind, name);
+    if (i < 0) {
+        pthread_mutex_unlock(&m->mu);
+        return TIDE_ENOTFOUND;
+    }
+    struct target *t = m->t[i];
+    int64_t now = time_mono_ns();
+    int64_t before = run_interval_ms(t, now);
+    t->lease_ms = interval_ms;
+    t->lease_until_ns = interval_ms > 0 ? until_mono_ns : 0;
+    int64_t after = run_interval_ms(t, now);
+    /* Faster now: the next run comes one new interval after the last. A
+     * slower one takes effect after the next run (reschedule). */
+    if (after < before && t->last_start_ns > 0) {
+        int64_t due = t->last_start_ns + after * 1000000;
+        if (due < now)
+            due = now;
+        if (due < t->next_ns)
+            t->next_ns = due;
+        pthread_cond_broadcast(&m->cv);
+    }
     pthread_mutex_unlock(&m->mu);
     return 0;
 }
@@ -1091,6 +1134,7 @@ static void snapshot(const struct target *t, struct target_status *out)
     out->enabled = t->enabled;
     out->passive = t->kind->ops->passive;
     out->interval_ms = t->interval_ms;
+    out->lease_interval_ms = run_interval_ms(t, time_mono_ns()) < t->interval_ms ? t->lease_ms : 0;
 }
 
 int targets_get(struct targets *m, const char *kind, const char *name, struct target_status *out)

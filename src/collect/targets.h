@@ -156,7 +156,8 @@ struct target_status {
     char module[64];
     bool enabled;
     bool passive;
-    int64_t interval_ms;
+    int64_t interval_ms;       /* configured (storage) interval */
+    int64_t lease_interval_ms; /* a live display-rate lease in force now; 0 = none */
     enum target_health health;
     char last_error[200];     /* "" after a successful run */
     int64_t last_run_ms;      /* wall clock of the last run or push; 0 = never */
@@ -214,6 +215,16 @@ int targets_set_enabled(struct targets *m, const char *kind, const char *name, b
  * (or now). TIDE_EINVAL out of range, TIDE_ENOTFOUND when unknown. */
 int targets_set_interval(struct targets *m, const char *kind, const char *name,
                          int64_t interval_ms);
+/* A display-rate lease (docs/ui.md#display-rate): run every interval_ms
+ * instead of the configured interval while that one is slower and the
+ * monotonic clock is before until_mono_ns; past it the target returns to
+ * its configured interval by itself, so a lease nobody renews lapses. A
+ * renewal is the same call again; interval_ms 0 ends the lease at once.
+ * A faster lease moves the next run forward at once. The configured
+ * interval (targets_set_interval, the status, persistence) is untouched.
+ * TIDE_EINVAL out of range, TIDE_ENOTFOUND when unknown. */
+int targets_lease_interval(struct targets *m, const char *kind, const char *name,
+                           int64_t interval_ms, int64_t until_mono_ns);
 /* A passive target pushed data at now_ms: it is up. */
 int targets_seen(struct targets *m, const char *kind, const char *name, int64_t now_ms);
 

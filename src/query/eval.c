@@ -167,8 +167,13 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
         size_t nv;
         storage_set_labels(set, &ls, &nls);
         rc = storage_set_take_samples(set, &v, &nv, ev->e);
-        if (rc != 0)
+        if (rc == 0 && ev->overlay != NULL &&
+            ev->overlay(ev->overlay_ctx, ls, nls, sl->mint, sl->maxt, &v, &nv) != 0)
+            rc = eval_nomem(ev);
+        if (rc != 0) {
+            free(v);
             break;
+        }
         if (nv == 0) {
             free(v);
             continue;
@@ -243,8 +248,22 @@ static int lazy_next(struct eval *ev, struct slot *sl)
         v = sl->scratch;
         nv = k;
     }
-    /* Read-only from here on: the points stay in the set's (or scratch)
-     * buffer until the next series is read. */
+    if (ev->overlay != NULL) {
+        free(sl->merged);
+        sl->merged = NULL;
+        if (nv > 0) {
+            sl->merged = malloc(nv * sizeof *v);
+            if (sl->merged == NULL)
+                return eval_nomem(ev);
+            memcpy(sl->merged, v, nv * sizeof *v);
+        }
+        if (ev->overlay(ev->overlay_ctx, sl->cur.ls, sl->cur.nls, sl->mint, sl->maxt,
+                        &sl->merged, &nv) != 0)
+            return eval_nomem(ev);
+        v = sl->merged;
+    }
+    /* Read-only from here on: the points stay in the set's (or scratch or
+     * merged) buffer until the next series is read. */
     sl->cur.pts = (struct sample *)v;
     sl->cur.npts = nv;
     return eval_account(ev, (long long)nv);
@@ -261,6 +280,7 @@ void eval_slots_free(struct eval *ev)
         free(sl->s);
         storage_set_free(sl->set);
         free(sl->scratch);
+        free(sl->merged);
         *sl = (struct slot){0};
     }
 }

@@ -73,6 +73,7 @@ struct slot {
     struct series cur;         /* lazy: the current series, stale markers dropped */
     struct sample *scratch;    /* lazy: cur's points when markers had to be dropped */
     size_t scratch_cap;
+    struct sample *merged;     /* lazy: cur's points merged with the overlay (malloc'd) */
 };
 
 struct eval {
@@ -91,6 +92,8 @@ struct eval {
     int tier_max;                 /* coarsest rollup tier allowed (query_opts.tier): -1 raw
                                      only; tier_eval.c picks the coarsest that is exact */
     unsigned tiers_used;          /* bit 0: raw samples read; bit t+1: tier t read */
+    query_overlay_fn *overlay;    /* query_opts.overlay; NULL = none */
+    void *overlay_ctx;
 };
 
 /* ---- value.c ---- */

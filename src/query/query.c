@@ -121,8 +121,10 @@ static int run(struct query **out, struct storage *st, const char *expr, size_t 
     };
     if (opts.timeout_ms > 0)
         ev.deadline_ns = time_mono_ns() + opts.timeout_ms * 1000000;
-    ev.tier_max = STORAGE_MAX_TIERS;
-    if (opts.tier && opts.tier[0] && strcmp(opts.tier, "auto") != 0) {
+    ev.tier_max = opts.overlay ? -1 : STORAGE_MAX_TIERS;
+    ev.overlay = opts.overlay;
+    ev.overlay_ctx = opts.overlay_ctx;
+    if (opts.tier && opts.tier[0] && strcmp(opts.tier, "auto") != 0 && !opts.overlay) {
         ev.tier_max = strcmp(opts.tier, "raw") == 0 ? -1 : storage_tier_find(st, opts.tier);
         if (ev.tier_max < 0 && strcmp(opts.tier, "raw") != 0) {
             rc = ERR_INVAL(e, "unknown tier \"%s\" (auto, raw or a tier of the tiers: "

@@ -54,6 +54,17 @@ enum {
 #define QUERY_DEFAULT_SUBQUERY_STEP_MS (60 * 1000)
 #define QUERY_DEFAULT_MAX_BYTES ((size_t)2 << 30)
 
+/* Points kept outside storage merged into what a query reads (the live
+ * ring of display-rate points, api/live_ring.h): called for every series a
+ * selector reads from raw storage, with its sorted labels and the range
+ * read. *v is a malloc'd array of the storage samples (NULL when *nv is 0),
+ * time-ordered; the overlay may replace it with a malloc'd merged array
+ * (freeing the old one), time-ordered, without duplicate timestamps and
+ * without stale markers of its own. 0 or -ENOMEM. Runs on the query's
+ * thread; must be thread-safe. */
+typedef int query_overlay_fn(void *ctx, const struct label *ls, size_t nls, int64_t mint_ms,
+                             int64_t maxt_ms, struct sample **v, size_t *nv);
+
 struct query_opts {
     int64_t lookback_ms;       /* --query.lookback-delta; 0 = 5m */
     size_t max_samples;        /* --query.max-samples: samples held at once; 0 = 50M */
@@ -64,6 +75,8 @@ struct query_opts {
     const char *tier;          /* rollup tiers (docs/storage.md#tiers): NULL or "auto" = the
                                   coarsest that answers exactly; "raw" = raw samples only; a
                                   tier name = no coarser than it. Unknown: TIDE_EINVAL */
+    query_overlay_fn *overlay; /* NULL = storage only; set = raw samples only (no tiers) */
+    void *overlay_ctx;
 };
 
 /* The value types of PromQL results. */

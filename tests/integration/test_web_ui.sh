@@ -9,11 +9,17 @@
 #   network  an uplink badge turns red when ifOperStatus becomes 2
 #   explore  completion from the API; a parse error shown at its position
 #   interval the Host screen sets the desired collection interval
+#   display  the Host screen live at 0.2 s names its host in the stream and
+#            the server has a display-rate lease in force meanwhile
+# then the same server in Firefox (tests/web/firefox.mjs: Debian's
+# firefox-esr through puppeteer-core): every screen with no console error
+# and no failed request, and live mode showing a new point.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/web_lib.sh"
 
 tide_start "$WORK/data" - --collect-host true --collect-interval 500ms
 web_check
+web_check_firefox
 
 now=$(date +%s%3N)
 {
@@ -50,5 +56,8 @@ for _ in $(seq 1 100); do
 done
 [ -n "$host" ] || fail "the host collector wrote no tide_host_info"
 
-WEB_HOST=$host web_run screens live range csv network explore interval
+WEB_HOST=$host web_run screens live display range csv network explore interval
+t0=$(date +%s%3N)
+WEB_HOST=$host web_run_firefox screens live
+log "Firefox pass: $(($(date +%s%3N) - t0)) ms"
 log "ok"

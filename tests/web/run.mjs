@@ -6,6 +6,7 @@
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { screens } from './screens.mjs';
 
 const [base, out, ...names] = process.argv.slice(2);
 mkdirSync(out, { recursive: true });
@@ -50,22 +51,11 @@ const shot = (page, name) => page.screenshot({ path: join(out, name + '.png') })
 const tests = {
   // Every screen loads its content with no console error and no failed request.
   async screens(ctx, env) {
-    const screens = [
-      ['hosts', '#/hosts', '.host-row'],
-      ['host', '#/host/' + encodeURIComponent(env.host), '.chart .u-over'],
-      ['explore', '#/explore?q=' + encodeURIComponent('rate(node_cpu_seconds_total[1m])'), '.chart .u-over'],
-      ['network', '#/network', '.device'],
-      ['device', '#/device/r1', '.ifs tbody tr'],
-      ['alerts', '#/alerts', '.alerts table'],
-      ['targets', '#/targets', '.targets tbody tr'],
-      ['storage', '#/storage', '.series-count'],
-      ['embed', '#/embed?title=load&q=' + encodeURIComponent('["node_load1"]'), '.chart .u-over'],
-      ['hosts-dark', '#/hosts', '.host-row'],
-    ];
+    const list = screens(env.host);
     // One page, routes changed in place as a person clicking would; the
     // dark theme last, through the toggle.
     const { page, problems } = await open(ctx, '#/hosts');
-    for (const [name, hash, sel] of screens) {
+    for (const [name, hash, sel] of list) {
       const t0 = Date.now();
       await page.evaluate((h) => { location.hash = h; }, hash);
       if (name === 'hosts-dark') await page.click('button.theme');
@@ -91,6 +81,32 @@ const tests = {
     await shot(page, 'live');
     await page.close();
     assert(after - before <= 2, `the point took ${after - before} ticks (at most 2 allowed)`);
+    clean(problems);
+  },
+
+  // The Host screen in live mode asks for its host at the display rate:
+  // its stream names the host, and the server then has a lease in force
+  // (the local collector runs every 500 ms; the screen asks for 200 ms).
+  async display(ctx, env) {
+    const metric = async (name) => {
+      const text = await (await fetch(base + '/metrics')).text();
+      const m = new RegExp('^' + name + ' (\\S+)$', 'm').exec(text);
+      return m ? +m[1] : NaN;
+    };
+    const streams = [];
+    const { page, problems } = await open(ctx, '#/hosts');
+    page.on('request', (r) => { if (r.url().includes('/api/v1/stream')) streams.push(r.url()); });
+    await page.evaluate((h) => { location.hash = h; }, '#/host/' + encodeURIComponent(env.host) + '?range=live&rate=0.2');
+    await page.waitForSelector('.chart .u-over');
+    let active = 0;
+    for (let i = 0; i < 50 && active !== 1; i++) {
+      await page.waitForTimeout(100);
+      active = await metric('tide_live_leases_active');
+    }
+    await page.close();
+    const want = 'host=' + encodeURIComponent(env.host);
+    assert(streams.some((u) => u.includes(want) && u.includes('interval=0.2')), `no stream with ${want} at 0.2 s: ${streams.join(' ')}`);
+    assert(active === 1, `tide_live_leases_active is ${active} while the Host screen is live, want 1`);
     clean(problems);
   },
 

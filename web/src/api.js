@@ -126,8 +126,8 @@ class Live {
     this.key = '';
     this.pending = false;
   }
-  subscribe(exprs, rate, cb) {
-    const s = { exprs, rate, cb };
+  subscribe(exprs, rate, cb, watch = '') {
+    const s = { exprs, rate, cb, watch };
     this.subs.add(s);
     this.schedule();
     return () => {
@@ -146,13 +146,15 @@ class Live {
   connect() {
     const exprs = [...new Set([...this.subs].flatMap((s) => s.exprs))].sort();
     const rate = this.subs.size ? [...this.subs][0].rate : 1;
-    const key = rate + '\n' + exprs.join('\n');
+    // The hosts on screen: the server samples them at the display rate.
+    const hosts = [...new Set([...this.subs].map((s) => s.watch).filter(Boolean))].sort().slice(0, 8);
+    const key = rate + '\n' + hosts.join('\n') + '\n' + exprs.join('\n');
     if (key === this.key && this.es) return;
     this.key = key;
     if (this.es) this.es.close();
     this.es = null;
     if (!exprs.length) return;
-    const es = new EventSource('/api/v1/stream?' + qs({ query: exprs, interval: rate }));
+    const es = new EventSource('/api/v1/stream?' + qs({ query: exprs, interval: rate, host: hosts }));
     es.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       const expr = exprs[m.q];

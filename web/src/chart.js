@@ -1,7 +1,9 @@
 // chart.js: the chart every screen uses, on uPlot. Props:
 //   title, queries: [{expr, legend?: (metric) => string}], tr (route.js
 //   timeRange), unit ('bytes', 'bits', 'ratio', 'seconds', ''), stacked,
-//   height, tick (refresh counter), embed (no links).
+//   height, tick (refresh counter), embed (no links), watch (the host the
+//   chart shows: in live mode the server samples it at the display rate,
+//   docs/ui.md#display-rate).
 // Hover shows values in the legend, a click on a legend entry toggles its
 // series, "CSV" downloads the raw series behind the chart through
 // /api/v1/export/csv, "open alone" links to the chart without the chrome.
@@ -59,7 +61,7 @@ function csvHref(queries, series, tr) {
   return '/api/v1/export/csv?' + qs({ 'match[]': match, start: Math.floor(tr.start), end: Math.ceil(tr.end), format });
 }
 
-export function Chart({ title, queries, tr, unit = '', stacked = false, height = 220, tick = 0, embed = false }) {
+export function Chart({ title, queries, tr, unit = '', stacked = false, height = 220, tick = 0, embed = false, watch = '' }) {
   const box = useRef(null);
   const plot = useRef(null);
   const data = useRef(null);
@@ -172,7 +174,7 @@ export function Chart({ title, queries, tr, unit = '', stacked = false, height =
       }
     };
     data.current = null;
-    if (tr.live) unsub = live.subscribe(exprs, tr.rate, onLive);
+    if (tr.live) unsub = live.subscribe(exprs, tr.rate, onLive, watch);
     load();
     const ro = new ResizeObserver(() => {
       if (plot.current && box.current) plot.current.setSize({ width: box.current.clientWidth, height });

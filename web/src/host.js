@@ -123,6 +123,6 @@ export function Host({ arg, tr, tick }) {
       <${Processes} inst=${inst} tick=${tick} />
       <${Services} inst=${inst} tick=${tick} />
     </div>
-    <div class="charts">${charts.map((c) => html`<${Chart} key=${c.title} ...${c} tr=${tr} tick=${tick} />`)}</div>
+    <div class="charts">${charts.map((c) => html`<${Chart} key=${c.title} ...${c} tr=${tr} tick=${tick} watch=${inst} />`)}</div>
   </section>`;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/agents.h"
+#include "api/live_lease.h"
 #include "collect/targets.h"
 #include "core/buf.h"
 #include "core/fs.h"
@@ -67,7 +68,7 @@ static int call(struct storage *s, const char *method, const char *path, struct 
     }
     va_end(ap);
     int status = 0;
-    assert_int_equal(agents_handle(s, T, method, path, p, (size_t)nkv, out, &status), 0);
+    assert_int_equal(agents_handle(s, T, NULL, method, path, p, (size_t)nkv, out, &status), 0);
     return status;
 }
 
@@ -109,10 +110,47 @@ static void test_config_table(void **state)
                      cases[c].want_status, cases[c].want);
     }
     int st = 0;
-    assert_int_equal(agents_handle(NULL, T, "GET", "/api/v1/other", NULL, 0, &out, &st),
+    assert_int_equal(agents_handle(NULL, T, NULL, "GET", "/api/v1/other", NULL, 0, &out, &st),
                      TIDE_ENOTFOUND);
     assert_int_equal(call(NULL, "DELETE", "/api/v1/agent/config", &out, 0), 405);
     buf_fini(&out);
+}
+
+/* The poll as a display-rate channel: the agent's defaultInterval (or the
+ * interval set here) is its storage interval; a screen's lease faster than
+ * it shows as displayInterval + displayLease, and nothing else changes. */
+static void test_config_display(void **state)
+{
+    struct live_lease *l;
+    assert_int_equal(live_lease_new(&l), 0);
+    struct buf out;
+    buf_init(&out, 0);
+    struct http_param p[2] = {{"instance", "vm1"}, {"defaultInterval", "5s"}};
+    int st = 0;
+    static const char *path = "/api/v1/agent/config";
+    /* no screen: the answer as before */
+    assert_int_equal(agents_handle(NULL, T, l, "GET", path, p, 2, &out, &st), 0);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(out.p, "\"data\":{\"instance\":\"vm1\"}}"));
+    /* a screen at 500 ms */
+    assert_int_equal(live_lease_renew(l, "vm1", 500, time_mono_ns()), 0);
+    assert_int_equal(agents_handle(NULL, T, l, "GET", path, p, 2, &out, &st), 0);
+    assert_non_null(strstr(out.p, "{\"instance\":\"vm1\",\"displayInterval\":\"500ms\","
+                                  "\"displayLease\":\"5s\"}"));
+    /* an interval set here wins over the agent's own: 400ms stores faster
+     * than the screen asks, so no display rate */
+    assert_int_equal(call(NULL, "POST", path, &out, 2, "instance", "vm1", "interval", "400ms"), 200);
+    assert_null(strstr(out.p, "display"));
+    assert_int_equal(agents_handle(NULL, T, l, "GET", path, p, 2, &out, &st), 0);
+    assert_non_null(strstr(out.p, "\"interval\":\"400ms\""));
+    assert_null(strstr(out.p, "display"));
+    /* an agent that reports nothing gets nothing (its interval is unknown) */
+    struct http_param q[1] = {{"instance", "vm2"}};
+    assert_int_equal(live_lease_renew(l, "vm2", 500, time_mono_ns()), 0);
+    assert_int_equal(agents_handle(NULL, T, l, "GET", path, q, 1, &out, &st), 0);
+    assert_null(strstr(out.p, "display"));
+    buf_fini(&out);
+    live_lease_free(l);
 }
 
 static void test_config_persisted(void **state)
@@ -214,6 +252,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_config_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_display, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_persisted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
     };

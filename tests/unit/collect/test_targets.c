@@ -246,6 +246,62 @@ static void test_run_interval_health(void **state)
     assert_int_equal(atomic_load(&dev_closed), closed + 2);
 }
 
+/* A display-rate lease: an hour's target runs every 100 ms while the lease
+ * lasts, its configured interval untouched, and lapses back by itself; a
+ * lease slower than the interval changes nothing; 0 ends it at once. */
+static void test_lease_interval(void **state)
+{
+    reset_seen();
+    struct targets *m = manager();
+    struct dev d = {.nseries = 1};
+    assert_int_equal(add_dev(m, "watched", &d, 3600 * 1000, NULL, 0, NULL), 0);
+    struct err e = {0};
+    assert_int_equal(targets_start(m, &e), 0);
+    wait_atomic(&d.runs, 1);
+    assert_int_equal(targets_lease_interval(m, "dev", "nope", 100, 0), TIDE_ENOTFOUND);
+    assert_int_equal(targets_lease_interval(m, "dev", "watched", 5, 0), TIDE_EINVAL);
+
+    int64_t until = time_mono_ns() + 60 * 1000000000LL;
+    assert_int_equal(targets_lease_interval(m, "dev", "watched", 100, until), 0);
+    wait_atomic(&d.runs, 4); /* an hour's interval would give one run */
+    assert_true(atomic_load(&d.runs) >= 4);
+    struct target_status st;
+    assert_int_equal(targets_get(m, "dev", "watched", &st), 0);
+    assert_int_equal(st.interval_ms, 3600 * 1000);
+    assert_int_equal(st.lease_interval_ms, 100);
+
+    /* ended at once: at most the run already due follows */
+    assert_int_equal(targets_lease_interval(m, "dev", "watched", 0, 0), 0);
+    assert_int_equal(targets_get(m, "dev", "watched", &st), 0);
+    assert_int_equal(st.lease_interval_ms, 0);
+    struct timespec ts = {0, 150000000};
+    nanosleep(&ts, NULL);
+    int after_end = atomic_load(&d.runs);
+    nanosleep(&ts, NULL);
+    nanosleep(&ts, NULL);
+    assert_int_equal(atomic_load(&d.runs), after_end);
+
+    /* a lease that lapses by itself: nobody renews it */
+    until = time_mono_ns() + 300 * 1000000LL;
+    assert_int_equal(targets_lease_interval(m, "dev", "watched", 100, until), 0);
+    wait_atomic(&d.runs, after_end + 2);
+    while (time_mono_ns() < until + 150 * 1000000LL)
+        nanosleep(&ts, NULL);
+    assert_int_equal(targets_get(m, "dev", "watched", &st), 0);
+    assert_int_equal(st.lease_interval_ms, 0);
+    int lapsed = atomic_load(&d.runs);
+    nanosleep(&ts, NULL);
+    nanosleep(&ts, NULL);
+    assert_int_equal(atomic_load(&d.runs), lapsed);
+
+    /* a lease slower than the interval is not in force */
+    assert_int_equal(targets_set_interval(m, "dev", "watched", 200), 0);
+    assert_int_equal(targets_lease_interval(m, "dev", "watched", 1000, until + 60000000000LL), 0);
+    assert_int_equal(targets_get(m, "dev", "watched", &st), 0);
+    assert_int_equal(st.lease_interval_ms, 0);
+    targets_free(m);
+}
+
 static void test_staleness(void **state)
 {
     reset_seen();
@@ -628,6 +684,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_interval_health),
+        cmocka_unit_test(test_lease_interval),
         cmocka_unit_test(test_staleness),
         cmocka_unit_test(test_serial_and_backoff),
         cmocka_unit_test(test_passive_persist),
