@@ -19,8 +19,6 @@
 #include <string.h>
 
 struct group {
-    const struct label *ls; /* output labels (arena) */
-    size_t nls;
     double value, mean;
     size_t count;
     /* topk/bottomk heap, quantile values: indices into the step vector */
@@ -129,6 +127,11 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
     struct stepper st = {0};
     struct accum ac = {0};
     struct u64map gmap = {0};
+    /* Across steps: an input series' grouping signature, by its label
+     * pointer (the input matrix's, stable for the whole evaluation), and a
+     * signature's output series: a range query groups and names each series
+     * once, not once per step. */
+    struct u64map sigs = {0}, outs = {0};
     struct group *groups = NULL;
     size_t ngroups = 0, capg = 0;
     struct lbuild lb = {0};
@@ -216,7 +219,20 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
                     break;
                 }
             }
-            uint64_t key = value_labels_sig(ls, nls, grouping, ngrouping, !ag->without);
+            uint64_t key;
+            size_t cached = op == AGGR_COUNT_VALUES ? SIZE_MAX
+                                                    : u64map_get(&sigs, (uint64_t)(uintptr_t)ls);
+            if (cached != SIZE_MAX) {
+                key = (uint64_t)cached;
+            } else {
+                key = value_labels_sig(ls, nls, grouping, ngrouping, !ag->without);
+                /* SIZE_MAX is the map's "absent": such a key is not cached. */
+                if (op != AGGR_COUNT_VALUES && key != (uint64_t)SIZE_MAX &&
+                    u64map_put(&sigs, (uint64_t)(uintptr_t)ls, (size_t)key) != 0) {
+                    rc = eval_nomem(ev);
+                    break;
+                }
+            }
             size_t gi = u64map_get(&gmap, key);
             if (gi == SIZE_MAX) {
                 if (ngroups == capg) {
@@ -238,23 +254,29 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
                 struct group *g = &groups[gi];
                 size_t *keep_heap = g->heap, keep_cap = g->cap;
                 *g = (struct group){.heap = keep_heap, .cap = keep_cap, .out = -1};
-                if (lbuild_reset(&lb, ls, nls) != 0) {
-                    rc = eval_nomem(ev);
-                    break;
-                }
-                if (ag->without) {
-                    for (size_t j = 0; j < ngrouping; j++)
-                        lbuild_del(&lb, grouping[j]);
-                    lbuild_del(&lb, STRV_LIT(LABEL_METRIC_NAME));
-                } else {
-                    lbuild_keep(&lb, grouping, ngrouping);
-                }
-                g->ls = lb.v;
-                g->nls = lb.n;
-                if (op != AGGR_TOPK && op != AGGR_BOTTOMK) {
+                size_t known = op != AGGR_TOPK && op != AGGR_BOTTOMK ? u64map_get(&outs, key)
+                                                                     : SIZE_MAX;
+                if (known != SIZE_MAX) {
+                    g->out = (long)known;
+                } else if (op != AGGR_TOPK && op != AGGR_BOTTOMK) {
+                    if (lbuild_reset(&lb, ls, nls) != 0) {
+                        rc = eval_nomem(ev);
+                        break;
+                    }
+                    if (ag->without) {
+                        for (size_t j = 0; j < ngrouping; j++)
+                            lbuild_del(&lb, grouping[j]);
+                        lbuild_del(&lb, STRV_LIT(LABEL_METRIC_NAME));
+                    } else {
+                        lbuild_keep(&lb, grouping, ngrouping);
+                    }
                     g->out = accum_series(ev, &ac, lb.v, lb.n);
                     if (g->out < 0) {
                         rc = (int)g->out;
+                        break;
+                    }
+                    if (u64map_put(&outs, key, (size_t)g->out) != 0) {
+                        rc = eval_nomem(ev);
                         break;
                     }
                 }
@@ -418,6 +440,8 @@ out:
     free(groups);
     free(grouping);
     u64map_fini(&gmap);
+    u64map_fini(&sigs);
+    u64map_fini(&outs);
     lbuild_fini(&lb);
     stepper_fini(&st);
     accum_fini(ev, &ac);
