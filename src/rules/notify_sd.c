@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-
 void notify_sd_fini(struct notify_sd *sd)
 {
     for (size_t i = 0; i < sd->npatterns; i++)
