@@ -228,17 +228,19 @@ static void put(struct out *o, int rc)
         o->rc = rc;
 }
 
-/* Prometheus' marshalTimestamp: seconds, then ".mmm" when ms != 0. */
-/* Unix seconds with a millisecond fraction only when there is one
- * (1435781451.781, 1435781451), digits written by hand: every sample of a
- * matrix has one, so printf would show in profiles. */
-static void put_time(struct out *o, int64_t t_ms)
+/* Prometheus' marshalTimestamp: Unix seconds with a millisecond fraction
+ * only when there is one (1435781451.781, 1435781451), into s (24 bytes at
+ * least); the length. Digits by hand: every sample of a matrix has one. */
+static size_t time_chars(char *s, int64_t t_ms)
 {
-    char tmp[32];
-    char *p = tmp + sizeof tmp;
     uint64_t u = t_ms < 0 ? (uint64_t)0 - (uint64_t)t_ms : (uint64_t)t_ms;
     unsigned ms = (unsigned)(u % 1000);
     uint64_t sec = u / 1000;
+    size_t nd = 1;
+    for (uint64_t x = sec; x >= 10; x /= 10)
+        nd++;
+    size_t n = (t_ms < 0) + nd + (ms != 0 ? 4 : 0);
+    char *p = s + n; /* written backwards, in place */
     if (ms != 0) {
         for (int i = 0; i < 3; i++) {
             *--p = (char)('0' + ms % 10);
@@ -252,28 +254,40 @@ static void put_time(struct out *o, int64_t t_ms)
     } while (sec != 0);
     if (t_ms < 0)
         *--p = '-';
-    put(o, buf_append(o->b, p, (size_t)(tmp + sizeof tmp - p)));
+    return n;
+}
+
+static void put_time(struct out *o, int64_t t_ms)
+{
+    char s[32];
+    put(o, buf_append(o->b, s, time_chars(s, t_ms)));
 }
 
 /* A sample value as Prometheus' API writes it (jsonutil/jsoniter): Go's
  * FormatFloat(v, 'f', -1) but 'e' when |v| < 1e-6 or >= 1e21, so 7e-07 and
- * 1e+21 keep their exponent. */
-static int put_value(struct buf *b, double v)
+ * 1e+21 keep their exponent. Into s (FMTFLOAT_F_MAX bytes); the length. */
+static size_t value_chars(char *s, double v)
 {
     double a = fabs(v);
     if (a == 0 || !isfinite(a) || (a >= 1e-6 && a < 1e21))
-        return query_format_float(b, v);
-    return fmtfloat_e(b, v);
+        return (size_t)fmtfloat_f_chars(s, v);
+    return (size_t)fmtfloat_e_chars(s, v);
 }
 
-/* [<time>,"<value>"] */
+/* [<time>,"<value>"], laid out on the stack and appended once: a matrix
+ * writes one per sample. */
 static void put_point(struct out *o, int64_t t_ms, double v)
 {
-    put(o, buf_putc(o->b, '['));
-    put_time(o, t_ms);
-    put(o, buf_puts(o->b, ",\""));
-    put(o, put_value(o->b, v));
-    put(o, buf_puts(o->b, "\"]"));
+    char s[1 + 32 + 2 + FMTFLOAT_F_MAX + 2];
+    size_t n = 0;
+    s[n++] = '[';
+    n += time_chars(s + n, t_ms);
+    s[n++] = ',';
+    s[n++] = '"';
+    n += value_chars(s + n, v);
+    s[n++] = '"';
+    s[n++] = ']';
+    put(o, buf_append(o->b, s, n));
 }
 
 static void put_metric(struct out *o, const struct query_series *s)

@@ -411,34 +411,36 @@ static int format_int(char *s, long long v)
     return n;
 }
 
+int fmtfloat_f_chars(char *s, double v)
+{
+    if (!isfinite(v))
+        return special(s, v);
+    if (v != 0 && v == trunc(v) && fabs(v) < 0x1p53)
+        return format_int(s, (long long)v); /* exact integers as themselves */
+    struct float_digits fd;
+    fmtfloat_shortest(v, &fd);
+    return layout_f(&fd, s);
+}
+
+int fmtfloat_e_chars(char *s, double v)
+{
+    if (!isfinite(v))
+        return special(s, v);
+    struct float_digits fd;
+    fmtfloat_shortest(v, &fd);
+    return layout_e(&fd, s);
+}
+
 int fmtfloat_f(struct buf *b, double v)
 {
-    char s[352];
-    int n;
-    if (!isfinite(v)) {
-        n = special(s, v);
-    } else if (v != 0 && v == trunc(v) && fabs(v) < 0x1p53) {
-        n = format_int(s, (long long)v); /* exact integers as themselves */
-    } else {
-        struct float_digits fd;
-        fmtfloat_shortest(v, &fd);
-        n = layout_f(&fd, s);
-    }
-    return buf_append(b, s, (size_t)n);
+    char s[FMTFLOAT_F_MAX];
+    return buf_append(b, s, (size_t)fmtfloat_f_chars(s, v));
 }
 
 int fmtfloat_e(struct buf *b, double v)
 {
-    char s[48];
-    int n;
-    if (!isfinite(v)) {
-        n = special(s, v);
-    } else {
-        struct float_digits fd;
-        fmtfloat_shortest(v, &fd);
-        n = layout_e(&fd, s);
-    }
-    return buf_append(b, s, (size_t)n);
+    char s[FMTFLOAT_E_MAX];
+    return buf_append(b, s, (size_t)fmtfloat_e_chars(s, v));
 }
 
 int fmtfloat_g(char *buf, double v)

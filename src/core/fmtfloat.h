@@ -29,6 +29,13 @@ void fmtfloat_shortest(double v, struct float_digits *out);
 
 int fmtfloat_f(struct buf *b, double v);
 int fmtfloat_e(struct buf *b, double v);
+/* The same into s (FMTFLOAT_F_MAX / FMTFLOAT_E_MAX bytes at least; a NUL
+ * may follow the text); return the length. For writers that lay out a whole record
+ * on the stack (the Prometheus API's points). */
+#define FMTFLOAT_F_MAX 352 /* "-0." + 323 zeros + 17 digits, or 309 integer digits */
+#define FMTFLOAT_E_MAX 48
+int fmtfloat_f_chars(char *s, double v);
+int fmtfloat_e_chars(char *s, double v);
 /* Into buf (>= 32 bytes), NUL-terminated; returns the length. */
 int fmtfloat_g(char *buf, double v);
 

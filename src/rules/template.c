@@ -887,7 +887,7 @@ static void g4(char *out, size_t cap, double v, const char *suffix)
 
 static int humanize(struct exec *x, const struct val *in, struct val *out, enum func f)
 {
-    double v;
+    double v = 0;
     int rc = to_float(x, in, &v);
     if (rc != 0)
         return rc;
