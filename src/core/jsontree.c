@@ -1,12 +1,15 @@
-/* jsontree.c: a small JSON tree reader for what the CLI reads back from a
- * server (query answers, error bodies): objects, arrays, strings (escapes
- * decoded, \uXXXX and surrogate pairs to UTF-8), numbers and literals kept
- * as their text. Every node and string lives in the caller's arena.
+/* jsontree.c: a small JSON tree reader (jsontree.h) for answers read back
+ * from a server: the CLI's query and import answers and error bodies, and
+ * the rules' query_backend answers (rules/backend_answer.c). Objects,
+ * arrays, strings (escapes decoded, \uXXXX and surrogate pairs to UTF-8),
+ * numbers and literals kept as their text. Every node and string lives in
+ * the caller's arena. Never reads at or past the end of the input.
  */
+#include "core/jsontree.h"
+
 #include <stdint.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "core/arena.h"
 
 struct jp {
