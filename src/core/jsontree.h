@@ -2,7 +2,8 @@
  * HTTP server: the CLI's query and import answers (src/cli/), and rules/'
  * query_backend answers (rules/backend_answer.h). Objects, arrays, strings
  * (escapes decoded, \uXXXX and surrogate pairs to UTF-8, a lone surrogate
- * becomes U+FFFD), numbers and literals kept as their text.
+ * becomes U+FFFD), numbers (checked against JSON's grammar) and literals
+ * kept as their text.
  *
  * Ownership: every node and string lives in the caller's arena and dies
  * with it; the input may be freed after jv_parse() returns.
