@@ -263,7 +263,7 @@ int backend_answer_parse(int status, const char *body, size_t n, struct arena *a
         const struct jv *type = jv_member(doc, "errorType");
         const struct jv *msg = jv_member(doc, "error");
         rc = err_set_at(e, backend_answer_error_code(jv_text(type)), ERR_WHERE, 0, 0, "%s",
-                        msg && msg->t == JV_STR && msg->n ? msg->s : "query_backend: an error "
+                        msg && msg->t == JV_STR && msg->s[0] ? msg->s : "query_backend: an error "
                                                                      "without a message");
     } else if (status < 200 || status > 299) {
         rc = http_error(status, body, body ? n : 0, e);
