@@ -131,14 +131,19 @@ static int backend_instant(struct evaluator *ev, const char *expr, int64_t t_ms,
                            void *cancel_ctx, struct rule_answer *out, struct err *e)
 {
     struct backend *b = (struct backend *)ev;
+    if (cancel != NULL && cancel(cancel_ctx))
+        return ERR_SET(e, -ECANCELED, "query_backend: the rule group is stopping");
     int64_t timeout = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : b->timeout_ms;
     return ask(b, expr, t_ms, timeout, cancel, cancel_ctx, out, e);
 }
 
 static int backend_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms,
-                             int64_t to_ms, evaluator_series_fn *fn, void *ctx, struct err *e)
+                             int64_t to_ms, evaluator_cancel_fn *cancel, void *cancel_ctx,
+                             evaluator_series_fn *fn, void *ctx, struct err *e)
 {
     struct backend *b = (struct backend *)ev;
+    if (cancel != NULL && cancel(cancel_ctx))
+        return ERR_SET(e, -ECANCELED, "query_backend: the rule group is stopping");
     struct buf q;
     buf_init(&q, 64 << 10);
     int rc = buf_puts(&q, "ALERTS_FOR_STATE{alertname=\"");
@@ -157,7 +162,7 @@ static int backend_for_state(struct evaluator *ev, const char *alertname, int64_
     }
     struct rule_answer a;
     rule_answer_init(&a);
-    rc = ask(b, q.p, to_ms, b->timeout_ms, NULL, NULL, &a, e);
+    rc = ask(b, q.p, to_ms, b->timeout_ms, cancel, cancel_ctx, &a, e);
     buf_fini(&q);
     if (rc == 0 && a.res->type != QUERY_MATRIX && !(a.res->type == QUERY_VECTOR && a.res->nseries == 0))
         rc = ERR_SET(e, TIDE_EPARSE, "query_backend: a range query did not answer a matrix");

@@ -41,9 +41,10 @@ int evaluator_instant(struct evaluator *ev, const char *expr, int64_t t_ms,
 }
 
 int evaluator_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms,
-                        int64_t to_ms, evaluator_series_fn *fn, void *ctx, struct err *e)
+                        int64_t to_ms, evaluator_cancel_fn *cancel, void *cancel_ctx,
+                        evaluator_series_fn *fn, void *ctx, struct err *e)
 {
-    return ev->ops->for_state(ev, alertname, from_ms, to_ms, fn, ctx, e);
+    return ev->ops->for_state(ev, alertname, from_ms, to_ms, cancel, cancel_ctx, fn, ctx, e);
 }
 
 void evaluator_free(struct evaluator *ev)
@@ -73,8 +74,11 @@ static int local_instant(struct evaluator *ev, const char *expr, int64_t t_ms,
 }
 
 static int local_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms,
-                           int64_t to_ms, evaluator_series_fn *fn, void *ctx, struct err *e)
+                           int64_t to_ms, evaluator_cancel_fn *cancel, void *cancel_ctx,
+                           evaluator_series_fn *fn, void *ctx, struct err *e)
 {
+    (void)cancel; /* one read of local storage */
+    (void)cancel_ctx;
     struct local *l = (struct local *)ev;
     struct matcher m[2];
     int rc = matcher_init(&m[0], MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME),

@@ -91,9 +91,10 @@ int evaluator_instant(struct evaluator *ev, const char *expr, int64_t t_ms,
 
 /* Call fn for every ALERTS_FOR_STATE{alertname=`alertname`} series with its
  * samples in [from_ms, to_ms] (for Prometheus' RestoreForState). 0 or the
- * error of the read, as above. */
+ * error of the read, as above; `cancel` as for evaluator_instant(). */
 int evaluator_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms,
-                        int64_t to_ms, evaluator_series_fn *fn, void *ctx, struct err *e);
+                        int64_t to_ms, evaluator_cancel_fn *cancel, void *cancel_ctx,
+                        evaluator_series_fn *fn, void *ctx, struct err *e);
 
 /* ---- the implementations' side (evaluator.c, eval_backend.c) ---- */
 
@@ -102,7 +103,8 @@ struct evaluator_ops {
                    const struct query_opts *o, evaluator_cancel_fn *cancel, void *cancel_ctx,
                    struct rule_answer *out, struct err *e);
     int (*for_state)(struct evaluator *ev, const char *alertname, int64_t from_ms, int64_t to_ms,
-                     evaluator_series_fn *fn, void *ctx, struct err *e);
+                     evaluator_cancel_fn *cancel, void *cancel_ctx, evaluator_series_fn *fn,
+                     void *ctx, struct err *e);
     void (*free)(struct evaluator *ev);
 };
 

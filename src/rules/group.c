@@ -410,6 +410,8 @@ static void eval_rule(struct group *g, struct rule_state *r, int64_t ts_ms)
     rule_answer_fini(&ans);
     arena_fini(&a);
     double secs = (double)(time_mono_ns() - t0) / 1e9;
+    if (rc == -ECANCELED && g->loop_started && stopping(g))
+        return; /* cut short by a stop: no verdict on the rule */
     if (rc != 0)
         set_error(g, r, e.msg[0] ? e.msg : tide_strerror(rc));
     pthread_mutex_lock(&g->mu);
@@ -493,7 +495,7 @@ static void restore_rule(struct group *g, struct rule_state *r, int64_t ts_ms)
     struct restore rs = {g, r, ts_ms};
     struct err e = {0};
     evaluator_for_state(env->eval, d->name, ts_ms - env->outage_tolerance_ms, ts_ms,
-                        restore_series, &rs, &e);
+                        g->loop_started ? stopping : NULL, g, restore_series, &rs, &e);
 }
 
 void group_restore(struct group *g, int64_t ts_ms)

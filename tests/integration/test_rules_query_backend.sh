@@ -18,7 +18,11 @@
 #   4. VM stopped: the rules show health "err" with a lastError naming the
 #      backend, tide_rule_evaluation_failures_total grows, and ingestion
 #      still answers at once (the samples queue for VM);
-#   5. VM back: the rules are healthy again and the queued samples arrive.
+#   5. VM back: the rules are healthy again and the queued samples arrive;
+#   6. a backend that accepts connections and never answers: ingestion and
+#      /api/v1/rules answer at once meanwhile, the rules fail with the
+#      timeout (query_timeout) as lastError, and a stop is not held up by
+#      a request in flight.
 . "$(dirname "$0")/lib.sh"
 
 VM_BIN=$(command -v victoria-metrics || true)
@@ -212,6 +216,45 @@ for _ in $(seq 1 100); do
 done
 [ "$n" = 1 ] || fail "the sample written during the outage did not reach VM"
 tide_stop "$TIDE_PID"
+
+# 6. a backend that never answers.
+SLOW_PORT=$(free_port)
+timeout 120 python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)  # read nothing, answer nothing
+' "$SLOW_PORT" >"$WORK/slow.log" 2>&1 &
+SLOW_PID=$!
+PIDS+=("$SLOW_PID")
+for _ in $(seq 1 50); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$SLOW_PORT" 2>/dev/null && break
+    sleep 0.1
+done
+sed -e "s|^query_backend:.*|query_backend: http://127.0.0.1:$SLOW_PORT|" "$WORK/tide.yml" >"$WORK/slow.yml"
+printf 'query_timeout: 3s\n' >>"$WORK/slow.yml"
+tide_start "$WORK/slow-data" - --config "$WORK/slow.yml"
+sleep 1.5 # the groups' first evaluations are waiting on the backend now
+t0=$(date +%s%3N)
+printf 'rq_written{k="slow"} 8 %s000\n' "$(date +%s)" >"$WORK/slow.prom"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X POST --data-binary @"$WORK/slow.prom" \
+    "$TIDE_URL/api/v1/import/prometheus") || fail "ingestion with a hanging backend did not answer"
+assert_eq "import status with a hanging backend" 204 "$code"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$TIDE_URL/api/v1/rules") ||
+    fail "/api/v1/rules with a hanging backend did not answer"
+assert_eq "/api/v1/rules with a hanging backend" 200 "$code"
+took=$(($(date +%s%3N) - t0))
+[ "$took" -lt 2000 ] || fail "ingestion and /api/v1/rules took ${took} ms with a hanging backend"
+poll 20 /api/v1/rules 'all(r["health"] == "err" and r["lastError"].startswith("query_backend: GET ") and "timed out" in r["lastError"] for g in j["data"]["groups"] for r in g["rules"])'
+log "hanging backend: $(printf '%s' "$BODY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["groups"][0]["rules"][0]["lastError"])')"
+sleep 1 # a new round of requests is in flight again
+t0=$(date +%s%3N)
+tide_stop "$TIDE_PID"
+took=$(($(date +%s%3N) - t0))
+[ "$took" -lt 5000 ] || fail "stopping took ${took} ms with requests to a hanging backend in flight"
+log "stopped in ${took} ms with requests to the hanging backend in flight"
 
 # storage: none with rule files and no query_backend is refused at start.
 sed '/^query_backend:/d' "$WORK/tide.yml" >"$WORK/bad.yml"
