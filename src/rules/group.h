@@ -108,7 +108,9 @@ int group_new(struct group **out, const struct rule_group_def *def, const struct
 void group_eval(struct group *g, int64_t ts_ms);
 
 /* Restore the for state of every alerting rule from ALERTS_FOR_STATE, as
- * Prometheus' RestoreForState at ts_ms, and mark the rules restored. */
+ * Prometheus' RestoreForState at ts_ms, read through the evaluator (local
+ * storage or the query_backend), and mark the rules restored. Takes mu
+ * only to change an alert, not while reading. */
 void group_restore(struct group *g, int64_t ts_ms);
 
 /* Prometheus' evaluation time for a group: interval-aligned, offset by a
