@@ -22,7 +22,10 @@
 #   6. a backend that accepts connections and never answers: ingestion and
 #      /api/v1/rules answer at once meanwhile, the rules fail with the
 #      timeout (query_timeout) as lastError, and a stop is not held up by
-#      a request in flight.
+#      a request in flight;
+#   7. local storage and a query_backend: the rules still read VM (the
+#      local storage has no rq_in), their results land in the local storage
+#      too, and backfill is refused (`backfill: true` marks nothing).
 . "$(dirname "$0")/lib.sh"
 
 VM_BIN=$(command -v victoria-metrics || true)
@@ -255,6 +258,29 @@ tide_stop "$TIDE_PID"
 took=$(($(date +%s%3N) - t0))
 [ "$took" -lt 5000 ] || fail "stopping took ${took} ms with requests to a hanging backend in flight"
 log "stopped in ${took} ms with requests to the hanging backend in flight"
+
+# 7. local storage + query_backend.
+sed -e '/^storage: none/d' "$WORK/tide.yml" >"$WORK/local.yml"
+sed -e 's/^    query_offset: 5s/    query_offset: 5s\n    backfill: true/' "$WORK/rules.yml" >"$WORK/local-rules.yml"
+sed -i 's/^rule_files: .*/rule_files: [local-rules.yml]/' "$WORK/local.yml"
+grep -q 'backfill: true' "$WORK/local-rules.yml" || fail "test setup: no backfill key"
+tide_start "$WORK/local-data" - --config "$WORK/local.yml"
+# (/api/v1/query would ask VM: the export reads the local storage)
+for _ in $(seq 1 100); do
+    n=$(curl -fsS -G --data-urlencode 'match[]=rq:in:max' "$TIDE_URL/api/v1/export" | grep -c '"via":"backend"' || true)
+    [ "$n" = 2 ] && break
+    sleep 0.2
+done
+assert_eq "recorded series in the local storage" 2 "$n"
+n=$(curl -fsS -G --data-urlencode 'match[]=rq_in' "$TIDE_URL/api/v1/export" | grep -c . || true)
+assert_eq "rq_in series in the local storage (the rules read VM)" 0 "$n"
+req GET /api/v1/rules
+json_ok 'all("backfill" not in r and r["health"] == "ok" for g in j["data"]["groups"] for r in g["rules"])'
+req POST /api/v1/rules/backfill --data-urlencode "from=$((NOW - 60))" --data-urlencode "to=$NOW"
+assert_code 400
+assert_contains "backfill refusal" "not available when rules are evaluated by a query_backend" "$BODY"
+tide_stop "$TIDE_PID"
+log "local storage + query_backend: records stored locally, backfill refused"
 
 # storage: none with rule files and no query_backend is refused at start.
 sed '/^query_backend:/d' "$WORK/tide.yml" >"$WORK/bad.yml"
