@@ -11,7 +11,8 @@
 #      0 here, 30 s by default, shifts it further), so asking again later
 #      would give another answer (docs/rules.md);
 #   2. an alerting rule fires on VM's data: /api/v1/alerts with its
-#      template expanded, /api/v1/rules, and ALERTS{alertstate="firing"} in VM;
+#      template expanded, /api/v1/rules, ALERTS{alertstate="firing"} in VM,
+#      and the notification at a webhook;
 #   3. a restart while a `for: 1h` alert is pending restores its `for`
 #      clock from the ALERTS_FOR_STATE that VM holds (Prometheus' shift by
 #      the down time), as there is no local storage to read it from;
@@ -75,6 +76,26 @@ curl -fsS -X POST --data-binary @"$WORK/in.prom" "$VM_URL/api/v1/import/promethe
     fail "writing the inputs to VM"
 vm_flush
 
+# A webhook receiver keeping each notification as one JSON line.
+cat >"$WORK/sink.py" <<'PY'
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with open(sys.argv[2], "a") as f:
+            f.write(json.dumps(json.loads(body)) + "\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a):
+        pass
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+spawn_ready sink /ready 100 timeout 300 python3 "$WORK/sink.py" @PORT@ "$WORK/hooks.jsonl" ||
+    fail "the webhook receiver did not start"
+HOOK_URL="http://127.0.0.1:$SPAWN_PORT/hook"
+
 cat >"$WORK/tide.yml" <<YML
 storage: none
 query_backend: $VM_URL
@@ -88,6 +109,8 @@ global:
   evaluation_interval: 1s
 alerting:
   for_grace_period: 1s
+  webhooks:
+    - url: $HOOK_URL
 YML
 cat >"$WORK/rules.yml" <<'YML'
 groups:
@@ -123,7 +146,19 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 json_ok 'len(j["data"]["result"]) == 1 and j["data"]["result"][0]["metric"]["k"] == "a"' "$(cat "$WORK/alerts.json")"
-log "RqHot fires on VM's data, ALERTS reached VM"
+for _ in $(seq 1 50); do
+    grep -q '"RqHot"' "$WORK/hooks.jsonl" 2>/dev/null && break
+    sleep 0.2
+done
+python3 - "$WORK/hooks.jsonl" <<'PY' || fail "no RqHot notification at the webhook"
+import json, sys
+alerts = [a for l in open(sys.argv[1]) if l.strip() for a in json.loads(l)["alerts"]
+          if a["labels"]["alertname"] == "RqHot"]
+assert alerts, "none"
+a = alerts[0]
+assert a["status"] == "firing" and a["labels"]["k"] == "a" and a["annotations"]["summary"] == "a is 1", a
+PY
+log "RqHot fires on VM's data, ALERTS reached VM, the webhook was notified"
 
 # 1. the recorded series in VM equal VM's own answer at each evaluation time.
 for _ in $(seq 1 50); do
