@@ -46,8 +46,8 @@ static void put_point(struct buf *b, int64_t t_ms, double v)
 static void write_back(const struct query_result *r, struct buf *b)
 {
     static const char *const names[] = {"?", "scalar", "vector", "matrix", "string"};
-    buf_printf(b, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":",
-               names[r->type]);
+    buf_printf(
+        b, "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":", names[r->type]);
     if (r->type == QUERY_SCALAR) {
         put_point(b, r->t_ms, r->scalar);
     } else if (r->type == QUERY_STRING) {

@@ -118,8 +118,7 @@ static size_t count(const struct jv *v)
 }
 
 /* {"name":"value",…} → sorted labels copied into `a`. */
-static int read_metric(const struct jv *m, struct arena *a, struct query_series *qs,
-                       struct err *e)
+static int read_metric(const struct jv *m, struct arena *a, struct query_series *qs, struct err *e)
 {
     if (m == NULL)
         m = &(struct jv){.t = JV_OBJ};
@@ -263,8 +262,9 @@ int backend_answer_parse(int status, const char *body, size_t n, struct arena *a
         const struct jv *type = jv_member(doc, "errorType");
         const struct jv *msg = jv_member(doc, "error");
         rc = err_set_at(e, backend_answer_error_code(jv_text(type)), ERR_WHERE, 0, 0, "%s",
-                        msg && msg->t == JV_STR && msg->s[0] ? msg->s : "query_backend: an error "
-                                                                     "without a message");
+                        msg && msg->t == JV_STR && msg->s[0] ? msg->s
+                                                             : "query_backend: an error "
+                                                               "without a message");
     } else if (status < 200 || status > 299) {
         rc = http_error(status, body, body ? n : 0, e);
     } else if (doc == NULL) {

@@ -31,10 +31,10 @@
 
 struct backend {
     struct evaluator base;
-    char *url;           /* base URL without trailing '/' */
-    int64_t timeout_ms;  /* default per request */
-    size_t max_body;     /* cap on an answer */
-    pthread_mutex_t mu;  /* guards the pool */
+    char *url;          /* base URL without trailing '/' */
+    int64_t timeout_ms; /* default per request */
+    size_t max_body;    /* cap on an answer */
+    pthread_mutex_t mu; /* guards the pool */
     struct http_client *idle[BACKEND_POOL_MAX];
     size_t nidle;
 };
@@ -164,7 +164,8 @@ static int backend_for_state(struct evaluator *ev, const char *alertname, int64_
     rule_answer_init(&a);
     rc = ask(b, q.p, to_ms, b->timeout_ms, cancel, cancel_ctx, &a, e);
     buf_fini(&q);
-    if (rc == 0 && a.res->type != QUERY_MATRIX && !(a.res->type == QUERY_VECTOR && a.res->nseries == 0))
+    if (rc == 0 && a.res->type != QUERY_MATRIX &&
+        !(a.res->type == QUERY_VECTOR && a.res->nseries == 0))
         rc = ERR_SET(e, TIDE_EPARSE, "query_backend: a range query did not answer a matrix");
     for (size_t i = 0; rc == 0 && i < a.res->nseries; i++) {
         const struct query_series *s = &a.res->series[i];

@@ -40,9 +40,9 @@ int evaluator_instant(struct evaluator *ev, const char *expr, int64_t t_ms,
     return ev->ops->instant(ev, expr, t_ms, o, cancel, cancel_ctx, out, e);
 }
 
-int evaluator_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms,
-                        int64_t to_ms, evaluator_cancel_fn *cancel, void *cancel_ctx,
-                        evaluator_series_fn *fn, void *ctx, struct err *e)
+int evaluator_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms, int64_t to_ms,
+                        evaluator_cancel_fn *cancel, void *cancel_ctx, evaluator_series_fn *fn,
+                        void *ctx, struct err *e)
 {
     return ev->ops->for_state(ev, alertname, from_ms, to_ms, cancel, cancel_ctx, fn, ctx, e);
 }

@@ -59,9 +59,9 @@ typedef void evaluator_series_fn(void *ctx, const struct label *ls, size_t n,
 int evaluator_local_new(struct evaluator **out, struct storage *s);
 
 struct evaluator_backend_opts {
-    const char *url;        /* base URL ("http://vm:8428", "…/prometheus"); copied */
-    int64_t timeout_ms;     /* per request; 0 = QUERY_DEFAULT_TIMEOUT_MS */
-    size_t max_body_bytes;  /* cap on an answer; 0 = EVALUATOR_MAX_BODY_BYTES */
+    const char *url;       /* base URL ("http://vm:8428", "…/prometheus"); copied */
+    int64_t timeout_ms;    /* per request; 0 = QUERY_DEFAULT_TIMEOUT_MS */
+    size_t max_body_bytes; /* cap on an answer; 0 = EVALUATOR_MAX_BODY_BYTES */
 };
 #define EVALUATOR_MAX_BODY_BYTES ((size_t)256 << 20)
 
@@ -92,16 +92,16 @@ int evaluator_instant(struct evaluator *ev, const char *expr, int64_t t_ms,
 /* Call fn for every ALERTS_FOR_STATE{alertname=`alertname`} series with its
  * samples in [from_ms, to_ms] (for Prometheus' RestoreForState). 0 or the
  * error of the read, as above; `cancel` as for evaluator_instant(). */
-int evaluator_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms,
-                        int64_t to_ms, evaluator_cancel_fn *cancel, void *cancel_ctx,
-                        evaluator_series_fn *fn, void *ctx, struct err *e);
+int evaluator_for_state(struct evaluator *ev, const char *alertname, int64_t from_ms, int64_t to_ms,
+                        evaluator_cancel_fn *cancel, void *cancel_ctx, evaluator_series_fn *fn,
+                        void *ctx, struct err *e);
 
 /* ---- the implementations' side (evaluator.c, eval_backend.c) ---- */
 
 struct evaluator_ops {
-    int (*instant)(struct evaluator *ev, const char *expr, int64_t t_ms,
-                   const struct query_opts *o, evaluator_cancel_fn *cancel, void *cancel_ctx,
-                   struct rule_answer *out, struct err *e);
+    int (*instant)(struct evaluator *ev, const char *expr, int64_t t_ms, const struct query_opts *o,
+                   evaluator_cancel_fn *cancel, void *cancel_ctx, struct rule_answer *out,
+                   struct err *e);
     int (*for_state)(struct evaluator *ev, const char *alertname, int64_t from_ms, int64_t to_ms,
                      evaluator_cancel_fn *cancel, void *cancel_ctx, evaluator_series_fn *fn,
                      void *ctx, struct err *e);

@@ -79,7 +79,8 @@ static const struct {
      "{\"metric\":{\"job\":\"b\",\"__name__\":\"up\",\"instance\":\"h:1\"},"
      "\"value\":[1435781451.781,\"1\"]},"
      "{\"metric\":{},\"value\":[1435781451.781,\"0.25\"]}]}}",
-     0, "vector: {__name__=\"up\",instance=\"h:1\",job=\"b\"} 1@1435781451781; {} 0.25@1435781451781"},
+     0,
+     "vector: {__name__=\"up\",instance=\"h:1\",job=\"b\"} 1@1435781451781; {} 0.25@1435781451781"},
     {"empty vector", 200,
      "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", 0, "vector:"},
     {"warnings ignored", 200,
@@ -87,7 +88,8 @@ static const struct {
      "\"metric\":{\"a\":\"x\"}}],\"resultType\":\"vector\"}}",
      0, "vector: {a=\"x\"} 2@1000"},
     {"scalar", 200,
-     "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000.5,\"42\"]}}",
+     "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000.5,\"42\"]}"
+     "}",
      0, "scalar: 42@1700000000500"},
     {"special values", 200,
      "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
@@ -148,7 +150,8 @@ static const struct {
      "query_backend: an error without a message"},
     {"HTTP error, text body", 502, "Bad Gateway\n", -EIO, "query_backend: HTTP 502: Bad Gateway"},
     {"HTTP error, empty body", 500, "", -EIO, "query_backend: HTTP 500"},
-    {"HTTP error, JSON without status", 404, "{\"a\":1}", -EIO, "query_backend: HTTP 404: {\"a\":1}"},
+    {"HTTP error, JSON without status", 404, "{\"a\":1}", -EIO,
+     "query_backend: HTTP 404: {\"a\":1}"},
 
     /* malformed answers */
     {"truncated JSON", 200, "{\"status\":\"success\",\"data\":", TIDE_EPARSE,
@@ -165,8 +168,8 @@ static const struct {
     {"no resultType", 200, "{\"status\":\"success\",\"data\":{\"result\":[]}}", TIDE_EPARSE,
      "query_backend: malformed answer: no data.resultType"},
     {"unknown resultType", 200,
-     "{\"status\":\"success\",\"data\":{\"resultType\":\"histogram\",\"result\":[]}}",
-     TIDE_EPARSE, "query_backend: malformed answer: unknown resultType"},
+     "{\"status\":\"success\",\"data\":{\"resultType\":\"histogram\",\"result\":[]}}", TIDE_EPARSE,
+     "query_backend: malformed answer: unknown resultType"},
     {"result not an array", 200,
      "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":{}}}", TIDE_EPARSE,
      "query_backend: malformed answer: \"result\" is not an array"},
@@ -215,8 +218,8 @@ static const struct {
      "{\"metric\":{},\"values\":[[2,\"1\"],[1,\"1\"]]}]}}",
      TIDE_EPARSE, "query_backend: malformed answer: matrix samples out of time order"},
     {"string not a string", 200,
-     "{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,2]}}",
-     TIDE_EPARSE, "query_backend: malformed answer: a string"},
+     "{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,2]}}", TIDE_EPARSE,
+     "query_backend: malformed answer: a string"},
 };
 
 static void test_cases(void **st)
@@ -228,8 +231,8 @@ static void test_cases(void **st)
         struct query_result r;
         memset(&r, 0x5a, sizeof r);
         struct err e = {0};
-        int rc = backend_answer_parse(cases[i].status, cases[i].body, strlen(cases[i].body), &a,
-                                      &r, &e);
+        int rc =
+            backend_answer_parse(cases[i].status, cases[i].body, strlen(cases[i].body), &a, &r, &e);
         struct buf got;
         buf_init(&got, 0);
         if (rc == 0)
@@ -281,7 +284,8 @@ static void test_depth(void **st)
             body[n++] = '[';
         for (int i = 0; i < depth - 1; i++)
             body[n++] = ']';
-        n += snprintf(body + n, sizeof body - (size_t)n, ",\"errorType\":\"execution\",\"error\":\"e\"}");
+        n += snprintf(body + n, sizeof body - (size_t)n,
+                      ",\"errorType\":\"execution\",\"error\":\"e\"}");
         struct arena a;
         arena_init(&a, 0);
         struct query_result r;
