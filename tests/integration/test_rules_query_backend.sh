@@ -78,8 +78,9 @@ vm_flush
 
 # A webhook receiver keeping each notification as one JSON line.
 cat >"$WORK/sink.py" <<'PY'
-import json, sys
+import json, signal, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
+signal.alarm(600)  # bounded in time, whatever happens to the test
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200); self.end_headers(); self.wfile.write(b"ok")
@@ -92,7 +93,7 @@ class H(BaseHTTPRequestHandler):
         pass
 HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
-spawn_ready sink /ready 100 timeout 300 python3 "$WORK/sink.py" @PORT@ "$WORK/hooks.jsonl" ||
+spawn_ready sink /ready 100 python3 "$WORK/sink.py" @PORT@ "$WORK/hooks.jsonl" ||
     fail "the webhook receiver did not start"
 HOOK_URL="http://127.0.0.1:$SPAWN_PORT/hook"
 
@@ -257,8 +258,9 @@ tide_stop "$TIDE_PID"
 
 # 6. a backend that never answers.
 SLOW_PORT=$(free_port)
-timeout 120 python3 -c '
-import socket, sys, time
+python3 -c '
+import signal, socket, sys
+signal.alarm(120)  # bounded in time, whatever happens to the test
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
 held = []
