@@ -10,7 +10,8 @@
  *                          are sent on as a GET, its status and body come
  *                          back as they are.
  *
- * http.c asks query_backend_route() for the handler of every request.
+ * http.c asks query_backend_route() for the handler of every request. The
+ * rules engine reads the same backend through rules/evaluator.h.
  * Thread: any; each proxied request uses its own HTTP client.
  */
 #ifndef TIDE_API_QUERY_BACKEND_H

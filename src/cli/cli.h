@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/jsontree.h"
 
 #define CLI_DEFAULT_SERVER "http://127.0.0.1:9470"
 
@@ -100,31 +101,6 @@ int client_get_stream(struct client *c, const char *path_query, client_sink_fn *
 /* The human message of a server error body: the "error" or "message" field
  * of a JSON object, else the body itself (trimmed), into dst. */
 void client_error_message(const char *body, size_t n, struct buf *dst);
-
-/* ---- jsontree.c: JSON answers read into a tree ---- */
-
-#define JV_MAX_DEPTH 64
-
-enum jv_type { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
-
-struct jv {
-    enum jv_type t;
-    const char *key;  /* member name inside an object, else NULL */
-    const char *s;    /* JV_STR: decoded, NUL-terminated; JV_NUM/JV_BOOL: the text */
-    size_t n;         /* length of s */
-    struct jv *child; /* JV_ARR, JV_OBJ: first element */
-    struct jv *next;  /* next sibling */
-};
-
-struct arena;
-/* Parse p[0..n) (one JSON value, nothing after it but blanks) into a tree
- * allocated in `a`; NULL when it is not JSON, nests deeper than
- * JV_MAX_DEPTH, or the arena runs out. */
-const struct jv *jv_parse(const char *p, size_t n, struct arena *a);
-/* The member `key` of object `o`; NULL when o is not an object or lacks it. */
-const struct jv *jv_member(const struct jv *o, const char *key);
-/* The text of a string or number; "" for anything else (or NULL). */
-const char *jv_text(const struct jv *v);
 
 /* ---- progress.c: a status line on stderr ---- */
 

@@ -4,7 +4,7 @@
  * Prometheus' JSON for a script.
  *
  * The response is held whole (capped at QUERY_CLI_MAX_BYTES) and read with
- * the small JSON tree reader of jsontree.c. Errors are
+ * the small JSON tree reader of core/jsontree.h. Errors are
  * printed with the server's own message, which for PromQL is Prometheus'
  * text ("1:5: parse error: ..."), and exit 1; bad flags exit 2.
  */

@@ -15,7 +15,9 @@
  *   query       PromQL guards and slots
  *   notifier    alerts to the `alerting:` section's Alertmanagers/webhooks
  *   rules       the rule files of `rule_files:` evaluated on their groups'
- *               intervals; results appended through the pipeline
+ *               intervals, by the local engine or by `query_backend:`
+ *               (rules/evaluator.h, chosen here once); results appended
+ *               through the pipeline
  *   http        the HTTP API: writes append through the pipeline
  *   collection  the targets manager's workers start collecting
  *
@@ -68,6 +70,7 @@
 #include "model/pipeline.h"
 #include "remote/forward.h"
 #include "rules/backfill.h"
+#include "rules/evaluator.h"
 #include "rules/notify.h"
 #include "rules/rules.h"
 #include "rules/rules_config.h"
@@ -101,6 +104,7 @@ struct server {
     struct rules_config rules_cfg;     /* rule_files, global, external_url, alerting */
     char config_path[CONFIG_PATH_MAX]; /* --config, "" = none: what a reload re-reads */
     struct notifier *notifier;
+    struct evaluator *rule_eval; /* the rules' evaluator: local engine or query_backend */
     struct rules *rules;
     pthread_mutex_t reload_mu; /* one reload at a time (SIGHUP, /-/reload) */
     struct metrics metrics;
@@ -651,7 +655,7 @@ static int load_rule_files(struct server *s, const struct rules_config *rc, stru
     char **paths = NULL;
     size_t n = 0;
     if (s->rules == NULL)
-        return ERR_INVAL(e, "rules are not evaluated with storage: none");
+        return ERR_INVAL(e, "rules are not evaluated with storage: none without query_backend:");
     int r = rules_expand_globs(rc->dir, (const char *const *)rc->rule_files, rc->nrule_files,
                                &paths, &n, e);
     if (r != 0)
@@ -669,6 +673,7 @@ static void rules_env_of(const struct server *s, const struct rules_config *rc,
 {
     *env = (struct group_env){
         .storage = s->storage,
+        .eval = s->rule_eval,
         .pipeline = s->pipeline,
         .notifier = s->notifier,
         .query = {.lookback_ms = s->cfg.query_lookback_delta_ms,
@@ -685,20 +690,41 @@ static void rules_env_of(const struct server *s, const struct rules_config *rc,
     };
 }
 
+/* The rules' evaluator, chosen once: `query_backend:` when set, else the
+ * local engine on local storage. */
+static int rules_eval_new(struct server *s, struct err *e)
+{
+    if (s->query_backend[0] == 0) {
+        int r = evaluator_local_new(&s->rule_eval, s->storage);
+        return r ? ERR_SET(e, r, "out of memory") : 0;
+    }
+    struct evaluator_backend_opts o = {
+        .url = s->query_backend,
+        .timeout_ms = s->cfg.query_timeout_ms,
+    };
+    int r = evaluator_backend_new(&s->rule_eval, &o, e);
+    if (r == 0)
+        log_info("rules", "rules are evaluated by the query backend %s", s->query_backend);
+    return r;
+}
+
 static int rules_start_component(void *ctx, struct err *e)
 {
     struct server *s = ctx;
     const struct rules_config *rc = &s->rules_cfg;
-    if (s->storage_none) {
+    if (s->storage_none && s->query_backend[0] == 0) {
         if (rc->nrule_files == 0)
             return 0;
         s->bad_config = true;
-        return ERR_INVAL(e, "rule_files: rules need local storage; with storage: none they are "
-                            "not evaluated yet (run them where the data is)");
+        return ERR_INVAL(e, "rule_files: with storage: none, rules need a query_backend: to "
+                            "evaluate them (or run them where the data is)");
     }
+    int r = rules_eval_new(s, e);
+    if (r != 0)
+        return r;
     struct group_env env;
     rules_env_of(s, rc, &env);
-    int r = rules_new(&s->rules, &env);
+    r = rules_new(&s->rules, &env);
     if (r != 0)
         return ERR_SET(e, r, "out of memory");
     r = load_rule_files(s, rc, e);
@@ -709,7 +735,9 @@ static int rules_start_component(void *ctx, struct err *e)
     r = selfmetrics_register(s->selfmetrics, rules_collect, s->rules);
     if (r == 0)
         r = rules_start(s->rules, e);
-    if (r == 0) /* `backfill: true` groups, up to the retention of their inputs */
+    /* `backfill: true` groups, up to the retention of their inputs; not
+     * through a query_backend (rules/backfill.h reads local storage) */
+    if (r == 0 && evaluator_is_local(s->rule_eval))
         r = rules_autobackfill_start(s->rules, s->cfg.retention_ms, e);
     return r;
 }
@@ -717,11 +745,13 @@ static int rules_start_component(void *ctx, struct err *e)
 static int rules_stop_component(void *ctx)
 {
     struct server *s = ctx;
-    if (s->rules == NULL)
-        return 0;
-    selfmetrics_unregister(s->selfmetrics, rules_collect, s->rules);
-    rules_free(s->rules);
-    s->rules = NULL;
+    if (s->rules != NULL) {
+        selfmetrics_unregister(s->selfmetrics, rules_collect, s->rules);
+        rules_free(s->rules);
+        s->rules = NULL;
+    }
+    evaluator_free(s->rule_eval); /* after the rules that borrow it */
+    s->rule_eval = NULL;
     return 0;
 }
 
@@ -732,11 +762,11 @@ static int rules_stop_component(void *ctx)
 static int reload_rules_and_alerting(struct server *s, const struct rules_config *rc, bool *applied,
                                      struct err *e)
 {
-    if (s->rules == NULL) /* storage: none */
+    if (s->rules == NULL) /* storage: none without query_backend: */
         return rc->nrule_files == 0
                    ? 0
-                   : ERR_INVAL(e, "rule_files: rules need local storage; with storage: none "
-                                  "they are not evaluated yet");
+                   : ERR_INVAL(e, "rule_files: with storage: none, rules need a query_backend: "
+                                  "to evaluate them");
     char **paths = NULL;
     size_t n = 0;
     int r = rules_expand_globs(rc->dir, (const char *const *)rc->rule_files, rc->nrule_files,

@@ -19,6 +19,7 @@
 #include "model/matcher.h"
 #include "model/pipeline.h"
 #include "query/query.h"
+#include "rules/evaluator.h"
 #include "rules/rules.h"
 #include "storage/storage.h"
 
@@ -284,6 +285,9 @@ static int select_jobs(struct rules *r, const struct backfill_opts *o, struct jo
 
 int rules_backfill(struct rules *r, const struct backfill_opts *o, struct buf *out, struct err *e)
 {
+    if (!evaluator_is_local(r->env.eval))
+        return ERR_SET(e, TIDE_EINVAL, "backfill reads and writes local storage: it is not "
+                                       "available when rules are evaluated by a query_backend");
     if (o->to_ms < o->from_ms)
         return ERR_SET(e, TIDE_EINVAL, "backfill: end is before start");
     struct matcher mm[MATCH_MAX];

@@ -51,7 +51,8 @@ void rules_autobackfill_stop(struct rules *r);
  *   {"dryRun":B,"from":T,"to":T,"rules":[{"group":…,"file":…,"rule":…,
  *     "interval":S,"series":N,"samples":N,"written":N,"existing":N,
  *     "examples":["name{…} value @t", …]}, …]}
- * 0, or TIDE_EINVAL (bad range, bad selector, no such group/rule),
+ * 0, or TIDE_EINVAL (bad range, bad selector, no such group/rule, rules
+ * evaluated by a query_backend: backfill reads and writes local storage),
  * a query's error (first one; the report stops there), -ENOMEM. */
 int rules_backfill(struct rules *r, const struct backfill_opts *o, struct buf *out, struct err *e);
 

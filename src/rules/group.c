@@ -1,5 +1,6 @@
 /* group.c: one rule group's evaluation (group.h): each rule's query through
- * the PromQL engine, its result written back through the pipeline (records,
+ * the evaluator (evaluator.h: the local PromQL engine or the query_backend,
+ * chosen by the wiring), its result written back through the pipeline (records,
  * ALERTS, ALERTS_FOR_STATE, staleness markers), alert state kept and due
  * alerts handed to the notifier; the for-state restore after a restart; the
  * group's own thread on Prometheus' aligned schedule.
@@ -21,11 +22,10 @@
 #include "core/buf.h"
 #include "core/time.h"
 #include "model/batch.h"
-#include "model/matcher.h"
 #include "model/pipeline.h"
+#include "rules/evaluator.h"
 #include "rules/notify.h"
 #include "rules/template.h"
-#include "storage/storage.h"
 
 #define ALERT_METRIC "ALERTS"
 #define ALERT_FOR_STATE_METRIC "ALERTS_FOR_STATE"
@@ -364,20 +364,29 @@ static int eval_alert(struct group *g, struct rule_state *r, const struct query_
     return rc;
 }
 
+/* The group is stopping: a backend request gives up (evaluator_cancel_fn). */
+static bool stopping(void *ctx)
+{
+    struct group *g = ctx;
+    return loop_stopping(&g->loop);
+}
+
 static void eval_rule(struct group *g, struct rule_state *r, int64_t ts_ms)
 {
     const struct rule_def *d = r->def;
     int64_t t_ms = ts_ms - g->def->query_offset_ms;
     int64_t t0 = time_mono_ns();
     struct err e = {0};
-    struct query *q = NULL;
+    struct rule_answer ans;
+    rule_answer_init(&ans);
     struct arena a;
     arena_init(&a, 0);
     struct out o = {0};
     batch_init(&o.b);
-    int rc = query_instant(&q, g->env->storage, d->expr, strlen(d->expr), t_ms, &g->env->query, &e);
+    int rc = evaluator_instant(g->env->eval, d->expr, t_ms, &g->env->query,
+                               g->loop_started ? stopping : NULL, g, &ans, &e);
     if (rc == 0) {
-        const struct query_result *res = query_result(q);
+        const struct query_result *res = ans.res;
         if (res->type != QUERY_VECTOR && res->type != QUERY_SCALAR)
             rc = ERR_SET(&e, TIDE_EINVAL, "rule result is not a vector or scalar");
         else if (d->kind == RULE_RECORD)
@@ -398,9 +407,11 @@ static void eval_rule(struct group *g, struct rule_state *r, int64_t ts_ms)
     }
     written_free(o.now, o.nnow);
     batch_fini(&o.b);
-    query_free(q);
+    rule_answer_fini(&ans);
     arena_fini(&a);
     double secs = (double)(time_mono_ns() - t0) / 1e9;
+    if (rc == -ECANCELED && g->loop_started && stopping(g))
+        return; /* cut short by a stop: no verdict on the rule */
     if (rc != 0)
         set_error(g, r, e.msg[0] ? e.msg : tide_strerror(rc));
     pthread_mutex_lock(&g->mu);
@@ -428,70 +439,72 @@ void group_eval(struct group *g, int64_t ts_ms)
 
 /* ---- restoring the for state ---- */
 
+/* One ALERTS_FOR_STATE series read back for a rule (evaluator_series_fn). */
+struct restore {
+    struct group *g;
+    struct rule_state *r;
+    int64_t ts_ms;
+};
+
+static void restore_series(void *ctx, const struct label *ls, size_t n, const struct sample *s,
+                           size_t ns)
+{
+    struct restore *rs = ctx;
+    const struct group_env *env = rs->g->env;
+    int64_t hold = rs->r->def->for_ms;
+    struct label key[128];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 128; i++)
+        if (!strv_eq_c(ls[i].name, LABEL_METRIC_NAME))
+            key[k++] = ls[i];
+    if (ns == 0)
+        return;
+    union {
+        double d;
+        uint64_t u;
+    } last = {.d = s[ns - 1].v};
+    if (last.u == STALE_NAN_BITS || !(last.d > 0))
+        return;
+    int64_t down_ms = s[ns - 1].t_ms / 1000 * 1000;
+    int64_t restored = (int64_t)last.d * 1000;
+    int64_t remaining = hold - (down_ms - restored);
+    if (remaining <= 0) {
+        /* was firing: the next evaluation fires it again */
+    } else if (remaining < env->for_grace_period_ms) {
+        restored = rs->ts_ms + env->for_grace_period_ms - hold;
+    } else {
+        restored += rs->ts_ms - down_ms;
+    }
+    pthread_mutex_lock(&rs->g->mu);
+    struct alert *a = alert_set_find(&rs->r->alerts, key, k);
+    if (a != NULL)
+        a->active_at_ms = restored;
+    pthread_mutex_unlock(&rs->g->mu);
+}
+
+/* Errors of the read are not kept: as in Prometheus, a rule whose state
+ * cannot be read back starts its `for` afresh. Runs without mu (a backend
+ * read may be slow); restore_series() takes it to change an alert. Only
+ * the group's thread changes the alert set, so the set read here stays. */
 static void restore_rule(struct group *g, struct rule_state *r, int64_t ts_ms)
 {
     const struct rule_def *d = r->def;
     const struct group_env *env = g->env;
-    int64_t hold = d->for_ms;
-    if (d->kind != RULE_ALERT || hold < env->for_grace_period_ms)
+    if (d->kind != RULE_ALERT || d->for_ms < env->for_grace_period_ms)
         return;
-    struct matcher m[2];
+    struct restore rs = {g, r, ts_ms};
     struct err e = {0};
-    if (matcher_init(&m[0], MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT(ALERT_FOR_STATE_METRIC),
-                     &e) != 0)
-        return;
-    if (matcher_init(&m[1], MATCH_EQ, STRV_LIT("alertname"), strv_c(d->name), &e) != 0) {
-        matcher_fini(&m[0]);
-        return;
-    }
-    struct storage_set *set = NULL;
-    if (storage_select(env->storage, m, 2, ts_ms - env->outage_tolerance_ms, ts_ms, &set, &e) ==
-        0) {
-        while (storage_set_next(set)) {
-            const struct label *ls;
-            size_t n;
-            storage_set_labels(set, &ls, &n);
-            struct label key[128];
-            size_t k = 0;
-            for (size_t i = 0; i < n && k < 128; i++)
-                if (!strv_eq_c(ls[i].name, LABEL_METRIC_NAME))
-                    key[k++] = ls[i];
-            struct alert *a = alert_set_find(&r->alerts, key, k);
-            const struct sample *s;
-            size_t ns;
-            if (a == NULL || storage_set_samples(set, &s, &ns, &e) != 0 || ns == 0)
-                continue;
-            union {
-                double d;
-                uint64_t u;
-            } last = {.d = s[ns - 1].v};
-            if (last.u == STALE_NAN_BITS || !(last.d > 0))
-                continue;
-            int64_t down_ms = s[ns - 1].t_ms / 1000 * 1000;
-            int64_t restored = (int64_t)last.d * 1000;
-            int64_t remaining = hold - (down_ms - restored);
-            if (remaining <= 0) {
-                /* was firing: the next evaluation fires it again */
-            } else if (remaining < env->for_grace_period_ms) {
-                restored = ts_ms + env->for_grace_period_ms - hold;
-            } else {
-                restored += ts_ms - down_ms;
-            }
-            a->active_at_ms = restored;
-        }
-        storage_set_free(set);
-    }
-    matcher_fini(&m[0]);
-    matcher_fini(&m[1]);
+    evaluator_for_state(env->eval, d->name, ts_ms - env->outage_tolerance_ms, ts_ms,
+                        g->loop_started ? stopping : NULL, g, restore_series, &rs, &e);
 }
 
 void group_restore(struct group *g, int64_t ts_ms)
 {
-    pthread_mutex_lock(&g->mu);
-    for (size_t i = 0; i < g->nrules; i++) {
+    for (size_t i = 0; i < g->nrules; i++)
         restore_rule(g, &g->rules[i], ts_ms);
+    pthread_mutex_lock(&g->mu);
+    for (size_t i = 0; i < g->nrules; i++)
         g->rules[i].restored = true;
-    }
     pthread_mutex_unlock(&g->mu);
 }
 

@@ -2,7 +2,8 @@
  * of all of them at one timestamp. Between rulefile.h (definitions) and
  * rules.h (the manager that schedules groups and reloads files):
  *
- *   query_instant(expr, t - query_offset)    the engine of /api/v1/query
+ *   evaluator_instant(expr, t - query_offset)   the local PromQL engine, or
+ *                                               the query_backend (evaluator.h)
  *     → recording rule: rename to `record`, add labels → pipeline_append()
  *     → alerting rule:  labels/annotations expanded → alert.h's state →
  *                       ALERTS / ALERTS_FOR_STATE → pipeline_append(),
@@ -30,10 +31,12 @@
 struct storage;
 struct pipeline;
 struct notifier;
+struct evaluator;
 
 /* What every group of a manager shares; owned by the manager. */
 struct group_env {
-    struct storage *storage;
+    struct storage *storage;     /* local storage; NULL with `storage: none` */
+    struct evaluator *eval;      /* what evaluates the rules (evaluator.h); borrowed, required */
     struct pipeline *pipeline;
     struct notifier *notifier; /* NULL = alerts are not sent */
     struct query_opts query;
@@ -105,7 +108,9 @@ int group_new(struct group **out, const struct rule_group_def *def, const struct
 void group_eval(struct group *g, int64_t ts_ms);
 
 /* Restore the for state of every alerting rule from ALERTS_FOR_STATE, as
- * Prometheus' RestoreForState at ts_ms, and mark the rules restored. */
+ * Prometheus' RestoreForState at ts_ms, read through the evaluator (local
+ * storage or the query_backend), and mark the rules restored. Takes mu
+ * only to change an alert, not while reading. */
 void group_restore(struct group *g, int64_t ts_ms);
 
 /* Prometheus' evaluation time for a group: interval-aligned, offset by a

@@ -14,6 +14,7 @@
 #include "core/selfmetrics.h"
 #include "core/time.h"
 #include "rules/backfill.h"
+#include "rules/evaluator.h"
 
 int rules_new(struct rules **out, const struct group_env *env)
 {
@@ -137,7 +138,8 @@ int rules_reload(struct rules *r, const struct group_env *env, const char *const
                 kept[j] = true;
                 break;
             }
-    for (size_t i = 0; i < ng; i++)
+    bool can_backfill = evaluator_is_local(r->env.eval); /* not through a query_backend */
+    for (size_t i = 0; can_backfill && i < ng; i++)
         for (size_t k = 0; groups[i]->def->backfill && k < groups[i]->nrules; k++) {
             struct rule_state *rs = &groups[i]->rules[k];
             if (rs->def->kind == RULE_RECORD && !rs->carried && rs->backfill == NULL)

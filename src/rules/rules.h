@@ -11,7 +11,9 @@
  * and the series of groups that are gone get staleness markers.
  *
  * Ownership: the manager owns files and groups; the environment's storage,
- * pipeline and notifier are borrowed and must outlive rules_free().
+ * evaluator (evaluator.h), pipeline and notifier are borrowed and must
+ * outlive rules_free(). With a query_backend evaluator, `backfill: true`
+ * marks nothing pending and rules_backfill() is refused (backfill.h).
  * Thread: rules_load() from one thread at a time (the wiring's); readers
  * take rules_lock() and then a group's mu for its state.
  */

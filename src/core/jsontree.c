@@ -1,12 +1,17 @@
-/* jsontree.c: a small JSON tree reader for what the CLI reads back from a
- * server (query answers, error bodies): objects, arrays, strings (escapes
- * decoded, \uXXXX and surrogate pairs to UTF-8), numbers and literals kept
- * as their text. Every node and string lives in the caller's arena.
+/* jsontree.c: a small JSON tree reader (jsontree.h) for answers read back
+ * from a server: the CLI's query and import answers and error bodies, and
+ * the rules' query_backend answers (rules/backend_answer.c). Objects,
+ * arrays, strings (escapes decoded, \uXXXX and surrogate pairs to UTF-8),
+ * numbers (JSON's grammar, checked) and literals kept as their text. Every
+ * node and string lives in the caller's arena. Never reads at or past the
+ * end of the input.
  */
+#include "core/jsontree.h"
+
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "core/arena.h"
 
 struct jp {
@@ -113,6 +118,37 @@ static const char *jstring(struct jp *j, size_t *len)
     return out;
 }
 
+/* JSON's number grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)? */
+static bool is_number(const char *p)
+{
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return false;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return *p == 0;
+}
+
 static struct jv *jvalue(struct jp *j)
 {
     ws(j);
@@ -175,9 +211,14 @@ static struct jv *jvalue(struct jp *j)
         if (t == NULL || v->n == 0)
             return NULL;
         v->s = t;
-        v->t = strcmp(t, "null") == 0 ? JV_NULL
-               : strcmp(t, "true") == 0 || strcmp(t, "false") == 0 ? JV_BOOL
-                                                                  : JV_NUM;
+        if (strcmp(t, "null") == 0)
+            v->t = JV_NULL;
+        else if (strcmp(t, "true") == 0 || strcmp(t, "false") == 0)
+            v->t = JV_BOOL;
+        else if (is_number(t))
+            v->t = JV_NUM;
+        else
+            return NULL;
     }
     j->depth--;
     return v;
