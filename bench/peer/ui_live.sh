@@ -68,10 +68,11 @@ sleep 5
 c2=$(cpu); t2=$(date +%s.%N)
 sleep "$SECS"
 c3=$(cpu); t3=$(date +%s.%N); r3=$(rss)
+# While the clients are still connected (a feed left without viewers is freed).
+feeds=$(curl -fsS "$URL/metrics" | awk '$1 == "tide_stream_feeds" {print $2}')
 wait "$CL"
 kill "$FLEET" 2>/dev/null || true
 wait "$FLEET" 2>/dev/null || true
-feeds=$(curl -fsS "$URL/metrics" | awk '$1 == "tide_stream_feeds" {print $2}')
 
 python3 - "$WORK/stamps" "$WORK/clients.json" <<PY
 import json, sys
