@@ -563,6 +563,9 @@ static void *engine_main(void *arg)
 
     pthread_mutex_lock(&eng->mu);
     while (!eng->stop) {
+        /* Ended polls leave first, so a conn polled again by run_commands
+         * is never in the array twice. */
+        busy_compact(eng);
         if (eng->cmds) {
             eng->cmds = false;
             run_commands(eng);
@@ -570,7 +573,6 @@ static void *engine_main(void *arg)
         pthread_mutex_unlock(&eng->mu);
 
         /* Wait for answers, a timeout of some request, or a command. */
-        busy_compact(eng);
         struct snmp_conn **busy = eng->busy;
         size_t nb = eng->nbusy;
         if (mem_grow((void **)&pfd, &cap_pfd, nb + 1, sizeof *pfd) == 0) {

@@ -635,7 +635,11 @@ static void async_done(void *token, int rc, const struct err *e)
     else
         m->done_head = t;
     m->done_tail = t;
-    pthread_cond_broadcast(&m->cv);
+    /* One worker is enough: every worker looks at the done queue before it
+     * waits, so a queued run is never missed, and waking all of them for
+     * each answer (a thousand a minute on a large fleet) only makes them
+     * rescan the table and sleep again. */
+    pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
 }
 
