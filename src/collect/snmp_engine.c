@@ -11,7 +11,14 @@
  * outstanding (devices dislike floods); many conns run side by side.
  *
  * Threads: snmp_conn_new / _poll / _free run on any thread and only touch
- * the fields marked "mu", waking the engine through a pipe. Every net-snmp
+ * the fields marked "mu", raising `cmds` and waking the engine through a
+ * pipe. The engine walks its list of conns only when `cmds` is up, and
+ * otherwise works on its own array of the conns with a poll in flight, so
+ * an answer costs O(polls in flight), not O(devices).
+ *
+ * Memory: a conn holds its varbinds (arena, array) only while its poll is
+ * in flight; finish() releases them after the done callback, so a fleet's
+ * scratch is that of the polls in flight, not one poll's worth per device. Every net-snmp
  * call happens on the engine thread: net-snmp's USM user list and engine-ID
  * cache are process globals without locks. The done callback runs on the
  * engine thread, inside net-snmp's read or timeout processing.
@@ -73,7 +80,14 @@ struct snmp_engine {
     pthread_cond_t closed;   /* a conn was closed by the engine */
     int wake[2];             /* pipe: any change under mu */
     struct snmp_conn *conns; /* mu */
+    bool cmds;               /* mu: a conn wants a poll or a close: walk `conns` */
     bool stop;               /* mu */
+
+    /* The engine thread only: the conns with a poll in flight (busy, with a
+     * session). A conn leaves it when its poll ends and before it is closed,
+     * so no pointer here outlives its conn. */
+    struct snmp_conn **busy;
+    size_t nbusy, cap_busy;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -125,6 +139,11 @@ static void finish(struct snmp_conn *c, int rc, const struct err *e)
     snmp_done_fn *done = c->done;
     void *ctx = c->done_ctx;
     done(ctx, rc, e, &res);
+    /* The result was the callback's only; give its memory back. */
+    arena_fini(&c->arena);
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
 }
 
 static void fail(struct snmp_conn *c, int rc, const char *fmt, ...)
@@ -453,7 +472,7 @@ static int open_session(struct snmp_conn *c)
 
 static void begin_poll(struct snmp_conn *c)
 {
-    arena_reset(&c->arena);
+    arena_fini(&c->arena);
     c->n = 0;
     c->pdus = 0;
     c->step = 0;
@@ -479,11 +498,64 @@ static void shutdown_conn(struct snmp_conn *c)
 
 /* ---- the engine thread ---- */
 
+/* Drop c from the engine's busy array (before c is closed and freed). */
+static void busy_remove(struct snmp_engine *eng, struct snmp_conn *c)
+{
+    for (size_t i = 0; i < eng->nbusy; i++)
+        if (eng->busy[i] == c) {
+            eng->busy[i] = eng->busy[--eng->nbusy];
+            return;
+        }
+}
+
+/* Walk the conns for closes and new polls. mu held on entry and exit
+ * (dropped around net-snmp calls). */
+static void run_commands(struct snmp_engine *eng)
+{
+    for (struct snmp_conn **pp = &eng->conns; *pp;) {
+        struct snmp_conn *c = *pp;
+        if (c->want_close) {
+            *pp = c->next;
+            pthread_mutex_unlock(&eng->mu);
+            busy_remove(eng, c);
+            shutdown_conn(c);
+            pthread_mutex_lock(&eng->mu);
+            c->closed = true;
+            pthread_cond_broadcast(&eng->closed);
+            continue;
+        }
+        if (c->want_poll && c->busy) {
+            eng->cmds = true; /* the previous poll first: look again later */
+        } else if (c->want_poll) {
+            if (mem_grow((void **)&eng->busy, &eng->cap_busy, eng->nbusy + 1, sizeof *eng->busy) !=
+                0) {
+                eng->cmds = true; /* no room to track it yet: retry */
+            } else {
+                c->want_poll = false;
+                pthread_mutex_unlock(&eng->mu);
+                begin_poll(c);
+                if (c->busy && c->sess)
+                    eng->busy[eng->nbusy++] = c;
+                pthread_mutex_lock(&eng->mu);
+            }
+        }
+        pp = &c->next;
+    }
+}
+
+/* Keep in the busy array only the conns whose poll is still in flight. */
+static void busy_compact(struct snmp_engine *eng)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < eng->nbusy; i++)
+        if (eng->busy[i]->busy && eng->busy[i]->sess)
+            eng->busy[k++] = eng->busy[i];
+    eng->nbusy = k;
+}
+
 static void *engine_main(void *arg)
 {
     struct snmp_engine *eng = arg;
-    struct snmp_conn **busy = NULL;
-    size_t cap_busy = 0;
     struct pollfd *pfd = NULL;
     size_t cap_pfd = 0;
     netsnmp_large_fd_set lfs;
@@ -491,36 +563,18 @@ static void *engine_main(void *arg)
 
     pthread_mutex_lock(&eng->mu);
     while (!eng->stop) {
-        /* Commands: closes and new polls. */
-        for (struct snmp_conn **pp = &eng->conns; *pp;) {
-            struct snmp_conn *c = *pp;
-            if (c->want_close) {
-                *pp = c->next;
-                pthread_mutex_unlock(&eng->mu);
-                shutdown_conn(c);
-                pthread_mutex_lock(&eng->mu);
-                c->closed = true;
-                pthread_cond_broadcast(&eng->closed);
-                continue;
-            }
-            if (c->want_poll && !c->busy) {
-                c->want_poll = false;
-                pthread_mutex_unlock(&eng->mu);
-                begin_poll(c);
-                pthread_mutex_lock(&eng->mu);
-            }
-            pp = &c->next;
+        /* Ended polls leave first, so a conn polled again by run_commands
+         * is never in the array twice. */
+        busy_compact(eng);
+        if (eng->cmds) {
+            eng->cmds = false;
+            run_commands(eng);
         }
-        size_t nb = 0;
-        for (struct snmp_conn *c = eng->conns; c; c = c->next)
-            if (c->busy && c->sess) {
-                if (mem_grow((void **)&busy, &cap_busy, nb + 1, sizeof *busy) != 0)
-                    break;
-                busy[nb++] = c;
-            }
         pthread_mutex_unlock(&eng->mu);
 
         /* Wait for answers, a timeout of some request, or a command. */
+        struct snmp_conn **busy = eng->busy;
+        size_t nb = eng->nbusy;
         if (mem_grow((void **)&pfd, &cap_pfd, nb + 1, sizeof *pfd) == 0) {
             pfd[0] = (struct pollfd){.fd = eng->wake[0], .events = POLLIN};
             struct timeval tv = {1, 0};
@@ -542,6 +596,8 @@ static void *engine_main(void *arg)
                 while (read(eng->wake[0], buf, sizeof buf) > 0)
                     ;
             }
+            /* Callbacks end polls but never start or close one (those wait
+             * for run_commands), so busy[0..nb) stays valid through here. */
             for (size_t i = 0; n > 0 && i < nb; i++) {
                 if (!(pfd[i + 1].revents & (POLLIN | POLLERR)) || busy[i]->sess == NULL)
                     continue;
@@ -561,10 +617,10 @@ static void *engine_main(void *arg)
         c->closed = true;
     }
     eng->conns = NULL;
+    eng->nbusy = 0;
     pthread_cond_broadcast(&eng->closed);
     pthread_mutex_unlock(&eng->mu);
     netsnmp_large_fd_set_cleanup(&lfs);
-    free(busy);
     free(pfd);
     return NULL;
 }
@@ -609,6 +665,7 @@ void snmp_engine_free(struct snmp_engine *eng)
     close(eng->wake[1]);
     pthread_mutex_destroy(&eng->mu);
     pthread_cond_destroy(&eng->closed);
+    free(eng->busy);
     free(eng);
 }
 
@@ -654,6 +711,7 @@ int snmp_conn_poll(struct snmp_conn *c, const struct snmp_request *req, snmp_don
         c->done = done;
         c->done_ctx = ctx;
         c->want_poll = true;
+        eng->cmds = true;
     }
     pthread_mutex_unlock(&eng->mu);
     if (rc == 0)
@@ -669,6 +727,7 @@ void snmp_conn_free(struct snmp_conn *c)
     pthread_mutex_lock(&eng->mu);
     if (!c->closed) {
         c->want_close = true;
+        eng->cmds = true;
         pthread_mutex_unlock(&eng->mu);
         wake(eng);
         pthread_mutex_lock(&eng->mu);

@@ -2,9 +2,12 @@
  * (snmp.h), the step between the engine and the targets manager's batch.
  *
  * The result is sorted by OID, so a column is a contiguous run found by
- * binary search, and a row of another column (a lookup, a fallback) is one
- * exact search: O((rows × columns) log n) per poll, no hashing, no copies
- * beyond the label strings the batch keeps.
+ * binary search, and a row of another column (a fallback) is one exact
+ * search: O((rows × columns) log n) per poll, no hashing, no copies beyond
+ * the label strings the batch keeps. A lookup column is read in the order
+ * of the metric's rows, so each lookup keeps a cursor (the entry after its
+ * last hit) and tries it before searching: O(1) per row when the columns
+ * share their rows, as an ifTable's do.
  *
  * Per indexed metric, per row of its column with a numeric value: labels
  * __name__, <index>=<row suffix, dotted> and every lookup on that index
@@ -17,6 +20,7 @@
 #include "collect/snmp.h"
 
 #define TEXT_MAX 1024 /* bytes of a label value read from a device */
+#define CURSORS 16    /* lookups with a cursor; more are searched each time */
 
 void snmp_module_request(const struct snmp_module *m, int max_repetitions, struct snmp_request *out)
 {
@@ -41,19 +45,32 @@ static size_t lower(const struct snmp_result *r, const uint32_t *o, size_t on)
     return lo;
 }
 
-/* The varbind at column.suffix, NULL when absent. */
-static const struct snmp_vb *at(const struct snmp_result *r, const struct snmp_oid *col,
-                                const uint32_t *suffix, size_t sn)
+/* The varbind at column.suffix, NULL when absent. `cursor` (NULL = none)
+ * is the index to try first; it is left just past the answer, or at the
+ * place the row would be. */
+static const struct snmp_vb *at_from(const struct snmp_result *r, const struct snmp_oid *col,
+                                     const uint32_t *suffix, size_t sn, size_t *cursor)
 {
     uint32_t key[SNMP_OID_MAX * 2];
     if (col->n + sn > sizeof key / sizeof key[0])
         return NULL;
     memcpy(key, col->v, col->n * sizeof *key);
     memcpy(key + col->n, suffix, sn * sizeof *key);
-    size_t i = lower(r, key, col->n + sn);
-    if (i < r->n && snmp_oid_cmp(r->v[i].oid, r->v[i].oid_n, key, col->n + sn) == 0)
-        return &r->v[i];
-    return NULL;
+    size_t kn = col->n + sn;
+    if (cursor && *cursor < r->n &&
+        snmp_oid_cmp(r->v[*cursor].oid, r->v[*cursor].oid_n, key, kn) == 0)
+        return &r->v[(*cursor)++];
+    size_t i = lower(r, key, kn);
+    bool hit = i < r->n && snmp_oid_cmp(r->v[i].oid, r->v[i].oid_n, key, kn) == 0;
+    if (cursor)
+        *cursor = hit ? i + 1 : i;
+    return hit ? &r->v[i] : NULL;
+}
+
+static const struct snmp_vb *at(const struct snmp_result *r, const struct snmp_oid *col,
+                                const uint32_t *suffix, size_t sn)
+{
+    return at_from(r, col, suffix, sn, NULL);
 }
 
 static int label(struct batch *b, const char *name, const char *value, size_t n)
@@ -71,10 +88,11 @@ static int label_from(struct batch *b, const char *name, const struct snmp_vb *v
     return n > 0 ? label(b, name, text, n) : 0;
 }
 
-/* One series: name, index row (NULL for a scalar), lookups, value. */
+/* One series: name, index row (NULL for a scalar), lookups, value.
+ * cursor[i] is lookup i's cursor (i < CURSORS), NULL for none. */
 static int emit(const struct snmp_module *m, const struct snmp_metric *mt,
                 const struct snmp_result *r, const uint32_t *suffix, size_t sn, int64_t now_ms,
-                double v, struct batch *out)
+                double v, size_t *cursor, struct batch *out)
 {
     int rc = batch_begin_series(out);
     if (rc == 0)
@@ -86,7 +104,9 @@ static int emit(const struct snmp_module *m, const struct snmp_metric *mt,
         for (size_t i = 0; rc == 0 && i < m->nlookups; i++) {
             const struct snmp_lookup *l = &m->lookups[i];
             if (strcmp(l->index, mt->index) == 0 && strcmp(l->label, mt->index) != 0)
-                rc = label_from(out, l->label, at(r, &l->oid, suffix, sn));
+                rc = label_from(
+                    out, l->label,
+                    at_from(r, &l->oid, suffix, sn, cursor && i < CURSORS ? &cursor[i] : NULL));
         }
     }
     if (rc == 0 && mt->type == SNMP_INFO) {
@@ -118,13 +138,14 @@ static int render_metric(const struct snmp_module *m, const struct snmp_metric *
             bool any = false;
             for (size_t i = 0; i < mt->nlabels; i++)
                 any |= at(r, &mt->labels[i].oid, zero, 1) != NULL;
-            return any ? emit(m, mt, r, NULL, 0, now_ms, 1, out) : 0;
+            return any ? emit(m, mt, r, NULL, 0, now_ms, 1, NULL, out) : 0;
         }
         const struct snmp_vb *vb = at(r, &mt->oid, zero, 1);
         if (vb == NULL || snmp_value_number(vb, &v) != 0)
             return 0;
-        return emit(m, mt, r, NULL, 0, now_ms, v, out);
+        return emit(m, mt, r, NULL, 0, now_ms, v, NULL, out);
     }
+    size_t cursor[CURSORS] = {0};
     const struct snmp_oid *col = mt->type == SNMP_INFO ? &mt->labels[0].oid : &mt->oid;
     for (size_t i = lower(r, col->v, col->n); i < r->n; i++) {
         const struct snmp_vb *vb = &r->v[i];
@@ -134,7 +155,7 @@ static int render_metric(const struct snmp_module *m, const struct snmp_metric *
             v = 1;
         else if (snmp_value_number(vb, &v) != 0)
             continue;
-        rc = emit(m, mt, r, vb->oid + col->n, vb->oid_n - col->n, now_ms, v, out);
+        rc = emit(m, mt, r, vb->oid + col->n, vb->oid_n - col->n, now_ms, v, cursor, out);
         if (rc < 0)
             return rc;
         n += rc;
@@ -150,7 +171,7 @@ static int render_metric(const struct snmp_module *m, const struct snmp_metric *
         const struct snmp_vb *p = at(r, col, vb->oid + fb->n, vb->oid_n - fb->n);
         if ((p != NULL && snmp_value_number(p, &pv) == 0) || snmp_value_number(vb, &v) != 0)
             continue;
-        rc = emit(m, mt, r, vb->oid + fb->n, vb->oid_n - fb->n, now_ms, v, out);
+        rc = emit(m, mt, r, vb->oid + fb->n, vb->oid_n - fb->n, now_ms, v, cursor, out);
         if (rc < 0)
             return rc;
         n += rc;

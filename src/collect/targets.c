@@ -14,7 +14,9 @@
  * the outcome and queues the target on `done_head` (a FIFO under mu); the
  * first free worker takes it from there and delivers it with its own
  * scratch batches, exactly as a synchronous run, so the kind's thread never
- * waits for storage. The run's raw batch is the target's own (`araw`).
+ * waits for storage. The run's raw batch is the target's own (`araw`); its
+ * memory is given back after delivery, so a fleet of idle targets holds no
+ * collected series beyond the record of their last delivery (`last`).
  *
  * Dispatch is a linear scan for the earliest due runnable target: O(targets)
  * per run, which for the fleets this is built for (thousands of targets at
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "collect/label_sets.h"
 #include "core/buf.h"
 #include "core/fs.h"
 #include "core/hash.h"
@@ -75,8 +78,8 @@ struct target {
     struct target *done_next; /* mu: the done queue */
 
     /* The running worker only (or the remover once the target is idle). */
-    struct batch last;   /* one series per label set of the last delivery */
-    uint64_t *last_hash; /* sorted hashes of those label sets */
+    struct label_sets last; /* one set per series of the last delivery */
+    uint64_t *last_hash;    /* sorted hashes of those label sets */
     size_t nlast_hash, cap_last_hash;
 };
 
@@ -190,7 +193,7 @@ static void target_free(struct target *t)
     free(t->module);
     free(t->labels);
     free(t->label_bytes);
-    batch_fini(&t->last);
+    label_sets_fini(&t->last);
     batch_fini(&t->araw);
     free(t->last_hash);
     free(t);
@@ -309,7 +312,7 @@ int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
     t->serial = s->serial;
     t->interval_ms = s->interval_ms;
     t->enabled = !s->disabled;
-    batch_init(&t->last);
+    label_sets_init(&t->last);
     batch_init(&t->araw);
     if (oom || copy_labels(t, s) != 0) {
         target_free(t);
@@ -377,18 +380,22 @@ static uint64_t series_hash(const struct batch *b, size_t i)
     return labels_hash(series_labels(b, i), b->series[i].nlabels);
 }
 
-/* Append series i of `from` to `to` with one sample (t_ms, v); labels are
- * copied into `to`'s arena. */
-static int copy_series(struct batch *to, const struct batch *from, size_t i, int64_t t_ms, double v)
+/* Append set i of t->last to `to` with one sample (t_ms, v); labels are
+ * copied into `to`'s arena. *scratch (room *cap) holds the decoded set. */
+static int copy_last(struct batch *to, const struct target *t, size_t i, int64_t t_ms, double v,
+                     struct label **scratch, size_t *cap)
 {
-    const struct batch_series *s = &from->series[i];
-    int rc = batch_begin_series(to);
-    for (uint32_t j = 0; rc == 0 && j < s->nlabels; j++) {
-        const struct label *l = &from->labels[s->label_off + j];
-        char *n = batch_strdup(to, l->name.p, l->name.n);
+    size_t n = 0;
+    int rc = label_sets_get(&t->last, i, scratch, cap, &n);
+    if (rc != 0)
+        return rc;
+    rc = batch_begin_series(to);
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        const struct label *l = &(*scratch)[j];
+        char *nm = batch_strdup(to, l->name.p, l->name.n);
         char *val = batch_strdup(to, l->value.p, l->value.n);
-        rc = n && val
-                 ? batch_add_label(to, (struct strv){n, l->name.n}, (struct strv){val, l->value.n})
+        rc = nm && val
+                 ? batch_add_label(to, (struct strv){nm, l->name.n}, (struct strv){val, l->value.n})
                  : -ENOMEM;
     }
     if (rc == 0)
@@ -398,6 +405,12 @@ static int copy_series(struct batch *to, const struct batch *from, size_t i, int
     if (rc != 0)
         batch_abort_series(to);
     return rc;
+}
+
+/* Remember series i of `from` (its labels and hash) in t->last. */
+static int remember_series(struct target *t, const struct batch *from, size_t i, uint64_t hash)
+{
+    return label_sets_add(&t->last, series_labels(from, i), from->series[i].nlabels, hash);
 }
 
 static double stale_nan(void)
@@ -414,12 +427,15 @@ static size_t add_stale(struct target *t, struct batch *out, const uint64_t *cur
                         int64_t now_ms)
 {
     size_t n = 0;
-    for (size_t i = 0; i < t->last.nseries; i++) {
-        if (ncur > 0 && sorted_has(cur, ncur, series_hash(&t->last, i)))
+    struct label *scratch = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < t->last.n; i++) {
+        if (ncur > 0 && sorted_has(cur, ncur, label_sets_hash(&t->last, i)))
             continue;
-        if (copy_series(out, &t->last, i, now_ms, stale_nan()) == 0)
+        if (copy_last(out, t, i, now_ms, stale_nan(), &scratch, &cap) == 0)
             n++;
     }
+    free(scratch);
     return n;
 }
 
@@ -433,15 +449,15 @@ static void remember(struct target *t, const struct batch *out, size_t nseries,
         return; /* the same series as last time: nothing to copy */
     if (mem_grow((void **)&t->last_hash, &t->cap_last_hash, nhash, sizeof *hash) != 0) {
         t->nlast_hash = 0;
-        batch_reset(&t->last);
+        label_sets_reset(&t->last);
         return;
     }
     if (nhash > 0)
         memcpy(t->last_hash, hash, nhash * sizeof *hash);
     t->nlast_hash = nhash;
-    batch_reset(&t->last);
+    label_sets_reset(&t->last);
     for (size_t i = 0; i < nseries; i++)
-        if (copy_series(&t->last, out, i, 0, 0) != 0)
+        if (remember_series(t, out, i, series_hash(out, i)) != 0)
             break;
 }
 
@@ -458,7 +474,7 @@ static void remember_union(struct target *t, const struct batch *out, size_t nse
         if (seen)
             continue;
         if (mem_grow((void **)&t->last_hash, &t->cap_last_hash, t->nlast_hash + 1, sizeof h) != 0 ||
-            copy_series(&t->last, out, i, 0, 0) != 0)
+            remember_series(t, out, i, h) != 0)
             break;
         t->last_hash[t->nlast_hash++] = h;
     }
@@ -570,8 +586,12 @@ static void deliver(struct targets *m, struct worker *w, struct target *t, struc
         if (t->kind->ops->partial_runs) {
             remember_union(t, out, nfresh);
         } else {
-            /* With nothing collected every last series goes stale (n = 0 = all). */
-            r->stale = add_stale(t, out, w->hash, nh, now_ms);
+            /* With nothing collected every last series goes stale (n = 0 = all).
+             * The same distinct label sets as last time: none goes stale, and
+             * the per-series look-ups can be skipped. */
+            bool same = nh > 0 && nh == t->nlast_hash &&
+                        memcmp(w->hash, t->last_hash, nh * sizeof *w->hash) == 0;
+            r->stale = same ? 0 : add_stale(t, out, w->hash, nh, now_ms);
             remember(t, out, nfresh, w->hash, nh);
         }
     }
@@ -617,7 +637,11 @@ static void async_done(void *token, int rc, const struct err *e)
     else
         m->done_head = t;
     m->done_tail = t;
-    pthread_cond_broadcast(&m->cv);
+    /* One worker is enough: every worker looks at the done queue before it
+     * waits, so a queued run is never missed, and waking all of them for
+     * each answer (a thousand a minute on a large fleet) only makes them
+     * rescan the table and sleep again. */
+    pthread_cond_signal(&m->cv);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -625,7 +649,7 @@ static void async_done(void *token, int rc, const struct err *e)
  * target was removed or disabled. Its run state must be ours. */
 static uint64_t stale_all(struct targets *m, struct target *t)
 {
-    if (t->last.nseries == 0)
+    if (t->last.n == 0)
         return 0;
     struct batch b;
     batch_init(&b);
@@ -634,7 +658,7 @@ static uint64_t stale_all(struct targets *m, struct target *t)
     if (n > 0 && m->o.sink(m->o.sink_ctx, &b, &e) < 0)
         n = 0;
     batch_fini(&b);
-    batch_reset(&t->last);
+    label_sets_reset(&t->last);
     t->nlast_hash = 0;
     return n;
 }
@@ -861,6 +885,8 @@ static void deliver_async(struct targets *m, struct worker *w)
     int64_t start_ns = t->last_start_ns;
     pthread_mutex_unlock(&m->mu);
     deliver(m, w, t, &t->araw, t->async_now_ms, start_ns, &r);
+    batch_fini(&t->araw);
+    batch_init(&t->araw);
     if (r.rc < 0 && m->o.on_error)
         m->o.on_error(m->o.err_ctx, t->kind->ops->name, t->name, r.rc, &r.e);
     pthread_mutex_lock(&m->mu);
