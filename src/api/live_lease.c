@@ -149,9 +149,11 @@ static void note_in_force(struct live_lease *l, const struct host *h, int64_t mo
     }
 }
 
-/* The fastest display interval of h in force or in its grace (lapsed less
- * than one storage interval ago), 0 = none; *until_ns its lease's end. */
-static int64_t fastest_grace(const struct host *h, int64_t mono_ns, int64_t *until_ns)
+/* The fastest display interval of h faster than its storage interval whose
+ * lease is in force or lapsed less than grace_ns ago, 0 = none; *until_ns
+ * its lease's end. */
+static int64_t fastest_in_force(const struct host *h, int64_t mono_ns, int64_t grace_ns,
+                                int64_t *until_ns)
 {
     int64_t best = 0;
     *until_ns = 0;
@@ -160,7 +162,7 @@ static int64_t fastest_grace(const struct host *h, int64_t mono_ns, int64_t *unt
     for (size_t r = 0; r < LIVE_LEASE_MAX_RATES; r++) {
         const struct rate *x = &h->rates[r];
         if (x->display_ms <= 0 || x->display_ms >= h->storage_ms ||
-            x->until_ns + h->storage_ms * 1000000 <= mono_ns)
+            x->until_ns + grace_ns <= mono_ns)
             continue;
         if (best == 0 || x->display_ms < best) {
             best = x->display_ms;
@@ -244,8 +246,10 @@ int live_lease_report(struct live_lease *l, const char *host, int64_t storage_ms
     return rc;
 }
 
-bool live_lease_get(struct live_lease *l, struct strv host, int64_t mono_ns,
-                    struct live_lease_state *out)
+/* live_lease_get() (grace: false) and live_lease_split() (grace: one
+ * storage interval past the lease). */
+static bool lookup(struct live_lease *l, struct strv host, int64_t mono_ns, bool grace,
+                   struct live_lease_state *out)
 {
     if (!live_lease_any(l, mono_ns) || host.n == 0)
         return false;
@@ -254,8 +258,8 @@ bool live_lease_get(struct live_lease *l, struct strv host, int64_t mono_ns,
     bool on = false;
     if (h != NULL) {
         int64_t until = 0;
-        int64_t d = fastest(h, mono_ns, &until);
-        if (d > 0 && h->storage_ms > 0 && d < h->storage_ms) {
+        int64_t d = fastest_in_force(h, mono_ns, grace ? h->storage_ms * 1000000 : 0, &until);
+        if (d > 0) {
             *out = (struct live_lease_state){
                 .display_ms = d, .storage_ms = h->storage_ms, .until_ns = until};
             on = true;
@@ -265,25 +269,16 @@ bool live_lease_get(struct live_lease *l, struct strv host, int64_t mono_ns,
     return on;
 }
 
+bool live_lease_get(struct live_lease *l, struct strv host, int64_t mono_ns,
+                    struct live_lease_state *out)
+{
+    return lookup(l, host, mono_ns, false, out);
+}
+
 bool live_lease_split(struct live_lease *l, struct strv host, int64_t mono_ns,
                       struct live_lease_state *out)
 {
-    if (!live_lease_any(l, mono_ns) || host.n == 0)
-        return false;
-    pthread_mutex_lock(&l->mu);
-    struct host *h = find(l, host.p, host.n);
-    bool on = false;
-    if (h != NULL) {
-        int64_t until = 0;
-        int64_t d = fastest_grace(h, mono_ns, &until);
-        if (d > 0) {
-            *out = (struct live_lease_state){
-                .display_ms = d, .storage_ms = h->storage_ms, .until_ns = until};
-            on = true;
-        }
-    }
-    pthread_mutex_unlock(&l->mu);
-    return on;
+    return lookup(l, host, mono_ns, true, out);
 }
 
 bool live_lease_any(struct live_lease *l, int64_t mono_ns)
@@ -298,8 +293,7 @@ void live_lease_counts(struct live_lease *l, int64_t mono_ns, size_t *active, ui
     for (size_t i = 0; i < LIVE_LEASE_MAX_HOSTS; i++) {
         struct host *h = &l->hosts[i];
         int64_t until;
-        int64_t d = h->len ? fastest(h, mono_ns, &until) : 0;
-        if (d > 0 && h->storage_ms > 0 && d < h->storage_ms)
+        if (h->len && fastest_in_force(h, mono_ns, 0, &until) > 0)
             n++;
     }
     *active = n;

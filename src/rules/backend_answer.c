@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/jsontree.h"
+#include "core/time.h"
 #include "model/labels.h"
 
 #define ERROR_BODY_SHOWN 120 /* bytes of a non-JSON error body put in the message */
@@ -40,48 +41,13 @@ static int malformed(struct err *e, const char *what)
     return ERR_SET(e, TIDE_EPARSE, "query_backend: malformed answer: %s", what);
 }
 
-/* Seconds with up to three decimals ("1435781451.781", "-1.5", "7") to
- * milliseconds, exactly; other number forms through strtod, rounded. */
+/* A JSON number of Unix seconds ("1435781451.781") to milliseconds, as the
+ * API reads its own time parameters (core/time.h). */
 static int read_time(const struct jv *v, int64_t *t_ms)
 {
     if (v == NULL || v->t != JV_NUM)
         return -1;
-    const char *p = v->s;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    if (*p < '0' || *p > '9')
-        return -1;
-    int64_t s = 0;
-    int digits = 0;
-    while (*p >= '0' && *p <= '9' && digits < 15) {
-        s = s * 10 + (*p++ - '0');
-        digits++;
-    }
-    int64_t ms = 0;
-    int scale = 100;
-    if (*p == '.') {
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9' && scale > 0) {
-            ms += (*p++ - '0') * scale;
-            scale /= 10;
-        }
-    }
-    if (*p == 0) {
-        *t_ms = neg ? -(s * 1000 + ms) : s * 1000 + ms;
-        return 0;
-    }
-    /* more digits, more decimals or an exponent: not what Prometheus or
-     * VictoriaMetrics write, but a valid JSON number */
-    char *end;
-    double d = strtod(v->s, &end);
-    if (*end != 0 || !(d > -9.2e15 && d < 9.2e15))
-        return -1;
-    double r = d * 1000;
-    *t_ms = (int64_t)(r < 0 ? r - 0.5 : r + 0.5);
-    return 0;
+    return time_parse_ms(v->s, t_ms, NULL) == 0 ? 0 : -1;
 }
 
 /* A sample value: a string as Go's strconv.FormatFloat writes it, "NaN",
