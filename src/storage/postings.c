@@ -375,7 +375,7 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Union of k sorted lists (k >= 2, `total` ids in all) in one pass rather
+/* Union of k sorted lists (k > 2, `total` ids in all) in one pass rather
  * than k pairwise merges (quadratic in k: a regex over 8 000 instances made
  * that most of a rule evaluation). Dense unions mark a bitmap of `nseries`
  * bits and read it back in order; sparse ones sort the concatenation. Ids
@@ -422,7 +422,8 @@ static int union_many(const struct postings_list **ls, size_t k, size_t total, u
 }
 
 /* Union of the postings of the values of `pn` for which m matches == want:
- * borrowed when one value matches, else built by union_many(). */
+ * borrowed when one value matches, merged when two do, else built by
+ * union_many(). */
 static int union_values(const struct postings_name *pn, const struct intern *in,
                         const struct matcher *m, bool want, uint32_t nseries, struct idset *out)
 {
@@ -452,10 +453,17 @@ static int union_values(const struct postings_name *pn, const struct intern *in,
         ls[k++] = &pv->list;
         total += pv->list.n;
     }
-    if (k == 1)
+    if (k == 1) {
         *out = (struct idset){ls[0]->ids, ls[0]->n, false};
-    else if (k > 1)
+    } else if (k == 2) { /* a|b: one merge */
+        uint32_t *ids;
+        size_t n;
+        rc = postings_union(ls[0]->ids, ls[0]->n, ls[1]->ids, ls[1]->n, &ids, &n);
+        if (rc == 0)
+            *out = (struct idset){ids, n, true};
+    } else if (k > 2) {
         rc = union_many(ls, k, total, nseries, out);
+    }
 done:
     if (ls != one)
         free(ls);
