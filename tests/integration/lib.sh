@@ -192,6 +192,35 @@ poll() {
     fail "after ${secs}s, $path: $expr does not hold; body: ${BODY:0:1500}"
 }
 
+# vm_setup: Debian's victoria-metrics for a test: VM_BIN, a free 127.0.0.1
+# VM_PORT, VM_URL, data in $WORK/vm. Missing, it fails the test
+# (scripts/deps.sh test installs it).
+vm_setup() {
+    VM_BIN=${VM_BIN:-$(command -v victoria-metrics || true)}
+    [ -n "$VM_BIN" ] || fail "victoria-metrics is not installed (scripts/deps.sh test installs it)"
+    VM_PORT=$(free_port)
+    VM_URL="http://127.0.0.1:$VM_PORT"
+}
+# vm_start [FLAG...]: start it (again, on the same data) with FLAGs added,
+# and wait for /health; VM_PID is its PID.
+vm_start() {
+    "$VM_BIN" -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
+        -loggerLevel=ERROR "$@" >>"$WORK/vm.log" 2>&1 &
+    VM_PID=$!
+    PIDS+=("$VM_PID")
+    local i
+    for i in $(seq 1 100); do
+        curl -fsS -o /dev/null --max-time 1 "$VM_URL/health" 2>/dev/null && return 0
+        kill -0 "$VM_PID" 2>/dev/null || fail "victoria-metrics exited at start"
+        sleep 0.1
+    done
+    fail "victoria-metrics did not answer /health within 10 s"
+}
+vm_stop() {
+    kill -TERM "$VM_PID"
+    wait "$VM_PID" 2>/dev/null || true
+}
+
 # export_canon MATCH [SERVER_URL]: export the series matching MATCH, in a
 # canonical text form (series sorted, samples merged and sorted, values
 # printed so NaN/±Inf compare exactly).

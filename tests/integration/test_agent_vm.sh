@@ -10,41 +10,16 @@
 #  3. crash: with VM down and a backlog on disk, the agent is killed with
 #     SIGKILL, restarted on the same queue directory, VM restarted: the
 #     backlog arrives, still without duplicates.
-# Skipped (exit 0, SKIP printed) only when victoria-metrics is not installed.
+# Needs victoria-metrics (scripts/deps.sh test installs it): missing, the test fails.
 source "$(dirname "$0")/lib.sh"
 
-VM_BIN=${VM_BIN:-$(command -v victoria-metrics || true)}
-if [ -z "$VM_BIN" ]; then
-    echo "SKIP: victoria-metrics is not installed (scripts/deps.sh test installs it)"
-    exit 0
-fi
-
-VM_PORT=$(free_port)
-VM_URL="http://127.0.0.1:$VM_PORT"
-VM_DIR="$WORK/vm"
+vm_setup
 QDIR="$WORK/queue"
 INSTANCE="it-agent-$$"
 SERIES="tide_host_info{instance=\"$INSTANCE\"}"
 WAIT_MS=3000 # --batch-max-wait: a lost record would leave a gap of ~3 s
 
-vm_start() {
-    "$VM_BIN" -storageDataPath="$VM_DIR" -httpListenAddr="127.0.0.1:$VM_PORT" \
-        -loggerLevel=ERROR >>"$WORK/vm.log" 2>&1 &
-    VM_PID=$!
-    PIDS+=("$VM_PID")
-    local i
-    for i in $(seq 1 100); do
-        curl -fsS -o /dev/null --max-time 1 "$VM_URL/health" 2>/dev/null && return 0
-        kill -0 "$VM_PID" 2>/dev/null || fail "victoria-metrics exited at start"
-        sleep 0.1
-    done
-    fail "victoria-metrics did not answer /health within 10 s"
-}
 
-vm_stop() {
-    kill -TERM "$VM_PID"
-    wait "$VM_PID" 2>/dev/null || true
-}
 
 agent_start() {
     "$TIDE" agent --remote-write-url "$VM_URL/api/v1/write" --queue-dir "$QDIR" \

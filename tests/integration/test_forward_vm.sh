@@ -16,24 +16,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$HERE/forward_lib.sh"
 
-VM_BIN=$(command -v victoria-metrics || true)
-[ -n "$VM_BIN" ] || fail "victoria-metrics is not installed (scripts/deps.sh test installs it)"
+vm_setup
 OUTAGE_S=${OUTAGE_S:-10}
-VM_PORT=$(free_port)
-VM_URL="http://127.0.0.1:$VM_PORT"
 
-vm_start() {
-    "$VM_BIN" -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
-        -search.latencyOffset=0s -loggerLevel=ERROR >>"$WORK/vm.log" 2>&1 &
-    VM_PID=$!
-    PIDS+=("$VM_PID")
-    for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null --max-time 1 "$VM_URL/health" 2>/dev/null && return 0
-        kill -0 "$VM_PID" 2>/dev/null || fail "victoria-metrics exited at start"
-        sleep 0.1
-    done
-    fail "victoria-metrics did not answer /health within 10 s"
-}
 vm_export() {
     curl -fsS "$VM_URL/internal/force_flush" >/dev/null
     curl -fsS -G --data-urlencode 'match[]=fw_test' "$VM_URL/api/v1/export" | python3 -c '
@@ -58,7 +43,7 @@ remote_write:
 YML
 
 # 1. delivery
-vm_start
+vm_start -search.latencyOffset=0s
 tide_start "$WORK/data" - --config "$WORK/tide.yml"
 write_range 0 99
 wait_delivered 300
@@ -66,8 +51,7 @@ vm_export >"$WORK/vm1.txt"
 check_once "$WORK/vm1.txt" 100
 
 # 2. outage
-kill -TERM "$VM_PID"
-wait "$VM_PID" 2>/dev/null || true
+vm_stop
 T_OUT=$(date +%s)
 write_range 100 149
 sleep $((OUTAGE_S / 2))
@@ -92,7 +76,7 @@ left=$((OUTAGE_S - ($(date +%s) - T_OUT)))
 [ "$left" -gt 0 ] && sleep "$left"
 
 # 4. back: every sample once (the 300 queued before the restart, 150 after it)
-vm_start
+vm_start -search.latencyOffset=0s
 wait_delivered 450
 vm_export >"$WORK/vm2.txt"
 check_once "$WORK/vm2.txt" 250

@@ -29,27 +29,7 @@
 #      too, and backfill is refused (`backfill: true` marks nothing).
 . "$(dirname "$0")/lib.sh"
 
-VM_BIN=$(command -v victoria-metrics || true)
-[ -n "$VM_BIN" ] || fail "victoria-metrics is not installed (scripts/deps.sh test installs it)"
-VM_PORT=$(free_port)
-VM_URL="http://127.0.0.1:$VM_PORT"
-
-vm_start() {
-    "$VM_BIN" -storageDataPath="$WORK/vm" -httpListenAddr="127.0.0.1:$VM_PORT" \
-        -search.latencyOffset=0s -loggerLevel=ERROR >>"$WORK/vm.log" 2>&1 &
-    VM_PID=$!
-    PIDS+=("$VM_PID")
-    for _ in $(seq 1 100); do
-        curl -fsS -o /dev/null --max-time 1 "$VM_URL/health" 2>/dev/null && return 0
-        kill -0 "$VM_PID" 2>/dev/null || fail "victoria-metrics exited at start"
-        sleep 0.1
-    done
-    fail "victoria-metrics did not answer /health within 10 s"
-}
-vm_stop() {
-    kill -TERM "$VM_PID"
-    wait "$VM_PID" 2>/dev/null || true
-}
+vm_setup
 vm_flush() { curl -fsS "$VM_URL/internal/force_flush" >/dev/null; }
 q() { python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
 epoch() { python3 -c 'import sys,datetime; print(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp())' "$1"; }
@@ -59,7 +39,7 @@ a = [x["activeAt"] for x in json.load(sys.stdin)["data"]["alerts"] if x["labels"
 print(a[0] if a else "")' "$1"
 }
 
-vm_start
+vm_start -search.latencyOffset=0s
 # The inputs, written to VM directly: rq_in{k} holds its own timestamp in
 # seconds, one sample a second from 2 minutes ago to 10 minutes ahead;
 # rq_hot{k="a"} is 1 all along.
@@ -245,7 +225,7 @@ pending=$(curl -fsS "$TIDE_URL/metrics" | awk '$1 ~ /^tide_remote_storage_sample
 log "ingestion answered in ${took} ms with VM down; $pending samples queued"
 
 # 5. VM back: healthy again, the queued sample delivered.
-vm_start
+vm_start -search.latencyOffset=0s
 poll 30 /api/v1/rules '{r["name"]: r["health"] for g in j["data"]["groups"] for r in g["rules"]} == {"rq:in:max": "ok", "RqHot": "ok", "RqSlow": "ok"}'
 for _ in $(seq 1 100); do
     vm_flush
