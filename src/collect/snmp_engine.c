@@ -5,10 +5,19 @@
  * (snmp_target.c), which asks for a poll, and the network.
  *
  * A poll is a little state machine per conn: one GET of the module's
- * scalars, then each subtree walked with GETBULK (GETNEXT for v1), each
- * answer's last OID starting the next request, until a varbind leaves the
+ * scalars, then the subtrees walked with GETBULK (GETNEXT for v1), each
+ * walk's last OID starting its next request, until a varbind leaves the
  * subtree or the agent says endOfMibView. A conn has at most one request
  * outstanding (devices dislike floods); many conns run side by side.
+ *
+ * With GETBULK, several subtrees are walked by one request: one repeater
+ * per walk in flight, as many walks as keep a request at about
+ * WALK_VARBINDS varbinds (two at if_mib's max_repetitions 25, which halves
+ * its round trips). The answer interleaves them (RFC 3416 4.2.3: varbind i
+ * belongs to repeater i mod k) and may be cut short by the agent; a walk
+ * that got nothing in a cut answer asks again from where it was. An agent
+ * that answers tooBig to such a request is walked one subtree at a time
+ * from then on.
  *
  * Threads: snmp_conn_new / _poll / _free run on any thread and only touch
  * the fields marked "mu", raising `cmds` and waking the engine through a
@@ -46,6 +55,17 @@
 #include "collect/snmp.h"
 #include "core/mem.h"
 
+/* Varbinds one GETBULK asks for, about: walks in flight × max_repetitions. */
+#define WALK_VARBINDS 64
+
+/* One subtree being walked: its root and the last OID it got. */
+struct walk_pos {
+    const struct snmp_oid *root;
+    uint32_t last[SNMP_OID_MAX];
+    size_t last_n;
+    bool ended;
+};
+
 struct snmp_conn {
     /* Immutable after snmp_conn_new(). */
     struct snmp_engine *eng;
@@ -65,10 +85,12 @@ struct snmp_conn {
     void *sess;     /* net-snmp single session, NULL until the first poll */
     bool busy;      /* a poll in flight */
     bool cancelled; /* closing: callbacks drop what they get */
-    size_t step;    /* 0 = GET, 1..nwalk = walk[step-1] */
-    uint32_t last[SNMP_OID_MAX];
-    size_t last_n;
-    struct arena arena; /* the poll's OIDs and strings */
+    bool walking;   /* past the GET of the scalars */
+    bool serial;    /* one walk per request (v1, or an agent that said tooBig) */
+    size_t next_walk;         /* req.walk[next_walk] is the next to begin */
+    struct walk_pos *act;     /* the walks begun and not ended (arena) */
+    size_t nact, cap_act, sent; /* sent: act[0..sent) are in the request out */
+    struct arena arena; /* the poll's OIDs, strings and walk positions */
     struct snmp_vb *v;
     size_t n, cap;
     uint64_t pdus;
@@ -228,18 +250,44 @@ static int keep(struct snmp_conn *c, const netsnmp_variable_list *vb)
 
 static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, void *magic);
 
-/* Send the request of the current step, or finish when none is left. */
+/* Begin walks until cap_act are in flight or none is left. */
+static void refill_walks(struct snmp_conn *c)
+{
+    while (c->nact < c->cap_act && c->next_walk < c->req.nwalk) {
+        struct walk_pos *w = &c->act[c->nact++];
+        w->root = &c->req.walk[c->next_walk++];
+        memcpy(w->last, w->root->v, w->root->n * sizeof *w->last);
+        w->last_n = w->root->n;
+        w->ended = false;
+    }
+}
+
+/* Drop the ended walks from act, keeping the order of the others. */
+static void drop_ended_walks(struct snmp_conn *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->nact; i++)
+        if (!c->act[i].ended)
+            c->act[k++] = c->act[i];
+    c->nact = k;
+}
+
+/* Send the GET of the scalars, or the next walk request, or finish when
+ * every walk has ended. */
 static void next_request(struct snmp_conn *c)
 {
     const struct snmp_request *r = &c->req;
-    if (c->step == 0 && r->nget == 0)
-        c->step = 1;
-    if (c->step > r->nwalk) {
-        finish(c, 0, NULL);
-        return;
+    if (!c->walking && r->nget == 0)
+        c->walking = true;
+    if (c->walking) {
+        refill_walks(c);
+        if (c->nact == 0) {
+            finish(c, 0, NULL);
+            return;
+        }
     }
     netsnmp_pdu *pdu;
-    if (c->step == 0) {
+    if (!c->walking) {
         pdu = snmp_pdu_create(SNMP_MSG_GET);
         for (size_t i = 0; pdu && i < r->nget; i++) {
             oid o[SNMP_OID_MAX];
@@ -255,11 +303,13 @@ static void next_request(struct snmp_conn *c)
             pdu->max_repetitions =
                 r->max_repetitions > 0 ? r->max_repetitions : SNMP_MAX_REPETITIONS_DEFAULT;
         }
-        oid o[SNMP_OID_MAX];
-        for (size_t k = 0; k < c->last_n; k++)
-            o[k] = c->last[k];
-        if (pdu)
-            snmp_add_null_var(pdu, o, c->last_n);
+        c->sent = c->serial ? 1 : c->nact;
+        for (size_t i = 0; pdu && i < c->sent; i++) {
+            oid o[SNMP_OID_MAX];
+            for (size_t k = 0; k < c->act[i].last_n; k++)
+                o[k] = c->act[i].last[k];
+            snmp_add_null_var(pdu, o, c->act[i].last_n);
+        }
     }
     if (pdu == NULL) {
         fail(c, -ENOMEM, "out of memory");
@@ -274,18 +324,55 @@ static void next_request(struct snmp_conn *c)
     }
 }
 
-static void begin_walk(struct snmp_conn *c)
+/* Keep the varbinds of a walk answer, each for its walk (varbind i for
+ * act[i mod sent]). 0, or the poll has failed. */
+static int take_walk_answer(struct snmp_conn *c, const netsnmp_pdu *pdu)
 {
-    if (c->step >= 1 && c->step <= c->req.nwalk) {
-        const struct snmp_oid *root = &c->req.walk[c->step - 1];
-        memcpy(c->last, root->v, root->n * sizeof *c->last);
-        c->last_n = root->n;
+    if (pdu->variables == NULL) { /* nothing more anywhere */
+        for (size_t i = 0; i < c->sent; i++)
+            c->act[i].ended = true;
+        return 0;
     }
-    next_request(c);
+    size_t i = 0;
+    for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable, i++) {
+        struct walk_pos *w = &c->act[i % c->sent];
+        if (w->ended)
+            continue;
+        uint32_t o[SNMP_OID_MAX];
+        size_t n = vb->name_length;
+        if (n > SNMP_OID_MAX) {
+            fail(c, -EPROTO, "malformed answer: an OID of %zu sub-identifiers", n);
+            return -1;
+        }
+        for (size_t k = 0; k < n; k++)
+            o[k] = (uint32_t)vb->name[k];
+        if (vb->type == SNMP_ENDOFMIBVIEW || vb->type == SNMP_NOSUCHOBJECT ||
+            vb->type == SNMP_NOSUCHINSTANCE || !snmp_oid_under(o, n, w->root)) {
+            w->ended = true;
+            continue;
+        }
+        if (snmp_oid_cmp(o, n, w->last, w->last_n) <= 0) {
+            char a[128], b[128];
+            fail(c, -EPROTO, "malformed answer: OID %s does not follow %s",
+                 snmp_oid_format(o, n, a, sizeof a),
+                 snmp_oid_format(w->last, w->last_n, b, sizeof b));
+            return -1;
+        }
+        int rc = keep(c, vb);
+        if (rc != 0) {
+            fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds in one poll");
+            return -1;
+        }
+        memcpy(w->last, o, n * sizeof *o);
+        w->last_n = n;
+    }
+    return 0;
 }
 
 static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, void *magic)
 {
+    (void)s;
+    (void)reqid;
     struct snmp_conn *c = magic;
     if (c->cancelled || !c->busy)
         return 1;
@@ -313,15 +400,24 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
     }
     if (pdu->errstat != SNMP_ERR_NOERROR) {
         if (pdu->errstat == SNMP_ERR_NOSUCHNAME && c->creds.version == SNMP_V1) {
-            c->step++; /* v1: a missing scalar, or the end of the MIB */
-            begin_walk(c);
+            /* v1: a missing scalar, or the end of the MIB */
+            if (c->walking)
+                c->act[0].ended = true;
+            c->walking = true;
+            drop_ended_walks(c);
+            next_request(c);
+            return 1;
+        }
+        if (pdu->errstat == SNMP_ERR_TOOBIG && c->walking && c->sent > 1) {
+            c->serial = true; /* ask again, one subtree at a time */
+            next_request(c);
             return 1;
         }
         fail(c, -EPROTO, "agent error: %s (index %ld)", snmp_errstring((int)pdu->errstat),
              pdu->errindex);
         return 1;
     }
-    if (c->step == 0) {
+    if (!c->walking) {
         for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable) {
             int rc = keep(c, vb);
             if (rc != 0) {
@@ -329,47 +425,14 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
                 return 1;
             }
         }
-        c->step = 1;
-        begin_walk(c);
+        c->walking = true;
+        next_request(c);
         return 1;
     }
-    const struct snmp_oid *root = &c->req.walk[c->step - 1];
-    bool end = pdu->variables == NULL;
-    for (netsnmp_variable_list *vb = pdu->variables; vb && !end; vb = vb->next_variable) {
-        uint32_t o[SNMP_OID_MAX];
-        size_t n = vb->name_length;
-        if (n > SNMP_OID_MAX) {
-            fail(c, -EPROTO, "malformed answer: an OID of %zu sub-identifiers", n);
-            return 1;
-        }
-        for (size_t k = 0; k < n; k++)
-            o[k] = (uint32_t)vb->name[k];
-        if (vb->type == SNMP_ENDOFMIBVIEW || vb->type == SNMP_NOSUCHOBJECT ||
-            vb->type == SNMP_NOSUCHINSTANCE || !snmp_oid_under(o, n, root)) {
-            end = true;
-            break;
-        }
-        if (snmp_oid_cmp(o, n, c->last, c->last_n) <= 0) {
-            char a[128], b[128];
-            fail(c, -EPROTO, "malformed answer: OID %s does not follow %s",
-                 snmp_oid_format(o, n, a, sizeof a),
-                 snmp_oid_format(c->last, c->last_n, b, sizeof b));
-            return 1;
-        }
-        int rc = keep(c, vb);
-        if (rc != 0) {
-            fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds in one poll");
-            return 1;
-        }
-        memcpy(c->last, o, n * sizeof *o);
-        c->last_n = n;
-    }
-    if (end)
-        c->step++;
-    if (end)
-        begin_walk(c);
-    else
-        next_request(c);
+    if (take_walk_answer(c, pdu) != 0)
+        return 1;
+    drop_ended_walks(c);
+    next_request(c);
     return 1;
 }
 
@@ -475,16 +538,29 @@ static void begin_poll(struct snmp_conn *c)
     arena_fini(&c->arena);
     c->n = 0;
     c->pdus = 0;
-    c->step = 0;
+    c->walking = false;
     c->busy = true;
+    c->next_walk = c->nact = c->sent = 0;
+    if (c->creds.version == SNMP_V1)
+        c->serial = true;
+    /* Walks in flight together: about WALK_VARBINDS varbinds a request. */
+    int reps = c->req.max_repetitions > 0 ? c->req.max_repetitions : SNMP_MAX_REPETITIONS_DEFAULT;
+    c->cap_act = c->serial ? 1 : (size_t)(WALK_VARBINDS / reps);
+    if (c->cap_act < 1)
+        c->cap_act = 1;
+    if (c->cap_act > c->req.nwalk)
+        c->cap_act = c->req.nwalk ? c->req.nwalk : 1;
+    c->act = arena_alloc(&c->arena, c->cap_act * sizeof *c->act);
+    if (c->act == NULL) {
+        fail(c, -ENOMEM, "out of memory");
+        return;
+    }
     if (c->sess == NULL && open_session(c) != 0) {
         if (c->busy)
             fail(c, -EINVAL, "v3: cannot derive the keys");
         return;
     }
-    if (c->req.nget == 0)
-        c->step = 1;
-    begin_walk(c);
+    next_request(c);
 }
 
 static void shutdown_conn(struct snmp_conn *c)
