@@ -15,9 +15,11 @@
  * WALK_VARBINDS varbinds (two at if_mib's max_repetitions 25, which halves
  * its round trips). The answer interleaves them (RFC 3416 4.2.3: varbind i
  * belongs to repeater i mod k) and may be cut short by the agent; a walk
- * that got nothing in a cut answer asks again from where it was. An agent
- * that answers tooBig to such a request is walked one subtree at a time
- * from then on.
+ * that got nothing in a cut answer asks again from where it was. The
+ * scalars ride in the first GETBULK as non-repeaters (GETNEXT of X for
+ * X.0, kept only when the answer is X.0), saving the GET's round trip. An
+ * agent that answers tooBig to such a request is asked for the scalars
+ * alone and walked one subtree at a time from then on.
  *
  * Threads: snmp_conn_new / _poll / _free run on any thread and only touch
  * the fields marked "mu", raising `cmds` and waking the engine through a
@@ -85,8 +87,11 @@ struct snmp_conn {
     void *sess;     /* net-snmp single session, NULL until the first poll */
     bool busy;      /* a poll in flight */
     bool cancelled; /* closing: callbacks drop what they get */
-    bool walking;   /* past the GET of the scalars */
-    bool serial;    /* one walk per request (v1, or an agent that said tooBig) */
+    bool get_pending; /* the scalars are still to be asked for */
+    bool get_in_bulk; /* ask for them in the first GETBULK (all end in .0) */
+    bool req_get;     /* the request out is a plain GET */
+    size_t nonrep;    /* non-repeaters (scalars) in the GETBULK out */
+    bool serial;      /* one walk per request (v1, or an agent that said tooBig) */
     size_t next_walk;         /* req.walk[next_walk] is the next to begin */
     struct walk_pos *act;     /* the walks begun and not ended (arena) */
     size_t nact, cap_act, sent; /* sent: act[0..sent) are in the request out */
@@ -272,44 +277,49 @@ static void drop_ended_walks(struct snmp_conn *c)
     c->nact = k;
 }
 
-/* Send the GET of the scalars, or the next walk request, or finish when
- * every walk has ended. */
+/* Add `o` (n sub-identifiers) to the request as a null varbind. */
+static void add_var(netsnmp_pdu *pdu, const uint32_t *o, size_t n)
+{
+    oid v[SNMP_OID_MAX];
+    for (size_t k = 0; k < n; k++)
+        v[k] = o[k];
+    snmp_add_null_var(pdu, v, n);
+}
+
+/* Send the GET of the scalars, or the next walk request (with the scalars
+ * as non-repeaters the first time), or finish when nothing is left. */
 static void next_request(struct snmp_conn *c)
 {
     const struct snmp_request *r = &c->req;
-    if (!c->walking && r->nget == 0)
-        c->walking = true;
-    if (c->walking) {
+    bool bulk = c->creds.version != SNMP_V1;
+    bool with_get = c->get_pending && bulk && c->get_in_bulk && !c->serial;
+    c->req_get = c->get_pending && !with_get;
+    c->nonrep = with_get ? r->nget : 0;
+    c->sent = 0;
+    if (!c->req_get) {
         refill_walks(c);
-        if (c->nact == 0) {
+        if (c->nact == 0 && c->nonrep == 0) {
             finish(c, 0, NULL);
             return;
         }
+        c->sent = c->serial && c->nact > 0 ? 1 : c->nact;
     }
     netsnmp_pdu *pdu;
-    if (!c->walking) {
+    if (c->req_get) {
         pdu = snmp_pdu_create(SNMP_MSG_GET);
-        for (size_t i = 0; pdu && i < r->nget; i++) {
-            oid o[SNMP_OID_MAX];
-            for (size_t k = 0; k < r->get[i].n; k++)
-                o[k] = r->get[i].v[k];
-            snmp_add_null_var(pdu, o, r->get[i].n);
-        }
+        for (size_t i = 0; pdu && i < r->nget; i++)
+            add_var(pdu, r->get[i].v, r->get[i].n);
     } else {
-        bool bulk = c->creds.version != SNMP_V1;
         pdu = snmp_pdu_create(bulk ? SNMP_MSG_GETBULK : SNMP_MSG_GETNEXT);
         if (pdu && bulk) {
-            pdu->non_repeaters = 0;
+            pdu->non_repeaters = (long)c->nonrep;
             pdu->max_repetitions =
                 r->max_repetitions > 0 ? r->max_repetitions : SNMP_MAX_REPETITIONS_DEFAULT;
         }
-        c->sent = c->serial ? 1 : c->nact;
-        for (size_t i = 0; pdu && i < c->sent; i++) {
-            oid o[SNMP_OID_MAX];
-            for (size_t k = 0; k < c->act[i].last_n; k++)
-                o[k] = c->act[i].last[k];
-            snmp_add_null_var(pdu, o, c->act[i].last_n);
-        }
+        for (size_t i = 0; pdu && i < c->nonrep; i++)
+            add_var(pdu, r->get[i].v, r->get[i].n - 1); /* X for X.0 */
+        for (size_t i = 0; pdu && i < c->sent; i++)
+            add_var(pdu, c->act[i].last, c->act[i].last_n);
     }
     if (pdu == NULL) {
         fail(c, -ENOMEM, "out of memory");
@@ -324,17 +334,43 @@ static void next_request(struct snmp_conn *c)
     }
 }
 
-/* Keep the varbinds of a walk answer, each for its walk (varbind i for
- * act[i mod sent]). 0, or the poll has failed. */
-static int take_walk_answer(struct snmp_conn *c, const netsnmp_pdu *pdu)
+/* Keep the scalars a GETBULK asked for as non-repeaters: answer i is
+ * get[i] when the object exists, something after it when not. Returns the
+ * first varbind after them; NULL with the poll failed on an error. */
+static netsnmp_variable_list *take_scalars(struct snmp_conn *c, netsnmp_variable_list *vb,
+                                           bool *failed)
 {
-    if (pdu->variables == NULL) { /* nothing more anywhere */
+    *failed = false;
+    for (size_t i = 0; i < c->nonrep && vb; i++, vb = vb->next_variable) {
+        const struct snmp_oid *g = &c->req.get[i];
+        if (vb->type == SNMP_ENDOFMIBVIEW || vb->type == SNMP_NOSUCHOBJECT ||
+            vb->type == SNMP_NOSUCHINSTANCE || vb->name_length != g->n)
+            continue;
+        bool same = true;
+        for (size_t k = 0; k < g->n && same; k++)
+            same = vb->name[k] == g->v[k];
+        int rc = same ? keep(c, vb) : 0;
+        if (rc != 0) {
+            fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds");
+            *failed = true;
+            return NULL;
+        }
+    }
+    c->get_pending = false;
+    return vb;
+}
+
+/* Keep the varbinds of a walk answer from `first` on, each for its walk
+ * (varbind i for act[i mod sent]). 0, or the poll has failed. */
+static int take_walk_answer(struct snmp_conn *c, netsnmp_variable_list *first)
+{
+    if (first == NULL) { /* nothing more anywhere */
         for (size_t i = 0; i < c->sent; i++)
             c->act[i].ended = true;
         return 0;
     }
     size_t i = 0;
-    for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable, i++) {
+    for (netsnmp_variable_list *vb = first; vb; vb = vb->next_variable, i++) {
         struct walk_pos *w = &c->act[i % c->sent];
         if (w->ended)
             continue;
@@ -401,15 +437,16 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
     if (pdu->errstat != SNMP_ERR_NOERROR) {
         if (pdu->errstat == SNMP_ERR_NOSUCHNAME && c->creds.version == SNMP_V1) {
             /* v1: a missing scalar, or the end of the MIB */
-            if (c->walking)
+            if (c->req_get)
+                c->get_pending = false;
+            else
                 c->act[0].ended = true;
-            c->walking = true;
             drop_ended_walks(c);
             next_request(c);
             return 1;
         }
-        if (pdu->errstat == SNMP_ERR_TOOBIG && c->walking && c->sent > 1) {
-            c->serial = true; /* ask again, one subtree at a time */
+        if (pdu->errstat == SNMP_ERR_TOOBIG && !c->req_get && (c->sent > 1 || c->nonrep > 0)) {
+            c->serial = true; /* ask again: the scalars alone, one subtree at a time */
             next_request(c);
             return 1;
         }
@@ -417,7 +454,7 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
              pdu->errindex);
         return 1;
     }
-    if (!c->walking) {
+    if (c->req_get) {
         for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable) {
             int rc = keep(c, vb);
             if (rc != 0) {
@@ -425,11 +462,16 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
                 return 1;
             }
         }
-        c->walking = true;
+        c->get_pending = false;
         next_request(c);
         return 1;
     }
-    if (take_walk_answer(c, pdu) != 0)
+    netsnmp_variable_list *first = pdu->variables;
+    bool failed = false;
+    if (c->nonrep > 0 && (first = take_scalars(c, first, &failed)) == NULL && failed)
+        return 1;
+    /* An answer cut right after the scalars says nothing of the walks. */
+    if (c->sent > 0 && (first != NULL || c->nonrep == 0) && take_walk_answer(c, first) != 0)
         return 1;
     drop_ended_walks(c);
     next_request(c);
@@ -538,7 +580,11 @@ static void begin_poll(struct snmp_conn *c)
     arena_fini(&c->arena);
     c->n = 0;
     c->pdus = 0;
-    c->walking = false;
+    c->get_pending = c->req.nget > 0;
+    c->get_in_bulk = true;
+    for (size_t i = 0; i < c->req.nget; i++)
+        if (c->req.get[i].n < 2 || c->req.get[i].v[c->req.get[i].n - 1] != 0)
+            c->get_in_bulk = false; /* not a scalar's X.0: ask with GET */
     c->busy = true;
     c->next_walk = c->nact = c->sent = 0;
     if (c->creds.version == SNMP_V1)

@@ -197,7 +197,18 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
     }
     key_off[b->nseries] = keys.len;
     pthread_rwlock_rdlock(&s->lock);
+    /* A batch's lookups miss the cache (a slot, then a series, per series):
+     * load slots PREFETCH_SLOT ahead and series PREFETCH_SERIES ahead. */
+    enum { PREFETCH_SLOT = 16, PREFETCH_SERIES = 8 };
+    for (size_t i = 0; i < b->nseries && i < PREFETCH_SLOT; i++)
+        series_prefetch(&s->reg, hashes[i], 0);
+    for (size_t i = 0; i < b->nseries && i < PREFETCH_SERIES; i++)
+        series_prefetch(&s->reg, hashes[i], 1);
     for (size_t i = 0; i < b->nseries; i++) {
+        if (i + PREFETCH_SLOT < b->nseries)
+            series_prefetch(&s->reg, hashes[i + PREFETCH_SLOT], 0);
+        if (i + PREFETCH_SERIES < b->nseries)
+            series_prefetch(&s->reg, hashes[i + PREFETCH_SERIES], 1);
         sids[i] = series_lookup_key(&s->reg, hashes[i], keys.p + key_off[i],
                                     key_off[i + 1] - key_off[i]);
         unresolved += sids[i] == SERIES_NONE;

@@ -72,9 +72,18 @@ print(json.dumps(sorted((m["metric"]["ifIndex"], m["metric"].get("ifDescr", ""),
     printf '%s' "$BODY" | python3 -c "import json,sys; got=[tuple(x) for x in json.load(sys.stdin)]; sys.exit(0 if got == $want_table else 1)" ||
         fail "$c: want $want_table, got $BODY"
 done
-grep -q '^toobig a5 2$' "$WORK/agent.log" || fail "toobig was never asked for two subtrees: $(head "$WORK/agent.log")"
-grep -q '^toobig a5 1$' "$WORK/agent.log" || fail "toobig was never asked for one subtree after tooBig"
-log "both give the whole table, equal to the agent's"
+# The scalars came too: in the first GETBULK from truncate (cut to them
+# alone), by a GET of their own from toobig after its tooBig.
+for c in truncate toobig; do
+    req GET '/api/v1/query' -G --data-urlencode "query=sysUpTime{target=\"$c\"} + on(target) group_left(sysName) snmp_device_info"
+    json_ok 'len(j["data"]["result"]) == 1 and j["data"]["result"][0]["value"][1] == "123457" and j["data"]["result"][0]["metric"]["sysName"] == "fault-agent"'
+done
+# What was asked: two subtrees and five scalars in one GETBULK, then after
+# toobig's tooBig a GET of the scalars and one subtree at a time.
+grep -q '^truncate a5 5 7$' "$WORK/agent.log" || fail "truncate was never asked for scalars and two subtrees at once: $(head "$WORK/agent.log")"
+grep -q '^toobig a0 0 5$' "$WORK/agent.log" || fail "toobig was never asked for its scalars alone after tooBig: $(grep toobig "$WORK/agent.log" | head)"
+grep -q '^toobig a5 0 1$' "$WORK/agent.log" || fail "toobig was never asked for one subtree after tooBig"
+log "both give the whole table and the scalars, equal to the agent's"
 
 # The good device kept its 1 s interval while the others failed.
 sleep 6

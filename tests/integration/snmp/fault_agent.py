@@ -19,7 +19,8 @@ ifAlias). The community chooses the behaviour:
 
 Usage: fault_agent.py PORTFILE   (binds a free port, writes it to PORTFILE,
 serves until killed). Every request is logged to stderr as
-"<community> <pdu> <varbinds>" so a test can count requests.
+"<community> <pdu tag> <non-repeaters> <varbinds>" so a test can see what
+was asked.
 """
 import socket
 import sys
@@ -169,7 +170,8 @@ def handle(data):
         _, ob, _ = dec_tlv(vb, 0)
         oids.append(dec_oid(ob))
     community = comm.decode("latin-1")
-    sys.stderr.write("%s %02x %d\n" % (community, pdu_tag, len(oids)))
+    nonrep = dec_int(a) if pdu_tag == 0xA5 else 0
+    sys.stderr.write("%s %02x %d %d\n" % (community, pdu_tag, nonrep, len(oids)))
     sys.stderr.flush()
     if community == "garbage":
         return b"\x30\x84\xff\xff\xff\xffnot BER at all"
