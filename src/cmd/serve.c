@@ -158,6 +158,7 @@ static int take_config_file(void *ctx, const char *name, const char *path, struc
     struct err fe = {0};
     snprintf(s->config_path, sizeof s->config_path, "%s", path);
     rules_config_set_file(&s->rules_cfg, path);
+    forward_config_set_file(&s->fwd_cfg, path);
     int rc = config_load_file(&s->cfg, path, &fe);
     if (rc == 0)
         return 0;

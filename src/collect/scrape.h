@@ -30,6 +30,7 @@
 #include "model/relabel.h"
 #include "core/http_client.h"
 #include "core/err.h"
+#include "core/tls_config.h"
 #include "model/batch.h"
 
 #define SCRAPE_INTERVAL_DEFAULT_MS 60000 /* global scrape_interval */
@@ -64,8 +65,7 @@ struct scrape_job {
     /* HTTP client settings (strings owned). */
     char *basic_user, *basic_password; /* basic_auth */
     char *auth_header;                 /* "Authorization: <type> <credentials>" or NULL */
-    char *ca_file, *cert_file, *key_file;
-    bool insecure_skip_verify;
+    struct tls_config tls;             /* tls_config */
     bool follow_redirects; /* default true */
     bool honor_labels;     /* default false */
     bool honor_timestamps; /* default true */

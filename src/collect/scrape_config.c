@@ -95,9 +95,6 @@ static void job_fini(struct scrape_job *j)
     free(j->basic_user);
     free(j->basic_password);
     free(j->auth_header);
-    free(j->ca_file);
-    free(j->cert_file);
-    free(j->key_file);
     relabel_config_fini(&j->relabel);
     relabel_config_fini(&j->metric_relabel);
     scrape_groups_free(j->static_groups, j->nstatic);
@@ -218,32 +215,6 @@ fail:
     return e->code;
 }
 
-static int parse_tls(const struct yaml_node *m, const char *base_dir, struct scrape_job *j,
-                     struct err *e)
-{
-    const struct yaml_node *t = yaml_tree_get(m, "tls_config");
-    if (yaml_tree_expect(t, YAML_TREE_MAP, e) != 0)
-        return e->code;
-    if (yaml_tree_is_null(t))
-        return 0;
-    const char *ca = NULL, *cert = NULL, *key = NULL, *server = NULL;
-    if (yaml_tree_get_str(t, "ca_file", &ca, e) != 0 ||
-        yaml_tree_get_str(t, "cert_file", &cert, e) != 0 ||
-        yaml_tree_get_str(t, "key_file", &key, e) != 0 ||
-        yaml_tree_get_str(t, "server_name", &server, e) != 0 ||
-        yaml_tree_get_bool(t, "insecure_skip_verify", &j->insecure_skip_verify, e) != 0 ||
-        yaml_tree_check_keys(t, e) != 0)
-        return e->code;
-    if (server && server[0])
-        return yaml_tree_err(yaml_tree_get(t, "server_name"), TIDE_EINVAL, e,
-                             "server_name is not supported yet");
-    if ((ca && ca[0] && !(j->ca_file = scrape_path_resolve(base_dir, ca))) ||
-        (cert && cert[0] && !(j->cert_file = scrape_path_resolve(base_dir, cert))) ||
-        (key && key[0] && !(j->key_file = scrape_path_resolve(base_dir, key))))
-        return oom(e);
-    return 0;
-}
-
 static int parse_file_sd(const struct yaml_node *m, const char *base_dir, struct scrape_job *j,
                          struct err *e)
 {
@@ -326,7 +297,7 @@ static int parse_job(const struct yaml_node *m, int64_t g_interval, int64_t g_ti
     if (j->name == NULL || j->metrics_path == NULL || j->scheme == NULL)
         return oom(e);
     if (parse_params(m, j, e) != 0 || parse_auth(m, base_dir, j, e) != 0 ||
-        parse_tls(m, base_dir, j, e) != 0 || parse_file_sd(m, base_dir, j, e) != 0 ||
+        tls_config_parse(yaml_tree_get(m, "tls_config"), base_dir, &j->tls, e) != 0 || parse_file_sd(m, base_dir, j, e) != 0 ||
         scrape_groups_parse(yaml_tree_get(m, "static_configs"), NULL, &j->static_groups, &j->nstatic,
                      e) != 0 ||
         relabel_config_parse(yaml_tree_get(m, "relabel_configs"), &j->relabel, e) != 0 ||

@@ -143,14 +143,11 @@ static int scrape_open(void *kind_ctx, const struct target_spec *spec, void **st
     struct http_client_opts o = {
         .basic_user = j->basic_user,
         .basic_password = j->basic_password,
-        .ca_file = j->ca_file,
-        .cert_file = j->cert_file,
-        .key_file = j->key_file,
-        .insecure_skip_verify = j->insecure_skip_verify,
         .accept_compressed = true,
         .timeout_ms = r->timeout_ms,
         .max_redirects = j->follow_redirects ? 10 : 0,
     };
+    tls_config_client_opts(&j->tls, &o);
     int rc = http_client_new(&o, &t->x.client, e);
     if (rc != 0) {
         tgt_free(t);

@@ -214,3 +214,17 @@ long long fs_du_bytes(const char *path)
     closedir(d);
     return total;
 }
+
+void fs_dir_of(const char *path, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    out[0] = 0;
+    const char *slash = path ? strrchr(path, '/') : NULL;
+    if (slash == NULL)
+        return;
+    size_t n = (size_t)(slash - path);
+    if (n == 0)
+        n = 1; /* "/x.yml" */
+    snprintf(out, cap, "%.*s", (int)n, path);
+}

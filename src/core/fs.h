@@ -23,6 +23,9 @@ int fs_write_file_atomic_mode(const char *path, const void *p, size_t n, mode_t 
 int fs_rm_rf(const char *path);
 /* Take an exclusive flock on DIR/LOCK; returns the fd (keep it open) or -errno. */
 int fs_lock_dir(const char *dir);
+/* The directory part of `path` into out ("" when path is NULL or has no
+ * slash, "/" for "/x"), truncated to cap. */
+void fs_dir_of(const char *path, char *out, size_t cap);
 /* Bytes used by regular files under path (recursively). */
 long long fs_du_bytes(const char *path);
 

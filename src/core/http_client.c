@@ -19,6 +19,22 @@
 
 #define HTTP_URL_SHOWN 120 /* characters of a URL put in an error message */
 
+/* CURLOPT_SSLVERSION of a TLS version range (10..13 each, 0 = libcurl's
+ * default). */
+static long tls_sslversion(int min, int max)
+{
+    static const long mins[] = {CURL_SSLVERSION_TLSv1_0, CURL_SSLVERSION_TLSv1_1,
+                                CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3};
+    static const long maxs[] = {CURL_SSLVERSION_MAX_TLSv1_0, CURL_SSLVERSION_MAX_TLSv1_1,
+                                CURL_SSLVERSION_MAX_TLSv1_2, CURL_SSLVERSION_MAX_TLSv1_3};
+    long v = 0;
+    if (min >= 10 && min <= 13)
+        v |= mins[min - 10];
+    if (max >= 10 && max <= 13)
+        v |= maxs[max - 10];
+    return v;
+}
+
 struct http_client {
     /* Set by http_client_new(), then read-only. */
     CURL *h;
@@ -107,7 +123,7 @@ int http_client_new(const struct http_client_opts *o, struct http_client **out, 
         return ERR_SET(e, rc, "http client: out of memory");
     }
     c->insecure = o->insecure_skip_verify;
-    c->tls_version = o->tls_version;
+    c->tls_version = tls_sslversion(o->tls_min_version, o->tls_max_version);
     c->compressed = o->accept_compressed;
     c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
     c->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms

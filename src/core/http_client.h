@@ -61,8 +61,8 @@ struct http_client_opts {
                                  * certificate against it (the connection still goes to
                                  * the URL's host, whose name stays in the Host header);
                                  * NULL = the URL's host */
-    long tls_version;           /* CURLOPT_SSLVERSION (CURL_SSLVERSION_TLSv1_2 |
-                                 * CURL_SSLVERSION_MAX_TLSv1_3…); 0 = libcurl's default */
+    int tls_min_version;        /* 10..13 = TLS 1.0..1.3 (core/tls_config.h); 0 = libcurl's */
+    int tls_max_version;        /* the same for the highest version; 0 = libcurl's */
     bool accept_compressed;     /* send Accept-Encoding (gzip, deflate…) and decode */
     int64_t timeout_ms;         /* whole request, connect to last byte; 0 = no limit */
     int64_t connect_timeout_ms; /* 0 = HTTP_CONNECT_TIMEOUT_MS; never above timeout_ms */

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/tls_config.h"
 #include "model/batch.h"
 #include "model/pipeline.h"
 #include "model/relabel.h"
@@ -57,8 +58,7 @@ struct forward_endpoint {
     char **headers; /* "Name: value", NULL-terminated; NULL = none */
     char *basic_user, *basic_password;
     char *bearer_token; /* authorization (type Bearer) or bearer_token(_file) */
-    char *ca_file, *cert_file, *key_file;
-    bool insecure_skip_verify;
+    struct tls_config tls; /* tls_config */
     /* queue_config */
     int64_t capacity, max_shards, min_shards, max_samples_per_send;
     int64_t batch_send_deadline_ms, min_backoff_ms, max_backoff_ms;
@@ -69,7 +69,12 @@ struct forward_endpoint {
 struct forward_config {
     struct forward_endpoint ep[FORWARD_ENDPOINTS_MAX];
     size_t n;
+    char dir[TLS_CONFIG_PATH_MAX]; /* the config file's directory, which relative
+                                    * tls_config files resolve against; "" = cwd */
 };
+
+/* Note the config file the next parses read (NULL = none), for its directory. */
+void forward_config_set_file(struct forward_config *c, const char *path);
 
 /* config_section_fn for `remote_write:` (ctx = struct forward_config *,
  * zeroed or from an earlier parse, which is replaced). Errors carry the

@@ -29,11 +29,13 @@ static void ep_fini(struct forward_endpoint *ep)
     if (ep->bearer_token)
         memset(ep->bearer_token, 0, strlen(ep->bearer_token));
     free(ep->bearer_token);
-    free(ep->ca_file);
-    free(ep->cert_file);
-    free(ep->key_file);
     relabel_config_fini(&ep->relabel);
     memset(ep, 0, sizeof *ep);
+}
+
+void forward_config_set_file(struct forward_config *c, const char *path)
+{
+    fs_dir_of(path, c->dir, sizeof c->dir);
 }
 
 void forward_config_fini(struct forward_config *c)
@@ -184,26 +186,11 @@ static int read_auth(const struct yaml_node *m, struct forward_endpoint *ep, str
     if (ep->basic_user && ep->bearer_token)
         return yaml_tree_err(m, TIDE_EINVAL, e,
                              "at most one of basic_auth, authorization and bearer_token");
-    const struct yaml_node *tls = yaml_tree_get(m, "tls_config");
-    if (tls && !yaml_tree_is_null(tls)) {
-        const char *sn = NULL, *minv = NULL;
-        if (yaml_tree_expect(tls, YAML_TREE_MAP, e) != 0 ||
-            get_dup(tls, "ca_file", &ep->ca_file, e) != 0 ||
-            get_dup(tls, "cert_file", &ep->cert_file, e) != 0 ||
-            get_dup(tls, "key_file", &ep->key_file, e) != 0 ||
-            yaml_tree_get_bool(tls, "insecure_skip_verify", &ep->insecure_skip_verify, e) != 0 ||
-            yaml_tree_get_str(tls, "server_name", &sn, e) != 0 ||
-            yaml_tree_get_str(tls, "min_version", &minv, e) != 0 ||
-            yaml_tree_check_keys(tls, e) != 0)
-            return e->code;
-        if (sn && sn[0])
-            return yaml_tree_err(yaml_tree_get(tls, "server_name"), TIDE_EINVAL, e,
-                                 "tls_config: server_name is not supported yet");
-    }
     return 0;
 }
 
-static int read_endpoint(const struct yaml_node *m, struct forward_endpoint *ep, struct err *e)
+static int read_endpoint(const struct yaml_node *m, const char *dir, struct forward_endpoint *ep,
+                         struct err *e)
 {
     ep->remote_timeout_ms = FORWARD_REMOTE_TIMEOUT_DEFAULT_MS;
     ep->capacity = FORWARD_CAPACITY_DEFAULT;
@@ -221,6 +208,7 @@ static int read_endpoint(const struct yaml_node *m, struct forward_endpoint *ep,
     if (get_dup(m, "url", &ep->url, e) != 0 || yaml_tree_get_str(m, "name", &name, e) != 0 ||
         yaml_tree_get_duration(m, "remote_timeout", &ep->remote_timeout_ms, e) != 0 ||
         read_headers(yaml_tree_get(m, "headers"), ep, e) != 0 || read_auth(m, ep, e) != 0 ||
+        tls_config_parse(yaml_tree_get(m, "tls_config"), dir, &ep->tls, e) != 0 ||
         read_queue_config(yaml_tree_get(m, "queue_config"), ep, e) != 0 ||
         yaml_tree_get_bool(m, "send_exemplars", &ignored_bool, e) != 0 ||
         yaml_tree_get_bool(m, "send_native_histograms", &ignored_bool, e) != 0 ||
@@ -276,7 +264,7 @@ int forward_config_parse(void *ctx, const struct yaml_node *section, struct err 
                              "remote_write: at most %d endpoints", FORWARD_ENDPOINTS_MAX);
     for (size_t i = 0; i < n; i++) {
         const struct yaml_node *item = yaml_tree_item(section, i);
-        int rc = read_endpoint(item, &c->ep[c->n++], e);
+        int rc = read_endpoint(item, c->dir, &c->ep[c->n++], e);
         if (rc == 0)
             for (size_t j = 0; j + 1 < c->n; j++)
                 if (strcmp(c->ep[j].name, c->ep[c->n - 1].name) == 0)

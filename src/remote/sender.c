@@ -135,11 +135,9 @@ int sender_new(const struct sender_opts *o, struct queue *q, struct sender **out
         .basic_user = o->basic_user,
         .basic_password = o->basic_password,
         .timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : SENDER_TIMEOUT_MS,
-        .ca_file = o->ca_file,
-        .cert_file = o->cert_file,
-        .key_file = o->key_file,
-        .insecure_skip_verify = o->insecure_skip_verify,
     };
+    if (o->tls != NULL)
+        tls_config_client_opts(o->tls, &ho);
     int rc = http_client_new(&ho, &s->http, e);
     if (rc != 0) {
         sender_free(s);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/tls_config.h"
 
 struct queue;
 
@@ -58,10 +59,7 @@ struct sender_opts {
     sender_log_fn *log;     /* may be NULL */
     void *log_ctx;
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
-    const char *ca_file;        /* TLS, as core/http_client.h's opts; NULL = defaults */
-    const char *cert_file;
-    const char *key_file;
-    bool insecure_skip_verify;
+    const struct tls_config *tls; /* NULL = defaults; read during sender_new() only */
     /* Each queue record starts with this many bytes that are not part of
      * the body (a producer's header for on_result); 0 = none. A record not
      * longer than that is skipped as corrupt. */

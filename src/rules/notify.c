@@ -543,14 +543,9 @@ static int tq_client(struct tq *q, struct err *e)
         .basic_user = q->t.basic_user[0] ? q->t.basic_user : NULL,
         .basic_password = q->t.basic_password,
         .timeout_ms = q->t.timeout_ms > 0 ? q->t.timeout_ms : 10000,
-        .ca_file = q->t.ca_file[0] ? q->t.ca_file : NULL,
-        .cert_file = q->t.cert_file[0] ? q->t.cert_file : NULL,
-        .key_file = q->t.key_file[0] ? q->t.key_file : NULL,
-        .server_name = q->t.server_name[0] ? q->t.server_name : NULL,
-        .insecure_skip_verify = q->t.insecure_skip_verify,
-        .tls_version = q->t.tls_version,
         .max_redirects = q->t.max_redirects,
     };
+    tls_config_client_opts(&q->t.tls, &co);
     return http_client_new(&co, &q->client, e);
 }
 

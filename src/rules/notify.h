@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/tls_config.h"
 #include "model/labels.h"
 #include "model/relabel.h"
 #include "rules/alert.h"
@@ -47,13 +48,7 @@ struct notify_target {
     char basic_user[256]; /* "" = no basic auth */
     char basic_password[256];
     char bearer[512]; /* "" = none (authorization.credentials) */
-    /* tls_config (paths absolute or relative to the working directory; "" = unset) */
-    char ca_file[1024];     /* "" = the system CA store */
-    char cert_file[1024];   /* client certificate, with key_file */
-    char key_file[1024];
-    char server_name[256];  /* SNI and the name verified; "" = the URL's host */
-    bool insecure_skip_verify;
-    long tls_version;       /* CURLOPT_SSLVERSION of min_version/max_version; 0 = default */
+    struct tls_config tls;  /* paths resolved against the config's directory */
     int max_redirects;      /* follow_redirects: 10 (Prometheus' default) or 0 */
 };
 

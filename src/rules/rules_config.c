@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "core/fs.h"
 #include "core/yaml_tree.h"
@@ -60,16 +59,7 @@ void rules_config_fini(struct rules_config *c)
 
 void rules_config_set_file(struct rules_config *c, const char *path)
 {
-    c->dir[0] = 0;
-    if (path == NULL)
-        return;
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        return;
-    size_t n = (size_t)(slash - path);
-    if (n == 0)
-        n = 1; /* "/x.yml" */
-    snprintf(c->dir, sizeof c->dir, "%.*s", (int)n, path);
+    fs_dir_of(path, c->dir, sizeof c->dir);
 }
 
 static int parse_rule_files(void *ctx, const struct yaml_node *n, struct err *e)
@@ -207,77 +197,6 @@ static int read_auth(const struct yaml_node *m, struct notify_target *t, struct 
     return 0;
 }
 
-/* A file path of the config: relative ones against the config's directory,
- * as Prometheus resolves tls_config files. */
-static int config_path(const struct rules_config *c, const struct yaml_node *m, const char *key,
-                       char *out, size_t cap, struct err *e)
-{
-    const char *v = NULL;
-    if (yaml_tree_get_str(m, key, &v, e) != 0)
-        return e->code;
-    int n = 0;
-    if (v == NULL || v[0] == 0)
-        n = snprintf(out, cap, "%s", "");
-    else if (v[0] == '/' || c->dir[0] == 0)
-        n = snprintf(out, cap, "%s", v);
-    else
-        n = snprintf(out, cap, "%s/%s", c->dir, v);
-    if (n < 0 || (size_t)n >= cap)
-        return yaml_tree_err(yaml_tree_get(m, key), TIDE_ELIMIT, e, "%s: path too long", key);
-    return 0;
-}
-
-/* tls_config's min_version or max_version: TLS10…TLS13. */
-static int tls_version(const struct yaml_node *m, const char *key, bool max, long *out,
-                       struct err *e)
-{
-    static const char *const names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
-    static const long mins[] = {CURL_SSLVERSION_TLSv1_0, CURL_SSLVERSION_TLSv1_1,
-                                CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3};
-    static const long maxs[] = {CURL_SSLVERSION_MAX_TLSv1_0, CURL_SSLVERSION_MAX_TLSv1_1,
-                                CURL_SSLVERSION_MAX_TLSv1_2, CURL_SSLVERSION_MAX_TLSv1_3};
-    const char *v = NULL;
-    if (yaml_tree_get_str(m, key, &v, e) != 0)
-        return e->code;
-    if (v == NULL || v[0] == 0)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if (strcmp(v, names[i]) == 0) {
-            *out |= max ? maxs[i] : mins[i];
-            return 0;
-        }
-    return yaml_tree_err(yaml_tree_get(m, key), TIDE_EINVAL, e,
-                         "%s: unknown TLS version \"%s\" (TLS10, TLS11, TLS12 or TLS13)", key, v);
-}
-
-/* tls_config of one target (Prometheus 2.42's keys). */
-static int read_tls(const struct rules_config *c, const struct yaml_node *tc,
-                    struct notify_target *t, struct err *e)
-{
-    if (tc == NULL || yaml_tree_is_null(tc))
-        return 0;
-    long ver = 0;
-    const char *sn = NULL;
-    if (yaml_tree_expect(tc, YAML_TREE_MAP, e) != 0 ||
-        config_path(c, tc, "ca_file", t->ca_file, sizeof t->ca_file, e) != 0 ||
-        config_path(c, tc, "cert_file", t->cert_file, sizeof t->cert_file, e) != 0 ||
-        config_path(c, tc, "key_file", t->key_file, sizeof t->key_file, e) != 0 ||
-        yaml_tree_get_str(tc, "server_name", &sn, e) != 0 ||
-        yaml_tree_get_bool(tc, "insecure_skip_verify", &t->insecure_skip_verify, e) != 0 ||
-        tls_version(tc, "min_version", false, &ver, e) != 0 ||
-        tls_version(tc, "max_version", true, &ver, e) != 0 || yaml_tree_check_keys(tc, e) != 0)
-        return e->code;
-    if ((t->cert_file[0] != 0) != (t->key_file[0] != 0))
-        return yaml_tree_err(tc, TIDE_EINVAL, e,
-                             "tls_config: cert_file and key_file must be set together");
-    if (sn != NULL && snprintf(t->server_name, sizeof t->server_name, "%s", sn) >=
-                          (int)sizeof t->server_name)
-        return yaml_tree_err(yaml_tree_get(tc, "server_name"), TIDE_ELIMIT, e,
-                             "server_name: too long");
-    t->tls_version = ver;
-    return 0;
-}
-
 /* The HTTP client settings Prometheus' alertmanager_config shares with
  * every HTTP client config (Prometheus 2.42): auth, tls_config,
  * follow_redirects, enable_http2 (accepted; libcurl negotiates HTTP/2 over
@@ -292,7 +211,7 @@ static int read_http(const struct rules_config *c, const struct yaml_node *m,
             return yaml_tree_err(yaml_tree_get(m, unsupported[i]), TIDE_EINVAL, e,
                                  "%s: not supported by Tide", unsupported[i]);
     bool follow = true, http2 = true;
-    if (read_auth(m, t, e) != 0 || read_tls(c, yaml_tree_get(m, "tls_config"), t, e) != 0 ||
+    if (read_auth(m, t, e) != 0 || tls_config_parse(yaml_tree_get(m, "tls_config"), c->dir, &t->tls, e) != 0 ||
         yaml_tree_get_bool(m, "follow_redirects", &follow, e) != 0 ||
         yaml_tree_get_bool(m, "enable_http2", &http2, e) != 0)
         return e->code;

@@ -24,6 +24,7 @@ static int parse(const char *text, struct forward_config *c, struct err *e)
 {
     struct yaml_tree *t = NULL;
     memset(c, 0, sizeof *c);
+    forward_config_set_file(c, "/etc/tide/tide.yml");
     err_clear(e);
     assert_int_equal(yaml_tree_parse(text, strlen(text), "t.yml", &t, e), 0);
     int rc = forward_config_parse(c, yaml_tree_root(t), e);
@@ -47,7 +48,8 @@ static void test_defaults_and_keys(void **state)
              "  remote_timeout: 10s\n"
              "  headers: {X-Scope-OrgID: t1}\n"
              "  basic_auth: {username: u, password_file: %s}\n"
-             "  tls_config: {ca_file: /ca.pem, insecure_skip_verify: true}\n"
+             "  tls_config: {ca_file: ca.pem, insecure_skip_verify: true, server_name: m.local,\n"
+             "               min_version: TLS12}\n"
              "  queue_config: {capacity: 10000, max_shards: 5, max_samples_per_send: 2000,\n"
              "                 batch_send_deadline: 1s, min_backoff: 10ms, max_backoff: 2s,\n"
              "                 max_bytes: 2GiB}\n"
@@ -73,8 +75,10 @@ static void test_defaults_and_keys(void **state)
     assert_null(b->headers[1]);
     assert_string_equal(b->basic_user, "u");
     assert_string_equal(b->basic_password, "s3cret");
-    assert_string_equal(b->ca_file, "/ca.pem");
-    assert_true(b->insecure_skip_verify);
+    assert_string_equal(b->tls.ca_file, "/etc/tide/ca.pem"); /* against the config's dir */
+    assert_string_equal(b->tls.server_name, "m.local");
+    assert_int_equal(b->tls.min_version, 12);
+    assert_true(b->tls.insecure_skip_verify);
     assert_int_equal(b->max_samples_per_send, 2000);
     assert_int_equal(b->batch_send_deadline_ms, 1000);
     assert_int_equal(b->remote_timeout_ms, 10000);

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "core/config.h"
 #include "rules/rules_config.h"
@@ -70,12 +69,13 @@ static void test_tls_config(void **state)
     assert_int_equal(rc.ntargets, 2);
     const struct notify_target *t = &rc.targets[0];
     assert_string_equal(t->url, "https://a:9093/api/v2/alerts");
-    assert_non_null(strstr(t->ca_file, "/ca.crt"));
-    assert_true(t->ca_file[0] == '/'); /* against the config's directory */
-    assert_string_equal(t->cert_file, "/abs/c.crt");
-    assert_string_equal(t->server_name, "am.test");
-    assert_true(t->insecure_skip_verify);
-    assert_int_equal(t->tls_version, CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_3);
+    assert_non_null(strstr(t->tls.ca_file, "/ca.crt"));
+    assert_true(t->tls.ca_file[0] == '/'); /* against the config's directory */
+    assert_string_equal(t->tls.cert_file, "/abs/c.crt");
+    assert_string_equal(t->tls.server_name, "am.test");
+    assert_true(t->tls.insecure_skip_verify);
+    assert_int_equal(t->tls.min_version, 12);
+    assert_int_equal(t->tls.max_version, 13);
     assert_int_equal(t->max_redirects, 0);
     assert_int_equal(rc.targets[1].max_redirects, 10); /* Prometheus' default: follow */
     assert_string_equal(rc.targets[1].bearer, "tok");
