@@ -64,7 +64,7 @@ int head_data_read(const struct head_data *h, struct sample **v, size_t *n, size
             return rc;
     }
     if (h->enc.n > 0) {
-        rc = decode(h->open.p, h->open.len, h->enc.n, tmp, &k, e);
+        rc = decode(h->open, h->open_len, h->enc.n, tmp, &k, e);
         if (rc)
             return rc;
     }

@@ -4,7 +4,8 @@
  * time a series is seen its names and values are copied here once, and the
  * registry, the postings and every string handed to readers point into this
  * table. Invariant: a string, once interned, keeps its address and its id
- * until intern_fini() (storage_close()), so strv's given out never dangle.
+ * until intern_fini() (storage_close()), so strv's given out never dangle;
+ * entries sit in fixed pages, so an id resolves without a lock.
  * Ids are dense (0, 1, 2, ...) so postings can index arrays by them.
  */
 #include <errno.h>
@@ -14,16 +15,21 @@
 #include "core/hash.h"
 #include "storage/engine.h"
 
-void intern_init(struct intern *in)
+int intern_init(struct intern *in)
 {
     memset(in, 0, sizeof *in);
     arena_init(&in->arena, 0);
+    in->pages = calloc(INTERN_MAX_PAGES, sizeof *in->pages);
+    return in->pages ? 0 : -ENOMEM;
 }
 
 void intern_fini(struct intern *in)
 {
     arena_fini(&in->arena);
-    free(in->ents);
+    if (in->pages)
+        for (uint32_t i = 0; i < INTERN_MAX_PAGES && in->pages[i]; i++)
+            free(in->pages[i]);
+    free(in->pages);
     free(in->slots);
     memset(in, 0, sizeof *in);
 }
@@ -41,7 +47,7 @@ static uint32_t find_slot(const struct intern *in, struct strv s, uint32_t h)
         uint32_t v = in->slots[i];
         if (v == 0)
             return i;
-        const struct intern_entry *en = &in->ents[v - 1];
+        const struct intern_entry *en = intern_ent(in, v - 1);
         if (en->h == h && en->n == s.n && (s.n == 0 || memcmp(en->p, s.p, s.n) == 0))
             return i;
     }
@@ -55,7 +61,7 @@ static int grow(struct intern *in)
         return -ENOMEM;
     uint32_t mask = nslots - 1;
     for (uint32_t id = 0; id < in->nents; id++) {
-        uint32_t i = in->ents[id].h & mask;
+        uint32_t i = intern_ent(in, id)->h & mask;
         while (slots[i] != 0)
             i = (i + 1) & mask;
         slots[i] = id + 1;
@@ -89,18 +95,20 @@ int intern_put(struct intern *in, struct strv s, uint32_t *id)
         *id = in->slots[slot] - 1;
         return 0;
     }
-    if (in->nents == in->cap_ents) {
-        uint32_t cap = in->cap_ents ? in->cap_ents * 2 : 1024;
-        struct intern_entry *ents = realloc(in->ents, cap * sizeof *ents);
-        if (!ents)
+    if (in->nents >= INTERN_MAX_PAGES * INTERN_PAGE_SIZE - 1)
+        return TIDE_ELIMIT;
+    uint32_t pg = in->nents >> INTERN_PAGE_BITS;
+    if (!in->pages[pg]) {
+        struct intern_entry *page = malloc(INTERN_PAGE_SIZE * sizeof *page);
+        if (!page)
             return -ENOMEM;
-        in->ents = ents;
-        in->cap_ents = cap;
+        __atomic_store_n(&in->pages[pg], page, __ATOMIC_RELEASE);
     }
     char *copy = arena_strndup(&in->arena, s.p ? s.p : "", s.n);
     if (!copy)
         return -ENOMEM;
-    in->ents[in->nents] = (struct intern_entry){copy, (uint32_t)s.n, h};
+    struct intern_entry *en = &in->pages[pg][in->nents & (INTERN_PAGE_SIZE - 1)];
+    *en = (struct intern_entry){copy, (uint32_t)s.n, h};
     in->slots[slot] = in->nents + 1;
     *id = in->nents++;
     in->bytes += s.n + 1;

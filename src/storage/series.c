@@ -16,9 +16,10 @@
 
 #include "storage/engine.h"
 
-int series_reg_init(struct series_reg *r)
+int series_reg_init(struct series_reg *r, const struct intern *in)
 {
     memset(r, 0, sizeof *r);
+    r->in = in;
     r->pages = calloc(SERIES_MAX_PAGES, sizeof *r->pages);
     return r->pages ? 0 : -ENOMEM;
 }
@@ -64,29 +65,34 @@ static size_t key_len(const char *key, size_t keylen, size_t *at)
     return SIZE_MAX;
 }
 
-/* Does labels_key(ls, n) equal key? Walks the key against the interned
- * labels, so a series needs no copy of its key. */
-static bool key_eq(const struct label *ls, size_t n, const char *key, size_t keylen)
+/* Does labels_key() of sr's labels equal key? Walks the key against the
+ * interned strings, so a series needs no copy of its key. */
+static bool key_eq(const struct intern *in, const struct series *sr, const char *key,
+                   size_t keylen)
 {
     size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct strv parts[2] = {ls[i].name, ls[i].value};
-        for (int k = 0; k < 2; k++) {
-            size_t len = key_len(key, keylen, &at);
-            if (len != parts[k].n || keylen - at < len ||
-                (len && memcmp(key + at, parts[k].p, len) != 0))
-                return false;
-            at += len;
-        }
+    for (size_t i = 0; i < 2 * (size_t)sr->nlabels; i++) {
+        struct strv part = intern_str(in, sr->lids[i]);
+        size_t len = key_len(key, keylen, &at);
+        if (len != part.n || keylen - at < len || (len && memcmp(key + at, part.p, len) != 0))
+            return false;
+        at += len;
     }
     return at == keylen;
 }
 
-static bool probe_eq(const struct series *sr, const struct probe *q)
+static bool probe_eq(const struct series_reg *r, const struct series *sr, const struct probe *q)
 {
     if (q->by_key)
-        return key_eq(sr->labels, sr->nlabels, q->key, q->keylen);
-    return labels_cmp(sr->labels, sr->nlabels, q->ls, q->n) == 0;
+        return key_eq(r->in, sr, q->key, q->keylen);
+    if (sr->nlabels != q->n)
+        return false;
+    for (size_t i = 0; i < q->n; i++) {
+        const struct label l = series_label(r->in, sr, (uint32_t)i);
+        if (!strv_eq(l.name, q->ls[i].name) || !strv_eq(l.value, q->ls[i].value))
+            return false;
+    }
+    return true;
 }
 
 /* The id of the series with this hash that matches q, or SERIES_NONE. */
@@ -100,7 +106,7 @@ static uint32_t lookup(const struct series_reg *r, uint64_t hash, const struct p
         if (v == 0)
             return SERIES_NONE;
         const struct series *sr = series_get(r, v - 1);
-        if (sr->hash == (uint32_t)hash && probe_eq(sr, q))
+        if (sr->hash == (uint32_t)hash && probe_eq(r, sr, q))
             return v - 1;
     }
 }
@@ -214,19 +220,45 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
     return 0;
 }
 
-int series_cmp(const struct series *x, const struct series *y)
+int series_cmp(const struct intern *in, const struct series *x, const struct series *y)
 {
-    size_t n = x->nlabels < y->nlabels ? x->nlabels : y->nlabels;
+    size_t n = 2 * (size_t)(x->nlabels < y->nlabels ? x->nlabels : y->nlabels);
     for (size_t i = 0; i < n; i++) {
-        const struct label *a = &x->labels[i], *b = &y->labels[i];
-        /* Interned: the same pointer is the same string, another pointer
-         * another string, so only differing labels are compared. */
-        if (a->name.p != b->name.p)
-            return strv_cmp(a->name, b->name);
-        if (a->value.p != b->value.p)
-            return strv_cmp(a->value, b->value);
+        /* Interned: the same id is the same string, another id another
+         * string, so only labels that differ are compared. */
+        if (x->lids[i] != y->lids[i])
+            return strv_cmp(intern_str(in, x->lids[i]), intern_str(in, y->lids[i]));
     }
     return x->nlabels < y->nlabels ? -1 : x->nlabels > y->nlabels ? 1 : 0;
+}
+
+void series_labels(const struct intern *in, const struct series *sr, struct label *out)
+{
+    for (uint32_t i = 0; i < sr->nlabels; i++)
+        out[i] = series_label(in, sr, i);
+}
+
+int series_labels_buf(const struct intern *in, const struct series *sr, struct label **buf,
+                      size_t *cap)
+{
+    if (*cap < sr->nlabels || *buf == NULL) {
+        size_t nc = sr->nlabels > 16 ? sr->nlabels : 16;
+        struct label *nb = realloc(*buf, nc * sizeof *nb);
+        if (!nb)
+            return -ENOMEM;
+        *buf = nb;
+        *cap = nc;
+    }
+    series_labels(in, sr, *buf);
+    return 0;
+}
+
+struct strv series_value_of(const struct intern *in, const struct series *sr, uint32_t name_id)
+{
+    for (uint32_t i = 0; i < sr->nlabels; i++)
+        if (sr->lids[2 * i] == name_id)
+            return intern_str(in, sr->lids[2 * i + 1]);
+    return (struct strv){NULL, 0};
 }
 
 int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash, uint32_t *id)
@@ -270,18 +302,18 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
             return -ENOMEM;
         __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
     }
-    struct label *copy = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *copy);
-    if (!copy)
+    uint32_t *lids = arena_alloc(&s->intern.arena, (n ? 2 * n : 1) * sizeof *lids);
+    if (!lids)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        copy[i].name = intern_str(&s->intern, name_ids[i]);
-        copy[i].value = intern_str(&s->intern, value_ids[i]);
+        lids[2 * i] = name_ids[i];
+        lids[2 * i + 1] = value_ids[i];
     }
     int rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
     if (rc)
         return rc;
     struct series *sr = series_get(r, nid);
-    sr->labels = copy;
+    sr->lids = lids;
     sr->nlabels = (uint32_t)n;
     sr->id = nid;
     sr->hash = (uint32_t)hash;

@@ -153,9 +153,9 @@ int tombstone_save(struct storage *s, struct err *e)
         const struct tombstone *t = &s->tombs[i];
         const struct series *sr = series_get(&s->reg, t->sid);
         rc = buf_put_uvarint(&b, sr->nlabels);
-        for (uint32_t j = 0; j < sr->nlabels && rc == 0; j++) {
-            rc = buf_put_bytes(&b, sr->labels[j].name.p, sr->labels[j].name.n);
-            rc = rc ? rc : buf_put_bytes(&b, sr->labels[j].value.p, sr->labels[j].value.n);
+        for (uint32_t j = 0; j < 2 * sr->nlabels && rc == 0; j++) {
+            struct strv part = intern_str(&s->intern, sr->lids[j]);
+            rc = buf_put_bytes(&b, part.p, part.n);
         }
         rc = rc ? rc : buf_put_varint(&b, t->mint_ms);
         rc = rc ? rc : buf_put_varint(&b, t->maxt_ms);
@@ -274,7 +274,7 @@ int storage_delete(struct storage *s, const struct matcher *m, size_t nm, int64_
         struct series *sr = series_get(&s->reg, ids[i]);
         if (sr->wal_gen == s->wal_gen)
             continue;
-        rc = wal_record_series_add(rs, sr->id, sr->labels, sr->nlabels);
+        rc = wal_record_series_add_series(rs, &s->intern, sr);
         sr->wal_gen = s->wal_gen;
         nnew++;
     }
