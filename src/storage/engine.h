@@ -59,16 +59,26 @@ struct intern_entry {
     uint32_t n;    /* length */
     uint32_t h;    /* low bits of the hash, to skip most compares */
 };
+/* A distinct label: (name, value) string ids. A series keeps one pair id
+ * per label (4 bytes), and most pairs are shared by many series. */
+struct intern_pair {
+    uint32_t name, value;
+};
 #define INTERN_PAGE_BITS 12
 #define INTERN_PAGE_SIZE (1u << INTERN_PAGE_BITS)
 #define INTERN_MAX_PAGES 65536u
 struct intern {
-    struct arena arena;         /* the bytes, and the series' label ids (series.c) */
+    struct arena arena;         /* the bytes, and the series' pair ids (series.c) */
     struct intern_entry **pages; /* INTERN_MAX_PAGES slots; published atomically */
     uint32_t nents;
     uint32_t *slots;            /* open addressing: id + 1, 0 = empty */
     uint32_t nslots;            /* power of two */
     uint64_t bytes;             /* bytes of strings held */
+    /* label pairs, the same way: */
+    struct intern_pair **pair_pages; /* INTERN_MAX_PAGES slots; published atomically */
+    uint32_t npairs;
+    uint32_t *pair_slots;       /* open addressing: pair id + 1, 0 = empty */
+    uint32_t npair_slots;       /* power of two */
 };
 int intern_init(struct intern *in);
 void intern_fini(struct intern *in);
@@ -86,6 +96,16 @@ static inline struct strv intern_str(const struct intern *in, uint32_t id)
 {
     const struct intern_entry *en = intern_ent(in, id);
     return (struct strv){en->p, en->n};
+}
+/* The id of the pair (name, value) of string ids, adding it if new. Same
+ * locking as intern_put(). 0, -ENOMEM or TIDE_ELIMIT. */
+int intern_pair_put(struct intern *in, uint32_t name, uint32_t value, uint32_t *id);
+/* Pair `id`; no lock needed, as for intern_str(). */
+static inline struct intern_pair intern_pair(const struct intern *in, uint32_t id)
+{
+    const struct intern_pair *page =
+        __atomic_load_n(&in->pair_pages[id >> INTERN_PAGE_BITS], __ATOMIC_ACQUIRE);
+    return page[id & (INTERN_PAGE_SIZE - 1)];
 }
 
 /* ---- head.c / head_append.c / head_read.c / ooo.c: head data ---- */
@@ -154,9 +174,9 @@ int ooo_merge(const struct sample *older, size_t n_old, const struct sample *new
 /* One series. Fields up to `wal_gen` never change after series_create(),
  * so they may be read with no lock. */
 struct series {
-    const uint32_t *lids;       /* 2 * nlabels intern ids, name then value, sorted by
-                                   name; in the intern arena (8 B a label, not the 32
-                                   of a struct label: series_labels() builds those) */
+    const uint32_t *pids;       /* nlabels label pair ids (intern_pair), sorted by name;
+                                   in the intern arena (4 B a label, not the 32 of a
+                                   struct label: series_labels() builds those) */
     uint32_t nlabels;
     uint32_t id;
     uint32_t hash;              /* low bits of labels_hash(): slot and quick compare */
@@ -214,7 +234,8 @@ void series_narrow(struct series *sr, int64_t mint_ms, int64_t maxt_ms);
 static inline struct label series_label(const struct intern *in, const struct series *sr,
                                         uint32_t i)
 {
-    return (struct label){intern_str(in, sr->lids[2 * i]), intern_str(in, sr->lids[2 * i + 1])};
+    struct intern_pair lp = intern_pair(in, sr->pids[i]);
+    return (struct label){intern_str(in, lp.name), intern_str(in, lp.value)};
 }
 /* sr's labels into out[0..sr->nlabels). */
 void series_labels(const struct intern *in, const struct series *sr, struct label *out);

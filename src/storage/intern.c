@@ -7,6 +7,8 @@
  * until intern_fini() (storage_close()), so strv's given out never dangle;
  * entries sit in fixed pages, so an id resolves without a lock.
  * Ids are dense (0, 1, 2, ...) so postings can index arrays by them.
+ * It also numbers distinct (name, value) pairs the same way: a series keeps
+ * one 4-byte pair id per label (series.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@ int intern_init(struct intern *in)
     memset(in, 0, sizeof *in);
     arena_init(&in->arena, 0);
     in->pages = calloc(INTERN_MAX_PAGES, sizeof *in->pages);
-    return in->pages ? 0 : -ENOMEM;
+    in->pair_pages = calloc(INTERN_MAX_PAGES, sizeof *in->pair_pages);
+    return in->pages && in->pair_pages ? 0 : -ENOMEM;
 }
 
 void intern_fini(struct intern *in)
@@ -31,6 +34,11 @@ void intern_fini(struct intern *in)
             free(in->pages[i]);
     free(in->pages);
     free(in->slots);
+    if (in->pair_pages)
+        for (uint32_t i = 0; i < INTERN_MAX_PAGES && in->pair_pages[i]; i++)
+            free(in->pair_pages[i]);
+    free(in->pair_pages);
+    free(in->pair_slots);
     memset(in, 0, sizeof *in);
 }
 
@@ -112,5 +120,66 @@ int intern_put(struct intern *in, struct strv s, uint32_t *id)
     in->slots[slot] = in->nents + 1;
     *id = in->nents++;
     in->bytes += s.n + 1;
+    return 0;
+}
+
+/* ---- label pairs ---- */
+
+static uint32_t pair_hash(uint32_t name, uint32_t value)
+{
+    uint64_t x = ((uint64_t)name << 32 | value) * 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(x >> 32);
+}
+
+static int grow_pairs(struct intern *in)
+{
+    uint32_t nslots = in->npair_slots ? in->npair_slots * 2 : 1024;
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    uint32_t mask = nslots - 1;
+    for (uint32_t id = 0; id < in->npairs; id++) {
+        struct intern_pair lp = intern_pair(in, id);
+        uint32_t i = pair_hash(lp.name, lp.value) & mask;
+        while (slots[i] != 0)
+            i = (i + 1) & mask;
+        slots[i] = id + 1;
+    }
+    free(in->pair_slots);
+    in->pair_slots = slots;
+    in->npair_slots = nslots;
+    return 0;
+}
+
+int intern_pair_put(struct intern *in, uint32_t name, uint32_t value, uint32_t *id)
+{
+    if ((uint64_t)(in->npairs + 1) * 2 > in->npair_slots) {
+        int rc = grow_pairs(in);
+        if (rc)
+            return rc;
+    }
+    uint32_t mask = in->npair_slots - 1, i = pair_hash(name, value) & mask;
+    for (;; i = (i + 1) & mask) {
+        uint32_t v = in->pair_slots[i];
+        if (v == 0)
+            break;
+        struct intern_pair lp = intern_pair(in, v - 1);
+        if (lp.name == name && lp.value == value) {
+            *id = v - 1;
+            return 0;
+        }
+    }
+    if (in->npairs >= INTERN_MAX_PAGES * INTERN_PAGE_SIZE - 1)
+        return TIDE_ELIMIT;
+    uint32_t pg = in->npairs >> INTERN_PAGE_BITS;
+    if (!in->pair_pages[pg]) {
+        struct intern_pair *page = malloc(INTERN_PAGE_SIZE * sizeof *page);
+        if (!page)
+            return -ENOMEM;
+        __atomic_store_n(&in->pair_pages[pg], page, __ATOMIC_RELEASE);
+    }
+    in->pair_pages[pg][in->npairs & (INTERN_PAGE_SIZE - 1)] = (struct intern_pair){name, value};
+    in->pair_slots[i] = in->npairs + 1;
+    *id = in->npairs++;
     return 0;
 }

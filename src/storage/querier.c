@@ -560,10 +560,11 @@ static int collect(struct storage *s, const uint32_t *ids, size_t nids, const st
     for (size_t i = 0; i < nids && rc == 0; i++) {
         const struct series *sr = series_get(&s->reg, ids[i]);
         for (uint32_t j = 0; j < sr->nlabels && rc == 0; j++) {
+            struct intern_pair lp = intern_pair(&s->intern, sr->pids[j]);
             if (!name)
-                rc = push_u32(&v, &nv, &cap, sr->lids[2 * j]);
-            else if (sr->lids[2 * j] == name_id)
-                rc = push_u32(&v, &nv, &cap, sr->lids[2 * j + 1]);
+                rc = push_u32(&v, &nv, &cap, lp.name);
+            else if (lp.name == name_id)
+                rc = push_u32(&v, &nv, &cap, lp.value);
         }
         /* Keep memory proportional to the distinct strings. */
         if (nv >= 65536 && nv > 2 * compacted) {

@@ -71,12 +71,16 @@ static bool key_eq(const struct intern *in, const struct series *sr, const char 
                    size_t keylen)
 {
     size_t at = 0;
-    for (size_t i = 0; i < 2 * (size_t)sr->nlabels; i++) {
-        struct strv part = intern_str(in, sr->lids[i]);
-        size_t len = key_len(key, keylen, &at);
-        if (len != part.n || keylen - at < len || (len && memcmp(key + at, part.p, len) != 0))
-            return false;
-        at += len;
+    for (uint32_t i = 0; i < sr->nlabels; i++) {
+        const struct label l = series_label(in, sr, i);
+        const struct strv parts[2] = {l.name, l.value};
+        for (int k = 0; k < 2; k++) {
+            size_t len = key_len(key, keylen, &at);
+            if (len != parts[k].n || keylen - at < len ||
+                (len && memcmp(key + at, parts[k].p, len) != 0))
+                return false;
+            at += len;
+        }
     }
     return at == keylen;
 }
@@ -222,12 +226,16 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
 
 int series_cmp(const struct intern *in, const struct series *x, const struct series *y)
 {
-    size_t n = 2 * (size_t)(x->nlabels < y->nlabels ? x->nlabels : y->nlabels);
+    size_t n = x->nlabels < y->nlabels ? x->nlabels : y->nlabels;
     for (size_t i = 0; i < n; i++) {
-        /* Interned: the same id is the same string, another id another
-         * string, so only labels that differ are compared. */
-        if (x->lids[i] != y->lids[i])
-            return strv_cmp(intern_str(in, x->lids[i]), intern_str(in, y->lids[i]));
+        /* Interned: the same id is the same pair (or string), another id
+         * another one, so only labels that differ are compared. */
+        if (x->pids[i] == y->pids[i])
+            continue;
+        struct intern_pair a = intern_pair(in, x->pids[i]), b = intern_pair(in, y->pids[i]);
+        if (a.name != b.name)
+            return strv_cmp(intern_str(in, a.name), intern_str(in, b.name));
+        return strv_cmp(intern_str(in, a.value), intern_str(in, b.value));
     }
     return x->nlabels < y->nlabels ? -1 : x->nlabels > y->nlabels ? 1 : 0;
 }
@@ -255,9 +263,11 @@ int series_labels_buf(const struct intern *in, const struct series *sr, struct l
 
 struct strv series_value_of(const struct intern *in, const struct series *sr, uint32_t name_id)
 {
-    for (uint32_t i = 0; i < sr->nlabels; i++)
-        if (sr->lids[2 * i] == name_id)
-            return intern_str(in, sr->lids[2 * i + 1]);
+    for (uint32_t i = 0; i < sr->nlabels; i++) {
+        struct intern_pair lp = intern_pair(in, sr->pids[i]);
+        if (lp.name == name_id)
+            return intern_str(in, lp.value);
+    }
     return (struct strv){NULL, 0};
 }
 
@@ -302,18 +312,19 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
             return -ENOMEM;
         __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
     }
-    uint32_t *lids = arena_alloc(&s->intern.arena, (n ? 2 * n : 1) * sizeof *lids);
-    if (!lids)
+    uint32_t *pids = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *pids);
+    if (!pids)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        lids[2 * i] = name_ids[i];
-        lids[2 * i + 1] = value_ids[i];
+        int rc = intern_pair_put(&s->intern, name_ids[i], value_ids[i], &pids[i]);
+        if (rc)
+            return rc;
     }
     int rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
     if (rc)
         return rc;
     struct series *sr = series_get(r, nid);
-    sr->lids = lids;
+    sr->pids = pids;
     sr->nlabels = (uint32_t)n;
     sr->id = nid;
     sr->hash = (uint32_t)hash;

@@ -153,9 +153,10 @@ int tombstone_save(struct storage *s, struct err *e)
         const struct tombstone *t = &s->tombs[i];
         const struct series *sr = series_get(&s->reg, t->sid);
         rc = buf_put_uvarint(&b, sr->nlabels);
-        for (uint32_t j = 0; j < 2 * sr->nlabels && rc == 0; j++) {
-            struct strv part = intern_str(&s->intern, sr->lids[j]);
-            rc = buf_put_bytes(&b, part.p, part.n);
+        for (uint32_t j = 0; j < sr->nlabels && rc == 0; j++) {
+            struct label l = series_label(&s->intern, sr, j);
+            rc = buf_put_bytes(&b, l.name.p, l.name.n);
+            rc = rc ? rc : buf_put_bytes(&b, l.value.p, l.value.n);
         }
         rc = rc ? rc : buf_put_varint(&b, t->mint_ms);
         rc = rc ? rc : buf_put_varint(&b, t->maxt_ms);

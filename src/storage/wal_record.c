@@ -39,9 +39,10 @@ int wal_record_series_add_series(struct buf *b, const struct intern *in, const s
 {
     int rc = buf_put_uvarint(b, sr->id);
     rc = rc ? rc : buf_put_uvarint(b, sr->nlabels);
-    for (size_t i = 0; i < 2 * (size_t)sr->nlabels && rc == 0; i++) {
-        struct strv part = intern_str(in, sr->lids[i]);
-        rc = buf_put_bytes(b, part.p, part.n);
+    for (uint32_t i = 0; i < sr->nlabels && rc == 0; i++) {
+        struct label l = series_label(in, sr, i);
+        rc = buf_put_bytes(b, l.name.p, l.name.n);
+        rc = rc ? rc : buf_put_bytes(b, l.value.p, l.value.n);
     }
     return rc;
 }
