@@ -14,7 +14,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pagemem.h"
 #include "storage/engine.h"
+
+/* The slot table is rebuilt at each doubling (8 MiB at a million series):
+ * in a mapping of its own (core/pagemem.h), so old tables leave no holes in
+ * the heap and the new one comes zeroed by the kernel. */
+static uint32_t *slots_new(uint32_t nslots)
+{
+    void *p = NULL;
+    size_t bytes = 0;
+    return pagemem_grow(&p, &bytes, (size_t)nslots * sizeof(uint32_t)) == 0 ? p : NULL;
+}
+
+static void slots_free(uint32_t *slots, uint32_t nslots)
+{
+    pagemem_free(slots, (size_t)nslots * sizeof *slots);
+}
 
 int series_reg_init(struct series_reg *r, const struct intern *in)
 {
@@ -39,7 +55,7 @@ void series_reg_fini(struct series_reg *r)
         for (uint32_t i = 0; i < SERIES_MAX_PAGES && r->pages[i]; i++)
             free(r->pages[i]);
     free(r->pages);
-    free(r->slots);
+    slots_free(r->slots, r->nslots);
     memset(r, 0, sizeof *r);
 }
 
@@ -129,7 +145,7 @@ uint32_t series_lookup_key(const struct series_reg *r, uint64_t hash, const char
 static int grow_slots(struct series_reg *r)
 {
     uint32_t nslots = r->nslots ? r->nslots * 2 : 4096;
-    uint32_t *slots = calloc(nslots, sizeof *slots);
+    uint32_t *slots = slots_new(nslots);
     if (!slots)
         return -ENOMEM;
     uint32_t mask = nslots - 1, n = series_count(r);
@@ -139,7 +155,7 @@ static int grow_slots(struct series_reg *r)
             i = (i + 1) & mask;
         slots[i] = id + 1;
     }
-    free(r->slots);
+    slots_free(r->slots, r->nslots);
     r->slots = slots;
     r->nslots = nslots;
     return 0;
