@@ -117,7 +117,9 @@ struct head_chunk {
 };
 
 /* The encoder state of a head's open chunk: a struct chunk_enc without its
- * buffer pointer, packed (head_append.c rebuilds the chunk_enc per append). */
+ * buffer pointer, packed (head_append.c rebuilds the chunk_enc per append).
+ * `t` is also the head's last in-order timestamp: it is kept when a chunk
+ * is sealed (a chunk's first sample does not read it). */
 struct head_enc {
     int64_t t, t_delta;  /* last timestamp and last delta */
     uint64_t v_bits;     /* last value's bits */
@@ -126,22 +128,28 @@ struct head_enc {
     uint8_t lead, trail; /* the last XOR window */
 };
 
-/* One series' samples in memory. Owner: its struct series (active) or the
- * head cut in progress (frozen). In-order samples (t > last_t) go to the
- * open chunk; others to `ooo`, a sorted, unique, uncompressed buffer that
- * overrides chunk samples at equal t (it is always the newer write).
- * Packed (104 bytes): there is one per series, a million at high cardinality. */
-struct head_data {
+/* What few series have: sealed chunks (past CHUNK_MAX_SAMPLES in the head)
+ * and out-of-order samples. Owned by its head_data. */
+struct head_extra {
     struct head_chunk *sealed;     /* full chunks, time-ordered; room for 4, then for the
                                       power of two >= nsealed */
-    char *open;                    /* bytes of the open chunk (malloc'd), or NULL */
     struct sample *ooo;            /* out-of-order samples, sorted, unique t */
-    uint32_t open_len, open_cap;   /* bytes in `open`, bytes allocated (past a NUL slot) */
     uint32_t nsealed;
     uint32_t nooo, cap_ooo;
+};
+
+/* One series' samples in memory. Owner: its struct series (active) or the
+ * head cut in progress (frozen). In-order samples (t > last in-order t,
+ * enc.t) go to the open chunk; others to x->ooo, a sorted, unique,
+ * uncompressed buffer that overrides chunk samples at equal t (it is always
+ * the newer write). Packed (80 bytes): there is one per series, a million
+ * at high cardinality. */
+struct head_data {
+    char *open;                    /* bytes of the open chunk (malloc'd), or NULL */
+    struct head_extra *x;          /* NULL until a chunk is sealed or a sample is ooo */
+    uint32_t open_len, open_cap;   /* bytes in `open`, bytes allocated (past a NUL slot) */
     uint32_t nsamples;             /* chunk samples + ooo samples */
-    struct head_enc enc;           /* the open chunk's encoder */
-    int64_t last_t;                /* last in-order timestamp (valid if nsamples) */
+    struct head_enc enc;           /* the open chunk's encoder; enc.t: last in-order t */
     int64_t mint, maxt;            /* over chunks and ooo (valid if nsamples) */
 };
 

@@ -32,11 +32,14 @@ void head_enc_reset(struct head_enc *he)
 
 void head_data_fini(struct head_data *h)
 {
-    for (uint32_t i = 0; i < h->nsealed; i++)
-        free(h->sealed[i].p);
-    free(h->sealed);
+    if (h->x) {
+        for (uint32_t i = 0; i < h->x->nsealed; i++)
+            free(h->x->sealed[i].p);
+        free(h->x->sealed);
+        free(h->x->ooo);
+        free(h->x);
+    }
     free(h->open);
-    free(h->ooo);
     memset(h, 0, sizeof *h);
 }
 
@@ -48,7 +51,7 @@ void head_data_move(struct head_data *dst, struct head_data *src)
 
 uint32_t head_data_chunks(const struct head_data *h)
 {
-    return h->nsealed + (h->enc.n > 0);
+    return (h->x ? h->x->nsealed : 0) + (h->enc.n > 0);
 }
 
 int head_data_delete(struct head_data *h, int64_t mint_ms, int64_t maxt_ms, uint64_t *removed)

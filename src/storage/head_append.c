@@ -65,17 +65,27 @@ static int open_append(struct head_data *h, int64_t t_ms, double v)
     return 0;
 }
 
+/* h->x, made on first use. 0 or -ENOMEM. */
+static int extra(struct head_data *h)
+{
+    if (h->x == NULL)
+        h->x = calloc(1, sizeof *h->x);
+    return h->x ? 0 : -ENOMEM;
+}
+
 int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
 {
     *ooo = false;
     if (h->nsamples == UINT32_MAX)
         return TIDE_ELIMIT;
-    if (h->nsamples > 0 && t_ms <= h->last_t) {
+    if (h->nsamples > 0 && t_ms <= h->enc.t) {
         bool replaced;
-        int rc = ooo_insert(&h->ooo, &h->nooo, &h->cap_ooo, t_ms, v, &replaced);
+        int rc = extra(h);
+        if (rc == 0)
+            rc = ooo_insert(&h->x->ooo, &h->x->nooo, &h->x->cap_ooo, t_ms, v, &replaced);
         if (rc)
             return rc;
-        *ooo = t_ms < h->last_t;
+        *ooo = t_ms < h->enc.t;
         if (!replaced)
             h->nsamples++;
         if (t_ms < h->mint)
@@ -83,23 +93,29 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         return 0;
     }
     if (h->enc.n >= CHUNK_MAX_SAMPLES) {
+        int rc = extra(h);
+        if (rc)
+            return rc;
         /* Room for 4 chunks, then doubling at each power of two. */
-        uint32_t ns = h->nsealed;
+        struct head_extra *x = h->x;
+        uint32_t ns = x->nsealed;
         if (ns == 0 || (ns >= 4 && (ns & (ns - 1)) == 0)) {
             uint32_t cap = ns ? ns * 2 : 4;
-            struct head_chunk *nc = realloc(h->sealed, cap * sizeof *nc);
+            struct head_chunk *nc = realloc(x->sealed, cap * sizeof *nc);
             if (!nc)
                 return -ENOMEM;
-            h->sealed = nc;
+            x->sealed = nc;
         }
         struct head_chunk c = {.p = h->open, .len = h->open_len, .n = h->enc.n};
         char *fit = realloc(c.p, (size_t)c.len + 1); /* sealed: drop the slack */
         if (fit)
             c.p = fit;
-        h->sealed[h->nsealed++] = c;
+        x->sealed[x->nsealed++] = c;
         h->open = NULL;
         h->open_len = h->open_cap = 0;
+        int64_t last_t = h->enc.t;
         head_enc_reset(&h->enc);
+        h->enc.t = last_t; /* still the last in-order t; a first sample ignores it */
     }
     int rc = open_reserve(h);
     if (rc == 0)
@@ -108,7 +124,6 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         return rc;
     if (h->nsamples == 0)
         h->mint = t_ms;
-    h->last_t = t_ms;
     h->maxt = t_ms;
     h->nsamples++;
     return 0;
