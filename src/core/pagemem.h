@@ -5,9 +5,11 @@
  * Why: tide keeps request-sized buffers on the heap (main.c raises the mmap
  * threshold to 64 MiB), so a big array grown by realloc there is copied at
  * each doubling and leaves its old copy as a hole between the small,
- * long-lived allocations of new series; at a million series those holes were
- * ~10 % of the resident memory. A mapping grows with mremap (no copy, no
- * hole), and capacity never written costs no resident memory.
+ * long-lived allocations of new series (at a million series, moving the
+ * postings lists and the registry's slot table here took 17 MiB, 4 %, off
+ * the peak). A mapping grows with mremap (no copy, no hole), and capacity
+ * never written costs no resident memory. core/arena.c puts its big blocks
+ * here too, and the WAL replay its segment buffer.
  *
  * Ownership: *p belongs to the caller, who releases it with pagemem_free()
  * and the same capacity. Not thread-safe per array (callers lock).
