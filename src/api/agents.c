@@ -36,6 +36,7 @@
 #include "api/live_lease.h"
 #include "api/params.h"
 #include "collect/targets.h"
+#include "core/arena.h"
 #include "core/time.h"
 #include "model/labels.h"
 #include "model/matcher.h"
@@ -221,7 +222,7 @@ static void handle_config(struct targets *t, struct live_lease *live, const char
 /* ---- the listing ---- */
 
 struct seen {
-    const struct label *ls; /* interned by storage: valid until storage_close() */
+    const struct label *ls; /* in the caller's arena (storage_set_labels_into) */
     size_t n;
     int64_t last_ms, prev_ms; /* -1 = not found yet */
     double last_v;
@@ -248,8 +249,8 @@ static int by_instance(const void *a, const void *b)
     return x->last_ms > y->last_ms ? -1 : x->last_ms < y->last_ms;
 }
 
-static int collect_seen(struct storage *s, const struct matcher *m, struct seen **out, size_t *nout,
-                        struct err *e)
+static int collect_seen(struct storage *s, const struct matcher *m, struct arena *a,
+                        struct seen **out, size_t *nout, struct err *e)
 {
     *out = NULL;
     *nout = 0;
@@ -264,12 +265,16 @@ static int collect_seen(struct storage *s, const struct matcher *m, struct seen 
         return ERR_SET(e, -ENOMEM, "out of memory");
     }
     size_t n = 0;
-    while (n < cap && storage_set_next(set)) {
-        storage_set_labels(set, &v[n].ls, &v[n].n);
+    while (rc == 0 && n < cap && storage_set_next(set)) {
+        rc = storage_set_labels_into(set, a, &v[n].ls, &v[n].n);
         v[n].last_ms = v[n].prev_ms = -1;
         n++;
     }
     storage_set_free(set);
+    if (rc != 0) {
+        free(v);
+        return ERR_SET(e, rc, "out of memory");
+    }
     qsort(v, n, sizeof *v, seen_cmp);
     int64_t now = time_now_ms();
     static const int64_t windows[] = {3600000, 86400000, 7 * 86400000LL, 0};
@@ -309,13 +314,14 @@ static int collect_seen(struct storage *s, const struct matcher *m, struct seen 
 }
 
 /* The series named `name`, each with its last sample, sorted by_instance. */
-static int seen_of(struct storage *s, const char *name, struct seen **v, size_t *n, struct err *e)
+static int seen_of(struct storage *s, const char *name, struct arena *a, struct seen **v,
+                   size_t *n, struct err *e)
 {
     struct matcher m;
     int rc = matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), strv_c(name), e);
     if (rc != 0)
         return rc;
-    rc = collect_seen(s, &m, v, n, e);
+    rc = collect_seen(s, &m, a, v, n, e);
     matcher_fini(&m);
     if (rc == 0)
         qsort(*v, *n, sizeof **v, by_instance);
@@ -344,11 +350,14 @@ static void handle_list(struct storage *s, struct targets *t, struct buf *out, i
     struct err e = {0};
     struct seen *v = NULL, *f = NULL;
     size_t n = 0, nf = 0;
-    int rc = seen_of(s, "tide_host_info", &v, &n, &e);
+    struct arena a; /* the labels of v and f */
+    arena_init(&a, 0);
+    int rc = seen_of(s, "tide_host_info", &a, &v, &n, &e);
     if (rc == 0)
-        rc = seen_of(s, "tide_agent_batch_max_wait_seconds", &f, &nf, &e);
+        rc = seen_of(s, "tide_agent_batch_max_wait_seconds", &a, &f, &nf, &e);
     if (rc != 0) {
         free(v);
+        arena_fini(&a);
         reply_error(out, status, 500, "internal", e.msg[0] ? e.msg : tide_strerror(rc));
         return;
     }
@@ -416,6 +425,7 @@ static void handle_list(struct storage *s, struct targets *t, struct buf *out, i
     json_obj_end(&w);
     free(v);
     free(f);
+    arena_fini(&a);
     rc = json_end(&w);
     if (rc != 0)
         reply_error(out, status, 422, "execution", "the agents listing is too large");

@@ -21,6 +21,7 @@
 #include "api/params.h"
 #include "api/prom_query.h"
 #include "api/router.h"
+#include "core/arena.h"
 #include "core/fmtfloat.h"
 #include "core/time.h"
 #include "storage/storage.h"
@@ -119,6 +120,8 @@ void federate_serve(struct http_req *rq, struct http_resp *rs)
     int64_t now = time_now_ms();
     struct latest *v = NULL;
     size_t n = 0, cap = 0;
+    struct arena a; /* the label arrays of v: they outlive each set */
+    arena_init(&a, 0);
     for (size_t i = 0; rc == 0 && i < sel.n; i++) {
         struct storage_set *set = NULL;
         rc = storage_select(rq->ctx->storage, sel.v[i].m, sel.v[i].n, now - lookback_ms + 1, now,
@@ -144,6 +147,10 @@ void federate_serve(struct http_req *rq, struct http_resp *rs)
                 v = nv;
                 cap = ncap;
             }
+            if (storage_set_labels_into(set, &a, &ls, &nls) != 0) {
+                rc = ERR_SET(&e, -ENOMEM, "out of memory");
+                break;
+            }
             v[n] = (struct latest){ls, nls, labels_get(ls, nls, STRV_LIT(LABEL_METRIC_NAME)),
                                    sv[ns - 1].t_ms, sv[ns - 1].v};
             n++;
@@ -153,6 +160,7 @@ void federate_serve(struct http_req *rq, struct http_resp *rs)
     params_fini(&sel);
     if (rc != 0) {
         free(v);
+        arena_fini(&a);
         http_reply_err(rs, rc, e.msg[0] ? e.msg : "federation failed");
         return;
     }
@@ -170,6 +178,7 @@ void federate_serve(struct http_req *rq, struct http_resp *rs)
         rc = rc ? rc : put_series(&rs->body, &v[i]);
     }
     free(v);
+    arena_fini(&a);
     if (rc != 0) {
         http_reply_err(rs, rc == -ENOMEM ? -ENOMEM : TIDE_ELIMIT,
                        "the federation answer is too large; narrow match[]");

@@ -21,6 +21,7 @@
 #include "api/json.h"
 #include "api/params.h"
 #include "api/router.h"
+#include "core/arena.h"
 #include "storage/storage.h"
 
 #define META_DEFAULT_TOPN 10
@@ -79,6 +80,8 @@ void prom_meta_series(struct http_req *rq, struct http_resp *rs)
     int rc = params_uint(rq, "limit", 0, &limit, &e);
     struct lset *v = NULL;
     size_t n = 0, cap = 0;
+    struct arena a; /* the label arrays of v: they outlive each set */
+    arena_init(&a, 0);
     for (size_t i = 0; rc == 0 && i < sel.n; i++) {
         struct storage_set *set = NULL;
         rc = storage_select(rq->ctx->storage, sel.v[i].m, sel.v[i].n, mint, maxt, &set, &e);
@@ -93,7 +96,11 @@ void prom_meta_series(struct http_req *rq, struct http_resp *rs)
                 v = nv;
                 cap = ncap;
             }
-            storage_set_labels(set, &v[n].ls, &v[n].n);
+            rc = storage_set_labels_into(set, &a, &v[n].ls, &v[n].n);
+            if (rc != 0) {
+                rc = ERR_SET(&e, rc, "out of memory");
+                break;
+            }
             n++;
         }
         if (set)
@@ -102,6 +109,7 @@ void prom_meta_series(struct http_req *rq, struct http_resp *rs)
     params_fini(&sel);
     if (rc != 0) {
         free(v);
+        arena_fini(&a);
         http_reply_err(rs, rc, e.msg);
         return;
     }
@@ -126,6 +134,7 @@ void prom_meta_series(struct http_req *rq, struct http_resp *rs)
     }
     json_arr_end(&w);
     free(v);
+    arena_fini(&a);
     end_success(rs, &w);
 }
 

@@ -1,5 +1,10 @@
-/* arena.c: bump allocation in chained blocks (see arena.h). */
+/* arena.c: bump allocation in chained blocks (see arena.h).
+ * Blocks of ARENA_MAP_MIN bytes or more are mappings of their own
+ * (core/pagemem.h), not heap memory: a query's arena of many MiB is handed
+ * back to the system at arena_fini() (a thread heap's top is not, whatever
+ * malloc_trim() does), and long-lived arenas leave no holes in the heap. */
 #include "core/arena.h"
+#include "core/pagemem.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,7 +16,26 @@ struct arena_block {
     _Alignas(16) char data[];
 };
 
-enum { ARENA_BLOCK_MIN = 16 * 1024 };
+enum { ARENA_BLOCK_MIN = 16 * 1024, ARENA_MAP_MIN = 64 * 1024 };
+
+static struct arena_block *block_new(size_t size)
+{
+    size_t bytes = sizeof(struct arena_block) + size;
+    if (bytes < ARENA_MAP_MIN)
+        return malloc(bytes);
+    void *p = NULL;
+    size_t cap = 0;
+    return pagemem_grow(&p, &cap, bytes) == 0 ? p : NULL;
+}
+
+static void block_free(struct arena_block *b)
+{
+    size_t bytes = sizeof *b + b->size;
+    if (bytes < ARENA_MAP_MIN)
+        free(b);
+    else
+        pagemem_free(b, bytes);
+}
 
 void arena_init(struct arena *a, size_t max_bytes)
 {
@@ -25,7 +49,7 @@ void arena_fini(struct arena *a)
     struct arena_block *b = a->head;
     while (b) {
         struct arena_block *n = b->next;
-        free(b);
+        block_free(b);
         b = n;
     }
     a->head = NULL;
@@ -40,7 +64,7 @@ void arena_reset(struct arena *a)
     struct arena_block *b = keep->next;
     while (b) {
         struct arena_block *n = b->next;
-        free(b);
+        block_free(b);
         b = n;
     }
     keep->next = NULL;
@@ -62,7 +86,7 @@ void *arena_alloc(struct arena *a, size_t n)
             size = b->size * 2;
         if (size < n)
             size = n;
-        struct arena_block *nb = malloc(sizeof *nb + size);
+        struct arena_block *nb = block_new(size);
         if (nb == NULL)
             return NULL;
         nb->size = size;

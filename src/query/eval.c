@@ -165,7 +165,11 @@ static int load_slot(struct eval *ev, const struct ast_selector *sel, struct slo
         size_t nls;
         struct sample *v = NULL;
         size_t nv;
-        storage_set_labels(set, &ls, &nls);
+        /* In the query arena: the series outlive the set. */
+        if (storage_set_labels_into(set, ev->a, &ls, &nls) != 0) {
+            rc = eval_nomem(ev);
+            break;
+        }
         rc = storage_set_take_samples(set, &v, &nv, ev->e);
         if (rc == 0 && ev->overlay != NULL &&
             ev->overlay(ev->overlay_ctx, ls, nls, sl->mint, sl->maxt, &v, &nv) != 0)
@@ -231,7 +235,9 @@ static int lazy_next(struct eval *ev, struct slot *sl)
         return EVAL_EXEC(ev, "range selector read past its last series");
     sl->next++;
     ev->tiers_used |= 1; /* raw samples */
-    storage_set_labels(sl->set, &sl->cur.ls, &sl->cur.nls);
+    /* In the query arena: results may keep them past the set. */
+    if (storage_set_labels_into(sl->set, ev->a, &sl->cur.ls, &sl->cur.nls) != 0)
+        return eval_nomem(ev);
     const struct sample *v;
     size_t nv;
     int rc = storage_set_samples(sl->set, &v, &nv, ev->e);

@@ -7,6 +7,7 @@
 #include "query/query.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 #include "query/ast.h"
 #include "query/eval.h"
 #include "storage/storage.h"
+
+/* Samples read by one query past which its memory is handed back. */
+#define QUERY_TRIM_SAMPLES 65536
 
 struct query {
     struct arena a;             /* tree, labels, strings */
@@ -146,6 +150,12 @@ static int run(struct query **out, struct storage *st, const char *expr, size_t 
     if (rc == 0)
         rc = eval_node(&ev, root, &q->m);
     eval_slots_free(&ev);
+    /* The series read were freed just now, in this thread's malloc arena,
+     * which glibc does not shrink on its own: after a large read, give the
+     * free pages back (one pass over the free lists, ~ms) so a big query
+     * does not raise the server's resident memory for good. */
+    if (ev.loaded_samples >= QUERY_TRIM_SAMPLES)
+        malloc_trim(0);
     res->samples_loaded = ev.loaded_samples;
     res->peak_samples = ev.peak_samples;
     for (int t = STORAGE_MAX_TIERS - 1; t >= -1; t--) {

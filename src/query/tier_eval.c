@@ -185,7 +185,10 @@ int tier_eval_call(struct eval *ev, const struct ast_node *n, size_t marg, int t
             break;
         const struct label *ls;
         size_t nls;
-        storage_set_labels(set, &ls, &nls);
+        if (storage_set_labels_into(set, ev->a, &ls, &nls) != 0) {
+            rc = eval_nomem(ev);
+            break;
+        }
         if (!keep_name && (rc = eval_drop_name(ev, ls, nls, &ls, &nls)) != 0)
             break;
         long idx = -1;

@@ -32,7 +32,7 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     const struct storage *s = ctx;
     const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
     const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
-    return labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels);
+    return series_cmp(&s->intern, x, y);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -91,6 +91,8 @@ static int compact_partition(struct storage *s, const struct db_block *bs, size_
     struct block *nbk = NULL;
     struct sample *acc = NULL, *tmp = NULL, *mrg = NULL;
     size_t nacc = 0, capacc = 0, ntmp = 0, captmp = 0, nmrg = 0, capmrg = 0;
+    struct label *lbuf = NULL; /* the current series' labels */
+    size_t lcap = 0;
     uint32_t npairs = 0;
     int rc = 0;
     if (!path || !pairs) {
@@ -124,7 +126,11 @@ static int compact_partition(struct storage *s, const struct db_block *bs, size_
         }
         if (rc == 0 && nacc > 0) {
             const struct series *sr = series_get(&s->reg, ids[i]);
-            rc = block_writer_add(w, sr->labels, sr->nlabels, acc, nacc, e);
+            rc = series_labels_buf(&s->intern, sr, &lbuf, &lcap);
+            if (rc)
+                rc = ERR_SET(e, rc, "out of memory");
+            else
+                rc = block_writer_add(w, lbuf, sr->nlabels, acc, nacc, e);
             pairs[2 * npairs] = ids[i];
             pairs[2 * npairs + 1] = npairs;
             npairs++;
@@ -170,6 +176,7 @@ out:
         block_unref(nbk);
     }
     free(acc);
+    free(lbuf);
     free(tmp);
     free(mrg);
     free(pairs);

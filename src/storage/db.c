@@ -504,7 +504,6 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
     pthread_rwlockattr_destroy(&ra);
     for (int i = 0; i < STORAGE_NSTRIPES; i++)
         pthread_mutex_init(&s->stripes[i], NULL);
-    intern_init(&s->intern);
     postings_init(&s->postings);
     buf_init(&s->rec_series, WAL_RECORD_MAX_BYTES);
     buf_init(&s->rec_samples, WAL_RECORD_MAX_BYTES);
@@ -512,7 +511,9 @@ int storage_open(struct storage **out, const struct storage_opts *o, struct err 
     s->head_maxt = INT64_MIN;
     s->next_seq = 1;
     s->wal_gen = 1;
-    int rc = series_reg_init(&s->reg);
+    int rc = intern_init(&s->intern);
+    if (rc == 0)
+        rc = series_reg_init(&s->reg, &s->intern);
     if (rc) {
         ERR_SET(e, rc, "out of memory");
         goto fail;

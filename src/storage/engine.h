@@ -49,30 +49,63 @@
 
 /* A string table: each distinct byte string is stored once, NUL-terminated,
  * and gets a dense id. Owner: struct storage. Strings live until
- * intern_fini(). Thread: inserts need append_mu + lock(write); lookups
- * need lock(read) or append_mu. */
+ * intern_fini(). Entries sit in pages that never move (as the registry's),
+ * so intern_str() of an id a reader got from a series or a postings list
+ * needs no lock: the entry was written before the id was published.
+ * Thread: inserts need append_mu + lock(write); lookups by bytes
+ * (intern_find) need lock(read) or append_mu. */
 struct intern_entry {
     const char *p; /* NUL-terminated copy, in `arena` */
     uint32_t n;    /* length */
     uint32_t h;    /* low bits of the hash, to skip most compares */
 };
+/* A distinct label: (name, value) string ids. A series keeps one pair id
+ * per label (4 bytes), and most pairs are shared by many series. */
+struct intern_pair {
+    uint32_t name, value;
+};
+#define INTERN_PAGE_BITS 12
+#define INTERN_PAGE_SIZE (1u << INTERN_PAGE_BITS)
+#define INTERN_MAX_PAGES 65536u
 struct intern {
-    struct arena arena;         /* the bytes */
-    struct intern_entry *ents;  /* by id */
-    uint32_t nents, cap_ents;
+    struct arena arena;         /* the bytes, and the series' pair ids (series.c) */
+    struct intern_entry **pages; /* INTERN_MAX_PAGES slots; published atomically */
+    uint32_t nents;
     uint32_t *slots;            /* open addressing: id + 1, 0 = empty */
     uint32_t nslots;            /* power of two */
     uint64_t bytes;             /* bytes of strings held */
+    /* label pairs, the same way: */
+    struct intern_pair **pair_pages; /* INTERN_MAX_PAGES slots; published atomically */
+    uint32_t npairs;
+    uint32_t *pair_slots;       /* open addressing: pair id + 1, 0 = empty */
+    uint32_t npair_slots;       /* power of two */
 };
-void intern_init(struct intern *in);
+int intern_init(struct intern *in);
 void intern_fini(struct intern *in);
-/* The id of s, inserting a copy if new. 0 or -ENOMEM. */
+/* The id of s, inserting a copy if new. 0, -ENOMEM or TIDE_ELIMIT. */
 int intern_put(struct intern *in, struct strv s, uint32_t *id);
 /* The id of s, or UINT32_MAX when s was never interned. */
 uint32_t intern_find(const struct intern *in, struct strv s);
+static inline const struct intern_entry *intern_ent(const struct intern *in, uint32_t id)
+{
+    const struct intern_entry *page =
+        __atomic_load_n(&in->pages[id >> INTERN_PAGE_BITS], __ATOMIC_ACQUIRE);
+    return &page[id & (INTERN_PAGE_SIZE - 1)];
+}
 static inline struct strv intern_str(const struct intern *in, uint32_t id)
 {
-    return (struct strv){in->ents[id].p, in->ents[id].n};
+    const struct intern_entry *en = intern_ent(in, id);
+    return (struct strv){en->p, en->n};
+}
+/* The id of the pair (name, value) of string ids, adding it if new. Same
+ * locking as intern_put(). 0, -ENOMEM or TIDE_ELIMIT. */
+int intern_pair_put(struct intern *in, uint32_t name, uint32_t value, uint32_t *id);
+/* Pair `id`; no lock needed, as for intern_str(). */
+static inline struct intern_pair intern_pair(const struct intern *in, uint32_t id)
+{
+    const struct intern_pair *page =
+        __atomic_load_n(&in->pair_pages[id >> INTERN_PAGE_BITS], __ATOMIC_ACQUIRE);
+    return page[id & (INTERN_PAGE_SIZE - 1)];
 }
 
 /* ---- head.c / head_append.c / head_read.c / ooo.c: head data ---- */
@@ -83,23 +116,46 @@ struct head_chunk {
     uint32_t len, n; /* bytes, samples */
 };
 
-/* One series' samples in memory. Owner: its struct series (active) or the
- * head cut in progress (frozen). In-order samples (t > last_t) go to the
- * open chunk `enc`; others to `ooo`, a sorted, unique, uncompressed buffer
- * that overrides chunk samples at equal t (it is always the newer write). */
-struct head_data {
-    struct head_chunk *sealed;     /* full chunks, time-ordered */
-    uint32_t nsealed, cap_sealed;
-    struct buf open;               /* bytes of the open chunk */
-    struct chunk_enc enc;          /* its encoder; enc.dst == &open */
+/* The encoder state of a head's open chunk: a struct chunk_enc without its
+ * buffer pointer, packed (head_append.c rebuilds the chunk_enc per append).
+ * `t` is also the head's last in-order timestamp: it is kept when a chunk
+ * is sealed (a chunk's first sample does not read it). */
+struct head_enc {
+    int64_t t, t_delta;  /* last timestamp and last delta */
+    uint64_t v_bits;     /* last value's bits */
+    uint32_t n;          /* samples in the open chunk */
+    uint8_t bit;         /* bits used in its last byte */
+    uint8_t lead, trail; /* the last XOR window */
+};
+
+/* What few series have: sealed chunks (past CHUNK_MAX_SAMPLES in the head)
+ * and out-of-order samples. Owned by its head_data. */
+struct head_extra {
+    struct head_chunk *sealed;     /* full chunks, time-ordered; room for 4, then for the
+                                      power of two >= nsealed */
     struct sample *ooo;            /* out-of-order samples, sorted, unique t */
+    uint32_t nsealed;
     uint32_t nooo, cap_ooo;
-    int64_t last_t;                /* last in-order timestamp (valid if nsamples) */
+};
+
+/* One series' samples in memory. Owner: its struct series (active) or the
+ * head cut in progress (frozen). In-order samples (t > last in-order t,
+ * enc.t) go to the open chunk; others to x->ooo, a sorted, unique,
+ * uncompressed buffer that overrides chunk samples at equal t (it is always
+ * the newer write). Packed (80 bytes): there is one per series, a million
+ * at high cardinality. */
+struct head_data {
+    char *open;                    /* bytes of the open chunk (malloc'd), or NULL */
+    struct head_extra *x;          /* NULL until a chunk is sealed or a sample is ooo */
+    uint32_t open_len, open_cap;   /* bytes in `open`, bytes allocated (past a NUL slot) */
+    uint32_t nsamples;             /* chunk samples + ooo samples */
+    struct head_enc enc;           /* the open chunk's encoder; enc.t: last in-order t */
     int64_t mint, maxt;            /* over chunks and ooo (valid if nsamples) */
-    uint64_t nsamples;             /* chunk samples + ooo samples */
 };
 
 void head_data_init(struct head_data *h);
+/* A fresh encoder state (chunk_enc_init's). */
+void head_enc_reset(struct head_enc *he);
 void head_data_fini(struct head_data *h);
 /* Move src's samples into dst (which must be fresh), leaving src empty. */
 void head_data_move(struct head_data *dst, struct head_data *src);
@@ -126,7 +182,9 @@ int ooo_merge(const struct sample *older, size_t n_old, const struct sample *new
 /* One series. Fields up to `wal_gen` never change after series_create(),
  * so they may be read with no lock. */
 struct series {
-    const struct label *labels; /* sorted; strings interned; in the intern arena */
+    const uint32_t *pids;       /* nlabels label pair ids (intern_pair), sorted by name;
+                                   in the intern arena (4 B a label, not the 32 of a
+                                   struct label: series_labels() builds those) */
     uint32_t nlabels;
     uint32_t id;
     uint32_t hash;              /* low bits of labels_hash(): slot and quick compare */
@@ -152,9 +210,10 @@ struct series_reg {
     _Atomic uint32_t n;         /* series registered */
     uint32_t *slots;            /* open addressing by hash: id + 1 */
     uint32_t nslots;
+    const struct intern *in;    /* the strings of the series' label ids (borrowed) */
 };
 
-int series_reg_init(struct series_reg *r);
+int series_reg_init(struct series_reg *r, const struct intern *in);
 void series_reg_fini(struct series_reg *r);
 static inline struct series *series_get(const struct series_reg *r, uint32_t id)
 {
@@ -194,6 +253,22 @@ void series_widen(struct series *sr, int64_t mint_ms, int64_t maxt_ms);
  * one covering its start or end trims that side. Caller holds append_mu or
  * is storage_open(), so no append widens it meanwhile. */
 void series_narrow(struct series *sr, int64_t mint_ms, int64_t maxt_ms);
+/* Label i of sr, its strings interned (valid until storage_close()). */
+static inline struct label series_label(const struct intern *in, const struct series *sr,
+                                        uint32_t i)
+{
+    struct intern_pair lp = intern_pair(in, sr->pids[i]);
+    return (struct label){intern_str(in, lp.name), intern_str(in, lp.value)};
+}
+/* sr's labels into out[0..sr->nlabels). */
+void series_labels(const struct intern *in, const struct series *sr, struct label *out);
+/* sr's labels into *buf (realloc'd to fit; *cap in labels), for internal
+ * readers that need a struct label array: block and WAL writers, matchers.
+ * 0 or -ENOMEM. */
+int series_labels_buf(const struct intern *in, const struct series *sr, struct label **buf,
+                      size_t *cap);
+/* The value of label `name_id` (an intern id) of sr, or {NULL, 0}. */
+struct strv series_value_of(const struct intern *in, const struct series *sr, uint32_t name_id);
 /* Describe a label set as {a="b", ...} into out (truncated), for messages. */
 void series_format(char *out, size_t cap, const struct label *ls, size_t n);
 
@@ -267,6 +342,8 @@ enum wal_record_type {
 /* Each record is [u8 type] and entries up to its end. */
 int wal_record_series_begin(struct buf *b);
 int wal_record_series_add(struct buf *b, uint32_t id, const struct label *ls, size_t n);
+/* The same for a registered series (id and labels from sr). */
+int wal_record_series_add_series(struct buf *b, const struct intern *in, const struct series *sr);
 int wal_record_samples_begin(struct buf *b);
 int wal_record_samples_add(struct buf *b, uint32_t id, const struct sample *v, size_t n);
 int wal_record_tombstone(struct buf *b, const uint32_t *ids, size_t n, int64_t mint_ms,
@@ -373,7 +450,7 @@ int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t 
 int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t *name_ids,
                       const uint32_t *value_ids, uint32_t *id);
 /* labels_cmp() order of two series, faster: their strings are interned. */
-int series_cmp(const struct series *x, const struct series *y);
+int series_cmp(const struct intern *in, const struct series *x, const struct series *y);
 int series_check_limits(const struct storage *s, const struct label *ls, size_t n,
                         bool creating, struct err *e);
 

@@ -5,8 +5,8 @@
  * The head sits between the WAL (which made the samples durable) and the
  * blocks (which a head cut writes them to). head_append.c adds samples,
  * head_read.c decodes them, ooo.c holds the out-of-order ones.
- * Invariant: enc.dst always points at this struct's own `open` buffer, so a
- * head_data is never copied with plain assignment (head_data_move fixes it).
+ * Invariant: `enc` describes the bytes of `open` (open_len bytes, enc.n
+ * samples); an empty head has no open buffer and a fresh encoder.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,31 +17,41 @@
 void head_data_init(struct head_data *h)
 {
     memset(h, 0, sizeof *h);
-    buf_init(&h->open, 0);
-    chunk_enc_init(&h->enc, &h->open);
+    head_enc_reset(&h->enc);
+}
+
+void head_enc_reset(struct head_enc *he)
+{
+    struct buf none;
+    buf_init(&none, 0);
+    struct chunk_enc e;
+    chunk_enc_init(&e, &none);
+    *he = (struct head_enc){.t = e.t, .t_delta = e.t_delta, .v_bits = e.v_bits, .n = e.n,
+                            .bit = e.bit, .lead = e.lead, .trail = e.trail};
 }
 
 void head_data_fini(struct head_data *h)
 {
-    for (uint32_t i = 0; i < h->nsealed; i++)
-        free(h->sealed[i].p);
-    free(h->sealed);
-    buf_fini(&h->open);
-    free(h->ooo);
+    if (h->x) {
+        for (uint32_t i = 0; i < h->x->nsealed; i++)
+            free(h->x->sealed[i].p);
+        free(h->x->sealed);
+        free(h->x->ooo);
+        free(h->x);
+    }
+    free(h->open);
     memset(h, 0, sizeof *h);
 }
 
 void head_data_move(struct head_data *dst, struct head_data *src)
 {
     *dst = *src;
-    dst->enc.dst = &dst->open;
-    memset(src, 0, sizeof *src);
     head_data_init(src);
 }
 
 uint32_t head_data_chunks(const struct head_data *h)
 {
-    return h->nsealed + (h->enc.n > 0);
+    return (h->x ? h->x->nsealed : 0) + (h->enc.n > 0);
 }
 
 int head_data_delete(struct head_data *h, int64_t mint_ms, int64_t maxt_ms, uint64_t *removed)
@@ -56,7 +66,7 @@ int head_data_delete(struct head_data *h, int64_t mint_ms, int64_t maxt_ms, uint
         free(v);
         return rc;
     }
-    uint64_t before = h->nsamples;
+    uint32_t before = h->nsamples;
     struct head_data fresh;
     head_data_init(&fresh);
     for (size_t i = 0; i < n; i++) {

@@ -12,6 +12,7 @@
  * returns 0 only after a wal_sync() that covered its records (group commit:
  * one fsync may cover several concurrent appenders).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,33 +26,66 @@
 /* Grow the open chunk by small steps instead of buf's doubling: with many
  * series of few samples each, the doubling's slack (a third of the bytes on
  * average) costs more than the rare realloc. A failed grow changes nothing. */
-static int open_reserve(struct buf *b)
+static int open_reserve(struct head_data *h)
 {
-    if (b->p && b->cap - b->len >= HEAD_APPEND_MAX_BYTES)
+    if (h->open && h->open_cap - h->open_len >= HEAD_APPEND_MAX_BYTES)
         return 0;
-    size_t step = b->len / 4 > 32 ? b->len / 4 : 32;
-    size_t ncap = b->len + HEAD_APPEND_MAX_BYTES + step;
+    size_t step = h->open_len / 4 > 32 ? h->open_len / 4 : 32;
+    size_t ncap = h->open_len + HEAD_APPEND_MAX_BYTES + step;
     /* malloc hands out 16-byte multiples (8 of them its header): use them */
     ncap = ((ncap + 1 + 8 + 15) & ~(size_t)15) - 8 - 1;
-    char *np = realloc(b->p, ncap + 1);
+    if (ncap > UINT32_MAX - 1)
+        return TIDE_ELIMIT;
+    char *np = realloc(h->open, ncap + 1);
     if (!np)
         return -ENOMEM;
-    if (!b->p)
+    if (!h->open)
         np[0] = 0;
-    b->p = np;
-    b->cap = ncap;
+    h->open = np;
+    h->open_cap = (uint32_t)ncap;
     return 0;
+}
+
+/* Append to the open chunk through a chunk_enc rebuilt from the packed
+ * state (open_reserve() made room, so the encoder never reallocates). */
+static int open_append(struct head_data *h, int64_t t_ms, double v)
+{
+    struct buf b = {.p = h->open, .len = h->open_len, .cap = h->open_cap, .max = SIZE_MAX - 1};
+    const struct head_enc *he = &h->enc;
+    struct chunk_enc e = {.dst = &b, .n = he->n, .bit = he->bit, .t = he->t,
+                          .t_delta = he->t_delta, .v_bits = he->v_bits, .lead = he->lead,
+                          .trail = he->trail};
+    int rc = chunk_enc_append(&e, t_ms, v);
+    if (rc)
+        return rc;
+    assert(b.p == h->open && b.cap == h->open_cap);
+    h->open_len = (uint32_t)b.len;
+    h->enc = (struct head_enc){.t = e.t, .t_delta = e.t_delta, .v_bits = e.v_bits, .n = e.n,
+                               .bit = e.bit, .lead = e.lead, .trail = e.trail};
+    return 0;
+}
+
+/* h->x, made on first use. 0 or -ENOMEM. */
+static int extra(struct head_data *h)
+{
+    if (h->x == NULL)
+        h->x = calloc(1, sizeof *h->x);
+    return h->x ? 0 : -ENOMEM;
 }
 
 int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
 {
     *ooo = false;
-    if (h->nsamples > 0 && t_ms <= h->last_t) {
+    if (h->nsamples == UINT32_MAX)
+        return TIDE_ELIMIT;
+    if (h->nsamples > 0 && t_ms <= h->enc.t) {
         bool replaced;
-        int rc = ooo_insert(&h->ooo, &h->nooo, &h->cap_ooo, t_ms, v, &replaced);
+        int rc = extra(h);
+        if (rc == 0)
+            rc = ooo_insert(&h->x->ooo, &h->x->nooo, &h->x->cap_ooo, t_ms, v, &replaced);
         if (rc)
             return rc;
-        *ooo = t_ms < h->last_t;
+        *ooo = t_ms < h->enc.t;
         if (!replaced)
             h->nsamples++;
         if (t_ms < h->mint)
@@ -59,33 +93,37 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         return 0;
     }
     if (h->enc.n >= CHUNK_MAX_SAMPLES) {
-        if (h->nsealed == h->cap_sealed) {
-            uint32_t cap = h->cap_sealed ? h->cap_sealed * 2 : 4;
-            struct head_chunk *nc = realloc(h->sealed, cap * sizeof *nc);
+        int rc = extra(h);
+        if (rc)
+            return rc;
+        /* Room for 4 chunks, then doubling at each power of two. */
+        struct head_extra *x = h->x;
+        uint32_t ns = x->nsealed;
+        if (ns == 0 || (ns >= 4 && (ns & (ns - 1)) == 0)) {
+            uint32_t cap = ns ? ns * 2 : 4;
+            struct head_chunk *nc = realloc(x->sealed, cap * sizeof *nc);
             if (!nc)
                 return -ENOMEM;
-            h->sealed = nc;
-            h->cap_sealed = cap;
+            x->sealed = nc;
         }
-        struct head_chunk c = {.n = h->enc.n};
-        size_t len;
-        c.p = buf_take(&h->open, &len);
-        c.len = (uint32_t)len;
-        char *fit = realloc(c.p, len + 1); /* sealed: drop the slack */
+        struct head_chunk c = {.p = h->open, .len = h->open_len, .n = h->enc.n};
+        char *fit = realloc(c.p, (size_t)c.len + 1); /* sealed: drop the slack */
         if (fit)
             c.p = fit;
-        h->sealed[h->nsealed++] = c;
-        buf_init(&h->open, 0);
-        chunk_enc_init(&h->enc, &h->open);
+        x->sealed[x->nsealed++] = c;
+        h->open = NULL;
+        h->open_len = h->open_cap = 0;
+        int64_t last_t = h->enc.t;
+        head_enc_reset(&h->enc);
+        h->enc.t = last_t; /* still the last in-order t; a first sample ignores it */
     }
-    int rc = open_reserve(&h->open);
+    int rc = open_reserve(h);
     if (rc == 0)
-        rc = chunk_enc_append(&h->enc, t_ms, v);
+        rc = open_append(h, t_ms, v);
     if (rc)
         return rc;
     if (h->nsamples == 0)
         h->mint = t_ms;
-    h->last_t = t_ms;
     h->maxt = t_ms;
     h->nsamples++;
     return 0;
@@ -275,7 +313,7 @@ int storage_append(struct storage *s, const struct batch *b, struct storage_appe
         struct series *sr = series_get(&s->reg, sids[i]);
         if (sr->wal_gen == s->wal_gen)
             continue;
-        rc = wal_record_series_add(rs, sr->id, sr->labels, sr->nlabels);
+        rc = wal_record_series_add_series(rs, &s->intern, sr);
         sr->wal_gen = s->wal_gen; /* undone below on failure */
         nnew++;
     }

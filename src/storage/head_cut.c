@@ -45,7 +45,7 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     const struct storage *s = ctx;
     const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
     const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
-    return series_cmp(x, y);
+    return series_cmp(&s->intern, x, y);
 }
 
 static int cmp_pair(const void *a, const void *b)
@@ -184,6 +184,8 @@ static int write_frozen(struct storage *s, struct err *e)
     size_t nouts = 0;
     struct sample *v = NULL;
     size_t nv = 0, cap = 0;
+    struct label *lbuf = NULL;
+    size_t lcap = 0;
     int rc = 0;
     for (uint32_t i = 0; i < nids && rc == 0; i++) {
         struct series *sr = series_get(&s->reg, ids[i]);
@@ -195,8 +197,10 @@ static int write_frozen(struct storage *s, struct err *e)
             while (k < nv && db_partition_of(s, v[k].t_ms) == part)
                 k++;
             struct cut_out *o = out_for(s, &outs, &nouts, part, e, &rc);
-            if (o)
-                rc = out_add(o, ids[i], sr->labels, sr->nlabels, v + j, k - j, e);
+            if (o && (rc = series_labels_buf(&s->intern, sr, &lbuf, &lcap)) != 0)
+                rc = ERR_SET(e, rc, "out of memory");
+            else if (o)
+                rc = out_add(o, ids[i], lbuf, sr->nlabels, v + j, k - j, e);
             j = k;
         }
         /* Closing: the block writer has the samples (the WAL still has them
@@ -206,6 +210,7 @@ static int write_frozen(struct storage *s, struct err *e)
     }
     free(v);
     free(ids);
+    free(lbuf);
 
     struct block **opened = calloc(nouts ? nouts : 1, sizeof *opened);
     if (!opened && rc == 0)

@@ -48,27 +48,29 @@ int head_data_read(const struct head_data *h, struct sample **v, size_t *n, size
 {
     if (h->nsamples == 0)
         return 0;
+    static const struct head_extra none;
+    const struct head_extra *x = h->x ? h->x : &none;
     size_t nchunk = h->enc.n;
-    for (uint32_t i = 0; i < h->nsealed; i++)
-        nchunk += h->sealed[i].n;
+    for (uint32_t i = 0; i < x->nsealed; i++)
+        nchunk += x->sealed[i].n;
     /* Chunk samples go after the ooo copy, so both fit one allocation. */
     size_t base = *n;
-    int rc = reserve(v, cap, base + 2 * (nchunk + h->nooo));
+    int rc = reserve(v, cap, base + 2 * (nchunk + x->nooo));
     if (rc)
         return rc;
-    struct sample *tmp = *v + base + nchunk + h->nooo;
+    struct sample *tmp = *v + base + nchunk + x->nooo;
     size_t k = 0;
-    for (uint32_t i = 0; i < h->nsealed; i++) {
-        rc = decode(h->sealed[i].p, h->sealed[i].len, h->sealed[i].n, tmp, &k, e);
+    for (uint32_t i = 0; i < x->nsealed; i++) {
+        rc = decode(x->sealed[i].p, x->sealed[i].len, x->sealed[i].n, tmp, &k, e);
         if (rc)
             return rc;
     }
     if (h->enc.n > 0) {
-        rc = decode(h->open.p, h->open.len, h->enc.n, tmp, &k, e);
+        rc = decode(h->open, h->open_len, h->enc.n, tmp, &k, e);
         if (rc)
             return rc;
     }
-    if (h->nooo == 0) {
+    if (x->nooo == 0) {
         memmove(*v + base, tmp, k * sizeof *tmp);
         *n = base + k;
         return 0;
@@ -76,8 +78,8 @@ int head_data_read(const struct head_data *h, struct sample **v, size_t *n, size
     /* Merge chunk samples (tmp) with ooo into v[base..]; the destination
      * never overtakes tmp since it writes at most k + nooo entries before it. */
     struct sample *o = *v + base;
-    const struct sample *a = tmp, *b = h->ooo;
-    size_t i = 0, j = 0, w = 0, na = k, nb = h->nooo;
+    const struct sample *a = tmp, *b = x->ooo;
+    size_t i = 0, j = 0, w = 0, na = k, nb = x->nooo;
     while (i < na && j < nb) {
         if (a[i].t_ms < b[j].t_ms) {
             o[w++] = a[i++];

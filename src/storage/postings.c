@@ -15,7 +15,60 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pagemem.h"
 #include "storage/engine.h"
+
+/* Lists of at least this many ids live in a mapping (list_paged()). */
+#define POSTINGS_PAGED_IDS 16384u
+
+/* A list of cap ids lives in its own mapping (core/pagemem.h) from
+ * POSTINGS_PAGED_IDS on: the lists of common values (a metric name, a
+ * region) reach millions of ids, and doubling them on the heap left their
+ * old copies as holes. Short lists stay malloc'd. */
+static bool list_paged(uint32_t cap)
+{
+    return cap >= POSTINGS_PAGED_IDS;
+}
+
+static int list_push(struct postings_list *l, uint32_t id)
+{
+    if (l->n == l->cap) {
+        if (l->cap > UINT32_MAX / 2)
+            return TIDE_ELIMIT;
+        uint32_t cap = l->cap ? l->cap * 2 : 4;
+        if (list_paged(cap)) {
+            void *p = list_paged(l->cap) ? l->ids : NULL;
+            size_t bytes = list_paged(l->cap) ? (size_t)l->cap * sizeof *l->ids : 0;
+            int rc = pagemem_grow(&p, &bytes, (size_t)cap * sizeof *l->ids);
+            if (rc)
+                return rc;
+            if (!list_paged(l->cap)) {
+                if (l->n)
+                    memcpy(p, l->ids, (size_t)l->n * sizeof *l->ids);
+                free(l->ids);
+            }
+            l->ids = p;
+            /* capacity as mapped: a page multiple of ids, >= cap */
+            l->cap = (uint32_t)(bytes / sizeof *l->ids);
+        } else {
+            uint32_t *v = realloc(l->ids, cap * sizeof *v);
+            if (!v)
+                return -ENOMEM;
+            l->ids = v;
+            l->cap = cap;
+        }
+    }
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+static void list_free(struct postings_list *l)
+{
+    if (list_paged(l->cap))
+        pagemem_free(l->ids, (size_t)l->cap * sizeof *l->ids);
+    else
+        free(l->ids);
+}
 
 void postings_init(struct postings *p)
 {
@@ -28,7 +81,7 @@ void postings_fini(struct postings *p)
     for (uint32_t i = 0; i < p->nnames; i++) {
         struct postings_name *pn = p->by_intern[p->names[i]];
         for (uint32_t j = 0; j < pn->nvalues; j++)
-            free(pn->values[j].list.ids);
+            list_free(&pn->values[j].list);
         free(pn->values);
         free(pn->slots);
         free(pn->order);
@@ -112,20 +165,6 @@ static struct postings_name *name_get_or_add(struct postings *p, uint32_t name_i
     p->by_intern[name_id] = pn;
     p->names[p->nnames++] = name_id;
     return pn;
-}
-
-static int list_push(struct postings_list *l, uint32_t id)
-{
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? l->cap * 2 : 4;
-        uint32_t *v = realloc(l->ids, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        l->ids = v;
-        l->cap = cap;
-    }
-    l->ids[l->n++] = id;
-    return 0;
 }
 
 int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,

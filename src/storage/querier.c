@@ -33,6 +33,9 @@ struct storage_set {
     size_t nru, capru;
     unsigned sources;    /* storage_set_rollup_sources() */
     unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
+    struct arena labels; /* every label array handed out, until storage_set_free() */
+    const struct label *ls; /* the labels of series lpos (1-based; 0 = none yet) */
+    size_t nls, lpos;
 };
 
 static int cmp_labels(const void *a, const void *b, void *ctx)
@@ -40,7 +43,7 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     const struct storage *s = ctx;
     const struct series *x = series_get(&s->reg, *(const uint32_t *)a);
     const struct series *y = series_get(&s->reg, *(const uint32_t *)b);
-    return series_cmp(x, y);
+    return series_cmp(&s->intern, x, y);
 }
 
 /* Series labels never change, so sorting needs no lock. */
@@ -299,6 +302,7 @@ int storage_select(struct storage *s, const struct matcher *m, size_t nm, int64_
     struct storage_set *set = calloc(1, sizeof *set);
     if (!set)
         return ERR_SET(e, -ENOMEM, "out of memory");
+    arena_init(&set->labels, 0);
     int rc = querier_resolve(s, m, nm, mint_ms, maxt_ms, true, &set->ids, &set->n, e);
     if (rc) {
         free(set);
@@ -325,6 +329,7 @@ int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm
     struct storage_set *set = calloc(1, sizeof *set);
     if (!set)
         return ERR_SET(e, -ENOMEM, "out of memory");
+    arena_init(&set->labels, 0);
     int rc = querier_resolve_all(s, m, nm, &set->ids, &set->n, e);
     if (rc) {
         free(set);
@@ -378,9 +383,41 @@ bool storage_set_next(struct storage_set *set)
 
 void storage_set_labels(struct storage_set *set, const struct label **ls, size_t *n)
 {
+    *ls = NULL;
+    *n = 0;
+    if (set->pos == 0 || set->pos > set->n)
+        return;
+    if (set->lpos != set->pos) {
+        const struct series *sr = series_get(&set->s->reg, set->ids[set->pos - 1]);
+        size_t need = (sr->nlabels ? sr->nlabels : 1) * sizeof(struct label);
+        struct label *out = arena_alloc(&set->labels, need);
+        if (out == NULL)
+            return; /* out of memory: reads as a series with no labels */
+        series_labels(&set->s->intern, sr, out);
+        set->ls = out;
+        set->nls = sr->nlabels;
+        set->lpos = set->pos;
+    }
+    *ls = set->ls;
+    *n = set->nls;
+}
+
+int storage_set_labels_into(struct storage_set *set, struct arena *a, const struct label **ls,
+                            size_t *n)
+{
+    *ls = NULL;
+    *n = 0;
+    if (set->pos == 0 || set->pos > set->n)
+        return TIDE_EINVAL;
     const struct series *sr = series_get(&set->s->reg, set->ids[set->pos - 1]);
-    *ls = sr->labels;
+    size_t need = (sr->nlabels ? sr->nlabels : 1) * sizeof(struct label);
+    struct label *out = arena_alloc(a, need);
+    if (out == NULL)
+        return a->max && a->total + need > a->max ? TIDE_ELIMIT : -ENOMEM;
+    series_labels(&set->s->intern, sr, out);
+    *ls = out;
     *n = sr->nlabels;
+    return 0;
 }
 
 int storage_set_samples(struct storage_set *set, const struct sample **v, size_t *n, struct err *e)
@@ -415,6 +452,14 @@ int storage_set_take_samples(struct storage_set *set, struct sample **v, size_t 
     int rc = storage_set_samples(set, &cv, n, e);
     if (rc)
         return rc;
+    /* The reading buffer may be far larger than the samples (head reads
+     * reserve 64): a reader that keeps many series would keep the slack of
+     * each. Hand over a fitted copy when the slack is worth it. */
+    if (set->cap > *n + 4 && set->cap * sizeof *set->v >= 256) {
+        struct sample *fit = realloc(set->v, (*n ? *n : 1) * sizeof *fit);
+        if (fit != NULL)
+            set->v = fit;
+    }
     *v = set->v;
     set->v = NULL;
     set->cap = 0;
@@ -439,6 +484,7 @@ void storage_set_free(struct storage_set *set)
     free(set->ids);
     free(set->v);
     free(set->ru);
+    arena_fini(&set->labels);
     free(set);
 }
 
@@ -447,20 +493,6 @@ void storage_set_free(struct storage_set *set)
 static int cmp_strv(const void *a, const void *b)
 {
     return strv_cmp(*(const struct strv *)a, *(const struct strv *)b);
-}
-
-/* Sort and dedup (strings are interned: equal strings share a pointer, but
- * compare bytes anyway so the order is the documented byte order). */
-static size_t sort_unique(struct strv *v, size_t n)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_strv);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k == 0 || !strv_eq(v[k - 1], v[i]))
-            v[k++] = v[i];
-    return k;
 }
 
 static int push_strv(struct strv **v, size_t *n, size_t *cap, struct strv x)
@@ -477,35 +509,90 @@ static int push_strv(struct strv **v, size_t *n, size_t *cap, struct strv x)
     return 0;
 }
 
-/* Collect the label names (name NULL) or the values of `name` over ids. */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t sort_unique_u32(uint32_t *v, size_t n)
+{
+    if (n < 2)
+        return n;
+    qsort(v, n, sizeof *v, cmp_u32);
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        if (v[i] != v[k - 1])
+            v[k++] = v[i];
+    return k;
+}
+
+static int push_u32(uint32_t **v, size_t *n, size_t *cap, uint32_t x)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        uint32_t *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return -ENOMEM;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = x;
+    return 0;
+}
+
+/* Collect the label names (name NULL) or the values of `name` over ids:
+ * distinct intern ids first (a series' labels are ids), strings at the end. */
 static int collect(struct storage *s, const uint32_t *ids, size_t nids, const struct strv *name,
                    struct strv **out, size_t *n)
 {
-    struct strv *v = NULL;
+    uint32_t name_id = UINT32_MAX;
+    if (name) {
+        pthread_rwlock_rdlock(&s->lock);
+        name_id = intern_find(&s->intern, *name);
+        pthread_rwlock_unlock(&s->lock);
+        if (name_id == UINT32_MAX)
+            return 0; /* no series has that label */
+    }
+    uint32_t *v = NULL;
     size_t nv = 0, cap = 0, compacted = 0;
     int rc = 0;
     for (size_t i = 0; i < nids && rc == 0; i++) {
         const struct series *sr = series_get(&s->reg, ids[i]);
-        if (name) {
-            struct strv x = labels_get(sr->labels, sr->nlabels, *name);
-            if (x.n > 0)
-                rc = push_strv(&v, &nv, &cap, x);
-        } else {
-            for (uint32_t j = 0; j < sr->nlabels && rc == 0; j++)
-                rc = push_strv(&v, &nv, &cap, sr->labels[j].name);
+        for (uint32_t j = 0; j < sr->nlabels && rc == 0; j++) {
+            struct intern_pair lp = intern_pair(&s->intern, sr->pids[j]);
+            if (!name)
+                rc = push_u32(&v, &nv, &cap, lp.name);
+            else if (lp.name == name_id)
+                rc = push_u32(&v, &nv, &cap, lp.value);
         }
         /* Keep memory proportional to the distinct strings. */
         if (nv >= 65536 && nv > 2 * compacted) {
-            nv = sort_unique(v, nv);
+            nv = sort_unique_u32(v, nv);
             compacted = nv;
         }
     }
+    nv = rc ? 0 : sort_unique_u32(v, nv);
+    struct strv *sv = NULL;
+    if (rc == 0 && nv > 0) {
+        sv = malloc(nv * sizeof *sv);
+        rc = sv ? 0 : -ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; rc == 0 && i < nv; i++) {
+        struct strv x = intern_str(&s->intern, v[i]);
+        if (x.n > 0)
+            sv[k++] = x;
+    }
+    free(v);
     if (rc) {
-        free(v);
+        free(sv);
         return rc;
     }
-    *n = sort_unique(v, nv);
-    *out = v;
+    if (k > 1)
+        qsort(sv, k, sizeof *sv, cmp_strv);
+    *out = sv;
+    *n = k;
     return 0;
 }
 

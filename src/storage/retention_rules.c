@@ -251,13 +251,26 @@ int storage_policy_parse(const struct yaml_node *tiers, const struct yaml_node *
     return rc;
 }
 
+/* matcher_matches_labels() on sr's interned labels, with no array built. */
+static bool series_matches(const struct storage *s, const struct matcher *m,
+                           const struct series *sr)
+{
+    struct strv name = strv_c(m->name);
+    for (uint32_t i = 0; i < sr->nlabels; i++) {
+        struct label l = series_label(&s->intern, sr, i);
+        if (strv_eq(l.name, name))
+            return matcher_matches(m, l.value);
+    }
+    return matcher_matches(m, labels_get(NULL, 0, name));
+}
+
 int64_t policy_rule_of(const struct storage *s, const struct series *sr)
 {
     const struct storage_policy *p = s->o.policy;
     for (size_t i = 0; p && i < p->nrules; i++) {
         const struct storage_retention_rule *r = &p->rules[i];
         size_t j = 0;
-        while (j < r->nm && matcher_matches_labels(&r->m[j], sr->labels, sr->nlabels))
+        while (j < r->nm && series_matches(s, &r->m[j], sr))
             j++;
         if (j == r->nm)
             return (int64_t)i;

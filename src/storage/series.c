@@ -14,11 +14,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pagemem.h"
 #include "storage/engine.h"
 
-int series_reg_init(struct series_reg *r)
+/* The slot table is rebuilt at each doubling (8 MiB at a million series):
+ * in a mapping of its own (core/pagemem.h), so old tables leave no holes in
+ * the heap and the new one comes zeroed by the kernel. */
+static uint32_t *slots_new(uint32_t nslots)
+{
+    void *p = NULL;
+    size_t bytes = 0;
+    return pagemem_grow(&p, &bytes, (size_t)nslots * sizeof(uint32_t)) == 0 ? p : NULL;
+}
+
+static void slots_free(uint32_t *slots, uint32_t nslots)
+{
+    pagemem_free(slots, (size_t)nslots * sizeof *slots);
+}
+
+int series_reg_init(struct series_reg *r, const struct intern *in)
 {
     memset(r, 0, sizeof *r);
+    r->in = in;
     r->pages = calloc(SERIES_MAX_PAGES, sizeof *r->pages);
     return r->pages ? 0 : -ENOMEM;
 }
@@ -38,7 +55,7 @@ void series_reg_fini(struct series_reg *r)
         for (uint32_t i = 0; i < SERIES_MAX_PAGES && r->pages[i]; i++)
             free(r->pages[i]);
     free(r->pages);
-    free(r->slots);
+    slots_free(r->slots, r->nslots);
     memset(r, 0, sizeof *r);
 }
 
@@ -64,13 +81,15 @@ static size_t key_len(const char *key, size_t keylen, size_t *at)
     return SIZE_MAX;
 }
 
-/* Does labels_key(ls, n) equal key? Walks the key against the interned
- * labels, so a series needs no copy of its key. */
-static bool key_eq(const struct label *ls, size_t n, const char *key, size_t keylen)
+/* Does labels_key() of sr's labels equal key? Walks the key against the
+ * interned strings, so a series needs no copy of its key. */
+static bool key_eq(const struct intern *in, const struct series *sr, const char *key,
+                   size_t keylen)
 {
     size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct strv parts[2] = {ls[i].name, ls[i].value};
+    for (uint32_t i = 0; i < sr->nlabels; i++) {
+        const struct label l = series_label(in, sr, i);
+        const struct strv parts[2] = {l.name, l.value};
         for (int k = 0; k < 2; k++) {
             size_t len = key_len(key, keylen, &at);
             if (len != parts[k].n || keylen - at < len ||
@@ -82,11 +101,18 @@ static bool key_eq(const struct label *ls, size_t n, const char *key, size_t key
     return at == keylen;
 }
 
-static bool probe_eq(const struct series *sr, const struct probe *q)
+static bool probe_eq(const struct series_reg *r, const struct series *sr, const struct probe *q)
 {
     if (q->by_key)
-        return key_eq(sr->labels, sr->nlabels, q->key, q->keylen);
-    return labels_cmp(sr->labels, sr->nlabels, q->ls, q->n) == 0;
+        return key_eq(r->in, sr, q->key, q->keylen);
+    if (sr->nlabels != q->n)
+        return false;
+    for (size_t i = 0; i < q->n; i++) {
+        const struct label l = series_label(r->in, sr, (uint32_t)i);
+        if (!strv_eq(l.name, q->ls[i].name) || !strv_eq(l.value, q->ls[i].value))
+            return false;
+    }
+    return true;
 }
 
 /* The id of the series with this hash that matches q, or SERIES_NONE. */
@@ -100,7 +126,7 @@ static uint32_t lookup(const struct series_reg *r, uint64_t hash, const struct p
         if (v == 0)
             return SERIES_NONE;
         const struct series *sr = series_get(r, v - 1);
-        if (sr->hash == (uint32_t)hash && probe_eq(sr, q))
+        if (sr->hash == (uint32_t)hash && probe_eq(r, sr, q))
             return v - 1;
     }
 }
@@ -119,7 +145,7 @@ uint32_t series_lookup_key(const struct series_reg *r, uint64_t hash, const char
 static int grow_slots(struct series_reg *r)
 {
     uint32_t nslots = r->nslots ? r->nslots * 2 : 4096;
-    uint32_t *slots = calloc(nslots, sizeof *slots);
+    uint32_t *slots = slots_new(nslots);
     if (!slots)
         return -ENOMEM;
     uint32_t mask = nslots - 1, n = series_count(r);
@@ -129,7 +155,7 @@ static int grow_slots(struct series_reg *r)
             i = (i + 1) & mask;
         slots[i] = id + 1;
     }
-    free(r->slots);
+    slots_free(r->slots, r->nslots);
     r->slots = slots;
     r->nslots = nslots;
     return 0;
@@ -214,19 +240,51 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
     return 0;
 }
 
-int series_cmp(const struct series *x, const struct series *y)
+int series_cmp(const struct intern *in, const struct series *x, const struct series *y)
 {
     size_t n = x->nlabels < y->nlabels ? x->nlabels : y->nlabels;
     for (size_t i = 0; i < n; i++) {
-        const struct label *a = &x->labels[i], *b = &y->labels[i];
-        /* Interned: the same pointer is the same string, another pointer
-         * another string, so only differing labels are compared. */
-        if (a->name.p != b->name.p)
-            return strv_cmp(a->name, b->name);
-        if (a->value.p != b->value.p)
-            return strv_cmp(a->value, b->value);
+        /* Interned: the same id is the same pair (or string), another id
+         * another one, so only labels that differ are compared. */
+        if (x->pids[i] == y->pids[i])
+            continue;
+        struct intern_pair a = intern_pair(in, x->pids[i]), b = intern_pair(in, y->pids[i]);
+        if (a.name != b.name)
+            return strv_cmp(intern_str(in, a.name), intern_str(in, b.name));
+        return strv_cmp(intern_str(in, a.value), intern_str(in, b.value));
     }
     return x->nlabels < y->nlabels ? -1 : x->nlabels > y->nlabels ? 1 : 0;
+}
+
+void series_labels(const struct intern *in, const struct series *sr, struct label *out)
+{
+    for (uint32_t i = 0; i < sr->nlabels; i++)
+        out[i] = series_label(in, sr, i);
+}
+
+int series_labels_buf(const struct intern *in, const struct series *sr, struct label **buf,
+                      size_t *cap)
+{
+    if (*cap < sr->nlabels || *buf == NULL) {
+        size_t nc = sr->nlabels > 16 ? sr->nlabels : 16;
+        struct label *nb = realloc(*buf, nc * sizeof *nb);
+        if (!nb)
+            return -ENOMEM;
+        *buf = nb;
+        *cap = nc;
+    }
+    series_labels(in, sr, *buf);
+    return 0;
+}
+
+struct strv series_value_of(const struct intern *in, const struct series *sr, uint32_t name_id)
+{
+    for (uint32_t i = 0; i < sr->nlabels; i++) {
+        struct intern_pair lp = intern_pair(in, sr->pids[i]);
+        if (lp.name == name_id)
+            return intern_str(in, lp.value);
+    }
+    return (struct strv){NULL, 0};
 }
 
 int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t hash, uint32_t *id)
@@ -270,18 +328,19 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
             return -ENOMEM;
         __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
     }
-    struct label *copy = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *copy);
-    if (!copy)
+    uint32_t *pids = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *pids);
+    if (!pids)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        copy[i].name = intern_str(&s->intern, name_ids[i]);
-        copy[i].value = intern_str(&s->intern, value_ids[i]);
+        int rc = intern_pair_put(&s->intern, name_ids[i], value_ids[i], &pids[i]);
+        if (rc)
+            return rc;
     }
     int rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
     if (rc)
         return rc;
     struct series *sr = series_get(r, nid);
-    sr->labels = copy;
+    sr->pids = pids;
     sr->nlabels = (uint32_t)n;
     sr->id = nid;
     sr->hash = (uint32_t)hash;

@@ -22,8 +22,13 @@
  *  - deleted series/ranges disappear from reads at once; compaction reclaims them.
  *
  * Thread-safety: every function may be called from any thread concurrently,
- * except storage_open()/storage_close(). Strings handed out (label names and
- * values) are interned and stay valid until storage_close().
+ * except storage_open()/storage_close(). Label arrays handed out live as long
+ * as the object that gave them (a set, an output array): a reader that keeps
+ * labels past storage_set_free() copies them or builds them in its own arena
+ * (storage_set_labels_into). The strings they point to (label names and
+ * values) are interned and today stay valid until storage_close(); do not
+ * rely on more than the set's lifetime for new code either
+ * (docs/internals/series-lifetime.md).
  */
 #ifndef TIDE_STORAGE_STORAGE_H
 #define TIDE_STORAGE_STORAGE_H
@@ -192,8 +197,18 @@ int storage_select(struct storage *s, const struct matcher *m, size_t nm, int64_
                    int64_t maxt_ms, struct storage_set **out, struct err *e);
 /* Advance to the next series; false at the end. */
 bool storage_set_next(struct storage_set *set);
-/* Labels of the current series, sorted; valid until storage_close(). */
+/* Labels of the current series, sorted. The array is built in the set (a
+ * series stores intern ids, not struct label) and stays valid until
+ * storage_set_free(); calling it again for the same series gives the same
+ * array. Out of memory, or with no current series, gives 0 labels. */
 void storage_set_labels(struct storage_set *set, const struct label **ls, size_t *n);
+/* The same, built in the caller's arena `a` (valid as long as it is): for
+ * readers that keep the labels of many series past the set, such as the
+ * query engine. 0, -ENOMEM, TIDE_ELIMIT (a's cap) or TIDE_EINVAL (no
+ * current series). */
+struct arena;
+int storage_set_labels_into(struct storage_set *set, struct arena *a, const struct label **ls,
+                            size_t *n);
 /* Samples of the current series within [mint_ms, maxt_ms], time-ordered,
  * deduplicated, deletions applied. *v is valid until the next
  * storage_set_next() or storage_set_free(). May return 0 samples. */

@@ -154,8 +154,9 @@ int tombstone_save(struct storage *s, struct err *e)
         const struct series *sr = series_get(&s->reg, t->sid);
         rc = buf_put_uvarint(&b, sr->nlabels);
         for (uint32_t j = 0; j < sr->nlabels && rc == 0; j++) {
-            rc = buf_put_bytes(&b, sr->labels[j].name.p, sr->labels[j].name.n);
-            rc = rc ? rc : buf_put_bytes(&b, sr->labels[j].value.p, sr->labels[j].value.n);
+            struct label l = series_label(&s->intern, sr, j);
+            rc = buf_put_bytes(&b, l.name.p, l.name.n);
+            rc = rc ? rc : buf_put_bytes(&b, l.value.p, l.value.n);
         }
         rc = rc ? rc : buf_put_varint(&b, t->mint_ms);
         rc = rc ? rc : buf_put_varint(&b, t->maxt_ms);
@@ -274,7 +275,7 @@ int storage_delete(struct storage *s, const struct matcher *m, size_t nm, int64_
         struct series *sr = series_get(&s->reg, ids[i]);
         if (sr->wal_gen == s->wal_gen)
             continue;
-        rc = wal_record_series_add(rs, sr->id, sr->labels, sr->nlabels);
+        rc = wal_record_series_add_series(rs, &s->intern, sr);
         sr->wal_gen = s->wal_gen;
         nnew++;
     }

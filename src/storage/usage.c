@@ -23,13 +23,12 @@ struct group_map {
     uint32_t nslots; /* power of two */
 };
 
-static struct strv label_of(const struct series *sr, const char *name)
+/* The value of label name_id (an intern id, UINT32_MAX when the name was
+ * never interned) of sr, or "". */
+static struct strv label_of(const struct storage *s, const struct series *sr, uint32_t name_id)
 {
-    struct strv n = strv_c(name);
-    for (uint32_t i = 0; i < sr->nlabels; i++)
-        if (strv_eq(sr->labels[i].name, n))
-            return sr->labels[i].value;
-    return (struct strv){"", 0};
+    struct strv v = series_value_of(&s->intern, sr, name_id);
+    return v.p ? v : (struct strv){"", 0};
 }
 
 static uint32_t ptr_hash(const void *a, const void *b)
@@ -111,11 +110,14 @@ int storage_usage(struct storage *s, struct storage_usage *out)
                                                                 : s->o.retention_ms,
                                     .mint_ms = INT64_MAX, .maxt_ms = INT64_MIN};
     uint64_t head_total = 0;
+    const uint32_t job_id = intern_find(&s->intern, STRV_LIT("job"));
+    const uint32_t inst_id = intern_find(&s->intern, STRV_LIT("instance"));
     for (uint32_t id = 0; id < n; id++) {
         struct series *sr = series_get(&s->reg, id);
         int64_t a = atomic_load_explicit(&sr->mint, memory_order_relaxed);
         int64_t b = atomic_load_explicit(&sr->maxt, memory_order_relaxed);
-        int64_t g = group_find(&m, out, &cap, label_of(sr, "job"), label_of(sr, "instance"));
+        int64_t g = group_find(&m, out, &cap, label_of(s, sr, job_id),
+                               label_of(s, sr, inst_id));
         if (g < 0) {
             rc = -ENOMEM;
             goto unlock;

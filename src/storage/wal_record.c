@@ -35,6 +35,18 @@ int wal_record_series_add(struct buf *b, uint32_t id, const struct label *ls, si
     return rc;
 }
 
+int wal_record_series_add_series(struct buf *b, const struct intern *in, const struct series *sr)
+{
+    int rc = buf_put_uvarint(b, sr->id);
+    rc = rc ? rc : buf_put_uvarint(b, sr->nlabels);
+    for (uint32_t i = 0; i < sr->nlabels && rc == 0; i++) {
+        struct label l = series_label(in, sr, i);
+        rc = buf_put_bytes(b, l.name.p, l.name.n);
+        rc = rc ? rc : buf_put_bytes(b, l.value.p, l.value.n);
+    }
+    return rc;
+}
+
 int wal_record_samples_begin(struct buf *b)
 {
     return buf_put_u8(b, WAL_REC_SAMPLES);

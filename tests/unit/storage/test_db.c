@@ -199,6 +199,51 @@ static void test_round_trip_special_floats(void **state)
     rm_dir(dir);
 }
 
+/* A head of several sealed chunks (past CHUNK_MAX_SAMPLES) with ooo samples
+ * among them: read back whole, after a delete across chunks, and after a
+ * restart (WAL replay rebuilds the same chunks). */
+static void test_head_many_chunks(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct storage *s = open_db(dir, NULL);
+    enum { N = 1000 };
+    struct sample *want = malloc(2 * N * sizeof *want);
+    size_t nw = 0;
+    for (int i = 0; i < N; i++) /* in order, even t */
+        append_ok(s, "many", (struct sample[]){{1000 + 10 * i, i}}, 1);
+    for (int i = 0; i < N; i += 7) /* out of order, odd t, across every chunk */
+        append_ok(s, "many", (struct sample[]){{1000 + 10 * i + 5, -i}}, 1);
+    for (int i = 0; i < N; i++) {
+        want[nw++] = (struct sample){1000 + 10 * i, i};
+        if (i % 7 == 0)
+            want[nw++] = (struct sample){1000 + 10 * i + 5, -i};
+    }
+    expect(s, "head", "many", want, nw);
+    struct matcher m;
+    struct err e = {0};
+    assert_int_equal(matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("many"), &e),
+                     0);
+    size_t touched = 0;
+    assert_int_equal(storage_delete(s, &m, 1, 3000, 6000, &touched, &e), 0);
+    matcher_fini(&m);
+    size_t k = 0;
+    for (size_t i = 0; i < nw; i++)
+        if (want[i].t_ms < 3000 || want[i].t_ms > 6000)
+            want[k++] = want[i];
+    nw = k;
+    expect(s, "after delete", "many", want, nw);
+    append_ok(s, "many", (struct sample[]){{1000 + 10 * N, 1.5}}, 1); /* in order again */
+    want[nw++] = (struct sample){1000 + 10 * N, 1.5};
+    expect(s, "appended after delete", "many", want, nw);
+    assert_int_equal(storage_close(s), 0);
+    s = open_db(dir, NULL);
+    expect(s, "after restart", "many", want, nw);
+    assert_int_equal(storage_close(s), 0);
+    free(want);
+    rm_dir(dir);
+}
+
 static void test_ooo_and_last_write_wins(void **state)
 {
     char *dir = make_dir();
@@ -589,6 +634,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_special_floats),
         cmocka_unit_test(test_ooo_and_last_write_wins),
+        cmocka_unit_test(test_head_many_chunks),
         cmocka_unit_test(test_restart_replays_wal),
         cmocka_unit_test(test_wal_torn_tail),
         cmocka_unit_test(test_wal_bit_flip_mid_segment),

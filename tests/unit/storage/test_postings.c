@@ -27,7 +27,7 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    intern_init(&f->in);
+    assert_int_equal(intern_init(&f->in), 0);
     postings_init(&f->p);
     for (uint32_t id = 0; id < 5; id++) {
         uint32_t names[3], values[3];
@@ -209,7 +209,7 @@ static void test_many_value_union(void **state)
     enum { NS = 20000, NV = 2000 };
     struct intern in;
     struct postings p;
-    intern_init(&in);
+    assert_int_equal(intern_init(&in), 0);
     postings_init(&p);
     uint32_t name;
     assert_int_equal(intern_put(&in, strv_c("inst"), &name), 0);
