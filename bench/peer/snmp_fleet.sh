@@ -205,6 +205,15 @@ for sys in $SYSTEMS; do
         curl -s -o /dev/null -w '%{time_total}\n' --max-time 60 "http://127.0.0.1:$port/api/v1/query" \
             --data-urlencode "query=$QUERY"
     done | awk '{print $1 * 1000}' | med)
+    # Why targets are down, when some are: the three commonest lastError texts.
+    if [ "${UP[$sys]}" != "$ROUTERS" ]; then
+        curl -s --max-time 60 "http://127.0.0.1:$port/api/v1/targets" | python3 -c '
+import collections, json, sys
+t = json.load(sys.stdin)["data"]["activeTargets"]
+c = collections.Counter((x.get("lastError") or "(none)")[:100] for x in t if x.get("health") != "up")
+for msg, n in c.most_common(3):
+    print("  %5d down: %s" % (n, msg))' | while read -r line; do log "$sys: $line"; done || true
+    fi
     log "$sys: ${CPU[$sys]} CPU s/min, RSS ${RSS[$sys]} MiB (peak ${HWM[$sys]}), up ${UP[$sys]}/$ROUTERS," \
         "${SER[$sys]}/$IFACES ifOperStatus series, bulk query ${NRES[$sys]} rows in ${QMS[$sys]} ms" \
         "(median of $QUERIES); simulators ${SIMCPU[$sys]} CPU s/min (busiest shard ${SIMMAX[$sys]})"
