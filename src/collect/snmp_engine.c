@@ -24,8 +24,14 @@
  * Threads: snmp_conn_new / _poll / _free run on any thread and only touch
  * the fields marked "mu", raising `cmds` and waking the engine through a
  * pipe. The engine walks its list of conns only when `cmds` is up, and
- * otherwise works on its own array of the conns with a poll in flight, so
- * an answer costs O(polls in flight), not O(devices).
+ * otherwise works on its own array of the conns with a poll in flight.
+ * Every open session's socket sits in one epoll set, so an answer costs
+ * O(1) to find; each conn keeps the deadline of net-snmp's timer for its
+ * request out, asked of its own session after every event, so net-snmp's
+ * timeout processing runs only for the conns whose deadline has passed. A
+ * wake-up costs O(answers) plus a scan of plain deadlines over the polls in
+ * flight (with slow devices, hundreds of them at once), not a poll() and a
+ * net-snmp timer walk per poll in flight.
  *
  * Memory: a conn holds its varbinds (arena, array) only while its poll is
  * in flight; finish() releases them after the done callback, so a fleet's
@@ -42,7 +48,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +62,7 @@
 
 #include "collect/snmp.h"
 #include "core/mem.h"
+#include "core/time.h"
 
 /* Varbinds one GETBULK asks for, about: walks in flight × max_repetitions. */
 #define WALK_VARBINDS 64
@@ -99,6 +106,8 @@ struct snmp_conn {
     struct snmp_vb *v;
     size_t n, cap;
     uint64_t pdus;
+    int fd;              /* the session's socket, in the engine's epoll set; -1 = none */
+    int64_t deadline_ms; /* monotonic: net-snmp's timer for the request out expires */
 };
 
 struct snmp_engine {
@@ -106,6 +115,8 @@ struct snmp_engine {
     pthread_mutex_t mu;
     pthread_cond_t closed;   /* a conn was closed by the engine */
     int wake[2];             /* pipe: any change under mu */
+    int epfd;                /* epoll: the wake pipe and every open session's socket */
+    netsnmp_large_fd_set lfs; /* the engine thread's scratch for net-snmp calls */
     struct snmp_conn *conns; /* mu */
     bool cmds;               /* mu: a conn wants a poll or a close: walk `conns` */
     bool stop;               /* mu */
@@ -572,7 +583,34 @@ static int open_session(struct snmp_conn *c)
         free(msg);
         return -EIO;
     }
+    netsnmp_transport *t = snmp_sess_transport(c->sess);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (t == NULL || epoll_ctl(c->eng->epfd, EPOLL_CTL_ADD, t->sock, &ev) != 0) {
+        int rc = t ? -errno : -EBADF;
+        snmp_sess_close(c->sess);
+        c->sess = NULL;
+        fail(c, rc, "open: cannot watch the socket: %s", strerror(-rc));
+        return rc;
+    }
+    c->fd = t->sock;
     return 0;
+}
+
+/* Note when net-snmp's timer for c's request out expires (engine thread,
+ * after every event of c). */
+static void update_deadline(struct snmp_conn *c)
+{
+    c->deadline_ms = INT64_MAX;
+    if (!c->busy || c->sess == NULL)
+        return;
+    struct timeval tv = {1, 0};
+    int numfds = 0, block = 1;
+    NETSNMP_LARGE_FD_ZERO(&c->eng->lfs);
+    snmp_sess_select_info2(c->sess, &numfds, &c->eng->lfs, &tv, &block);
+    int64_t now = time_mono_ns() / 1000000;
+    /* No timer (none pending while busy should not happen): look in 1 s. */
+    int64_t ms = block ? 1000 : (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+    c->deadline_ms = now + ms;
 }
 
 static void begin_poll(struct snmp_conn *c)
@@ -612,6 +650,9 @@ static void begin_poll(struct snmp_conn *c)
 static void shutdown_conn(struct snmp_conn *c)
 {
     c->cancelled = true;
+    if (c->fd >= 0)
+        epoll_ctl(c->eng->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->fd = -1;
     if (c->sess)
         snmp_sess_close(c->sess);
     c->sess = NULL;
@@ -656,6 +697,7 @@ static void run_commands(struct snmp_engine *eng)
                 c->want_poll = false;
                 pthread_mutex_unlock(&eng->mu);
                 begin_poll(c);
+                update_deadline(c);
                 if (c->busy && c->sess)
                     eng->busy[eng->nbusy++] = c;
                 pthread_mutex_lock(&eng->mu);
@@ -675,13 +717,25 @@ static void busy_compact(struct snmp_engine *eng)
     eng->nbusy = k;
 }
 
+/* Read what arrived on c's socket: answers go to on_response, anything
+ * else (a late answer of an ended poll) is dropped by net-snmp. */
+static void read_conn(struct snmp_conn *c)
+{
+    if (c->sess == NULL || c->fd < 0)
+        return;
+    netsnmp_large_fd_set *lfs = &c->eng->lfs;
+    NETSNMP_LARGE_FD_ZERO(lfs);
+    NETSNMP_LARGE_FD_SET(c->fd, lfs);
+    snmp_sess_read2(c->sess, lfs);
+    update_deadline(c);
+}
+
+#define ENGINE_EVENTS 64 /* epoll events taken per wake-up */
+
 static void *engine_main(void *arg)
 {
     struct snmp_engine *eng = arg;
-    struct pollfd *pfd = NULL;
-    size_t cap_pfd = 0;
-    netsnmp_large_fd_set lfs;
-    netsnmp_large_fd_set_init(&lfs, FD_SETSIZE);
+    struct epoll_event ev[ENGINE_EVENTS];
 
     pthread_mutex_lock(&eng->mu);
     while (!eng->stop) {
@@ -694,43 +748,36 @@ static void *engine_main(void *arg)
         }
         pthread_mutex_unlock(&eng->mu);
 
-        /* Wait for answers, a timeout of some request, or a command. */
+        /* Wait for answers, the first deadline of a request, or a command. */
         struct snmp_conn **busy = eng->busy;
         size_t nb = eng->nbusy;
-        if (mem_grow((void **)&pfd, &cap_pfd, nb + 1, sizeof *pfd) == 0) {
-            pfd[0] = (struct pollfd){.fd = eng->wake[0], .events = POLLIN};
-            struct timeval tv = {1, 0};
-            int block = 0, numfds = 0;
-            NETSNMP_LARGE_FD_ZERO(&lfs);
-            for (size_t i = 0; i < nb; i++) {
-                netsnmp_transport *t = snmp_sess_transport(busy[i]->sess);
-                pfd[i + 1] = (struct pollfd){.fd = t ? t->sock : -1, .events = POLLIN};
-                snmp_sess_select_info2(busy[i]->sess, &numfds, &lfs, &tv, &block);
-            }
-            long ms = (long)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
-            if (ms > 1000 || ms < 0)
-                ms = 1000;
-            if (nb == 0)
-                ms = -1;
-            int n = poll(pfd, nb + 1, (int)ms);
-            if (n > 0 && (pfd[0].revents & POLLIN)) {
+        int64_t first = INT64_MAX;
+        for (size_t i = 0; i < nb; i++)
+            if (busy[i]->deadline_ms < first)
+                first = busy[i]->deadline_ms;
+        int64_t now = time_mono_ns() / 1000000;
+        int wait_ms = -1;
+        if (nb > 0)
+            wait_ms = first <= now ? 0 : first - now > 1000 ? 1000 : (int)(first - now);
+        int n = epoll_wait(eng->epfd, ev, ENGINE_EVENTS, wait_ms);
+        /* Callbacks end polls but never start or close one (those wait for
+         * run_commands), so busy[0..nb) and every conn an event names stay
+         * valid through here. */
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.ptr == NULL) {
                 char buf[64];
                 while (read(eng->wake[0], buf, sizeof buf) > 0)
                     ;
+                continue;
             }
-            /* Callbacks end polls but never start or close one (those wait
-             * for run_commands), so busy[0..nb) stays valid through here. */
-            for (size_t i = 0; n > 0 && i < nb; i++) {
-                if (!(pfd[i + 1].revents & (POLLIN | POLLERR)) || busy[i]->sess == NULL)
-                    continue;
-                NETSNMP_LARGE_FD_ZERO(&lfs);
-                NETSNMP_LARGE_FD_SET(pfd[i + 1].fd, &lfs);
-                snmp_sess_read2(busy[i]->sess, &lfs);
-            }
-            for (size_t i = 0; i < nb; i++)
-                if (busy[i]->busy && busy[i]->sess)
-                    snmp_sess_timeout(busy[i]->sess);
+            read_conn(ev[i].data.ptr);
         }
+        now = time_mono_ns() / 1000000;
+        for (size_t i = 0; i < nb; i++)
+            if (busy[i]->busy && busy[i]->sess && busy[i]->deadline_ms <= now) {
+                snmp_sess_timeout(busy[i]->sess);
+                update_deadline(busy[i]);
+            }
         pthread_mutex_lock(&eng->mu);
     }
     /* Stopping: close whatever is left (their polls end without done). */
@@ -742,8 +789,6 @@ static void *engine_main(void *arg)
     eng->nbusy = 0;
     pthread_cond_broadcast(&eng->closed);
     pthread_mutex_unlock(&eng->mu);
-    netsnmp_large_fd_set_cleanup(&lfs);
-    free(pfd);
     return NULL;
 }
 
@@ -759,10 +804,24 @@ int snmp_engine_new(struct snmp_engine **out, struct err *e)
         free(eng);
         return ERR_SET(e, rc, "snmp: pipe: %s", strerror(-rc));
     }
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = NULL};
+    eng->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (eng->epfd < 0 || epoll_ctl(eng->epfd, EPOLL_CTL_ADD, eng->wake[0], &wev) != 0) {
+        int rc = -errno;
+        if (eng->epfd >= 0)
+            close(eng->epfd);
+        close(eng->wake[0]);
+        close(eng->wake[1]);
+        free(eng);
+        return ERR_SET(e, rc, "snmp: epoll: %s", strerror(-rc));
+    }
     pthread_mutex_init(&eng->mu, NULL);
     pthread_cond_init(&eng->closed, NULL);
+    netsnmp_large_fd_set_init(&eng->lfs, FD_SETSIZE);
     int rc = pthread_create(&eng->thread, NULL, engine_main, eng);
     if (rc != 0) {
+        netsnmp_large_fd_set_cleanup(&eng->lfs);
+        close(eng->epfd);
         close(eng->wake[0]);
         close(eng->wake[1]);
         pthread_mutex_destroy(&eng->mu);
@@ -783,6 +842,8 @@ void snmp_engine_free(struct snmp_engine *eng)
     pthread_mutex_unlock(&eng->mu);
     wake(eng);
     pthread_join(eng->thread, NULL);
+    netsnmp_large_fd_set_cleanup(&eng->lfs);
+    close(eng->epfd);
     close(eng->wake[0]);
     close(eng->wake[1]);
     pthread_mutex_destroy(&eng->mu);
@@ -810,6 +871,8 @@ int snmp_conn_new(struct snmp_engine *eng, const char *address, const struct snm
         snprintf(c->peer, sizeof c->peer, "udp:%s:%d", address, SNMP_PORT_DEFAULT);
     c->creds = *creds;
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : SNMP_TIMEOUT_DEFAULT_MS;
+    c->fd = -1;
+    c->deadline_ms = INT64_MAX;
     c->retries = retries >= 0 ? retries : SNMP_RETRIES_DEFAULT;
     arena_init(&c->arena, 256u << 20);
     pthread_mutex_lock(&eng->mu);
