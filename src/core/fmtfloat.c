@@ -170,6 +170,8 @@ static uint64_t div_pow10(uint64_t x, int k)
 /* Drop c's trailing decimal zeros (c > 0, at most 17 of them); how many. */
 static int strip_zeros(uint64_t *c)
 {
+    if (*c % 10 != 0)
+        return 0; /* most long decimals: one test */
     int n = 0;
     for (int i = 0; i < 2 && *c % 100000000 == 0; i++) {
         *c /= 100000000;
@@ -214,6 +216,8 @@ static void store8(char *d, uint64_t digits)
 #endif
     memcpy(d, &digits, sizeof digits);
 }
+
+static inline void put_digits(uint64_t c, int nd, int point, struct float_digits *out);
 
 /* The digits of fmtfloat_shortest() (take_above true, Go's) or of the first
  * p whose rounding of v reads back (false, printf's %g for fmtfloat_g): they
@@ -312,7 +316,14 @@ static inline void shortest(double v, struct float_digits *out, bool take_above)
     // decimal above) carried (99..9 -> 100..0);
     // v = c 10^(q + n - p) = 0.c 10^point.
     int nd = p + (c == POW10[p]);
-    out->point = nd + sc.q + n - p;
+    put_digits(c, nd, nd + sc.q + n - p, out);
+}
+
+/* c (nd digits, c < 10^17) into out with its trailing zeros dropped,
+ * v = 0.c 10^point. */
+static inline void put_digits(uint64_t c, int nd, int point, struct float_digits *out)
+{
+    out->point = point;
     nd -= strip_zeros(&c);
     out->nd = nd;
     // c's nd digits, 8 at a time, the most significant block first (a later
@@ -333,9 +344,30 @@ static inline void shortest(double v, struct float_digits *out, bool take_above)
     out->d[out->nd] = 0;
 }
 
-void fmtfloat_shortest(double v, struct float_digits *out)
+void fmtfloat_shortest_search(double v, struct float_digits *out)
 {
     shortest(v, out, true);
+}
+
+void fmtfloat_shortest(double v, struct float_digits *out)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    out->neg = bits >> 63;
+    if ((bits << 1) == 0) {
+        out->nd = 1;
+        out->point = 1;
+        memcpy(out->d, "0", 2);
+        return;
+    }
+    uint64_t f;
+    int e;
+    fmtfloat_sf(v, &f, &e); /* v = f 10^e, 0 < f < 10^17 */
+    /* f's digits: from its bit length (1233 / 4096 just above log10(2)),
+     * one too few at most. */
+    int nd = ((64 - __builtin_clzll(f)) * 1233) >> 12;
+    nd += f >= POW10[nd];
+    put_digits(f, nd, nd + e, out);
 }
 
 /* Go's 'f' layout of the digits into s (cap >= 352): no exponent. */
