@@ -149,6 +149,27 @@ static void check_digits(const char *who, double v, const struct float_digits *g
                  got->point, got->nd, want->neg ? "-" : "", want->d, want->point, want->nd);
 }
 
+/* Go's 'f' text of the digits fd, the plain way, into s (400 bytes). */
+static void ref_layout_f(const struct float_digits *fd, char *s)
+{
+    char *o = s;
+    if (fd->neg)
+        *o++ = '-';
+    if (fd->point <= 0) {
+        o += sprintf(o, "0.");
+        for (int i = 0; i < -fd->point; i++)
+            *o++ = '0';
+        o += sprintf(o, "%s", fd->d);
+    } else {
+        for (int i = 0; i < fd->point || i < fd->nd; i++) {
+            if (i == fd->point)
+                *o++ = '.';
+            *o++ = i < fd->nd ? fd->d[i] : '0';
+        }
+    }
+    *o = 0;
+}
+
 /* fmtfloat_shortest(v) (Schubfach, fmtfloat_sf.c) and
  * fmtfloat_shortest_search(v) (the search by precision) must both equal
  * ref_shortest(v) field by field. */
@@ -163,6 +184,13 @@ static void check_same(double v)
     ncompared++;
     check_digits("fmtfloat_shortest", v, &got, &want);
     check_digits("fmtfloat_shortest_search", v, &got2, &want);
+    /* fmtfloat_f_chars writes its digits in place: the same text. */
+    char f[FMTFLOAT_F_MAX + 8], fw[400];
+    memset(f, 0x55, sizeof f);
+    int n = fmtfloat_f_chars(f, v);
+    ref_layout_f(&want, fw);
+    if (n < 0 || (size_t)n >= sizeof f || (size_t)n != strlen(fw) || memcmp(f, fw, (size_t)n))
+        fail_msg("fmtfloat_f_chars(%a) = %.*s, want %s", v, n > 0 && n < 400 ? n : 0, f, fw);
 }
 
 /* v, its two neighbours, and the three negated. */
