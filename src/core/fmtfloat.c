@@ -487,7 +487,11 @@ int fmtfloat_f_chars(char *s, double v)
         memset(s + o + nd, '0', (size_t)(point - nd));
         return o + point;
     }
-    memmove(s + o + point + 1, s + o + point, (size_t)(nd - point));
+    /* The fraction (16 digits at most) one byte right, as one 16-byte
+     * move: the bytes past the digits it carries along are scratch. */
+    char frac[16];
+    memcpy(frac, s + o + point, sizeof frac);
+    memcpy(s + o + point + 1, frac, sizeof frac);
     s[o + point] = '.';
     return o + nd + 1;
 }
