@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
     --interval) INTERVAL=$2; shift 2 ;;
     --queries) QUERIES=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    *) bench_common_opt 2,38 "$@"; shift "$NSHIFT" ;;
+    *) bench_common_opt 2,39 "$@"; shift "$NSHIFT" ;;
     esac
 done
 mkdir -p "$OUT"
