@@ -12,7 +12,7 @@
  *
  * Not built by default. Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc bench/micro/fmtfloat.c \
- *       src/core/{fmtfloat,buf,err}.c -lm -o /tmp/bench_fmtfloat && /tmp/bench_fmtfloat
+ *       src/core/{fmtfloat,fmtfloat_sf,buf,err}.c -lm -o /tmp/bench_fmtfloat && /tmp/bench_fmtfloat
  */
 #include <float.h>
 #include <math.h>

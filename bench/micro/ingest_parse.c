@@ -7,7 +7,7 @@
  * Not built by default. Build and run from the repository root:
  *   gcc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc bench/micro/ingest_parse.c \
  *       src/ingest/{influx,expfmt,jsontok,report}.c src/model/{batch,labels}.c \
- *       src/core/{arena,buf,err,hash,fmtfloat}.c $(pkg-config --libs libxxhash zlib) -lm \
+ *       src/core/{arena,buf,err,hash,fmtfloat,fmtfloat_sf}.c $(pkg-config --libs libxxhash zlib) -lm \
  *       -o /tmp/bench_ingest && /tmp/bench_ingest [lines]
  */
 #include <stdio.h>

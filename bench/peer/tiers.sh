@@ -21,12 +21,18 @@
 #      --queries times each (median), Tide with tier=auto (tiers) and
 #      tier=raw (raw samples), VM as it is (its rollup result cache serves
 #      the repeats) and with nocache=1 (computed each time); every answer's series count and
-#      Tide's "tier" field are checked.
-# Prints a markdown table (medians, ms) and the ratios.
+#      Tide's "tier" field are checked; the server's CPU time (utime+stime
+#      from /proc/PID/stat) over the runs is divided by their number.
+# Prints a markdown table (medians, ms; server CPU ms per query) and the ratios.
 #
 # Usage: bench/peer/tiers.sh [--days 90] [--series 1000] [--interval 10]
 #          [--queries 5] [--systems "tide vm"] [--end UNIX_DAY_START] [--no-build]
+#          [--keep]
 #   --days 7 --series 100 makes a quick run (a few minutes).
+#   --keep keeps each system's data dir (bench/out/tiers-db-SYS) after the
+#     run, and reuses it instead of ingesting again when it holds the same
+#     data set (a marker written after a complete ingest and tier wait), so
+#     repeated timings of one data set cost a server start each.
 # Environment: TIDE_BIN (build/tide), TIDE_ARGS (default "--collect-host
 #   false --retention 0"), VM_BIN (victoria-metrics), VM_ARGS.
 # Bounded: start 60 s, each request 300 s, the tier wait 40 min, shutdown
@@ -35,7 +41,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/bench/peer/lib.sh"
-DAYS=90 NSERIES=1000 INTERVAL=10 QUERIES=5 CONC=4
+DAYS=90 NSERIES=1000 INTERVAL=10 QUERIES=5 CONC=4 KEEP=0
 # Raw data kept for the whole run (the default retention, 30 d, would leave
 # only the tiers for older days, which is what production wants but not a
 # fair raw-vs-tier comparison).
@@ -47,7 +53,8 @@ while [ $# -gt 0 ]; do
     --series) NSERIES=$2; shift 2 ;;
     --interval) INTERVAL=$2; shift 2 ;;
     --queries) QUERIES=$2; shift 2 ;;
-    *) bench_common_opt 2,31 "$@"; shift "$NSHIFT" ;;
+    --keep) KEEP=1; shift ;;
+    *) bench_common_opt 2,39 "$@"; shift "$NSHIFT" ;;
     esac
 done
 mkdir -p "$OUT"
@@ -72,29 +79,64 @@ trap bench_cleanup EXIT
 RES="$OUT/tiers-results.txt"
 : >"$RES"
 
-# query NAME PORT EXPR START EXTRA: median ms of QUERIES runs; checks the answer.
+CLK_TCK=$(getconf CLK_TCK)
+# query NAME PORT EXPR START EXTRA: median ms of QUERIES runs and the server's
+# CPU ms per run; checks the answer.
 query() {
     local name=$1 port=$2 expr=$3 start=$4 extra=$5 t times=() body="$OUT/tiers-q.json"
+    local cpu0 cpu1
+    cpu0=$(proc_cpu "$SERVER_PID")
     for _ in $(seq "$QUERIES"); do
         t=$(curl -s -o "$body" -w '%{time_total}' --max-time 300 -G "http://127.0.0.1:$port/api/v1/query_range" \
             --data-urlencode "query=$expr" --data-urlencode "start=$start" --data-urlencode "end=$END" \
             --data-urlencode step=3600 $extra)
         times+=("$t")
     done
+    cpu1=$(proc_cpu "$SERVER_PID")
     local info
     info=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=j["data"]["result"]; print(len(r), sum(len(s["values"]) for s in r), j.get("tier", "-"))' "$body")
     local med
     med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]*1000}')
-    echo "$name $med $info" >>"$RES"
-    log "$name: ${med} ms (series, points, tier: $info)"
+    local cpu
+    cpu=$(echo "$cpu0 $cpu1 $QUERIES" | awk '{printf "%.1f", ($2 - $1) * 1000 / $3}')
+    echo "$name $med $info cpu_ms=$cpu" >>"$RES"
+    log "$name: ${med} ms, server CPU ${cpu} ms/query (series, points, tier: $info)"
 }
 
 QUERIES_SET=("avg|avg_over_time(gauge_0[1h])" "max|max_over_time(gauge_0[1h])"
              "rate|sum by (host) (rate(counter_0_total[1h]))")
 
+# run_queries: every query of QUERIES_SET over 30 days and over all DAYS on
+# system $sys, served at $port.
+run_queries() {
+    for range in $(printf '%s\n' 30 "$DAYS" | sort -nu); do
+        qs=$((END - range * 86400))
+        for q in "${QUERIES_SET[@]}"; do
+            qn=${q%%|*} qe=${q#*|}
+            if [ "$sys" = tide ]; then
+                query "tide-tiers-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=auto"
+                query "tide-raw-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=raw"
+            else
+                query "vm-$qn-${range}d" "$port" "$qe" "$qs" ""
+                query "vmnc-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode nocache=1"
+            fi
+        done
+    done
+}
+
 for sys in $SYSTEMS; do
     dir="$OUT/tiers-db-$sys"
-    rm -rf "$dir"
+    marker="$dir.ingested"
+    if [ "$KEEP" = 1 ] && [ -d "$dir" ] && [ "$(cat "$marker" 2>/dev/null)" = "${DATA##*/}" ]; then
+        port=$(free_port)
+        start_server "$sys" "$dir" "$port" "$OUT/tiers-$sys.log"
+        log "$sys: reusing ${dir#"$ROOT"/}, ingested before"
+        cat "$dir.results" >>"$RES" 2>/dev/null || true
+        run_queries
+        stop_server
+        continue
+    fi
+    rm -rf "$dir" "$marker" "$dir.results"
     port=$(free_port)
     start_server "$sys" "$dir" "$port" "$OUT/tiers-$sys.log"
     t0=$(date +%s.%N)
@@ -128,20 +170,10 @@ for t in j["tiers"]: print("tide tier_bytes_%s %d %d" % (t["name"], t["bytes"], 
         sleep 5
     fi
     echo "$sys du_bytes $(du -sb "$dir" | cut -f1)" >>"$RES"
-    for range in $(printf '%s\n' 30 "$DAYS" | sort -nu); do
-        qs=$((END - range * 86400))
-        for q in "${QUERIES_SET[@]}"; do
-            qn=${q%%|*} qe=${q#*|}
-            if [ "$sys" = tide ]; then
-                query "tide-tiers-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=auto"
-                query "tide-raw-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=raw"
-            else
-                query "vm-$qn-${range}d" "$port" "$qe" "$qs" ""
-                query "vmnc-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode nocache=1"
-            fi
-        done
-    done
+    grep "^$sys " "$RES" >"$dir.results" || true
+    run_queries
     stop_server
+    if [ "$KEEP" = 1 ]; then echo "${DATA##*/}" >"$marker"; fi
 done
 
 log "results in ${RES#"$ROOT"/}"
@@ -158,6 +190,14 @@ for rng in sorted({"30d", days + "d"}, key=lambda x: int(x[:-1])):
         f = lambda x: "%.1f" % x if x is not None else "-"
         rt = lambda a, b: "%.1fx" % (a / b) if a is not None and b else "-"
         print("| %s %s | %s | %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(r, t), rt(v, t), rt(nc, t)))
+cpu = {r[0]: float(r[-1][7:]) for r in rows if r[-1].startswith("cpu_ms=")}
+print()
+print("| server CPU ms per query | Tide tiers | Tide raw | VM | VM nocache | VM nocache/tiers |")
+print("|---|---|---|---|---|---|")
+for rng in sorted({"30d", days + "d"}, key=lambda x: int(x[:-1])):
+    for n in ("avg", "max", "rate"):
+        t, r, v, nc = (cpu.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
+        print("| %s %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(nc, t)))
 for r in rows:
     if r[1] in ("du_bytes", "ingest_s") or r[1].startswith("tier_bytes"):
         print(" ".join(r))

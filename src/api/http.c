@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 
 #include "api/auth.h"
+#include "api/body_pool.h"
 #include "api/encoding.h"
 #include "api/http_conns.h"
 #include "api/http_pool.h"
@@ -392,9 +393,9 @@ static enum MHD_Result send_resp(struct rqstate *st, struct MHD_Connection *c, s
         size_t n;
         char *p = buf_take(&rs->body, &n);
         body_len = n;
-        r = MHD_create_response_from_buffer_with_free_callback(n, p, free);
+        r = MHD_create_response_from_buffer_with_free_callback(n, p, body_pool_release);
         if (r == NULL)
-            free(p);
+            body_pool_release(p);
     }
     if (r == NULL)
         return MHD_NO;
@@ -559,6 +560,7 @@ static enum MHD_Result offload(struct rqstate *st, struct MHD_Connection *c)
     atomic_fetch_add(&st->srv->offloaded, 1);
     st->rs.status = 200;
     buf_init(&st->rs.body, HTTP_MAX_RESPONSE_BYTES);
+    body_pool_take(&st->rs.body); /* query answers: big, written in place */
     MHD_suspend_connection(c);
     int rc = http_pool_submit(st->srv->pool, run_offloaded, st);
     if (rc != 0) {
@@ -939,6 +941,7 @@ void http_stop(struct http_server *srv)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(srv->d);
+    body_pool_drain();
     http_pool_free(srv->pool);
     http_conns_free(srv->conns);
     pthread_mutex_destroy(&srv->wake_mu);

@@ -16,8 +16,6 @@
  */
 #include "api/prom_query.h"
 
-#include "core/fmtfloat.h"
-
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -30,6 +28,7 @@
 
 #include "api/http.h"
 #include "api/json.h"
+#include "api/prom_points.h"
 #include "api/router.h"
 #include "core/time.h"
 #include "query/query.h"
@@ -228,66 +227,17 @@ static void put(struct out *o, int rc)
         o->rc = rc;
 }
 
-/* Prometheus' marshalTimestamp: Unix seconds with a millisecond fraction
- * only when there is one (1435781451.781, 1435781451), into s (24 bytes at
- * least); the length. Digits by hand: every sample of a matrix has one. */
-static size_t time_chars(char *s, int64_t t_ms)
-{
-    uint64_t u = t_ms < 0 ? (uint64_t)0 - (uint64_t)t_ms : (uint64_t)t_ms;
-    unsigned ms = (unsigned)(u % 1000);
-    uint64_t sec = u / 1000;
-    size_t nd = 1;
-    for (uint64_t x = sec; x >= 10; x /= 10)
-        nd++;
-    size_t n = (t_ms < 0) + nd + (ms != 0 ? 4 : 0);
-    char *p = s + n; /* written backwards, in place */
-    if (ms != 0) {
-        for (int i = 0; i < 3; i++) {
-            *--p = (char)('0' + ms % 10);
-            ms /= 10;
-        }
-        *--p = '.';
-    }
-    do {
-        *--p = (char)('0' + sec % 10);
-        sec /= 10;
-    } while (sec != 0);
-    if (t_ms < 0)
-        *--p = '-';
-    return n;
-}
-
 static void put_time(struct out *o, int64_t t_ms)
 {
     char s[32];
-    put(o, buf_append(o->b, s, time_chars(s, t_ms)));
+    put(o, buf_append(o->b, s, prom_time_chars(s, t_ms)));
 }
 
-/* A sample value as Prometheus' API writes it (jsonutil/jsoniter): Go's
- * FormatFloat(v, 'f', -1) but 'e' when |v| < 1e-6 or >= 1e21, so 7e-07 and
- * 1e+21 keep their exponent. Into s (FMTFLOAT_F_MAX bytes); the length. */
-static size_t value_chars(char *s, double v)
-{
-    double a = fabs(v);
-    if (a == 0 || !isfinite(a) || (a >= 1e-6 && a < 1e21))
-        return (size_t)fmtfloat_f_chars(s, v);
-    return (size_t)fmtfloat_e_chars(s, v);
-}
-
-/* [<time>,"<value>"], laid out on the stack and appended once: a matrix
- * writes one per sample. */
+/* [<time>,"<value>"] (prom_points.c). */
 static void put_point(struct out *o, int64_t t_ms, double v)
 {
-    char s[1 + 32 + 2 + FMTFLOAT_F_MAX + 2];
-    size_t n = 0;
-    s[n++] = '[';
-    n += time_chars(s + n, t_ms);
-    s[n++] = ',';
-    s[n++] = '"';
-    n += value_chars(s + n, v);
-    s[n++] = '"';
-    s[n++] = ']';
-    put(o, buf_append(o->b, s, n));
+    struct sample s = {.t_ms = t_ms, .v = v};
+    put(o, prom_points_append(o->b, &s, 1, NULL));
 }
 
 static void put_metric(struct out *o, const struct query_series *s)
@@ -303,8 +253,10 @@ static void put_metric(struct out *o, const struct query_series *s)
     put(o, buf_puts(o->b, "},"));
 }
 
-/* The success document for a result, into rs->body. */
-static void write_result(struct http_resp *rs, const struct query_result *r, bool show_tier)
+/* The success document for a result, into rs->body; a matrix's times that
+ * are steps of `pt` (NULL for none) are copied from it. */
+static void write_result(struct http_resp *rs, const struct query_result *r, bool show_tier,
+                         const struct prom_times *pt)
 {
     static const char *const names[] = {
         [QUERY_SCALAR] = "scalar", [QUERY_VECTOR] = "vector",
@@ -351,11 +303,7 @@ static void write_result(struct http_resp *rs, const struct query_result *r, boo
                 put(&o, buf_putc(o.b, ','));
             put_metric(&o, s);
             put(&o, buf_puts(o.b, "\"values\":["));
-            for (size_t j = 0; j < s->nsamples; j++) {
-                if (j > 0)
-                    put(&o, buf_putc(o.b, ','));
-                put_point(&o, s->samples[j].t_ms, s->samples[j].v);
-            }
+            put(&o, prom_points_append(o.b, s->samples, s->nsamples, pt));
             put(&o, buf_puts(o.b, "]}"));
         }
         put(&o, buf_putc(o.b, ']'));
@@ -442,7 +390,12 @@ static void run(struct http_req *rq, struct http_resp *rs, const struct request 
         reply_error(rs, rc, m);
         return;
     }
-    write_result(rs, query_result(q), qo.tier != NULL);
+    /* A range query's step times, written once for all its series. */
+    struct prom_times pt = {0};
+    if (r->range)
+        (void)prom_times_init(&pt, r->start, r->end, r->step, PROM_MAX_POINTS + 1);
+    write_result(rs, query_result(q), qo.tier != NULL, &pt);
+    prom_times_fini(&pt);
     query_free(q);
 }
 

@@ -170,6 +170,8 @@ static uint64_t div_pow10(uint64_t x, int k)
 /* Drop c's trailing decimal zeros (c > 0, at most 17 of them); how many. */
 static int strip_zeros(uint64_t *c)
 {
+    if (*c % 10 != 0)
+        return 0; /* most long decimals: one test */
     int n = 0;
     for (int i = 0; i < 2 && *c % 100000000 == 0; i++) {
         *c /= 100000000;
@@ -196,7 +198,7 @@ static int strip_zeros(uint64_t *c)
  * half into two 2-digit lanes, each lane into two digits, all lanes at once
  * (multiplying by 10486 / 2^20 and 103 / 2^10 divides by 100 and by 10
  * exactly in these ranges, and no lane overflows into the next). */
-static uint64_t ascii8(uint32_t x)
+static inline __attribute__((always_inline)) uint64_t ascii8(uint32_t x)
 {
     uint64_t v = x / 10000 | (uint64_t)(x % 10000) << 32;
     uint64_t hundreds = (v * 10486) >> 20 & UINT64_C(0x0000007f0000007f);
@@ -214,6 +216,8 @@ static void store8(char *d, uint64_t digits)
 #endif
     memcpy(d, &digits, sizeof digits);
 }
+
+static inline void put_digits(uint64_t c, int nd, int point, struct float_digits *out);
 
 /* The digits of fmtfloat_shortest() (take_above true, Go's) or of the first
  * p whose rounding of v reads back (false, printf's %g for fmtfloat_g): they
@@ -312,12 +316,16 @@ static inline void shortest(double v, struct float_digits *out, bool take_above)
     // decimal above) carried (99..9 -> 100..0);
     // v = c 10^(q + n - p) = 0.c 10^point.
     int nd = p + (c == POW10[p]);
-    out->point = nd + sc.q + n - p;
-    nd -= strip_zeros(&c);
-    out->nd = nd;
-    // c's nd digits, 8 at a time, the most significant block first (a later
-    // store overwrites the previous one's zero bytes past its digits).
-    char *d = out->d;
+    put_digits(c, nd, nd + sc.q + n - p, out);
+}
+
+/* c (nd digits, c < 10^17) into out with its trailing zeros dropped,
+ * v = 0.c 10^point. */
+/* c's nd digits (c < 10^17 has exactly nd) at d, 8 at a time, the most
+ * significant block first (a later store overwrites the previous one's
+ * zero bytes past its digits). Writes max(nd, 8) bytes: zeros past nd. */
+static inline void write_digits(char *d, uint64_t c, int nd)
+{
     if (nd <= 8) {
         store8(d, ascii8((uint32_t)c) >> 8 * (8 - nd));
     } else {
@@ -330,12 +338,46 @@ static inline void shortest(double v, struct float_digits *out, bool take_above)
         store8(d, ascii8((uint32_t)top) >> 8 * (16 - nd));
         store8(d + nd - 8, ascii8((uint32_t)(c % 100000000)));
     }
-    out->d[out->nd] = 0;
+}
+
+/* The number of digits of 0 < c < 10^17: from its bit length (1233 / 4096
+ * just above log10(2)), one too few at most. */
+static inline int count_digits(uint64_t c)
+{
+    int nd = ((64 - __builtin_clzll(c)) * 1233) >> 12;
+    return nd + (c >= POW10[nd]);
+}
+
+static inline void put_digits(uint64_t c, int nd, int point, struct float_digits *out)
+{
+    out->point = point;
+    nd -= strip_zeros(&c);
+    out->nd = nd;
+    write_digits(out->d, c, nd);
+    out->d[nd] = 0;
+}
+
+void fmtfloat_shortest_search(double v, struct float_digits *out)
+{
+    shortest(v, out, true);
 }
 
 void fmtfloat_shortest(double v, struct float_digits *out)
 {
-    shortest(v, out, true);
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    out->neg = bits >> 63;
+    if ((bits << 1) == 0) {
+        out->nd = 1;
+        out->point = 1;
+        memcpy(out->d, "0", 2);
+        return;
+    }
+    uint64_t f;
+    int e;
+    fmtfloat_sf(v, &f, &e); /* v = f 10^e, 0 < f < 10^17 */
+    int nd = count_digits(f);
+    put_digits(f, nd, nd + e, out);
 }
 
 /* Go's 'f' layout of the digits into s (cap >= 352): no exponent. */
@@ -417,9 +459,41 @@ int fmtfloat_f_chars(char *s, double v)
         return special(s, v);
     if (v != 0 && v == trunc(v) && fabs(v) < 0x1p53)
         return format_int(s, (long long)v); /* exact integers as themselves */
-    struct float_digits fd;
-    fmtfloat_shortest(v, &fd);
-    return layout_f(&fd, s);
+    if (v == 0) {
+        struct float_digits fd;
+        fmtfloat_shortest(v, &fd);
+        return layout_f(&fd, s);
+    }
+    /* layout_f's text, the digits written in place (no struct
+     * float_digits in between): a query answer writes one per point. */
+    uint64_t f;
+    int e;
+    fmtfloat_sf(v, &f, &e);
+    e += strip_zeros(&f);
+    int nd = count_digits(f), point = nd + e, o = 0;
+    if (signbit(v))
+        s[o++] = '-';
+    if (point <= 0) {
+        /* at most "-0." + 323 zeros + 17 digits (+ 8 scribbled): < 352 */
+        s[o++] = '0';
+        s[o++] = '.';
+        memset(s + o, '0', (size_t)-point);
+        o += -point;
+        write_digits(s + o, f, nd);
+        return o + nd;
+    }
+    write_digits(s + o, f, nd);
+    if (point >= nd) {
+        memset(s + o + nd, '0', (size_t)(point - nd));
+        return o + point;
+    }
+    /* The fraction (16 digits at most) one byte right, as one 16-byte
+     * move: the bytes past the digits it carries along are scratch. */
+    char frac[16];
+    memcpy(frac, s + o + point, sizeof frac);
+    memcpy(s + o + point + 1, frac, sizeof frac);
+    s[o + point] = '.';
+    return o + nd + 1;
 }
 
 int fmtfloat_e_chars(char *s, double v)

@@ -12,6 +12,7 @@
 #define TIDE_CORE_FMTFLOAT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 
@@ -26,6 +27,13 @@ struct float_digits {
 /* The digits of Go's strconv.FormatFloat(v, 'e', -1, 64): the shortest that
  * read back, the nearest to v among equally short ones (see fmtfloat.c). */
 void fmtfloat_shortest(double v, struct float_digits *out);
+/* The same digits by another method, fmtfloat.c's search by precision
+ * (fmtfloat_shortest() takes fmtfloat_sf.c's): what fmtfloat_g() starts
+ * from, and a second opinion for the tests. Slower. */
+void fmtfloat_shortest_search(double v, struct float_digits *out);
+/* Schubfach's step of fmtfloat_shortest() (fmtfloat_sf.c): finite v != 0
+ * as f 10^e, f < 10^17 the shortest digits (trailing zeros possible). */
+void fmtfloat_sf(double v, uint64_t *f, int *e);
 
 int fmtfloat_f(struct buf *b, double v);
 int fmtfloat_e(struct buf *b, double v);

@@ -119,6 +119,130 @@ static bool convertible_to_int64(double v)
     return v <= 9223372036854774784.0 && v >= -9223372036854775808.0;
 }
 
+/* Add sample i of the step vector v (value x) to group g. 0 or an error. */
+static int group_add(struct eval *ev, struct group *g, enum aggr_op op, double x, size_t i,
+                     const struct vector *v, long long kk)
+{
+    int rc = 0;
+    switch (op) {
+    case AGGR_SUM:
+        g->value += x;
+        break;
+    case AGGR_AVG:
+        g->count++;
+        if (isinf(g->mean)) {
+            if (isinf(x) && (g->mean > 0) == (x > 0))
+                break;
+            if (!isinf(x) && !isnan(x))
+                break;
+        }
+        g->mean += x / (double)g->count - g->mean / (double)g->count;
+        break;
+    case AGGR_GROUP:
+        break;
+    case AGGR_MAX:
+        if (g->value < x || isnan(g->value))
+            g->value = x;
+        break;
+    case AGGR_MIN:
+        if (g->value > x || isnan(g->value))
+            g->value = x;
+        break;
+    case AGGR_COUNT:
+    case AGGR_COUNT_VALUES:
+        g->count++;
+        break;
+    case AGGR_STDVAR:
+    case AGGR_STDDEV: {
+        g->count++;
+        double delta = x - g->mean;
+        g->mean += delta / (double)g->count;
+        g->value += delta * (x - g->mean);
+        break;
+    }
+    case AGGR_TOPK:
+    case AGGR_BOTTOMK: {
+        bool rev = op == AGGR_BOTTOMK;
+        double top = v->s[g->heap[0]].v;
+        bool better = rev ? top > x : top < x;
+        if ((long long)g->nheap < kk || better || isnan(top)) {
+            if ((long long)g->nheap == kk) {
+                if (kk == 1) {
+                    g->heap[0] = i;
+                    break;
+                }
+                /* heap.Pop */
+                size_t last = g->nheap - 1;
+                size_t t = g->heap[0];
+                g->heap[0] = g->heap[last];
+                g->heap[last] = t;
+                heap_down(v, g->heap, 0, last, rev);
+                g->nheap--;
+            }
+            if (heap_grow(g, g->nheap + 1) != 0) {
+                rc = eval_nomem(ev);
+                break;
+            }
+            g->heap[g->nheap++] = i;
+            heap_up(v, g->heap, g->nheap - 1, rev);
+        }
+        break;
+    }
+    case AGGR_QUANTILE:
+        if (heap_grow(g, g->nheap + 1) != 0) {
+            rc = eval_nomem(ev);
+            break;
+        }
+        g->heap[g->nheap++] = i;
+        break;
+    }
+    return rc;
+}
+
+/* Open a step's group for sample i (value x): groups[*ngroups], grown as
+ * needed, its heap kept from an earlier step; out is its output series
+ * (-1: set by the caller). The group's index, or an error (< 0). */
+static long group_open(struct eval *ev, struct group **groups, size_t *ngroups, size_t *capg,
+                       enum aggr_op op, double x, size_t i, long out)
+{
+    if (*ngroups == *capg) {
+        size_t nc = *capg ? *capg * 2 : 8;
+        struct group *ng = realloc(*groups, nc * sizeof *ng);
+        if (ng == NULL)
+            return eval_nomem(ev);
+        memset(ng + *capg, 0, (nc - *capg) * sizeof *ng);
+        *groups = ng;
+        *capg = nc;
+    }
+    size_t gi = (*ngroups)++;
+    struct group *g = &(*groups)[gi];
+    size_t *keep_heap = g->heap, keep_cap = g->cap;
+    *g = (struct group){.heap = keep_heap, .cap = keep_cap, .out = out};
+    g->value = x;
+    g->mean = x;
+    g->count = 1;
+    switch (op) {
+    case AGGR_STDDEV:
+    case AGGR_STDVAR:
+        g->value = 0;
+        break;
+    case AGGR_GROUP:
+        g->value = 1;
+        break;
+    case AGGR_TOPK:
+    case AGGR_BOTTOMK:
+    case AGGR_QUANTILE:
+        if (heap_grow(g, 1) != 0)
+            return eval_nomem(ev);
+        g->heap[0] = i;
+        g->nheap = 1;
+        break;
+    default:
+        break;
+    }
+    return (long)gi;
+}
+
 int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
 {
     const struct ast_aggr *ag = &n->u.aggr;
@@ -132,6 +256,14 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
      * signature's output series: a range query groups and names each series
      * once, not once per step. */
     struct u64map sigs = {0}, outs = {0};
+    /* Ops whose group is an output series (all but topk, bottomk and
+     * count_values): an input series' output index is found once
+     * (out_of_src, -1 until then) and a step's group by its output index
+     * (step_of_out: the step + 1 that last made one, group_of_out: which),
+     * without hashing at every step. Output series are never more than
+     * input series, so the arrays have in.n slots. */
+    long *out_of_src = NULL;
+    size_t *step_of_out = NULL, *group_of_out = NULL;
     struct group *groups = NULL;
     size_t ngroups = 0, capg = 0;
     struct lbuild lb = {0};
@@ -153,6 +285,19 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
     }
     if (ngrouping)
         memcpy(grouping, ag->grouping, ngrouping * sizeof *grouping);
+    bool by_out = op != AGGR_TOPK && op != AGGR_BOTTOMK && op != AGGR_COUNT_VALUES;
+    if (by_out) {
+        size_t nsrc = in.n ? in.n : 1;
+        out_of_src = malloc(nsrc * sizeof *out_of_src);
+        step_of_out = calloc(nsrc, sizeof *step_of_out);
+        group_of_out = malloc(nsrc * sizeof *group_of_out);
+        if (out_of_src == NULL || step_of_out == NULL || group_of_out == NULL) {
+            rc = eval_nomem(ev);
+            goto out;
+        }
+        for (size_t i = 0; i < nsrc; i++)
+            out_of_src[i] = -1;
+    }
     if (op == AGGR_COUNT_VALUES) {
         value_label = ast_unparen(ag->param)->u.str;
         if (!labels_valid_label_name(value_label)) {
@@ -219,6 +364,24 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
                     break;
                 }
             }
+            size_t src = v->s[i].src;
+            long o = by_out && src < in.n ? out_of_src[src] : -1;
+            if (o >= 0) {
+                /* An input series seen before: its output, and this step's
+                 * group of that output, without hashing. */
+                if (step_of_out[o] == k + 1) {
+                    rc = group_add(ev, &groups[group_of_out[o]], op, x, i, v, kk);
+                    continue;
+                }
+                long gi = group_open(ev, &groups, &ngroups, &capg, op, x, i, o);
+                if (gi < 0) {
+                    rc = (int)gi;
+                    break;
+                }
+                step_of_out[o] = k + 1;
+                group_of_out[o] = (size_t)gi;
+                continue;
+            }
             uint64_t key;
             size_t cached = op == AGGR_COUNT_VALUES ? SIZE_MAX
                                                     : u64map_get(&sigs, (uint64_t)(uintptr_t)ls);
@@ -234,26 +397,25 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
                 }
             }
             size_t gi = u64map_get(&gmap, key);
+            if (gi == SIZE_MAX && by_out) {
+                /* This step may have opened the key's group through
+                 * another input series' cached output. */
+                size_t known = u64map_get(&outs, key);
+                if (known != SIZE_MAX && known < in.n && step_of_out[known] == k + 1)
+                    gi = group_of_out[known];
+            }
             if (gi == SIZE_MAX) {
-                if (ngroups == capg) {
-                    size_t nc = capg ? capg * 2 : 8;
-                    struct group *ng = realloc(groups, nc * sizeof *ng);
-                    if (ng == NULL) {
-                        rc = eval_nomem(ev);
-                        break;
-                    }
-                    memset(ng + capg, 0, (nc - capg) * sizeof *ng);
-                    groups = ng;
-                    capg = nc;
+                long ngi = group_open(ev, &groups, &ngroups, &capg, op, x, i, -1);
+                if (ngi < 0) {
+                    rc = (int)ngi;
+                    break;
                 }
-                gi = ngroups++;
+                gi = (size_t)ngi;
                 if (u64map_put(&gmap, key, gi) != 0) {
                     rc = eval_nomem(ev);
                     break;
                 }
                 struct group *g = &groups[gi];
-                size_t *keep_heap = g->heap, keep_cap = g->cap;
-                *g = (struct group){.heap = keep_heap, .cap = keep_cap, .out = -1};
                 size_t known = op != AGGR_TOPK && op != AGGR_BOTTOMK ? u64map_get(&outs, key)
                                                                      : SIZE_MAX;
                 if (known != SIZE_MAX) {
@@ -280,105 +442,21 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
                         break;
                     }
                 }
-                g->value = x;
-                g->mean = x;
-                g->count = 1;
-                switch (op) {
-                case AGGR_STDDEV:
-                case AGGR_STDVAR:
-                    g->value = 0;
-                    break;
-                case AGGR_GROUP:
-                    g->value = 1;
-                    break;
-                case AGGR_TOPK:
-                case AGGR_BOTTOMK:
-                case AGGR_QUANTILE:
-                    if (heap_grow(g, 1) != 0) {
-                        rc = eval_nomem(ev);
+                if (by_out) {
+                    if (g->out < 0 || (size_t)g->out >= in.n) {
+                        rc = EVAL_EXEC(ev, "aggregation: output series %ld of %zu inputs",
+                                       g->out, in.n);
                         break;
                     }
-                    g->heap[0] = i;
-                    g->nheap = 1;
-                    break;
-                default:
-                    break;
+                    out_of_src[src] = g->out;
+                    step_of_out[g->out] = k + 1;
+                    group_of_out[g->out] = gi;
                 }
                 continue;
             }
-            struct group *g = &groups[gi];
-            switch (op) {
-            case AGGR_SUM:
-                g->value += x;
-                break;
-            case AGGR_AVG:
-                g->count++;
-                if (isinf(g->mean)) {
-                    if (isinf(x) && (g->mean > 0) == (x > 0))
-                        break;
-                    if (!isinf(x) && !isnan(x))
-                        break;
-                }
-                g->mean += x / (double)g->count - g->mean / (double)g->count;
-                break;
-            case AGGR_GROUP:
-                break;
-            case AGGR_MAX:
-                if (g->value < x || isnan(g->value))
-                    g->value = x;
-                break;
-            case AGGR_MIN:
-                if (g->value > x || isnan(g->value))
-                    g->value = x;
-                break;
-            case AGGR_COUNT:
-            case AGGR_COUNT_VALUES:
-                g->count++;
-                break;
-            case AGGR_STDVAR:
-            case AGGR_STDDEV: {
-                g->count++;
-                double delta = x - g->mean;
-                g->mean += delta / (double)g->count;
-                g->value += delta * (x - g->mean);
-                break;
-            }
-            case AGGR_TOPK:
-            case AGGR_BOTTOMK: {
-                bool rev = op == AGGR_BOTTOMK;
-                double top = v->s[g->heap[0]].v;
-                bool better = rev ? top > x : top < x;
-                if ((long long)g->nheap < kk || better || isnan(top)) {
-                    if ((long long)g->nheap == kk) {
-                        if (kk == 1) {
-                            g->heap[0] = i;
-                            break;
-                        }
-                        /* heap.Pop */
-                        size_t last = g->nheap - 1;
-                        size_t t = g->heap[0];
-                        g->heap[0] = g->heap[last];
-                        g->heap[last] = t;
-                        heap_down(v, g->heap, 0, last, rev);
-                        g->nheap--;
-                    }
-                    if (heap_grow(g, g->nheap + 1) != 0) {
-                        rc = eval_nomem(ev);
-                        break;
-                    }
-                    g->heap[g->nheap++] = i;
-                    heap_up(v, g->heap, g->nheap - 1, rev);
-                }
-                break;
-            }
-            case AGGR_QUANTILE:
-                if (heap_grow(g, g->nheap + 1) != 0) {
-                    rc = eval_nomem(ev);
-                    break;
-                }
-                g->heap[g->nheap++] = i;
-                break;
-            }
+            if (by_out)
+                out_of_src[src] = groups[gi].out;
+            rc = group_add(ev, &groups[gi], op, x, i, v, kk);
             /* New groups keep their labels in lb only until the next group:
              * copy them out. */
         }
@@ -442,6 +520,9 @@ out:
     u64map_fini(&gmap);
     u64map_fini(&sigs);
     u64map_fini(&outs);
+    free(out_of_src);
+    free(step_of_out);
+    free(group_of_out);
     lbuild_fini(&lb);
     stepper_fini(&st);
     accum_fini(ev, &ac);

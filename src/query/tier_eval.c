@@ -89,26 +89,57 @@ struct wsum {
     int64_t first_t, last_t;
 };
 
-static void wsum_add(struct wsum *w, const struct storage_rollup *r)
+/* What of a window a function reads (wsum_add keeps only that). */
+enum {
+    W_SUM = 1,     /* sum, c */
+    W_MINMAX = 2,  /* min, max */
+    W_COUNTER = 4, /* first, first_t, last, last_t, resets */
+};
+
+static unsigned wsum_needs(enum promql_func_id f)
 {
-    if (w->count == 0) {
-        w->first = r->first;
-        w->first_t = r->first_t;
-        w->min = r->min;
-        w->max = r->max;
-    } else {
-        if (r->first < w->last)
-            w->resets += w->last; /* a reset between two windows */
-        if (r->min < w->min || isnan(w->min))
-            w->min = r->min;
-        if (r->max > w->max || isnan(w->max))
-            w->max = r->max;
+    switch (f) {
+    case FN_RATE:
+    case FN_INCREASE: return W_COUNTER;
+    case FN_AVG_OVER_TIME:
+    case FN_SUM_OVER_TIME: return W_SUM;
+    case FN_MIN_OVER_TIME:
+    case FN_MAX_OVER_TIME: return W_MINMAX;
+    case FN_LAST_OVER_TIME: return W_COUNTER;
+    case FN_COUNT_OVER_TIME: return 0;
+    default: return W_SUM | W_MINMAX | W_COUNTER;
     }
-    w->resets += r->resets;
+}
+
+/* Add a rollup of `count` samples (the fields `need` asks for) to w. */
+static inline void wsum_add(struct wsum *w, const struct storage_rollup *r, unsigned need)
+{
+    bool empty = w->count == 0;
+    if (need & W_MINMAX) {
+        if (empty) {
+            w->min = r->min;
+            w->max = r->max;
+        } else {
+            if (r->min < w->min || isnan(w->min))
+                w->min = r->min;
+            if (r->max > w->max || isnan(w->max))
+                w->max = r->max;
+        }
+    }
+    if (need & W_COUNTER) {
+        if (empty) {
+            w->first = r->first;
+            w->first_t = r->first_t;
+        } else if (r->first < w->last) {
+            w->resets += w->last; /* a reset between two windows */
+        }
+        w->resets += r->resets;
+        w->last = r->last;
+        w->last_t = r->last_t;
+    }
+    if (need & W_SUM)
+        kahan(r->sum, &w->sum, &w->c);
     w->count += r->count;
-    kahan(r->sum, &w->sum, &w->c);
-    w->last = r->last;
-    w->last_t = r->last_t;
 }
 
 /* The rollup fields f needs (count always comes): the window's own field,
@@ -172,6 +203,7 @@ int tier_eval_call(struct eval *ev, const struct ast_node *n, size_t marg, int t
         return rc;
     storage_set_rollup_fields(set, fields_for(f));
     bool keep_name = func_range_keeps_name(f);
+    unsigned need = wsum_needs(f);
     while (rc == 0 && storage_set_next(set)) {
         if ((rc = eval_check(ev)) != 0)
             break;
@@ -201,14 +233,14 @@ int tier_eval_call(struct eval *ev, const struct ast_node *n, size_t marg, int t
             struct wsum w = {0};
             size_t b = a;
             for (; b < nr && r[b].t_ms <= hi - res; b++)
-                wsum_add(&w, &r[b]);
+                wsum_add(&w, &r[b], need);
             if (b < nr && r[b].t_ms == hi && r[b].first_t == hi) {
                 /* The sample at exactly T closes the window. */
                 struct storage_rollup one = {.t_ms = hi, .count = 1, .sum = r[b].first,
                                              .min = r[b].first, .max = r[b].first,
                                              .first_t = hi, .first = r[b].first,
                                              .last_t = hi, .last = r[b].first};
-                wsum_add(&w, &one);
+                wsum_add(&w, &one, need);
             }
             double v;
             if (!wsum_apply(f, &w, lo, hi, range, &v))

@@ -1,9 +1,11 @@
 /* test_fmtfloat.c: shortest round-trip float text in its three layouts
  * (core/fmtfloat.c), that every output reads back to the same bits, and that
- * fmtfloat_shortest() gives the same digits as the snprintf/strtod code it
- * replaced, taught Go's pick at powers of two (ref_shortest, fmtfloat_ref.h), on every
- * power of two, other edge cases, random bit patterns and random
- * decimal-looking values. Go's own output is compared in
+ * fmtfloat_shortest() (Schubfach, fmtfloat_sf.c) and fmtfloat_shortest_search()
+ * (the search by precision, fmtfloat.c) both give the same digits as the
+ * snprintf/strtod code they replaced, taught Go's pick at powers of two
+ * (ref_shortest, fmtfloat_ref.h), on every power of two, edge and random
+ * mantissas of every exponent, other edge cases, random bit patterns and
+ * random decimal-looking values. Go's own output is compared in
  * tests/integration/test_fmtfloat_go.sh.
  *
  * For one-off long runs outside ctest, the environment sets how many values
@@ -11,7 +13,7 @@
  * 2 000 000 each by default) and their seed (FMTFLOAT_SEED), e.g. from a
  * release build:
  *     gcc -std=gnu11 -O2 -D_GNU_SOURCE -Isrc tests/unit/core/test_fmtfloat.c \
- *         src/core/{fmtfloat,buf,err}.c -lcmocka -lm -o /tmp/test_fmtfloat
+ *         src/core/{fmtfloat,fmtfloat_sf,buf,err}.c -lcmocka -lm -o /tmp/test_fmtfloat
  *     FMTFLOAT_RANDOM_BITS=500000000 FMTFLOAT_SEED=7 /tmp/test_fmtfloat
  */
 #include <setjmp.h>
@@ -137,19 +139,58 @@ static void test_round_trips(void **state)
 
 static uint64_t ncompared;
 
-/* fmtfloat_shortest(v) must equal ref_shortest(v) field by field. */
+static void check_digits(const char *who, double v, const struct float_digits *got,
+                         const struct float_digits *want)
+{
+    if (got->neg != want->neg || got->nd != want->nd || got->point != want->point ||
+        memcmp(got->d, want->d, (size_t)want->nd + 1) != 0)
+        fail_msg("%s(%a) (%.17g): got %s%.*s point %d nd %d, want %s%s point %d nd %d", who, v,
+                 v, got->neg ? "-" : "", got->nd >= 0 && got->nd <= 17 ? got->nd : 0, got->d,
+                 got->point, got->nd, want->neg ? "-" : "", want->d, want->point, want->nd);
+}
+
+/* Go's 'f' text of the digits fd, the plain way, into s (400 bytes). */
+static void ref_layout_f(const struct float_digits *fd, char *s)
+{
+    char *o = s;
+    if (fd->neg)
+        *o++ = '-';
+    if (fd->point <= 0) {
+        o += sprintf(o, "0.");
+        for (int i = 0; i < -fd->point; i++)
+            *o++ = '0';
+        o += sprintf(o, "%s", fd->d);
+    } else {
+        for (int i = 0; i < fd->point || i < fd->nd; i++) {
+            if (i == fd->point)
+                *o++ = '.';
+            *o++ = i < fd->nd ? fd->d[i] : '0';
+        }
+    }
+    *o = 0;
+}
+
+/* fmtfloat_shortest(v) (Schubfach, fmtfloat_sf.c) and
+ * fmtfloat_shortest_search(v) (the search by precision) must both equal
+ * ref_shortest(v) field by field. */
 static void check_same(double v)
 {
-    struct float_digits got, want;
+    struct float_digits got, got2, want;
     memset(&got, 0x55, sizeof got);
+    memset(&got2, 0x55, sizeof got2);
     fmtfloat_shortest(v, &got);
+    fmtfloat_shortest_search(v, &got2);
     ref_shortest(v, &want);
     ncompared++;
-    if (got.neg != want.neg || got.nd != want.nd || got.point != want.point ||
-        memcmp(got.d, want.d, (size_t)want.nd + 1) != 0)
-        fail_msg("%a (%.17g): got %s%.*s point %d nd %d, want %s%s point %d nd %d", v, v,
-                 got.neg ? "-" : "", got.nd >= 0 && got.nd <= 17 ? got.nd : 0, got.d, got.point,
-                 got.nd, want.neg ? "-" : "", want.d, want.point, want.nd);
+    check_digits("fmtfloat_shortest", v, &got, &want);
+    check_digits("fmtfloat_shortest_search", v, &got2, &want);
+    /* fmtfloat_f_chars writes its digits in place: the same text. */
+    char f[FMTFLOAT_F_MAX + 8], fw[400];
+    memset(f, 0x55, sizeof f);
+    int n = fmtfloat_f_chars(f, v);
+    ref_layout_f(&want, fw);
+    if (n < 0 || (size_t)n >= sizeof f || (size_t)n != strlen(fw) || memcmp(f, fw, (size_t)n))
+        fail_msg("fmtfloat_f_chars(%a) = %.*s, want %s", v, n > 0 && n < 400 ? n : 0, f, fw);
 }
 
 /* v, its two neighbours, and the three negated. */
@@ -262,6 +303,30 @@ static void test_shortest_edges(void **state)
     print_message("fmtfloat edges: %llu values compared\n", (unsigned long long)ncompared);
 }
 
+/* Every binary exponent, normal and subnormal, with the mantissas where
+ * the rounding interval is special (all zeros: a power of two, lopsided;
+ * all ones; the lowest bits) and random ones. */
+static void test_shortest_every_exponent(void **state)
+{
+    uint64_t st = 0x6a09e667f3bcc908ULL ^ env_u64("FMTFLOAT_SEED", 0);
+    const uint64_t top = (UINT64_C(1) << 52) - 1;
+    const uint64_t fixed[] = {0, 1, 2, 3, 4, 5, 9, 10, UINT64_C(1) << 51, (UINT64_C(1) << 51) + 1,
+                              top, top - 1, top - 2};
+    ncompared = 0;
+    for (uint64_t ex = 0; ex < 2047; ex++) {
+        for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+            if (ex == 0 && fixed[i] == 0)
+                continue; /* zero: test_layouts */
+            check_same(from_bits(ex << 52 | fixed[i]));
+            check_same(-from_bits(ex << 52 | fixed[i]));
+        }
+        for (int i = 0; i < 200; i++)
+            check_same(from_bits(ex << 52 | (test_rnd(&st) & top)));
+    }
+    print_message("fmtfloat every exponent: %llu values compared\n",
+                  (unsigned long long)ncompared);
+}
+
 /* Random bit patterns, all exponents (non-finite ones skipped). */
 static void test_shortest_random_bits(void **state)
 {
@@ -314,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_shortest_cases),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_shortest_edges),
+        cmocka_unit_test(test_shortest_every_exponent),
         cmocka_unit_test(test_shortest_random_bits),
         cmocka_unit_test(test_shortest_random_decimal),
     };
