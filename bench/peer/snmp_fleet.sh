@@ -167,7 +167,7 @@ qval() { curl -s --max-time 60 "http://127.0.0.1:$1/api/v1/query" --data-urlenco
 IFACES=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["interfaces"])' "$RUN/summary.json")
 # Per shard CPU seconds of the simulators, one number per line.
 sim_cpus() { local p; for p in "${SIMS[@]}"; do proc_cpu "$p"; echo; done; }
-declare -A CPU RSS HWM UP SER QMS NRES SIMCPU SIMMAX
+declare -A CPU RSS HWM UP SER QMS QIDLE NRES SIMCPU SIMMAX
 for sys in $SYSTEMS; do
     port=$(free_port)
     case $sys in
@@ -201,22 +201,31 @@ for sys in $SYSTEMS; do
     SER[$sys]=$(qval "$port" 'count(ifOperStatus)')
     NRES[$sys]=$(curl -s "http://127.0.0.1:$port/api/v1/query" --data-urlencode "query=$QUERY" |
         python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))')
-    QMS[$sys]=$(for _ in $(seq "$QUERIES"); do
-        curl -s -o /dev/null -w '%{time_total}\n' --max-time 60 "http://127.0.0.1:$port/api/v1/query" \
-            --data-urlencode "query=$QUERY"
-    done | awk '{print $1 * 1000}' | med)
+    bulk_queries() {
+        for _ in $(seq "$QUERIES"); do
+            curl -s -o /dev/null -w '%{time_total}\n' --max-time 60 "http://127.0.0.1:$port/api/v1/query" \
+                --data-urlencode "query=$QUERY"
+        done | awk '{print $1 * 1000}' | med
+    }
+    QMS[$sys]=$(bulk_queries)
+    # Again with the simulators paused (SIGSTOP): the query alone on the
+    # machine, not sharing the cores with ~1.5 cores of simulated routers.
+    kill -STOP "${SIMS[@]}"
+    QIDLE[$sys]=$(bulk_queries)
+    kill -CONT "${SIMS[@]}"
     # Why targets are down, when some are: the three commonest lastError texts.
     if [ "${UP[$sys]}" != "$ROUTERS" ]; then
         curl -s --max-time 60 "http://127.0.0.1:$port/api/v1/targets" | python3 -c '
-import collections, json, sys
+import collections, json, re, sys
 t = json.load(sys.stdin)["data"]["activeTargets"]
-c = collections.Counter((x.get("lastError") or "(none)")[:100] for x in t if x.get("health") != "up")
+c = collections.Counter(re.sub(r"\"[^\"]*\"", "\"...\"", x.get("lastError") or "(none)")[:120]
+                        for x in t if x.get("health") != "up")
 for msg, n in c.most_common(3):
     print("  %5d down: %s" % (n, msg))' | while read -r line; do log "$sys: $line"; done || true
     fi
     log "$sys: ${CPU[$sys]} CPU s/min, RSS ${RSS[$sys]} MiB (peak ${HWM[$sys]}), up ${UP[$sys]}/$ROUTERS," \
         "${SER[$sys]}/$IFACES ifOperStatus series, bulk query ${NRES[$sys]} rows in ${QMS[$sys]} ms" \
-        "(median of $QUERIES); simulators ${SIMCPU[$sys]} CPU s/min (busiest shard ${SIMMAX[$sys]})"
+        "(median of $QUERIES; ${QIDLE[$sys]} ms with the simulators paused); simulators ${SIMCPU[$sys]} CPU s/min (busiest shard ${SIMMAX[$sys]})"
     for p in "${procs[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${procs[@]}"; do
         for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -226,19 +235,20 @@ done
 
 echo "snmp_fleet: $ROUTERS routers on $SHARDS snmpsimd ($(cat "$RUN/summary.json")), if_mib every ${INTERVAL}s," \
     "CPU over ${MEASURE}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %10s %10s %10s %10s %12s %10s %10s %10s %10s\n' system cpu_s/min rss_MiB peak_MiB up ifOper rows \
-    query_ms sim_s/min sim_max
+printf '%-6s %10s %10s %10s %10s %12s %10s %10s %10s %10s %10s\n' system cpu_s/min rss_MiB peak_MiB up ifOper rows \
+    query_ms q_idle_ms sim_s/min sim_max
 valid=1
 for sys in $SYSTEMS; do
-    printf '%-6s %10s %10s %10s %10s %12s %10s %10s %10s %10s\n' "$sys" "${CPU[$sys]}" "${RSS[$sys]}" \
+    printf '%-6s %10s %10s %10s %10s %12s %10s %10s %10s %10s %10s\n' "$sys" "${CPU[$sys]}" "${RSS[$sys]}" \
         "${HWM[$sys]}" "${UP[$sys]}/$ROUTERS" "${SER[$sys]}/$IFACES" "${NRES[$sys]}" "${QMS[$sys]}" \
-        "${SIMCPU[$sys]}" "${SIMMAX[$sys]}"
+        "${QIDLE[$sys]}" "${SIMCPU[$sys]}" "${SIMMAX[$sys]}"
     [ "${UP[$sys]}" = "$ROUTERS" ] && [ "${SER[$sys]}" = "$IFACES" ] || valid=0
 done
 if [[ " $SYSTEMS " == *" tide "* && " $SYSTEMS " == *" vm "* ]]; then
     echo "ratios tide/vm: cpu $(echo "${CPU[tide]} / ${CPU[vm]}" | bc -l | xargs printf '%.2f')," \
         "rss $(echo "${RSS[tide]} / ${RSS[vm]}" | bc -l | xargs printf '%.2f')," \
-        "query $(echo "${QMS[tide]} / ${QMS[vm]}" | bc -l | xargs printf '%.2f')"
+        "query $(echo "${QMS[tide]} / ${QMS[vm]}" | bc -l | xargs printf '%.2f')," \
+        "query with the simulators paused $(echo "${QIDLE[tide]} / ${QIDLE[vm]}" | bc -l | xargs printf '%.2f')"
 fi
 if [ "$valid" = 1 ]; then
     echo "VALID: every router up and every interface present on every system"

@@ -60,6 +60,7 @@ struct target {
     void *state; /* the kind's; touched by the running worker only */
 
     /* mu */
+    size_t idx; /* its place in m->t and m->due */
     bool enabled, running, removed;
     int64_t interval_ms;    /* the configured (storage) interval */
     int64_t lease_ms;       /* a faster display-rate interval, 0 = none ... */
@@ -101,6 +102,8 @@ struct targets {
     pthread_cond_t done; /* a run finished */
     struct target **t;   /* mu: insertion order */
     size_t nt, capt;
+    int64_t *due;        /* mu: due[i] is due_key(t[i]), what next_due() scans */
+    size_t capdue;
     bool started, stopping;               /* mu */
     struct target *done_head, *done_tail; /* mu: async runs to deliver, FIFO */
     struct worker *workers;
@@ -112,6 +115,23 @@ struct targets {
     } persist[4]; /* mu */
     size_t npersist;
 };
+
+/* What next_due() compares: t's due time while a worker may start it,
+ * INT64_MAX while it may not (disabled, running, removed, passive). */
+static int64_t due_key(const struct target *t)
+{
+    if (!t->enabled || t->running || t->removed || t->kind->ops->passive ||
+        (t->kind->ops->collect == NULL && t->kind->ops->start == NULL))
+        return INT64_MAX;
+    return t->next_ns;
+}
+
+/* Bring t's due entry up to date after a change of its schedule or state. mu held. */
+static void due_sync(struct targets *m, struct target *t)
+{
+    if (t->idx < m->nt && m->t[t->idx] == t)
+        m->due[t->idx] = due_key(t);
+}
 
 static const char *const health_names[] = {"unknown", "up", "down"};
 
@@ -333,9 +353,13 @@ int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
         return ERR_INVAL(e, "target %s/%s already exists", s->kind, s->name);
     }
     rc = mem_grow((void **)&m->t, &m->capt, m->nt + 1, sizeof *m->t);
+    if (rc == 0)
+        rc = mem_grow((void **)&m->due, &m->capdue, m->nt + 1, sizeof *m->due);
     if (rc == 0) {
         t->next_ns = first_run_ns(t, time_mono_ns(), time_now_ms());
+        t->idx = m->nt;
         m->t[m->nt++] = t;
+        due_sync(m, t);
         persist_save_locked(m, k); /* a failed save keeps the change in memory */
         pthread_cond_broadcast(&m->cv);
     }
@@ -777,8 +801,9 @@ static bool serial_busy(struct targets *m, const void *key)
     return false;
 }
 
-/* The runnable target due first, or NULL. mu held. */
-static struct target *next_due(struct targets *m)
+/* The runnable target due first, by a scan over every target (serial keys
+ * taken into account), or NULL. mu held. */
+static struct target *next_due_scan(struct targets *m)
 {
     struct target *best = NULL;
     for (size_t i = 0; i < m->nt; i++) {
@@ -793,6 +818,34 @@ static struct target *next_due(struct targets *m)
         best = t;
     }
     return best;
+}
+
+/* The runnable target due first, or NULL: a scan of the plain array m->due
+ * (a fleet's targets are not in the cache between runs, their keys are),
+ * falling back to the full scan when the first one waits for a serial key
+ * (host targets). mu held. */
+static struct target *next_due(struct targets *m)
+{
+#ifndef NDEBUG
+    for (size_t i = 0; i < m->nt; i++)
+        if (m->t[i]->idx != i || m->due[i] != due_key(m->t[i])) {
+            fprintf(stderr, "targets: due[%zu] out of step with %s\n", i, m->t[i]->name);
+            abort();
+        }
+#endif
+    size_t best = SIZE_MAX;
+    int64_t key = INT64_MAX;
+    for (size_t i = 0; i < m->nt; i++)
+        if (m->due[i] < key) {
+            key = m->due[i];
+            best = i;
+        }
+    if (best == SIZE_MAX)
+        return NULL;
+    struct target *t = m->t[best];
+    if (t->serial != NULL && serial_busy(m, t->serial))
+        return next_due_scan(m);
+    return t;
 }
 
 /* The interval in force at mono_ns: a live lease's while it lasts (it
@@ -828,6 +881,7 @@ static void reschedule(struct targets *m, struct target *t, int64_t start_ns)
         t->next_ns += skipped * iv;
         t->kind->missed += (uint64_t)skipped;
     }
+    due_sync(m, t);
 }
 
 static void account(struct target *t, const struct run_result *r, int64_t wall_ms)
@@ -868,6 +922,7 @@ static void run_finished(struct targets *m, struct target *t, const struct run_r
     }
     t->running = false;
     reschedule(m, t, start_ns);
+    due_sync(m, t); /* reschedule may leave next_ns as it is */
     pthread_cond_broadcast(&m->done);
     pthread_cond_broadcast(&m->cv); /* its serial key is free again */
 }
@@ -934,6 +989,7 @@ static void *worker_main(void *arg)
         }
         t->running = true;
         t->last_start_ns = now;
+        due_sync(m, t);
         if (t->kind->ops->start != NULL) {
             start_async(m, t);
             continue;
@@ -964,8 +1020,10 @@ int targets_start(struct targets *m, struct err *e)
     m->stopping = false;
     int64_t now = time_mono_ns(), wall = time_now_ms();
     for (size_t i = 0; i < m->nt; i++)
-        if (!m->t[i]->running) /* an async run left over from a stop is still queued */
+        if (!m->t[i]->running) { /* an async run left over from a stop is still queued */
             m->t[i]->next_ns = first_run_ns(m->t[i], now, wall);
+            due_sync(m, m->t[i]);
+        }
     pthread_mutex_unlock(&m->mu);
     m->workers = calloc(m->o.workers, sizeof *m->workers);
     if (m->workers == NULL)
@@ -1027,13 +1085,14 @@ int targets_remove(struct targets *m, const char *kind, const char *name)
     }
     struct target *t = m->t[i];
     t->removed = true; /* no worker picks it up again */
+    due_sync(m, t);
     wait_idle(m, t);
-    for (size_t j = 0; j < m->nt; j++) /* the index may have moved while waiting */
-        if (m->t[j] == t) {
-            memmove(m->t + j, m->t + j + 1, (m->nt - j - 1) * sizeof *m->t);
-            m->nt--;
-            break;
-        }
+    size_t j = t->idx; /* kept up to date while waiting */
+    memmove(m->t + j, m->t + j + 1, (m->nt - j - 1) * sizeof *m->t);
+    memmove(m->due + j, m->due + j + 1, (m->nt - j - 1) * sizeof *m->due);
+    m->nt--;
+    for (; j < m->nt; j++)
+        m->t[j]->idx = j;
     persist_save_locked(m, t->kind);
     pthread_mutex_unlock(&m->mu);
     uint64_t n = stale_all(m, t);
@@ -1063,11 +1122,13 @@ int targets_set_enabled(struct targets *m, const char *kind, const char *name, b
     bool go_stale = was && !enabled && !t->running; /* a running one does it itself */
     if (go_stale)
         t->running = true; /* hold it while its markers are written */
+    due_sync(m, t);
     pthread_mutex_unlock(&m->mu);
     if (go_stale) {
         uint64_t n = stale_all(m, t);
         pthread_mutex_lock(&m->mu);
         t->running = false;
+        due_sync(m, t);
         t->st.stale_markers += n;
         t->kind->stale += n;
         t->st.health = TARGET_UNKNOWN;
@@ -1095,6 +1156,7 @@ int targets_set_interval(struct targets *m, const char *kind, const char *name, 
         t->next_ns = t->last_start_ns + run_interval_ms(t, now) * 1000000;
         if (t->next_ns < now)
             t->next_ns = now;
+        due_sync(m, t);
     }
     persist_save_locked(m, t->kind);
     pthread_cond_broadcast(&m->cv);
@@ -1128,6 +1190,7 @@ int targets_lease_interval(struct targets *m, const char *kind, const char *name
             due = now;
         if (due < t->next_ns)
             t->next_ns = due;
+        due_sync(m, t);
         pthread_cond_broadcast(&m->cv);
     }
     pthread_mutex_unlock(&m->mu);
@@ -1273,6 +1336,7 @@ void targets_free(struct targets *m)
     for (size_t i = 0; i < m->nt; i++)
         target_free(m->t[i]);
     free(m->t);
+    free(m->due);
     for (size_t i = 0; i < m->npersist; i++)
         free(m->persist[i].path);
     pthread_cond_destroy(&m->cv);
