@@ -65,3 +65,13 @@ snmpwalk_ref() {
         snmpwalk -v2c -c "$SNMP_COMMUNITY" -m "" -M /nonexistent -On -Oq -Ot -Oe "$SNMPD_ADDR" "$o"
     done
 }
+
+# target_field NAME PYEXPR: PYEXPR over the target t named NAME (its
+# __tide_name__) in $BODY, an answer of GET /api/v1/targets.
+target_field() {
+    printf '%s' "$BODY" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+t = [t for t in j["data"]["activeTargets"] if t["discoveredLabels"]["__tide_name__"] == sys.argv[1]][0]
+print(eval(sys.argv[2]))' "$1" "$2"
+}

@@ -49,14 +49,6 @@ targets:
 YML
 tide_start "$WORK/data" - --config "$WORK/tide.yml"
 
-target_field() { # NAME PYEXPR over the target t
-    printf '%s' "$BODY" | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-t = [t for t in j["data"]["activeTargets"] if t["discoveredLabels"]["__tide_name__"] == sys.argv[1]][0]
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 ok=0
 for i in $(seq 1 100); do
     req GET '/api/v1/targets?scrapePool=snmp'
