@@ -63,6 +63,7 @@
 #include "collect/targets_files.h"
 #include "collect/targets_runtime.h"
 #include "core/config.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/yaml_tree.h"
 #include "core/selfmetrics.h"
@@ -516,12 +517,7 @@ static int targets_start_component(void *ctx, struct err *e)
     free(ts);
     char dir[CONFIG_PATH_MAX];
     const char *file = config_file(&s->cfg);
-    snprintf(dir, sizeof dir, "%s", file ? file : "");
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        dir[0] = 0;
+    fs_dir_of(file, dir, sizeof dir);
     rc = scrape_new(s->targets, config_section(&s->cfg, "global"),
                     config_section(&s->cfg, "scrape_configs"), dir, pipeline_sink, s->pipeline,
                     &s->scrape, &te);

@@ -346,12 +346,12 @@ static void next_request(struct snmp_conn *c)
 }
 
 /* Keep the scalars a GETBULK asked for as non-repeaters: answer i is
- * get[i] when the object exists, something after it when not. Returns the
- * first varbind after them; NULL with the poll failed on an error. */
-static netsnmp_variable_list *take_scalars(struct snmp_conn *c, netsnmp_variable_list *vb,
-                                           bool *failed)
+ * get[i] when the object exists, something after it when not. *vbp moves
+ * to the first varbind after them (NULL when the answer ends there). 0, or
+ * the poll has failed. */
+static int take_scalars(struct snmp_conn *c, netsnmp_variable_list **vbp)
 {
-    *failed = false;
+    netsnmp_variable_list *vb = *vbp;
     for (size_t i = 0; i < c->nonrep && vb; i++, vb = vb->next_variable) {
         const struct snmp_oid *g = &c->req.get[i];
         if (vb->type == SNMP_ENDOFMIBVIEW || vb->type == SNMP_NOSUCHOBJECT ||
@@ -363,12 +363,12 @@ static netsnmp_variable_list *take_scalars(struct snmp_conn *c, netsnmp_variable
         int rc = same ? keep(c, vb) : 0;
         if (rc != 0) {
             fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds");
-            *failed = true;
-            return NULL;
+            return -1;
         }
     }
     c->get_pending = false;
-    return vb;
+    *vbp = vb;
+    return 0;
 }
 
 /* Keep the varbinds of a walk answer from `first` on, each for its walk
@@ -478,8 +478,7 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
         return 1;
     }
     netsnmp_variable_list *first = pdu->variables;
-    bool failed = false;
-    if (c->nonrep > 0 && (first = take_scalars(c, first, &failed)) == NULL && failed)
+    if (c->nonrep > 0 && take_scalars(c, &first) != 0)
         return 1;
     /* An answer cut right after the scalars says nothing of the walks. */
     if (c->sent > 0 && (first != NULL || c->nonrep == 0) && take_walk_answer(c, first) != 0)

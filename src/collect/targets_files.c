@@ -12,6 +12,7 @@
 #include "collect/targets.h"
 #include "collect/targets_files.h"
 #include "core/buf.h"
+#include "core/fs.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -143,12 +144,7 @@ static int set_read(struct targets *m, const char *config_path, struct tf_set *s
     if (yaml_tree_expect(section, YAML_TREE_SEQ, e) != 0)
         return e->code;
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", config_path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        dir[0] = 0;
+    fs_dir_of(config_path, dir, sizeof dir);
     size_t n = yaml_tree_len(section);
     s->t = calloc(n ? n : 1, sizeof *s->t);
     if (s->t == NULL)

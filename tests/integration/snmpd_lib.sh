@@ -75,3 +75,19 @@ j = json.load(sys.stdin)
 t = [t for t in j["data"]["activeTargets"] if t["discoveredLabels"]["__tide_name__"] == sys.argv[1]][0]
 print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+# wait_snmp_health NAME=HEALTH...: poll GET /api/v1/targets?scrapePool=snmp
+# (10 s at most) until every named target has its health; fails otherwise.
+wait_snmp_health() {
+    local i pair ok
+    for i in $(seq 1 100); do
+        req GET '/api/v1/targets?scrapePool=snmp'
+        ok=1
+        for pair in "$@"; do
+            [ "$(target_field "${pair%%=*}" 't["health"]')" = "${pair#*=}" ] || { ok=0; break; }
+        done
+        [ $ok -eq 1 ] && return 0
+        sleep 0.1
+    done
+    fail "want health $*: $BODY"
+}

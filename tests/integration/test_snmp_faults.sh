@@ -49,19 +49,7 @@ targets:
 YML
 tide_start "$WORK/data" - --config "$WORK/tide.yml"
 
-ok=0
-for i in $(seq 1 100); do
-    req GET '/api/v1/targets?scrapePool=snmp'
-    if [ "$(target_field dead 't["health"]')" = down ] &&
-        [ "$(target_field wrongcommunity 't["health"]')" = down ] &&
-        [ "$(target_field nouser 't["health"]')" = down ] &&
-        [ "$(target_field good 't["health"]')" = up ]; then
-        ok=1
-        break
-    fi
-    sleep 0.1
-done
-[ $ok -eq 1 ] || fail "want good up and dead, wrongcommunity, nouser down: $BODY"
+wait_snmp_health dead=down wrongcommunity=down nouser=down good=up
 assert_contains "dead lastError" "timeout: no answer within 700 ms after 2 tries" \
     "$(target_field dead 't["lastError"]')"
 assert_contains "wrongcommunity lastError" "wrong community" \

@@ -29,20 +29,7 @@ log "fault agent on udp $AGENT"
 } >"$WORK/tide.yml"
 tide_start "$WORK/data" - --config "$WORK/tide.yml"
 
-ok=0
-for _ in $(seq 1 100); do
-    req GET '/api/v1/targets?scrapePool=snmp'
-    if [ "$(target_field truncate 't["health"]')" = up ] &&
-        [ "$(target_field toobig 't["health"]')" = up ] &&
-        [ "$(target_field backwards 't["health"]')" = down ] &&
-        [ "$(target_field garbage 't["health"]')" = down ] &&
-        [ "$(target_field good 't["health"]')" = up ]; then
-        ok=1
-        break
-    fi
-    sleep 0.1
-done
-[ $ok -eq 1 ] || fail "want truncate, toobig and good up, backwards and garbage down: $BODY"
+wait_snmp_health truncate=up toobig=up backwards=down garbage=down good=up
 assert_contains "backwards lastError" "does not follow" "$(target_field backwards 't["lastError"]')"
 assert_contains "garbage lastError" "timeout: no answer within 500 ms" \
     "$(target_field garbage 't["lastError"]')"

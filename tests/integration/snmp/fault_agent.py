@@ -22,6 +22,7 @@ serves until killed). Every request is logged to stderr as
 "<community> <pdu tag> <non-repeaters> <varbinds>" so a test can see what
 was asked.
 """
+import os
 import socket
 import sys
 
@@ -185,7 +186,6 @@ def main():
     s.bind(("127.0.0.1", 0))
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(s.getsockname()[1]))
-    import os
     os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     while True:
         data, peer = s.recvfrom(65535)
