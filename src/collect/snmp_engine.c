@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <net-snmp/library/large_fd_set.h>
@@ -104,7 +105,8 @@ struct snmp_conn {
     size_t nact, cap_act, sent; /* sent: act[0..sent) are in the request out */
     struct arena arena; /* the poll's OIDs, strings and walk positions */
     struct snmp_vb *v;
-    size_t n, cap;
+    uint32_t *run; /* run[i]: where v[i] came from, 0 = the scalars, k = req.walk[k - 1] */
+    size_t n, cap, cap_run;
     uint64_t pdus;
     int fd;              /* the session's socket, in the engine's epoll set; -1 = none */
     int64_t deadline_ms; /* monotonic: net-snmp's timer for the request out expires */
@@ -126,6 +128,10 @@ struct snmp_engine {
      * so no pointer here outlives its conn. */
     struct snmp_conn **busy;
     size_t nbusy, cap_busy;
+    /* Answers a second, for gathering: the count of the window that began
+     * at rate_start_ms, and the last full window's. */
+    int64_t rate_start_ms;
+    uint64_t rate_count, rate_last;
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -159,16 +165,56 @@ static int vb_cmp(const void *a, const void *b)
     return snmp_oid_cmp(x->oid, x->oid_n, y->oid, y->oid_n);
 }
 
+/* Put the varbinds in OID order, each once. Each walk's varbinds came in
+ * increasing order (take_walk_answer refuses anything else), so when the
+ * module's subtrees are disjoint and listed in order (if_mib's are), a
+ * stable counting sort by run is the OID order: O(n), checked on the way.
+ * Otherwise (overlapping subtrees, scalars among them): qsort and drop
+ * duplicates. 0 or -ENOMEM. */
+static int sort_varbinds(struct snmp_conn *c)
+{
+    size_t nruns = c->req.nwalk + 1;
+    size_t *at = calloc(nruns + 1, sizeof *at);
+    struct snmp_vb *out = malloc(c->n * sizeof *out);
+    if (at == NULL || out == NULL) {
+        free(at);
+        free(out);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        at[c->run[i] + 1]++;
+    for (size_t r = 1; r <= nruns; r++)
+        at[r] += at[r - 1];
+    for (size_t i = 0; i < c->n; i++)
+        out[at[c->run[i]]++] = c->v[i];
+    bool ordered = true;
+    for (size_t i = 1; i < c->n && ordered; i++)
+        ordered = vb_cmp(&out[i - 1], &out[i]) < 0;
+    free(at);
+    free(c->v);
+    c->v = out;
+    c->cap = c->n;
+    if (ordered)
+        return 0;
+    qsort(c->v, c->n, sizeof *c->v, vb_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (k == 0 || vb_cmp(&c->v[k - 1], &c->v[i]) != 0)
+            c->v[k++] = c->v[i];
+    c->n = k;
+    return 0;
+}
+
 static void finish(struct snmp_conn *c, int rc, const struct err *e)
 {
     struct snmp_result res = {0};
-    if (rc == 0 && c->n > 0) {
-        qsort(c->v, c->n, sizeof *c->v, vb_cmp);
-        size_t k = 0;
-        for (size_t i = 0; i < c->n; i++)
-            if (k == 0 || vb_cmp(&c->v[k - 1], &c->v[i]) != 0)
-                c->v[k++] = c->v[i];
-        c->n = k;
+    struct err oom;
+    if (rc == 0 && c->n > 0 && sort_varbinds(c) != 0) {
+        rc = -ENOMEM;
+        err_clear(&oom);
+        oom.code = rc;
+        snprintf(oom.msg, sizeof oom.msg, "out of memory sorting %zu varbinds", c->n);
+        e = &oom;
     }
     res.v = c->v;
     res.n = rc == 0 ? c->n : 0;
@@ -180,8 +226,10 @@ static void finish(struct snmp_conn *c, int rc, const struct err *e)
     /* The result was the callback's only; give its memory back. */
     arena_fini(&c->arena);
     free(c->v);
+    free(c->run);
     c->v = NULL;
-    c->n = c->cap = 0;
+    c->run = NULL;
+    c->n = c->cap = c->cap_run = 0;
 }
 
 static void fail(struct snmp_conn *c, int rc, const char *fmt, ...)
@@ -210,12 +258,15 @@ static void sess_error(void *sess, char *out, size_t cap)
     free(msg);
 }
 
-static int keep(struct snmp_conn *c, const netsnmp_variable_list *vb)
+/* Keep one varbind; run: 0 for a scalar, k for a varbind of req.walk[k - 1]. */
+static int keep(struct snmp_conn *c, const netsnmp_variable_list *vb, uint32_t run)
 {
     if (c->n >= SNMP_MAX_VARBINDS)
         return TIDE_ELIMIT;
-    if (mem_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v) != 0)
+    if (mem_grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v) != 0 ||
+        mem_grow((void **)&c->run, &c->cap_run, c->n + 1, sizeof *c->run) != 0)
         return -ENOMEM;
+    c->run[c->n] = run;
     struct snmp_vb *o = &c->v[c->n];
     memset(o, 0, sizeof *o);
     o->oid = arena_alloc(&c->arena, vb->name_length * sizeof *o->oid + 1);
@@ -360,7 +411,7 @@ static int take_scalars(struct snmp_conn *c, netsnmp_variable_list **vbp)
         bool same = true;
         for (size_t k = 0; k < g->n && same; k++)
             same = vb->name[k] == g->v[k];
-        int rc = same ? keep(c, vb) : 0;
+        int rc = same ? keep(c, vb, 0) : 0;
         if (rc != 0) {
             fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds");
             return -1;
@@ -405,7 +456,7 @@ static int take_walk_answer(struct snmp_conn *c, netsnmp_variable_list *first)
                  snmp_oid_format(w->last, w->last_n, b, sizeof b));
             return -1;
         }
-        int rc = keep(c, vb);
+        int rc = keep(c, vb, (uint32_t)(w->root - c->req.walk) + 1);
         if (rc != 0) {
             fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds in one poll");
             return -1;
@@ -467,7 +518,7 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
     }
     if (c->req_get) {
         for (netsnmp_variable_list *vb = pdu->variables; vb; vb = vb->next_variable) {
-            int rc = keep(c, vb);
+            int rc = keep(c, vb, 0);
             if (rc != 0) {
                 fail(c, rc, "%s", rc == -ENOMEM ? "out of memory" : "too many varbinds");
                 return 1;
@@ -731,10 +782,46 @@ static void read_conn(struct snmp_conn *c)
 
 #define ENGINE_EVENTS 64 /* epoll events taken per wake-up */
 
+/* Answer gathering. Every answer used to wake the engine on its own: at
+ * 1 000 routers, 350 answers a second and as many context switches, a
+ * seventh of the fleet's CPU. When answers come at GATHER_RATE a second or
+ * more, the engine sleeps GATHER_MS after each wake-up (never past the first
+ * request deadline) and then takes what arrived meanwhile in one epoll_wait:
+ * 3-4 answers a wake-up at that fleet's rate. It costs each round trip up to
+ * GATHER_MS of latency (about 0.1 s on a 21-request if_mib poll, nothing
+ * against a 60 s interval); smaller fleets, one-off polls and tests below
+ * the rate never wait. */
+#define GATHER_MS 10
+#define GATHER_RATE 100 /* answers a second */
+
+/* Should the engine gather before its next wait? Counts `answers` into the
+ * current one-second window. */
+static bool gather_due(struct snmp_engine *eng, int64_t now_ms, int answers)
+{
+    if (now_ms - eng->rate_start_ms >= 1000) {
+        eng->rate_last = eng->rate_count;
+        eng->rate_count = 0;
+        eng->rate_start_ms = now_ms;
+    }
+    eng->rate_count += (uint64_t)answers;
+    return answers > 0 && eng->rate_last >= GATHER_RATE;
+}
+
+/* Sleep up to GATHER_MS, not past `first` (a request's deadline). */
+static void gather(int64_t now_ms, int64_t first)
+{
+    int64_t ms = first - now_ms < GATHER_MS ? first - now_ms : GATHER_MS;
+    if (ms <= 0)
+        return;
+    struct timespec ts = {0, (long)ms * 1000000};
+    nanosleep(&ts, NULL);
+}
+
 static void *engine_main(void *arg)
 {
     struct snmp_engine *eng = arg;
     struct epoll_event ev[ENGINE_EVENTS];
+    bool gathering = false;
 
     pthread_mutex_lock(&eng->mu);
     while (!eng->stop) {
@@ -755,6 +842,10 @@ static void *engine_main(void *arg)
             if (busy[i]->deadline_ms < first)
                 first = busy[i]->deadline_ms;
         int64_t now = time_mono_ns() / 1000000;
+        if (gathering) {
+            gather(now, first);
+            now = time_mono_ns() / 1000000;
+        }
         int wait_ms = -1;
         if (nb > 0)
             wait_ms = first <= now ? 0 : first - now > 1000 ? 1000 : (int)(first - now);
@@ -762,6 +853,7 @@ static void *engine_main(void *arg)
         /* Callbacks end polls but never start or close one (those wait for
          * run_commands), so busy[0..nb) and every conn an event names stay
          * valid through here. */
+        int answers = 0;
         for (int i = 0; i < n; i++) {
             if (ev[i].data.ptr == NULL) {
                 char buf[64];
@@ -770,8 +862,10 @@ static void *engine_main(void *arg)
                 continue;
             }
             read_conn(ev[i].data.ptr);
+            answers++;
         }
         now = time_mono_ns() / 1000000;
+        gathering = gather_due(eng, now, answers);
         for (size_t i = 0; i < nb; i++)
             if (busy[i]->busy && busy[i]->sess && busy[i]->deadline_ms <= now) {
                 snmp_sess_timeout(busy[i]->sess);
@@ -921,6 +1015,7 @@ void snmp_conn_free(struct snmp_conn *c)
     pthread_mutex_unlock(&eng->mu);
     arena_fini(&c->arena);
     free(c->v);
+    free(c->run);
     memset(&c->creds, 0, sizeof c->creds);
     free(c);
 }

@@ -98,8 +98,17 @@ struct targets {
     size_t nkinds;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;   /* work to look at (monotonic clock) */
-    pthread_cond_t done; /* a run finished */
+    /* Workers wait in two roles. One idle worker, the timer, waits on
+     * timer_cv until the first due time (timer_until_ns); the others wait
+     * on cv, untimed, for a run to deliver or for the timer role. So a due
+     * time wakes one worker, not all of them, and a finished run wakes no
+     * one unless it made something due before the timer would wake. */
+    pthread_cond_t cv;       /* mu: followers: a delivery, or the timer role is free */
+    pthread_cond_t timer_cv; /* mu: the timer: the schedule changed, or a delivery */
+    struct worker *timer;    /* mu: the worker keeping the time, NULL = none */
+    int64_t timer_until_ns;  /* mu: when it wakes (INT64_MAX: nothing due) */
+    unsigned idle;           /* mu: followers waiting on cv */
+    pthread_cond_t done;     /* a run finished */
     struct target **t;   /* mu: insertion order */
     size_t nt, capt;
     int64_t *due;        /* mu: due[i] is due_key(t[i]), what next_due() scans */
@@ -126,11 +135,25 @@ static int64_t due_key(const struct target *t)
     return t->next_ns;
 }
 
-/* Bring t's due entry up to date after a change of its schedule or state. mu held. */
+/* Wake every waiting worker: a change they must all see (a target added,
+ * enabled or re-timed, a stop). mu held. */
+static void wake_all(struct targets *m)
+{
+    pthread_cond_broadcast(&m->cv);
+    pthread_cond_broadcast(&m->timer_cv);
+}
+
+/* Bring t's due entry up to date after a change of its schedule or state,
+ * and wake the timer when t is now due before it would wake. With no timer
+ * no one needs waking: a follower told to take the role, or a busy worker
+ * back from its run, looks at the whole schedule first. mu held. */
 static void due_sync(struct targets *m, struct target *t)
 {
-    if (t->idx < m->nt && m->t[t->idx] == t)
+    if (t->idx < m->nt && m->t[t->idx] == t) {
         m->due[t->idx] = due_key(t);
+        if (m->timer != NULL && m->due[t->idx] < m->timer_until_ns)
+            pthread_cond_signal(&m->timer_cv);
+    }
 }
 
 static const char *const health_names[] = {"unknown", "up", "down"};
@@ -164,6 +187,7 @@ int targets_new(struct targets **out, const struct targets_opts *o)
         m->o.backoff_max_ms = TARGETS_BACKOFF_MAX_DEFAULT_MS;
     pthread_mutex_init(&m->mu, NULL);
     cv_init_mono(&m->cv);
+    cv_init_mono(&m->timer_cv);
     cv_init_mono(&m->done);
     *out = m;
     return 0;
@@ -361,7 +385,7 @@ int targets_add(struct targets *m, const struct target_spec *s, struct err *e)
         m->t[m->nt++] = t;
         due_sync(m, t);
         persist_save_locked(m, k); /* a failed save keeps the change in memory */
-        pthread_cond_broadcast(&m->cv);
+        wake_all(m);
     }
     pthread_mutex_unlock(&m->mu);
     if (rc != 0) {
@@ -661,11 +685,13 @@ static void async_done(void *token, int rc, const struct err *e)
     else
         m->done_head = t;
     m->done_tail = t;
-    /* One worker is enough: every worker looks at the done queue before it
-     * waits, so a queued run is never missed, and waking all of them for
-     * each answer (a thousand a minute on a large fleet) only makes them
-     * rescan the table and sleep again. */
-    pthread_cond_signal(&m->cv);
+    /* One worker is enough, an idle follower first (the timer keeps its
+     * watch): every worker looks at the done queue before it waits, so a
+     * queued run is never missed. */
+    if (m->idle > 0)
+        pthread_cond_signal(&m->cv);
+    else
+        pthread_cond_signal(&m->timer_cv);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -924,7 +950,12 @@ static void run_finished(struct targets *m, struct target *t, const struct run_r
     reschedule(m, t, start_ns);
     due_sync(m, t); /* reschedule may leave next_ns as it is */
     pthread_cond_broadcast(&m->done);
-    pthread_cond_broadcast(&m->cv); /* its serial key is free again */
+    if (t->serial != NULL) { /* its serial key is free again */
+        if (m->timer != NULL)
+            pthread_cond_signal(&m->timer_cv);
+        else if (m->idle > 0)
+            pthread_cond_signal(&m->cv);
+    }
 }
 
 /* Deliver the first queued asynchronous run. mu held on entry and exit. */
@@ -965,26 +996,54 @@ static void start_async(struct targets *m, struct target *t)
     pthread_mutex_lock(&m->mu);
 }
 
+/* w gives up the timer role (before a run of its own): an idle follower
+ * takes it. mu held. */
+static void timer_release(struct targets *m, struct worker *w)
+{
+    if (m->timer != w)
+        return;
+    m->timer = NULL;
+    if (m->idle > 0)
+        pthread_cond_signal(&m->cv);
+}
+
+/* Nothing to do now: wait as the timer until t is due (t NULL: until
+ * woken), or as a follower when another worker keeps the time. mu held. */
+static void worker_wait(struct targets *m, struct worker *w, const struct target *t)
+{
+    if (m->timer != NULL && m->timer != w) {
+        m->idle++;
+        pthread_cond_wait(&m->cv, &m->mu);
+        m->idle--;
+        return;
+    }
+    m->timer = w;
+    if (t == NULL) {
+        m->timer_until_ns = INT64_MAX;
+        pthread_cond_wait(&m->timer_cv, &m->mu);
+        return;
+    }
+    m->timer_until_ns = t->next_ns;
+    struct timespec ts = {(time_t)(t->next_ns / 1000000000), (long)(t->next_ns % 1000000000)};
+    pthread_cond_timedwait(&m->timer_cv, &m->mu, &ts);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct targets *m = w->m;
     pthread_mutex_lock(&m->mu);
     while (!m->stopping) {
+        /* A delivery is short: the timer keeps its role through one (a due
+         * time may slip by that much), as through an asynchronous start. */
         if (m->done_head != NULL) {
             deliver_async(m, w);
             continue;
         }
         struct target *t = next_due(m);
         int64_t now = time_mono_ns();
-        if (t == NULL) {
-            pthread_cond_wait(&m->cv, &m->mu);
-            continue;
-        }
-        if (t->next_ns > now) {
-            struct timespec ts = {(time_t)(t->next_ns / 1000000000),
-                                  (long)(t->next_ns % 1000000000)};
-            pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+        if (t == NULL || t->next_ns > now) {
+            worker_wait(m, w, t);
             continue;
         }
         t->running = true;
@@ -994,6 +1053,7 @@ static void *worker_main(void *arg)
             start_async(m, t);
             continue;
         }
+        timer_release(m, w);
         pthread_mutex_unlock(&m->mu);
 
         struct run_result r = {0};
@@ -1047,7 +1107,7 @@ void targets_stop(struct targets *m)
 {
     pthread_mutex_lock(&m->mu);
     m->stopping = true;
-    pthread_cond_broadcast(&m->cv);
+    wake_all(m);
     pthread_mutex_unlock(&m->mu);
     for (unsigned i = 0; i < m->nworkers_started; i++)
         pthread_join(m->workers[i].thread, NULL);
@@ -1117,7 +1177,7 @@ int targets_set_enabled(struct targets *m, const char *kind, const char *name, b
     if (enabled && !was) {
         t->next_ns = time_mono_ns();
         t->st.consecutive_failures = 0;
-        pthread_cond_broadcast(&m->cv);
+        wake_all(m);
     }
     bool go_stale = was && !enabled && !t->running; /* a running one does it itself */
     if (go_stale)
@@ -1133,7 +1193,7 @@ int targets_set_enabled(struct targets *m, const char *kind, const char *name, b
         t->kind->stale += n;
         t->st.health = TARGET_UNKNOWN;
         pthread_cond_broadcast(&m->done);
-        pthread_cond_broadcast(&m->cv);
+        wake_all(m);
         pthread_mutex_unlock(&m->mu);
     }
     return 0;
@@ -1159,7 +1219,7 @@ int targets_set_interval(struct targets *m, const char *kind, const char *name, 
         due_sync(m, t);
     }
     persist_save_locked(m, t->kind);
-    pthread_cond_broadcast(&m->cv);
+    wake_all(m);
     pthread_mutex_unlock(&m->mu);
     return 0;
 }
@@ -1191,7 +1251,7 @@ int targets_lease_interval(struct targets *m, const char *kind, const char *name
         if (due < t->next_ns)
             t->next_ns = due;
         due_sync(m, t);
-        pthread_cond_broadcast(&m->cv);
+        wake_all(m);
     }
     pthread_mutex_unlock(&m->mu);
     return 0;
@@ -1340,6 +1400,7 @@ void targets_free(struct targets *m)
     for (size_t i = 0; i < m->npersist; i++)
         free(m->persist[i].path);
     pthread_cond_destroy(&m->cv);
+    pthread_cond_destroy(&m->timer_cv);
     pthread_cond_destroy(&m->done);
     pthread_mutex_destroy(&m->mu);
     free(m);
