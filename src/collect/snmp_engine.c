@@ -168,7 +168,8 @@ static int vb_cmp(const void *a, const void *b)
 /* Put the varbinds in OID order, each once. Each walk's varbinds came in
  * increasing order (take_walk_answer refuses anything else), so when the
  * module's subtrees are disjoint and listed in order (if_mib's are), a
- * stable counting sort by run is the OID order: O(n), checked on the way.
+ * stable counting sort by run, then the few scalars sorted, is the OID
+ * order: O(n), checked on the way.
  * Otherwise (overlapping subtrees, scalars among them): qsort and drop
  * duplicates. 0 or -ENOMEM. */
 static int sort_varbinds(struct snmp_conn *c)
@@ -187,6 +188,8 @@ static int sort_varbinds(struct snmp_conn *c)
         at[r] += at[r - 1];
     for (size_t i = 0; i < c->n; i++)
         out[at[c->run[i]]++] = c->v[i];
+    /* The scalars (run 0, now at the front) come in the module's order. */
+    qsort(out, at[0], sizeof *out, vb_cmp);
     bool ordered = true;
     for (size_t i = 1; i < c->n && ordered; i++)
         ordered = vb_cmp(&out[i - 1], &out[i]) < 0;

@@ -82,6 +82,12 @@ struct target {
     struct label_sets last; /* one set per series of the last delivery */
     uint64_t *last_hash;    /* sorted hashes of those label sets */
     size_t nlast_hash, cap_last_hash;
+    /* The last delivery's series hashes in the order delivered, as one
+     * fingerprint (last_order_n series; 0 = none): a collector that sends
+     * the same series in the same order each run (SNMP, RouterOS) is known
+     * to send the same set without sorting its hashes. */
+    uint64_t last_order_fp;
+    size_t last_order_n;
 };
 
 struct worker {
@@ -497,6 +503,7 @@ static void remember(struct target *t, const struct batch *out, size_t nseries,
         return; /* the same series as last time: nothing to copy */
     if (mem_grow((void **)&t->last_hash, &t->cap_last_hash, nhash, sizeof *hash) != 0) {
         t->nlast_hash = 0;
+        t->last_order_n = 0; /* nothing remembered: compare in full next time */
         label_sets_reset(&t->last);
         return;
     }
@@ -505,8 +512,11 @@ static void remember(struct target *t, const struct batch *out, size_t nseries,
     t->nlast_hash = nhash;
     label_sets_reset(&t->last);
     for (size_t i = 0; i < nseries; i++)
-        if (remember_series(t, out, i, series_hash(out, i)) != 0)
+        if (remember_series(t, out, i, series_hash(out, i)) != 0) {
+            t->nlast_hash = 0; /* out of memory: rebuild next time */
+            t->last_order_n = 0;
             break;
+        }
 }
 
 /* remember() for a partial_runs kind: add out's series not seen before to
@@ -626,13 +636,19 @@ static void deliver(struct targets *m, struct worker *w, struct target *t, struc
     if (nfresh == 0 || mem_grow((void **)&w->hash, &w->cap_hash, nfresh, sizeof *w->hash) == 0) {
         for (size_t i = 0; i < nfresh; i++)
             w->hash[i] = series_hash(out, i);
-        if (nfresh > 0)
+        uint64_t fp = nfresh > 0 ? hash_bytes(w->hash, nfresh * sizeof *w->hash) : 0;
+        bool same_order = nfresh > 0 && nfresh == t->last_order_n && fp == t->last_order_fp;
+        t->last_order_fp = fp;
+        t->last_order_n = nfresh;
+        if (!same_order && nfresh > 0)
             qsort(w->hash, nfresh, sizeof *w->hash, u64_cmp);
-        for (size_t i = 0; i < nfresh; i++) /* distinct */
+        for (size_t i = 0; !same_order && i < nfresh; i++) /* distinct */
             if (nh == 0 || w->hash[nh - 1] != w->hash[i])
                 w->hash[nh++] = w->hash[i];
         if (t->kind->ops->partial_runs) {
             remember_union(t, out, nfresh);
+        } else if (same_order) {
+            r->stale = 0; /* the same series as last time, in the same order */
         } else {
             /* With nothing collected every last series goes stale (n = 0 = all).
              * The same distinct label sets as last time: none goes stale, and
@@ -710,6 +726,7 @@ static uint64_t stale_all(struct targets *m, struct target *t)
     batch_fini(&b);
     label_sets_reset(&t->last);
     t->nlast_hash = 0;
+    t->last_order_n = 0;
     return n;
 }
 
