@@ -9,18 +9,40 @@
  * last hit) and tries it before searching: O(1) per row when the columns
  * share their rows, as an ifTable's do.
  *
+ * Every column of a table has the same rows, so a row's labels (its index
+ * text and lookups) are made once per render: the row's n-th metric
+ * reuses the strings the first one put in the batch (struct row_memo,
+ * keyed by the row's place in its column and checked against its index).
+ *
  * Per indexed metric, per row of its column with a numeric value: labels
  * __name__, <index>=<row suffix, dotted> and every lookup on that index
  * whose value is not empty. Rows only the fallback column has use its
  * value. Values without a number (noSuchInstance, strings) give no series.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collect/snmp.h"
+#include "core/mem.h"
 
 #define TEXT_MAX 1024 /* bytes of a label value read from a device */
 #define CURSORS 16    /* lookups with a cursor; more are searched each time */
+
+/* The labels of the rows rendered so far, by their place in their column:
+ * row k's index label and lookups, strings in the batch's arena. One render
+ * owns it (malloc'd arrays, freed at its end). */
+struct row_memo {
+    struct row {
+        const char *index;      /* the index label's name */
+        const uint32_t *suffix; /* the row's index (in the result) */
+        size_t sn;
+        size_t off, n; /* labels[off ..+n] */
+    } *rows;
+    size_t nrows, cap_rows;
+    struct label *labels;
+    size_t nlabels, cap_labels;
+};
 
 void snmp_module_request(const struct snmp_module *m, int max_repetitions, struct snmp_request *out)
 {
@@ -88,27 +110,76 @@ static int label_from(struct batch *b, const char *name, const struct snmp_vb *v
     return n > 0 ? label(b, name, text, n) : 0;
 }
 
-/* One series: name, index row (NULL for a scalar), lookups, value.
- * cursor[i] is lookup i's cursor (i < CURSORS), NULL for none. */
+/* Row k's memo entry when it is this row of this index, else NULL. */
+static const struct row *memo_find(const struct row_memo *mm, size_t k, const char *index,
+                                   const uint32_t *suffix, size_t sn)
+{
+    if (mm == NULL || k >= mm->nrows)
+        return NULL;
+    const struct row *w = &mm->rows[k];
+    if (w->index == NULL || strcmp(w->index, index) != 0 ||
+        snmp_oid_cmp(w->suffix, w->sn, suffix, sn) != 0)
+        return NULL;
+    return w;
+}
+
+/* Remember the labels of out's open series from label `from` on as row k.
+ * A failed allocation only leaves the row unremembered. */
+static void memo_put(struct row_memo *mm, size_t k, const char *index, const uint32_t *suffix,
+                     size_t sn, const struct batch *out, size_t from)
+{
+    size_t n = out->nlabels - from;
+    if (mm == NULL || mem_grow((void **)&mm->rows, &mm->cap_rows, k + 1, sizeof *mm->rows) != 0 ||
+        mem_grow((void **)&mm->labels, &mm->cap_labels, mm->nlabels + n, sizeof *mm->labels) != 0)
+        return;
+    while (mm->nrows <= k)
+        mm->rows[mm->nrows++] = (struct row){0};
+    memcpy(&mm->labels[mm->nlabels], &out->labels[from], n * sizeof *mm->labels);
+    mm->rows[k] = (struct row){index, suffix, sn, mm->nlabels, n};
+    mm->nlabels += n;
+}
+
+/* The row's labels: its index as text and its lookups, made once per row
+ * (k: its place in its column; mm NULL: no memo). */
+static int row_labels(const struct snmp_module *m, const char *index, const struct snmp_result *r,
+                      const uint32_t *suffix, size_t sn, size_t k, size_t *cursor,
+                      struct row_memo *mm, struct batch *out)
+{
+    const struct row *w = memo_find(mm, k, index, suffix, sn);
+    if (w != NULL) {
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < w->n; i++)
+            rc = batch_add_label(out, mm->labels[w->off + i].name, mm->labels[w->off + i].value);
+        return rc;
+    }
+    size_t from = out->nlabels;
+    char idx[SNMP_OID_MAX * 11];
+    snmp_oid_format(suffix, sn, idx, sizeof idx);
+    int rc = label(out, index, idx, strlen(idx));
+    for (size_t i = 0; rc == 0 && i < m->nlookups; i++) {
+        const struct snmp_lookup *l = &m->lookups[i];
+        if (strcmp(l->index, index) == 0 && strcmp(l->label, index) != 0)
+            rc = label_from(
+                out, l->label,
+                at_from(r, &l->oid, suffix, sn, cursor && i < CURSORS ? &cursor[i] : NULL));
+    }
+    if (rc == 0)
+        memo_put(mm, k, index, suffix, sn, out, from);
+    return rc;
+}
+
+/* One series: name, index row (NULL for a scalar; k its place in its
+ * column), lookups, value. cursor[i] is lookup i's cursor (i < CURSORS),
+ * NULL for none. */
 static int emit(const struct snmp_module *m, const struct snmp_metric *mt,
-                const struct snmp_result *r, const uint32_t *suffix, size_t sn, int64_t now_ms,
-                double v, size_t *cursor, struct batch *out)
+                const struct snmp_result *r, const uint32_t *suffix, size_t sn, size_t k,
+                int64_t now_ms, double v, size_t *cursor, struct row_memo *mm, struct batch *out)
 {
     int rc = batch_begin_series(out);
     if (rc == 0)
         rc = batch_add_label(out, STRV_LIT("__name__"), strv_c(mt->name));
-    if (rc == 0 && mt->index) {
-        char idx[SNMP_OID_MAX * 11];
-        snmp_oid_format(suffix, sn, idx, sizeof idx);
-        rc = label(out, mt->index, idx, strlen(idx));
-        for (size_t i = 0; rc == 0 && i < m->nlookups; i++) {
-            const struct snmp_lookup *l = &m->lookups[i];
-            if (strcmp(l->index, mt->index) == 0 && strcmp(l->label, mt->index) != 0)
-                rc = label_from(
-                    out, l->label,
-                    at_from(r, &l->oid, suffix, sn, cursor && i < CURSORS ? &cursor[i] : NULL));
-        }
-    }
+    if (rc == 0 && mt->index)
+        rc = row_labels(m, mt->index, r, suffix, sn, k, cursor, mm, out);
     if (rc == 0 && mt->type == SNMP_INFO) {
         static const uint32_t zero[1] = {0};
         for (size_t i = 0; rc == 0 && i < mt->nlabels; i++)
@@ -128,7 +199,8 @@ static int emit(const struct snmp_module *m, const struct snmp_metric *mt,
 }
 
 static int render_metric(const struct snmp_module *m, const struct snmp_metric *mt,
-                         const struct snmp_result *r, int64_t now_ms, struct batch *out)
+                         const struct snmp_result *r, int64_t now_ms, struct row_memo *mm,
+                         struct batch *out)
 {
     int n = 0, rc;
     double v;
@@ -138,24 +210,26 @@ static int render_metric(const struct snmp_module *m, const struct snmp_metric *
             bool any = false;
             for (size_t i = 0; i < mt->nlabels; i++)
                 any |= at(r, &mt->labels[i].oid, zero, 1) != NULL;
-            return any ? emit(m, mt, r, NULL, 0, now_ms, 1, NULL, out) : 0;
+            return any ? emit(m, mt, r, NULL, 0, 0, now_ms, 1, NULL, NULL, out) : 0;
         }
         const struct snmp_vb *vb = at(r, &mt->oid, zero, 1);
         if (vb == NULL || snmp_value_number(vb, &v) != 0)
             return 0;
-        return emit(m, mt, r, NULL, 0, now_ms, v, NULL, out);
+        return emit(m, mt, r, NULL, 0, 0, now_ms, v, NULL, NULL, out);
     }
     size_t cursor[CURSORS] = {0};
+    size_t k = 0; /* the row's place in the column */
     const struct snmp_oid *col = mt->type == SNMP_INFO ? &mt->labels[0].oid : &mt->oid;
     for (size_t i = lower(r, col->v, col->n); i < r->n; i++) {
         const struct snmp_vb *vb = &r->v[i];
         if (!snmp_oid_under(vb->oid, vb->oid_n, col) || vb->oid_n == col->n)
             break;
+        size_t row = k++;
         if (mt->type == SNMP_INFO)
             v = 1;
         else if (snmp_value_number(vb, &v) != 0)
             continue;
-        rc = emit(m, mt, r, vb->oid + col->n, vb->oid_n - col->n, now_ms, v, cursor, out);
+        rc = emit(m, mt, r, vb->oid + col->n, vb->oid_n - col->n, row, now_ms, v, cursor, mm, out);
         if (rc < 0)
             return rc;
         n += rc;
@@ -171,7 +245,8 @@ static int render_metric(const struct snmp_module *m, const struct snmp_metric *
         const struct snmp_vb *p = at(r, col, vb->oid + fb->n, vb->oid_n - fb->n);
         if ((p != NULL && snmp_value_number(p, &pv) == 0) || snmp_value_number(vb, &v) != 0)
             continue;
-        rc = emit(m, mt, r, vb->oid + fb->n, vb->oid_n - fb->n, now_ms, v, cursor, out);
+        /* rows only the fallback has: rare, not worth a memo entry */
+        rc = emit(m, mt, r, vb->oid + fb->n, vb->oid_n - fb->n, 0, now_ms, v, cursor, NULL, out);
         if (rc < 0)
             return rc;
         n += rc;
@@ -183,11 +258,16 @@ int snmp_render(const struct snmp_module *m, const struct snmp_result *res, int6
                 struct batch *out)
 {
     int total = 0;
+    struct row_memo mm = {0};
     for (size_t i = 0; i < m->nmetrics; i++) {
-        int rc = render_metric(m, &m->metrics[i], res, now_ms, out);
-        if (rc < 0)
-            return rc;
+        int rc = render_metric(m, &m->metrics[i], res, now_ms, &mm, out);
+        if (rc < 0) {
+            total = rc;
+            break;
+        }
         total += rc;
     }
+    free(mm.rows);
+    free(mm.labels);
     return total;
 }
