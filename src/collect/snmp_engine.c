@@ -845,7 +845,7 @@ static void *engine_main(void *arg)
             if (busy[i]->deadline_ms < first)
                 first = busy[i]->deadline_ms;
         int64_t now = time_mono_ns() / 1000000;
-        if (gathering) {
+        if (gathering && nb > 0) {
             gather(now, first);
             now = time_mono_ns() / 1000000;
         }
