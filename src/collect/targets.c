@@ -296,6 +296,7 @@ static int copy_labels(struct target *t, const struct target_spec *s)
         p += l->value.n + 1;
     }
     t->nlabels = n;
+    labels_sort(t->labels, n); /* add_target_labels merges them */
     return 0;
 }
 
@@ -542,19 +543,36 @@ static void remember_union(struct target *t, const struct batch *out, size_t nse
 
 /* ---- one run ---- */
 
-/* Build w->out from raw: target labels added where a series lacks them. */
+/* Build w->out from raw: target labels added where a series lacks them.
+ * Both lists are sorted (batch_end_series, copy_labels): one merge per
+ * series, the series' label winning a tie. */
 static int add_target_labels(struct target *t, struct worker *w, const struct batch *raw)
 {
     struct batch *out = &w->out;
+    const struct label *tl = t->labels;
+    int rc = batch_reserve(out, raw->nseries, raw->nlabels + raw->nseries * t->nlabels,
+                           raw->nsamples);
+    if (rc != 0)
+        return rc;
     for (size_t i = 0; i < raw->nseries; i++) {
         const struct batch_series *s = &raw->series[i];
         const struct label *ls = &raw->labels[s->label_off];
-        int rc = batch_begin_series(out);
-        for (uint32_t j = 0; rc == 0 && j < s->nlabels; j++)
-            rc = batch_add_label(out, ls[j].name, ls[j].value);
-        for (size_t j = 0; rc == 0 && j < t->nlabels; j++)
-            if (labels_get(ls, s->nlabels, t->labels[j].name).p == NULL)
-                rc = batch_add_label(out, t->labels[j].name, t->labels[j].value);
+        rc = batch_begin_series(out);
+        size_t a = 0, b = 0;
+        while (rc == 0 && (a < s->nlabels || b < t->nlabels)) {
+            int c = a == s->nlabels   ? 1
+                    : b == t->nlabels ? -1
+                                      : strv_cmp(ls[a].name, tl[b].name);
+            if (c <= 0) {
+                while (c == 0 && b < t->nlabels && strv_eq(tl[b].name, ls[a].name))
+                    b++; /* the series has it: every target label of that name yields */
+                rc = batch_add_label(out, ls[a].name, ls[a].value);
+                a++;
+            } else {
+                rc = batch_add_label(out, tl[b].name, tl[b].value);
+                b++;
+            }
+        }
         for (uint32_t j = 0; rc == 0 && j < s->nsamples; j++) {
             const struct sample *sm = &raw->samples[s->sample_off + j];
             rc = batch_add_sample(out, sm->t_ms, sm->v);

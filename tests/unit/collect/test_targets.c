@@ -86,6 +86,7 @@ static const struct target_kind agent_kind = {.name = "agent", .passive = true};
 /* What the sink saw. */
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
 static int seen_samples, seen_stale, seen_with_site;
+static int seen_zone, seen_i_target, seen_unsorted; /* test_target_labels_merge */
 static char last_stale_i[16];
 
 static int sink(void *ctx, struct batch *b, struct err *e)
@@ -97,6 +98,12 @@ static int sink(void *ctx, struct batch *b, struct err *e)
         struct strv site = labels_get(ls, s->nlabels, STRV_LIT("site"));
         if (site.p && strv_eq(site, STRV_LIT("tbilisi")))
             seen_with_site++;
+        struct strv zone = labels_get(ls, s->nlabels, STRV_LIT("zone"));
+        struct strv idx = labels_get(ls, s->nlabels, STRV_LIT("i"));
+        seen_zone += zone.p && strv_eq(zone, STRV_LIT("a"));
+        seen_i_target += idx.p && strv_eq(idx, STRV_LIT("target"));
+        for (uint32_t k = 1; k < s->nlabels; k++)
+            seen_unsorted += strv_cmp(ls[k - 1].name, ls[k].name) >= 0;
         for (uint32_t j = 0; j < s->nsamples; j++) {
             uint64_t bits;
             memcpy(&bits, &b->samples[s->sample_off + j].v, 8);
@@ -133,6 +140,7 @@ static void reset_seen(void)
 {
     pthread_mutex_lock(&seen_mu);
     seen_samples = seen_stale = seen_with_site = 0;
+    seen_zone = seen_i_target = seen_unsorted = 0;
     last_stale_i[0] = 0;
     pthread_mutex_unlock(&seen_mu);
 }
@@ -249,6 +257,27 @@ static void test_run_interval_health(void **state)
 /* A display-rate lease: an hour's target runs every 100 ms while the lease
  * lasts, its configured interval untouched, and lapses back by itself; a
  * lease slower than the interval changes nothing; 0 ends it at once. */
+/* Target labels join every series in label order; a label the series has
+ * itself (here "i") keeps the series' value. */
+static void test_target_labels_merge(void **state)
+{
+    reset_seen();
+    struct targets *m = manager();
+    struct dev d = {.nseries = 3};
+    struct label ls[] = {{STRV_LIT("zone"), STRV_LIT("a")},
+                         {STRV_LIT("i"), STRV_LIT("target")},
+                         {STRV_LIT("aa"), STRV_LIT("first")}};
+    assert_int_equal(add_dev(m, "merge", &d, 3600 * 1000, ls, 3, NULL), 0);
+    struct err e = {0};
+    assert_int_equal(targets_start(m, &e), 0);
+    wait_int(&seen_samples, 3);
+    targets_free(m);
+    assert_int_equal(locked_int(&seen_samples), 3);
+    assert_int_equal(locked_int(&seen_zone), 3);
+    assert_int_equal(locked_int(&seen_i_target), 0);
+    assert_int_equal(locked_int(&seen_unsorted), 0);
+}
+
 static void test_lease_interval(void **state)
 {
     reset_seen();
@@ -684,6 +713,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_interval_health),
+        cmocka_unit_test(test_target_labels_merge),
         cmocka_unit_test(test_lease_interval),
         cmocka_unit_test(test_staleness),
         cmocka_unit_test(test_serial_and_backoff),
