@@ -289,4 +289,19 @@ int snmp_kind_register(struct targets *m, const struct yaml_node *modules, struc
                        struct err *e);
 void snmp_kind_free(struct snmp_kind *k);
 
+/* ---- v3 engine ID discovery (snmp_discovery.c), RFC 3414 section 4 ---- */
+
+#define SNMP_DISCOVERY_REQUEST_MAX 64 /* bytes of a discovery request */
+#define SNMP_ENGINE_ID_MAX 32         /* RFC 3411 SnmpEngineID: 5..32 octets */
+
+/* Write the discovery request (noAuthNoPriv, reportable, no varbinds) with
+ * these message and request IDs into out; returns its length. */
+size_t snmp_discovery_request(uint8_t out[SNMP_DISCOVERY_REQUEST_MAX], int32_t msg_id,
+                              int32_t req_id);
+/* The agent's engine ID from its answer to the request with msg_id (msg, n
+ * bytes) into id (SNMP_ENGINE_ID_MAX bytes of room): 0; TIDE_ENOTFOUND for
+ * a well-formed answer to another message; TIDE_EPARSE for anything else. */
+int snmp_discovery_engine_id(const uint8_t *msg, size_t n, int32_t msg_id, uint8_t *id,
+                             size_t *id_n);
+
 #endif

@@ -40,14 +40,20 @@
  * cache are process globals without locks. The done callback runs on the
  * engine thread, inside net-snmp's read or timeout processing.
  *
- * v3: opening a v3 session discovers the agent's engine ID with a
- * synchronous probe (net-snmp's), on the engine thread: an unreachable v3
- * device stalls the engine for up to timeout × (retries + 1) on each poll
- * until its session opens (backoff spaces those polls out). The session
- * then stays open, so a reachable device pays this once.
+ * v3: net-snmp discovers the agent's engine ID synchronously inside
+ * snmp_sess_open() (and inside an asynchronous send when the session has
+ * none), which would stall every device for timeout × (retries + 1) while
+ * one v3 device does not answer. So a v3 conn without the ID first sends
+ * the RFC 3414 discovery request itself (snmp_discovery.c) from a socket of
+ * its own in the epoll set, with the session's timeout and retries, and
+ * opens the session with the ID it learnt: that open needs no exchange.
+ * The ID is kept for the conn's life; an agent that then reports an
+ * unknown engine ID (a replaced device) is discovered again next poll.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -110,6 +116,14 @@ struct snmp_conn {
     uint64_t pdus;
     int fd;              /* the session's socket, in the engine's epoll set; -1 = none */
     int64_t deadline_ms; /* monotonic: net-snmp's timer for the request out expires */
+
+    /* v3 engine ID discovery (engine thread): while `probing`, fd is the
+     * probe's own socket (no session yet), sent `probe_tries` times. */
+    bool probing, reprobe;
+    int probe_tries;
+    int32_t probe_msgid;
+    uint8_t engine_id[SNMP_ENGINE_ID_MAX];
+    size_t engine_id_n;
 };
 
 struct snmp_engine {
@@ -496,6 +510,8 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
     }
     if (pdu->command == SNMP_MSG_REPORT) {
         int t = snmpv3_get_report_type(pdu);
+        if (t == SNMPERR_UNKNOWN_ENG_ID)
+            c->reprobe = true; /* another agent at the address: discover it next poll */
         fail(c, -EACCES, "v3: the agent refused the request: %s", snmp_api_errstring(t));
         return 1;
     }
@@ -542,7 +558,131 @@ static int on_response(int op, netsnmp_session *s, int reqid, netsnmp_pdu *pdu, 
     return 1;
 }
 
-/* Open the net-snmp session (engine thread). 0, or the poll fails. */
+/* ---- v3 engine ID discovery ---- */
+
+static int open_session(struct snmp_conn *c);
+
+/* The probe's socket, connected to the conn's address ("host", "host:port",
+ * "[v6]:port", a bare v6 address). >= 0, or -errno / TIDE_ENOTFOUND. */
+static int probe_socket(const struct snmp_conn *c)
+{
+    const char *a = strchr(c->peer, ':') + 1; /* past "udp:" / "udp6:" */
+    char host[256], port[16];
+    snprintf(port, sizeof port, "%d", SNMP_PORT_DEFAULT);
+    const char *colon = strrchr(a, ':');
+    if (a[0] == '[') {
+        const char *close = strchr(a, ']');
+        if (close == NULL)
+            return TIDE_ENOTFOUND;
+        snprintf(host, sizeof host, "%.*s", (int)(close - a - 1), a + 1);
+        if (close[1] == ':')
+            snprintf(port, sizeof port, "%s", close + 2);
+    } else if (colon != NULL && strchr(a, ':') == colon) {
+        snprintf(host, sizeof host, "%.*s", (int)(colon - a), a);
+        snprintf(port, sizeof port, "%s", colon + 1);
+    } else {
+        snprintf(host, sizeof host, "%s", a);
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || ai == NULL)
+        return TIDE_ENOTFOUND;
+    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = fd < 0 ? -errno : 0;
+    if (rc == 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        rc = -errno;
+        close(fd);
+    }
+    freeaddrinfo(ai);
+    return rc != 0 ? rc : fd;
+}
+
+/* Close the probe's socket. */
+static void end_probe(struct snmp_conn *c)
+{
+    if (c->fd >= 0) {
+        epoll_ctl(c->eng->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
+    c->fd = -1;
+    c->probing = false;
+}
+
+/* Send (again) the discovery request; its deadline is one timeout away. */
+static void send_probe(struct snmp_conn *c)
+{
+    uint8_t req[SNMP_DISCOVERY_REQUEST_MAX];
+    size_t n = snmp_discovery_request(req, c->probe_msgid, c->probe_msgid);
+    c->probe_tries++;
+    c->pdus++;
+    /* A refused or lost datagram is a timeout to come, as for net-snmp. */
+    ssize_t w = send(c->fd, req, n, 0);
+    (void)w;
+    c->deadline_ms = time_mono_ns() / 1000000 + c->timeout_ms;
+}
+
+/* Begin discovery: 0, or the poll has failed. */
+static int start_probe(struct snmp_conn *c)
+{
+    int fd = probe_socket(c);
+    if (fd < 0) {
+        fail(c, fd, "v3 engine discovery: %s",
+             fd == TIDE_ENOTFOUND ? "cannot resolve the address" : strerror(-fd));
+        return fd;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(c->eng->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        int rc = -errno;
+        close(fd);
+        fail(c, rc, "v3 engine discovery: cannot watch the socket: %s", strerror(-rc));
+        return rc;
+    }
+    c->fd = fd;
+    c->probing = true;
+    c->probe_tries = 0;
+    c->probe_msgid = (int32_t)(((uint32_t)time_mono_ns() ^ (uint32_t)(uintptr_t)c) & 0x7fffffff);
+    send_probe(c);
+    return 0;
+}
+
+/* The probe's deadline passed: send again, or fail the poll. */
+static void probe_timeout(struct snmp_conn *c)
+{
+    if (c->probe_tries <= c->retries) {
+        send_probe(c);
+        return;
+    }
+    end_probe(c);
+    fail(c, -ETIMEDOUT, "v3 engine discovery: timeout: no answer within %lld ms after %d %s",
+         (long long)c->timeout_ms, c->retries + 1, c->retries ? "tries" : "try");
+}
+
+/* Read the probe's answers: with the engine ID, open the session and go on
+ * with the poll. Answers to another message are dropped. */
+static void read_probe(struct snmp_conn *c)
+{
+    uint8_t buf[65536];
+    for (;;) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        if (n < 0)
+            return; /* EAGAIN; a refused port (ECONNREFUSED) waits for the timeout */
+        int rc = snmp_discovery_engine_id(buf, (size_t)n, c->probe_msgid, c->engine_id,
+                                          &c->engine_id_n);
+        if (rc == TIDE_ENOTFOUND)
+            continue;
+        end_probe(c);
+        if (rc != 0) {
+            fail(c, -EPROTO, "v3 engine discovery: malformed answer");
+            return;
+        }
+        if (open_session(c) == 0)
+            next_request(c);
+        return;
+    }
+}
+
+/* Open the net-snmp session (engine thread). 0, or the poll fails. A v3
+ * conn that does not know its agent's engine ID sends the discovery
+ * request instead; the poll goes on when the answer comes (read_probe). */
 static int open_session(struct snmp_conn *c)
 {
     netsnmp_session s;
@@ -556,6 +696,10 @@ static int open_session(struct snmp_conn *c)
         s.community = (u_char *)c->creds.community;
         s.community_len = strlen(cr->community);
     } else {
+        if (c->engine_id_n == 0)
+            return start_probe(c);
+        s.securityEngineID = c->engine_id; /* known: the open needs no exchange */
+        s.securityEngineIDLen = c->engine_id_n;
         s.version = SNMP_VERSION_3;
         s.securityName = c->creds.username;
         s.securityNameLen = strlen(cr->username);
@@ -631,7 +775,7 @@ static int open_session(struct snmp_conn *c)
         int liberr = 0, syserr = 0;
         char *msg = NULL;
         snmp_error(&s, &liberr, &syserr, &msg);
-        fail(c, -EIO, "%s%s", cr->version == SNMP_V3 ? "v3 engine discovery: " : "open: ",
+        fail(c, -EIO, "%s%s", cr->version == SNMP_V3 ? "v3 open: " : "open: ",
              msg ? msg : "unknown error");
         free(msg);
         return -EIO;
@@ -653,6 +797,8 @@ static int open_session(struct snmp_conn *c)
  * after every event of c). */
 static void update_deadline(struct snmp_conn *c)
 {
+    if (c->probing)
+        return; /* send_probe set it */
     c->deadline_ms = INT64_MAX;
     if (!c->busy || c->sess == NULL)
         return;
@@ -697,12 +843,15 @@ static void begin_poll(struct snmp_conn *c)
             fail(c, -EINVAL, "v3: cannot derive the keys");
         return;
     }
-    next_request(c);
+    if (!c->probing)
+        next_request(c);
 }
 
 static void shutdown_conn(struct snmp_conn *c)
 {
     c->cancelled = true;
+    if (c->probing)
+        end_probe(c);
     if (c->fd >= 0)
         epoll_ctl(c->eng->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     c->fd = -1;
@@ -751,7 +900,7 @@ static void run_commands(struct snmp_engine *eng)
                 pthread_mutex_unlock(&eng->mu);
                 begin_poll(c);
                 update_deadline(c);
-                if (c->busy && c->sess)
+                if (c->busy && (c->sess || c->probing))
                     eng->busy[eng->nbusy++] = c;
                 pthread_mutex_lock(&eng->mu);
             }
@@ -765,7 +914,7 @@ static void busy_compact(struct snmp_engine *eng)
 {
     size_t k = 0;
     for (size_t i = 0; i < eng->nbusy; i++)
-        if (eng->busy[i]->busy && eng->busy[i]->sess)
+        if (eng->busy[i]->busy && (eng->busy[i]->sess || eng->busy[i]->probing))
             eng->busy[k++] = eng->busy[i];
     eng->nbusy = k;
 }
@@ -774,12 +923,25 @@ static void busy_compact(struct snmp_engine *eng)
  * else (a late answer of an ended poll) is dropped by net-snmp. */
 static void read_conn(struct snmp_conn *c)
 {
+    if (c->probing) {
+        read_probe(c);
+        update_deadline(c);
+        return;
+    }
     if (c->sess == NULL || c->fd < 0)
         return;
     netsnmp_large_fd_set *lfs = &c->eng->lfs;
     NETSNMP_LARGE_FD_ZERO(lfs);
     NETSNMP_LARGE_FD_SET(c->fd, lfs);
     snmp_sess_read2(c->sess, lfs);
+    if (c->reprobe) { /* outside net-snmp's callbacks: the session can go */
+        c->reprobe = false;
+        c->engine_id_n = 0;
+        epoll_ctl(c->eng->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        c->fd = -1;
+        snmp_sess_close(c->sess);
+        c->sess = NULL;
+    }
     update_deadline(c);
 }
 
@@ -869,11 +1031,16 @@ static void *engine_main(void *arg)
         }
         now = time_mono_ns() / 1000000;
         gathering = gather_due(eng, now, answers);
-        for (size_t i = 0; i < nb; i++)
-            if (busy[i]->busy && busy[i]->sess && busy[i]->deadline_ms <= now) {
-                snmp_sess_timeout(busy[i]->sess);
-                update_deadline(busy[i]);
-            }
+        for (size_t i = 0; i < nb; i++) {
+            struct snmp_conn *c = busy[i];
+            if (!c->busy || c->deadline_ms > now)
+                continue;
+            if (c->probing)
+                probe_timeout(c);
+            else if (c->sess)
+                snmp_sess_timeout(c->sess);
+            update_deadline(c);
+        }
         pthread_mutex_lock(&eng->mu);
     }
     /* Stopping: close whatever is left (their polls end without done). */

@@ -2,7 +2,9 @@
 # test_snmp_faults.sh: SNMP devices that fail never stall the others. Next
 # to a good target polled every second, targets point at a UDP port nobody
 # answers, at the agent with a wrong community (v2c: the agent stays silent,
-# a timeout) and with an unknown v3 user (the agent reports it). Each shows
+# a timeout), with an unknown v3 user (the agent reports it), and a v3
+# target at a port nobody answers (engine ID discovery times out; it must not
+# hold the engine while it waits, as net-snmp's own discovery did). Each shows
 # health "down", `up` 0 and a clear lastError in /api/v1/targets, while the
 # good one keeps its interval; no community or password appears in the API
 # or the log. A module error and an unknown module stop `tide serve` with
@@ -46,15 +48,29 @@ targets:
     timeout: 500ms
     retries: 0
     labels: {target: nouser}
+  - kind: snmp
+    name: deadv3
+    address: 127.0.0.1:$dead_port
+    interval: 1s
+    version: 3
+    username: someone
+    security_level: authPriv
+    auth_password: never-shown-passw0rd
+    priv_password: never-shown-passw0rd
+    timeout: 2s
+    retries: 1
+    labels: {target: deadv3}
 YML
 tide_start "$WORK/data" - --config "$WORK/tide.yml"
 
-wait_snmp_health dead=down wrongcommunity=down nouser=down good=up
+wait_snmp_health dead=down wrongcommunity=down nouser=down deadv3=down good=up
 assert_contains "dead lastError" "timeout: no answer within 700 ms after 2 tries" \
     "$(target_field dead 't["lastError"]')"
 assert_contains "wrongcommunity lastError" "wrong community" \
     "$(target_field wrongcommunity 't["lastError"]')"
 assert_contains "nouser lastError" "Unknown user name" "$(target_field nouser 't["lastError"]')"
+assert_contains "deadv3 lastError" "v3 engine discovery: timeout: no answer within 2000 ms after 2 tries" \
+    "$(target_field deadv3 't["lastError"]')"
 log "failing targets down with clear errors"
 
 # The good target keeps its 1 s interval while the others time out: over
@@ -63,8 +79,13 @@ sleep 6
 req GET '/api/v1/query' -G --data-urlencode 'query=count_over_time(up{target="good"}[6s])'
 json_ok 'len(j["data"]["result"]) == 1 and int(j["data"]["result"][0]["value"][1]) >= 4'
 req GET '/api/v1/query' -G --data-urlencode 'query=up{job="snmp"}'
-json_ok 'sorted((r["metric"]["target"], r["value"][1]) for r in j["data"]["result"]) == [("dead", "0"), ("good", "1"), ("nouser", "0"), ("wrongcommunity", "0")]'
-req GET '/api/v1/query' -G --data-urlencode 'query=ifOperStatus{target=~"dead|wrongcommunity|nouser"}'
+json_ok 'sorted((r["metric"]["target"], r["value"][1]) for r in j["data"]["result"]) == [("dead", "0"), ("deadv3", "0"), ("good", "1"), ("nouser", "0"), ("wrongcommunity", "0")]'
+# Each deadv3 poll waits 4 s for a discovery answer (2 s x 2 tries). Done on
+# the engine thread, as net-snmp's snmp_sess_open() does it, that stalled
+# every device: gaps of 4 s between the good target's polls. None here.
+req GET '/api/v1/query' -G --data-urlencode 'query=up{target="good"}[12s]'
+json_ok 'all(b[0] - a[0] < 2.5 for a, b in zip(j["data"]["result"][0]["values"], j["data"]["result"][0]["values"][1:])) and len(j["data"]["result"][0]["values"]) >= 8'
+req GET '/api/v1/query' -G --data-urlencode 'query=ifOperStatus{target=~"dead|wrongcommunity|nouser|deadv3"}'
 json_ok 'j["data"]["result"] == []'
 req GET '/api/v1/query' -G --data-urlencode 'query=count(ifOperStatus{target="good"}) > 0'
 json_ok 'len(j["data"]["result"]) == 1'
