@@ -142,15 +142,16 @@ struct head_extra {
  * head cut in progress (frozen). In-order samples (t > last in-order t,
  * enc.t) go to the open chunk; others to x->ooo, a sorted, unique,
  * uncompressed buffer that overrides chunk samples at equal t (it is always
- * the newer write). Packed (80 bytes): there is one per series, a million
- * at high cardinality. */
+ * the newer write). Packed (64 bytes): there is one per series, a million
+ * at high cardinality. Its time range is not stored but derived
+ * (head_data_mint/maxt): the first sample opens a chunk, so the range is
+ * the first chunk's first t (or an earlier ooo t) to enc.t. */
 struct head_data {
     char *open;                    /* bytes of the open chunk (malloc'd), or NULL */
     struct head_extra *x;          /* NULL until a chunk is sealed or a sample is ooo */
     uint32_t open_len, open_cap;   /* bytes in `open`, bytes allocated (past a NUL slot) */
     uint32_t nsamples;             /* chunk samples + ooo samples */
     struct head_enc enc;           /* the open chunk's encoder; enc.t: last in-order t */
-    int64_t mint, maxt;            /* over chunks and ooo (valid if nsamples) */
 };
 
 void head_data_init(struct head_data *h);
@@ -168,6 +169,18 @@ int head_data_read(const struct head_data *h, struct sample **v, size_t *n, size
 int head_data_delete(struct head_data *h, int64_t mint_ms, int64_t maxt_ms, uint64_t *removed);
 /* Bytes of chunks, for stats. */
 uint32_t head_data_chunks(const struct head_data *h);
+/* The first and last sample times; h must hold samples (nsamples > 0).
+ * mint decodes the first chunk's first timestamp. */
+int64_t head_data_mint(const struct head_data *h);
+static inline int64_t head_data_maxt(const struct head_data *h)
+{
+    return h->enc.t; /* ooo samples are never after the last in-order one */
+}
+/* Does h hold samples, some of them possibly in [mint_ms, maxt_ms]? */
+static inline bool head_data_overlaps(const struct head_data *h, int64_t mint_ms, int64_t maxt_ms)
+{
+    return h->nsamples > 0 && head_data_maxt(h) >= mint_ms && head_data_mint(h) <= maxt_ms;
+}
 
 /* Insert into a sorted unique buffer; equal t replaces. */
 int ooo_insert(struct sample **buf, uint32_t *n, uint32_t *cap, int64_t t_ms, double v,
@@ -272,12 +285,51 @@ struct strv series_value_of(const struct intern *in, const struct series *sr, ui
 /* Describe a label set as {a="b", ...} into out (truncated), for messages. */
 void series_format(char *out, size_t cap, const struct label *ls, size_t n);
 
-/* ---- postings.c: the inverted index ---- */
+/* ---- postings_list.c: one list of series ids ---- */
 
-struct postings_list {
-    uint32_t *ids; /* sorted ascending */
-    uint32_t n, cap;
+/* Lists longer than this are packed (postings_list.c). */
+#define POSTINGS_PACK_IDS 4096u
+/* The head of a packed list's mapping; the gaps follow (postings_list.c). */
+struct postings_packed {
+    uint32_t len;  /* bytes of gaps in b */
+    uint32_t last; /* the last id */
+    uint8_t b[];   /* uvarint gaps between consecutive ids, the first from 0 */
 };
+/* The sorted, unique ids of the series with one label value. Owner: its
+ * struct postings_value. Thread: as struct postings. */
+struct postings_list {
+    union {
+        uint32_t *ids;              /* plain (n <= POSTINGS_PACK_IDS): malloc'd */
+        struct postings_packed *pk; /* packed (n > POSTINGS_PACK_IDS): a mapping */
+    };
+    uint32_t n;   /* ids */
+    uint32_t cap; /* plain: ids allocated; packed: bytes mapped */
+};
+static inline bool postings_list_packed(const struct postings_list *l)
+{
+    return l->n > POSTINGS_PACK_IDS;
+}
+/* Append id, greater than every id in l. 0, -ENOMEM or TIDE_ELIMIT; l is
+ * unchanged on failure. */
+int postings_list_push(struct postings_list *l, uint32_t id);
+void postings_list_free(struct postings_list *l);
+/* The ids of l in order: postings_cursor_next() returns false at the end,
+ * else sets c->id. Valid while l is not pushed to (lock(read)). */
+struct postings_cursor {
+    const uint32_t *ids; /* a plain list's ids, or NULL */
+    const uint8_t *p;    /* a packed list's next gap */
+    uint32_t i, n;       /* ids read, ids in the list */
+    uint32_t id;         /* the current id */
+};
+void postings_cursor_init(struct postings_cursor *c, const struct postings_list *l);
+bool postings_cursor_next(struct postings_cursor *c);
+/* The ids of l as an array: *ids borrows a plain list's own array (valid
+ * under lock(read)); a packed list is decoded into a malloc'd array that
+ * *owned also points to (the caller frees *owned, NULL when borrowed).
+ * 0 or -ENOMEM. */
+int postings_list_ids(const struct postings_list *l, const uint32_t **ids, uint32_t **owned);
+
+/* ---- postings.c: the inverted index ---- */
 struct postings_value {
     uint32_t value;            /* intern id */
     struct postings_list list;

@@ -88,8 +88,6 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         *ooo = t_ms < h->enc.t;
         if (!replaced)
             h->nsamples++;
-        if (t_ms < h->mint)
-            h->mint = t_ms;
         return 0;
     }
     if (h->enc.n >= CHUNK_MAX_SAMPLES) {
@@ -122,9 +120,6 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         rc = open_append(h, t_ms, v);
     if (rc)
         return rc;
-    if (h->nsamples == 0)
-        h->mint = t_ms;
-    h->maxt = t_ms;
     h->nsamples++;
     return 0;
 }
