@@ -207,9 +207,8 @@ struct series {
     _Atomic int64_t mint, maxt; /* over head and blocks; mint > maxt when empty */
     /* stripe lock: */
     struct head_data head;
-    /* append_mu + lock(write) to set; lock(read) to read; NULL but during a cut
-     * (&head itself in the cut of storage_close(), which moves nothing): */
-    struct head_data *frozen;
+    /* Its frozen data during a head cut is not here but in storage.frozen
+     * (series_frozen()): few series ever have one at once. */
 };
 
 #define SERIES_PAGE_BITS 12
@@ -457,6 +456,14 @@ struct storage {
     size_t ntombs, cap_tombs;
     struct tier_state tiers[STORAGE_MAX_TIERS]; /* per policy tier (tier.h) */
     bool cutting;                 /* series' frozen data exists */
+    /* Set under append_mu + lock(write), read under lock(read): during a head
+     * cut, series id -> its frozen data or NULL, over the nfrozen series
+     * registered at the freeze (&head itself in the cut of storage_close(),
+     * which moves nothing); NULL when no cut is in progress. A mapping
+     * (core/pagemem.h), frozen_cap bytes. */
+    struct head_data **frozen;
+    uint32_t nfrozen;
+    size_t frozen_cap;
     bool closing;                 /* storage_close() runs: nothing reads any more */
 
     /* append_mu: */
@@ -557,6 +564,14 @@ int replay_wal(struct storage *s, struct err *e);
 
 /* head_cut.c */
 int head_cut(struct storage *s, bool force, struct err *e);
+/* Free every series' frozen data and the table (storage_close()). */
+void head_cut_free_frozen(struct storage *s);
+/* The frozen data of series id during a head cut, or NULL. Caller holds
+ * lock(read) (or maint_mu, which the cut itself holds). */
+static inline struct head_data *series_frozen(const struct storage *s, uint32_t id)
+{
+    return s->frozen && id < s->nfrozen ? s->frozen[id] : NULL;
+}
 
 /* compact.c */
 int compact_run(struct storage *s, struct err *e);

@@ -266,9 +266,10 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
         if (rc == 0)
             rc = merge_in_place(*v, base, n, &tmp, &captmp);
     }
-    if (rc == 0 && sr->frozen) {
+    const struct head_data *frozen = series_frozen(s, sid);
+    if (rc == 0 && frozen) {
         ntmp = 0;
-        rc = head_data_read(sr->frozen, &tmp, &ntmp, &captmp, e);
+        rc = head_data_read(frozen, &tmp, &ntmp, &captmp, e);
         if (rc == 0 && maybe_nan && ntmp > 0)
             *maybe_nan = true;
         if (rc == 0)

@@ -46,10 +46,6 @@ void series_reg_fini(struct series_reg *r)
     for (uint32_t id = 0; id < n; id++) {
         struct series *sr = series_get(r, id);
         head_data_fini(&sr->head);
-        if (sr->frozen && sr->frozen != &sr->head) {
-            head_data_fini(sr->frozen);
-            free(sr->frozen);
-        }
     }
     if (r->pages)
         for (uint32_t i = 0; i < SERIES_MAX_PAGES && r->pages[i]; i++)
@@ -348,7 +344,6 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
     atomic_init(&sr->mint, INT64_MAX);
     atomic_init(&sr->maxt, INT64_MIN);
     head_data_init(&sr->head);
-    sr->frozen = NULL;
     uint32_t mask = r->nslots - 1, i = (uint32_t)hash & mask;
     while (r->slots[i] != 0)
         i = (i + 1) & mask;

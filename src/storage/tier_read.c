@@ -42,7 +42,8 @@ static bool head_has(struct storage *s, uint32_t sid, int64_t a, int64_t b)
     pthread_mutex_lock(mu);
     bool hit = head_data_overlaps(&sr->head, a, b);
     pthread_mutex_unlock(mu);
-    if (sr->frozen && head_data_overlaps(sr->frozen, a, b))
+    const struct head_data *frozen = series_frozen(s, sid);
+    if (frozen && head_data_overlaps(frozen, a, b))
         hit = true;
     return hit;
 }
