@@ -44,6 +44,7 @@
 #include "storage/wal.h"
 
 #define SERIES_NONE UINT32_MAX
+#define SERIES_MEMO_LABELS 64 /* labels series_create()'s memo holds (struct storage) */
 
 /* ---- intern.c: string interning ---- */
 
@@ -472,6 +473,16 @@ struct storage {
     struct buf rec_series, rec_samples; /* scratch records */
     uint64_t next_seq;            /* next block seq (maint_mu) */
     int64_t head_mint, head_maxt; /* over the active head; mint > maxt when empty */
+    /* The last series series_create_ids() made (also at open, single
+     * threaded): consecutive new series share most labels (one host's
+     * metrics), so series_create() finds most strings by comparing bytes with
+     * these and series_create_ids() most pairs by comparing ids, instead of
+     * a hash lookup each. */
+    struct {
+        uint32_t n; /* labels, 0 when none or more than SERIES_MEMO_LABELS */
+        uint32_t name_ids[SERIES_MEMO_LABELS], value_ids[SERIES_MEMO_LABELS];
+        uint32_t pids[SERIES_MEMO_LABELS];
+    } memo;
 
     /* fsync group commit: */
     pthread_mutex_t sync_mu;

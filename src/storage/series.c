@@ -294,8 +294,16 @@ int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t 
     uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
-        if (!rc)
+        /* The previous series' string at the same place is the first guess. */
+        if (i < s->memo.n && strv_eq(ls[i].name, intern_str(&s->intern, s->memo.name_ids[i])))
+            name_ids[i] = s->memo.name_ids[i];
+        else
+            rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
+        if (rc)
+            break;
+        if (i < s->memo.n && strv_eq(ls[i].value, intern_str(&s->intern, s->memo.value_ids[i])))
+            value_ids[i] = s->memo.value_ids[i];
+        else
             rc = intern_put(&s->intern, ls[i].value, &value_ids[i]);
     }
     if (!rc)
@@ -328,6 +336,11 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
     if (!pids)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
+        if (i < s->memo.n && s->memo.name_ids[i] == name_ids[i] &&
+            s->memo.value_ids[i] == value_ids[i]) {
+            pids[i] = s->memo.pids[i];
+            continue;
+        }
         int rc = intern_pair_put(&s->intern, name_ids[i], value_ids[i], &pids[i]);
         if (rc)
             return rc;
@@ -350,6 +363,12 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
     r->slots[i] = nid + 1;
     atomic_store_explicit(&r->n, nid + 1, memory_order_release);
     atomic_fetch_add_explicit(&s->series_created, 1, memory_order_relaxed);
+    s->memo.n = n <= SERIES_MEMO_LABELS ? (uint32_t)n : 0;
+    for (uint32_t k = 0; k < s->memo.n; k++) {
+        s->memo.name_ids[k] = name_ids[k];
+        s->memo.value_ids[k] = value_ids[k];
+        s->memo.pids[k] = pids[k];
+    }
     *id = nid;
     return 0;
 }
