@@ -215,13 +215,15 @@ struct series {
 #define SERIES_PAGE_BITS 12
 #define SERIES_PAGE_SIZE (1u << SERIES_PAGE_BITS)
 #define SERIES_MAX_PAGES 65536u
+/* A registry slot holds id + 1 in these bits, top hash bits above (series.c). */
+#define SERIES_SLOT_ID_MASK ((1u << 28) - 1)
 
 /* The registry: label set -> dense id. Pages never move, so a series pointer
  * stays valid until storage_close(). */
 struct series_reg {
     struct series **pages;      /* SERIES_MAX_PAGES slots; published atomically */
     _Atomic uint32_t n;         /* series registered */
-    uint32_t *slots;            /* open addressing by hash: id + 1 */
+    uint32_t *slots;            /* open addressing: id + 1, top hash bits above */
     uint32_t nslots;
     const struct intern *in;    /* the strings of the series' label ids (borrowed) */
 };
@@ -255,8 +257,9 @@ static inline void series_prefetch(const struct series_reg *r, uint64_t hash, in
     const uint32_t *slot = &r->slots[(uint32_t)hash & (r->nslots - 1)];
     if (stage == 0) {
         __builtin_prefetch(slot);
-    } else if (*slot != 0) {
-        __builtin_prefetch(series_get(r, *slot - 1));
+    } else if (*slot != 0 &&
+               (*slot & ~SERIES_SLOT_ID_MASK) == ((uint32_t)hash & ~SERIES_SLOT_ID_MASK)) {
+        __builtin_prefetch(series_get(r, (*slot & SERIES_SLOT_ID_MASK) - 1));
     }
 }
 /* Widen the series' time range. */
@@ -527,6 +530,12 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
 /* head_append.c: apply samples to a series' active head (caller holds its
  * stripe lock and append_mu). */
 int head_append(struct storage *s, struct series *sr, const struct sample *v, size_t n);
+/* The same for one sample of the WAL replay, which runs alone (no reader, no
+ * other writer): no atomic read-modify-write per sample; the caller adds
+ * *added (samples the head gained) and *nooo (out-of-order ones) to the
+ * storage's counters once. 0 or head_data_append()'s error. */
+int head_append_replay(struct storage *s, struct series *sr, int64_t t_ms, double v,
+                       uint64_t *added, uint64_t *nooo);
 /* wal_sync() covering every record written so far; group commit aware. */
 int head_append_sync(struct storage *s);
 
