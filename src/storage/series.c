@@ -349,7 +349,8 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
             return -ENOMEM;
         __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
     }
-    uint32_t *pids = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *pids);
+    uint32_t *pids = arena_alloc_align(&s->intern.arena, (n ? n : 1) * sizeof *pids,
+                                       sizeof *pids);
     if (!pids)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
