@@ -17,11 +17,8 @@
 #include "core/pagemem.h"
 #include "storage/engine.h"
 
-/* The slot table is rebuilt at each doubling (8 MiB at a million series):
- * in a mapping of its own (core/pagemem.h), so old tables leave no holes in
- * the heap and the new one comes zeroed by the kernel. */
-/* A slot holds id + 1 in its low SLOT_ID_BITS bits and the top bits of the
- * series' hash above them, so a probe skips most other series without
+/* A slot holds id + 1 in its low bits (SLOT_ID_MASK) and the top bits of
+ * the series' hash above them, so a probe skips most other series without
  * reading their struct series (a cache miss each: at a million series,
  * those misses were most of a lookup's time in a WAL replay). */
 #define SLOT_ID_MASK SERIES_SLOT_ID_MASK
@@ -33,6 +30,9 @@ static uint32_t slot_of(uint32_t hash, uint32_t id)
     return (hash & ~SLOT_ID_MASK) | (id + 1);
 }
 
+/* The slot table is rebuilt at each doubling (8 MiB at a million series):
+ * in a mapping of its own (core/pagemem.h), so old tables leave no holes in
+ * the heap and the new one comes zeroed by the kernel. */
 static uint32_t *slots_new(uint32_t nslots)
 {
     void *p = NULL;
