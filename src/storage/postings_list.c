@@ -101,7 +101,10 @@ int postings_list_push(struct postings_list *l, uint32_t id)
     if (l->n == UINT32_MAX)
         return TIDE_ELIMIT;
     if (l->n == POSTINGS_PACK_IDS) {
-        int rc = pack(l); /* packed from here on, though n says so only after the push */
+        /* Packed from here on, though n says so only after this push; pack()
+         * maps twice the bytes it needs, so the reserve below cannot fail
+         * and leave a packed list that n calls plain. */
+        int rc = pack(l);
         if (rc)
             return rc;
     }
