@@ -74,13 +74,19 @@ void arena_reset(struct arena *a)
 
 void *arena_alloc(struct arena *a, size_t n)
 {
-    n = (n + 7) & ~(size_t)7;
+    return arena_alloc_align(a, n, 8);
+}
+
+void *arena_alloc_align(struct arena *a, size_t n, size_t align)
+{
+    n = (n + align - 1) & ~(align - 1);
     if (n == 0)
-        n = 8;
+        n = align;
     if (a->max && (n > a->max || a->total > a->max - n))
         return NULL;
     struct arena_block *b = a->head;
-    if (b == NULL || b->size - b->used < n) {
+    size_t off = b ? (b->used + align - 1) & ~(align - 1) : 0;
+    if (b == NULL || off > b->size || b->size - off < n) {
         size_t size = ARENA_BLOCK_MIN;
         if (b && b->size < 1024 * 1024)
             size = b->size * 2;
@@ -94,16 +100,17 @@ void *arena_alloc(struct arena *a, size_t n)
         nb->next = b;
         a->head = nb;
         b = nb;
+        off = 0;
     }
-    void *p = b->data + b->used;
-    b->used += n;
+    void *p = b->data + off;
+    b->used = off + n;
     a->total += n;
     return p;
 }
 
 char *arena_strndup(struct arena *a, const char *p, size_t n)
 {
-    char *s = arena_alloc(a, n + 1);
+    char *s = arena_alloc_align(a, n + 1, 1);
     if (s == NULL)
         return NULL;
     if (n)

@@ -460,6 +460,7 @@ static void storage_free(struct storage *s)
     free(s->blocks);
     tier_free(s);
     free(s->tombs);
+    head_cut_free_frozen(s);
     series_reg_fini(&s->reg);
     postings_fini(&s->postings);
     intern_fini(&s->intern);

@@ -44,6 +44,7 @@
 #include "storage/wal.h"
 
 #define SERIES_NONE UINT32_MAX
+#define SERIES_MEMO_LABELS 64 /* labels series_create()'s memo holds (struct storage) */
 
 /* ---- intern.c: string interning ---- */
 
@@ -142,15 +143,16 @@ struct head_extra {
  * head cut in progress (frozen). In-order samples (t > last in-order t,
  * enc.t) go to the open chunk; others to x->ooo, a sorted, unique,
  * uncompressed buffer that overrides chunk samples at equal t (it is always
- * the newer write). Packed (80 bytes): there is one per series, a million
- * at high cardinality. */
+ * the newer write). Packed (64 bytes): there is one per series, a million
+ * at high cardinality. Its time range is not stored but derived
+ * (head_data_mint/maxt): the first sample opens a chunk, so the range is
+ * the first chunk's first t (or an earlier ooo t) to enc.t. */
 struct head_data {
     char *open;                    /* bytes of the open chunk (malloc'd), or NULL */
     struct head_extra *x;          /* NULL until a chunk is sealed or a sample is ooo */
     uint32_t open_len, open_cap;   /* bytes in `open`, bytes allocated (past a NUL slot) */
     uint32_t nsamples;             /* chunk samples + ooo samples */
     struct head_enc enc;           /* the open chunk's encoder; enc.t: last in-order t */
-    int64_t mint, maxt;            /* over chunks and ooo (valid if nsamples) */
 };
 
 void head_data_init(struct head_data *h);
@@ -168,6 +170,18 @@ int head_data_read(const struct head_data *h, struct sample **v, size_t *n, size
 int head_data_delete(struct head_data *h, int64_t mint_ms, int64_t maxt_ms, uint64_t *removed);
 /* Bytes of chunks, for stats. */
 uint32_t head_data_chunks(const struct head_data *h);
+/* The first and last sample times; h must hold samples (nsamples > 0).
+ * mint decodes the first chunk's first timestamp. */
+int64_t head_data_mint(const struct head_data *h);
+static inline int64_t head_data_maxt(const struct head_data *h)
+{
+    return h->enc.t; /* ooo samples are never after the last in-order one */
+}
+/* Does h hold samples, some of them possibly in [mint_ms, maxt_ms]? */
+static inline bool head_data_overlaps(const struct head_data *h, int64_t mint_ms, int64_t maxt_ms)
+{
+    return h->nsamples > 0 && head_data_maxt(h) >= mint_ms && head_data_mint(h) <= maxt_ms;
+}
 
 /* Insert into a sorted unique buffer; equal t replaces. */
 int ooo_insert(struct sample **buf, uint32_t *n, uint32_t *cap, int64_t t_ms, double v,
@@ -194,21 +208,22 @@ struct series {
     _Atomic int64_t mint, maxt; /* over head and blocks; mint > maxt when empty */
     /* stripe lock: */
     struct head_data head;
-    /* append_mu + lock(write) to set; lock(read) to read; NULL but during a cut
-     * (&head itself in the cut of storage_close(), which moves nothing): */
-    struct head_data *frozen;
+    /* Its frozen data during a head cut is not here but in storage.frozen
+     * (series_frozen()): few series ever have one at once. */
 };
 
 #define SERIES_PAGE_BITS 12
 #define SERIES_PAGE_SIZE (1u << SERIES_PAGE_BITS)
 #define SERIES_MAX_PAGES 65536u
+/* A registry slot holds id + 1 in these bits, top hash bits above (series.c). */
+#define SERIES_SLOT_ID_MASK ((1u << 28) - 1)
 
 /* The registry: label set -> dense id. Pages never move, so a series pointer
  * stays valid until storage_close(). */
 struct series_reg {
     struct series **pages;      /* SERIES_MAX_PAGES slots; published atomically */
     _Atomic uint32_t n;         /* series registered */
-    uint32_t *slots;            /* open addressing by hash: id + 1 */
+    uint32_t *slots;            /* open addressing: id + 1, top hash bits above */
     uint32_t nslots;
     const struct intern *in;    /* the strings of the series' label ids (borrowed) */
 };
@@ -242,8 +257,9 @@ static inline void series_prefetch(const struct series_reg *r, uint64_t hash, in
     const uint32_t *slot = &r->slots[(uint32_t)hash & (r->nslots - 1)];
     if (stage == 0) {
         __builtin_prefetch(slot);
-    } else if (*slot != 0) {
-        __builtin_prefetch(series_get(r, *slot - 1));
+    } else if (*slot != 0 &&
+               (*slot & ~SERIES_SLOT_ID_MASK) == ((uint32_t)hash & ~SERIES_SLOT_ID_MASK)) {
+        __builtin_prefetch(series_get(r, (*slot & SERIES_SLOT_ID_MASK) - 1));
     }
 }
 /* Widen the series' time range. */
@@ -272,12 +288,51 @@ struct strv series_value_of(const struct intern *in, const struct series *sr, ui
 /* Describe a label set as {a="b", ...} into out (truncated), for messages. */
 void series_format(char *out, size_t cap, const struct label *ls, size_t n);
 
-/* ---- postings.c: the inverted index ---- */
+/* ---- postings_list.c: one list of series ids ---- */
 
-struct postings_list {
-    uint32_t *ids; /* sorted ascending */
-    uint32_t n, cap;
+/* Lists longer than this are packed (postings_list.c). */
+#define POSTINGS_PACK_IDS 4096u
+/* The head of a packed list's mapping; the gaps follow (postings_list.c). */
+struct postings_packed {
+    uint32_t len;  /* bytes of gaps in b */
+    uint32_t last; /* the last id */
+    uint8_t b[];   /* uvarint gaps between consecutive ids, the first from 0 */
 };
+/* The sorted, unique ids of the series with one label value. Owner: its
+ * struct postings_value. Thread: as struct postings. */
+struct postings_list {
+    union {
+        uint32_t *ids;              /* plain (n <= POSTINGS_PACK_IDS): malloc'd */
+        struct postings_packed *pk; /* packed (n > POSTINGS_PACK_IDS): a mapping */
+    };
+    uint32_t n;   /* ids */
+    uint32_t cap; /* plain: ids allocated; packed: bytes mapped */
+};
+static inline bool postings_list_packed(const struct postings_list *l)
+{
+    return l->n > POSTINGS_PACK_IDS;
+}
+/* Append id, greater than every id in l. 0, -ENOMEM or TIDE_ELIMIT; l is
+ * unchanged on failure. */
+int postings_list_push(struct postings_list *l, uint32_t id);
+void postings_list_free(struct postings_list *l);
+/* The ids of l in order: postings_cursor_next() returns false at the end,
+ * else sets c->id. Valid while l is not pushed to (lock(read)). */
+struct postings_cursor {
+    const uint32_t *ids; /* a plain list's ids, or NULL */
+    const uint8_t *p;    /* a packed list's next gap */
+    uint32_t i, n;       /* ids read, ids in the list */
+    uint32_t id;         /* the current id */
+};
+void postings_cursor_init(struct postings_cursor *c, const struct postings_list *l);
+bool postings_cursor_next(struct postings_cursor *c);
+/* The ids of l as an array: *ids borrows a plain list's own array (valid
+ * under lock(read)); a packed list is decoded into a malloc'd array that
+ * *owned also points to (the caller frees *owned, NULL when borrowed).
+ * 0 or -ENOMEM. */
+int postings_list_ids(const struct postings_list *l, const uint32_t **ids, uint32_t **owned);
+
+/* ---- postings.c: the inverted index ---- */
 struct postings_value {
     uint32_t value;            /* intern id */
     struct postings_list list;
@@ -405,6 +460,14 @@ struct storage {
     size_t ntombs, cap_tombs;
     struct tier_state tiers[STORAGE_MAX_TIERS]; /* per policy tier (tier.h) */
     bool cutting;                 /* series' frozen data exists */
+    /* Set under append_mu + lock(write), read under lock(read): during a head
+     * cut, series id -> its frozen data or NULL, over the nfrozen series
+     * registered at the freeze (&head itself in the cut of storage_close(),
+     * which moves nothing); NULL when no cut is in progress. A mapping
+     * (core/pagemem.h), frozen_cap bytes. */
+    struct head_data **frozen;
+    uint32_t nfrozen;
+    size_t frozen_cap;
     bool closing;                 /* storage_close() runs: nothing reads any more */
 
     /* append_mu: */
@@ -413,6 +476,16 @@ struct storage {
     struct buf rec_series, rec_samples; /* scratch records */
     uint64_t next_seq;            /* next block seq (maint_mu) */
     int64_t head_mint, head_maxt; /* over the active head; mint > maxt when empty */
+    /* The last series series_create_ids() made (also at open, single
+     * threaded): consecutive new series share most labels (one host's
+     * metrics), so series_create() finds most strings by comparing bytes with
+     * these and series_create_ids() most pairs by comparing ids, instead of
+     * a hash lookup each. */
+    struct {
+        uint32_t n; /* labels, 0 when none or more than SERIES_MEMO_LABELS */
+        uint32_t name_ids[SERIES_MEMO_LABELS], value_ids[SERIES_MEMO_LABELS];
+        uint32_t pids[SERIES_MEMO_LABELS];
+    } memo;
 
     /* fsync group commit: */
     pthread_mutex_t sync_mu;
@@ -457,6 +530,12 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
 /* head_append.c: apply samples to a series' active head (caller holds its
  * stripe lock and append_mu). */
 int head_append(struct storage *s, struct series *sr, const struct sample *v, size_t n);
+/* The same for one sample of the WAL replay, which runs alone (no reader, no
+ * other writer): no atomic read-modify-write per sample; the caller adds
+ * *added (samples the head gained) and *nooo (out-of-order ones) to the
+ * storage's counters once. 0 or head_data_append()'s error. */
+int head_append_replay(struct storage *s, struct series *sr, int64_t t_ms, double v,
+                       uint64_t *added, uint64_t *nooo);
 /* wal_sync() covering every record written so far; group commit aware. */
 int head_append_sync(struct storage *s);
 
@@ -505,6 +584,14 @@ int replay_wal(struct storage *s, struct err *e);
 
 /* head_cut.c */
 int head_cut(struct storage *s, bool force, struct err *e);
+/* Free every series' frozen data and the table (storage_close()). */
+void head_cut_free_frozen(struct storage *s);
+/* The frozen data of series id during a head cut, or NULL. Caller holds
+ * lock(read) (or maint_mu, which the cut itself holds). */
+static inline struct head_data *series_frozen(const struct storage *s, uint32_t id)
+{
+    return s->frozen && id < s->nfrozen ? s->frozen[id] : NULL;
+}
 
 /* compact.c */
 int compact_run(struct storage *s, struct err *e);

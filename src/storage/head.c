@@ -49,6 +49,28 @@ void head_data_move(struct head_data *dst, struct head_data *src)
     head_data_init(src);
 }
 
+int64_t head_data_mint(const struct head_data *h)
+{
+    const char *p = h->open;
+    uint32_t len = h->open_len, n = h->enc.n;
+    if (h->x && h->x->nsealed > 0) {
+        p = h->x->sealed[0].p;
+        len = h->x->sealed[0].len;
+        n = h->x->sealed[0].n;
+    }
+    int64_t t = h->enc.t;
+    if (n > 0) {
+        struct chunk_dec d;
+        chunk_dec_init(&d, p, len, n);
+        double v;
+        if (chunk_dec_next(&d))
+            chunk_dec_at(&d, &t, &v);
+    }
+    if (h->x && h->x->nooo > 0 && h->x->ooo[0].t_ms < t)
+        t = h->x->ooo[0].t_ms;
+    return t;
+}
+
 uint32_t head_data_chunks(const struct head_data *h)
 {
     return (h->x ? h->x->nsealed : 0) + (h->enc.n > 0);
@@ -57,7 +79,7 @@ uint32_t head_data_chunks(const struct head_data *h)
 int head_data_delete(struct head_data *h, int64_t mint_ms, int64_t maxt_ms, uint64_t *removed)
 {
     *removed = 0;
-    if (h->nsamples == 0 || maxt_ms < h->mint || mint_ms > h->maxt)
+    if (!head_data_overlaps(h, mint_ms, maxt_ms))
         return 0;
     struct sample *v = NULL;
     size_t n = 0, cap = 0;

@@ -23,15 +23,15 @@
 /* Bytes one chunk_enc_append() may add at most (chunk.c reserves as much). */
 #define HEAD_APPEND_MAX_BYTES 24
 
-/* Grow the open chunk by small steps instead of buf's doubling: with many
- * series of few samples each, the doubling's slack (a third of the bytes on
- * average) costs more than the rare realloc. A failed grow changes nothing. */
-static int open_reserve(struct head_data *h)
+/* Open chunks up to this many bytes grow by exactly what a sample takes;
+ * longer ones by an eighth more. */
+#define HEAD_OPEN_EXACT_BYTES 256
+
+/* Make `open` hold at least `need` bytes (plus its NUL slot). A failed grow
+ * changes nothing. */
+static int open_grow(struct head_data *h, size_t need)
 {
-    if (h->open && h->open_cap - h->open_len >= HEAD_APPEND_MAX_BYTES)
-        return 0;
-    size_t step = h->open_len / 4 > 32 ? h->open_len / 4 : 32;
-    size_t ncap = h->open_len + HEAD_APPEND_MAX_BYTES + step;
+    size_t ncap = need < HEAD_OPEN_EXACT_BYTES ? need : need + need / 8;
     /* malloc hands out 16-byte multiples (8 of them its header): use them */
     ncap = ((ncap + 1 + 8 + 15) & ~(size_t)15) - 8 - 1;
     if (ncap > UINT32_MAX - 1)
@@ -39,18 +39,26 @@ static int open_reserve(struct head_data *h)
     char *np = realloc(h->open, ncap + 1);
     if (!np)
         return -ENOMEM;
-    if (!h->open)
-        np[0] = 0;
     h->open = np;
     h->open_cap = (uint32_t)ncap;
     return 0;
 }
 
-/* Append to the open chunk through a chunk_enc rebuilt from the packed
- * state (open_reserve() made room, so the encoder never reallocates). */
+/* Append to the open chunk. The sample is encoded into a scratch copy of
+ * the chunk's last byte (the only one an append rewrites), then `open` grows
+ * by what the sample took and the bytes are copied back. So an open chunk
+ * keeps no room for the next sample: with many series of few samples each
+ * (a million of 10 here), a spare room of HEAD_APPEND_MAX_BYTES per series
+ * cost more than the extra reallocs. A failed append changes nothing. */
 static int open_append(struct head_data *h, int64_t t_ms, double v)
 {
-    struct buf b = {.p = h->open, .len = h->open_len, .cap = h->open_cap, .max = SIZE_MAX - 1};
+    char tmp[1 + HEAD_APPEND_MAX_BYTES + 1]; /* last byte, new bytes, NUL slot */
+    size_t keep = h->open_len ? h->open_len - 1 : 0; /* bytes the append leaves alone */
+    struct buf b = {.p = tmp, .len = h->open_len - keep, .cap = sizeof tmp - 1,
+                    .max = sizeof tmp - 1};
+    if (b.len)
+        tmp[0] = h->open[keep];
+    tmp[b.len] = 0;
     const struct head_enc *he = &h->enc;
     struct chunk_enc e = {.dst = &b, .n = he->n, .bit = he->bit, .t = he->t,
                           .t_delta = he->t_delta, .v_bits = he->v_bits, .lead = he->lead,
@@ -58,8 +66,15 @@ static int open_append(struct head_data *h, int64_t t_ms, double v)
     int rc = chunk_enc_append(&e, t_ms, v);
     if (rc)
         return rc;
-    assert(b.p == h->open && b.cap == h->open_cap);
-    h->open_len = (uint32_t)b.len;
+    assert(b.p == tmp);
+    size_t len = keep + b.len;
+    if (len > h->open_cap || !h->open) {
+        rc = open_grow(h, len);
+        if (rc)
+            return rc;
+    }
+    memcpy(h->open + keep, tmp, b.len + 1);
+    h->open_len = (uint32_t)len;
     h->enc = (struct head_enc){.t = e.t, .t_delta = e.t_delta, .v_bits = e.v_bits, .n = e.n,
                                .bit = e.bit, .lead = e.lead, .trail = e.trail};
     return 0;
@@ -88,8 +103,6 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         *ooo = t_ms < h->enc.t;
         if (!replaced)
             h->nsamples++;
-        if (t_ms < h->mint)
-            h->mint = t_ms;
         return 0;
     }
     if (h->enc.n >= CHUNK_MAX_SAMPLES) {
@@ -117,14 +130,9 @@ int head_data_append(struct head_data *h, int64_t t_ms, double v, bool *ooo)
         head_enc_reset(&h->enc);
         h->enc.t = last_t; /* still the last in-order t; a first sample ignores it */
     }
-    int rc = open_reserve(h);
-    if (rc == 0)
-        rc = open_append(h, t_ms, v);
+    int rc = open_append(h, t_ms, v);
     if (rc)
         return rc;
-    if (h->nsamples == 0)
-        h->mint = t_ms;
-    h->maxt = t_ms;
     h->nsamples++;
     return 0;
 }
@@ -155,6 +163,28 @@ int head_append(struct storage *s, struct series *sr, const struct sample *v, si
     atomic_fetch_add_explicit(&s->head_samples, sr->head.nsamples - before, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->samples_ooo, nooo, memory_order_relaxed);
     return rc;
+}
+
+int head_append_replay(struct storage *s, struct series *sr, int64_t t_ms, double v,
+                       uint64_t *added, uint64_t *nooo)
+{
+    uint32_t before = sr->head.nsamples;
+    bool ooo;
+    int rc = head_data_append(&sr->head, t_ms, v, &ooo);
+    if (rc)
+        return rc;
+    *added += sr->head.nsamples - before;
+    *nooo += ooo;
+    /* alone: a relaxed load and store stand for series_widen()'s CAS */
+    if (t_ms < atomic_load_explicit(&sr->mint, memory_order_relaxed))
+        atomic_store_explicit(&sr->mint, t_ms, memory_order_relaxed);
+    if (t_ms > atomic_load_explicit(&sr->maxt, memory_order_relaxed))
+        atomic_store_explicit(&sr->maxt, t_ms, memory_order_relaxed);
+    if (t_ms < s->head_mint)
+        s->head_mint = t_ms;
+    if (t_ms > s->head_maxt)
+        s->head_maxt = t_ms;
+    return 0;
 }
 
 /* Wait until the WAL is synced up to `seq` (group commit). */

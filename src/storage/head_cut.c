@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "core/fs.h"
+#include "core/pagemem.h"
 #include "storage/engine.h"
 
 struct cut_out {
@@ -79,13 +80,24 @@ static int freeze(struct storage *s, bool force, uint32_t *seg, bool *did, struc
     s->wal_gen++;
     pthread_rwlock_wrlock(&s->lock);
     uint32_t n = series_count(&s->reg);
+    void *table = NULL;
+    size_t table_cap = 0;
+    rc = pagemem_grow(&table, &table_cap, (size_t)(n ? n : 1) * sizeof *s->frozen);
+    if (rc) {
+        pthread_rwlock_unlock(&s->lock);
+        pthread_mutex_unlock(&s->append_mu);
+        return ERR_SET(e, rc, "out of memory freezing the head");
+    }
+    s->frozen = table;
+    s->frozen_cap = table_cap;
+    s->nfrozen = n;
     for (uint32_t id = 0; id < n && rc == 0; id++) {
         struct series *sr = series_get(&s->reg, id);
         if (sr->head.nsamples == 0)
             continue;
         if (s->closing) {
             /* No appender any more: write the active data as it is. */
-            sr->frozen = &sr->head;
+            s->frozen[id] = &sr->head;
             continue;
         }
         struct head_data *f = malloc(sizeof *f);
@@ -94,7 +106,7 @@ static int freeze(struct storage *s, bool force, uint32_t *seg, bool *did, struc
             break;
         }
         head_data_move(f, &sr->head);
-        sr->frozen = f;
+        s->frozen[id] = f;
     }
     s->cutting = true;
     atomic_store_explicit(&s->head_samples, 0, memory_order_relaxed);
@@ -176,7 +188,7 @@ static int write_frozen(struct storage *s, struct err *e)
     if (!ids)
         return ERR_SET(e, -ENOMEM, "out of memory");
     for (uint32_t id = 0; id < n; id++)
-        if (series_get(&s->reg, id)->frozen)
+        if (series_frozen(s, id))
             ids[nids++] = id;
     qsort_r(ids, nids, sizeof *ids, cmp_labels, s);
 
@@ -189,8 +201,9 @@ static int write_frozen(struct storage *s, struct err *e)
     int rc = 0;
     for (uint32_t i = 0; i < nids && rc == 0; i++) {
         struct series *sr = series_get(&s->reg, ids[i]);
+        struct head_data *frozen = series_frozen(s, ids[i]);
         nv = 0;
-        rc = head_data_read(sr->frozen, &v, &nv, &cap, e);
+        rc = head_data_read(frozen, &v, &nv, &cap, e);
         for (size_t j = 0; j < nv && rc == 0;) {
             int64_t part = db_partition_of(s, v[j].t_ms);
             size_t k = j;
@@ -205,7 +218,7 @@ static int write_frozen(struct storage *s, struct err *e)
         }
         /* Closing: the block writer has the samples (the WAL still has them
          * too until the cut succeeds), so give their memory back at once. */
-        if (s->closing && sr->frozen == &sr->head)
+        if (s->closing && frozen == &sr->head)
             head_data_fini(&sr->head);
     }
     free(v);
@@ -230,14 +243,7 @@ static int write_frozen(struct storage *s, struct err *e)
     if (rc == 0 && s->closing) {
         /* storage_close(): the blocks are durable and nobody reads them in
          * this life, so do not load their index only to free it. */
-        for (uint32_t id = 0; id < n; id++) {
-            struct series *sr = series_get(&s->reg, id);
-            if (sr->frozen && sr->frozen != &sr->head) {
-                head_data_fini(sr->frozen);
-                free(sr->frozen);
-            }
-            sr->frozen = NULL;
-        }
+        head_cut_free_frozen(s);
         s->cutting = false;
         for (size_t i = 0; i < nouts; i++) {
             free(outs[i].sids);
@@ -273,14 +279,7 @@ static int write_frozen(struct storage *s, struct err *e)
         rc = ERR_SET(e, -ENOMEM, "out of memory");
         block_unref(opened[i]);
     }
-    for (uint32_t id = 0; id < n; id++) {
-        struct series *sr = series_get(&s->reg, id);
-        if (sr->frozen) {
-            head_data_fini(sr->frozen);
-            free(sr->frozen);
-            sr->frozen = NULL;
-        }
-    }
+    head_cut_free_frozen(s);
     s->cutting = false;
     pthread_rwlock_unlock(&s->lock);
     for (size_t i = 0; i < nouts; i++) {
@@ -290,6 +289,21 @@ static int write_frozen(struct storage *s, struct err *e)
     free(outs);
     free(opened);
     return rc;
+}
+
+void head_cut_free_frozen(struct storage *s)
+{
+    for (uint32_t id = 0; s->frozen && id < s->nfrozen; id++) {
+        struct head_data *f = s->frozen[id];
+        if (f && f != &series_get(&s->reg, id)->head) {
+            head_data_fini(f);
+            free(f);
+        }
+    }
+    pagemem_free(s->frozen, s->frozen_cap);
+    s->frozen = NULL;
+    s->nfrozen = 0;
+    s->frozen_cap = 0;
 }
 
 int head_cut(struct storage *s, bool force, struct err *e)

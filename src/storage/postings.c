@@ -15,60 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pagemem.h"
 #include "storage/engine.h"
-
-/* Lists of at least this many ids live in a mapping (list_paged()). */
-#define POSTINGS_PAGED_IDS 16384u
-
-/* A list of cap ids lives in its own mapping (core/pagemem.h) from
- * POSTINGS_PAGED_IDS on: the lists of common values (a metric name, a
- * region) reach millions of ids, and doubling them on the heap left their
- * old copies as holes. Short lists stay malloc'd. */
-static bool list_paged(uint32_t cap)
-{
-    return cap >= POSTINGS_PAGED_IDS;
-}
-
-static int list_push(struct postings_list *l, uint32_t id)
-{
-    if (l->n == l->cap) {
-        if (l->cap > UINT32_MAX / 2)
-            return TIDE_ELIMIT;
-        uint32_t cap = l->cap ? l->cap * 2 : 4;
-        if (list_paged(cap)) {
-            void *p = list_paged(l->cap) ? l->ids : NULL;
-            size_t bytes = list_paged(l->cap) ? (size_t)l->cap * sizeof *l->ids : 0;
-            int rc = pagemem_grow(&p, &bytes, (size_t)cap * sizeof *l->ids);
-            if (rc)
-                return rc;
-            if (!list_paged(l->cap)) {
-                if (l->n)
-                    memcpy(p, l->ids, (size_t)l->n * sizeof *l->ids);
-                free(l->ids);
-            }
-            l->ids = p;
-            /* capacity as mapped: a page multiple of ids, >= cap */
-            l->cap = (uint32_t)(bytes / sizeof *l->ids);
-        } else {
-            uint32_t *v = realloc(l->ids, cap * sizeof *v);
-            if (!v)
-                return -ENOMEM;
-            l->ids = v;
-            l->cap = cap;
-        }
-    }
-    l->ids[l->n++] = id;
-    return 0;
-}
-
-static void list_free(struct postings_list *l)
-{
-    if (list_paged(l->cap))
-        pagemem_free(l->ids, (size_t)l->cap * sizeof *l->ids);
-    else
-        free(l->ids);
-}
 
 void postings_init(struct postings *p)
 {
@@ -81,7 +28,7 @@ void postings_fini(struct postings *p)
     for (uint32_t i = 0; i < p->nnames; i++) {
         struct postings_name *pn = p->by_intern[p->names[i]];
         for (uint32_t j = 0; j < pn->nvalues; j++)
-            list_free(&pn->values[j].list);
+            postings_list_free(&pn->values[j].list);
         free(pn->values);
         free(pn->slots);
         free(pn->order);
@@ -198,7 +145,7 @@ int postings_add(struct postings *p, uint32_t id, const uint32_t *name_ids,
             pn->slots[i] = j + 1;
         }
         pn->last = j;
-        int rc = list_push(&pn->values[j].list, id);
+        int rc = postings_list_push(&pn->values[j].list, id);
         if (rc)
             return rc;
         pn->series++;
@@ -391,6 +338,18 @@ static void idset_free(struct idset *s)
     *s = (struct idset){0};
 }
 
+/* The ids of list l as an idset: borrowed when plain, decoded when packed. */
+static int idset_of(const struct postings_list *l, struct idset *s)
+{
+    const uint32_t *ids;
+    uint32_t *owned;
+    int rc = postings_list_ids(l, &ids, &owned);
+    if (rc)
+        return rc;
+    *s = (struct idset){(uint32_t *)ids, l->n, owned != NULL};
+    return 0;
+}
+
 /* The signature postings_intersect/union/subtract share. */
 typedef int setop_fn(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t **out,
                      size_t *n);
@@ -434,21 +393,25 @@ static int union_many(const struct postings_list **ls, size_t k, size_t total, u
             free(o);
             return -ENOMEM;
         }
-        for (size_t i = 0; i < k; i++)
-            for (size_t j = 0; j < ls[i]->n; j++) {
-                uint32_t id = ls[i]->ids[j];
-                if (id < nseries)
-                    bits[id / 64] |= UINT64_C(1) << (id % 64);
-            }
+        for (size_t i = 0; i < k; i++) {
+            struct postings_cursor c;
+            postings_cursor_init(&c, ls[i]);
+            while (postings_cursor_next(&c))
+                if (c.id < nseries)
+                    bits[c.id / 64] |= UINT64_C(1) << (c.id % 64);
+        }
         for (size_t w = 0; w < words; w++)
             for (uint64_t b = bits[w]; b; b &= b - 1)
                 o[n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(b));
         free(bits);
     } else {
-        for (size_t i = 0; i < k; i++)
-            for (size_t j = 0; j < ls[i]->n; j++)
-                if (ls[i]->ids[j] < nseries)
-                    o[n++] = ls[i]->ids[j];
+        for (size_t i = 0; i < k; i++) {
+            struct postings_cursor c;
+            postings_cursor_init(&c, ls[i]);
+            while (postings_cursor_next(&c))
+                if (c.id < nseries)
+                    o[n++] = c.id;
+        }
         qsort(o, n, sizeof *o, cmp_u32);
         size_t u = 0;
         for (size_t i = 0; i < n; i++)
@@ -493,13 +456,22 @@ static int union_values(const struct postings_name *pn, const struct intern *in,
         total += pv->list.n;
     }
     if (k == 1) {
-        *out = (struct idset){ls[0]->ids, ls[0]->n, false};
+        rc = idset_of(ls[0], out);
     } else if (k == 2) { /* a|b: one merge */
-        uint32_t *ids;
-        size_t n;
-        rc = postings_union(ls[0]->ids, ls[0]->n, ls[1]->ids, ls[1]->n, &ids, &n);
-        if (rc == 0)
-            *out = (struct idset){ids, n, true};
+        struct idset a, b;
+        rc = idset_of(ls[0], &a);
+        if (rc == 0) {
+            rc = idset_of(ls[1], &b);
+            if (rc == 0) {
+                uint32_t *ids;
+                size_t n;
+                rc = postings_union(a.ids, a.n, b.ids, b.n, &ids, &n);
+                if (rc == 0)
+                    *out = (struct idset){ids, n, true};
+                idset_free(&b);
+            }
+            idset_free(&a);
+        }
     } else if (k > 2) {
         rc = union_many(ls, k, total, nseries, out);
     }
@@ -525,9 +497,7 @@ static int eval_matcher(const struct postings *p, const struct intern *in, uint3
         /* One value: =x selects its list; !=x subtracts it. */
         uint32_t vid = intern_find(in, value);
         const struct postings_list *l = (pn && vid != UINT32_MAX) ? postings_get(p, nid, vid) : NULL;
-        if (l)
-            *out = (struct idset){l->ids, l->n, false};
-        return 0;
+        return l ? idset_of(l, out) : 0;
     }
     /* Positive: values it matches. Negative: values it does not match. */
     return union_values(pn, in, m, !empty_ok, nseries, out);

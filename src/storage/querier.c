@@ -266,9 +266,10 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
         if (rc == 0)
             rc = merge_in_place(*v, base, n, &tmp, &captmp);
     }
-    if (rc == 0 && sr->frozen) {
+    const struct head_data *frozen = series_frozen(s, sid);
+    if (rc == 0 && frozen) {
         ntmp = 0;
-        rc = head_data_read(sr->frozen, &tmp, &ntmp, &captmp, e);
+        rc = head_data_read(frozen, &tmp, &ntmp, &captmp, e);
         if (rc == 0 && maybe_nan && ntmp > 0)
             *maybe_nan = true;
         if (rc == 0)
@@ -278,7 +279,7 @@ int querier_series_samples(struct storage *s, uint32_t sid, int64_t mint_ms, int
         ntmp = 0;
         pthread_mutex_t *mu = storage_stripe(s, sid);
         pthread_mutex_lock(mu);
-        if (sr->head.nsamples > 0 && sr->head.maxt >= mint_ms && sr->head.mint <= maxt_ms)
+        if (head_data_overlaps(&sr->head, mint_ms, maxt_ms))
             rc = head_data_read(&sr->head, &tmp, &ntmp, &captmp, e);
         pthread_mutex_unlock(mu);
         if (rc == 0 && maybe_nan && ntmp > 0)
@@ -602,8 +603,10 @@ static int collect(struct storage *s, const uint32_t *ids, size_t nids, const st
 static bool list_live(const struct storage *s, const struct postings_list *l, int64_t mint_ms,
                       int64_t maxt_ms)
 {
-    for (uint32_t i = 0; i < l->n; i++) {
-        const struct series *sr = series_get(&s->reg, l->ids[i]);
+    struct postings_cursor c;
+    postings_cursor_init(&c, l);
+    while (postings_cursor_next(&c)) {
+        const struct series *sr = series_get(&s->reg, c.id);
         int64_t smin = atomic_load_explicit(&sr->mint, memory_order_relaxed);
         int64_t smax = atomic_load_explicit(&sr->maxt, memory_order_relaxed);
         if (smin <= smax && smax >= mint_ms && smin <= maxt_ms)

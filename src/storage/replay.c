@@ -34,6 +34,7 @@ struct replay {
     uint32_t *map;       /* WAL id -> series id, SERIES_NONE when unbound */
     size_t cap;
     uint64_t corrupt;
+    uint64_t added, nooo; /* head samples gained, out-of-order ones among them */
     bool tombs_added;
 };
 
@@ -77,8 +78,7 @@ static int sample(void *ctx, uint32_t id, int64_t t_ms, double v)
         r->corrupt++;
         return 0;
     }
-    struct sample smp = {t_ms, v};
-    return head_append(r->s, series_get(&r->s->reg, sid), &smp, 1);
+    return head_append_replay(r->s, series_get(&r->s->reg, sid), t_ms, v, &r->added, &r->nooo);
 }
 
 static int tombstone(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms)
@@ -92,7 +92,7 @@ static int tombstone(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms)
     int rc = head_data_delete(&series_get(&s->reg, sid)->head, mint_ms, maxt_ms, &removed);
     if (rc)
         return rc;
-    atomic_fetch_sub_explicit(&s->head_samples, removed, memory_order_relaxed);
+    r->added -= removed; /* all head samples came from this replay */
     series_narrow(series_get(&s->reg, sid), mint_ms, maxt_ms);
     for (size_t i = 0; i < s->ntombs; i++) {
         const struct tombstone *t = &s->tombs[i];
@@ -141,6 +141,8 @@ int replay_wal(struct storage *s, struct err *e)
     struct wal_replay_stats st = {0};
     int rc = wal_replay(s->wal_dir, on_record, on_damage, &r, &st, e);
     free(r.map);
+    atomic_fetch_add_explicit(&s->head_samples, r.added, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->samples_ooo, r.nooo, memory_order_relaxed);
     s->wal_torn = st.torn + r.corrupt;
     s->wal_corrupt = st.corrupt;
     s->wal_corrupt_bytes = st.corrupt_bytes;

@@ -30,8 +30,8 @@ static void narrow_to(struct storage *s, uint32_t id, int64_t keep)
         return;
     pthread_mutex_t *mu = storage_stripe(s, id);
     pthread_mutex_lock(mu);
-    if (sr->head.nsamples > 0 && sr->head.mint < keep)
-        keep = sr->head.mint;
+    if (sr->head.nsamples > 0 && head_data_mint(&sr->head) < keep)
+        keep = head_data_mint(&sr->head);
     pthread_mutex_unlock(mu);
     if (atomic_load(&sr->maxt) < keep) {
         atomic_store(&sr->mint, INT64_MAX);

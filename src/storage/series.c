@@ -17,6 +17,19 @@
 #include "core/pagemem.h"
 #include "storage/engine.h"
 
+/* A slot holds id + 1 in its low bits (SLOT_ID_MASK) and the top bits of
+ * the series' hash above them, so a probe skips most other series without
+ * reading their struct series (a cache miss each: at a million series,
+ * those misses were most of a lookup's time in a WAL replay). */
+#define SLOT_ID_MASK SERIES_SLOT_ID_MASK
+_Static_assert((uint64_t)SERIES_MAX_PAGES * SERIES_PAGE_SIZE <= SLOT_ID_MASK + 1ull,
+               "a series id + 1 fits a slot's id bits");
+
+static uint32_t slot_of(uint32_t hash, uint32_t id)
+{
+    return (hash & ~SLOT_ID_MASK) | (id + 1);
+}
+
 /* The slot table is rebuilt at each doubling (8 MiB at a million series):
  * in a mapping of its own (core/pagemem.h), so old tables leave no holes in
  * the heap and the new one comes zeroed by the kernel. */
@@ -46,10 +59,6 @@ void series_reg_fini(struct series_reg *r)
     for (uint32_t id = 0; id < n; id++) {
         struct series *sr = series_get(r, id);
         head_data_fini(&sr->head);
-        if (sr->frozen && sr->frozen != &sr->head) {
-            head_data_fini(sr->frozen);
-            free(sr->frozen);
-        }
     }
     if (r->pages)
         for (uint32_t i = 0; i < SERIES_MAX_PAGES && r->pages[i]; i++)
@@ -121,13 +130,17 @@ static uint32_t lookup(const struct series_reg *r, uint64_t hash, const struct p
     if (r->nslots == 0)
         return SERIES_NONE;
     uint32_t mask = r->nslots - 1;
+    uint32_t tag = (uint32_t)hash & ~SLOT_ID_MASK;
     for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
         uint32_t v = r->slots[i];
         if (v == 0)
             return SERIES_NONE;
-        const struct series *sr = series_get(r, v - 1);
+        if ((v & ~SLOT_ID_MASK) != tag)
+            continue;
+        uint32_t id = (v & SLOT_ID_MASK) - 1;
+        const struct series *sr = series_get(r, id);
         if (sr->hash == (uint32_t)hash && probe_eq(r, sr, q))
-            return v - 1;
+            return id;
     }
 }
 
@@ -150,10 +163,10 @@ static int grow_slots(struct series_reg *r)
         return -ENOMEM;
     uint32_t mask = nslots - 1, n = series_count(r);
     for (uint32_t id = 0; id < n; id++) {
-        uint32_t i = (uint32_t)series_get(r, id)->hash & mask;
+        uint32_t hash = series_get(r, id)->hash, i = hash & mask;
         while (slots[i] != 0)
             i = (i + 1) & mask;
-        slots[i] = id + 1;
+        slots[i] = slot_of(hash, id);
     }
     slots_free(r->slots, r->nslots);
     r->slots = slots;
@@ -298,8 +311,16 @@ int series_create(struct storage *s, const struct label *ls, size_t n, uint64_t 
     uint32_t *value_ids = name_ids + (n > 64 ? n : 64);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
-        if (!rc)
+        /* The previous series' string at the same place is the first guess. */
+        if (i < s->memo.n && strv_eq(ls[i].name, intern_str(&s->intern, s->memo.name_ids[i])))
+            name_ids[i] = s->memo.name_ids[i];
+        else
+            rc = intern_put(&s->intern, ls[i].name, &name_ids[i]);
+        if (rc)
+            break;
+        if (i < s->memo.n && strv_eq(ls[i].value, intern_str(&s->intern, s->memo.value_ids[i])))
+            value_ids[i] = s->memo.value_ids[i];
+        else
             rc = intern_put(&s->intern, ls[i].value, &value_ids[i]);
     }
     if (!rc)
@@ -328,10 +349,16 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
             return -ENOMEM;
         __atomic_store_n(&r->pages[pg], page, __ATOMIC_RELEASE);
     }
-    uint32_t *pids = arena_alloc(&s->intern.arena, (n ? n : 1) * sizeof *pids);
+    uint32_t *pids = arena_alloc_align(&s->intern.arena, (n ? n : 1) * sizeof *pids,
+                                       sizeof *pids);
     if (!pids)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
+        if (i < s->memo.n && s->memo.name_ids[i] == name_ids[i] &&
+            s->memo.value_ids[i] == value_ids[i]) {
+            pids[i] = s->memo.pids[i];
+            continue;
+        }
         int rc = intern_pair_put(&s->intern, name_ids[i], value_ids[i], &pids[i]);
         if (rc)
             return rc;
@@ -348,13 +375,18 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
     atomic_init(&sr->mint, INT64_MAX);
     atomic_init(&sr->maxt, INT64_MIN);
     head_data_init(&sr->head);
-    sr->frozen = NULL;
     uint32_t mask = r->nslots - 1, i = (uint32_t)hash & mask;
     while (r->slots[i] != 0)
         i = (i + 1) & mask;
-    r->slots[i] = nid + 1;
+    r->slots[i] = slot_of((uint32_t)hash, nid);
     atomic_store_explicit(&r->n, nid + 1, memory_order_release);
     atomic_fetch_add_explicit(&s->series_created, 1, memory_order_relaxed);
+    s->memo.n = n <= SERIES_MEMO_LABELS ? (uint32_t)n : 0;
+    for (uint32_t k = 0; k < s->memo.n; k++) {
+        s->memo.name_ids[k] = name_ids[k];
+        s->memo.value_ids[k] = value_ids[k];
+        s->memo.pids[k] = pids[k];
+    }
     *id = nid;
     return 0;
 }

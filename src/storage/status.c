@@ -39,9 +39,10 @@ int storage_stats(struct storage *s, struct storage_stats *out)
         uint64_t hs = sr->head.nsamples;
         uint32_t hc = head_data_chunks(&sr->head);
         pthread_mutex_unlock(mu);
-        if (sr->frozen) {
-            hs += sr->frozen->nsamples;
-            hc += head_data_chunks(sr->frozen);
+        const struct head_data *frozen = series_frozen(s, id);
+        if (frozen) {
+            hs += frozen->nsamples;
+            hc += head_data_chunks(frozen);
         }
         out->head_series += hs > 0;
         out->head_samples += hs;

@@ -40,9 +40,10 @@ static bool head_has(struct storage *s, uint32_t sid, int64_t a, int64_t b)
     struct series *sr = series_get(&s->reg, sid);
     pthread_mutex_t *mu = storage_stripe(s, sid);
     pthread_mutex_lock(mu);
-    bool hit = sr->head.nsamples > 0 && sr->head.maxt >= a && sr->head.mint <= b;
+    bool hit = head_data_overlaps(&sr->head, a, b);
     pthread_mutex_unlock(mu);
-    if (sr->frozen && sr->frozen->nsamples > 0 && sr->frozen->maxt >= a && sr->frozen->mint <= b)
+    const struct head_data *frozen = series_frozen(s, sid);
+    if (frozen && head_data_overlaps(frozen, a, b))
         hit = true;
     return hit;
 }

@@ -127,8 +127,9 @@ int storage_usage(struct storage *s, struct storage_usage *out)
         pthread_mutex_lock(mu);
         uint64_t hs = sr->head.nsamples;
         pthread_mutex_unlock(mu);
-        if (sr->frozen)
-            hs += sr->frozen->nsamples;
+        const struct head_data *frozen = series_frozen(s, id);
+        if (frozen)
+            hs += frozen->nsamples;
         head[id] = hs;
         head_total += hs;
         struct storage_group_info *gi = &out->groups[g];
