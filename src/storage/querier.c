@@ -11,6 +11,9 @@
  * slow consumer never stalls ingestion or head cuts, and each series is read
  * from one consistent state: a head cut swaps frozen data for its block
  * under lock(write), so a series is never seen half in both or in neither.
+ * Rollup sets read their series a group at a time (TIER_GROUP_MAX, when
+ * the group's first one is asked for), partition after partition, each
+ * partition of each series from one consistent state (tier_read.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,8 +32,10 @@ struct storage_set {
     size_t hint;         /* samples the last series had: the size to reserve next */
     bool maybe_nan;      /* the current series' samples may hold NaN */
     int tier;            /* storage_select_rollups(): the tier; -1 for samples */
-    struct storage_rollup *ru; /* the current series' rollups */
-    size_t nru, capru;
+    /* Rollups of series grp_first .. grp_first + grp_n - 1 (0-based), read
+     * together by tier_group_rollups() when the first of them is asked for. */
+    struct tier_rollups grp[TIER_GROUP_MAX];
+    size_t grp_first, grp_n;
     unsigned sources;    /* storage_set_rollup_sources() */
     unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
     struct arena labels; /* every label array handed out, until storage_set_free() */
@@ -347,6 +352,7 @@ int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm
 void storage_set_rollup_fields(struct storage_set *set, unsigned fields)
 {
     set->fields = rollup_fields_of(fields);
+    set->grp_n = 0; /* a group read before holds other fields */
 }
 
 int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
@@ -356,14 +362,21 @@ int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v
     *n = 0;
     if (set->pos == 0 || set->pos > set->n || set->tier < 0)
         return ERR_INVAL(e, "storage_set_rollups() without a current series of a rollup set");
-    set->nru = 0;
-    int rc = tier_series_rollups(set->s, set->tier, set->ids[set->pos - 1], set->mint_ms,
-                                 set->maxt_ms, set->fields, &set->ru, &set->nru, &set->capru,
-                                 &set->sources, e);
-    if (rc)
-        return rc;
-    *v = set->ru;
-    *n = set->nru;
+    size_t i = set->pos - 1;
+    if (i < set->grp_first || i >= set->grp_first + set->grp_n) {
+        set->grp_first = i;
+        set->grp_n = set->n - i < TIER_GROUP_MAX ? set->n - i : TIER_GROUP_MAX;
+        for (size_t j = 0; j < set->grp_n; j++)
+            set->grp[j].n = 0;
+        int rc = tier_group_rollups(set->s, set->tier, set->ids + i, set->grp_n, set->mint_ms,
+                                    set->maxt_ms, set->fields, set->grp, &set->sources, e);
+        if (rc) {
+            set->grp_n = 0;
+            return rc;
+        }
+    }
+    *v = set->grp[i - set->grp_first].v;
+    *n = set->grp[i - set->grp_first].n;
     return 0;
 }
 
@@ -483,7 +496,8 @@ void storage_set_free(struct storage_set *set)
         return;
     free(set->ids);
     free(set->v);
-    free(set->ru);
+    for (size_t j = 0; j < TIER_GROUP_MAX; j++)
+        free(set->grp[j].v);
     arena_fini(&set->labels);
     free(set);
 }
