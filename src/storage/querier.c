@@ -11,16 +11,27 @@
  * slow consumer never stalls ingestion or head cuts, and each series is read
  * from one consistent state: a head cut swaps frozen data for its block
  * under lock(write), so a series is never seen half in both or in neither.
- * Rollup sets read their series a group at a time (TIER_GROUP_MAX, when
- * the group's first one is asked for), partition after partition, each
- * partition of each series from one consistent state (tier_read.c).
+ * Rollup sets read their series a group at a time (when the group's first
+ * one is asked for), partition after partition, each partition of each
+ * series from one consistent state (tier_read.c). A group spanning many
+ * partitions is read in two halves at once, the second by a helper thread
+ * joined before the call returns: a 90-day chart's reads are 90 tier files
+ * per series, nearly half of its work, and the query's other work
+ * (evaluation, the answer) stays on one thread.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "storage/engine.h"
 #include "storage/tier.h"
+
+/* Series a rollup set reads at once: two tier_group_rollups() calls' worth,
+ * on two threads when the set spans QUERIER_SPLIT_PARTITIONS partitions or
+ * more (fewer are read faster than a thread starts). */
+#define QUERIER_GROUP (2 * TIER_GROUP_MAX)
+#define QUERIER_SPLIT_PARTITIONS 8
 
 struct storage_set {
     struct storage *s;
@@ -33,8 +44,9 @@ struct storage_set {
     bool maybe_nan;      /* the current series' samples may hold NaN */
     int tier;            /* storage_select_rollups(): the tier; -1 for samples */
     /* Rollups of series grp_first .. grp_first + grp_n - 1 (0-based), read
-     * together by tier_group_rollups() when the first of them is asked for. */
-    struct tier_rollups grp[TIER_GROUP_MAX];
+     * together (tier_group_rollups(), one or two threads, QUERIER_GROUP)
+     * when the first of them is asked for. */
+    struct tier_rollups grp[2 * TIER_GROUP_MAX];
     size_t grp_first, grp_n;
     unsigned sources;    /* storage_set_rollup_sources() */
     unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
@@ -355,6 +367,60 @@ void storage_set_rollup_fields(struct storage_set *set, unsigned fields)
     set->grp_n = 0; /* a group read before holds other fields */
 }
 
+/* One thread's share of a group read: series ids[0..n) into out[]. */
+struct group_read {
+    struct storage *s;
+    int tier;
+    const uint32_t *ids;
+    size_t n;
+    int64_t lo, hi;
+    unsigned fields;
+    struct tier_rollups *out;
+    unsigned sources; /* storage_set_rollup_sources() bits of this share */
+    struct err e;
+    int rc;
+};
+
+static void *group_read_main(void *arg)
+{
+    struct group_read *g = arg;
+    g->rc = tier_group_rollups(g->s, g->tier, g->ids, g->n, g->lo, g->hi, g->fields, g->out,
+                               &g->sources, &g->e);
+    return NULL;
+}
+
+/* Read the rollups of series grp_first .. + grp_n: the first TIER_GROUP_MAX
+ * here, the rest on a helper thread when the range is long enough to pay
+ * for it (else, or when no thread starts, here too). */
+static int read_group(struct storage_set *set, struct err *e)
+{
+    const uint32_t *ids = set->ids + set->grp_first;
+    struct group_read g[2];
+    size_t na = set->grp_n < TIER_GROUP_MAX ? set->grp_n : TIER_GROUP_MAX;
+    for (int k = 0; k < 2; k++)
+        g[k] = (struct group_read){.s = set->s, .tier = set->tier, .ids = ids + k * na,
+                                   .n = k ? set->grp_n - na : na, .lo = set->mint_ms,
+                                   .hi = set->maxt_ms, .fields = set->fields,
+                                   .out = set->grp + k * na};
+    int64_t nparts = (set->maxt_ms - set->mint_ms) / set->s->o.partition_ms + 1;
+    pthread_t th;
+    bool helped = g[1].n > 0 && nparts >= QUERIER_SPLIT_PARTITIONS &&
+                  pthread_create(&th, NULL, group_read_main, &g[1]) == 0;
+    group_read_main(&g[0]);
+    if (helped)
+        pthread_join(th, NULL);
+    else if (g[1].n > 0 && g[0].rc == 0)
+        group_read_main(&g[1]);
+    set->sources |= g[0].sources | g[1].sources;
+    for (int k = 0; k < 2; k++)
+        if (g[k].rc != 0) {
+            if (e != NULL)
+                *e = g[k].e;
+            return g[k].rc;
+        }
+    return 0;
+}
+
 int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
                         struct err *e)
 {
@@ -365,11 +431,10 @@ int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v
     size_t i = set->pos - 1;
     if (i < set->grp_first || i >= set->grp_first + set->grp_n) {
         set->grp_first = i;
-        set->grp_n = set->n - i < TIER_GROUP_MAX ? set->n - i : TIER_GROUP_MAX;
+        set->grp_n = set->n - i < QUERIER_GROUP ? set->n - i : QUERIER_GROUP;
         for (size_t j = 0; j < set->grp_n; j++)
             set->grp[j].n = 0;
-        int rc = tier_group_rollups(set->s, set->tier, set->ids + i, set->grp_n, set->mint_ms,
-                                    set->maxt_ms, set->fields, set->grp, &set->sources, e);
+        int rc = read_group(set, e);
         if (rc) {
             set->grp_n = 0;
             return rc;
@@ -496,7 +561,7 @@ void storage_set_free(struct storage_set *set)
         return;
     free(set->ids);
     free(set->v);
-    for (size_t j = 0; j < TIER_GROUP_MAX; j++)
+    for (size_t j = 0; j < QUERIER_GROUP; j++)
         free(set->grp[j].v);
     arena_fini(&set->labels);
     free(set);
