@@ -150,20 +150,26 @@ unsigned rollup_fields_of(unsigned ru)
     return f;
 }
 
-/* Field j of window i of column c into r (the window's start already set). */
-static void put_field(struct storage_rollup *r, int j, double x)
+/* Column x (nw values) into field j of the windows r[0..nw) (their starts
+ * already set): one loop per field, the switch outside it. */
+static void put_column(struct storage_rollup *r, int j, const struct sample *x, size_t nw)
 {
+#define COLUMN(field, expr)                                                                        \
+    for (size_t i = 0; i < nw; i++)                                                                \
+        r[i].field = (expr);                                                                       \
+    break
     switch (j) {
-    case ROLLUP_F_COUNT: r->count = x; break;
-    case ROLLUP_F_SUM: r->sum = x; break;
-    case ROLLUP_F_MIN: r->min = x; break;
-    case ROLLUP_F_MAX: r->max = x; break;
-    case ROLLUP_F_FIRST_DT: r->first_t = r->t_ms + (int64_t)x; break;
-    case ROLLUP_F_FIRST: r->first = x; break;
-    case ROLLUP_F_LAST_DT: r->last_t = r->t_ms + (int64_t)x; break;
-    case ROLLUP_F_LAST: r->last = x; break;
-    case ROLLUP_F_RESETS: r->resets = x; break;
+    case ROLLUP_F_COUNT: COLUMN(count, x[i].v);
+    case ROLLUP_F_SUM: COLUMN(sum, x[i].v);
+    case ROLLUP_F_MIN: COLUMN(min, x[i].v);
+    case ROLLUP_F_MAX: COLUMN(max, x[i].v);
+    case ROLLUP_F_FIRST_DT: COLUMN(first_t, r[i].t_ms + (int64_t)x[i].v);
+    case ROLLUP_F_FIRST: COLUMN(first, x[i].v);
+    case ROLLUP_F_LAST_DT: COLUMN(last_t, r[i].t_ms + (int64_t)x[i].v);
+    case ROLLUP_F_LAST: COLUMN(last, x[i].v);
+    case ROLLUP_F_RESETS: COLUMN(resets, x[i].v);
     }
+#undef COLUMN
 }
 
 int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res_ms, int64_t ka,
@@ -197,6 +203,9 @@ int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res
         /* Fields not read stay 0 (their times the window's start). */
         r[i] = (struct storage_rollup){.t_ms = start, .first_t = start, .last_t = start};
     }
+    for (size_t i = 0; i < m; i++)
+        if ((c0[i].t_ms >> ROLLUP_FIELD_SHIFT) != j0)
+            return TIDE_ECORRUPT; /* the first column is not field j0 */
     size_t q = 0;
     for (int j = 0; j < ROLLUP_FIELDS; j++) {
         if (!(fields & (1u << j)))
@@ -204,10 +213,9 @@ int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res
         const struct sample *col = v + m * q++;
         int64_t shift = (int64_t)(j - j0) << ROLLUP_FIELD_SHIFT;
         for (size_t i = 0; i < m; i++)
-            if ((c0[i].t_ms >> ROLLUP_FIELD_SHIFT) != j0 || col[i].t_ms != c0[i].t_ms + shift)
+            if (col[i].t_ms != c0[i].t_ms + shift)
                 return TIDE_ECORRUPT;
-        for (size_t i = 0; i < nw; i++)
-            put_field(&r[i], j, col[i0 + i].v);
+        put_column(r, j, col + i0, nw);
     }
     *nout = base + nw;
     return 0;
