@@ -9,16 +9,19 @@
  * writes the series up to the middle point into the response, a helper
  * thread the rest into a buffer of its own (a pooled body allocation,
  * body_pool.h, so its pages are already there), which is then appended.
+ * When the helper has not started by the time the first half is written
+ * (both cores busy), the calling thread writes the rest itself
+ * (core/assist.h): a loaded machine never waits for a thread.
  * Every series is written by the same code either way, so the bytes are
  * the same as on one thread; only where they are first written differs.
  */
 #include "api/prom_matrix.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #include "api/body_pool.h"
 #include "api/json.h"
+#include "core/assist.h"
 
 int prom_metric_append(struct buf *b, const struct query_series *s)
 {
@@ -58,20 +61,19 @@ static int series_range(struct buf *b, const struct query_series *s, size_t a, s
     return rc;
 }
 
-/* The helper thread's half. */
+/* The half offered to a helper thread. */
 struct half {
     const struct query_series *s;
     size_t a, z;
     const struct prom_times *pt;
-    struct buf out; /* owned by the helper while it runs, then by the caller */
+    struct buf out; /* written by whoever takes the half (core/assist.h) */
     int rc;
 };
 
-static void *half_main(void *arg)
+static void half_main(void *arg)
 {
     struct half *h = arg;
     h->rc = series_range(&h->out, h->s, h->a, h->z, h->pt);
-    return NULL;
 }
 
 /* Where the second half starts: the first series at or past the middle
@@ -97,25 +99,29 @@ int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
         return rc;
     size_t mid = split_at(s, n);
     struct half h = {.s = s, .a = mid, .z = n, .pt = pt};
-    pthread_t th;
-    bool helped = false;
+    struct assist *as = NULL;
     if (mid < n) {
         buf_init(&h.out, b->max);
         body_pool_take(&h.out);
-        helped = pthread_create(&th, NULL, half_main, &h) == 0;
-        if (!helped) {
-            size_t len;
-            body_pool_release(buf_take(&h.out, &len));
-            mid = n; /* no thread: all on this one */
-        }
+        if (assist_start(&as, half_main, &h) != 0)
+            mid = n; /* no helper: all on this thread */
     }
     rc = series_range(b, s, 0, mid, pt);
-    if (helped) {
-        pthread_join(th, NULL);
-        if (rc == 0)
-            rc = h.rc;
-        if (rc == 0)
-            rc = buf_append(b, h.out.p, h.out.len);
+    if (as != NULL) {
+        if (assist_take(as)) {
+            /* The helper has not started: the rest goes straight into b. */
+            assist_finish(as);
+            if (rc == 0)
+                rc = series_range(b, s, mid, n, pt);
+        } else {
+            assist_finish(as);
+            if (rc == 0)
+                rc = h.rc;
+            if (rc == 0)
+                rc = buf_append(b, h.out.p, h.out.len);
+        }
+    }
+    if (h.out.p != NULL) {
         size_t len;
         body_pool_release(buf_take(&h.out, &len));
     }

@@ -15,15 +15,16 @@
  * one is asked for), partition after partition, each partition of each
  * series from one consistent state (tier_read.c). A group spanning many
  * partitions is read in two halves at once, the second by a helper thread
- * joined before the call returns: a 90-day chart's reads are 90 tier files
- * per series, nearly half of its work, and the query's other work
- * (evaluation, the answer) stays on one thread.
+ * (or here, when the helper has not started by the time the first half is
+ * read: core/assist.h): a 90-day chart's reads are 90 tier files per
+ * series, nearly half of its work, and the query's other work (evaluation,
+ * the answer) stays on one thread.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assist.h"
 #include "storage/engine.h"
 #include "storage/tier.h"
 
@@ -381,17 +382,16 @@ struct group_read {
     int rc;
 };
 
-static void *group_read_main(void *arg)
+static void group_read_main(void *arg)
 {
     struct group_read *g = arg;
     g->rc = tier_group_rollups(g->s, g->tier, g->ids, g->n, g->lo, g->hi, g->fields, g->out,
                                &g->sources, &g->e);
-    return NULL;
 }
 
 /* Read the rollups of series grp_first .. + grp_n: the first TIER_GROUP_MAX
- * here, the rest on a helper thread when the range is long enough to pay
- * for it (else, or when no thread starts, here too). */
+ * here, the rest offered to a helper thread when the range is long enough
+ * to pay for it (else, or when the helper is late or none starts, here). */
 static int read_group(struct storage_set *set, struct err *e)
 {
     const uint32_t *ids = set->ids + set->grp_first;
@@ -403,12 +403,12 @@ static int read_group(struct storage_set *set, struct err *e)
                                    .hi = set->maxt_ms, .fields = set->fields,
                                    .out = set->grp + k * na};
     int64_t nparts = (set->maxt_ms - set->mint_ms) / set->s->o.partition_ms + 1;
-    pthread_t th;
-    bool helped = g[1].n > 0 && nparts >= QUERIER_SPLIT_PARTITIONS &&
-                  pthread_create(&th, NULL, group_read_main, &g[1]) == 0;
+    struct assist *as = NULL;
+    if (g[1].n > 0 && nparts >= QUERIER_SPLIT_PARTITIONS)
+        (void)assist_start(&as, group_read_main, &g[1]); /* NULL: all here */
     group_read_main(&g[0]);
-    if (helped)
-        pthread_join(th, NULL);
+    if (as != NULL)
+        assist_finish(as); /* the second half here when the helper is late */
     else if (g[1].n > 0 && g[0].rc == 0)
         group_read_main(&g[1]);
     set->sources |= g[0].sources | g[1].sources;
