@@ -23,12 +23,13 @@ int prom_metric_append(struct buf *b, const struct query_series *s);
 /* Append the matrix s[0..n) to b: `[`, the series separated by commas,
  * each `{"metric":{...},"values":[<points>]}` (times that are steps of pt,
  * which may be NULL, copied from it), `]`. With PROM_MATRIX_SPLIT_POINTS
- * points or more, the series after the middle point are written into a
- * buffer of their own by a helper thread while the calling thread writes
- * the first ones, then appended: the same bytes as on one thread. 0, or
- * the first error of b (TIDE_ELIMIT past b's cap, -ENOMEM); after an error
- * b holds a prefix of the answer. Reads s and pt only (from both threads);
- * the helper is joined before the call returns. */
+ * points or more, the series after the middle point are offered to a
+ * helper thread (core/assist.h), written into a buffer of their own while
+ * the calling thread writes the first ones, then appended, or written here
+ * when the helper has not started by then: the same bytes as on one
+ * thread. 0, or the first error of b (TIDE_ELIMIT past b's cap, -ENOMEM);
+ * after an error b holds a prefix of the answer. Reads s and pt only (from
+ * both threads); the helper is done with them when the call returns. */
 int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
                        const struct prom_times *pt);
 
