@@ -96,27 +96,34 @@ void prom_times_fini(struct prom_times *pt)
     *pt = (struct prom_times){0};
 }
 
-/* The pre-written head of t_ms, or NULL when t_ms is not one of pt's steps. */
-static const char *slot_of(const struct prom_times *pt, int64_t t_ms)
+/* The pre-written head of t_ms, or NULL when t_ms is not one of pt's steps.
+ * *next is the step the caller expects (the one after the last found): a
+ * series' points are time-ordered and mostly at consecutive steps, so the
+ * division is left for the others. */
+static const char *slot_of(const struct prom_times *pt, int64_t t_ms, size_t *next)
 {
     if (pt == NULL || pt->n == 0 || t_ms < pt->start)
         return NULL;
     uint64_t d = (uint64_t)(t_ms - pt->start);
-    uint64_t k = d / (uint64_t)pt->step;
-    if (k >= pt->n || k * (uint64_t)pt->step != d)
-        return NULL;
+    uint64_t k = *next;
+    if (k >= pt->n || k * (uint64_t)pt->step != d) {
+        k = d / (uint64_t)pt->step;
+        if (k >= pt->n || k * (uint64_t)pt->step != d)
+            return NULL;
+    }
+    *next = (size_t)k + 1;
     return pt->slot[k];
 }
 
 /* One point (with its leading comma when `comma`) at p, which has room for
  * POINT_MAX bytes; the length. */
 static size_t point_chars(char *p, const struct sample *s, bool comma,
-                          const struct prom_times *pt)
+                          const struct prom_times *pt, size_t *next)
 {
     char *o = p;
     if (comma)
         *o++ = ',';
-    const char *head = slot_of(pt, s->t_ms);
+    const char *head = slot_of(pt, s->t_ms, next);
     if (head != NULL) {
         memcpy(o, head, PROM_TIME_SLOT); /* whole slot: a fixed-size copy */
         o += (unsigned char)head[PROM_TIME_SLOT - 1];
@@ -132,13 +139,14 @@ static size_t point_chars(char *p, const struct sample *s, bool comma,
 int prom_points_append(struct buf *b, const struct sample *s, size_t n,
                        const struct prom_times *pt)
 {
+    size_t next = 0; /* the step expected next (slot_of) */
     for (size_t j = 0; j < n; j++) {
         if (b->p == NULL || b->cap - b->len < POINT_MAX) {
             int rc = buf_reserve(b, POINT_MAX);
             if (rc == TIDE_ELIMIT) {
                 /* Near the buffer's cap: the point's own length decides. */
                 char tmp[POINT_MAX];
-                rc = buf_append(b, tmp, point_chars(tmp, &s[j], j > 0, pt));
+                rc = buf_append(b, tmp, point_chars(tmp, &s[j], j > 0, pt, &next));
                 if (rc != 0)
                     return rc;
                 continue;
@@ -146,7 +154,7 @@ int prom_points_append(struct buf *b, const struct sample *s, size_t n,
             if (rc != 0)
                 return rc;
         }
-        b->len += point_chars(b->p + b->len, &s[j], j > 0, pt);
+        b->len += point_chars(b->p + b->len, &s[j], j > 0, pt, &next);
         b->p[b->len] = 0;
     }
     return 0;

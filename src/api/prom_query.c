@@ -28,6 +28,7 @@
 
 #include "api/http.h"
 #include "api/json.h"
+#include "api/prom_matrix.h"
 #include "api/prom_points.h"
 #include "api/router.h"
 #include "core/time.h"
@@ -240,19 +241,6 @@ static void put_point(struct out *o, int64_t t_ms, double v)
     put(o, prom_points_append(o->b, &s, 1, NULL));
 }
 
-static void put_metric(struct out *o, const struct query_series *s)
-{
-    put(o, buf_puts(o->b, "{\"metric\":{"));
-    for (size_t i = 0; i < s->nlabels; i++) {
-        if (i > 0)
-            put(o, buf_putc(o->b, ','));
-        put(o, json_quote(o->b, s->labels[i].name.p, s->labels[i].name.n));
-        put(o, buf_putc(o->b, ':'));
-        put(o, json_quote(o->b, s->labels[i].value.p, s->labels[i].value.n));
-    }
-    put(o, buf_puts(o->b, "},"));
-}
-
 /* The success document for a result, into rs->body; a matrix's times that
  * are steps of `pt` (NULL for none) are copied from it. */
 static void write_result(struct http_resp *rs, const struct query_result *r, bool show_tier,
@@ -285,7 +273,7 @@ static void write_result(struct http_resp *rs, const struct query_result *r, boo
             const struct query_series *s = &r->series[i];
             if (i > 0)
                 put(&o, buf_putc(o.b, ','));
-            put_metric(&o, s);
+            put(&o, prom_metric_append(o.b, s));
             put(&o, buf_puts(o.b, "\"value\":"));
             if (s->nsamples > 0)
                 put_point(&o, s->samples[0].t_ms, s->samples[0].v);
@@ -296,17 +284,7 @@ static void write_result(struct http_resp *rs, const struct query_result *r, boo
         put(&o, buf_putc(o.b, ']'));
         break;
     case QUERY_MATRIX:
-        put(&o, buf_putc(o.b, '['));
-        for (size_t i = 0; i < r->nseries && o.rc == 0; i++) {
-            const struct query_series *s = &r->series[i];
-            if (i > 0)
-                put(&o, buf_putc(o.b, ','));
-            put_metric(&o, s);
-            put(&o, buf_puts(o.b, "\"values\":["));
-            put(&o, prom_points_append(o.b, s->samples, s->nsamples, pt));
-            put(&o, buf_puts(o.b, "]}"));
-        }
-        put(&o, buf_putc(o.b, ']'));
+        put(&o, prom_matrix_append(o.b, r->series, r->nseries, pt));
         break;
     }
     /* Tide: which rollup tier (or raw data) answered (docs/storage.md#tiers),

@@ -118,6 +118,9 @@ void matrix_free(struct eval *ev, struct matrix *m);
 /* Append a series (labels borrowed) and return its index, or -1 on ENOMEM. */
 long matrix_add_series(struct matrix *m, const struct label *ls, size_t nls);
 int value_push(struct eval *ev, struct series *s, int64_t t, double v);
+/* Room for n more points in s (no growing while they are pushed). 0 or
+ * the eval's out-of-memory error. */
+int value_reserve(struct eval *ev, struct series *s, size_t n);
 /* Sort series by label set. */
 void matrix_sort(struct matrix *m);
 

@@ -245,9 +245,18 @@ int tier_eval_call(struct eval *ev, const struct ast_node *n, size_t marg, int t
             double v;
             if (!wsum_apply(f, &w, lo, hi, range, &v))
                 continue;
-            if (idx < 0 && (idx = accum_series(ev, ac, ls, nls)) < 0) {
-                rc = (int)idx;
-                break;
+            if (idx < 0) {
+                if ((idx = accum_series(ev, ac, ls, nls)) < 0) {
+                    rc = (int)idx;
+                    break;
+                }
+                /* A point per step left, or per rollup read and one (when
+                 * windows do not overlap, the most there can be; never
+                 * more memory than the rollups hold): one allocation. */
+                size_t want = nsteps - k < nr + 1 ? nsteps - k : nr + 1;
+                rc = value_reserve(ev, &ac->m.s[idx], want);
+                if (rc != 0)
+                    break;
             }
             rc = accum_point(ev, ac, (size_t)idx, ev->start + (int64_t)k * ev->interval, v);
         }

@@ -102,6 +102,18 @@ int value_push(struct eval *ev, struct series *s, int64_t t, double v)
     return eval_account(ev, 1);
 }
 
+int value_reserve(struct eval *ev, struct series *s, size_t n)
+{
+    if (s->cap - s->npts >= n)
+        return 0;
+    struct sample *np = realloc(s->pts, (s->npts + n) * sizeof *np);
+    if (np == NULL)
+        return eval_nomem(ev);
+    s->pts = np;
+    s->cap = s->npts + n;
+    return 0;
+}
+
 static int cmp_series(const void *a, const void *b)
 {
     const struct series *x = a, *y = b;

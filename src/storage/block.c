@@ -946,23 +946,20 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
     return 0;
 }
 
-int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int64_t maxt_ms,
-                               struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
-                               struct err *e)
+/* Decode the chunks of series s (index i) of b meeting [mint_ms, maxt_ms]
+ * from its pinned page, appending the samples in the range to *v. */
+static int decode_range(struct block *b, uint64_t i, const struct rseries *s, const char *page,
+                        int64_t mint_ms, int64_t maxt_ms, struct sample **v, size_t *n,
+                        size_t *cap, bool *maybe_nan, struct err *e)
 {
-    if (i >= b->meta.nseries)
-        return ERR_INVAL(e, "block: series %llu of %llu", (unsigned long long)i,
-                         (unsigned long long)b->meta.nseries);
-    const struct rseries *s = &b->series[i];
     if (mint_ms > maxt_ms || s->maxt < mint_ms || s->mint > maxt_ms)
         return 0;
     const struct rchunk *c = b->chunks + s->chunk_off, *end = c + s->nchunks;
     while (c < end && c->maxt < mint_ms)
         c++;
-    size_t n0 = *n;
     /* Room for every chunk that overlaps, reserved once: growing while
      * decoding would copy what earlier chunks gave, chunk after chunk. */
-    size_t need = n0;
+    size_t n0 = *n, need = n0;
     for (const struct rchunk *x = c; x < end && x->mint <= maxt_ms; x++)
         need += x->nsamples;
     if (need > *cap) {
@@ -975,14 +972,8 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
         *v = nv;
         *cap = need;
     }
-    /* The mutex covers the cache, not the decoding: the page is pinned so
-     * concurrent readers decode in parallel while nobody replaces it. */
-    size_t slot = 0;
-    pthread_mutex_lock(&b->mu);
-    int rc = load_page(b, s->page, &slot, e);
-    const char *page = rc == 0 ? b->slots[slot].bytes.p : NULL;
-    pthread_mutex_unlock(&b->mu);
-    for (; rc == 0 && c < end && c->mint <= maxt_ms; c++) {
+    int rc = 0;
+    for (; c < end && c->mint <= maxt_ms; c++) {
         size_t c0 = *n;
         rc = series_codec_decode(page + c->off, (size_t)c->len, v, n, cap, e);
         if (rc == 0 && (*n - c0 != c->nsamples || (*v)[c0].t_ms != c->mint ||
@@ -1008,6 +999,34 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
         while (*n > c0 && (*v)[*n - 1].t_ms > maxt_ms)
             (*n)--;
     }
+    if (rc != 0)
+        *n = n0;
+    return rc;
+}
+
+int block_series_samples_ranges(struct block *b, uint64_t i, const int64_t (*ranges)[2],
+                                size_t nranges, struct sample **v, size_t *n, size_t *cap,
+                                bool *maybe_nan, struct err *e)
+{
+    if (i >= b->meta.nseries)
+        return ERR_INVAL(e, "block: series %llu of %llu", (unsigned long long)i,
+                         (unsigned long long)b->meta.nseries);
+    const struct rseries *s = &b->series[i];
+    bool any = false;
+    for (size_t r = 0; r < nranges && !any; r++)
+        any = ranges[r][0] <= ranges[r][1] && s->maxt >= ranges[r][0] && s->mint <= ranges[r][1];
+    if (!any)
+        return 0;
+    /* The mutex covers the cache, not the decoding: the page is pinned so
+     * concurrent readers decode in parallel while nobody replaces it. One
+     * pin serves every range. */
+    size_t slot = 0, n0 = *n;
+    pthread_mutex_lock(&b->mu);
+    int rc = load_page(b, s->page, &slot, e);
+    const char *page = rc == 0 ? b->slots[slot].bytes.p : NULL;
+    pthread_mutex_unlock(&b->mu);
+    for (size_t r = 0; r < nranges && rc == 0; r++)
+        rc = decode_range(b, i, s, page, ranges[r][0], ranges[r][1], v, n, cap, maybe_nan, e);
     if (page != NULL) {
         pthread_mutex_lock(&b->mu);
         b->slots[slot].pins--;
@@ -1016,6 +1035,14 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
     if (rc != 0)
         *n = n0;
     return rc;
+}
+
+int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int64_t maxt_ms,
+                               struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
+                               struct err *e)
+{
+    const int64_t range[1][2] = {{mint_ms, maxt_ms}};
+    return block_series_samples_ranges(b, i, range, 1, v, n, cap, maybe_nan, e);
 }
 
 int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t *n, size_t *cap,

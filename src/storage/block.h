@@ -91,6 +91,14 @@ int block_series_samples(struct block *b, uint64_t i, struct sample **v, size_t 
 int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int64_t maxt_ms,
                                struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
                                struct err *e);
+/* The same for several ranges of series i at once, ranges[r][0..1] being
+ * [mint_ms, maxt_ms] of range r: the samples of each, range after range,
+ * as that many calls of block_series_samples_range() would append them,
+ * with the series' page looked up and pinned once (tier files: one range
+ * per rollup field). On error *n is unchanged. */
+int block_series_samples_ranges(struct block *b, uint64_t i, const int64_t (*ranges)[2],
+                                size_t nranges, struct sample **v, size_t *n, size_t *cap,
+                                bool *maybe_nan, struct err *e);
 
 /* ---- the column codec used inside blocks (series_codec.c) ---- */
 

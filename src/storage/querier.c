@@ -11,13 +11,28 @@
  * slow consumer never stalls ingestion or head cuts, and each series is read
  * from one consistent state: a head cut swaps frozen data for its block
  * under lock(write), so a series is never seen half in both or in neither.
+ * Rollup sets read their series a group at a time (when the group's first
+ * one is asked for), partition after partition, each partition of each
+ * series from one consistent state (tier_read.c). A group spanning many
+ * partitions is read in two halves at once, the second by a helper thread
+ * (or here, when the helper has not started by the time the first half is
+ * read: core/assist.h): a 90-day chart's reads are 90 tier files per
+ * series, nearly half of its work, and the query's other work (evaluation,
+ * the answer) stays on one thread.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assist.h"
 #include "storage/engine.h"
 #include "storage/tier.h"
+
+/* Series a rollup set reads at once: two tier_group_rollups() calls' worth,
+ * on two threads when the set spans QUERIER_SPLIT_PARTITIONS partitions or
+ * more (fewer are read faster than a thread starts). */
+#define QUERIER_GROUP (2 * TIER_GROUP_MAX)
+#define QUERIER_SPLIT_PARTITIONS 8
 
 struct storage_set {
     struct storage *s;
@@ -29,8 +44,11 @@ struct storage_set {
     size_t hint;         /* samples the last series had: the size to reserve next */
     bool maybe_nan;      /* the current series' samples may hold NaN */
     int tier;            /* storage_select_rollups(): the tier; -1 for samples */
-    struct storage_rollup *ru; /* the current series' rollups */
-    size_t nru, capru;
+    /* Rollups of series grp_first .. grp_first + grp_n - 1 (0-based), read
+     * together (tier_group_rollups(), one or two threads, QUERIER_GROUP)
+     * when the first of them is asked for. */
+    struct tier_rollups grp[2 * TIER_GROUP_MAX];
+    size_t grp_first, grp_n;
     unsigned sources;    /* storage_set_rollup_sources() */
     unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
     struct arena labels; /* every label array handed out, until storage_set_free() */
@@ -348,6 +366,60 @@ int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm
 void storage_set_rollup_fields(struct storage_set *set, unsigned fields)
 {
     set->fields = rollup_fields_of(fields);
+    set->grp_n = 0; /* a group read before holds other fields */
+}
+
+/* One thread's share of a group read: series ids[0..n) into out[]. */
+struct group_read {
+    struct storage *s;
+    int tier;
+    const uint32_t *ids;
+    size_t n;
+    int64_t lo, hi;
+    unsigned fields;
+    struct tier_rollups *out;
+    unsigned sources; /* storage_set_rollup_sources() bits of this share */
+    struct err e;
+    int rc;
+};
+
+static void group_read_main(void *arg)
+{
+    struct group_read *g = arg;
+    g->rc = tier_group_rollups(g->s, g->tier, g->ids, g->n, g->lo, g->hi, g->fields, g->out,
+                               &g->sources, &g->e);
+}
+
+/* Read the rollups of series grp_first .. + grp_n: the first TIER_GROUP_MAX
+ * here, the rest offered to a helper thread when the range is long enough
+ * to pay for it (else, or when the helper is late or none starts, here). */
+static int read_group(struct storage_set *set, struct err *e)
+{
+    const uint32_t *ids = set->ids + set->grp_first;
+    struct group_read g[2];
+    size_t na = set->grp_n < TIER_GROUP_MAX ? set->grp_n : TIER_GROUP_MAX;
+    for (int k = 0; k < 2; k++)
+        g[k] = (struct group_read){.s = set->s, .tier = set->tier, .ids = ids + k * na,
+                                   .n = k ? set->grp_n - na : na, .lo = set->mint_ms,
+                                   .hi = set->maxt_ms, .fields = set->fields,
+                                   .out = set->grp + k * na};
+    int64_t nparts = (set->maxt_ms - set->mint_ms) / set->s->o.partition_ms + 1;
+    struct assist *as = NULL;
+    if (g[1].n > 0 && nparts >= QUERIER_SPLIT_PARTITIONS)
+        (void)assist_start(&as, group_read_main, &g[1]); /* NULL: all here */
+    group_read_main(&g[0]);
+    if (as != NULL)
+        assist_finish(as); /* the second half here when the helper is late */
+    else if (g[1].n > 0 && g[0].rc == 0)
+        group_read_main(&g[1]);
+    set->sources |= g[0].sources | g[1].sources;
+    for (int k = 0; k < 2; k++)
+        if (g[k].rc != 0) {
+            if (e != NULL)
+                *e = g[k].e;
+            return g[k].rc;
+        }
+    return 0;
 }
 
 int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
@@ -357,14 +429,20 @@ int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v
     *n = 0;
     if (set->pos == 0 || set->pos > set->n || set->tier < 0)
         return ERR_INVAL(e, "storage_set_rollups() without a current series of a rollup set");
-    set->nru = 0;
-    int rc = tier_series_rollups(set->s, set->tier, set->ids[set->pos - 1], set->mint_ms,
-                                 set->maxt_ms, set->fields, &set->ru, &set->nru, &set->capru,
-                                 &set->sources, e);
-    if (rc)
-        return rc;
-    *v = set->ru;
-    *n = set->nru;
+    size_t i = set->pos - 1;
+    if (i < set->grp_first || i >= set->grp_first + set->grp_n) {
+        set->grp_first = i;
+        set->grp_n = set->n - i < QUERIER_GROUP ? set->n - i : QUERIER_GROUP;
+        for (size_t j = 0; j < set->grp_n; j++)
+            set->grp[j].n = 0;
+        int rc = read_group(set, e);
+        if (rc) {
+            set->grp_n = 0;
+            return rc;
+        }
+    }
+    *v = set->grp[i - set->grp_first].v;
+    *n = set->grp[i - set->grp_first].n;
     return 0;
 }
 
@@ -484,7 +562,8 @@ void storage_set_free(struct storage_set *set)
         return;
     free(set->ids);
     free(set->v);
-    free(set->ru);
+    for (size_t j = 0; j < QUERIER_GROUP; j++)
+        free(set->grp[j].v);
     arena_fini(&set->labels);
     free(set);
 }

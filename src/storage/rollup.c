@@ -150,42 +150,73 @@ unsigned rollup_fields_of(unsigned ru)
     return f;
 }
 
+/* Column x (nw values) into field j of the windows r[0..nw) (their starts
+ * already set): one loop per field, the switch outside it. */
+static void put_column(struct storage_rollup *r, int j, const struct sample *x, size_t nw)
+{
+#define COLUMN(field, expr)                                                                        \
+    for (size_t i = 0; i < nw; i++)                                                                \
+        r[i].field = (expr);                                                                       \
+    break
+    switch (j) {
+    case ROLLUP_F_COUNT: COLUMN(count, x[i].v);
+    case ROLLUP_F_SUM: COLUMN(sum, x[i].v);
+    case ROLLUP_F_MIN: COLUMN(min, x[i].v);
+    case ROLLUP_F_MAX: COLUMN(max, x[i].v);
+    case ROLLUP_F_FIRST_DT: COLUMN(first_t, r[i].t_ms + (int64_t)x[i].v);
+    case ROLLUP_F_FIRST: COLUMN(first, x[i].v);
+    case ROLLUP_F_LAST_DT: COLUMN(last_t, r[i].t_ms + (int64_t)x[i].v);
+    case ROLLUP_F_LAST: COLUMN(last, x[i].v);
+    case ROLLUP_F_RESETS: COLUMN(resets, x[i].v);
+    }
+#undef COLUMN
+}
+
 int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res_ms, int64_t ka,
                   int64_t kb, struct storage_rollup **out, size_t *nout, size_t *cap)
 {
-    /* col[j]: where field j's column starts in v, or NULL when not read. */
-    const struct sample *col[ROLLUP_FIELDS] = {0};
-    size_t nf = (size_t)__builtin_popcount(fields & ROLLUP_ALL_FIELDS);
+    fields &= ROLLUP_ALL_FIELDS;
+    size_t nf = 0;
+    for (int j = 0; j < ROLLUP_FIELDS; j++)
+        nf += (fields >> j) & 1;
     if (nf == 0 || n % nf)
         return nf == 0 && n == 0 ? 0 : TIDE_ECORRUPT;
-    size_t m = n / nf, q = 0;
-    for (int j = 0; j < ROLLUP_FIELDS; j++)
-        if (fields & (1u << j))
-            col[j] = v + m * q++;
-    for (size_t i = 0; i < m; i++) {
-        int64_t k = rollup_ts_k(v[i].t_ms);
-        for (int j = 0; j < ROLLUP_FIELDS; j++)
-            if (col[j] && col[j][i].t_ms != rollup_ts(j, k))
-                return TIDE_ECORRUPT;
-        if (k < ka || k > kb)
-            continue;
-        if (grow(out, *nout, cap))
+    size_t m = n / nf;
+    /* Column by column: the first gives the windows (those in [ka, kb]
+     * are consecutive, the column being in time order), every column must
+     * hold the same windows, and each fills its field. */
+    const struct sample *c0 = v;
+    int j0 = __builtin_ctz(fields);
+    size_t i0 = 0, i1;
+    while (i0 < m && rollup_ts_k(c0[i0].t_ms) < ka)
+        i0++;
+    i1 = i0;
+    while (i1 < m && rollup_ts_k(c0[i1].t_ms) <= kb)
+        i1++;
+    size_t base = *nout, nw = i1 - i0;
+    while (*cap < base + nw)
+        if (grow(out, *cap, cap))
             return -ENOMEM;
-        int64_t start = k * res_ms;
-#define F(x) (col[x] ? col[x][i].v : 0.0)
-        (*out)[(*nout)++] = (struct storage_rollup){
-            .t_ms = start,
-            .count = F(ROLLUP_F_COUNT),
-            .sum = F(ROLLUP_F_SUM),
-            .min = F(ROLLUP_F_MIN),
-            .max = F(ROLLUP_F_MAX),
-            .first_t = start + (int64_t)F(ROLLUP_F_FIRST_DT),
-            .first = F(ROLLUP_F_FIRST),
-            .last_t = start + (int64_t)F(ROLLUP_F_LAST_DT),
-            .last = F(ROLLUP_F_LAST),
-            .resets = F(ROLLUP_F_RESETS),
-        };
-#undef F
+    struct storage_rollup *r = *out + base;
+    for (size_t i = 0; i < nw; i++) {
+        int64_t start = rollup_ts_k(c0[i0 + i].t_ms) * res_ms;
+        /* Fields not read stay 0 (their times the window's start). */
+        r[i] = (struct storage_rollup){.t_ms = start, .first_t = start, .last_t = start};
     }
+    for (size_t i = 0; i < m; i++)
+        if ((c0[i].t_ms >> ROLLUP_FIELD_SHIFT) != j0)
+            return TIDE_ECORRUPT; /* the first column is not field j0 */
+    size_t q = 0;
+    for (int j = 0; j < ROLLUP_FIELDS; j++) {
+        if (!(fields & (1u << j)))
+            continue;
+        const struct sample *col = v + m * q++;
+        int64_t shift = (int64_t)(j - j0) << ROLLUP_FIELD_SHIFT;
+        for (size_t i = 0; i < m; i++)
+            if (col[i].t_ms != c0[i].t_ms + shift)
+                return TIDE_ECORRUPT;
+        put_column(r, j, col + i0, nw);
+    }
+    *nout = base + nw;
     return 0;
 }

@@ -281,7 +281,9 @@ enum {
     STORAGE_RU_ALL = (1u << 6) - 1,
 };
 void storage_set_rollup_fields(struct storage_set *set, unsigned fields);
-/* The current series' rollups (valid until the next call on the set). */
+/* The current series' rollups (valid until the next call on the set). The
+ * set reads them for a few series at once, this one and the next ones
+ * (tier_read.c), so the call for those returns what was read then. */
 int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
                         struct err *e);
 /* After reading: whether some rollups came from tier files (bit 1) and some

@@ -93,12 +93,23 @@ int tier_retention(struct storage *s, int64_t now_ms, struct err *e);
 void tier_free(struct storage *s);
 /* Append one storage_tier_info per rollup tier to u->tiers. 0 or -ENOMEM. */
 int tier_usage(struct storage *s, struct storage_usage *u);
-/* Rollups of series sid in tier t for windows starting in [lo, hi] (multiples
- * of the resolution), appended to *out, with the ROLLUP_F_* `fields` at
- * least (tier files are read for those only); *sources |= 2 when read from a tier
- * file, 1 when computed from raw samples. Takes lock(read) per partition. */
-int tier_series_rollups(struct storage *s, int t, uint32_t sid, int64_t lo, int64_t hi,
-                        unsigned fields, struct storage_rollup **out, size_t *n, size_t *cap,
-                        unsigned *sources, struct err *e);
+/* Most series tier_group_rollups() reads at once. */
+#define TIER_GROUP_MAX 8
+/* One series' rollups, appended to by tier_group_rollups(); owns v. */
+struct tier_rollups {
+    struct storage_rollup *v;
+    size_t n, cap;
+};
+/* Rollups of the series sids[0..nsids) (nsids <= TIER_GROUP_MAX) in tier t
+ * for windows starting in [lo, hi] (multiples of the resolution), appended
+ * to out[j] for sids[j] in time order, with the ROLLUP_F_* `fields` at
+ * least (tier files are read for those only); *sources |= 2 when read from
+ * a tier file, 1 when computed from raw samples. The series are read
+ * together, partition after partition, taking lock(read) once per
+ * partition (and again for a series whose older raw windows are read
+ * first). On error out[] holds some of the rollups. */
+int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t nsids, int64_t lo,
+                       int64_t hi, unsigned fields, struct tier_rollups *out, unsigned *sources,
+                       struct err *e);
 
 #endif

@@ -1,4 +1,4 @@
-/* tier_read.c: reading rollup tiers back (tier_series_rollups,
+/* tier_read.c: reading rollup tiers back (tier_group_rollups,
  * storage_tier_has_data), stitched with raw data.
  *
  * Partition by partition, a tier file is used while it matches the raw data
@@ -8,6 +8,15 @@
  * on the spot. Either way the rollups equal what the raw data gives
  * wherever raw data exists. Consecutive partitions read from raw data are
  * read in one go, and rollups come out in time order.
+ *
+ * A few series are read together, partition after partition (the group
+ * of querier.c's rollup sets): a 90-day chart reads 100 series in 90 daily
+ * tier files, and reading one series through all 90 files before the next
+ * meets every file's index and page cold each time (most of the read's
+ * time went to those cache misses). Series of one metric lie next to each
+ * other in a file, so the group's index entries and chunks share cache
+ * lines, and the partition's checks are made once for the group, under
+ * one hold of lock(read).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,9 +57,11 @@ static bool head_has(struct storage *s, uint32_t sid, int64_t a, int64_t b)
     return hit;
 }
 
-/* The tier part to read for series sid in partition p, or NULL when the
- * raw data must be rolled up instead. Caller holds lock(read). */
-static const struct tier_part *usable(struct storage *s, int t, uint32_t sid, int64_t p)
+/* The tier part to read in partition p when the raw data allows it (its
+ * only block is the part's source, without tombstones, or it is gone), or
+ * NULL. The series' head (head_has) is checked apart. Caller holds
+ * lock(read). */
+static const struct tier_part *usable_part(struct storage *s, int t, int64_t p)
 {
     int64_t k = tier_part_find(&s->tiers[t], p);
     if (k < 0)
@@ -65,7 +76,15 @@ static const struct tier_part *usable(struct storage *s, int t, uint32_t sid, in
         }
     bool ok = nraw == 0 ||
               (nraw == 1 && only->seq == tp->src_seq && !compact_has_tombstones(s, only));
-    if (!ok || head_has(s, sid, p, p + s->o.partition_ms - 1))
+    return ok ? tp : NULL;
+}
+
+/* The tier part to read for series sid in partition p, or NULL when the
+ * raw data must be rolled up instead. Caller holds lock(read). */
+static const struct tier_part *usable(struct storage *s, int t, uint32_t sid, int64_t p)
+{
+    const struct tier_part *tp = usable_part(s, t, p);
+    if (tp == NULL || head_has(s, sid, p, p + s->o.partition_ms - 1))
         return NULL;
     return tp;
 }
@@ -77,13 +96,13 @@ struct rollup_read {
 
 /* Roll up the raw samples of windows starting in [a, b]. */
 static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                    struct rollup_read *rr, struct storage_rollup **out, size_t *n, size_t *cap,
-                    unsigned *sources, struct err *e)
+                    struct rollup_read *rr, struct tier_rollups *out, unsigned *sources,
+                    struct err *e)
 {
     rr->nv = 0;
     int rc = querier_series_samples(s, sid, a, b + res - 1, &rr->v, &rr->nv, &rr->capv, NULL, e);
     if (rc == 0 && rr->nv > 0) {
-        if ((rc = storage_rollup_compute(rr->v, rr->nv, res, out, n, cap)) != 0)
+        if ((rc = storage_rollup_compute(rr->v, rr->nv, res, &out->v, &out->n, &out->cap)) != 0)
             ERR_SET(e, rc, "out of memory");
         *sources |= 1;
     }
@@ -93,8 +112,8 @@ static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int
 /* Read tier part tp's rollups of sid for windows starting in [a, b], the
  * ROLLUP_F_* `fields` only. Caller holds lock(read). */
 static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                     unsigned fields, struct rollup_read *rr, struct storage_rollup **out,
-                     size_t *n, size_t *cap, unsigned *sources, struct err *e)
+                     unsigned fields, struct rollup_read *rr, struct tier_rollups *out,
+                     unsigned *sources, struct err *e)
 {
     size_t lo = 0, hi = tp->nsids;
     while (lo < hi) {
@@ -108,18 +127,23 @@ static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int6
     if (lo == tp->nsids || tp->sids[2 * lo] != sid)
         return 0; /* no rollup in this partition */
     /* The fields are columns, each in chunks of its own (tier.c): read the
-     * windows asked for of each field wanted, column after column. Files
-     * written before fields had chunks of their own mix them in a chunk;
-     * the same reads serve, decoding more. */
+     * windows asked for of each field wanted, column after column, in one
+     * visit of the series' page. Files written before fields had chunks of
+     * their own mix them in a chunk; the same reads serve, decoding more. */
     rr->nv = 0;
     int64_t ka = rollup_window_of(a, res), kb = rollup_window_of(b, res);
-    int rc = 0;
-    for (int f = 0; f < ROLLUP_FIELDS && rc == 0; f++)
-        if (fields & (1u << f))
-            rc = block_series_samples_range(tp->b, tp->sids[2 * lo + 1], rollup_ts(f, ka),
-                                            rollup_ts(f, kb), &rr->v, &rr->nv, &rr->capv, NULL, e);
+    int64_t ranges[ROLLUP_FIELDS][2];
+    size_t nr = 0;
+    for (int f = 0; f < ROLLUP_FIELDS; f++)
+        if (fields & (1u << f)) {
+            ranges[nr][0] = rollup_ts(f, ka);
+            ranges[nr][1] = rollup_ts(f, kb);
+            nr++;
+        }
+    int rc = block_series_samples_ranges(tp->b, tp->sids[2 * lo + 1], (const int64_t(*)[2])ranges,
+                                         nr, &rr->v, &rr->nv, &rr->capv, NULL, e);
     if (rc == 0)
-        rc = rollup_decode(rr->v, rr->nv, fields, res, ka, kb, out, n, cap);
+        rc = rollup_decode(rr->v, rr->nv, fields, res, ka, kb, &out->v, &out->n, &out->cap);
     if (rc == TIDE_ECORRUPT)
         ERR_CORRUPT(e, "%s: rollups of a series do not decode", block_path(tp->b));
     else if (rc == -ENOMEM)
@@ -127,42 +151,73 @@ static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int6
     return rc;
 }
 
-int tier_series_rollups(struct storage *s, int t, uint32_t sid, int64_t lo, int64_t hi,
-                        unsigned fields, struct storage_rollup **out, size_t *n, size_t *cap,
-                        unsigned *sources, struct err *e)
+/* Raw windows a series still owes, [a, b], read before its next tier part. */
+struct pending {
+    int64_t a, b;
+    bool on;
+};
+
+static void owe(struct pending *pd, int64_t a, int64_t b)
 {
+    if (!pd->on)
+        pd->a = a;
+    pd->b = b;
+    pd->on = true;
+}
+
+int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t nsids, int64_t lo,
+                       int64_t hi, unsigned fields, struct tier_rollups *out, unsigned *sources,
+                       struct err *e)
+{
+    if (nsids > TIER_GROUP_MAX)
+        return ERR_INVAL(e, "tier read of %zu series at once (at most %d)", nsids,
+                         TIER_GROUP_MAX);
     int64_t res = spec(s, t)->resolution_ms, pms = s->o.partition_ms;
     struct rollup_read rr = {0};
+    struct pending pd[TIER_GROUP_MAX] = {0};
+    bool flush[TIER_GROUP_MAX];
     int rc = 0;
-    /* Consecutive partitions without a usable tier part are read in one go. */
-    int64_t raw_a = 0, raw_b = 0;
-    bool pending = false;
     for (int64_t p = rollup_window_of(lo, pms) * pms; p <= hi && rc == 0; p += pms) {
         int64_t a = p > lo ? p : lo;
         int64_t b = p + pms - res < hi ? p + pms - res : hi;
+        size_t nflush = 0;
         pthread_rwlock_rdlock(&s->lock);
-        const struct tier_part *tp = usable(s, t, sid, p);
-        if (tp && pending) {
-            /* Older raw windows first: rollups come out in time order. */
-            pthread_rwlock_unlock(&s->lock);
-            rc = from_raw(s, res, sid, raw_a, raw_b, &rr, out, n, cap, sources, e);
-            pending = false;
-            pthread_rwlock_rdlock(&s->lock);
-            tp = rc == 0 ? usable(s, t, sid, p) : NULL;
+        const struct tier_part *part = usable_part(s, t, p);
+        for (size_t j = 0; j < nsids && rc == 0; j++) {
+            flush[j] = false;
+            const struct tier_part *tp =
+                part != NULL && !head_has(s, sids[j], p, p + pms - 1) ? part : NULL;
+            if (tp == NULL) {
+                owe(&pd[j], a, b);
+            } else if (pd[j].on) {
+                flush[j] = true; /* older raw windows first: time order */
+                nflush++;
+            } else {
+                rc = from_tier(tp, res, sids[j], a, b, fields, &rr, &out[j], sources, e);
+            }
         }
-        if (tp)
-            rc = from_tier(tp, res, sid, a, b, fields, &rr, out, n, cap, sources, e);
         pthread_rwlock_unlock(&s->lock);
-        if (tp || rc)
-            continue;
-        if (!pending)
-            raw_a = a;
-        raw_b = b;
-        pending = true;
+        for (size_t j = 0; j < nsids && nflush > 0 && rc == 0; j++) {
+            if (!flush[j])
+                continue;
+            /* The raw reads take their own locks; the state may have
+             * changed meanwhile, so the partition is checked again. */
+            rc = from_raw(s, res, sids[j], pd[j].a, pd[j].b, &rr, &out[j], sources, e);
+            pd[j].on = false;
+            if (rc != 0)
+                break;
+            pthread_rwlock_rdlock(&s->lock);
+            const struct tier_part *tp = usable(s, t, sids[j], p);
+            if (tp != NULL)
+                rc = from_tier(tp, res, sids[j], a, b, fields, &rr, &out[j], sources, e);
+            else
+                owe(&pd[j], a, b);
+            pthread_rwlock_unlock(&s->lock);
+        }
     }
-    if (rc == 0 && pending)
-        rc = from_raw(s, res, sid, raw_a, raw_b, &rr, out, n, cap, sources, e);
+    for (size_t j = 0; j < nsids && rc == 0; j++)
+        if (pd[j].on)
+            rc = from_raw(s, res, sids[j], pd[j].a, pd[j].b, &rr, &out[j], sources, e);
     free(rr.v);
     return rc;
 }
-

@@ -11,6 +11,8 @@
  *   still answer the same; tier retention drops them in turn.
  * - SIGKILL at random moments of the tier computation leaves no
  *   half-written tier file and no wrong rollup.
+ * - Many series over many partitions, read in groups on two threads, with
+ *   raw windows between tier partitions for some: the same rollups.
  * - storage_rollup_compute() itself on a hand-made series.
  */
 #include <setjmp.h>
@@ -303,6 +305,107 @@ static void test_rollups_equal_raw(void **state)
     free(dir);
 }
 
+/* Many series over many partitions: a rollup set reads its series in
+ * groups, two at once on two threads (querier.c, tier_read.c). 37 series
+ * (groups not full) over 12 days, some with backfill in the head in the
+ * middle (raw windows between tier partitions, per series), one with a
+ * delete (a whole partition from raw): every series' rollups equal those
+ * of its raw samples, in every tier, over the whole range and a part. */
+static void many_series(struct storage *s, int nser, int64_t from, int days, int step_min,
+                        int only_mod)
+{
+    struct batch b;
+    batch_init(&b);
+    char names[64][16]; /* the batch borrows its labels until appended */
+    assert_true(nser <= 64);
+    for (int k = 0; k < nser; k++) {
+        if (only_mod && k % only_mod != 0)
+            continue;
+        char *name = names[k];
+        snprintf(name, sizeof names[k], "s%02d", k);
+        batch_begin_series(&b);
+        batch_add_label(&b, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("many"));
+        batch_add_label(&b, STRV_LIT("k"), strv_c(name));
+        for (int64_t t = from; t < from + days * DAY_MS; t += step_min * 60000LL)
+            batch_add_sample(&b, t + k * 1000, (double)((t / 60000 + k * 7) % 1000) / 4);
+        batch_end_series(&b);
+    }
+    struct err e = {0};
+    int rc = storage_append(s, &b, NULL, &e);
+    batch_fini(&b);
+    if (rc)
+        fail_msg("append: %s", e.msg);
+}
+
+static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, const char *what)
+{
+    struct matcher m;
+    struct err e = {0};
+    assert_int_equal(matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("many"), &e), 0);
+    for (int t = 0; t < 2; t++) {
+        int64_t res = storage_tier_resolution(s, t);
+        int64_t wlo = lo - ((lo % res) + res) % res, whi = hi - ((hi % res) + res) % res + res;
+        struct storage_set *raw, *set;
+        assert_int_equal(storage_select(s, &m, 1, wlo, whi - 1, &raw, &e), 0);
+        assert_int_equal(storage_select_rollups(s, &m, 1, t, lo, hi, &set, &e), 0);
+        int k = 0;
+        while (storage_set_next(set)) {
+            assert_true(storage_set_next(raw));
+            struct sample *v = NULL;
+            size_t nv = 0;
+            assert_int_equal(storage_set_take_samples(raw, &v, &nv, &e), 0);
+            struct storage_rollup *want = NULL;
+            size_t nwant = 0, cap = 0;
+            assert_int_equal(storage_rollup_compute(v, nv, res, &want, &nwant, &cap), 0);
+            const struct storage_rollup *got;
+            size_t ngot;
+            if (storage_set_rollups(set, &got, &ngot, &e) != 0)
+                fail_msg("%s: %s", what, e.msg);
+            char w[96];
+            snprintf(w, sizeof w, "%s tier %d series %d", what, t, k);
+            same_rollups(got, ngot, want, nwant, w);
+            free(want);
+            free(v);
+            k++;
+        }
+        assert_int_equal(k, nser);
+        assert_false(storage_set_next(raw));
+        storage_set_free(set);
+        storage_set_free(raw);
+    }
+    matcher_fini(&m);
+}
+
+static void test_group_reads(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct storage_policy p;
+    parse_policy(tiers_yaml, &p);
+    struct storage *s = open_db(dir, &p, 0);
+    const int nser = 37, days = 12;
+    many_series(s, nser, T0, days, 15, 0);
+    struct err e = {0};
+    assert_int_equal(storage_maintain(s, true, T0 + days * DAY_MS, &e), 0);
+    check_many(s, nser, T0 - DAY_MS, T0 + (days + 1) * DAY_MS, "rolled up");
+    /* Backfill into day 5 for every 5th series: in the head, so their day 5
+     * comes from raw data between tier partitions. */
+    many_series(s, nser, T0 + 5 * DAY_MS + 7 * 60000, 1, 30, 5);
+    struct matcher m;
+    assert_int_equal(matcher_init(&m, MATCH_EQ, STRV_LIT("k"), STRV_LIT("s17"), &e), 0);
+    assert_int_equal(storage_delete(s, &m, 1, T0 + 2 * DAY_MS + 3600000,
+                                    T0 + 2 * DAY_MS + 2 * 3600000, NULL, &e), 0);
+    matcher_fini(&m);
+    check_many(s, nser, T0 - DAY_MS, T0 + (days + 1) * DAY_MS, "backfill and delete");
+    check_many(s, nser, T0 + DAY_MS + 3 * 3600000, T0 + 9 * DAY_MS, "inner");
+    assert_int_equal(storage_maintain(s, true, T0 + days * DAY_MS, &e), 0);
+    check_many(s, nser, T0 - DAY_MS, T0 + (days + 1) * DAY_MS, "compacted");
+    assert_int_equal(storage_close(s), 0);
+    storage_policy_fini(&p);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
 static int count_tmp(const char *dir)
 {
     int n = 0;
@@ -407,6 +510,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rollup_compute),
         cmocka_unit_test(test_rollups_equal_raw),
+        cmocka_unit_test(test_group_reads),
         cmocka_unit_test(test_sigkill_during_rollup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
