@@ -38,6 +38,27 @@ int buf_put_u8(struct buf *b, uint8_t v);
 int buf_put_u32le(struct buf *b, uint32_t v);
 int buf_put_u64le(struct buf *b, uint64_t v);
 int buf_put_uvarint(struct buf *b, uint64_t v);
+/* Bytes the uvarint of v takes (7 bits a byte, low groups first): 1..10. */
+static inline size_t uvarint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+/* Write the uvarint of v at p (room for uvarint_len(v) bytes); returns the
+ * byte after it. */
+static inline uint8_t *uvarint_put(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
 int buf_put_varint(struct buf *b, int64_t v); /* zig-zag */
 int buf_put_f64(struct buf *b, double v);      /* the IEEE bits, little-endian */
 /* A length-prefixed (uvarint) byte string. */

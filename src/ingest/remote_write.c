@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 /* A cursor over one message: [p, end). `base` is the start of the whole
@@ -321,26 +323,6 @@ int remote_write_decode(const void *body, size_t n, size_t max_bytes, struct bat
 
 /* ---- encoding ---- */
 
-static size_t uvarint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static uint8_t *put_uvarint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 static size_t str_field_len(size_t n)
 {
     return n ? 1 + uvarint_len(n) + n : 0; /* proto3: empty strings are omitted */
@@ -387,7 +369,7 @@ static uint8_t *put_str(uint8_t *p, uint8_t tag, struct strv s)
     if (s.n == 0)
         return p;
     *p++ = tag;
-    p = put_uvarint(p, s.n);
+    p = uvarint_put(p, s.n);
     memcpy(p, s.p, s.n);
     return p + s.n;
 }
@@ -406,18 +388,18 @@ int remote_write_marshal(const struct batch *b, struct buf *dst)
     for (size_t i = 0; i < b->nseries; i++) {
         const struct batch_series *s = &b->series[i];
         *p++ = 1 << 3 | WT_LEN;
-        p = put_uvarint(p, series_len(b, s));
+        p = uvarint_put(p, series_len(b, s));
         for (uint32_t j = 0; j < s->nlabels; j++) {
             const struct label *l = &b->labels[s->label_off + j];
             *p++ = 1 << 3 | WT_LEN;
-            p = put_uvarint(p, label_len(l));
+            p = uvarint_put(p, label_len(l));
             p = put_str(p, 1 << 3 | WT_LEN, l->name);
             p = put_str(p, 2 << 3 | WT_LEN, l->value);
         }
         for (uint32_t j = 0; j < s->nsamples; j++) {
             const struct sample *sm = &b->samples[s->sample_off + j];
             *p++ = 2 << 3 | WT_LEN;
-            p = put_uvarint(p, sample_len(sm));
+            p = uvarint_put(p, sample_len(sm));
             uint64_t bits = f64_bits(sm->v);
             if (bits != 0) {
                 *p++ = 1 << 3 | WT_I64;
@@ -426,7 +408,7 @@ int remote_write_marshal(const struct batch *b, struct buf *dst)
             }
             if (sm->t_ms != 0) {
                 *p++ = 2 << 3 | WT_VARINT;
-                p = put_uvarint(p, (uint64_t)sm->t_ms);
+                p = uvarint_put(p, (uint64_t)sm->t_ms);
             }
         }
     }

@@ -29,25 +29,10 @@
 /* Bytes one uvarint of a uint32_t takes at most. */
 #define GAP_MAX_BYTES 5
 
-static size_t put_gap(uint8_t *p, uint32_t gap)
+/* Append one gap to the packed list's bytes (room already made). */
+static void put_gap(struct postings_packed *pk, uint32_t gap)
 {
-    size_t n = 0;
-    while (gap >= 0x80) {
-        p[n++] = (uint8_t)(gap | 0x80);
-        gap >>= 7;
-    }
-    p[n++] = (uint8_t)gap;
-    return n;
-}
-
-static size_t gap_len(uint32_t gap)
-{
-    size_t n = 1;
-    while (gap >= 0x80) {
-        gap >>= 7;
-        n++;
-    }
-    return n;
+    pk->len = (uint32_t)(uvarint_put(pk->b + pk->len, gap) - pk->b);
 }
 
 /* Room in the packed list for one more gap: doubles the mapping (capacity
@@ -75,7 +60,7 @@ static int pack(struct postings_list *l)
     size_t len = 0;
     uint32_t prev = 0;
     for (uint32_t i = 0; i < l->n; i++) {
-        len += gap_len(l->ids[i] - prev);
+        len += uvarint_len(l->ids[i] - prev);
         prev = l->ids[i];
     }
     void *p = NULL;
@@ -86,7 +71,7 @@ static int pack(struct postings_list *l)
     struct postings_packed *pk = p;
     prev = 0;
     for (uint32_t i = 0; i < l->n; i++) {
-        pk->len += (uint32_t)put_gap(pk->b + pk->len, l->ids[i] - prev);
+        put_gap(pk, l->ids[i] - prev);
         prev = l->ids[i];
     }
     pk->last = prev;
@@ -113,7 +98,7 @@ int postings_list_push(struct postings_list *l, uint32_t id)
         if (rc)
             return rc;
         struct postings_packed *pk = l->pk;
-        pk->len += (uint32_t)put_gap(pk->b + pk->len, id - pk->last);
+        put_gap(pk, id - pk->last);
         pk->last = id;
         l->n++;
         return 0;
