@@ -1,6 +1,6 @@
 /* snmp_engine.c: every SNMP device's requests in flight at once on one
  * thread (snmp.h), on net-snmp's single-session API (snmp_sess_*): one
- * session per device, asynchronous sends, one poll() over all their
+ * session per device, asynchronous sends, one epoll set over all their
  * sockets, net-snmp's own timeouts and retries. Sits between the snmp kind
  * (snmp_target.c), which asks for a poll, and the network.
  *
@@ -596,15 +596,21 @@ static int probe_socket(const struct snmp_conn *c)
     return rc != 0 ? rc : fd;
 }
 
-/* Close the probe's socket. */
-static void end_probe(struct snmp_conn *c)
+/* Take c's socket out of the epoll set and close it with what owns it:
+ * the discovery probe's is ours, a session's is net-snmp's. Never inside a
+ * net-snmp callback of that session. */
+static void close_io(struct snmp_conn *c)
 {
     if (c->fd >= 0) {
         epoll_ctl(c->eng->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
+        if (c->probing)
+            close(c->fd);
     }
     c->fd = -1;
     c->probing = false;
+    if (c->sess)
+        snmp_sess_close(c->sess);
+    c->sess = NULL;
 }
 
 /* Send (again) the discovery request; its deadline is one timeout away. */
@@ -651,7 +657,7 @@ static void probe_timeout(struct snmp_conn *c)
         send_probe(c);
         return;
     }
-    end_probe(c);
+    close_io(c);
     fail(c, -ETIMEDOUT, "v3 engine discovery: timeout: no answer within %lld ms after %d %s",
          (long long)c->timeout_ms, c->retries + 1, c->retries ? "tries" : "try");
 }
@@ -669,7 +675,7 @@ static void read_probe(struct snmp_conn *c)
                                           &c->engine_id_n);
         if (rc == TIDE_ENOTFOUND)
             continue;
-        end_probe(c);
+        close_io(c);
         if (rc != 0) {
             fail(c, -EPROTO, "v3 engine discovery: malformed answer");
             return;
@@ -850,14 +856,7 @@ static void begin_poll(struct snmp_conn *c)
 static void shutdown_conn(struct snmp_conn *c)
 {
     c->cancelled = true;
-    if (c->probing)
-        end_probe(c);
-    if (c->fd >= 0)
-        epoll_ctl(c->eng->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    c->fd = -1;
-    if (c->sess)
-        snmp_sess_close(c->sess);
-    c->sess = NULL;
+    close_io(c);
     c->busy = false;
 }
 
@@ -937,10 +936,7 @@ static void read_conn(struct snmp_conn *c)
     if (c->reprobe) { /* outside net-snmp's callbacks: the session can go */
         c->reprobe = false;
         c->engine_id_n = 0;
-        epoll_ctl(c->eng->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        c->fd = -1;
-        snmp_sess_close(c->sess);
-        c->sess = NULL;
+        close_io(c);
     }
     update_deadline(c);
 }
