@@ -91,3 +91,23 @@ wait_snmp_health() {
     done
     fail "want health $*: $BODY"
 }
+
+# assert_fleet_after_faults GOOD FAILED_RE NAME=UP...: the checks a fault test
+# makes once its failing devices are down. GOOD (a 1 s target) kept its
+# interval over 6 s (>= 4 polls leaves room for a loaded machine); `up` of
+# job snmp is exactly NAME=UP for every target; the targets matching
+# FAILED_RE (a PromQL regex) have no ifOperStatus series.
+assert_fleet_after_faults() {
+    local good=$1 failed=$2 pair want=""
+    shift 2
+    for pair in "$@"; do
+        want="$want(\"${pair%%=*}\", \"${pair#*=}\"), "
+    done
+    sleep 6
+    req GET '/api/v1/query' -G --data-urlencode "query=count_over_time(up{target=\"$good\"}[6s])"
+    json_ok 'len(j["data"]["result"]) == 1 and int(j["data"]["result"][0]["value"][1]) >= 4'
+    req GET '/api/v1/query' -G --data-urlencode 'query=up{job="snmp"}'
+    json_ok "sorted((r[\"metric\"][\"target\"], r[\"value\"][1]) for r in j[\"data\"][\"result\"]) == sorted([$want])"
+    req GET '/api/v1/query' -G --data-urlencode "query=ifOperStatus{target=~\"$failed\"}"
+    json_ok 'j["data"]["result"] == []'
+}
