@@ -38,14 +38,22 @@ int bitstream_write(struct bitstream_writer *w, uint64_t v, unsigned n)
         n -= take;
         w->bit = (uint8_t)(w->bit + take);
     }
-    while (n >= 8) {
-        *p++ = (uint8_t)(v >> (n - 8));
-        n -= 8;
-        w->bit = 8;
-    }
     if (n > 0) {
-        *p++ = (uint8_t)(v << (8 - n));
-        w->bit = (uint8_t)n;
+        /* The n bits left start a new byte: write them as whole bytes, all
+         * at once when 8 fit (the NUL slot counts: it is reset below). */
+        unsigned nbytes = (n + 7) / 8;
+        uint64_t x = v << (64 - n); /* top-aligned; the low bits are zero */
+        if ((size_t)((char *)p - b->p) + 8 <= b->cap + 1) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            x = __builtin_bswap64(x);
+#endif
+            memcpy(p, &x, 8);
+        } else {
+            for (unsigned i = 0; i < nbytes; i++)
+                p[i] = (uint8_t)(x >> (56 - 8 * i));
+        }
+        p += nbytes;
+        w->bit = (uint8_t)(n & 7 ? n & 7 : 8);
     }
     b->len = (size_t)((char *)p - b->p);
     b->p[b->len] = 0;
