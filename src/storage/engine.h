@@ -407,7 +407,11 @@ int wal_record_tombstone(struct buf *b, const uint32_t *ids, size_t n, int64_t m
 /* Decoding: the visitor gets each item; a non-zero return stops the walk. */
 struct wal_record_visitor {
     void *ctx;
-    int (*series)(void *ctx, uint32_t id, const struct label *ls, size_t n);
+    /* key: the record's bytes of ls, which are labels_key(ls) when the
+     * writer encoded them canonically (always, from wal_record_series_add);
+     * NULL otherwise. */
+    int (*series)(void *ctx, uint32_t id, const struct label *ls, size_t n, const void *key,
+                  size_t keylen);
     int (*sample)(void *ctx, uint32_t id, int64_t t_ms, double v);
     int (*tombstone)(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms);
 };
@@ -530,12 +534,19 @@ int series_check_limits(const struct storage *s, const struct label *ls, size_t 
 /* head_append.c: apply samples to a series' active head (caller holds its
  * stripe lock and append_mu). */
 int head_append(struct storage *s, struct series *sr, const struct sample *v, size_t n);
-/* The same for one sample of the WAL replay, which runs alone (no reader, no
- * other writer): no atomic read-modify-write per sample; the caller adds
- * *added (samples the head gained) and *nooo (out-of-order ones) to the
- * storage's counters once. 0 or head_data_append()'s error. */
-int head_append_replay(struct storage *s, struct series *sr, int64_t t_ms, double v,
-                       uint64_t *added, uint64_t *nooo);
+/* What a replay worker adds to the storage once it is done: samples the
+ * head gained (less what WAL tombstones removed), out-of-order ones among
+ * them, and the time range of the samples applied. */
+struct replay_totals {
+    int64_t added;
+    uint64_t nooo;
+    int64_t mint, maxt;
+};
+/* The same for one sample of the WAL replay, applied by the one thread that
+ * owns series sr during the replay (replay_apply.c): no atomic
+ * read-modify-write per sample, the storage's counters untouched; *tot
+ * gathers them. 0 or head_data_append()'s error. */
+int head_append_replay(struct series *sr, int64_t t_ms, double v, struct replay_totals *tot);
 /* wal_sync() covering every record written so far; group commit aware. */
 int head_append_sync(struct storage *s);
 
@@ -581,6 +592,19 @@ int64_t db_partition_of(const struct storage *s, int64_t t_ms);
 
 /* replay.c */
 int replay_wal(struct storage *s, struct err *e);
+
+/* replay_apply.c: the replay's head appends, on nworkers threads (0: on the
+ * caller's). Every operation on one series must come from the same caller
+ * thread, in WAL order; the series must exist before its first operation.
+ * The sample and delete calls return a worker's error once one failed (the
+ * replay should stop), else 0. finish() applies what is queued, joins the
+ * workers, frees a, sums their totals into *tot and returns the first
+ * error. */
+struct replay_apply;
+int replay_apply_start(struct replay_apply **out, struct storage *s, unsigned nworkers);
+int replay_apply_sample(struct replay_apply *a, uint32_t sid, int64_t t_ms, double v);
+int replay_apply_delete(struct replay_apply *a, uint32_t sid, int64_t mint_ms, int64_t maxt_ms);
+int replay_apply_finish(struct replay_apply *a, struct replay_totals *tot);
 
 /* head_cut.c */
 int head_cut(struct storage *s, bool force, struct err *e);

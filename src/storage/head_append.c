@@ -165,25 +165,24 @@ int head_append(struct storage *s, struct series *sr, const struct sample *v, si
     return rc;
 }
 
-int head_append_replay(struct storage *s, struct series *sr, int64_t t_ms, double v,
-                       uint64_t *added, uint64_t *nooo)
+int head_append_replay(struct series *sr, int64_t t_ms, double v, struct replay_totals *tot)
 {
     uint32_t before = sr->head.nsamples;
     bool ooo;
     int rc = head_data_append(&sr->head, t_ms, v, &ooo);
     if (rc)
         return rc;
-    *added += sr->head.nsamples - before;
-    *nooo += ooo;
-    /* alone: a relaxed load and store stand for series_widen()'s CAS */
+    tot->added += sr->head.nsamples - before;
+    tot->nooo += ooo;
+    /* one owner: a relaxed load and store stand for series_widen()'s CAS */
     if (t_ms < atomic_load_explicit(&sr->mint, memory_order_relaxed))
         atomic_store_explicit(&sr->mint, t_ms, memory_order_relaxed);
     if (t_ms > atomic_load_explicit(&sr->maxt, memory_order_relaxed))
         atomic_store_explicit(&sr->maxt, t_ms, memory_order_relaxed);
-    if (t_ms < s->head_mint)
-        s->head_mint = t_ms;
-    if (t_ms > s->head_maxt)
-        s->head_maxt = t_ms;
+    if (t_ms < tot->mint)
+        tot->mint = t_ms;
+    if (t_ms > tot->maxt)
+        tot->maxt = t_ms;
     return 0;
 }
 

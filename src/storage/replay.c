@@ -3,13 +3,16 @@
  * Essay. The WAL holds, in write order, everything acknowledged since the
  * last completed head cut (older segments are deleted once their samples
  * are in durable blocks). Replay runs after the blocks were loaded and
- * before the WAL is reopened for appending, single-threaded.
+ * before the WAL is reopened for appending. This thread reads, checks and
+ * decodes the records and binds series; the head appends are queued to
+ * replay_apply.c, which shares them out between worker threads and this
+ * one, each series' in WAL order.
  * Record ids belong to the process that wrote them: a SERIES record binds a
  * WAL id to a label set, which replay maps to this process' id (creating the
  * series if no block knew it); each process re-describes a series in a new
  * segment before using its id (series.wal_gen), so the binding seen last is
- * always the right one. SAMPLES go through the same head_append() as live
- * writes, so the out-of-order and last-write-wins rules give the same
+ * always the right one. SAMPLES go through the same head_data_append() as
+ * live writes, so the out-of-order and last-write-wins rules give the same
  * result as before the restart. A TOMBSTONE removes what the head holds in
  * its range and re-adds the block tombstone in case the crash came before
  * the tombstones file was saved. A torn or corrupt tail is wal.c's to drop
@@ -25,6 +28,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/hash.h"
 #include "storage/engine.h"
@@ -33,12 +37,13 @@ struct replay {
     struct storage *s;
     uint32_t *map;       /* WAL id -> series id, SERIES_NONE when unbound */
     size_t cap;
+    struct replay_apply *apply;
     uint64_t corrupt;
-    uint64_t added, nooo; /* head samples gained, out-of-order ones among them */
     bool tombs_added;
 };
 
-static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n)
+static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n, const void *key,
+                size_t keylen)
 {
     struct replay *r = ctx;
     struct storage *s = r->s;
@@ -54,7 +59,7 @@ static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n)
         r->map = m;
         r->cap = cap;
     }
-    uint64_t h = labels_hash(ls, n);
+    uint64_t h = key ? hash_bytes(key, keylen) : labels_hash(ls, n); /* the same hash */
     uint32_t sid = series_lookup(&s->reg, h, ls, n);
     if (sid == SERIES_NONE) {
         int rc = series_create(s, ls, n, h, &sid);
@@ -78,9 +83,11 @@ static int sample(void *ctx, uint32_t id, int64_t t_ms, double v)
         r->corrupt++;
         return 0;
     }
-    return head_append_replay(r->s, series_get(&r->s->reg, sid), t_ms, v, &r->added, &r->nooo);
+    return replay_apply_sample(r->apply, sid, t_ms, v);
 }
 
+/* The head's part goes to the series' worker, in order with its samples;
+ * the block tombstone is this thread's. */
 static int tombstone(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms)
 {
     struct replay *r = ctx;
@@ -88,12 +95,9 @@ static int tombstone(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms)
     uint32_t sid = lookup(r, id);
     if (sid == SERIES_NONE)
         return 0;
-    uint64_t removed;
-    int rc = head_data_delete(&series_get(&s->reg, sid)->head, mint_ms, maxt_ms, &removed);
+    int rc = replay_apply_delete(r->apply, sid, mint_ms, maxt_ms);
     if (rc)
         return rc;
-    r->added -= removed; /* all head samples came from this replay */
-    series_narrow(series_get(&s->reg, sid), mint_ms, maxt_ms);
     for (size_t i = 0; i < s->ntombs; i++) {
         const struct tombstone *t = &s->tombs[i];
         if (t->sid == sid && t->mint_ms == mint_ms && t->maxt_ms == maxt_ms)
@@ -135,14 +139,36 @@ static void on_damage(void *ctx, const struct wal_damage *d)
                   d->seg, (unsigned long long)d->off, (unsigned long long)d->len);
 }
 
+/* Worker threads for the appends: opts.replay_workers, or one per CPU but
+ * this thread's, at most 3 (decoding here keeps about one busy). */
+static unsigned apply_workers(const struct storage *s)
+{
+    if (s->o.replay_workers)
+        return s->o.replay_workers < 0 ? 0 : (unsigned)s->o.replay_workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    return n <= 0 ? 0 : n > 3 ? 3 : (unsigned)n;
+}
+
 int replay_wal(struct storage *s, struct err *e)
 {
     struct replay r = {.s = s};
     struct wal_replay_stats st = {0};
-    int rc = wal_replay(s->wal_dir, on_record, on_damage, &r, &st, e);
+    int rc = replay_apply_start(&r.apply, s, apply_workers(s));
+    if (rc)
+        return ERR_SET(e, rc, "replaying the WAL: starting the appending threads: %s",
+                       tide_strerror(rc));
+    rc = wal_replay(s->wal_dir, on_record, on_damage, &r, &st, e);
+    struct replay_totals tot;
+    int arc = replay_apply_finish(r.apply, &tot);
     free(r.map);
-    atomic_fetch_add_explicit(&s->head_samples, r.added, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->samples_ooo, r.nooo, memory_order_relaxed);
+    if (rc == 0 && arc)
+        rc = ERR_SET(e, arc, "replaying the WAL: %s", tide_strerror(arc));
+    atomic_fetch_add_explicit(&s->head_samples, (uint64_t)tot.added, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->samples_ooo, tot.nooo, memory_order_relaxed);
+    if (tot.mint < s->head_mint)
+        s->head_mint = tot.mint;
+    if (tot.maxt > s->head_maxt)
+        s->head_maxt = tot.maxt;
     s->wal_torn = st.torn + r.corrupt;
     s->wal_corrupt = st.corrupt;
     s->wal_corrupt_bytes = st.corrupt_bytes;

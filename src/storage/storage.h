@@ -138,6 +138,9 @@ struct storage_opts {
     bool no_cut_on_close;             /* close syncs the WAL but leaves the head in it, as
                                          after a crash; the next open replays it (tide
                                          serve's default: `head_cut_on_stop: false`) */
+    int replay_workers;               /* threads that append the WAL replay's samples beside
+                                         the one decoding it: 0 = one per CPU but one, at
+                                         most 3; -1 = none (tests, one CPU) */
     const struct storage_policy *policy; /* tiers and retention rules; NULL: none (raw only,
                                          retention_ms for every series); borrowed */
     storage_report_fn *report;        /* NULL: events are only counted (storage_stats) */

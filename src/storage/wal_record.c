@@ -103,18 +103,24 @@ static int decode_series(struct rd *r, const struct wal_record_visitor *vis, str
             ls = nl;
             cap = n;
         }
+        const uint8_t *key = r->p;
+        size_t canonical = 0; /* labels_key()'s length of ls */
         for (uint64_t i = 0; i < n; i++) {
             size_t nn, vn;
             const void *np = rd_bytes(r, &nn);
             const void *vp = rd_bytes(r, &vn);
             ls[i] = (struct label){{np, nn}, {vp, vn}};
+            canonical += uvarint_len(nn) + nn + uvarint_len(vn) + vn;
         }
         if (r->bad) {
             rc = ERR_CORRUPT(e, "WAL SERIES record: truncated labels");
             break;
         }
+        size_t keylen = (size_t)(r->p - key);
+        if (keylen != canonical) /* a longer varint than needed somewhere */
+            key = NULL, keylen = 0;
         if (vis->series)
-            rc = vis->series(vis->ctx, (uint32_t)id, ls, n);
+            rc = vis->series(vis->ctx, (uint32_t)id, ls, n, key, keylen);
     }
     if (ls != stack)
         free(ls);
