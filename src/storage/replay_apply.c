@@ -34,9 +34,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
 #include "storage/engine.h"
 
@@ -55,8 +52,6 @@ struct op {
         int64_t maxt_ms; /* OP_DELETE: the range's end */
     } u;
 };
-
-_Static_assert(sizeof(struct op) == 24, "store_op() copies an op as three 8-byte words");
 
 /* Three parts, on cache lines of their own: a field written at every
  * operation must not share a line with one the other thread reads then (a
@@ -195,30 +190,9 @@ int replay_apply_start(struct replay_apply **out, struct storage *s, unsigned nw
     return 0;
 }
 
-/* Copy o into a worker's ring. Where the CPU has them, non-temporal
- * stores: the ring's lines were last read by the worker, and fetching each
- * back for ownership before writing it cost 36 ns an operation, an eighth
- * of the replay's CPU; these go to memory without the fetch. publish()
- * fences them before the worker may read. */
-static inline void store_op(struct op *dst, const struct op *o)
-{
-#if defined(__x86_64__)
-    long long w[3];
-    memcpy(w, o, sizeof w);
-    _mm_stream_si64((long long *)dst, w[0]);
-    _mm_stream_si64((long long *)dst + 1, w[1]);
-    _mm_stream_si64((long long *)dst + 2, w[2]);
-#else
-    *dst = *o;
-#endif
-}
-
 /* Publish the slot worker lane l's operations are filling; wait for room. */
 static void publish(struct lane *l)
 {
-#if defined(__x86_64__)
-    _mm_sfence(); /* the slot's non-temporal stores, before the worker sees it */
-#endif
     pthread_mutex_lock(&l->mu);
     l->len[l->slot] = l->fill;
     l->tail++;
@@ -241,7 +215,7 @@ static int push(struct replay_apply *a, const struct op *o)
             l->fill = 0;
         }
     } else {
-        store_op(&l->ops[(size_t)l->slot * BATCH + l->fill++], o);
+        l->ops[(size_t)l->slot * BATCH + l->fill++] = *o;
         if (l->fill == BATCH)
             publish(l);
     }
