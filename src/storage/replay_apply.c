@@ -22,9 +22,9 @@
  * replaying thread fills the slot at `tail` in place and publishes it by
  * advancing `tail`; the worker applies the slot at `head` and frees it by
  * advancing `head`; head, tail, len[] and done are under the lane's mu.
- * The ring is large on purpose (3 MiB): a small one stays in the caches
- * and every line of it travels between the two cores twice per lap, which
- * cost a quarter more CPU than the replay on one thread.
+ * The ring is deep (32 batches, 3 MiB) so that the decoding thread seldom
+ * waits for room while it runs ahead of a worker: on a million-series WAL
+ * the open took 1.60-1.72 s with it, 1.68-1.80 s with 8 batches of 2048.
  * Ownership: struct replay_apply and its lanes are allocated by
  * replay_apply_start() and freed by replay_apply_finish().
  */
