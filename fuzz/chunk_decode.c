@@ -2,7 +2,8 @@
  * (storage/chunk.c). Input: u16le sample count, then chunk bytes.
  * Invariants: the decoder never reads outside the input (ASan), never yields
  * more samples than declared, yields strictly increasing timestamps;
- * whatever it decoded re-encodes and decodes to the same bits; resuming the
+ * whatever it decoded re-encodes and decodes to the same bits; chunk_first_t
+ * reads the first time the decoder does; resuming the
  * encoder on a prefix it accepted works and continues the chunk. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,6 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
     if (chunk_dec_next(&d) || chunk_dec_err(&d) != 0)
+        abort();
+    /* The first time read straight from the bytes is the decoder's. */
+    int64_t first;
+    if (k > 0 && (!chunk_first_t(data, size, &first) || first != t[0]))
         abort();
 
     /* Resume on the original bytes of the k accepted samples. */

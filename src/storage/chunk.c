@@ -122,6 +122,17 @@ int chunk_enc_append(struct chunk_enc *e, int64_t t_ms, double v)
     return 0;
 }
 
+bool chunk_first_t(const void *p, size_t len, int64_t *t_ms)
+{
+    struct rd r;
+    rd_init(&r, p, len);
+    int64_t t = rd_varint(&r);
+    if (r.bad || len == 0)
+        return false;
+    *t_ms = t;
+    return true;
+}
+
 int chunk_enc_resume(struct chunk_enc *e, struct buf *dst, uint32_t n)
 {
     if (n == 0) {

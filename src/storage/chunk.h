@@ -59,5 +59,10 @@ static inline void chunk_dec_at(const struct chunk_dec *d, int64_t *t_ms, double
 }
 /* 0, or TIDE_ECORRUPT if decoding stopped early. */
 int chunk_dec_err(const struct chunk_dec *d);
+/* The first sample's time without decoding the sample: sample 0 starts the
+ * chunk byte-aligned, its t a zig-zag uvarint in whole bytes. False when the
+ * chunk is empty or cut short (*t_ms untouched). For time-range checks of
+ * many series (the head's mint), where decoding the value cost more. */
+bool chunk_first_t(const void *p, size_t len, int64_t *t_ms);
 
 #endif

@@ -407,11 +407,11 @@ int wal_record_tombstone(struct buf *b, const uint32_t *ids, size_t n, int64_t m
 /* Decoding: the visitor gets each item; a non-zero return stops the walk. */
 struct wal_record_visitor {
     void *ctx;
-    /* key: the record's bytes of ls, which are labels_key(ls) when the
-     * writer encoded them canonically (always, from wal_record_series_add);
-     * NULL otherwise. */
-    int (*series)(void *ctx, uint32_t id, const struct label *ls, size_t n, const void *key,
-                  size_t keylen);
+    /* hash: labels_hash(ls, n) (taken from the record's bytes, which are
+     * labels_key(ls) when written by wal_record_series_add). */
+    int (*series)(void *ctx, uint32_t id, const struct label *ls, size_t n, uint64_t hash);
+    /* Optional: the hash of a series() call to come, a few entries ahead. */
+    void (*series_hint)(void *ctx, uint64_t hash);
     int (*sample)(void *ctx, uint32_t id, int64_t t_ms, double v);
     int (*tombstone)(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms);
 };

@@ -59,13 +59,8 @@ int64_t head_data_mint(const struct head_data *h)
         n = h->x->sealed[0].n;
     }
     int64_t t = h->enc.t;
-    if (n > 0) {
-        struct chunk_dec d;
-        chunk_dec_init(&d, p, len, n);
-        double v;
-        if (chunk_dec_next(&d))
-            chunk_dec_at(&d, &t, &v);
-    }
+    if (n > 0)
+        chunk_first_t(p, len, &t);
     if (h->x && h->x->nooo > 0 && h->x->ooo[0].t_ms < t)
         t = h->x->ooo[0].t_ms;
     return t;

@@ -42,8 +42,7 @@ struct replay {
     bool tombs_added;
 };
 
-static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n, const void *key,
-                size_t keylen)
+static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n, uint64_t h)
 {
     struct replay *r = ctx;
     struct storage *s = r->s;
@@ -59,7 +58,6 @@ static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n, const 
         r->map = m;
         r->cap = cap;
     }
-    uint64_t h = key ? hash_bytes(key, keylen) : labels_hash(ls, n); /* the same hash */
     uint32_t sid = series_lookup(&s->reg, h, ls, n);
     if (sid == SERIES_NONE) {
         int rc = series_create(s, ls, n, h, &sid);
@@ -68,6 +66,13 @@ static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n, const 
     }
     r->map[id] = sid;
     return 0;
+}
+
+/* A series to bind soon: fetch its registry slot meanwhile. */
+static void bind_hint(void *ctx, uint64_t hash)
+{
+    struct replay *r = ctx;
+    series_prefetch(&r->s->reg, hash, 0);
 }
 
 static uint32_t lookup(const struct replay *r, uint32_t id)
@@ -114,7 +119,7 @@ static int tombstone(void *ctx, uint32_t id, int64_t mint_ms, int64_t maxt_ms)
 static int on_record(void *ctx, const void *rec, size_t n)
 {
     struct replay *r = ctx;
-    struct wal_record_visitor vis = {r, bind, sample, tombstone};
+    struct wal_record_visitor vis = {r, bind, bind_hint, sample, tombstone};
     struct err e;
     int rc = wal_record_decode(rec, n, &vis, &e);
     if (rc == TIDE_ECORRUPT) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "storage/engine.h"
 
 int wal_record_series_begin(struct buf *b)
@@ -81,46 +82,87 @@ int wal_record_tombstone(struct buf *b, const uint32_t *ids, size_t n, int64_t m
     return rc;
 }
 
+/* Entries a SERIES record is read ahead by: each one's hash goes to
+ * vis->series_hint before the first of them is bound, so the registry
+ * slots they need are fetched while the others are parsed. */
+#define SERIES_AHEAD 8
+#define SERIES_AHEAD_LABELS 256
+
+struct entry_ahead {
+    uint32_t id;
+    uint32_t n;   /* labels */
+    size_t at;    /* its first label in the group's array */
+    uint64_t hash;
+};
+
+/* Parse one entry's labels into ls (room for n) and hash them: from the
+ * record's own bytes, which are labels_key(ls) when written canonically
+ * (minimal varints, as wal_record_series_add does), else rebuilt. */
+static uint64_t parse_labels(struct rd *r, struct label *ls, uint64_t n)
+{
+    const uint8_t *key = r->p;
+    size_t canonical = 0; /* labels_key()'s length of ls */
+    for (uint64_t i = 0; i < n; i++) {
+        size_t nn, vn;
+        const void *np = rd_bytes(r, &nn);
+        const void *vp = rd_bytes(r, &vn);
+        ls[i] = (struct label){{np, nn}, {vp, vn}};
+        canonical += uvarint_len(nn) + nn + uvarint_len(vn) + vn;
+    }
+    if (r->bad)
+        return 0;
+    size_t keylen = (size_t)(r->p - key);
+    return keylen == canonical ? hash_bytes(key, keylen) : labels_hash(ls, n);
+}
+
 static int decode_series(struct rd *r, const struct wal_record_visitor *vis, struct err *e)
 {
-    struct label stack[64], *ls = stack;
-    size_t cap = 64;
+    struct label stack[SERIES_AHEAD_LABELS], *ls = stack;
+    size_t cap = SERIES_AHEAD_LABELS;
+    struct entry_ahead g[SERIES_AHEAD];
     int rc = 0;
     while (rd_left(r) > 0 && rc == 0) {
-        uint64_t id = rd_uvarint(r), n = rd_uvarint(r);
-        if (r->bad || id >= UINT32_MAX || n > rd_left(r)) {
-            rc = ERR_CORRUPT(e, "WAL SERIES record: bad header");
-            break;
-        }
-        if (n > cap) {
-            struct label *nl = malloc(n * sizeof *nl);
-            if (!nl) {
-                rc = -ENOMEM;
+        /* Parse up to SERIES_AHEAD entries (an entry that does not fit
+         * beside the others waits for the next group), then bind them. */
+        size_t ng = 0, used = 0;
+        while (ng < SERIES_AHEAD && rd_left(r) > 0 && rc == 0) {
+            const uint8_t *start = r->p;
+            uint64_t id = rd_uvarint(r), n = rd_uvarint(r);
+            if (r->bad || id >= UINT32_MAX || n > rd_left(r)) {
+                rc = ERR_CORRUPT(e, "WAL SERIES record: bad header");
                 break;
             }
-            if (ls != stack)
-                free(ls);
-            ls = nl;
-            cap = n;
+            if (used + n > cap) {
+                if (ng > 0) {
+                    r->p = start;
+                    break;
+                }
+                struct label *nl = malloc(n * sizeof *nl);
+                if (!nl) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                if (ls != stack)
+                    free(ls);
+                ls = nl;
+                cap = n;
+            }
+            uint64_t hash = parse_labels(r, ls + used, n);
+            if (r->bad) {
+                rc = ERR_CORRUPT(e, "WAL SERIES record: truncated labels");
+                break;
+            }
+            if (vis->series_hint)
+                vis->series_hint(vis->ctx, hash);
+            g[ng++] = (struct entry_ahead){(uint32_t)id, (uint32_t)n, used, hash};
+            used += n;
         }
-        const uint8_t *key = r->p;
-        size_t canonical = 0; /* labels_key()'s length of ls */
-        for (uint64_t i = 0; i < n; i++) {
-            size_t nn, vn;
-            const void *np = rd_bytes(r, &nn);
-            const void *vp = rd_bytes(r, &vn);
-            ls[i] = (struct label){{np, nn}, {vp, vn}};
-            canonical += uvarint_len(nn) + nn + uvarint_len(vn) + vn;
-        }
-        if (r->bad) {
-            rc = ERR_CORRUPT(e, "WAL SERIES record: truncated labels");
-            break;
-        }
-        size_t keylen = (size_t)(r->p - key);
-        if (keylen != canonical) /* a longer varint than needed somewhere */
-            key = NULL, keylen = 0;
-        if (vis->series)
-            rc = vis->series(vis->ctx, (uint32_t)id, ls, n, key, keylen);
+        /* The entries before a damaged one are bound, as they were read. */
+        int brc = 0;
+        for (size_t k = 0; k < ng && brc == 0 && vis->series; k++)
+            brc = vis->series(vis->ctx, g[k].id, ls + g[k].at, g[k].n, g[k].hash);
+        if (brc)
+            rc = brc;
     }
     if (ls != stack)
         free(ls);

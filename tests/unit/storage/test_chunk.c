@@ -127,6 +127,12 @@ static void test_round_trips(void **state)
             if (i != n || chunk_dec_err(&d) != 0)
                 fail_msg("case %s: decoded %zu of %zu, err %d", cases[c].name, i, n,
                          chunk_dec_err(&d));
+            int64_t first = 42;
+            if (n > 0 && (!chunk_first_t(b.p, b.len, &first) || first != s[0].t))
+                fail_msg("case %s: chunk_first_t %lld, want %lld", cases[c].name,
+                         (long long)first, (long long)s[0].t);
+            if (chunk_first_t(b.p, 0, &first) || first != (n > 0 ? s[0].t : 42))
+                fail_msg("case %s: chunk_first_t of no bytes", cases[c].name);
             buf_fini(&b);
         }
     }
