@@ -451,10 +451,53 @@ unsigned storage_set_rollup_sources(const struct storage_set *set)
     return set->sources;
 }
 
+/* What reading series ids[i]'s labels and head will touch, fetched in
+ * stages as the set advances toward it: each stage reads what the one
+ * before brought in (the series, then its pair ids and open chunk, then
+ * the pairs, then the value strings' entries). A selection of many series
+ * was bound by these misses (100 000 series: 0.27 s for count()). */
+#define SET_AHEAD 8
+static void set_prefetch(const struct storage_set *set, size_t i, int stage)
+{
+    if (i >= set->n)
+        return;
+    const struct storage *s = set->s;
+    const struct series *sr = series_get(&s->reg, set->ids[i]);
+    switch (stage) {
+    case 0:
+        __builtin_prefetch(sr);
+        __builtin_prefetch((const char *)sr + 64);
+        break;
+    case 1:
+        __builtin_prefetch(sr->pids);
+        if (sr->head.open)
+            __builtin_prefetch(sr->head.open);
+        break;
+    case 2:
+        for (uint32_t k = 0; k < sr->nlabels; k++) {
+            uint32_t id = sr->pids[k];
+            const struct intern_pair *page = __atomic_load_n(
+                &s->intern.pair_pages[id >> INTERN_PAGE_BITS], __ATOMIC_ACQUIRE);
+            __builtin_prefetch(&page[id & (INTERN_PAGE_SIZE - 1)]);
+        }
+        break;
+    default:
+        for (uint32_t k = 0; k < sr->nlabels; k++)
+            __builtin_prefetch(intern_ent(&s->intern, intern_pair(&s->intern, sr->pids[k]).value));
+        break;
+    }
+}
+
 bool storage_set_next(struct storage_set *set)
 {
     if (set->pos >= set->n)
         return false;
+    if (set->tier < 0) {
+        set_prefetch(set, set->pos + SET_AHEAD, 0);
+        set_prefetch(set, set->pos + SET_AHEAD / 2, 1);
+        set_prefetch(set, set->pos + SET_AHEAD / 4, 2);
+        set_prefetch(set, set->pos + 1, 3);
+    }
     set->pos++;
     set->nv = 0;
     return true;
