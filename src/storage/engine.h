@@ -458,6 +458,8 @@ struct storage {
     struct intern intern;
     struct series_reg reg;
     struct postings postings;
+    bool postings_deferred;       /* replay_wal() runs: series_create_ids() leaves a new
+                                     series' postings to replay_apply_index() */
     struct db_block *blocks;      /* sorted by seq */
     size_t nblocks, cap_blocks;
     struct tombstone *tombs;
@@ -604,6 +606,10 @@ struct replay_apply;
 int replay_apply_start(struct replay_apply **out, struct storage *s, unsigned nworkers);
 int replay_apply_sample(struct replay_apply *a, uint32_t sid, int64_t t_ms, double v);
 int replay_apply_delete(struct replay_apply *a, uint32_t sid, int64_t mint_ms, int64_t maxt_ms);
+/* Add series sid, just created, to the postings (s->postings_deferred).
+ * All of them are added by one thread, in the order of these calls, so
+ * call it in id order. */
+int replay_apply_index(struct replay_apply *a, uint32_t sid);
 int replay_apply_finish(struct replay_apply *a, struct replay_totals *tot);
 
 /* head_cut.c */

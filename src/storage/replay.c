@@ -61,6 +61,8 @@ static int bind(void *ctx, uint32_t id, const struct label *ls, size_t n, uint64
     uint32_t sid = series_lookup(&s->reg, h, ls, n);
     if (sid == SERIES_NONE) {
         int rc = series_create(s, ls, n, h, &sid);
+        if (rc == 0)
+            rc = replay_apply_index(r->apply, sid);
         if (rc)
             return rc;
     }
@@ -162,9 +164,11 @@ int replay_wal(struct storage *s, struct err *e)
     if (rc)
         return ERR_SET(e, rc, "replaying the WAL: starting the appending threads: %s",
                        tide_strerror(rc));
+    s->postings_deferred = true;
     rc = wal_replay(s->wal_dir, on_record, on_damage, &r, &st, e);
     struct replay_totals tot;
     int arc = replay_apply_finish(r.apply, &tot);
+    s->postings_deferred = false;
     free(r.map);
     if (rc == 0 && arc)
         rc = ERR_SET(e, arc, "replaying the WAL: %s", tide_strerror(arc));

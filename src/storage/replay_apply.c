@@ -17,6 +17,11 @@
  * the series. With no workers (one CPU) lane 0 has every series.
  * A lane's totals are written only by the thread applying it; the storage's
  * counters and head time range get their sum at finish.
+ * The postings of the series the replay creates are added here too, all by
+ * the first worker (the postings have one writer; ids arrive in increasing
+ * order), from the series' interned pair ids, which never move once
+ * published: creating a million series is the replay's longest stretch with
+ * a worker idle, and the postings were an eighth of it.
  *
  * Hand-off to a worker: a ring of RING batches of BATCH operations. The
  * replaying thread fills the slot at `tail` in place and publishes it by
@@ -41,12 +46,12 @@
 #define RING 32u
 #define SHARE_WORKER 2u /* units of a worker; the replaying thread has one */
 
-enum { OP_SAMPLE, OP_DELETE };
+enum { OP_SAMPLE, OP_DELETE, OP_INDEX };
 
 struct op {
     uint32_t sid;
     uint32_t kind;
-    int64_t t_ms; /* the sample's time; OP_DELETE: the range's start */
+    int64_t t_ms; /* the sample's time; OP_DELETE: the range's start; OP_INDEX: - */
     union {
         double v;        /* OP_SAMPLE */
         int64_t maxt_ms; /* OP_DELETE: the range's end */
@@ -84,13 +89,37 @@ struct replay_apply {
     atomic_int failed;     /* the first error; later operations are skipped */
 };
 
+/* Add series sid to the postings: its label pairs were interned before it
+ * was queued, and pairs never move once published. */
+static int index_series(struct storage *s, uint32_t sid)
+{
+    const struct series *sr = series_get(&s->reg, sid);
+    uint32_t n = sr->nlabels;
+    if (n == 0)
+        return 0;
+    uint32_t stack[2 * 64], *ids = stack;
+    if (n > 64 && !(ids = malloc(2 * (size_t)n * sizeof *ids)))
+        return -ENOMEM;
+    for (uint32_t k = 0; k < n; k++) {
+        struct intern_pair p = intern_pair(&s->intern, sr->pids[k]);
+        ids[k] = p.name;
+        ids[n + k] = p.value;
+    }
+    int rc = postings_add(&s->postings, sid, ids, ids + n, n);
+    if (ids != stack)
+        free(ids);
+    return rc;
+}
+
 static void apply_op(struct replay_apply *a, struct replay_totals *tot, const struct op *o)
 {
     if (atomic_load_explicit(&a->failed, memory_order_relaxed))
         return;
     struct series *sr = series_get(&a->s->reg, o->sid);
     int rc;
-    if (o->kind == OP_SAMPLE) {
+    if (o->kind == OP_INDEX) {
+        rc = index_series(a->s, o->sid);
+    } else if (o->kind == OP_SAMPLE) {
         rc = head_append_replay(sr, o->t_ms, o->u.v, tot);
     } else {
         uint64_t removed;
@@ -208,6 +237,8 @@ static int push(struct replay_apply *a, const struct op *o)
 {
     uint32_t unit = (o->sid >> 6) % a->nunits;
     struct lane *l = &a->lanes[unit == 0 ? 0 : 1 + (unit - 1) / SHARE_WORKER];
+    if (o->kind == OP_INDEX) /* the postings have one writer: the first worker */
+        l = &a->lanes[a->nlanes > 1 ? 1 : 0];
     if (l == &a->lanes[0]) {
         l->ops[l->fill++] = *o;
         if (l->fill == BATCH) {
@@ -231,6 +262,11 @@ int replay_apply_delete(struct replay_apply *a, uint32_t sid, int64_t mint_ms, i
 {
     return push(a, &(struct op){.sid = sid, .kind = OP_DELETE, .t_ms = mint_ms,
                                 .u.maxt_ms = maxt_ms});
+}
+
+int replay_apply_index(struct replay_apply *a, uint32_t sid)
+{
+    return push(a, &(struct op){.sid = sid, .kind = OP_INDEX});
 }
 
 int replay_apply_finish(struct replay_apply *a, struct replay_totals *tot)

@@ -363,9 +363,11 @@ int series_create_ids(struct storage *s, size_t n, uint64_t hash, const uint32_t
         if (rc)
             return rc;
     }
-    int rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
-    if (rc)
-        return rc;
+    if (!s->postings_deferred) {
+        int rc = postings_add(&s->postings, nid, name_ids, value_ids, n);
+        if (rc)
+            return rc;
+    }
     struct series *sr = series_get(r, nid);
     sr->pids = pids;
     sr->nlabels = (uint32_t)n;

@@ -2,7 +2,8 @@
  * decoding thread and workers (storage/replay.c, replay_apply.c). Whatever
  * the number of workers, a restart must rebuild exactly the head the writes
  * made: every series' samples bit for bit (out-of-order ones, rewrites of a
- * timestamp, deletions in between), the head's sample count and time range.
+ * timestamp, deletions in between), the head's sample count, and the
+ * postings (added by a worker during the replay).
  * Thousands of series spread over every lane and many batches; the series
  * of one delete take turns with their samples in the WAL, and a sample is
  * written back into the deleted range after it. */
@@ -137,6 +138,25 @@ static void check_restart(const char *dir, int workers, const char *want, uint64
                  (unsigned long long)want_head, NSERIES);
     storage_stats_fini(&st);
     free(got);
+    /* The postings the replay rebuilt: every host value, and a match on them. */
+    struct strv *vals;
+    size_t nvals;
+    struct err e = {0};
+    assert_int_equal(storage_label_values(s, STRV_LIT("host"), NULL, 0, INT64_MIN, INT64_MAX,
+                                          &vals, &nvals, &e),
+                     0);
+    if (nvals != NSERIES)
+        fail_msg("replay with %d workers: %zu host values, want %d", workers, nvals, NSERIES);
+    free(vals);
+    struct matcher m;
+    assert_int_equal(matcher_init(&m, MATCH_RE, STRV_LIT("host"), STRV_LIT("h00.*"), &e), 0);
+    struct storage_set *set;
+    assert_int_equal(storage_select(s, &m, 1, INT64_MIN, INT64_MAX, &set, &e), 0);
+    if (storage_set_count(set) != 100)
+        fail_msg("replay with %d workers: host=~\"h00.*\" selects %zu series, want 100", workers,
+                 storage_set_count(set));
+    storage_set_free(set);
+    matcher_fini(&m);
     assert_int_equal(storage_close(s), 0);
 }
 
