@@ -64,10 +64,48 @@ static int cmp_labels(const void *a, const void *b, void *ctx)
     return series_cmp(&s->intern, x, y);
 }
 
+/* A sort of ids[0..n) by labels, for a second thread (core/assist.h). */
+struct sort_job {
+    struct storage *s;
+    uint32_t *ids;
+    size_t n;
+};
+
+static void sort_job_run(void *arg)
+{
+    struct sort_job *j = arg;
+    qsort_r(j->ids, j->n, sizeof *j->ids, cmp_labels, j->s);
+}
+
+/* Selections at least this large sort in two halves, the second offered to
+ * a helper thread, then merge (100 000 series: 90 ms on one thread). */
+#define SORT_SPLIT 16384
+
 /* Series labels never change, so sorting needs no lock. */
 static void sort_by_labels(struct storage *s, uint32_t *ids, size_t n)
 {
-    qsort_r(ids, n, sizeof *ids, cmp_labels, s);
+    uint32_t *tmp = n >= SORT_SPLIT ? malloc(n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        qsort_r(ids, n, sizeof *ids, cmp_labels, s);
+        return;
+    }
+    size_t h = n / 2;
+    struct sort_job second = {s, ids + h, n - h};
+    struct assist *as = NULL;
+    (void)assist_start(&as, sort_job_run, &second); /* NULL: both halves here */
+    qsort_r(ids, h, sizeof *ids, cmp_labels, s);
+    if (as)
+        assist_finish(as); /* sorts the second half here if the helper is late */
+    else
+        sort_job_run(&second);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = cmp_labels(&ids[j], &ids[i], s) < 0 ? ids[j++] : ids[i++];
+    memcpy(tmp + k, ids + i, (h - i) * sizeof *ids);
+    k += h - i;
+    memcpy(tmp + k, ids + j, (n - j) * sizeof *ids);
+    memcpy(ids, tmp, n * sizeof *ids);
+    free(tmp);
 }
 
 int querier_resolve(struct storage *s, const struct matcher *m, size_t nm, int64_t mint_ms,

@@ -336,6 +336,62 @@ static void test_label_values_order_grows(void **state)
     free(dir);
 }
 
+/* A select of more series than the sort splits at comes back in label
+ * order, series created in a scrambled order (querier.c sorts the halves
+ * on two threads and merges them). */
+static void test_select_sorted_large(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct storage_opts o = {.dir = dir, .no_background = true};
+    struct storage *s;
+    assert_int_equal(storage_open(&s, &o, NULL), 0);
+    enum { N = 40000 };
+    struct batch b;
+    batch_init(&b);
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t k = (i * 7919u) % N; /* a permutation: 7919 is prime, N is not its multiple */
+        char host[16], zone[8];
+        int hn = snprintf(host, sizeof host, "h%u", k);
+        int zn = snprintf(zone, sizeof zone, "z%u", (k * 31u) % 7);
+        batch_begin_series(&b);
+        batch_add_label(&b, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("big"));
+        batch_add_label(&b, STRV_LIT("host"), (struct strv){batch_strdup(&b, host, (size_t)hn), (size_t)hn});
+        batch_add_label(&b, STRV_LIT("zone"), (struct strv){batch_strdup(&b, zone, (size_t)zn), (size_t)zn});
+        batch_add_sample(&b, 1000, i);
+        batch_end_series(&b);
+    }
+    struct err e = {0};
+    if (storage_append(s, &b, NULL, &e))
+        fail_msg("append: %s", e.msg);
+    batch_fini(&b);
+
+    struct matcher m;
+    assert_int_equal(matcher_init(&m, MATCH_EQ, STRV_LIT(LABEL_METRIC_NAME), STRV_LIT("big"), &e), 0);
+    struct storage_set *set;
+    assert_int_equal(storage_select(s, &m, 1, 0, 10000, &set, &e), 0);
+    assert_int_equal(storage_set_count(set), N);
+    struct label prev[3];
+    size_t nprev = 0, seen = 0;
+    while (storage_set_next(set)) {
+        const struct label *ls;
+        size_t n;
+        storage_set_labels(set, &ls, &n);
+        assert_int_equal(n, 3);
+        if (nprev && labels_cmp(prev, nprev, ls, n) >= 0)
+            fail_msg("series %zu is not after the one before it", seen);
+        memcpy(prev, ls, n * sizeof *ls);
+        nprev = n;
+        seen++;
+    }
+    assert_int_equal(seen, N);
+    storage_set_free(set);
+    matcher_fini(&m);
+    assert_int_equal(storage_close(s), 0);
+    fs_rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_label_values_order_grows),
         cmocka_unit_test(test_time_restriction),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_select_sorted_large),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
