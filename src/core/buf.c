@@ -166,12 +166,20 @@ uint32_t rd_u32le(struct rd *r)
 
 uint64_t rd_u64le(struct rd *r)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (rd_left(r) >= 8) {
+        uint64_t v;
+        memcpy(&v, r->p, 8);
+        r->p += 8;
+        return v;
+    }
+#endif
     uint64_t lo = rd_u32le(r);
     uint64_t hi = rd_u32le(r);
     return lo | hi << 32;
 }
 
-uint64_t rd_uvarint(struct rd *r)
+uint64_t rd_uvarint_long(struct rd *r)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -186,20 +194,6 @@ uint64_t rd_uvarint(struct rd *r)
     return 0;
 }
 
-int64_t rd_varint(struct rd *r)
-{
-    uint64_t z = rd_uvarint(r);
-    return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-}
-
-double rd_f64(struct rd *r)
-{
-    uint64_t u = rd_u64le(r);
-    double v;
-    memcpy(&v, &u, 8);
-    return v;
-}
-
 const void *rd_skip(struct rd *r, size_t n)
 {
     if (rd_left(r) < n) {
@@ -210,16 +204,4 @@ const void *rd_skip(struct rd *r, size_t n)
     const void *p = r->p;
     r->p += n;
     return p;
-}
-
-const void *rd_bytes(struct rd *r, size_t *n)
-{
-    uint64_t len = rd_uvarint(r);
-    if (r->bad || len > rd_left(r)) {
-        r->bad = true;
-        *n = 0;
-        return NULL;
-    }
-    *n = (size_t)len;
-    return rd_skip(r, (size_t)len);
 }

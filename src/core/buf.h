@@ -83,12 +83,44 @@ static inline size_t rd_left(const struct rd *r) { return (size_t)(r->end - r->p
 uint8_t rd_u8(struct rd *r);
 uint32_t rd_u32le(struct rd *r);
 uint64_t rd_u64le(struct rd *r);
-uint64_t rd_uvarint(struct rd *r);
-int64_t rd_varint(struct rd *r);
-double rd_f64(struct rd *r);
-/* A length-prefixed byte string; *p borrows from the reader's bytes. */
-const void *rd_bytes(struct rd *r, size_t *n);
+/* rd_uvarint() past its one-byte case (buf.c). */
+uint64_t rd_uvarint_long(struct rd *r);
+/* The decoders of WAL records, blocks and chunks read these a few times a
+ * sample: the common case is inline (a one-byte varint, 8 bytes in reach),
+ * the rest in buf.c. */
+static inline uint64_t rd_uvarint(struct rd *r)
+{
+    if (r->p < r->end && *r->p < 0x80)
+        return *r->p++;
+    return rd_uvarint_long(r);
+}
+static inline int64_t rd_varint(struct rd *r)
+{
+    uint64_t z = rd_uvarint(r);
+    return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+}
+static inline double rd_f64(struct rd *r)
+{
+    uint64_t u = rd_u64le(r);
+    double v;
+    __builtin_memcpy(&v, &u, 8);
+    return v;
+}
 const void *rd_skip(struct rd *r, size_t n);
+/* A length-prefixed byte string; *p borrows from the reader's bytes. */
+static inline const void *rd_bytes(struct rd *r, size_t *n)
+{
+    uint64_t len = rd_uvarint(r);
+    if (r->bad || len > rd_left(r)) {
+        r->bad = true;
+        *n = 0;
+        return NULL;
+    }
+    *n = (size_t)len;
+    const void *p = r->p;
+    r->p += len;
+    return p;
+}
 
 static inline uint32_t le32(const void *p)
 {
