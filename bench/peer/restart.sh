@@ -40,8 +40,9 @@ done
 [ ${#BINS[@]} -gt 0 ] || BINS=("$TIDE_BIN")
 [ -d "$DATA/wal" ] || { echo "restart.sh: no WAL in $DATA (run bench/peer/cardinality.sh first)" >&2; exit 2; }
 if [ -z "$QTIME" ]; then
-    manifest=$(ls -d "$OUT"/card-s*/manifest 2>/dev/null | head -1 || true)
-    [ -n "$manifest" ] && QTIME=$(sed -n 's/^last=//p' "$manifest")
+    for manifest in "$OUT"/card-s*/manifest; do
+        [ -f "$manifest" ] && QTIME=$(sed -n 's/^last=//p' "$manifest") && break
+    done
     [ -n "$QTIME" ] || { echo "restart.sh: give --time (no cardinality.sh manifest)" >&2; exit 2; }
 fi
 
