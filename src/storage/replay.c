@@ -9,7 +9,7 @@
  * one, each series' in WAL order.
  * Record ids belong to the process that wrote them: a SERIES record binds a
  * WAL id to a label set, which replay maps to this process' id (creating the
- * series if no block knew it); each process re-describes a series in a new
+ * series if no block knew it; a worker adds its postings); each process re-describes a series in a new
  * segment before using its id (series.wal_gen), so the binding seen last is
  * always the right one. SAMPLES go through the same head_data_append() as
  * live writes, so the out-of-order and last-write-wins rules give the same

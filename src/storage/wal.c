@@ -23,7 +23,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
