@@ -233,6 +233,19 @@ int eval_node(struct eval *ev, const struct ast_node *n, struct matrix *out);
 /* ---- binop.c, aggr.c ---- */
 int binop_eval(struct eval *ev, const struct ast_node *n, struct matrix *out);
 int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out);
+/* The aggregation ag of the evaluated input `in` (param: its evaluated
+ * parameter, or empty) into *out, step by step (aggr.c: every op) or series
+ * by series (aggr_series.c: the ops of aggr_fold_op(), the same result).
+ * Neither takes in or param over; 0 or an error (ev->e set). */
+int aggr_steps(struct eval *ev, const struct ast_aggr *ag, const struct matrix *in,
+               const struct matrix *param, struct matrix *out);
+int aggr_series(struct eval *ev, const struct ast_aggr *ag, const struct matrix *in,
+                struct matrix *out);
+/* The output labels of a group whose input series has labels ls: lb reset
+ * to them, then `by` keeps the grouping labels, `without` drops them and
+ * __name__. 0 or -ENOMEM. */
+int aggr_group_labels(struct lbuild *lb, const struct label *ls, size_t nls,
+                      const struct strv *grouping, size_t ngrouping, bool without);
 
 /* ---- func_range.c: functions over range vectors ---- */
 
