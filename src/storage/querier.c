@@ -32,6 +32,7 @@
  * on two threads when the set spans QUERIER_SPLIT_PARTITIONS partitions or
  * more (fewer are read faster than a thread starts). */
 #define QUERIER_GROUP (2 * TIER_GROUP_MAX)
+_Static_assert(STORAGE_ROLLUP_BATCH <= TIER_GROUP_MAX, "a batch is one tier_group_rollups()");
 #define QUERIER_SPLIT_PARTITIONS 8
 
 struct storage_set {
@@ -47,7 +48,7 @@ struct storage_set {
     /* Rollups of series grp_first .. grp_first + grp_n - 1 (0-based), read
      * together (tier_group_rollups(), one or two threads, QUERIER_GROUP)
      * when the first of them is asked for. */
-    struct tier_rollups grp[2 * TIER_GROUP_MAX];
+    struct storage_rollups grp[2 * TIER_GROUP_MAX];
     size_t grp_first, grp_n;
     unsigned sources;    /* storage_set_rollup_sources() */
     unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
@@ -377,7 +378,7 @@ struct group_read {
     size_t n;
     int64_t lo, hi;
     unsigned fields;
-    struct tier_rollups *out;
+    struct storage_rollups *out;
     unsigned sources; /* storage_set_rollup_sources() bits of this share */
     struct err e;
     int rc;
@@ -451,6 +452,18 @@ unsigned storage_set_rollup_sources(const struct storage_set *set)
     return set->sources;
 }
 
+int storage_set_read_rollups(const struct storage_set *set, size_t first, size_t n,
+                             struct storage_rollups *out, unsigned *sources, struct err *e)
+{
+    if (set->tier < 0 || n > STORAGE_ROLLUP_BATCH || first > set->n || n > set->n - first)
+        return ERR_INVAL(e, "rollups of series %zu..+%zu of a set of %zu (tier %d)", first, n,
+                         set->n, set->tier);
+    for (size_t j = 0; j < n; j++)
+        out[j].n = 0;
+    return tier_group_rollups(set->s, set->tier, set->ids + first, n, set->mint_ms, set->maxt_ms,
+                              set->fields, out, sources, e);
+}
+
 bool storage_set_next(struct storage_set *set)
 {
     if (set->pos >= set->n)
@@ -484,11 +497,22 @@ void storage_set_labels(struct storage_set *set, const struct label **ls, size_t
 int storage_set_labels_into(struct storage_set *set, struct arena *a, const struct label **ls,
                             size_t *n)
 {
+    if (set->pos == 0 || set->pos > set->n) {
+        *ls = NULL;
+        *n = 0;
+        return TIDE_EINVAL;
+    }
+    return storage_set_labels_at(set, set->pos - 1, a, ls, n);
+}
+
+int storage_set_labels_at(struct storage_set *set, size_t i, struct arena *a,
+                          const struct label **ls, size_t *n)
+{
     *ls = NULL;
     *n = 0;
-    if (set->pos == 0 || set->pos > set->n)
+    if (i >= set->n)
         return TIDE_EINVAL;
-    const struct series *sr = series_get(&set->s->reg, set->ids[set->pos - 1]);
+    const struct series *sr = series_get(&set->s->reg, set->ids[i]);
     size_t need = (sr->nlabels ? sr->nlabels : 1) * sizeof(struct label);
     struct label *out = arena_alloc(a, need);
     if (out == NULL)

@@ -96,7 +96,7 @@ struct rollup_read {
 
 /* Roll up the raw samples of windows starting in [a, b]. */
 static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                    struct rollup_read *rr, struct tier_rollups *out, unsigned *sources,
+                    struct rollup_read *rr, struct storage_rollups *out, unsigned *sources,
                     struct err *e)
 {
     rr->nv = 0;
@@ -112,7 +112,7 @@ static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int
 /* Read tier part tp's rollups of sid for windows starting in [a, b], the
  * ROLLUP_F_* `fields` only. Caller holds lock(read). */
 static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                     unsigned fields, struct rollup_read *rr, struct tier_rollups *out,
+                     unsigned fields, struct rollup_read *rr, struct storage_rollups *out,
                      unsigned *sources, struct err *e)
 {
     size_t lo = 0, hi = tp->nsids;
@@ -166,7 +166,7 @@ static void owe(struct pending *pd, int64_t a, int64_t b)
 }
 
 int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t nsids, int64_t lo,
-                       int64_t hi, unsigned fields, struct tier_rollups *out, unsigned *sources,
+                       int64_t hi, unsigned fields, struct storage_rollups *out, unsigned *sources,
                        struct err *e)
 {
     if (nsids > TIER_GROUP_MAX)

@@ -25,6 +25,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/fs.h"
 #include "core/yaml_tree.h"
 #include "storage/storage.h"
@@ -337,6 +339,42 @@ static void many_series(struct storage *s, int nser, int64_t from, int days, int
         fail_msg("append: %s", e.msg);
 }
 
+/* One of two threads reading a rollup set with storage_set_read_rollups():
+ * the batches b with b % 2 == half, copies into got[]. */
+struct batch_reader {
+    struct storage_set *set;
+    int half;
+    struct storage_rollups *got; /* one per series of the set */
+    int rc;
+};
+
+static void *read_batches(void *arg)
+{
+    struct batch_reader *br = arg;
+    struct storage_rollups out[STORAGE_ROLLUP_BATCH] = {0};
+    size_t n = storage_set_count(br->set);
+    struct err e = {0};
+    unsigned sources = 0;
+    for (size_t b = (size_t)br->half; b * STORAGE_ROLLUP_BATCH < n && br->rc == 0; b += 2) {
+        size_t first = b * STORAGE_ROLLUP_BATCH;
+        size_t cnt = n - first < STORAGE_ROLLUP_BATCH ? n - first : STORAGE_ROLLUP_BATCH;
+        br->rc = storage_set_read_rollups(br->set, first, cnt, out, &sources, &e);
+        for (size_t q = 0; q < cnt && br->rc == 0; q++) {
+            struct storage_rollups *g = &br->got[first + q];
+            g->v = malloc((out[q].n ? out[q].n : 1) * sizeof *g->v);
+            if (g->v == NULL) {
+                br->rc = -1;
+                break;
+            }
+            memcpy(g->v, out[q].v, out[q].n * sizeof *g->v);
+            g->n = out[q].n;
+        }
+    }
+    for (size_t q = 0; q < STORAGE_ROLLUP_BATCH; q++)
+        free(out[q].v);
+    return NULL;
+}
+
 static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, const char *what)
 {
     struct matcher m;
@@ -348,6 +386,18 @@ static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, cons
         struct storage_set *raw, *set;
         assert_int_equal(storage_select(s, &m, 1, wlo, whi - 1, &raw, &e), 0);
         assert_int_equal(storage_select_rollups(s, &m, 1, t, lo, hi, &set, &e), 0);
+        /* The same set read in batches by two threads at once, first. */
+        struct storage_rollups *got2 = calloc((size_t)nser, sizeof *got2);
+        assert_non_null(got2);
+        assert_int_equal(storage_set_count(set), (size_t)nser);
+        struct batch_reader br[2] = {{set, 0, got2, 0}, {set, 1, got2, 0}};
+        pthread_t th[2];
+        for (int j = 0; j < 2; j++)
+            assert_int_equal(pthread_create(&th[j], NULL, read_batches, &br[j]), 0);
+        for (int j = 0; j < 2; j++)
+            pthread_join(th[j], NULL);
+        assert_int_equal(br[0].rc, 0);
+        assert_int_equal(br[1].rc, 0);
         int k = 0;
         while (storage_set_next(set)) {
             assert_true(storage_set_next(raw));
@@ -364,11 +414,28 @@ static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, cons
             char w[96];
             snprintf(w, sizeof w, "%s tier %d series %d", what, t, k);
             same_rollups(got, ngot, want, nwant, w);
+            strcat(w, " (batches)");
+            same_rollups(got2[k].v, got2[k].n, want, nwant, w);
+            /* Labels by index are the current series'. */
+            const struct label *l1, *l2;
+            size_t n1, n2;
+            storage_set_labels(set, &l1, &n1);
+            struct arena a;
+            arena_init(&a, 0);
+            assert_int_equal(storage_set_labels_at(set, (size_t)k, &a, &l2, &n2), 0);
+            assert_int_equal(labels_cmp(l1, n1, l2, n2), 0);
+            arena_fini(&a);
+            free(got2[k].v);
             free(want);
             free(v);
             k++;
         }
         assert_int_equal(k, nser);
+        free(got2);
+        struct storage_rollups one = {0};
+        unsigned src = 0;
+        assert_int_equal(storage_set_read_rollups(set, (size_t)nser, 1, &one, &src, &e),
+                         TIDE_EINVAL); /* past the end */
         assert_false(storage_set_next(raw));
         storage_set_free(set);
         storage_set_free(raw);
