@@ -232,13 +232,15 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
     }
     if ((rc = eval_node(ev, ag->expr, &in)) != 0)
         goto out;
+    size_t moved = 0;
     if (aggr_fold_op(ag->op))
-        rc = aggr_series(ev, ag, &in, out);
+        rc = aggr_series(ev, ag, &in, out, &moved);
     else
         rc = aggr_steps(ev, ag, &in, &param, out);
 out:
     matrix_free(ev, &in);
     matrix_free(ev, &param);
+    eval_account(ev, -(long long)moved); /* counted for in and for out */
     return rc;
 }
 

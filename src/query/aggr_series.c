@@ -104,11 +104,35 @@ static int fold_group(struct eval *ev, enum aggr_op op, const struct matrix *in,
     return rc;
 }
 
-/* A group of one series: each value folded alone. */
-static int fold_one(struct eval *ev, enum aggr_op op, const struct series *s, size_t nsteps,
-                    long out, struct accum *ac)
+/* Are all of s's points on steps, one per step? */
+static bool all_on_steps(const struct eval *ev, size_t nsteps, const struct series *s)
 {
-    int rc = value_reserve(ev, &ac->m.s[out], s->npts < nsteps ? s->npts : nsteps);
+    struct on_steps w = {.s = s};
+    size_t k, n = 0;
+    double v;
+    while (next_on_step(ev, nsteps, &w, &k, &v))
+        n++;
+    return n == s->npts;
+}
+
+/* A group of one series: each value folded alone, into output series out
+ * (new, empty). sum, avg, min and max of one value are the value: when
+ * every point of s is on a step, s's array itself becomes the output's
+ * (*moved += its points; s is left empty). */
+static int fold_one(struct eval *ev, enum aggr_op op, struct series *s, size_t nsteps, long out,
+                    struct accum *ac, size_t *moved)
+{
+    struct series *o = &ac->m.s[out];
+    bool same = op == AGGR_SUM || op == AGGR_AVG || op == AGGR_MIN || op == AGGR_MAX;
+    if (same && o->pts == NULL && all_on_steps(ev, nsteps, s)) {
+        *o = (struct series){.ls = o->ls, .nls = o->nls, .pts = s->pts, .npts = s->npts,
+                             .cap = s->cap};
+        *moved += s->npts;
+        s->pts = NULL;
+        s->npts = s->cap = 0;
+        return eval_account(ev, (long long)o->npts); /* as accum_point() for each */
+    }
+    int rc = value_reserve(ev, o, s->npts < nsteps ? s->npts : nsteps);
     struct on_steps w = {.s = s};
     size_t k;
     double v;
@@ -121,8 +145,8 @@ static int fold_one(struct eval *ev, enum aggr_op op, const struct series *s, si
     return rc;
 }
 
-int aggr_series(struct eval *ev, const struct ast_aggr *ag, const struct matrix *in,
-                struct matrix *out)
+int aggr_series(struct eval *ev, const struct ast_aggr *ag, struct matrix *in, struct matrix *out,
+                size_t *moved)
 {
     enum aggr_op op = ag->op;
     size_t nsteps = eval_nsteps(ev), n = in->n, ng = 0;
@@ -205,7 +229,7 @@ int aggr_series(struct eval *ev, const struct ast_aggr *ag, const struct matrix 
         if ((rc = eval_check(ev)) != 0)
             break;
         if (g->nmem == 1)
-            rc = fold_one(ev, op, &in->s[members[g->mem0]], nsteps, g->out, &ac);
+            rc = fold_one(ev, op, &in->s[members[g->mem0]], nsteps, g->out, &ac, moved);
         else
             rc = fold_group(ev, op, in, members, g, slots, nsteps, &ac);
     }

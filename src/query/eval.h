@@ -243,11 +243,15 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out);
 /* The aggregation ag of the evaluated input `in` (param: its evaluated
  * parameter, or empty) into *out, step by step (aggr.c: every op) or series
  * by series (aggr_series.c: the ops of aggr_fold_op(), the same result).
- * Neither takes in or param over; 0 or an error (ev->e set). */
+ * 0 or an error (ev->e set). aggr_steps() only reads in and param.
+ * aggr_series() may take over the point array of an input series that is
+ * a group of its own (the series is left empty) and adds those points to
+ * *moved: they were counted once for the input and once for the output,
+ * so the caller takes *moved off the count after freeing in. */
 int aggr_steps(struct eval *ev, const struct ast_aggr *ag, const struct matrix *in,
                const struct matrix *param, struct matrix *out);
-int aggr_series(struct eval *ev, const struct ast_aggr *ag, const struct matrix *in,
-                struct matrix *out);
+int aggr_series(struct eval *ev, const struct ast_aggr *ag, struct matrix *in, struct matrix *out,
+                size_t *moved);
 /* The output labels of a group whose input series has labels ls: lb reset
  * to them, then `by` keeps the grouping labels, `without` drops them and
  * __name__. 0 or -ENOMEM. */

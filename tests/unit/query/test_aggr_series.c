@@ -111,6 +111,19 @@ static void gen(uint64_t *r, const struct eval *ev, struct matrix *m)
     }
 }
 
+/* A deep copy of m (aggr_series() may take its point arrays). */
+static void copy_matrix(const struct matrix *m, struct matrix *c)
+{
+    c->s = calloc(m->n ? m->n : 1, sizeof *c->s);
+    c->n = c->cap = m->n;
+    for (size_t i = 0; i < m->n; i++) {
+        c->s[i] = m->s[i];
+        c->s[i].pts = malloc((m->s[i].npts ? m->s[i].npts : 1) * sizeof *c->s[i].pts);
+        memcpy(c->s[i].pts, m->s[i].pts, m->s[i].npts * sizeof *c->s[i].pts);
+        c->s[i].cap = m->s[i].npts;
+    }
+}
+
 static void check_same(const struct matrix *a, const struct matrix *b, const char *what)
 {
     if (a->n != b->n)
@@ -157,7 +170,28 @@ static void run_case(uint64_t seed, bool instant, size_t max_samples)
             ev.cur_samples = 0;
             int rx = aggr_steps(&ev, &ag, &in, &empty, &x);
             ev.cur_samples = 0;
-            int ry = aggr_series(&ev, &ag, &in, &y);
+            struct matrix in2;
+            copy_matrix(&in, &in2);
+            size_t moved = 0;
+            int ry = aggr_series(&ev, &ag, &in2, &y, &moved);
+            /* What it took from in2 is y's now: in2 keeps the rest. */
+            size_t left = 0, got = 0;
+            for (size_t i = 0; i < in2.n; i++)
+                left += in2.s[i].npts;
+            for (size_t i = 0; ry == 0 && i < y.n; i++)
+                got += y.s[i].npts;
+            size_t total = 0;
+            for (size_t i = 0; i < in.n; i++)
+                total += in.s[i].npts;
+            if (left + moved != total)
+                fail_msg("%s: %zu points left in the input, %zu moved, of %zu", what, left, moved,
+                         total);
+            /* Every output point counted once, moved or not (the input's
+             * were not counted here). */
+            if (ry == 0 && ev.cur_samples != got)
+                fail_msg("%s: %zu points counted for %zu out (%zu moved)", what, ev.cur_samples,
+                         got, moved);
+            matrix_free(NULL, &in2);
             if (rx != ry)
                 fail_msg("%s: rc %d step by step, %d series by series", what, rx, ry);
             if (rx == 0)
