@@ -348,13 +348,13 @@ struct toks {
 
 /* rd_uvarint()/rd_varint() (core/buf.c) inlined for the decode loops, a
  * varint a value: with 10 bytes or more left (the longest varint) no byte
- * is checked against the end; else, or for an overlong one, rd_uvarint()
- * itself, so r ends where and as it would (bad, position). */
+ * is checked against the end; else byte by byte as rd_uvarint() does. An
+ * overlong or cut varint leaves r as rd_uvarint() would (bad, position). */
 static inline uint64_t uvarint(struct rd *r)
 {
     const uint8_t *p = r->p;
+    uint64_t v = 0;
     if (r->end - p >= 10) {
-        uint64_t v = 0;
         for (int i = 0; i < 10; i++) {
             uint8_t c = p[i];
             v |= (uint64_t)(c & 0x7f) << (7 * i);
@@ -363,8 +363,21 @@ static inline uint64_t uvarint(struct rd *r)
                 return v;
             }
         }
+        r->p = p + 10;
+        r->bad = true;
+        return 0;
     }
-    return rd_uvarint(r);
+    for (int shift = 0; shift < 64 && p < r->end; shift += 7) {
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (c < 0x80) {
+            r->p = p;
+            return v;
+        }
+    }
+    r->p = p;
+    r->bad = true;
+    return 0;
 }
 
 static inline int64_t varint(struct rd *r)
