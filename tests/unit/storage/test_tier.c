@@ -38,6 +38,7 @@
 #include "core/fs.h"
 #include "core/yaml_tree.h"
 #include "storage/storage.h"
+#include "storage/tier.h"
 
 #define DAY_MS 86400000LL
 #define T0 (200 * DAY_MS)
@@ -550,6 +551,84 @@ static void test_sigkill_during_rollup(void **state)
     storage_policy_fini(&p);
 }
 
+/* rollup_encode() then rollup_decode() of some fields and windows: the
+ * windows asked for come back with those fields (the others 0, times at the
+ * window start); a column whose timestamps differ from the first column's,
+ * inside the windows asked for or outside them, or a first column of
+ * another field, is TIDE_ECORRUPT. */
+static void test_rollup_decode(void **state)
+{
+    (void)state;
+    enum { W = 30 };
+    const int64_t res = 60000;
+    struct storage_rollup in[W];
+    for (int i = 0; i < W; i++) {
+        int64_t t = (int64_t)(100 + 2 * i) * res; /* every other window: a gap each */
+        in[i] = (struct storage_rollup){.t_ms = t, .count = 3 + i, .sum = i * 1.5, .min = -i,
+                                        .max = i, .first_t = t + 1000, .first = 10 + i,
+                                        .last_t = t + 59000, .last = 20 + i, .resets = i % 3};
+    }
+    struct sample *enc = NULL;
+    size_t cap = 0;
+    assert_int_equal(rollup_encode(in, W, res, &enc, &cap), 0);
+    static const unsigned sets[] = {STORAGE_RU_ALL, STORAGE_RU_SUM | STORAGE_RU_FIRST,
+                                    STORAGE_RU_FIRST | STORAGE_RU_LAST | STORAGE_RU_RESETS,
+                                    STORAGE_RU_MAX, 0};
+    static const int64_t ranges[][2] = {{0, 1000}, {110, 150}, {111, 111}, {200, 300}};
+    struct sample sel[W * ROLLUP_FIELDS];
+    for (size_t f = 0; f < sizeof sets / sizeof sets[0]; f++) {
+        unsigned fields = rollup_fields_of(sets[f]);
+        size_t n = 0;
+        for (int j = 0; j < ROLLUP_FIELDS; j++)
+            if (fields & (1u << j))
+                for (int i = 0; i < W; i++)
+                    sel[n++] = enc[(size_t)j * W + i];
+        for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+            struct storage_rollup *out = NULL;
+            size_t nout = 0, ocap = 0;
+            int64_t ka = ranges[r][0], kb = ranges[r][1];
+            assert_int_equal(rollup_decode(sel, n, fields, res, ka, kb, &out, &nout, &ocap), 0);
+            size_t k = 0;
+            for (int i = 0; i < W; i++) {
+                int64_t w = in[i].t_ms / res;
+                if (w < ka || w > kb)
+                    continue;
+                assert_true(k < nout);
+                const struct storage_rollup *x = &out[k++], *y = &in[i];
+                assert_int_equal(x->t_ms, y->t_ms);
+                assert_true(x->count == y->count);
+                assert_true(x->sum == (sets[f] & STORAGE_RU_SUM ? y->sum : 0));
+                assert_true(x->max == (sets[f] & STORAGE_RU_MAX ? y->max : 0));
+                assert_int_equal(x->first_t, sets[f] & STORAGE_RU_FIRST ? y->first_t : y->t_ms);
+                assert_true(x->last == (sets[f] & STORAGE_RU_LAST ? y->last : 0));
+                assert_true(x->resets == (sets[f] & STORAGE_RU_RESETS ? y->resets : 0));
+            }
+            assert_int_equal(k, nout);
+            /* One timestamp off in the last column: before, inside and after
+             * the windows asked for. */
+            for (int at = 0; at < W && n > (size_t)W; at += 7) {
+                sel[n - W + (size_t)at].t_ms++;
+                nout = 0;
+                assert_int_equal(rollup_decode(sel, n, fields, res, ka, kb, &out, &nout, &ocap),
+                                 TIDE_ECORRUPT);
+                sel[n - W + (size_t)at].t_ms--;
+            }
+            free(out);
+        }
+        /* A first column of another field. */
+        if (n > 0) {
+            struct storage_rollup *out = NULL;
+            size_t nout = 0, ocap = 0;
+            sel[3].t_ms += INT64_C(1) << ROLLUP_FIELD_SHIFT;
+            assert_int_equal(rollup_decode(sel, n, fields, res, 0, 1000, &out, &nout, &ocap),
+                             TIDE_ECORRUPT);
+            sel[3].t_ms -= INT64_C(1) << ROLLUP_FIELD_SHIFT;
+            free(out);
+        }
+    }
+    free(enc);
+}
+
 static void test_rollup_compute(void **state)
 {
     (void)state;
@@ -576,6 +655,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rollup_compute),
+        cmocka_unit_test(test_rollup_decode),
         cmocka_unit_test(test_rollups_equal_raw),
         cmocka_unit_test(test_group_reads),
         cmocka_unit_test(test_sigkill_during_rollup),
