@@ -11,8 +11,10 @@
  *   still answer the same; tier retention drops them in turn.
  * - SIGKILL at random moments of the tier computation leaves no
  *   half-written tier file and no wrong rollup.
- * - Many series over many partitions, read in groups on two threads, with
- *   raw windows between tier partitions for some: the same rollups.
+ * - Many series over many partitions, read in groups, and in batches by two
+ *   threads at once, with raw windows between tier partitions for some: the
+ *   same rollups.
+ * - rollup_decode() of some fields and windows, and its corruption checks.
  * - storage_rollup_compute() itself on a hand-made series.
  */
 #include <setjmp.h>
@@ -309,7 +311,8 @@ static void test_rollups_equal_raw(void **state)
 }
 
 /* Many series over many partitions: a rollup set reads its series in
- * groups, two at once on two threads (querier.c, tier_read.c). 37 series
+ * groups (querier.c, tier_read.c), and two threads read it in batches at
+ * once (storage_set_read_rollups(), as query/tier_points.c does). 37 series
  * (groups not full) over 12 days, some with backfill in the head in the
  * middle (raw windows between tier partitions, per series), one with a
  * delete (a whole partition from raw): every series' rollups equal those
