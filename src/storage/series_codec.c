@@ -386,7 +386,7 @@ static inline int64_t varint(struct rd *r)
     return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
 }
 
-static int64_t tok_next(struct toks *t)
+static inline int64_t tok_next(struct toks *t)
 {
     if (t->zeros > 0) {
         t->zeros--;
