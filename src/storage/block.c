@@ -947,16 +947,23 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
 }
 
 /* Decode the chunks of series s (index i) of b meeting [mint_ms, maxt_ms]
- * from its pinned page, appending the samples in the range to *v. */
+ * from its pinned page, appending the samples in the range to *v. The
+ * chunks are looked for from *from (the series' first when NULL), which is
+ * left at the first one not ending before mint_ms: where a later range
+ * (starting after mint_ms) may start looking. */
 static int decode_range(struct block *b, uint64_t i, const struct rseries *s, const char *page,
-                        int64_t mint_ms, int64_t maxt_ms, struct sample **v, size_t *n,
-                        size_t *cap, bool *maybe_nan, struct err *e)
+                        int64_t mint_ms, int64_t maxt_ms, const struct rchunk **from,
+                        struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
+                        struct err *e)
 {
     if (mint_ms > maxt_ms || s->maxt < mint_ms || s->mint > maxt_ms)
         return 0;
     const struct rchunk *c = b->chunks + s->chunk_off, *end = c + s->nchunks;
+    if (*from != NULL)
+        c = *from; /* chunks before it end before an earlier range's start */
     while (c < end && c->maxt < mint_ms)
         c++;
+    *from = c;
     /* Room for every chunk that overlaps, reserved once: growing while
      * decoding would copy what earlier chunks gave, chunk after chunk. */
     size_t n0 = *n, need = n0;
@@ -1044,9 +1051,13 @@ int block_series_samples_ranges_pin(struct block *b, uint64_t i, const int64_t (
     }
     size_t n0 = *n;
     int rc = 0;
-    for (size_t r = 0; r < nranges && rc == 0; r++)
-        rc = decode_range(b, i, s, pin->bytes, ranges[r][0], ranges[r][1], v, n, cap, maybe_nan,
-                          e);
+    const struct rchunk *from = NULL;
+    for (size_t r = 0; r < nranges && rc == 0; r++) {
+        if (r > 0 && ranges[r][0] <= ranges[r - 1][0])
+            from = NULL; /* not ascending: look from the series' first chunk */
+        rc = decode_range(b, i, s, pin->bytes, ranges[r][0], ranges[r][1], &from, v, n, cap,
+                          maybe_nan, e);
+    }
     if (rc != 0)
         *n = n0;
     return rc;

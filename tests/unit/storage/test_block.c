@@ -265,8 +265,8 @@ static void test_range_reads(void **state)
 }
 
 /* Every series read through one block_pin, in order and in a shuffled
- * order (pages held, changed, taken back), two ranges at once: the same
- * samples as block_series_samples_ranges() gives each series alone; a
+ * order (pages held, changed, taken back), three ranges at once (two
+ * ascending, then one back): the same samples as one range at a time; a
  * series index past the end fails without touching the pin's page. */
 static void test_pinned_reads(void **state)
 {
@@ -291,16 +291,20 @@ static void test_pinned_reads(void **state)
             size_t i = order[k];
             const struct sample *p = f->samples[i];
             size_t ns = f->nsamples[i];
-            int64_t ranges[2][2] = {{p[0].t_ms, p[ns / 3].t_ms},
-                                    {p[ns / 2].t_ms + 1, pass == 1 ? INT64_MAX : p[ns - 1].t_ms}};
+            /* Ascending ranges (a later one looks for its chunks from
+             * where the one before found its first), then descending. */
+            int64_t ranges[3][2] = {{p[0].t_ms, p[ns / 3].t_ms},
+                                    {p[ns / 2].t_ms + 1, pass == 1 ? INT64_MAX : p[ns - 1].t_ms},
+                                    {p[ns / 4].t_ms, p[ns / 2].t_ms}};
             size_t n = 0, nw = 0;
-            assert_int_equal(block_series_samples_ranges_pin(b, i, (const int64_t(*)[2])ranges, 2,
+            assert_int_equal(block_series_samples_ranges_pin(b, i, (const int64_t(*)[2])ranges, 3,
                                                              &v, &n, &cap, NULL, &pin, &e),
                              0);
             assert_ptr_equal(pin.b, b);
-            assert_int_equal(block_series_samples_ranges(b, i, (const int64_t(*)[2])ranges, 2,
-                                                         &w, &nw, &capw, NULL, &e),
-                             0);
+            for (int r = 0; r < 3; r++)
+                assert_int_equal(block_series_samples_range(b, i, ranges[r][0], ranges[r][1], &w,
+                                                            &nw, &capw, NULL, &e),
+                                 0);
             if (n != nw || memcmp(v, w, n * sizeof *v) != 0)
                 fail_msg("pass %d series %zu: %zu samples through the pin, %zu alone", pass, i,
                          n, nw);
