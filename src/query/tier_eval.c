@@ -16,6 +16,10 @@
  * same numbers added in another grouping).
  * Everything else (plain selectors, quantile_over_time, irate, deriv, ...)
  * reads raw samples.
+ * The windows of each series are computed where its rollups are read, by
+ * tier_points.c (on two threads for a long query: series_points() only
+ * reads its arguments); labels and output series are made here, in series
+ * order.
  */
 #include <math.h>
 #include <stdlib.h>
