@@ -4,20 +4,25 @@
  *
  * A 90-day chart at a 1 h step over 100 series is 216 100 points, about
  * 7 MB of JSON and a third of the query's CPU (the shortest digits of every
- * value). The query itself runs on one core; on a machine with a second
- * one, a big matrix is written in two halves at once: the calling thread
- * writes the series up to the middle point into the response, a helper
- * thread the rest into a buffer of its own (a pooled body allocation,
- * body_pool.h, so its pages are already there), which is then appended.
- * When the helper has not started by the time the first half is written
- * (both cores busy), the calling thread writes the rest itself
- * (core/assist.h): a loaded machine never waits for a thread.
- * Every series is written by the same code either way, so the bytes are
- * the same as on one thread; only where they are first written differs.
+ * value). On a machine with a second core a big matrix is written by two
+ * threads at once, in chunks of whole series claimed from both ends: the
+ * calling thread writes chunks from the front straight into the response,
+ * a helper thread (core/assist.h) chunks from the back into a buffer of its
+ * own (a pooled body allocation, body_pool.h, so its pages are already
+ * there), appended once they meet. A helper that has not started leaves
+ * everything to the calling thread, and one that was preempted delays the
+ * answer by the chunk it holds, not by half the answer: a loaded machine
+ * never waits long for a thread. Every series is written by the same code
+ * either way, so the bytes are the same as on one thread; only where they
+ * are first written differs.
  */
 #include "api/prom_matrix.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "api/body_pool.h"
 #include "api/json.h"
@@ -61,34 +66,96 @@ static int series_range(struct buf *b, const struct query_series *s, size_t a, s
     return rc;
 }
 
-/* The half offered to a helper thread. */
-struct half {
+/* A big matrix is cut into chunks of whole series, about
+ * PROM_MATRIX_CHUNK_POINTS points each. The calling thread claims chunks
+ * from the front and writes them straight into the response, the helper
+ * from the back into a buffer of its own (last chunk first); both claim
+ * from one atomic word (front in the low half, back in the high), so no
+ * chunk is taken twice, and they meet wherever the work put them. A helper
+ * that never starts leaves every chunk to the caller; one that is
+ * preempted holds up the answer by one chunk at most, not by half of it. */
+#define PROM_MATRIX_CHUNK_POINTS 4096
+
+struct chunks {
     const struct query_series *s;
-    size_t a, z;
     const struct prom_times *pt;
-    struct buf out; /* written by whoever takes the half (core/assist.h) */
+    size_t *first;          /* chunk c is series first[c] .. first[c + 1] - 1 */
+    size_t n;               /* chunks */
+    _Atomic uint64_t claim; /* chunks [0, front) and [back, n) taken: front | back << 32 */
+};
+
+/* Take the next chunk from the front (the caller) or the back (the
+ * helper): its index, or SIZE_MAX when none is left. */
+static size_t claim(struct chunks *ch, bool from_back)
+{
+    uint64_t w = atomic_load(&ch->claim);
+    for (;;) {
+        uint64_t front = w & UINT32_MAX, back = w >> 32;
+        if (front >= back)
+            return SIZE_MAX;
+        uint64_t nw = from_back ? front | (back - 1) << 32 : (front + 1) | back << 32;
+        if (atomic_compare_exchange_weak(&ch->claim, &w, nw))
+            return (size_t)(from_back ? back - 1 : front);
+    }
+}
+
+/* The helper's share: chunks from the back, each written into out after
+ * the one before it (so in reverse order); off[c], len[c] say where. */
+struct helper {
+    struct chunks *ch;
+    struct buf out;
+    size_t *off, *len;
+    size_t lowest; /* the first chunk it wrote (ch->n when none) */
     int rc;
 };
 
-static void half_main(void *arg)
+static void helper_main(void *arg)
 {
-    struct half *h = arg;
-    h->rc = series_range(&h->out, h->s, h->a, h->z, h->pt);
+    struct helper *h = arg;
+    struct chunks *ch = h->ch;
+    size_t c;
+    while (h->rc == 0 && (c = claim(ch, true)) != SIZE_MAX) {
+        h->off[c] = h->out.len;
+        h->rc = series_range(&h->out, ch->s, ch->first[c], ch->first[c + 1], ch->pt);
+        h->len[c] = h->out.len - h->off[c];
+        h->lowest = c;
+    }
 }
 
-/* Where the second half starts: the first series at or past the middle
- * point, or n when the matrix is too small (or too lopsided) to split. */
-static size_t split_at(const struct query_series *s, size_t n)
+/* Cut s[0..n) into chunks (ch->first, ch->n): 0, or 1 when the matrix is
+ * too small to split, or -ENOMEM. */
+static int cut(struct chunks *ch, const struct query_series *s, size_t n)
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += s[i].nsamples;
     if (n < 2 || total < PROM_MATRIX_SPLIT_POINTS)
-        return n;
-    size_t acc = 0, i = 0;
-    while (i < n && acc + s[i].nsamples / 2 < total / 2)
-        acc += s[i++].nsamples;
-    return i > 0 && i < n ? i : n;
+        return 1;
+    size_t max = total / PROM_MATRIX_CHUNK_POINTS + 2;
+    if (max > n + 1)
+        max = n + 1;
+    if (max >= UINT32_MAX)
+        max = UINT32_MAX - 1; /* chunk indices fit the claim word's halves */
+    ch->first = malloc((max + 1) * sizeof *ch->first);
+    if (ch->first == NULL)
+        return -ENOMEM;
+    size_t nc = 0, acc = 0;
+    ch->first[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += s[i].nsamples;
+        if (acc >= PROM_MATRIX_CHUNK_POINTS && i + 1 < n && nc + 2 < max) {
+            ch->first[++nc] = i + 1;
+            acc = 0;
+        }
+    }
+    ch->first[++nc] = n;
+    ch->n = nc;
+    if (nc < 2) {
+        free(ch->first);
+        ch->first = NULL;
+        return 1;
+    }
+    return 0;
 }
 
 int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
@@ -97,34 +164,41 @@ int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
     int rc = buf_putc(b, '[');
     if (rc != 0)
         return rc;
-    size_t mid = split_at(s, n);
-    struct half h = {.s = s, .a = mid, .z = n, .pt = pt};
+    struct chunks ch = {.s = s, .pt = pt};
+    int cr = cut(&ch, s, n);
+    if (cr != 0) {
+        /* Small (or no memory to cut it): all here. */
+        rc = series_range(b, s, 0, n, pt);
+        return rc == 0 ? buf_putc(b, ']') : rc;
+    }
+    atomic_init(&ch.claim, (uint64_t)ch.n << 32);
+    struct helper h = {.ch = &ch, .lowest = ch.n};
     struct assist *as = NULL;
-    if (mid < n) {
+    h.off = malloc(2 * ch.n * sizeof *h.off);
+    if (h.off != NULL) {
+        h.len = h.off + ch.n;
         buf_init(&h.out, b->max);
         body_pool_take(&h.out);
-        if (assist_start(&as, half_main, &h) != 0)
-            mid = n; /* no helper: all on this thread */
+        (void)assist_start(&as, helper_main, &h); /* NULL: all here */
     }
-    rc = series_range(b, s, 0, mid, pt);
+    size_t c;
+    while (rc == 0 && (c = claim(&ch, false)) != SIZE_MAX)
+        rc = series_range(b, s, ch.first[c], ch.first[c + 1], pt);
     if (as != NULL) {
-        if (assist_take(as)) {
-            /* The helper has not started: the rest goes straight into b. */
-            assist_finish(as);
-            if (rc == 0)
-                rc = series_range(b, s, mid, n, pt);
-        } else {
-            assist_finish(as);
-            if (rc == 0)
-                rc = h.rc;
-            if (rc == 0)
-                rc = buf_append(b, h.out.p, h.out.len);
-        }
+        (void)assist_take(as); /* a helper that never started: nothing is left for it */
+        assist_finish(as);     /* else wait for the chunk it is on */
     }
+    if (rc == 0 && h.rc != 0)
+        rc = h.rc;
+    /* The caller wrote chunks [0, lowest) in place; the helper's follow. */
+    for (c = h.lowest; c < ch.n && rc == 0; c++)
+        rc = buf_append(b, h.out.p + h.off[c], h.len[c]);
     if (h.out.p != NULL) {
         size_t len;
         body_pool_release(buf_take(&h.out, &len));
     }
+    free(h.off);
+    free(ch.first);
     if (rc == 0)
         rc = buf_putc(b, ']');
     return rc;

@@ -12,8 +12,8 @@
 #include "core/buf.h"
 #include "query/query.h"
 
-/* Points of a matrix from which its second half is written by a helper
- * thread (a few milliseconds of formatting: worth a thread's start). */
+/* Points of a matrix from which a helper thread writes some of it (a few
+ * milliseconds of formatting: worth a thread's start). */
 #define PROM_MATRIX_SPLIT_POINTS 32768
 
 /* Append `{"metric":{<labels>},` of s to b. 0 or the first error of b
@@ -23,11 +23,11 @@ int prom_metric_append(struct buf *b, const struct query_series *s);
 /* Append the matrix s[0..n) to b: `[`, the series separated by commas,
  * each `{"metric":{...},"values":[<points>]}` (times that are steps of pt,
  * which may be NULL, copied from it), `]`. With PROM_MATRIX_SPLIT_POINTS
- * points or more, the series after the middle point are offered to a
- * helper thread (core/assist.h), written into a buffer of their own while
- * the calling thread writes the first ones, then appended, or written here
- * when the helper has not started by then: the same bytes as on one
- * thread. 0, or the first error of b (TIDE_ELIMIT past b's cap, -ENOMEM);
+ * points or more, the series are cut into chunks that the calling thread
+ * takes from the front and a helper thread (core/assist.h) from the back,
+ * the helper's written into a buffer of their own and appended; the
+ * calling thread waits at most for the chunk the helper is on (none when
+ * the helper never started): the same bytes as on one thread. 0, or the first error of b (TIDE_ELIMIT past b's cap, -ENOMEM);
  * after an error b holds a prefix of the answer. Reads s and pt only (from
  * both threads); the helper is done with them when the call returns. */
 int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,

@@ -11,16 +11,17 @@
  * resolve alike, count_values labelling by Go's shortest float format.
  * topk/bottomk keep the input series' labels; the others output the group's
  * labels. */
+#include "query/aggr_fold.h"
 #include "query/eval.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct group {
-    double value, mean;
-    size_t count;
+    struct aggr_fold f; /* the ops of aggr_fold.h; count for count_values */
     /* topk/bottomk heap, quantile values: indices into the step vector */
     size_t *heap;
     size_t nheap, cap;
@@ -125,41 +126,9 @@ static int group_add(struct eval *ev, struct group *g, enum aggr_op op, double x
 {
     int rc = 0;
     switch (op) {
-    case AGGR_SUM:
-        g->value += x;
-        break;
-    case AGGR_AVG:
-        g->count++;
-        if (isinf(g->mean)) {
-            if (isinf(x) && (g->mean > 0) == (x > 0))
-                break;
-            if (!isinf(x) && !isnan(x))
-                break;
-        }
-        g->mean += x / (double)g->count - g->mean / (double)g->count;
-        break;
-    case AGGR_GROUP:
-        break;
-    case AGGR_MAX:
-        if (g->value < x || isnan(g->value))
-            g->value = x;
-        break;
-    case AGGR_MIN:
-        if (g->value > x || isnan(g->value))
-            g->value = x;
-        break;
-    case AGGR_COUNT:
     case AGGR_COUNT_VALUES:
-        g->count++;
+        g->f.count++;
         break;
-    case AGGR_STDVAR:
-    case AGGR_STDDEV: {
-        g->count++;
-        double delta = x - g->mean;
-        g->mean += delta / (double)g->count;
-        g->value += delta * (x - g->mean);
-        break;
-    }
     case AGGR_TOPK:
     case AGGR_BOTTOMK: {
         bool rev = op == AGGR_BOTTOMK;
@@ -195,6 +164,9 @@ static int group_add(struct eval *ev, struct group *g, enum aggr_op op, double x
         }
         g->heap[g->nheap++] = i;
         break;
+    default:
+        aggr_fold_add(&g->f, op, x);
+        break;
     }
     return rc;
 }
@@ -218,17 +190,8 @@ static long group_open(struct eval *ev, struct group **groups, size_t *ngroups, 
     struct group *g = &(*groups)[gi];
     size_t *keep_heap = g->heap, keep_cap = g->cap;
     *g = (struct group){.heap = keep_heap, .cap = keep_cap, .out = out};
-    g->value = x;
-    g->mean = x;
-    g->count = 1;
+    aggr_fold_open(&g->f, op, x);
     switch (op) {
-    case AGGR_STDDEV:
-    case AGGR_STDVAR:
-        g->value = 0;
-        break;
-    case AGGR_GROUP:
-        g->value = 1;
-        break;
     case AGGR_TOPK:
     case AGGR_BOTTOMK:
     case AGGR_QUANTILE:
@@ -243,18 +206,56 @@ static long group_open(struct eval *ev, struct group **groups, size_t *ngroups, 
     return (long)gi;
 }
 
+int aggr_group_labels(struct lbuild *lb, const struct label *ls, size_t nls,
+                      const struct strv *grouping, size_t ngrouping, bool without)
+{
+    if (lbuild_reset(lb, ls, nls) != 0)
+        return -ENOMEM;
+    if (without) {
+        for (size_t j = 0; j < ngrouping; j++)
+            lbuild_del(lb, grouping[j]);
+        lbuild_del(lb, STRV_LIT(LABEL_METRIC_NAME));
+    } else {
+        lbuild_keep(lb, grouping, ngrouping);
+    }
+    return 0;
+}
+
 int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
 {
     const struct ast_aggr *ag = &n->u.aggr;
-    enum aggr_op op = ag->op;
     struct matrix in = {0}, param = {0};
+    int rc = 0;
+    if (ag->param && ag->param->type != PROMQL_STRING) {
+        if ((rc = eval_node(ev, ag->param, &param)) != 0)
+            goto out;
+    }
+    if ((rc = eval_node(ev, ag->expr, &in)) != 0)
+        goto out;
+    size_t moved = 0;
+    if (aggr_fold_op(ag->op))
+        rc = aggr_series(ev, ag, &in, out, &moved);
+    else
+        rc = aggr_steps(ev, ag, &in, &param, out);
+out:
+    matrix_free(ev, &in);
+    matrix_free(ev, &param);
+    eval_account(ev, -(long long)moved); /* counted for in and for out */
+    return rc;
+}
+
+int aggr_steps(struct eval *ev, const struct ast_aggr *ag, const struct matrix *inp,
+               const struct matrix *param, struct matrix *out)
+{
+    enum aggr_op op = ag->op;
+    const struct matrix in = *inp;
     struct stepper st = {0};
     struct accum ac = {0};
     struct u64map gmap = {0};
     /* Across steps: an input series' grouping signature, by its label
      * pointer (the input matrix's, stable for the whole evaluation), and a
      * signature's output series: a range query groups and names each series
-     * once, not once per step. */
+     * once, not at every step. */
     struct u64map sigs = {0}, outs = {0};
     /* Ops whose group is an output series (all but topk, bottomk and
      * count_values): an input series' output index is found once
@@ -272,12 +273,6 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
     struct strv value_label = {0};
     int rc = 0;
 
-    if (ag->param && ag->param->type != PROMQL_STRING) {
-        if ((rc = eval_node(ev, ag->param, &param)) != 0)
-            goto out;
-    }
-    if ((rc = eval_node(ev, ag->expr, &in)) != 0)
-        goto out;
     grouping = malloc((ngrouping + 1) * sizeof *grouping);
     if (grouping == NULL || stepper_init(&st, &in) != 0) {
         rc = eval_nomem(ev);
@@ -327,7 +322,7 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
         long long kk = 0;
         double q = 0;
         if (op == AGGR_TOPK || op == AGGR_BOTTOMK) {
-            double f = value_scalar_at(&param, k);
+            double f = value_scalar_at(param, k);
             if (!convertible_to_int64(f)) {
                 struct buf b;
                 buf_init(&b, 64);
@@ -341,7 +336,7 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
                 continue;
         }
         if (op == AGGR_QUANTILE)
-            q = value_scalar_at(&param, k);
+            q = value_scalar_at(param, k);
 
         /* Group the step's samples. */
         u64map_clear(&gmap);
@@ -421,16 +416,9 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
                 if (known != SIZE_MAX) {
                     g->out = (long)known;
                 } else if (op != AGGR_TOPK && op != AGGR_BOTTOMK) {
-                    if (lbuild_reset(&lb, ls, nls) != 0) {
+                    if (aggr_group_labels(&lb, ls, nls, grouping, ngrouping, ag->without)) {
                         rc = eval_nomem(ev);
                         break;
-                    }
-                    if (ag->without) {
-                        for (size_t j = 0; j < ngrouping; j++)
-                            lbuild_del(&lb, grouping[j]);
-                        lbuild_del(&lb, STRV_LIT(LABEL_METRIC_NAME));
-                    } else {
-                        lbuild_keep(&lb, grouping, ngrouping);
                     }
                     g->out = accum_series(ev, &ac, lb.v, lb.n);
                     if (g->out < 0) {
@@ -466,21 +454,8 @@ int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out)
          * for non-k ops. The k ops output input labels. */
         for (size_t gi = 0; gi < ngroups && rc == 0; gi++) {
             struct group *g = &groups[gi];
-            double val = g->value;
+            double val = aggr_fold_op(op) ? aggr_fold_value(&g->f, op) : (double)g->f.count;
             switch (op) {
-            case AGGR_AVG:
-                val = g->mean;
-                break;
-            case AGGR_COUNT:
-            case AGGR_COUNT_VALUES:
-                val = (double)g->count;
-                break;
-            case AGGR_STDVAR:
-                val = g->value / (double)g->count;
-                break;
-            case AGGR_STDDEV:
-                val = sqrt(g->value / (double)g->count);
-                break;
             case AGGR_TOPK:
             case AGGR_BOTTOMK:
                 if (g->nheap > 1) {
@@ -526,7 +501,5 @@ out:
     lbuild_fini(&lb);
     stepper_fini(&st);
     accum_fini(ev, &ac);
-    matrix_free(ev, &in);
-    matrix_free(ev, &param);
     return rc;
 }

@@ -190,6 +190,13 @@ long accum_series(struct eval *ev, struct accum *ac, const struct label *ls, siz
 /* Append (t, v) to output series idx; a second point at the same t is
  * "vector cannot contain metrics with the same labelset". */
 int accum_point(struct eval *ev, struct accum *ac, size_t idx, int64_t t, double v);
+/* Append pts[0..n) (malloc'd, times strictly increasing) to output series
+ * idx as accum_point() would one by one (a first time equal to the series'
+ * last is the same error), taking pts over: it becomes the series' array
+ * when the series has none yet, else is copied and freed; freed on error
+ * too. */
+int accum_take_points(struct eval *ev, struct accum *ac, size_t idx, struct sample *pts,
+                      size_t n);
 /* Both at once. */
 int accum_add(struct eval *ev, struct accum *ac, const struct label *ls, size_t n, int64_t t,
               double v);
@@ -233,6 +240,49 @@ int eval_node(struct eval *ev, const struct ast_node *n, struct matrix *out);
 /* ---- binop.c, aggr.c ---- */
 int binop_eval(struct eval *ev, const struct ast_node *n, struct matrix *out);
 int aggr_eval(struct eval *ev, const struct ast_node *n, struct matrix *out);
+/* The aggregation ag of the evaluated input `in` (param: its evaluated
+ * parameter, or empty) into *out, step by step (aggr.c: every op) or series
+ * by series (aggr_series.c: the ops of aggr_fold_op(), the same result).
+ * 0 or an error (ev->e set). aggr_steps() only reads in and param.
+ * aggr_series() may take over the point array of an input series that is
+ * a group of its own (the series is left empty) and adds those points to
+ * *moved: they were counted once for the input and once for the output,
+ * so the caller takes *moved off the count after freeing in. */
+int aggr_steps(struct eval *ev, const struct ast_aggr *ag, const struct matrix *in,
+               const struct matrix *param, struct matrix *out);
+int aggr_series(struct eval *ev, const struct ast_aggr *ag, struct matrix *in, struct matrix *out,
+                size_t *moved);
+/* The output labels of a group whose input series has labels ls: lb reset
+ * to them, then `by` keeps the grouping labels, `without` drops them and
+ * __name__. 0 or -ENOMEM. */
+int aggr_group_labels(struct lbuild *lb, const struct label *ls, size_t nls,
+                      const struct strv *grouping, size_t ngrouping, bool without);
+
+/* ---- tier_points.c: a rollup set's series to points, on up to two threads ---- */
+
+struct storage_set;
+struct storage_rollup;
+
+/* Turns the rollups r[0..nr) (nr > 0) of one series into at most max_pts
+ * points at out; returns how many. Called on any thread, concurrently:
+ * ctx is only read. */
+typedef size_t tier_points_fn(const void *ctx, const struct storage_rollup *r, size_t nr,
+                              struct sample *out);
+/* One series' points (malloc'd, owned by the caller; NULL and 0 for none). */
+struct tier_series_points {
+    struct sample *pts;
+    size_t n;
+};
+/* fn over every series of rollup set `set` into out[0..storage_set_count(set)),
+ * on this thread and, when two_threads, a helper (core/assist.h); each
+ * series' points in out[i] whichever thread made them. The set is read with
+ * storage_set_read_rollups() and not moved. Points and rollups held count
+ * against ev's sample cap, the deadline is ev's; *sources |= the rollups'
+ * sources (storage_set_rollup_sources()). 0, or an error (ev->e set) with
+ * out[] all empty. */
+int tier_points_run(struct eval *ev, struct storage_set *set, tier_points_fn *fn, const void *ctx,
+                    size_t max_pts, bool two_threads, struct tier_series_points *out,
+                    unsigned *sources);
 
 /* ---- func_range.c: functions over range vectors ---- */
 

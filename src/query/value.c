@@ -432,6 +432,33 @@ int accum_point(struct eval *ev, struct accum *ac, size_t idx, int64_t t, double
     return value_push(ev, s, t, v);
 }
 
+int accum_take_points(struct eval *ev, struct accum *ac, size_t idx, struct sample *pts, size_t n)
+{
+    struct series *s = &ac->m.s[idx];
+    if (n == 0) {
+        free(pts);
+        return 0;
+    }
+    if (s->npts > 0 && s->pts[s->npts - 1].t_ms == pts[0].t_ms) {
+        free(pts);
+        return EVAL_EXEC(ev, "vector cannot contain metrics with the same labelset");
+    }
+    if (s->pts == NULL) {
+        s->pts = pts;
+        s->npts = s->cap = n;
+    } else {
+        int rc = value_reserve(ev, s, n);
+        if (rc == 0) {
+            memcpy(s->pts + s->npts, pts, n * sizeof *pts);
+            s->npts += n;
+        }
+        free(pts);
+        if (rc != 0)
+            return rc;
+    }
+    return eval_account(ev, (long long)n);
+}
+
 int accum_add(struct eval *ev, struct accum *ac, const struct label *ls, size_t n, int64_t t,
               double v)
 {

@@ -947,16 +947,23 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
 }
 
 /* Decode the chunks of series s (index i) of b meeting [mint_ms, maxt_ms]
- * from its pinned page, appending the samples in the range to *v. */
+ * from its pinned page, appending the samples in the range to *v. The
+ * chunks are looked for from *from (the series' first when NULL), which is
+ * left at the first one not ending before mint_ms: where a later range
+ * (starting after mint_ms) may start looking. */
 static int decode_range(struct block *b, uint64_t i, const struct rseries *s, const char *page,
-                        int64_t mint_ms, int64_t maxt_ms, struct sample **v, size_t *n,
-                        size_t *cap, bool *maybe_nan, struct err *e)
+                        int64_t mint_ms, int64_t maxt_ms, const struct rchunk **from,
+                        struct sample **v, size_t *n, size_t *cap, bool *maybe_nan,
+                        struct err *e)
 {
     if (mint_ms > maxt_ms || s->maxt < mint_ms || s->mint > maxt_ms)
         return 0;
     const struct rchunk *c = b->chunks + s->chunk_off, *end = c + s->nchunks;
+    if (*from != NULL)
+        c = *from; /* chunks before it end before an earlier range's start */
     while (c < end && c->maxt < mint_ms)
         c++;
+    *from = c;
     /* Room for every chunk that overlaps, reserved once: growing while
      * decoding would copy what earlier chunks gave, chunk after chunk. */
     size_t n0 = *n, need = n0;
@@ -1004,9 +1011,19 @@ static int decode_range(struct block *b, uint64_t i, const struct rseries *s, co
     return rc;
 }
 
-int block_series_samples_ranges(struct block *b, uint64_t i, const int64_t (*ranges)[2],
-                                size_t nranges, struct sample **v, size_t *n, size_t *cap,
-                                bool *maybe_nan, struct err *e)
+void block_pin_release(struct block_pin *p)
+{
+    if (p->b != NULL) {
+        pthread_mutex_lock(&p->b->mu);
+        p->b->slots[p->slot].pins--;
+        pthread_mutex_unlock(&p->b->mu);
+    }
+    *p = (struct block_pin){0};
+}
+
+int block_series_samples_ranges_pin(struct block *b, uint64_t i, const int64_t (*ranges)[2],
+                                    size_t nranges, struct sample **v, size_t *n, size_t *cap,
+                                    bool *maybe_nan, struct block_pin *pin, struct err *e)
 {
     if (i >= b->meta.nseries)
         return ERR_INVAL(e, "block: series %llu of %llu", (unsigned long long)i,
@@ -1019,21 +1036,40 @@ int block_series_samples_ranges(struct block *b, uint64_t i, const int64_t (*ran
         return 0;
     /* The mutex covers the cache, not the decoding: the page is pinned so
      * concurrent readers decode in parallel while nobody replaces it. One
-     * pin serves every range. */
-    size_t slot = 0, n0 = *n;
-    pthread_mutex_lock(&b->mu);
-    int rc = load_page(b, s->page, &slot, e);
-    const char *page = rc == 0 ? b->slots[slot].bytes.p : NULL;
-    pthread_mutex_unlock(&b->mu);
-    for (size_t r = 0; r < nranges && rc == 0; r++)
-        rc = decode_range(b, i, s, page, ranges[r][0], ranges[r][1], v, n, cap, maybe_nan, e);
-    if (page != NULL) {
+     * pin serves every range, and every series of the page while the
+     * caller holds it. */
+    if (pin->b != b || pin->page != s->page) {
+        block_pin_release(pin);
+        size_t slot = 0;
         pthread_mutex_lock(&b->mu);
-        b->slots[slot].pins--;
+        int rc = load_page(b, s->page, &slot, e);
+        const char *bytes = rc == 0 ? b->slots[slot].bytes.p : NULL;
         pthread_mutex_unlock(&b->mu);
+        if (rc != 0)
+            return rc;
+        *pin = (struct block_pin){.b = b, .page = s->page, .slot = slot, .bytes = bytes};
+    }
+    size_t n0 = *n;
+    int rc = 0;
+    const struct rchunk *from = NULL;
+    for (size_t r = 0; r < nranges && rc == 0; r++) {
+        if (r > 0 && ranges[r][0] <= ranges[r - 1][0])
+            from = NULL; /* not ascending: look from the series' first chunk */
+        rc = decode_range(b, i, s, pin->bytes, ranges[r][0], ranges[r][1], &from, v, n, cap,
+                          maybe_nan, e);
     }
     if (rc != 0)
         *n = n0;
+    return rc;
+}
+
+int block_series_samples_ranges(struct block *b, uint64_t i, const int64_t (*ranges)[2],
+                                size_t nranges, struct sample **v, size_t *n, size_t *cap,
+                                bool *maybe_nan, struct err *e)
+{
+    struct block_pin pin = {0};
+    int rc = block_series_samples_ranges_pin(b, i, ranges, nranges, v, n, cap, maybe_nan, &pin, e);
+    block_pin_release(&pin);
     return rc;
 }
 

@@ -99,6 +99,27 @@ int block_series_samples_range(struct block *b, uint64_t i, int64_t mint_ms, int
 int block_series_samples_ranges(struct block *b, uint64_t i, const int64_t (*ranges)[2],
                                 size_t nranges, struct sample **v, size_t *n, size_t *cap,
                                 bool *maybe_nan, struct err *e);
+/* A page of a block kept pinned from one block_series_samples_ranges_pin()
+ * call to the next: the series of one page (in a tier file, a metric's
+ * series lie together) are read with one pin and unpin, not one each.
+ * Caller-owned, zero-initialised; the holder releases it with
+ * block_pin_release() while the block is surely alive (before the lock
+ * that keeps it in the live set is released). A pinned page stays cached. */
+struct block_pin {
+    struct block *b;   /* the block whose page is pinned; NULL: none */
+    uint64_t page;     /* its page */
+    size_t slot;       /* its cache slot */
+    const char *bytes; /* the page's bytes, valid while pinned */
+};
+/* block_series_samples_ranges() reading through *pin: the series' page is
+ * pinned into it unless it holds that page already (the page it held
+ * before released). On error *n is unchanged and *pin holds a pinned page
+ * or none. */
+int block_series_samples_ranges_pin(struct block *b, uint64_t i, const int64_t (*ranges)[2],
+                                    size_t nranges, struct sample **v, size_t *n, size_t *cap,
+                                    bool *maybe_nan, struct block_pin *pin, struct err *e);
+/* Unpin *pin's page, if any; *pin is then empty. */
+void block_pin_release(struct block_pin *p);
 
 /* ---- the column codec used inside blocks (series_codec.c) ---- */
 

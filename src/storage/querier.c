@@ -3,8 +3,10 @@
  * A select resolves its matchers through postings.c under lock(read), drops
  * series whose [mint, maxt] misses the query range (so a last-hour query
  * never decodes series that stopped a month ago), and sorts the ids by label
- * set. Samples are then read one series at a time, each under lock(read)
- * for just that series: blocks by increasing seq (tombstones applied), then
+ * set (a big selection in two halves, the second offered to a helper
+ * thread: core/assist.h). Samples are then read one series at a time, each
+ * under lock(read) for just that series: blocks by increasing seq
+ * (tombstones applied), then
  * the frozen head of a cut in progress, then the active head, each layer
  * overriding the previous at equal timestamps (ooo.c explains why that is
  * write order). Holding lock(read) per series rather than per set means a
@@ -13,12 +15,9 @@
  * under lock(write), so a series is never seen half in both or in neither.
  * Rollup sets read their series a group at a time (when the group's first
  * one is asked for), partition after partition, each partition of each
- * series from one consistent state (tier_read.c). A group spanning many
- * partitions is read in two halves at once, the second by a helper thread
- * (or here, when the helper has not started by the time the first half is
- * read: core/assist.h): a 90-day chart's reads are 90 tier files per
- * series, nearly half of its work, and the query's other work (evaluation,
- * the answer) stays on one thread.
+ * series from one consistent state (tier_read.c). storage_set_read_rollups()
+ * reads any batch of a set without moving it, so the query engine reads a
+ * long chart's series on two threads (query/tier_points.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,11 +27,10 @@
 #include "storage/engine.h"
 #include "storage/tier.h"
 
-/* Series a rollup set reads at once: two tier_group_rollups() calls' worth,
- * on two threads when the set spans QUERIER_SPLIT_PARTITIONS partitions or
- * more (fewer are read faster than a thread starts). */
+/* Series storage_set_rollups() reads at once: two tier_group_rollups()
+ * calls' worth. */
 #define QUERIER_GROUP (2 * TIER_GROUP_MAX)
-#define QUERIER_SPLIT_PARTITIONS 8
+_Static_assert(STORAGE_ROLLUP_BATCH <= TIER_GROUP_MAX, "a batch is one tier_group_rollups()");
 
 struct storage_set {
     struct storage *s;
@@ -45,9 +43,9 @@ struct storage_set {
     bool maybe_nan;      /* the current series' samples may hold NaN */
     int tier;            /* storage_select_rollups(): the tier; -1 for samples */
     /* Rollups of series grp_first .. grp_first + grp_n - 1 (0-based), read
-     * together (tier_group_rollups(), one or two threads, QUERIER_GROUP)
-     * when the first of them is asked for. */
-    struct tier_rollups grp[2 * TIER_GROUP_MAX];
+     * together (tier_group_rollups(), QUERIER_GROUP at most) when the first
+     * of them is asked for. */
+    struct storage_rollups grp[2 * TIER_GROUP_MAX];
     size_t grp_first, grp_n;
     unsigned sources;    /* storage_set_rollup_sources() */
     unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
@@ -407,56 +405,16 @@ void storage_set_rollup_fields(struct storage_set *set, unsigned fields)
     set->grp_n = 0; /* a group read before holds other fields */
 }
 
-/* One thread's share of a group read: series ids[0..n) into out[]. */
-struct group_read {
-    struct storage *s;
-    int tier;
-    const uint32_t *ids;
-    size_t n;
-    int64_t lo, hi;
-    unsigned fields;
-    struct tier_rollups *out;
-    unsigned sources; /* storage_set_rollup_sources() bits of this share */
-    struct err e;
-    int rc;
-};
-
-static void group_read_main(void *arg)
-{
-    struct group_read *g = arg;
-    g->rc = tier_group_rollups(g->s, g->tier, g->ids, g->n, g->lo, g->hi, g->fields, g->out,
-                               &g->sources, &g->e);
-}
-
-/* Read the rollups of series grp_first .. + grp_n: the first TIER_GROUP_MAX
- * here, the rest offered to a helper thread when the range is long enough
- * to pay for it (else, or when the helper is late or none starts, here). */
+/* Read the rollups of series grp_first .. + grp_n, a batch at a time. */
 static int read_group(struct storage_set *set, struct err *e)
 {
-    const uint32_t *ids = set->ids + set->grp_first;
-    struct group_read g[2];
-    size_t na = set->grp_n < TIER_GROUP_MAX ? set->grp_n : TIER_GROUP_MAX;
-    for (int k = 0; k < 2; k++)
-        g[k] = (struct group_read){.s = set->s, .tier = set->tier, .ids = ids + k * na,
-                                   .n = k ? set->grp_n - na : na, .lo = set->mint_ms,
-                                   .hi = set->maxt_ms, .fields = set->fields,
-                                   .out = set->grp + k * na};
-    int64_t nparts = (set->maxt_ms - set->mint_ms) / set->s->o.partition_ms + 1;
-    struct assist *as = NULL;
-    if (g[1].n > 0 && nparts >= QUERIER_SPLIT_PARTITIONS)
-        (void)assist_start(&as, group_read_main, &g[1]); /* NULL: all here */
-    group_read_main(&g[0]);
-    if (as != NULL)
-        assist_finish(as); /* the second half here when the helper is late */
-    else if (g[1].n > 0 && g[0].rc == 0)
-        group_read_main(&g[1]);
-    set->sources |= g[0].sources | g[1].sources;
-    for (int k = 0; k < 2; k++)
-        if (g[k].rc != 0) {
-            if (e != NULL)
-                *e = g[k].e;
-            return g[k].rc;
-        }
+    for (size_t j = 0; j < set->grp_n; j += STORAGE_ROLLUP_BATCH) {
+        size_t cnt = set->grp_n - j < STORAGE_ROLLUP_BATCH ? set->grp_n - j : STORAGE_ROLLUP_BATCH;
+        int rc = storage_set_read_rollups(set, set->grp_first + j, cnt, set->grp + j,
+                                          &set->sources, e);
+        if (rc != 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -487,6 +445,18 @@ int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v
 unsigned storage_set_rollup_sources(const struct storage_set *set)
 {
     return set->sources;
+}
+
+int storage_set_read_rollups(const struct storage_set *set, size_t first, size_t n,
+                             struct storage_rollups *out, unsigned *sources, struct err *e)
+{
+    if (set->tier < 0 || n > STORAGE_ROLLUP_BATCH || first > set->n || n > set->n - first)
+        return ERR_INVAL(e, "rollups of series %zu..+%zu of a set of %zu (tier %d)", first, n,
+                         set->n, set->tier);
+    for (size_t j = 0; j < n; j++)
+        out[j].n = 0;
+    return tier_group_rollups(set->s, set->tier, set->ids + first, n, set->mint_ms, set->maxt_ms,
+                              set->fields, out, sources, e);
 }
 
 /* What reading series ids[i]'s labels and head will touch, fetched in
@@ -565,11 +535,22 @@ void storage_set_labels(struct storage_set *set, const struct label **ls, size_t
 int storage_set_labels_into(struct storage_set *set, struct arena *a, const struct label **ls,
                             size_t *n)
 {
+    if (set->pos == 0 || set->pos > set->n) {
+        *ls = NULL;
+        *n = 0;
+        return TIDE_EINVAL;
+    }
+    return storage_set_labels_at(set, set->pos - 1, a, ls, n);
+}
+
+int storage_set_labels_at(struct storage_set *set, size_t i, struct arena *a,
+                          const struct label **ls, size_t *n)
+{
     *ls = NULL;
     *n = 0;
-    if (set->pos == 0 || set->pos > set->n)
+    if (i >= set->n)
         return TIDE_EINVAL;
-    const struct series *sr = series_get(&set->s->reg, set->ids[set->pos - 1]);
+    const struct series *sr = series_get(&set->s->reg, set->ids[i]);
     size_t need = (sr->nlabels ? sr->nlabels : 1) * sizeof(struct label);
     struct label *out = arena_alloc(a, need);
     if (out == NULL)

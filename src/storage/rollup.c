@@ -150,13 +150,19 @@ unsigned rollup_fields_of(unsigned ru)
     return f;
 }
 
-/* Column x (nw values) into field j of the windows r[0..nw) (their starts
- * already set): one loop per field, the switch outside it. */
-static void put_column(struct storage_rollup *r, int j, const struct sample *x, size_t nw)
+/* Column x (nw values, timestamps checked against c0's shifted by
+ * `shift`) into field j of the windows r[0..nw) (their starts already set):
+ * one loop per field, the switch outside it, the check in the same pass.
+ * False when a timestamp differs. */
+static bool put_column(struct storage_rollup *r, int j, const struct sample *x,
+                       const struct sample *c0, int64_t shift, size_t nw)
 {
+    uint64_t bad = 0;
 #define COLUMN(field, expr)                                                                        \
-    for (size_t i = 0; i < nw; i++)                                                                \
+    for (size_t i = 0; i < nw; i++) {                                                              \
+        bad |= (uint64_t)(x[i].t_ms ^ (c0[i].t_ms + shift));                                       \
         r[i].field = (expr);                                                                       \
+    }                                                                                              \
     break
     switch (j) {
     case ROLLUP_F_COUNT: COLUMN(count, x[i].v);
@@ -170,6 +176,17 @@ static void put_column(struct storage_rollup *r, int j, const struct sample *x, 
     case ROLLUP_F_RESETS: COLUMN(resets, x[i].v);
     }
 #undef COLUMN
+    return bad == 0;
+}
+
+/* Do x[a..b) have c0[a..b)'s timestamps shifted by `shift`? */
+static bool same_windows(const struct sample *x, const struct sample *c0, int64_t shift, size_t a,
+                         size_t b)
+{
+    uint64_t bad = 0;
+    for (size_t i = a; i < b; i++)
+        bad |= (uint64_t)(x[i].t_ms ^ (c0[i].t_ms + shift));
+    return bad == 0;
 }
 
 int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res_ms, int64_t ka,
@@ -203,19 +220,22 @@ int rollup_decode(const struct sample *v, size_t n, unsigned fields, int64_t res
         /* Fields not read stay 0 (their times the window's start). */
         r[i] = (struct storage_rollup){.t_ms = start, .first_t = start, .last_t = start};
     }
+    uint64_t other = 0;
     for (size_t i = 0; i < m; i++)
-        if ((c0[i].t_ms >> ROLLUP_FIELD_SHIFT) != j0)
-            return TIDE_ECORRUPT; /* the first column is not field j0 */
+        other |= (uint64_t)((c0[i].t_ms >> ROLLUP_FIELD_SHIFT) ^ j0);
+    if (other != 0)
+        return TIDE_ECORRUPT; /* the first column is not field j0 */
+    /* Every column holds c0's windows: checked where it is put, and apart
+     * outside [i0, i1). */
     size_t q = 0;
     for (int j = 0; j < ROLLUP_FIELDS; j++) {
         if (!(fields & (1u << j)))
             continue;
         const struct sample *col = v + m * q++;
         int64_t shift = (int64_t)(j - j0) << ROLLUP_FIELD_SHIFT;
-        for (size_t i = 0; i < m; i++)
-            if (col[i].t_ms != c0[i].t_ms + shift)
-                return TIDE_ECORRUPT;
-        put_column(r, j, col + i0, nw);
+        if (!same_windows(col, c0, shift, 0, i0) || !same_windows(col, c0, shift, i1, m) ||
+            !put_column(r, j, col + i0, c0 + i0, shift, nw))
+            return TIDE_ECORRUPT;
     }
     *nout = base + nw;
     return 0;

@@ -346,15 +346,55 @@ struct toks {
     uint64_t zeros; /* zeros still owed by the current run */
 };
 
-static int64_t tok_next(struct toks *t)
+/* rd_uvarint()/rd_varint() (core/buf.c) inlined for the decode loops, a
+ * varint a value: with 10 bytes or more left (the longest varint) no byte
+ * is checked against the end; else byte by byte as rd_uvarint() does. An
+ * overlong or cut varint leaves r as rd_uvarint() would (bad, position). */
+static inline uint64_t uvarint(struct rd *r)
+{
+    const uint8_t *p = r->p;
+    uint64_t v = 0;
+    if (r->end - p >= 10) {
+        for (int i = 0; i < 10; i++) {
+            uint8_t c = p[i];
+            v |= (uint64_t)(c & 0x7f) << (7 * i);
+            if (c < 0x80) {
+                r->p = p + i + 1;
+                return v;
+            }
+        }
+        r->p = p + 10;
+        r->bad = true;
+        return 0;
+    }
+    for (int shift = 0; shift < 64 && p < r->end; shift += 7) {
+        uint8_t c = *p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (c < 0x80) {
+            r->p = p;
+            return v;
+        }
+    }
+    r->p = p;
+    r->bad = true;
+    return 0;
+}
+
+static inline int64_t varint(struct rd *r)
+{
+    uint64_t z = uvarint(r);
+    return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+}
+
+static inline int64_t tok_next(struct toks *t)
 {
     if (t->zeros > 0) {
         t->zeros--;
         return 0;
     }
-    int64_t x = rd_varint(t->r);
+    int64_t x = varint(t->r);
     if (x == 0 && !t->r->bad)
-        t->zeros = rd_uvarint(t->r);
+        t->zeros = uvarint(t->r);
     return x;
 }
 
@@ -422,7 +462,7 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
     struct sample *out = *v + *n;
 
     struct toks tk = {.r = &r, .zeros = 0};
-    out[0].t_ms = rd_varint(&r);
+    out[0].t_ms = varint(&r);
     uint64_t delta = 0;
     for (size_t i = 1; i < cnt;) {
         /* A run of zero tokens (a regular interval) is filled in one go:
@@ -468,7 +508,7 @@ int series_codec_decode(const void *p, size_t len, struct sample **v, size_t *n,
         out[0].v = dec_value(m, k, scale);
         for (size_t i = 1; i < cnt && !r.bad; i++) {
             if (mode == SERIES_CODEC_DEC_DELTA)
-                d = (uint64_t)rd_varint(&r);
+                d = (uint64_t)varint(&r);
             else
                 d += (uint64_t)tok_next(&tk);
             m += d;

@@ -293,6 +293,31 @@ int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v
  * were computed from raw samples (bit 0), over all series read so far. */
 unsigned storage_set_rollup_sources(const struct storage_set *set);
 
+/* One series' rollups, as storage_set_read_rollups() fills them. Owner: the
+ * caller, who frees v (reused from call to call: n is reset, cap kept). */
+struct storage_rollups {
+    struct storage_rollup *v;
+    size_t n, cap;
+};
+/* Most series one storage_set_read_rollups() call reads. */
+#define STORAGE_ROLLUP_BATCH 8
+/* The rollups of series [first, first + n) of rollup set `set` (indices in
+ * its label order; n <= STORAGE_ROLLUP_BATCH) into out[0..n), read together
+ * partition after partition like storage_set_rollups()'s groups, on the
+ * calling thread. It neither moves nor changes the set: several threads
+ * may call it on one set at once, each for other series and with out[] of
+ * its own, while nothing else uses the set (storage_set_rollup_fields()
+ * before, not during). *sources |= the bits of storage_set_rollup_sources()
+ * for these series (the set's own are not updated). 0, or an error with e
+ * filled (out[] then holds some of the rollups). */
+int storage_set_read_rollups(const struct storage_set *set, size_t first, size_t n,
+                             struct storage_rollups *out, unsigned *sources, struct err *e);
+/* Labels of series i of the set (label order), built in arena a like
+ * storage_set_labels_into() (which builds the current series'). 0,
+ * TIDE_EINVAL (no such series), TIDE_ELIMIT (a's cap) or -ENOMEM. */
+int storage_set_labels_at(struct storage_set *set, size_t i, struct arena *a,
+                          const struct label **ls, size_t *n);
+
 /* Number of series in the set. */
 size_t storage_set_count(const struct storage_set *set);
 void storage_set_free(struct storage_set *set);

@@ -95,11 +95,6 @@ void tier_free(struct storage *s);
 int tier_usage(struct storage *s, struct storage_usage *u);
 /* Most series tier_group_rollups() reads at once. */
 #define TIER_GROUP_MAX 8
-/* One series' rollups, appended to by tier_group_rollups(); owns v. */
-struct tier_rollups {
-    struct storage_rollup *v;
-    size_t n, cap;
-};
 /* Rollups of the series sids[0..nsids) (nsids <= TIER_GROUP_MAX) in tier t
  * for windows starting in [lo, hi] (multiples of the resolution), appended
  * to out[j] for sids[j] in time order, with the ROLLUP_F_* `fields` at
@@ -109,7 +104,7 @@ struct tier_rollups {
  * partition (and again for a series whose older raw windows are read
  * first). On error out[] holds some of the rollups. */
 int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t nsids, int64_t lo,
-                       int64_t hi, unsigned fields, struct tier_rollups *out, unsigned *sources,
+                       int64_t hi, unsigned fields, struct storage_rollups *out, unsigned *sources,
                        struct err *e);
 
 #endif

@@ -96,7 +96,7 @@ struct rollup_read {
 
 /* Roll up the raw samples of windows starting in [a, b]. */
 static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                    struct rollup_read *rr, struct tier_rollups *out, unsigned *sources,
+                    struct rollup_read *rr, struct storage_rollups *out, unsigned *sources,
                     struct err *e)
 {
     rr->nv = 0;
@@ -110,10 +110,11 @@ static int from_raw(struct storage *s, int64_t res, uint32_t sid, int64_t a, int
 }
 
 /* Read tier part tp's rollups of sid for windows starting in [a, b], the
- * ROLLUP_F_* `fields` only. Caller holds lock(read). */
+ * ROLLUP_F_* `fields` only, through *pin (released by the caller before it
+ * releases lock(read)). Caller holds lock(read). */
 static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int64_t a, int64_t b,
-                     unsigned fields, struct rollup_read *rr, struct tier_rollups *out,
-                     unsigned *sources, struct err *e)
+                     unsigned fields, struct rollup_read *rr, struct block_pin *pin,
+                     struct storage_rollups *out, unsigned *sources, struct err *e)
 {
     size_t lo = 0, hi = tp->nsids;
     while (lo < hi) {
@@ -140,8 +141,9 @@ static int from_tier(const struct tier_part *tp, int64_t res, uint32_t sid, int6
             ranges[nr][1] = rollup_ts(f, kb);
             nr++;
         }
-    int rc = block_series_samples_ranges(tp->b, tp->sids[2 * lo + 1], (const int64_t(*)[2])ranges,
-                                         nr, &rr->v, &rr->nv, &rr->capv, NULL, e);
+    int rc = block_series_samples_ranges_pin(tp->b, tp->sids[2 * lo + 1],
+                                             (const int64_t(*)[2])ranges, nr, &rr->v, &rr->nv,
+                                             &rr->capv, NULL, pin, e);
     if (rc == 0)
         rc = rollup_decode(rr->v, rr->nv, fields, res, ka, kb, &out->v, &out->n, &out->cap);
     if (rc == TIDE_ECORRUPT)
@@ -166,7 +168,7 @@ static void owe(struct pending *pd, int64_t a, int64_t b)
 }
 
 int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t nsids, int64_t lo,
-                       int64_t hi, unsigned fields, struct tier_rollups *out, unsigned *sources,
+                       int64_t hi, unsigned fields, struct storage_rollups *out, unsigned *sources,
                        struct err *e)
 {
     if (nsids > TIER_GROUP_MAX)
@@ -181,6 +183,7 @@ int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t ns
         int64_t a = p > lo ? p : lo;
         int64_t b = p + pms - res < hi ? p + pms - res : hi;
         size_t nflush = 0;
+        struct block_pin pin = {0}; /* the group's series share a page, mostly */
         pthread_rwlock_rdlock(&s->lock);
         const struct tier_part *part = usable_part(s, t, p);
         for (size_t j = 0; j < nsids && rc == 0; j++) {
@@ -193,9 +196,10 @@ int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t ns
                 flush[j] = true; /* older raw windows first: time order */
                 nflush++;
             } else {
-                rc = from_tier(tp, res, sids[j], a, b, fields, &rr, &out[j], sources, e);
+                rc = from_tier(tp, res, sids[j], a, b, fields, &rr, &pin, &out[j], sources, e);
             }
         }
+        block_pin_release(&pin);
         pthread_rwlock_unlock(&s->lock);
         for (size_t j = 0; j < nsids && nflush > 0 && rc == 0; j++) {
             if (!flush[j])
@@ -209,9 +213,10 @@ int tier_group_rollups(struct storage *s, int t, const uint32_t *sids, size_t ns
             pthread_rwlock_rdlock(&s->lock);
             const struct tier_part *tp = usable(s, t, sids[j], p);
             if (tp != NULL)
-                rc = from_tier(tp, res, sids[j], a, b, fields, &rr, &out[j], sources, e);
+                rc = from_tier(tp, res, sids[j], a, b, fields, &rr, &pin, &out[j], sources, e);
             else
                 owe(&pd[j], a, b);
+            block_pin_release(&pin);
             pthread_rwlock_unlock(&s->lock);
         }
     }

@@ -1,8 +1,9 @@
 /* test_prom_matrix.c: a matrix answer's series (api/prom_matrix.c): the
- * same bytes whether it is written on one thread or in two halves (sizes
+ * same bytes whether it is written on one thread or in chunks by two (sizes
  * around PROM_MATRIX_SPLIT_POINTS, lopsided series, empty ones, labels that
- * need escaping), and a capped buffer failing with TIDE_ELIMIT and a prefix
- * of the answer. The reference is written series by series with
+ * need escaping; big answers written many times, so the two threads meet
+ * at many chunks), and a capped buffer failing with TIDE_ELIMIT and a
+ * prefix of the answer. The reference is written series by series with
  * prom_metric_append() and prom_points_append(). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,6 +117,37 @@ static void test_same_bytes(void **state)
     }
 }
 
+/* A 90-day chart's answer (100 series x 2 161 points) and a lopsided one,
+ * written again and again: wherever the caller and the helper meet, the
+ * bytes are the one-thread bytes. */
+static void test_chunks_meet(void **state)
+{
+    (void)state;
+    uint64_t st = 0x853c49e6748fea9bULL;
+    for (int shape = 0; shape < 2; shape++) {
+        size_t n = 100, points = 216100;
+        struct label *ls = calloc(2 * n, sizeof *ls);
+        assert_non_null(ls);
+        struct sample *pool;
+        struct query_series *s = matrix(&st, n, points, shape, ls, &pool);
+        struct buf want;
+        buf_init(&want, 0);
+        reference(&want, s, n, NULL);
+        for (int k = 0; k < 25; k++) {
+            struct buf got;
+            buf_init(&got, 0);
+            assert_int_equal(prom_matrix_append(&got, s, n, NULL), 0);
+            if (want.len != got.len || memcmp(want.p, got.p, want.len) != 0)
+                fail_msg("shape %d, round %d: %zu bytes, want %zu", shape, k, got.len, want.len);
+            buf_fini(&got);
+        }
+        buf_fini(&want);
+        free(pool);
+        free(s);
+        free(ls);
+    }
+}
+
 /* Under a cap: TIDE_ELIMIT, and what was written is a prefix of the whole,
  * whether the cap falls in the first half, the second or the joint. */
 static void test_cap(void **state)
@@ -157,6 +189,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_bytes),
+        cmocka_unit_test(test_chunks_meet),
         cmocka_unit_test(test_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,6 +85,38 @@ static void gen(uint64_t seed, int64_t from, int64_t to)
         fail_msg("append: %s", e.msg);
 }
 
+/* NWIDE series `wide` (a counter with resets, one sample a minute): enough
+ * series for tier_points.c to read them on two threads in batches. */
+#define NWIDE 40
+static void gen_wide(uint64_t seed, int64_t from, int64_t to)
+{
+    struct batch b;
+    batch_init(&b);
+    static char names[NWIDE][8];
+    for (int k = 0; k < NWIDE; k++) {
+        snprintf(names[k], sizeof names[k], "w%02d", k);
+        uint64_t r = seed * 7919 + (uint64_t)k * 13 + 1;
+        batch_begin_series(&b);
+        batch_add_label(&b, STRV_LIT(LABEL_METRIC_NAME), strv_c("wide"));
+        batch_add_label(&b, STRV_LIT("s"), strv_c(names[k]));
+        double c = (double)k;
+        for (int64_t t = from; t < to; t += MIN_MS) {
+            uint64_t x = test_rnd(&r);
+            c += (double)(x % 512) / 4;
+            if (x % 173 == 0)
+                c = (double)(x % 10); /* reset */
+            if (x % 211 != 0) /* a gap now and then */
+                batch_add_sample(&b, t, c);
+        }
+        batch_end_series(&b);
+    }
+    struct err e = {0};
+    int rc = storage_append(st, &b, NULL, &e);
+    batch_fini(&b);
+    if (rc)
+        fail_msg("append: %s", e.msg);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -103,11 +135,13 @@ static int setup(void **state)
                              .policy = &pol};
     assert_int_equal(storage_open(&st, &o, &e), 0);
     gen(1, T0, T0 + 3 * DAY_MS);
+    gen_wide(1, T0, T0 + 3 * DAY_MS);
     assert_int_equal(storage_maintain(st, true, T0 + 3 * DAY_MS, &e), 0);
     /* Head only: the third day gets more samples in between (out of order),
      * the fourth is new. */
     gen(2, T0 + 2 * DAY_MS + 7000, T0 + 2 * DAY_MS + 6 * 3600000);
     gen(3, T0 + 3 * DAY_MS, T0 + 3 * DAY_MS + 8 * 3600000);
+    gen_wide(2, T0 + 3 * DAY_MS, T0 + 3 * DAY_MS + 8 * 3600000);
     return 0;
 }
 
@@ -259,11 +293,70 @@ static void test_planning(void **state)
     assert_non_null(strstr(e.msg, "unknown tier"));
 }
 
+/* Queries over all NWIDE series of three days and the head: rollup windows
+ * enough for tier_points.c's second thread (batches claimed by both, merged
+ * in series order). Equal to raw as in test_differential; a sample cap
+ * fails the tier read as it fails the raw one. */
+static void test_two_threads(void **state)
+{
+    (void)state;
+    static const char *const exprs[] = {
+        "rate(wide[1h])", "increase(wide[2h])", "avg_over_time(wide[1h])",
+        "max_over_time(wide[30m])", "count_over_time(wide[1h])", "last_over_time(wide[5m])",
+        "sum by (s) (rate(wide[1h]))", "sum(rate(wide[1h]))",
+    };
+    static const int64_t steps[] = {5 * MIN_MS, 3600000};
+    int points = 0;
+    for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
+        for (size_t j = 0; j < sizeof steps / sizeof steps[0]; j++) {
+            int64_t start = T0 + 3600000, end = T0 + 3 * DAY_MS + 6 * 3600000;
+            struct query *qt = run(exprs[i], start, end, steps[j], "auto");
+            struct query *qr = run(exprs[i], start, end, steps[j], "raw");
+            const struct query_result *rt = query_result(qt), *rr = query_result(qr);
+            assert_non_null(strstr(rt->tier, "m+raw"));
+            bool exact = strstr(exprs[i], "count") || strstr(exprs[i], "max") ||
+                         strstr(exprs[i], "last");
+            if (rt->nseries != rr->nseries || rr->nseries == 0)
+                fail_msg("%s step %lld: %zu series from %s, %zu raw", exprs[i],
+                         (long long)steps[j], rt->nseries, rt->tier, rr->nseries);
+            for (size_t s = 0; s < rr->nseries; s++) {
+                const struct query_series *x = &rt->series[s], *y = &rr->series[s];
+                assert_int_equal(labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels), 0);
+                if (x->nsamples != y->nsamples)
+                    fail_msg("%s step %lld: series %zu has %zu points from %s, %zu raw",
+                             exprs[i], (long long)steps[j], s, x->nsamples, rt->tier,
+                             y->nsamples);
+                for (size_t k = 0; k < y->nsamples; k++, points++)
+                    if (x->samples[k].t_ms != y->samples[k].t_ms ||
+                        !close_enough(x->samples[k].v, y->samples[k].v, exact))
+                        fail_msg("%s step %lld: series %zu at %lld: %.17g from %s, %.17g raw",
+                                 exprs[i], (long long)steps[j], s,
+                                 (long long)y->samples[k].t_ms, x->samples[k].v, rt->tier,
+                                 y->samples[k].v);
+            }
+            query_free(qt);
+            query_free(qr);
+        }
+    }
+    print_message("two threads: %d points compared\n", points);
+    /* Past the sample cap: TIDE_ELIMIT from the tier read too. */
+    for (size_t cap = 100; cap <= 30000; cap *= 3) {
+        struct query *q;
+        struct query_opts o = {.tier = "auto", .max_samples = cap};
+        struct err e = {0};
+        int rc = query_range(&q, st, "rate(wide[1h])", 14, T0 + 3600000, T0 + 3 * DAY_MS,
+                             5 * MIN_MS, &o, &e);
+        assert_int_equal(rc, TIDE_ELIMIT);
+        assert_non_null(strstr(e.msg, "too many samples"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planning),
         cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_two_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -264,6 +264,66 @@ static void test_range_reads(void **state)
     block_unref(b);
 }
 
+/* Every series read through one block_pin, in order and in a shuffled
+ * order (pages held, changed, taken back), three ranges at once (two
+ * ascending, then one back): the same samples as one range at a time; a
+ * series index past the end fails without touching the pin's page. */
+static void test_pinned_reads(void **state)
+{
+    struct fixture *f = *state;
+    struct block *b;
+    struct err e = {0};
+    assert_int_equal(block_open(&b, f->path, &e), 0);
+    struct sample *v = NULL, *w = NULL;
+    size_t cap = 0, capw = 0;
+    size_t order[NSERIES];
+    for (size_t i = 0; i < NSERIES; i++)
+        order[i] = i;
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 2)
+            for (size_t i = NSERIES - 1; i > 0; i--) {
+                size_t j = (size_t)(rnd() % (i + 1)), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        struct block_pin pin = {0};
+        for (size_t k = 0; k < NSERIES; k++) {
+            size_t i = order[k];
+            const struct sample *p = f->samples[i];
+            size_t ns = f->nsamples[i];
+            /* Ascending ranges (a later one looks for its chunks from
+             * where the one before found its first), then descending. */
+            int64_t ranges[3][2] = {{p[0].t_ms, p[ns / 3].t_ms},
+                                    {p[ns / 2].t_ms + 1, pass == 1 ? INT64_MAX : p[ns - 1].t_ms},
+                                    {p[ns / 4].t_ms, p[ns / 2].t_ms}};
+            size_t n = 0, nw = 0;
+            assert_int_equal(block_series_samples_ranges_pin(b, i, (const int64_t(*)[2])ranges, 3,
+                                                             &v, &n, &cap, NULL, &pin, &e),
+                             0);
+            assert_ptr_equal(pin.b, b);
+            for (int r = 0; r < 3; r++)
+                assert_int_equal(block_series_samples_range(b, i, ranges[r][0], ranges[r][1], &w,
+                                                            &nw, &capw, NULL, &e),
+                                 0);
+            if (n != nw || memcmp(v, w, n * sizeof *v) != 0)
+                fail_msg("pass %d series %zu: %zu samples through the pin, %zu alone", pass, i,
+                         n, nw);
+        }
+        size_t n = 0;
+        int64_t all[1][2] = {{INT64_MIN, INT64_MAX}};
+        assert_int_equal(block_series_samples_ranges_pin(b, NSERIES, (const int64_t(*)[2])all, 1,
+                                                         &v, &n, &cap, NULL, &pin, &e),
+                         TIDE_EINVAL);
+        assert_ptr_equal(pin.b, b); /* still the last page, still pinned */
+        block_pin_release(&pin);
+        assert_null(pin.b);
+        block_pin_release(&pin); /* nothing held: a no-op */
+    }
+    free(v);
+    free(w);
+    block_unref(b);
+}
+
 struct reader_arg {
     struct fixture *f;
     struct block *b;
@@ -413,6 +473,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_range_reads),
+        cmocka_unit_test(test_pinned_reads),
         cmocka_unit_test(test_concurrent_readers),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_writer_errors),

@@ -11,8 +11,10 @@
  *   still answer the same; tier retention drops them in turn.
  * - SIGKILL at random moments of the tier computation leaves no
  *   half-written tier file and no wrong rollup.
- * - Many series over many partitions, read in groups on two threads, with
- *   raw windows between tier partitions for some: the same rollups.
+ * - Many series over many partitions, read in groups, and in batches by two
+ *   threads at once, with raw windows between tier partitions for some: the
+ *   same rollups.
+ * - rollup_decode() of some fields and windows, and its corruption checks.
  * - storage_rollup_compute() itself on a hand-made series.
  */
 #include <setjmp.h>
@@ -25,6 +27,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,9 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/fs.h"
 #include "core/yaml_tree.h"
 #include "storage/storage.h"
+#include "storage/tier.h"
 
 #define DAY_MS 86400000LL
 #define T0 (200 * DAY_MS)
@@ -306,7 +311,8 @@ static void test_rollups_equal_raw(void **state)
 }
 
 /* Many series over many partitions: a rollup set reads its series in
- * groups, two at once on two threads (querier.c, tier_read.c). 37 series
+ * groups (querier.c, tier_read.c), and two threads read it in batches at
+ * once (storage_set_read_rollups(), as query/tier_points.c does). 37 series
  * (groups not full) over 12 days, some with backfill in the head in the
  * middle (raw windows between tier partitions, per series), one with a
  * delete (a whole partition from raw): every series' rollups equal those
@@ -337,6 +343,42 @@ static void many_series(struct storage *s, int nser, int64_t from, int days, int
         fail_msg("append: %s", e.msg);
 }
 
+/* One of two threads reading a rollup set with storage_set_read_rollups():
+ * the batches b with b % 2 == half, copies into got[]. */
+struct batch_reader {
+    struct storage_set *set;
+    int half;
+    struct storage_rollups *got; /* one per series of the set */
+    int rc;
+};
+
+static void *read_batches(void *arg)
+{
+    struct batch_reader *br = arg;
+    struct storage_rollups out[STORAGE_ROLLUP_BATCH] = {0};
+    size_t n = storage_set_count(br->set);
+    struct err e = {0};
+    unsigned sources = 0;
+    for (size_t b = (size_t)br->half; b * STORAGE_ROLLUP_BATCH < n && br->rc == 0; b += 2) {
+        size_t first = b * STORAGE_ROLLUP_BATCH;
+        size_t cnt = n - first < STORAGE_ROLLUP_BATCH ? n - first : STORAGE_ROLLUP_BATCH;
+        br->rc = storage_set_read_rollups(br->set, first, cnt, out, &sources, &e);
+        for (size_t q = 0; q < cnt && br->rc == 0; q++) {
+            struct storage_rollups *g = &br->got[first + q];
+            g->v = malloc((out[q].n ? out[q].n : 1) * sizeof *g->v);
+            if (g->v == NULL) {
+                br->rc = -1;
+                break;
+            }
+            memcpy(g->v, out[q].v, out[q].n * sizeof *g->v);
+            g->n = out[q].n;
+        }
+    }
+    for (size_t q = 0; q < STORAGE_ROLLUP_BATCH; q++)
+        free(out[q].v);
+    return NULL;
+}
+
 static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, const char *what)
 {
     struct matcher m;
@@ -348,6 +390,18 @@ static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, cons
         struct storage_set *raw, *set;
         assert_int_equal(storage_select(s, &m, 1, wlo, whi - 1, &raw, &e), 0);
         assert_int_equal(storage_select_rollups(s, &m, 1, t, lo, hi, &set, &e), 0);
+        /* The same set read in batches by two threads at once, first. */
+        struct storage_rollups *got2 = calloc((size_t)nser, sizeof *got2);
+        assert_non_null(got2);
+        assert_int_equal(storage_set_count(set), (size_t)nser);
+        struct batch_reader br[2] = {{set, 0, got2, 0}, {set, 1, got2, 0}};
+        pthread_t th[2];
+        for (int j = 0; j < 2; j++)
+            assert_int_equal(pthread_create(&th[j], NULL, read_batches, &br[j]), 0);
+        for (int j = 0; j < 2; j++)
+            pthread_join(th[j], NULL);
+        assert_int_equal(br[0].rc, 0);
+        assert_int_equal(br[1].rc, 0);
         int k = 0;
         while (storage_set_next(set)) {
             assert_true(storage_set_next(raw));
@@ -364,11 +418,28 @@ static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, cons
             char w[96];
             snprintf(w, sizeof w, "%s tier %d series %d", what, t, k);
             same_rollups(got, ngot, want, nwant, w);
+            strcat(w, " (batches)");
+            same_rollups(got2[k].v, got2[k].n, want, nwant, w);
+            /* Labels by index are the current series'. */
+            const struct label *l1, *l2;
+            size_t n1, n2;
+            storage_set_labels(set, &l1, &n1);
+            struct arena a;
+            arena_init(&a, 0);
+            assert_int_equal(storage_set_labels_at(set, (size_t)k, &a, &l2, &n2), 0);
+            assert_int_equal(labels_cmp(l1, n1, l2, n2), 0);
+            arena_fini(&a);
+            free(got2[k].v);
             free(want);
             free(v);
             k++;
         }
         assert_int_equal(k, nser);
+        free(got2);
+        struct storage_rollups one = {0};
+        unsigned src = 0;
+        assert_int_equal(storage_set_read_rollups(set, (size_t)nser, 1, &one, &src, &e),
+                         TIDE_EINVAL); /* past the end */
         assert_false(storage_set_next(raw));
         storage_set_free(set);
         storage_set_free(raw);
@@ -483,6 +554,84 @@ static void test_sigkill_during_rollup(void **state)
     storage_policy_fini(&p);
 }
 
+/* rollup_encode() then rollup_decode() of some fields and windows: the
+ * windows asked for come back with those fields (the others 0, times at the
+ * window start); a column whose timestamps differ from the first column's,
+ * inside the windows asked for or outside them, or a first column of
+ * another field, is TIDE_ECORRUPT. */
+static void test_rollup_decode(void **state)
+{
+    (void)state;
+    enum { W = 30 };
+    const int64_t res = 60000;
+    struct storage_rollup in[W];
+    for (int i = 0; i < W; i++) {
+        int64_t t = (int64_t)(100 + 2 * i) * res; /* every other window: a gap each */
+        in[i] = (struct storage_rollup){.t_ms = t, .count = 3 + i, .sum = i * 1.5, .min = -i,
+                                        .max = i, .first_t = t + 1000, .first = 10 + i,
+                                        .last_t = t + 59000, .last = 20 + i, .resets = i % 3};
+    }
+    struct sample *enc = NULL;
+    size_t cap = 0;
+    assert_int_equal(rollup_encode(in, W, res, &enc, &cap), 0);
+    static const unsigned sets[] = {STORAGE_RU_ALL, STORAGE_RU_SUM | STORAGE_RU_FIRST,
+                                    STORAGE_RU_FIRST | STORAGE_RU_LAST | STORAGE_RU_RESETS,
+                                    STORAGE_RU_MAX, 0};
+    static const int64_t ranges[][2] = {{0, 1000}, {110, 150}, {111, 111}, {200, 300}};
+    struct sample sel[W * ROLLUP_FIELDS];
+    for (size_t f = 0; f < sizeof sets / sizeof sets[0]; f++) {
+        unsigned fields = rollup_fields_of(sets[f]);
+        size_t n = 0;
+        for (int j = 0; j < ROLLUP_FIELDS; j++)
+            if (fields & (1u << j))
+                for (int i = 0; i < W; i++)
+                    sel[n++] = enc[(size_t)j * W + i];
+        for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+            struct storage_rollup *out = NULL;
+            size_t nout = 0, ocap = 0;
+            int64_t ka = ranges[r][0], kb = ranges[r][1];
+            assert_int_equal(rollup_decode(sel, n, fields, res, ka, kb, &out, &nout, &ocap), 0);
+            size_t k = 0;
+            for (int i = 0; i < W; i++) {
+                int64_t w = in[i].t_ms / res;
+                if (w < ka || w > kb)
+                    continue;
+                assert_true(k < nout);
+                const struct storage_rollup *x = &out[k++], *y = &in[i];
+                assert_int_equal(x->t_ms, y->t_ms);
+                assert_true(x->count == y->count);
+                assert_true(x->sum == (sets[f] & STORAGE_RU_SUM ? y->sum : 0));
+                assert_true(x->max == (sets[f] & STORAGE_RU_MAX ? y->max : 0));
+                assert_int_equal(x->first_t, sets[f] & STORAGE_RU_FIRST ? y->first_t : y->t_ms);
+                assert_true(x->last == (sets[f] & STORAGE_RU_LAST ? y->last : 0));
+                assert_true(x->resets == (sets[f] & STORAGE_RU_RESETS ? y->resets : 0));
+            }
+            assert_int_equal(k, nout);
+            /* One timestamp off in the last column: before, inside and after
+             * the windows asked for. */
+            for (int at = 0; at < W && n > (size_t)W; at += 7) {
+                sel[n - W + (size_t)at].t_ms++;
+                nout = 0;
+                assert_int_equal(rollup_decode(sel, n, fields, res, ka, kb, &out, &nout, &ocap),
+                                 TIDE_ECORRUPT);
+                sel[n - W + (size_t)at].t_ms--;
+            }
+            free(out);
+        }
+        /* A first column of another field. */
+        if (n > 0) {
+            struct storage_rollup *out = NULL;
+            size_t nout = 0, ocap = 0;
+            sel[3].t_ms += INT64_C(1) << ROLLUP_FIELD_SHIFT;
+            assert_int_equal(rollup_decode(sel, n, fields, res, 0, 1000, &out, &nout, &ocap),
+                             TIDE_ECORRUPT);
+            sel[3].t_ms -= INT64_C(1) << ROLLUP_FIELD_SHIFT;
+            free(out);
+        }
+    }
+    free(enc);
+}
+
 static void test_rollup_compute(void **state)
 {
     (void)state;
@@ -509,6 +658,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rollup_compute),
+        cmocka_unit_test(test_rollup_decode),
         cmocka_unit_test(test_rollups_equal_raw),
         cmocka_unit_test(test_group_reads),
         cmocka_unit_test(test_sigkill_during_rollup),
