@@ -6,10 +6,9 @@
  * set (a big selection in two halves, the second offered to a helper
  * thread: core/assist.h). Samples are then read one series at a time, each
  * under lock(read) for just that series: blocks by increasing seq
- * (tombstones applied), then
- * the frozen head of a cut in progress, then the active head, each layer
- * overriding the previous at equal timestamps (ooo.c explains why that is
- * write order). Holding lock(read) per series rather than per set means a
+ * (tombstones applied), then the frozen head of a cut in progress, then the
+ * active head, each layer overriding the previous at equal timestamps
+ * (ooo.c explains why that is write order). Holding lock(read) per series rather than per set means a
  * slow consumer never stalls ingestion or head cuts, and each series is read
  * from one consistent state: a head cut swaps frozen data for its block
  * under lock(write), so a series is never seen half in both or in neither.
