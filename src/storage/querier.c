@@ -10,8 +10,9 @@
  * active head, each layer overriding the previous at equal timestamps
  * (ooo.c explains why that is write order). Holding lock(read) per series
  * rather than per set means a slow consumer never stalls ingestion or head
- * cuts, and each series is read from one consistent state: a head cut swaps frozen data for its block
- * under lock(write), so a series is never seen half in both or in neither.
+ * cuts, and each series is read from one consistent state: a head cut swaps
+ * frozen data for its block under lock(write), so a series is never seen
+ * half in both or in neither.
  * Rollup sets read their series a group at a time (when the group's first
  * one is asked for), partition after partition, each partition of each
  * series from one consistent state (tier_read.c). storage_set_read_rollups()
