@@ -278,7 +278,7 @@ struct tier_series_points {
  * series' points in out[i] whichever thread made them. The set is read with
  * storage_set_read_rollups() and not moved. Points and rollups held count
  * against ev's sample cap, the deadline is ev's; *sources |= the rollups'
- * sources (storage_set_rollup_sources()). 0, or an error (ev->e set) with
+ * sources (storage_set_read_rollups()' bits). 0, or an error (ev->e set) with
  * out[] all empty. */
 int tier_points_run(struct eval *ev, struct storage_set *set, tier_points_fn *fn, const void *ctx,
                     size_t max_pts, bool two_threads, struct tier_series_points *out,

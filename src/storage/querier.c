@@ -13,11 +13,10 @@
  * cuts, and each series is read from one consistent state: a head cut swaps
  * frozen data for its block under lock(write), so a series is never seen
  * half in both or in neither.
- * Rollup sets read their series a group at a time (when the group's first
- * one is asked for), partition after partition, each partition of each
- * series from one consistent state (tier_read.c). storage_set_read_rollups()
- * reads any batch of a set without moving it, so the query engine reads a
- * long chart's series on two threads (query/tier_points.c).
+ * A rollup set's series are read in batches by storage_set_read_rollups(),
+ * partition after partition, each partition of each series from one
+ * consistent state (tier_read.c); it never moves the set, so the query
+ * engine reads a long chart's batches on two threads (query/tier_points.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,9 +26,6 @@
 #include "storage/engine.h"
 #include "storage/tier.h"
 
-/* Series storage_set_rollups() reads at once: two tier_group_rollups()
- * calls' worth. */
-#define QUERIER_GROUP (2 * TIER_GROUP_MAX)
 _Static_assert(STORAGE_ROLLUP_BATCH <= TIER_GROUP_MAX, "a batch is one tier_group_rollups()");
 
 struct storage_set {
@@ -42,12 +38,6 @@ struct storage_set {
     size_t hint;         /* samples the last series had: the size to reserve next */
     bool maybe_nan;      /* the current series' samples may hold NaN */
     int tier;            /* storage_select_rollups(): the tier; -1 for samples */
-    /* Rollups of series grp_first .. grp_first + grp_n - 1 (0-based), read
-     * together (tier_group_rollups(), QUERIER_GROUP at most) when the first
-     * of them is asked for. */
-    struct storage_rollups grp[2 * TIER_GROUP_MAX];
-    size_t grp_first, grp_n;
-    unsigned sources;    /* storage_set_rollup_sources() */
     unsigned fields;     /* ROLLUP_F_* bits to read (storage_set_rollup_fields) */
     struct arena labels; /* every label array handed out, until storage_set_free() */
     const struct label *ls; /* the labels of series lpos (1-based; 0 = none yet) */
@@ -402,49 +392,6 @@ int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm
 void storage_set_rollup_fields(struct storage_set *set, unsigned fields)
 {
     set->fields = rollup_fields_of(fields);
-    set->grp_n = 0; /* a group read before holds other fields */
-}
-
-/* Read the rollups of series grp_first .. + grp_n, a batch at a time. */
-static int read_group(struct storage_set *set, struct err *e)
-{
-    for (size_t j = 0; j < set->grp_n; j += STORAGE_ROLLUP_BATCH) {
-        size_t cnt = set->grp_n - j < STORAGE_ROLLUP_BATCH ? set->grp_n - j : STORAGE_ROLLUP_BATCH;
-        int rc = storage_set_read_rollups(set, set->grp_first + j, cnt, set->grp + j,
-                                          &set->sources, e);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
-                        struct err *e)
-{
-    *v = NULL;
-    *n = 0;
-    if (set->pos == 0 || set->pos > set->n || set->tier < 0)
-        return ERR_INVAL(e, "storage_set_rollups() without a current series of a rollup set");
-    size_t i = set->pos - 1;
-    if (i < set->grp_first || i >= set->grp_first + set->grp_n) {
-        set->grp_first = i;
-        set->grp_n = set->n - i < QUERIER_GROUP ? set->n - i : QUERIER_GROUP;
-        for (size_t j = 0; j < set->grp_n; j++)
-            set->grp[j].n = 0;
-        int rc = read_group(set, e);
-        if (rc) {
-            set->grp_n = 0;
-            return rc;
-        }
-    }
-    *v = set->grp[i - set->grp_first].v;
-    *n = set->grp[i - set->grp_first].n;
-    return 0;
-}
-
-unsigned storage_set_rollup_sources(const struct storage_set *set)
-{
-    return set->sources;
 }
 
 int storage_set_read_rollups(const struct storage_set *set, size_t first, size_t n,
@@ -624,8 +571,6 @@ void storage_set_free(struct storage_set *set)
         return;
     free(set->ids);
     free(set->v);
-    for (size_t j = 0; j < QUERIER_GROUP; j++)
-        free(set->grp[j].v);
     arena_fini(&set->labels);
     free(set);
 }

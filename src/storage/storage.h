@@ -266,7 +266,8 @@ int64_t storage_tier_resolution(struct storage *s, int tier);
  * elsewhere (the head, partitions not rolled up yet or changed since) they
  * are computed from the raw samples, so the answer equals raw data wherever
  * it exists; where raw data was dropped, the tier is all there is. Series
- * come in label order; iterate with storage_set_next()/labels(). */
+ * come in label order; read them by index with storage_set_read_rollups()
+ * and name them with storage_set_labels_at() (or storage_set_next()/labels()). */
 int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm, int tier,
                            int64_t mint_ms, int64_t maxt_ms, struct storage_set **out,
                            struct err *e);
@@ -284,14 +285,6 @@ enum {
     STORAGE_RU_ALL = (1u << 6) - 1,
 };
 void storage_set_rollup_fields(struct storage_set *set, unsigned fields);
-/* The current series' rollups (valid until the next call on the set). The
- * set reads them for a few series at once, this one and the next ones
- * (tier_read.c), so the call for those returns what was read then. */
-int storage_set_rollups(struct storage_set *set, const struct storage_rollup **v, size_t *n,
-                        struct err *e);
-/* After reading: whether some rollups came from tier files (bit 1) and some
- * were computed from raw samples (bit 0), over all series read so far. */
-unsigned storage_set_rollup_sources(const struct storage_set *set);
 
 /* One series' rollups, as storage_set_read_rollups() fills them. Owner: the
  * caller, who frees v (reused from call to call: n is reset, cap kept). */
@@ -303,13 +296,14 @@ struct storage_rollups {
 #define STORAGE_ROLLUP_BATCH 8
 /* The rollups of series [first, first + n) of rollup set `set` (indices in
  * its label order; n <= STORAGE_ROLLUP_BATCH) into out[0..n), read together
- * partition after partition like storage_set_rollups()'s groups, on the
- * calling thread. It neither moves nor changes the set: several threads
- * may call it on one set at once, each for other series and with out[] of
- * its own, while nothing else uses the set (storage_set_rollup_fields()
- * before, not during). *sources |= the bits of storage_set_rollup_sources()
- * for these series (the set's own are not updated). 0, or an error with e
- * filled (out[] then holds some of the rollups). */
+ * partition after partition, on the calling thread. This is how a rollup
+ * set is read. It neither moves nor changes the set: several threads may
+ * call it on one set at once, each for other series and with out[] of its
+ * own, while nothing else uses the set (storage_set_rollup_fields()
+ * before, not during). *sources |= where these series' rollups came from:
+ * bit 1 when some were read from tier files, bit 0 when some were computed
+ * from raw samples. 0, or an error with e filled (out[] then holds some of
+ * the rollups). */
 int storage_set_read_rollups(const struct storage_set *set, size_t first, size_t n,
                              struct storage_rollups *out, unsigned *sources, struct err *e);
 /* Labels of series i of the set (label order), built in arena a like

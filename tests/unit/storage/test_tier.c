@@ -186,10 +186,11 @@ static unsigned check_all(struct storage *s, const struct raw_copy *raw, int64_t
         assert_int_equal(storage_select_rollups(s, &m, 1, t, lo, hi, &set, &e), 0);
         size_t k = 0;
         while (storage_set_next(set)) {
-            const struct storage_rollup *got;
-            size_t ngot;
-            if (storage_set_rollups(set, &got, &ngot, &e) != 0)
+            struct storage_rollups single = {0};
+            if (storage_set_read_rollups(set, k, 1, &single, &sources, &e) != 0)
                 fail_msg("%s: %s", what, e.msg);
+            const struct storage_rollup *got = single.v;
+            size_t ngot = single.n;
             /* The reference: raw samples in the windows, rolled up. */
             struct storage_rollup *want = NULL;
             size_t nwant = 0, cap = 0, a = 0, b = raw->n[k];
@@ -203,9 +204,9 @@ static unsigned check_all(struct storage *s, const struct raw_copy *raw, int64_t
             snprintf(w, sizeof w, "%s tier %d series %zu", what, t, k);
             same_rollups(got, ngot, want, nwant, w);
             free(want);
+            free(single.v);
             k++;
         }
-        sources |= storage_set_rollup_sources(set);
         storage_set_free(set);
     }
     matcher_fini(&m);
@@ -411,10 +412,12 @@ static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, cons
             struct storage_rollup *want = NULL;
             size_t nwant = 0, cap = 0;
             assert_int_equal(storage_rollup_compute(v, nv, res, &want, &nwant, &cap), 0);
-            const struct storage_rollup *got;
-            size_t ngot;
-            if (storage_set_rollups(set, &got, &ngot, &e) != 0)
+            struct storage_rollups single = {0};
+            unsigned src = 0;
+            if (storage_set_read_rollups(set, (size_t)k, 1, &single, &src, &e) != 0)
                 fail_msg("%s: %s", what, e.msg);
+            const struct storage_rollup *got = single.v;
+            size_t ngot = single.n;
             char w[96];
             snprintf(w, sizeof w, "%s tier %d series %d", what, t, k);
             same_rollups(got, ngot, want, nwant, w);
@@ -430,6 +433,7 @@ static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, cons
             assert_int_equal(labels_cmp(l1, n1, l2, n2), 0);
             arena_fini(&a);
             free(got2[k].v);
+            free(single.v);
             free(want);
             free(v);
             k++;
