@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "../testutil.h"
+#include "../testutil_storage.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -78,11 +79,7 @@ static void gen(uint64_t seed, int64_t from, int64_t to)
         }
         batch_end_series(&b);
     }
-    struct err e = {0};
-    int rc = storage_append(st, &b, NULL, &e);
-    batch_fini(&b);
-    if (rc)
-        fail_msg("append: %s", e.msg);
+    test_append(st, &b);
 }
 
 /* NWIDE series `wide` (a counter with resets, one sample a minute): enough
@@ -110,11 +107,7 @@ static void gen_wide(uint64_t seed, int64_t from, int64_t to)
         }
         batch_end_series(&b);
     }
-    struct err e = {0};
-    int rc = storage_append(st, &b, NULL, &e);
-    batch_fini(&b);
-    if (rc)
-        fail_msg("append: %s", e.msg);
+    test_append(st, &b);
 }
 
 static int setup(void **state)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../testutil.h"
+#include "../testutil_storage.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -63,11 +64,7 @@ static void append_day(struct storage *s, int64_t t0, double v)
             batch_add_sample(&b, t0 + i * 1000, v + i);
         batch_end_series(&b);
     }
-    struct err e = {0};
-    int rc = storage_append(s, &b, NULL, &e);
-    batch_fini(&b);
-    if (rc)
-        fail_msg("append: %s", e.msg);
+    test_append(s, &b);
 }
 
 /* Blocks per partition, from the stats. */

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "../testutil_storage.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +30,6 @@
 static int64_t base_ms(void)
 {
     return ((int64_t)time(NULL) - 3600) * 1000;
-}
-
-static char *make_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *p;
-    assert_true(asprintf(&p, "%s/tide_replay_XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
-    assert_non_null(mkdtemp(p));
-    return p;
 }
 
 static struct storage *open_db(const char *dir, int workers)
@@ -69,10 +62,7 @@ static void write_round(struct storage *s, int64_t t)
         }
         batch_end_series(&b);
     }
-    struct err e = {0};
-    if (storage_append(s, &b, NULL, &e))
-        fail_msg("append: %s", e.msg);
-    batch_fini(&b);
+    test_append(s, &b);
 }
 
 /* Delete [mint, maxt] from the hosts matching re. */
@@ -163,7 +153,7 @@ static void check_restart(const char *dir, int workers, const char *want, uint64
 static void test_replay_same_head_any_workers(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_tmpdir("tide_replay");
     struct storage *s = open_db(dir, -1);
     int64_t t0 = base_ms();
     for (int r = 1; r <= ROUNDS; r++) {

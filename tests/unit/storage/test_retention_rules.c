@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "../testutil.h"
+#include "../testutil_storage.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -101,11 +102,7 @@ static void fill(struct storage *s, int per_hour, int copies)
                 batch_add_sample(&b, T0 + t * HOUR_MS / per_hour, (double)t);
             batch_end_series(&b);
         }
-        struct err e = {0};
-        int rc = storage_append(s, &b, NULL, &e);
-        batch_fini(&b);
-        if (rc)
-            fail_msg("append: %s", e.msg);
+        test_append(s, &b);
     }
 }
 
@@ -162,19 +159,10 @@ static void expect_kept(struct storage *s, int days_passed, int per_hour)
     }
 }
 
-static char *make_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir;
-    assert_true(asprintf(&dir, "%s/tide_retrules_XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
-    assert_non_null(mkdtemp(dir));
-    return dir;
-}
-
 static void test_rules_drop_exactly(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_tmpdir("tide_retrules");
     struct storage_policy p;
     parse_policy(rules_yaml, &p);
     struct storage *s = open_db(dir, &p);
@@ -236,7 +224,7 @@ static void test_sigkill_during_rewrite(void **state)
     int64_t full_ns = 0;
     int killed_mid = 0, half_written = 0;
     for (int round = 0; round < 8; round++) {
-        char *dir = make_dir();
+        char *dir = test_tmpdir("tide_retrules");
         struct storage *s = open_db(dir, NULL); /* no retention while filling */
         fill(s, per_hour, copies);
         struct err e = {0};

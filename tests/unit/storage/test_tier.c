@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "../testutil.h"
+#include "../testutil_storage.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -108,11 +109,7 @@ static void gen(struct storage *s, uint64_t seed, int64_t from, int days)
         }
         batch_end_series(&b);
     }
-    struct err e = {0};
-    int rc = storage_append(s, &b, NULL, &e);
-    batch_fini(&b);
-    if (rc)
-        fail_msg("append: %s", e.msg);
+    test_append(s, &b);
 }
 
 static bool same(double a, double b)
@@ -213,22 +210,13 @@ static unsigned check_all(struct storage *s, const struct raw_copy *raw, int64_t
     return sources;
 }
 
-static char *make_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir;
-    assert_true(asprintf(&dir, "%s/tide_tier_XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
-    assert_non_null(mkdtemp(dir));
-    return dir;
-}
-
 static const char *const tiers_yaml = "tiers:\n  - {resolution: 5m, retention: 30d}\n"
                                       "  - {resolution: 1h, retention: 60d}\n";
 
 static void test_rollups_equal_raw(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_tmpdir("tide_tier");
     struct storage_policy p;
     parse_policy(tiers_yaml, &p);
     struct storage *s = open_db(dir, &p, 10 * DAY_MS);
@@ -337,11 +325,7 @@ static void many_series(struct storage *s, int nser, int64_t from, int days, int
             batch_add_sample(&b, t + k * 1000, (double)((t / 60000 + k * 7) % 1000) / 4);
         batch_end_series(&b);
     }
-    struct err e = {0};
-    int rc = storage_append(s, &b, NULL, &e);
-    batch_fini(&b);
-    if (rc)
-        fail_msg("append: %s", e.msg);
+    test_append(s, &b);
 }
 
 /* One of two threads reading a rollup set with storage_set_read_rollups():
@@ -454,7 +438,7 @@ static void check_many(struct storage *s, int nser, int64_t lo, int64_t hi, cons
 static void test_group_reads(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_tmpdir("tide_tier");
     struct storage_policy p;
     parse_policy(tiers_yaml, &p);
     struct storage *s = open_db(dir, &p, 0);
@@ -509,7 +493,7 @@ static void test_sigkill_during_rollup(void **state)
     int64_t full_ns = 0;
     int half = 0, killed = 0;
     for (int round = 0; round < 7; round++) {
-        char *dir = make_dir();
+        char *dir = test_tmpdir("tide_tier");
         struct storage *s = open_db(dir, NULL, 0); /* no tiers yet */
         gen(s, 3, T0, 4);
         struct err e = {0};
