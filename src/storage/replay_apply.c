@@ -67,7 +67,8 @@ struct lane {
     struct replay_apply *a;
     struct op *ops;        /* RING * BATCH (lane 0: BATCH) */
     uint32_t fill;         /* operations in the slot being filled */
-    uint32_t slot;         /* which: tail % RING */
+    uint32_t slot;         /* which: tail % RING, kept here by publish() so that
+                              push() never reads tail, on the shared line */
     pthread_t thread;
     bool started;
     /* both threads', under mu: */
