@@ -81,18 +81,23 @@ RES="$OUT/tiers-results.txt"
 
 CLK_TCK=$(getconf CLK_TCK)
 # query NAME PORT EXPR START EXTRA: median ms of QUERIES runs and the server's
-# CPU ms per run; checks the answer.
+# CPU ms per run; checks the answer. The timed runs read the body into
+# /dev/null, like the other benchmarks: curl writing a 2-7 MB answer to a
+# file adds 1.5 ms or more to either system's time, the client's cost, not
+# the server's. One more run, untimed, keeps the body for the check.
 query() {
     local name=$1 port=$2 expr=$3 start=$4 extra=$5 t times=() body="$OUT/tiers-q.json"
-    local cpu0 cpu1
+    local cpu0 cpu1 args
+    args=(--max-time 300 -G "http://127.0.0.1:$port/api/v1/query_range"
+          --data-urlencode "query=$expr" --data-urlencode "start=$start" --data-urlencode "end=$END"
+          --data-urlencode step=3600 $extra)
     cpu0=$(proc_cpu "$SERVER_PID")
     for _ in $(seq "$QUERIES"); do
-        t=$(curl -s -o "$body" -w '%{time_total}' --max-time 300 -G "http://127.0.0.1:$port/api/v1/query_range" \
-            --data-urlencode "query=$expr" --data-urlencode "start=$start" --data-urlencode "end=$END" \
-            --data-urlencode step=3600 $extra)
+        t=$(curl -s -o /dev/null -w '%{time_total}' "${args[@]}")
         times+=("$t")
     done
     cpu1=$(proc_cpu "$SERVER_PID")
+    curl -s -o "$body" "${args[@]}"
     local info
     info=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=j["data"]["result"]; print(len(r), sum(len(s["values"]) for s in r), j.get("tier", "-"))' "$body")
     local med
