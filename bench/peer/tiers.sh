@@ -14,7 +14,9 @@
 #      (the 1h tier's point count stops moving); VM: /internal/force_flush;
 #   3. disk: `du` of the data dir; for Tide also raw vs tier bytes from
 #      /api/v1/status/storage ("with tiers vs raw-only");
-#   4. query_range at a 1 h step over the last 30 days and over all --days:
+#   4. query_range at a 1 h step over the last 30 days, over all --days and
+#      over a year (the issue's "30-day and 1-year charts"; with fewer than
+#      365 days of data the year's chart holds the days there are):
 #        avg_over_time(gauge_0[1h])            100 series
 #        max_over_time(gauge_0[1h])            100 series
 #        sum by (host) (rate(counter_0_total[1h]))  100 series
@@ -111,10 +113,13 @@ query() {
 QUERIES_SET=("avg|avg_over_time(gauge_0[1h])" "max|max_over_time(gauge_0[1h])"
              "rate|sum by (host) (rate(counter_0_total[1h]))")
 
-# run_queries: every query of QUERIES_SET over 30 days and over all DAYS on
-# system $sys, served at $port.
+# The chart ranges, days: 30, all DAYS and a year.
+RANGES=$(printf '%s\n' 30 "$DAYS" 365 | sort -nu)
+
+# run_queries: every query of QUERIES_SET over each of RANGES on system
+# $sys, served at $port.
 run_queries() {
-    for range in $(printf '%s\n' 30 "$DAYS" | sort -nu); do
+    for range in $RANGES; do
         qs=$((END - range * 86400))
         for q in "${QUERIES_SET[@]}"; do
             qn=${q%%|*} qe=${q#*|}
@@ -182,14 +187,14 @@ for t in j["tiers"]: print("tide tier_bytes_%s %d %d" % (t["name"], t["bytes"], 
 done
 
 log "results in ${RES#"$ROOT"/}"
-python3 - "$RES" "$DAYS" <<'EOF'
+python3 - "$RES" $RANGES <<'EOF'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
-days = sys.argv[2]
+ranges = [d + "d" for d in sys.argv[2:]]
 q = {r[0]: float(r[1]) for r in rows if r[0].count("-") >= 2}
 print("| query (1 h step) | Tide tiers ms | Tide raw ms | VM ms | VM nocache ms | raw/tiers | VM/tiers | VM nocache/tiers |")
 print("|---|---|---|---|---|---|---|---|")
-for rng in sorted({"30d", days + "d"}, key=lambda x: int(x[:-1])):
+for rng in ranges:
     for n in ("avg", "max", "rate"):
         t, r, v, nc = (q.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
         f = lambda x: "%.1f" % x if x is not None else "-"
@@ -199,7 +204,7 @@ cpu = {r[0]: float(r[-1][7:]) for r in rows if r[-1].startswith("cpu_ms=")}
 print()
 print("| server CPU ms per query | Tide tiers | Tide raw | VM | VM nocache | VM nocache/tiers |")
 print("|---|---|---|---|---|---|")
-for rng in sorted({"30d", days + "d"}, key=lambda x: int(x[:-1])):
+for rng in ranges:
     for n in ("avg", "max", "rate"):
         t, r, v, nc = (cpu.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
         print("| %s %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(nc, t)))

@@ -12,7 +12,7 @@
  *
  * The thread may run anywhere the caller may, except on the core the caller
  * is on. Left to itself, the scheduler often queues a new thread (or one
- * woken after blocking on a page fault) behind its waker on the busy core
+ * woken after it blocked) behind its waker on the busy core
  * while the other one idles, until the next tick moves it: up to 4 ms at
  * HZ=250, longer than a chart's whole answer. Seen with `perf sched
  * timehist` on a 2-core VM; pinned away, the thread starts within 0.05 ms.
