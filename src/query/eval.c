@@ -594,42 +594,6 @@ static void edge_move(struct edge *e, const struct sample *p, size_t n, int64_t 
     e->at = to;
 }
 
-/* Add one input series' results (points at ascending steps) to output
- * series idx. Two inputs that give the same output labels (once __name__ is
- * dropped) may not have a point at the same step: the points are merged in
- * time order and a shared step is Prometheus' duplicate-labelset error. */
-static int accum_series_points(struct eval *ev, struct accum *ac, size_t idx,
-                               const struct sample *p, size_t n)
-{
-    struct series *o = &ac->m.s[idx];
-    if (o->npts == 0 || o->pts[o->npts - 1].t_ms < p[0].t_ms) {
-        for (size_t k = 0; k < n; k++) {
-            int rc = accum_point(ev, ac, idx, p[k].t_ms, p[k].v);
-            if (rc != 0)
-                return rc;
-        }
-        return 0;
-    }
-    struct sample *m = malloc((o->npts + n) * sizeof *m);
-    if (m == NULL)
-        return eval_nomem(ev);
-    size_t a = 0, b = 0, k = 0;
-    while (a < o->npts || b < n) {
-        if (a < o->npts && b < n && o->pts[a].t_ms == p[b].t_ms) {
-            free(m);
-            return EVAL_EXEC(ev, "vector cannot contain metrics with the same labelset");
-        }
-        if (b == n || (a < o->npts && o->pts[a].t_ms < p[b].t_ms))
-            m[k++] = o->pts[a++];
-        else
-            m[k++] = p[b++];
-    }
-    free(o->pts);
-    o->pts = m;
-    o->npts = o->cap = k;
-    return eval_account(ev, (long long)n);
-}
-
 /* A function over a range vector, series by series (as Prometheus does):
  * each input series is read once, its windows at every step are cut and
  * evaluated together (so a function may work on several side by side), and
@@ -734,7 +698,7 @@ static int eval_range_call(struct eval *ev, const struct ast_node *n, size_t mar
             rc = (int)idx;
             break;
         }
-        rc = accum_series_points(ev, &ac, (size_t)idx, res, nres);
+        rc = accum_add_points(ev, &ac, (size_t)idx, res, nres);
     }
     if (rc != 0)
         goto out;

@@ -190,11 +190,15 @@ long accum_series(struct eval *ev, struct accum *ac, const struct label *ls, siz
 /* Append (t, v) to output series idx; a second point at the same t is
  * "vector cannot contain metrics with the same labelset". */
 int accum_point(struct eval *ev, struct accum *ac, size_t idx, int64_t t, double v);
-/* Append pts[0..n) (malloc'd, times strictly increasing) to output series
- * idx as accum_point() would one by one (a first time equal to the series'
- * last is the same error), taking pts over: it becomes the series' array
- * when the series has none yet, else is copied and freed; freed on error
- * too. */
+/* Add one input series' points p[0..n) (times strictly increasing) to
+ * output series idx. Two inputs that give the same output labels (once
+ * __name__ is dropped) may not have a point at the same time: the points
+ * are merged in time order, and a shared time is Prometheus' duplicate-
+ * labelset error. */
+int accum_add_points(struct eval *ev, struct accum *ac, size_t idx, const struct sample *p,
+                     size_t n);
+/* The same, taking pts (malloc'd) over: it becomes the series' array when
+ * the series has none yet, else is copied and freed; freed on error too. */
 int accum_take_points(struct eval *ev, struct accum *ac, size_t idx, struct sample *pts,
                       size_t n);
 /* Both at once. */

@@ -432,31 +432,57 @@ int accum_point(struct eval *ev, struct accum *ac, size_t idx, int64_t t, double
     return value_push(ev, s, t, v);
 }
 
+/* Points p[0..n) (times ascending) merged into series o in time order,
+ * when some of them do not come after o's last. */
+static int merge_points(struct eval *ev, struct series *o, const struct sample *p, size_t n)
+{
+    struct sample *m = malloc((o->npts + n) * sizeof *m);
+    if (m == NULL)
+        return eval_nomem(ev);
+    size_t a = 0, b = 0, k = 0;
+    while (a < o->npts || b < n) {
+        if (a < o->npts && b < n && o->pts[a].t_ms == p[b].t_ms) {
+            free(m);
+            return EVAL_EXEC(ev, "vector cannot contain metrics with the same labelset");
+        }
+        if (b == n || (a < o->npts && o->pts[a].t_ms < p[b].t_ms))
+            m[k++] = o->pts[a++];
+        else
+            m[k++] = p[b++];
+    }
+    free(o->pts);
+    o->pts = m;
+    o->npts = o->cap = k;
+    return eval_account(ev, (long long)n);
+}
+
+int accum_add_points(struct eval *ev, struct accum *ac, size_t idx, const struct sample *p,
+                     size_t n)
+{
+    struct series *s = &ac->m.s[idx];
+    if (n == 0)
+        return 0;
+    if (s->npts > 0 && s->pts[s->npts - 1].t_ms >= p[0].t_ms)
+        return merge_points(ev, s, p, n);
+    int rc = value_reserve(ev, s, n);
+    if (rc != 0)
+        return rc;
+    memcpy(s->pts + s->npts, p, n * sizeof *p);
+    s->npts += n;
+    return eval_account(ev, (long long)n);
+}
+
 int accum_take_points(struct eval *ev, struct accum *ac, size_t idx, struct sample *pts, size_t n)
 {
     struct series *s = &ac->m.s[idx];
-    if (n == 0) {
-        free(pts);
-        return 0;
-    }
-    if (s->npts > 0 && s->pts[s->npts - 1].t_ms == pts[0].t_ms) {
-        free(pts);
-        return EVAL_EXEC(ev, "vector cannot contain metrics with the same labelset");
-    }
-    if (s->pts == NULL) {
+    if (n > 0 && s->pts == NULL) {
         s->pts = pts;
         s->npts = s->cap = n;
-    } else {
-        int rc = value_reserve(ev, s, n);
-        if (rc == 0) {
-            memcpy(s->pts + s->npts, pts, n * sizeof *pts);
-            s->npts += n;
-        }
-        free(pts);
-        if (rc != 0)
-            return rc;
+        return eval_account(ev, (long long)n);
     }
-    return eval_account(ev, (long long)n);
+    int rc = accum_add_points(ev, ac, idx, pts, n);
+    free(pts);
+    return rc;
 }
 
 int accum_add(struct eval *ev, struct accum *ac, const struct label *ls, size_t n, int64_t t,

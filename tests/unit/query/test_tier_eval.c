@@ -110,6 +110,31 @@ static void gen_wide(uint64_t seed, int64_t from, int64_t to)
     test_append(st, &b);
 }
 
+/* Series whose labels are the same once __name__ is dropped: pair_a {s="p"}
+ * on the first day, pair_b {s="p"} on the third (a day apart, more than
+ * any window), over_a and over_b {s="o"} side by side all three days. */
+static void gen_pairs(int64_t from)
+{
+    static const struct {
+        const char *name, *s;
+        int64_t first, last; /* days after from */
+    } pairs[] = {
+        {"pair_a", "p", 0, 1}, {"pair_b", "p", 2, 3}, {"over_a", "o", 0, 3}, {"over_b", "o", 0, 3},
+    };
+    struct batch b;
+    batch_init(&b);
+    for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+        batch_begin_series(&b);
+        batch_add_label(&b, STRV_LIT(LABEL_METRIC_NAME), strv_c(pairs[k].name));
+        batch_add_label(&b, STRV_LIT("s"), strv_c(pairs[k].s));
+        for (int64_t t = from + pairs[k].first * DAY_MS; t < from + pairs[k].last * DAY_MS;
+             t += MIN_MS)
+            batch_add_sample(&b, t, (double)((t / MIN_MS) % 1000 + (int64_t)k));
+        batch_end_series(&b);
+    }
+    test_append(st, &b);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -129,6 +154,7 @@ static int setup(void **state)
     assert_int_equal(storage_open(&st, &o, &e), 0);
     gen(1, T0, T0 + 3 * DAY_MS);
     gen_wide(1, T0, T0 + 3 * DAY_MS);
+    gen_pairs(T0);
     assert_int_equal(storage_maintain(st, true, T0 + 3 * DAY_MS, &e), 0);
     /* Head only: the third day gets more samples in between (out of order),
      * the fourth is new. */
@@ -158,6 +184,37 @@ static bool close_enough(double a, double b, bool exact)
         return bits(a) == bits(b) || a == b;
     double d = fabs(a - b), m = fmax(fabs(a), fabs(b));
     return d <= 1e-9 * m || d <= 1e-9;
+}
+
+/* rt (from a tier) and rr (raw) hold the same series, labels, steps and
+ * values; `what` names the query in a failure. The points compared. */
+static int assert_same_answer(const char *what, const struct query_result *rt,
+                              const struct query_result *rr, bool exact)
+{
+    int points = 0;
+    if (rt->nseries != rr->nseries)
+        fail_msg("%s: %zu series from %s, %zu raw", what, rt->nseries, rt->tier, rr->nseries);
+    for (size_t s = 0; s < rr->nseries; s++) {
+        const struct query_series *x = &rt->series[s], *y = &rr->series[s];
+        if (labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels) != 0)
+            fail_msg("%s: series %zu has other labels from %s", what, s, rt->tier);
+        if (x->nsamples != y->nsamples)
+            fail_msg("%s: series %zu has %zu points from %s, %zu raw", what, s, x->nsamples,
+                     rt->tier, y->nsamples);
+        for (size_t k = 0; k < y->nsamples; k++, points++)
+            if (x->samples[k].t_ms != y->samples[k].t_ms ||
+                !close_enough(x->samples[k].v, y->samples[k].v, exact))
+                fail_msg("%s: series %zu at %lld: %.17g from %s, %.17g raw", what, s,
+                         (long long)y->samples[k].t_ms, x->samples[k].v, rt->tier,
+                         y->samples[k].v);
+    }
+    return points;
+}
+
+/* Functions whose tier answers equal raw bit for bit. */
+static bool exact_func(const char *f)
+{
+    return strstr(f, "count") || strstr(f, "min_") || strstr(f, "max_") || strstr(f, "last_");
 }
 
 static const char *const funcs[] = {"rate", "increase", "avg_over_time", "min_over_time",
@@ -207,29 +264,10 @@ static void test_differential(void **state)
         combos++;
         from_tier += strstr(rt->tier, "m") != NULL;
         stitched += strstr(rt->tier, "+raw") != NULL;
-        bool exact = strcmp(f, "count_over_time") == 0 || strcmp(f, "min_over_time") == 0 ||
-                     strcmp(f, "max_over_time") == 0 || strcmp(f, "last_over_time") == 0;
-        if (rt->nseries != rr->nseries)
-            fail_msg("%s start %lld step %lld x%lld: %zu series from %s, %zu raw", expr,
-                     (long long)start, (long long)step, (long long)nsteps, rt->nseries, rt->tier,
-                     rr->nseries);
-        for (size_t s = 0; s < rr->nseries; s++) {
-            const struct query_series *x = &rt->series[s], *y = &rr->series[s];
-            if (x->nsamples != y->nsamples)
-                fail_msg("%s start %lld step %lld: series %zu has %zu points from %s, %zu raw",
-                         expr, (long long)start, (long long)step, s, x->nsamples, rt->tier,
-                         y->nsamples);
-            for (size_t k = 0; k < y->nsamples; k++) {
-                points++;
-                if (x->samples[k].t_ms != y->samples[k].t_ms ||
-                    !close_enough(x->samples[k].v, y->samples[k].v, exact))
-                    fail_msg("%s start %lld step %lld: series %zu at %lld: %.17g from %s, "
-                             "%.17g raw",
-                             expr, (long long)start, (long long)step, s,
-                             (long long)y->samples[k].t_ms, x->samples[k].v, rt->tier,
-                             y->samples[k].v);
-            }
-        }
+        char what[400];
+        snprintf(what, sizeof what, "%s start %lld step %lld x%lld", expr, (long long)start,
+                 (long long)step, (long long)nsteps);
+        points += assert_same_answer(what, rt, rr, exact_func(f));
         query_free(qt);
         query_free(qr);
     }
@@ -307,26 +345,11 @@ static void test_two_threads(void **state)
             struct query *qr = run(exprs[i], start, end, steps[j], "raw");
             const struct query_result *rt = query_result(qt), *rr = query_result(qr);
             assert_non_null(strstr(rt->tier, "m+raw"));
-            bool exact = strstr(exprs[i], "count") || strstr(exprs[i], "max") ||
-                         strstr(exprs[i], "last");
-            if (rt->nseries != rr->nseries || rr->nseries == 0)
-                fail_msg("%s step %lld: %zu series from %s, %zu raw", exprs[i],
-                         (long long)steps[j], rt->nseries, rt->tier, rr->nseries);
-            for (size_t s = 0; s < rr->nseries; s++) {
-                const struct query_series *x = &rt->series[s], *y = &rr->series[s];
-                assert_int_equal(labels_cmp(x->labels, x->nlabels, y->labels, y->nlabels), 0);
-                if (x->nsamples != y->nsamples)
-                    fail_msg("%s step %lld: series %zu has %zu points from %s, %zu raw",
-                             exprs[i], (long long)steps[j], s, x->nsamples, rt->tier,
-                             y->nsamples);
-                for (size_t k = 0; k < y->nsamples; k++, points++)
-                    if (x->samples[k].t_ms != y->samples[k].t_ms ||
-                        !close_enough(x->samples[k].v, y->samples[k].v, exact))
-                        fail_msg("%s step %lld: series %zu at %lld: %.17g from %s, %.17g raw",
-                                 exprs[i], (long long)steps[j], s,
-                                 (long long)y->samples[k].t_ms, x->samples[k].v, rt->tier,
-                                 y->samples[k].v);
-            }
+            if (rr->nseries == 0)
+                fail_msg("%s: no series", exprs[i]);
+            char what[200];
+            snprintf(what, sizeof what, "%s step %lld", exprs[i], (long long)steps[j]);
+            points += assert_same_answer(what, rt, rr, exact_func(exprs[i]));
             query_free(qt);
             query_free(qr);
         }
@@ -344,12 +367,65 @@ static void test_two_threads(void **state)
     }
 }
 
+/* Range query expr with tier `tier`: 0 and *q, or the error (message in e). */
+static int try_run(const char *expr, int64_t s, int64_t e_, int64_t step, const char *tier,
+                   struct query **q, struct err *e)
+{
+    struct query_opts o = {.tier = tier};
+    return query_range(q, st, expr, strlen(expr), s, e_, step, &o, e);
+}
+
+/* Two input series that give one output series once the function drops
+ * __name__: from a tier as from raw samples, their points are merged when
+ * they never share a step, and Prometheus' duplicate-labelset error when
+ * they do. */
+static void test_same_labels_once_named(void **state)
+{
+    (void)state;
+    uint64_t rnd = 20261207;
+    int merged = 0, refused = 0;
+    for (int i = 0; i < 300; i++) {
+        const char *f = funcs[test_rnd(&rnd) % 8];
+        int64_t res = test_rnd(&rnd) % 2 ? 5 * MIN_MS : MIN_MS;
+        int64_t window = res * (int64_t)(1 + test_rnd(&rnd) % 30);
+        int64_t step = res * (int64_t)(1 + test_rnd(&rnd) % 60);
+        int64_t start = T0 - 3600000 + res * (int64_t)(test_rnd(&rnd) % (uint64_t)(DAY_MS / res));
+        int64_t end = start + 2 * DAY_MS + step * (int64_t)(test_rnd(&rnd) % 100);
+        const char *sel = i % 2 ? "{__name__=~\"pair_a|pair_b\"}" : "{__name__=~\"over_a|over_b\"}";
+        char expr[160], what[240];
+        snprintf(expr, sizeof expr, "%s(%s[%lldms])", f, sel, (long long)window);
+        snprintf(what, sizeof what, "%s start %lld step %lld", expr, (long long)start,
+                 (long long)step);
+        struct query *qt = NULL, *qr = NULL;
+        struct err et = {0}, er = {0};
+        int rt = try_run(expr, start, end, step, "auto", &qt, &et);
+        int rr = try_run(expr, start, end, step, "raw", &qr, &er);
+        if (rt != rr)
+            fail_msg("%s: %d (%s) from tiers, %d (%s) raw", what, rt, et.msg, rr, er.msg);
+        if (rr != 0) {
+            assert_string_equal(et.msg, er.msg);
+            assert_non_null(strstr(er.msg, "same labelset"));
+            refused++;
+            continue;
+        }
+        assert_non_null(strstr(query_result(qt)->tier, "m")); /* a tier answered */
+        assert_same_answer(what, query_result(qt), query_result(qr), exact_func(f));
+        merged += strstr(sel, "pair") != NULL && query_result(qr)->nseries == 1;
+        query_free(qt);
+        query_free(qr);
+    }
+    print_message("same labels: %d merged, %d refused\n", merged, refused);
+    assert_true(merged > 0);
+    assert_true(refused > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planning),
         cmocka_unit_test(test_differential),
         cmocka_unit_test(test_two_threads),
+        cmocka_unit_test(test_same_labels_once_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
