@@ -25,6 +25,10 @@
 #      the repeats) and with nocache=1 (computed each time); every answer's series count and
 #      Tide's "tier" field are checked; the server's CPU time (utime+stime
 #      from /proc/PID/stat) over the runs is divided by their number.
+#   With fewer than 365 days, one more chart has a year's worth of points
+#   (100 series x 8 761 at 1 h): last_over_time, which keeps the name, over
+#   ceil(365 / --days) gauges (at most the 5 there are) and all --days:
+#        last_over_time({__name__=~"gauge_[0-3]"}[1h])   400 series (90 days)
 # Prints a markdown table (medians, ms; server CPU ms per query) and the ratios.
 #
 # Usage: bench/peer/tiers.sh [--days 90] [--series 1000] [--interval 10]
@@ -115,6 +119,10 @@ QUERIES_SET=("avg|avg_over_time(gauge_0[1h])" "max|max_over_time(gauge_0[1h])"
 
 # The chart ranges, days: 30, all DAYS and a year.
 RANGES=$(printf '%s\n' 30 "$DAYS" 365 | sort -nu)
+# The year-sized chart over DAYS (see the top), when DAYS < 365.
+NGAUGES=$(( (365 + DAYS - 1) / DAYS ))
+[ "$NGAUGES" -gt 5 ] && NGAUGES=5
+YEARSIZE="last_over_time({__name__=~\"gauge_[0-$((NGAUGES - 1))]\"}[1h])"
 
 # run_queries: every query of QUERIES_SET over each of RANGES on system
 # $sys, served at $port.
@@ -132,6 +140,15 @@ run_queries() {
             fi
         done
     done
+    [ "$DAYS" -ge 365 ] && return 0
+    qs=$((END - DAYS * 86400))
+    if [ "$sys" = tide ]; then
+        query "tide-tiers-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" "--data-urlencode tier=auto"
+        query "tide-raw-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" "--data-urlencode tier=raw"
+    else
+        query "vm-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" ""
+        query "vmnc-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" "--data-urlencode nocache=1"
+    fi
 }
 
 for sys in $SYSTEMS; do
@@ -187,27 +204,29 @@ for t in j["tiers"]: print("tide tier_bytes_%s %d %d" % (t["name"], t["bytes"], 
 done
 
 log "results in ${RES#"$ROOT"/}"
-python3 - "$RES" $RANGES <<'EOF'
+python3 - "$RES" "$DAYS" $RANGES <<'EOF'
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
-ranges = [d + "d" for d in sys.argv[2:]]
+days = int(sys.argv[2])
+ranges = [d + "d" for d in sys.argv[3:]]
+charts = [(n, rng) for rng in ranges for n in ("avg", "max", "rate")]
+if days < 365:
+    charts.append(("yearsize", "%dd" % days))
 q = {r[0]: float(r[1]) for r in rows if r[0].count("-") >= 2}
 print("| query (1 h step) | Tide tiers ms | Tide raw ms | VM ms | VM nocache ms | raw/tiers | VM/tiers | VM nocache/tiers |")
 print("|---|---|---|---|---|---|---|---|")
-for rng in ranges:
-    for n in ("avg", "max", "rate"):
-        t, r, v, nc = (q.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
-        f = lambda x: "%.1f" % x if x is not None else "-"
-        rt = lambda a, b: "%.1fx" % (a / b) if a is not None and b else "-"
-        print("| %s %s | %s | %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(r, t), rt(v, t), rt(nc, t)))
+f = lambda x: "%.1f" % x if x is not None else "-"
+rt = lambda a, b: "%.1fx" % (a / b) if a is not None and b else "-"
+for n, rng in charts:
+    t, r, v, nc = (q.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
+    print("| %s %s | %s | %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(r, t), rt(v, t), rt(nc, t)))
 cpu = {r[0]: float(r[-1][7:]) for r in rows if r[-1].startswith("cpu_ms=")}
 print()
 print("| server CPU ms per query | Tide tiers | Tide raw | VM | VM nocache | VM nocache/tiers |")
 print("|---|---|---|---|---|---|")
-for rng in ranges:
-    for n in ("avg", "max", "rate"):
-        t, r, v, nc = (cpu.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
-        print("| %s %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(nc, t)))
+for n, rng in charts:
+    t, r, v, nc = (cpu.get("%s-%s-%s" % (s, n, rng)) for s in ("tide-tiers", "tide-raw", "vm", "vmnc"))
+    print("| %s %s | %s | %s | %s | %s | %s |" % (n, rng, f(t), f(r), f(v), f(nc), rt(nc, t)))
 for r in rows:
     if r[1] in ("du_bytes", "ingest_s") or r[1].startswith("tier_bytes"):
         print(" ".join(r))
