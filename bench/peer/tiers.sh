@@ -27,7 +27,7 @@
 #      from /proc/PID/stat) over the runs is divided by their number.
 #   With fewer than 365 days, one more chart has a year's worth of points
 #   (100 series x 8 761 at 1 h): last_over_time, which keeps the name, over
-#   ceil(365 / --days) gauges (at most the 5 there are) and all --days:
+#   365 / --days gauges, rounded (at most the 5 there are), and all --days:
 #        last_over_time({__name__=~"gauge_[0-3]"}[1h])   400 series (90 days)
 # Prints a markdown table (medians, ms; server CPU ms per query) and the ratios.
 #
@@ -120,7 +120,7 @@ QUERIES_SET=("avg|avg_over_time(gauge_0[1h])" "max|max_over_time(gauge_0[1h])"
 # The chart ranges, days: 30, all DAYS and a year.
 RANGES=$(printf '%s\n' 30 "$DAYS" 365 | sort -nu)
 # The year-sized chart over DAYS (see the top), when DAYS < 365.
-NGAUGES=$(( (365 + DAYS - 1) / DAYS ))
+NGAUGES=$(( (365 + DAYS / 2) / DAYS ))
 [ "$NGAUGES" -gt 5 ] && NGAUGES=5
 YEARSIZE="last_over_time({__name__=~\"gauge_[0-$((NGAUGES - 1))]\"}[1h])"
 

@@ -17,9 +17,9 @@ typedef void assist_fn(void *arg);
 /* Offer fn(arg) to a new (detached) thread, which may run on any core the
  * caller may but the one it is on (with no other core, there is no thread).
  * *out is set even when no thread could start (then assist_finish() runs
- * the job). fn and arg must stay
- * valid until assist_finish() returns; the thread touches them only if it
- * takes the job. 0, or -ENOMEM with *out NULL (then run fn yourself). */
+ * the job). fn and arg must stay valid until assist_finish() returns; the
+ * thread touches them only if it takes the job. 0, or -ENOMEM with *out
+ * NULL (then run fn yourself). */
 int assist_start(struct assist **out, assist_fn *fn, void *arg);
 
 /* Take the job back unless the thread has begun it: true when the caller
