@@ -207,11 +207,21 @@ points_of(const struct wctx *c, const struct storage_rollup *r, size_t nr, struc
     const unsigned need = wsum_needs(f);
     size_t np = 0;
     size_t a = 0; /* first rollup of the window */
-    for (size_t k = 0; k < c->nsteps; k++) {
+    if (nr == 0)
+        return 0;
+    /* Steps whose window ends before the first rollup have none: a chart
+     * longer than the data (a year over 90 days) starts where it does. */
+    size_t k0 = 0;
+    int64_t first_hi = c->start - c->offset;
+    if (r[0].t_ms > first_hi && c->interval > 0)
+        k0 = (size_t)((r[0].t_ms - first_hi) / c->interval);
+    for (size_t k = k0; k < c->nsteps; k++) {
         int64_t hi = c->start + (int64_t)k * c->interval - c->offset;
         int64_t lo = hi - c->range;
         while (a < nr && r[a].t_ms < lo)
             a++;
+        if (a == nr)
+            break; /* every rollup is before this window and the later ones */
         struct wsum w = {0};
         size_t b = a;
         for (; b < nr && r[b].t_ms <= hi - c->res; b++)
