@@ -124,30 +124,28 @@ NGAUGES=$(( (365 + DAYS / 2) / DAYS ))
 [ "$NGAUGES" -gt 5 ] && NGAUGES=5
 YEARSIZE="last_over_time({__name__=~\"gauge_[0-$((NGAUGES - 1))]\"}[1h])"
 
-# run_queries: every query of QUERIES_SET over each of RANGES on system
-# $sys, served at $port.
+# chart NAME EXPR START: one chart from START to END on system $sys at
+# $port: Tide from tiers and from raw samples, VM cached and not.
+chart() {
+    if [ "$sys" = tide ]; then
+        query "tide-tiers-$1" "$port" "$2" "$3" "--data-urlencode tier=auto"
+        query "tide-raw-$1" "$port" "$2" "$3" "--data-urlencode tier=raw"
+    else
+        query "vm-$1" "$port" "$2" "$3" ""
+        query "vmnc-$1" "$port" "$2" "$3" "--data-urlencode nocache=1"
+    fi
+}
+
+# run_queries: every query of QUERIES_SET over each of RANGES, then the
+# year-sized chart, on system $sys, served at $port.
 run_queries() {
     for range in $RANGES; do
-        qs=$((END - range * 86400))
         for q in "${QUERIES_SET[@]}"; do
-            qn=${q%%|*} qe=${q#*|}
-            if [ "$sys" = tide ]; then
-                query "tide-tiers-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=auto"
-                query "tide-raw-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode tier=raw"
-            else
-                query "vm-$qn-${range}d" "$port" "$qe" "$qs" ""
-                query "vmnc-$qn-${range}d" "$port" "$qe" "$qs" "--data-urlencode nocache=1"
-            fi
+            chart "${q%%|*}-${range}d" "${q#*|}" $((END - range * 86400))
         done
     done
-    [ "$DAYS" -ge 365 ] && return 0
-    qs=$((END - DAYS * 86400))
-    if [ "$sys" = tide ]; then
-        query "tide-tiers-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" "--data-urlencode tier=auto"
-        query "tide-raw-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" "--data-urlencode tier=raw"
-    else
-        query "vm-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" ""
-        query "vmnc-yearsize-${DAYS}d" "$port" "$YEARSIZE" "$qs" "--data-urlencode nocache=1"
+    if [ "$DAYS" -lt 365 ]; then
+        chart "yearsize-${DAYS}d" "$YEARSIZE" $((END - DAYS * 86400))
     fi
 }
 
