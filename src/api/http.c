@@ -190,11 +190,19 @@ void http_header(struct http_resp *rs, const char *name, const char *value)
     rs->nheaders++;
 }
 
+void http_splice_release(struct http_splice *sp)
+{
+    body_pool_release(sp->buf);
+    free(sp->pieces);
+    *sp = (struct http_splice){0};
+}
+
 int http_reply(struct http_resp *rs, int status, const char *content_type, const char *body)
 {
     rs->status = status;
     rs->content_type = content_type;
     buf_reset(&rs->body);
+    http_splice_release(&rs->splice);
     return body ? buf_puts(&rs->body, body) : 0;
 }
 
@@ -209,6 +217,7 @@ void http_reply_prom_error(struct http_resp *rs, int status, const char *type, c
 {
     rs->status = status;
     rs->content_type = "application/json";
+    http_splice_release(&rs->splice); /* json_prom_error() replaces the body */
     if (json_prom_error(&rs->body, type, msg) != 0) /* too big for the cap: say so briefly */
         http_reply(
             rs, status, "application/json",
@@ -351,6 +360,57 @@ static enum http_method method_of(const char *m)
     return HTTP_OTHER;
 }
 
+/* A spliced body (struct http_splice) while MHD sends it. */
+struct spliced {
+    char *body;
+    struct http_splice sp;
+};
+
+static void spliced_free(void *cls)
+{
+    struct spliced *x = cls;
+    body_pool_release(x->body);
+    http_splice_release(&x->sp);
+    free(x);
+}
+
+/* An MHD response sending rs's body with its splice in place, both taken
+ * from rs (released on failure too); *len the bytes. NULL on failure. */
+static struct MHD_Response *spliced_response(struct http_resp *rs, size_t *len)
+{
+    struct spliced *x = malloc(sizeof *x);
+    struct MHD_IoVec *iov = malloc((rs->splice.npieces + 2) * sizeof *iov);
+    if (x == NULL || iov == NULL) {
+        free(x);
+        free(iov);
+        http_splice_release(&rs->splice);
+        return NULL;
+    }
+    size_t n;
+    x->body = buf_take(&rs->body, &n);
+    x->sp = rs->splice;
+    rs->splice = (struct http_splice){0};
+    unsigned k = 0;
+    *len = 0;
+    const char *from[] = {x->body, NULL, x->body + x->sp.at};
+    size_t size[] = {x->sp.at, 0, n - x->sp.at};
+    for (int part = 0; part < 3; part++) {
+        for (size_t i = 0; part == 1 && i < x->sp.npieces; i++) {
+            iov[k++] = (struct MHD_IoVec){x->sp.buf + x->sp.pieces[i].off, x->sp.pieces[i].len};
+            *len += x->sp.pieces[i].len;
+        }
+        if (part != 1 && size[part] > 0) {
+            iov[k++] = (struct MHD_IoVec){from[part], size[part]};
+            *len += size[part];
+        }
+    }
+    struct MHD_Response *r = MHD_create_response_from_iovec(iov, k, spliced_free, x);
+    free(iov); /* MHD keeps a copy */
+    if (r == NULL)
+        spliced_free(x);
+    return r;
+}
+
 /* Send `rs` on the connection and count it. */
 static enum MHD_Result send_resp(struct rqstate *st, struct MHD_Connection *c, struct http_resp *rs)
 {
@@ -387,6 +447,8 @@ static enum MHD_Result send_resp(struct rqstate *st, struct MHD_Connection *c, s
             stream_free(s);
             return MHD_NO;
         }
+    } else if (rs->splice.npieces > 0) {
+        r = spliced_response(rs, &body_len);
     } else if (rs->body.len == 0 || rs->status == 204 || rs->status == 304) {
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else {
@@ -585,6 +647,7 @@ static enum MHD_Result send_offloaded(struct rqstate *st, struct MHD_Connection 
         st->rs.stream_free(st->rs.stream_cls);
     st->rs.stream = NULL;
     buf_fini(&st->rs.body);
+    http_splice_release(&st->rs.splice); /* none left unless send_resp() failed early */
     return ok;
 }
 
@@ -653,6 +716,7 @@ static enum MHD_Result on_complete(struct rqstate *st, struct MHD_Connection *c)
     if (rs.stream != NULL && rs.stream_free != NULL) /* not taken by send_resp */
         rs.stream_free(rs.stream_cls);
     buf_fini(&rs.body);
+    http_splice_release(&rs.splice);
     return ok;
 }
 
@@ -727,6 +791,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     buf_fini(&st->raw);
     buf_fini(&st->rq.body);
     buf_fini(&st->rs.body);
+    http_splice_release(&st->rs.splice);
     if (st->rs.stream != NULL && st->rs.stream_free != NULL)
         st->rs.stream_free(st->rs.stream_cls);
     arena_fini(&st->rq.arena);

@@ -147,10 +147,28 @@ void http_wake(struct http_wake *w);
 
 #define HTTP_MAX_HEADERS 6
 
+/* Bytes sent in the middle of a response's body: body[0..at), then the
+ * pieces of buf in order, then body[at..]. A big query answer written by
+ * two threads (api/prom_matrix.c) goes out so instead of being copied
+ * together. buf is a body_pool allocation (body_pool.h) and pieces a
+ * malloc'd array, both owned by the response; unused while npieces is 0. */
+struct http_splice {
+    char *buf;
+    struct http_piece {
+        size_t off, len;
+    } *pieces;
+    size_t npieces;
+    size_t at;
+};
+
+/* Free what sp holds and clear it (a no-op when unused). */
+void http_splice_release(struct http_splice *sp);
+
 struct http_resp {
     int status;               /* 200 unless a handler sets it */
     const char *content_type; /* static string or NULL */
     struct buf body;          /* the body, unless `stream` is set */
+    struct http_splice splice; /* more of the body, inside it (see above) */
     struct {
         const char *name, *value; /* static strings or in the request arena */
     } headers[HTTP_MAX_HEADERS];

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "api/body_pool.h"
+#include "api/http.h"
 #include "api/json.h"
 #include "core/assist.h"
 
@@ -158,8 +159,39 @@ static int cut(struct chunks *ch, const struct query_series *s, size_t n)
     return 0;
 }
 
-int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
-                       const struct prom_times *pt)
+/* The helper's chunks [h->lowest, n) after b's: copied to b's end (sp
+ * NULL), or handed over as sp's pieces, in order, at b's end. */
+static int join(struct buf *b, struct helper *h, size_t n, struct http_splice *sp)
+{
+    if (sp == NULL || h->lowest >= n) {
+        for (size_t c = h->lowest; c < n; c++) {
+            int rc = buf_append(b, h->out.p + h->off[c], h->len[c]);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    size_t bytes = 0;
+    for (size_t c = h->lowest; c < n; c++)
+        bytes += h->len[c];
+    if (b->max != 0 && (bytes > b->max || b->len > b->max - bytes))
+        return TIDE_ELIMIT; /* as buf_append() of the whole would */
+    struct http_piece *pc = malloc((n - h->lowest) * sizeof *pc);
+    if (pc == NULL)
+        return -ENOMEM;
+    for (size_t c = h->lowest; c < n; c++)
+        pc[c - h->lowest] = (struct http_piece){h->off[c], h->len[c]};
+    size_t len;
+    *sp = (struct http_splice){.buf = buf_take(&h->out, &len), .pieces = pc,
+                               .npieces = n - h->lowest, .at = b->len};
+    if (b->max != 0)
+        b->max -= bytes; /* what follows in b counts them */
+    return 0;
+}
+
+/* prom_matrix_append(), the helper's share spliced in (sp) or copied. */
+static int write_matrix(struct buf *b, const struct query_series *s, size_t n,
+                        const struct prom_times *pt, struct http_splice *sp)
 {
     int rc = buf_putc(b, '[');
     if (rc != 0)
@@ -191,8 +223,8 @@ int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
     if (rc == 0 && h.rc != 0)
         rc = h.rc;
     /* The caller wrote chunks [0, lowest) in place; the helper's follow. */
-    for (c = h.lowest; c < ch.n && rc == 0; c++)
-        rc = buf_append(b, h.out.p + h.off[c], h.len[c]);
+    if (rc == 0)
+        rc = join(b, &h, ch.n, sp);
     if (h.out.p != NULL) {
         size_t len;
         body_pool_release(buf_take(&h.out, &len));
@@ -201,5 +233,19 @@ int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
     free(ch.first);
     if (rc == 0)
         rc = buf_putc(b, ']');
+    if (rc != 0 && sp != NULL)
+        http_splice_release(sp);
     return rc;
+}
+
+int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
+                       const struct prom_times *pt)
+{
+    return write_matrix(b, s, n, pt, NULL);
+}
+
+int prom_matrix_append_spliced(struct buf *b, const struct query_series *s, size_t n,
+                               const struct prom_times *pt, struct http_splice *sp)
+{
+    return write_matrix(b, s, n, pt, sp);
 }

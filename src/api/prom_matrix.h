@@ -33,4 +33,13 @@ int prom_metric_append(struct buf *b, const struct query_series *s);
 int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
                        const struct prom_times *pt);
 
+/* The same, but the helper's chunks are not copied to b: when it wrote
+ * any, *sp (unused, zeroed, on entry) takes its buffer and says where they
+ * go (at b->len when they were done, before the closing `]`); a response
+ * sends them in place (http.h). b's cap counts them. On error *sp is
+ * unused. */
+struct http_splice;
+int prom_matrix_append_spliced(struct buf *b, const struct query_series *s, size_t n,
+                               const struct prom_times *pt, struct http_splice *sp);
+
 #endif

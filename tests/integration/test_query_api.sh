@@ -6,7 +6,8 @@
 # timeout); GET vs POST form; RFC 3339 vs Unix times; the `timeout`
 # parameter; query_max_concurrency (a second query waits for the slot, or
 # gets 503 when its timeout passes first); ingestion is not stalled by a
-# long query; the status endpoints Grafana and promtool call; and the
+# long query; the status endpoints Grafana and promtool call; a matrix
+# big enough to be written by two threads, sent in pieces; and the
 # `tide query` CLI (table, json, errors, exit codes).
 . "$(dirname "$0")/lib.sh"
 
@@ -185,6 +186,27 @@ q /api/v1/format_query --data-urlencode 'query=sum(rate(x[5m]))by(a)'
 assert_eq "format_query" '{"status":"success","data":"sum by (a) (rate(x[5m]))"}' "$BODY"
 q /api/v1/format_query --data-urlencode 'query=sum('
 err 400 bad_data 'invalid parameter "query": 1:5: parse error: unclosed left parenthesis'
+
+# ---- a big matrix -----------------------------------------------------------------
+# 40 series x 1 001 steps: past 32 768 points the answer is written by two
+# threads, and the second thread's half is sent from its own buffer
+# (http.h's splice). Every point in order, whoever wrote it, five times.
+BT=$((T + 100000))
+python3 -c '
+import sys
+bt = int(sys.argv[1])
+for k in range(40):
+    for i in range(1001):
+        print("big{s=\"%02d\"} %d %d" % (k, k * 100000 + i, (bt + 15 * i) * 1000))
+' "$BT" >"$WORK/big.prom"
+req POST /api/v1/import/prometheus --data-binary @"$WORK/big.prom"
+assert_code 204
+for round in 1 2 3 4 5; do
+    q /api/v1/query_range --data-urlencode 'query=big' --data-urlencode "start=$BT" \
+        --data-urlencode "end=$((BT + 15000))" --data-urlencode 'step=15'
+    assert_code 200
+    json_ok "[(r['metric']['s'], r['values']) for r in j['data']['result']] == [('%02d' % k, [[$BT + 15 * i, str(k * 100000 + i)] for i in range(1001)]) for k in range(40)]"
+done
 
 # ---- tide query ----------------------------------------------------------------
 out=$("$TIDE" query --server "$TIDE_URL" --time "$((T + 1))" 'sort(temp)')

@@ -4,7 +4,9 @@
  * need escaping; big answers written many times, so the two threads meet
  * at many chunks), and a capped buffer failing with TIDE_ELIMIT and a
  * prefix of the answer. The reference is written series by series with
- * prom_metric_append() and prom_points_append(). */
+ * prom_metric_append() and prom_points_append(). The same again with the
+ * helper's chunks spliced in (prom_matrix_append_spliced(), as a response
+ * sends them) instead of copied: put together, the same bytes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/http.h"
 #include "api/prom_matrix.h"
 #include "core/err.h"
 
@@ -78,6 +81,31 @@ static struct query_series *matrix(uint64_t *st, size_t n, size_t points, int sh
     return s;
 }
 
+/* The matrix written with its helper's chunks spliced (into *spliced: 1
+ * when they were), put together in out as a response sends it. */
+static int append_spliced(struct buf *out, const struct query_series *s, size_t n,
+                          const struct prom_times *pt, int *spliced)
+{
+    struct buf b;
+    buf_init(&b, out->max);
+    struct http_splice sp = {0};
+    int rc = prom_matrix_append_spliced(&b, s, n, pt, &sp);
+    *spliced = sp.npieces > 0;
+    if (rc != 0) {
+        assert_int_equal(sp.npieces, 0); /* unused on error */
+        assert_null(sp.buf);
+    } else {
+        assert_true(sp.at <= b.len);
+        assert_int_equal(buf_append(out, b.p, sp.at), 0);
+        for (size_t i = 0; i < sp.npieces; i++)
+            assert_int_equal(buf_append(out, sp.buf + sp.pieces[i].off, sp.pieces[i].len), 0);
+        assert_int_equal(buf_append(out, b.p + sp.at, b.len - sp.at), 0);
+    }
+    http_splice_release(&sp);
+    buf_fini(&b);
+    return rc;
+}
+
 static void test_same_bytes(void **state)
 {
     (void)state;
@@ -106,6 +134,13 @@ static void test_same_bytes(void **state)
                 if (want.len != got.len || memcmp(want.p, got.p, want.len) != 0)
                     fail_msg("%zu series, %zu points, shape %d, steps %d: %zu bytes, want %zu",
                              n, points, shape, with_pt, got.len, want.len);
+                buf_reset(&got);
+                int spliced;
+                assert_int_equal(append_spliced(&got, s, n, p, &spliced), 0);
+                if (want.len != got.len || memcmp(want.p, got.p, want.len) != 0)
+                    fail_msg("spliced, %zu series, %zu points, shape %d, steps %d: %zu bytes, "
+                             "want %zu",
+                             n, points, shape, with_pt, got.len, want.len);
                 buf_fini(&want);
                 buf_fini(&got);
             }
@@ -133,14 +168,21 @@ static void test_chunks_meet(void **state)
         struct buf want;
         buf_init(&want, 0);
         reference(&want, s, n, NULL);
-        for (int k = 0; k < 25; k++) {
+        int spliced = 0;
+        for (int k = 0; k < 50; k++) {
             struct buf got;
             buf_init(&got, 0);
-            assert_int_equal(prom_matrix_append(&got, s, n, NULL), 0);
+            int sp = 0;
+            if (k % 2)
+                assert_int_equal(append_spliced(&got, s, n, NULL, &sp), 0);
+            else
+                assert_int_equal(prom_matrix_append(&got, s, n, NULL), 0);
+            spliced += sp;
             if (want.len != got.len || memcmp(want.p, got.p, want.len) != 0)
                 fail_msg("shape %d, round %d: %zu bytes, want %zu", shape, k, got.len, want.len);
             buf_fini(&got);
         }
+        assert_true(spliced > 0); /* the helper wrote chunks at least once */
         buf_fini(&want);
         free(pool);
         free(s);
@@ -178,6 +220,16 @@ static void test_cap(void **state)
         if (b.len > 0 && memcmp(b.p, full.p, b.len) != 0)
             fail_msg("cap %zu: not a prefix", caps[c]);
         buf_fini(&b);
+        /* Spliced, the cap counts the helper's chunks too. */
+        struct buf j;
+        buf_init(&j, 0);
+        j.max = caps[c]; /* append_spliced() caps its buffer so */
+        int spliced;
+        rc = append_spliced(&j, s, n, NULL, &spliced);
+        assert_int_equal(rc, caps[c] >= full.len ? 0 : TIDE_ELIMIT);
+        if (rc == 0 && (j.len != full.len || memcmp(j.p, full.p, j.len) != 0))
+            fail_msg("cap %zu, spliced: other bytes", caps[c]);
+        buf_fini(&j);
     }
     buf_fini(&full);
     free(pool);
