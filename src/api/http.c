@@ -391,19 +391,15 @@ static struct MHD_Response *spliced_response(struct http_resp *rs, size_t *len)
     x->sp = rs->splice;
     rs->splice = (struct http_splice){0};
     unsigned k = 0;
-    *len = 0;
-    const char *from[] = {x->body, NULL, x->body + x->sp.at};
-    size_t size[] = {x->sp.at, 0, n - x->sp.at};
-    for (int part = 0; part < 3; part++) {
-        for (size_t i = 0; part == 1 && i < x->sp.npieces; i++) {
-            iov[k++] = (struct MHD_IoVec){x->sp.buf + x->sp.pieces[i].off, x->sp.pieces[i].len};
-            *len += x->sp.pieces[i].len;
-        }
-        if (part != 1 && size[part] > 0) {
-            iov[k++] = (struct MHD_IoVec){from[part], size[part]};
-            *len += size[part];
-        }
+    *len = n;
+    if (x->sp.at > 0)
+        iov[k++] = (struct MHD_IoVec){x->body, x->sp.at};
+    for (size_t i = 0; i < x->sp.npieces; i++) {
+        iov[k++] = (struct MHD_IoVec){x->sp.buf + x->sp.pieces[i].off, x->sp.pieces[i].len};
+        *len += x->sp.pieces[i].len;
     }
+    if (n > x->sp.at)
+        iov[k++] = (struct MHD_IoVec){x->body + x->sp.at, n - x->sp.at};
     struct MHD_Response *r = MHD_create_response_from_iovec(iov, k, spliced_free, x);
     free(iov); /* MHD keeps a copy */
     if (r == NULL)
