@@ -9,7 +9,8 @@
  * calling thread writes chunks from the front straight into the response,
  * a helper thread (core/assist.h) chunks from the back into a buffer of its
  * own (a pooled body allocation, body_pool.h, so its pages are already
- * there), appended once they meet. A helper that has not started leaves
+ * there), which the response sends after the caller's (http.h's splice:
+ * no copy). A helper that has not started leaves
  * everything to the calling thread, and one that was preempted delays the
  * answer by the chunk it holds, not by half the answer: a loaded machine
  * never waits long for a thread. Every series is written by the same code
@@ -159,18 +160,12 @@ static int cut(struct chunks *ch, const struct query_series *s, size_t n)
     return 0;
 }
 
-/* The helper's chunks [h->lowest, n) after b's: copied to b's end (sp
- * NULL), or handed over as sp's pieces, in order, at b's end. */
-static int join(struct buf *b, struct helper *h, size_t n, struct http_splice *sp)
+/* The helper's chunks [h->lowest, n), in order, handed over as sp's
+ * pieces at b's end (nothing when it wrote none). */
+static int splice_helper(struct buf *b, struct helper *h, size_t n, struct http_splice *sp)
 {
-    if (sp == NULL || h->lowest >= n) {
-        for (size_t c = h->lowest; c < n; c++) {
-            int rc = buf_append(b, h->out.p + h->off[c], h->len[c]);
-            if (rc != 0)
-                return rc;
-        }
+    if (h->lowest >= n)
         return 0;
-    }
     size_t bytes = 0;
     for (size_t c = h->lowest; c < n; c++)
         bytes += h->len[c];
@@ -189,9 +184,8 @@ static int join(struct buf *b, struct helper *h, size_t n, struct http_splice *s
     return 0;
 }
 
-/* prom_matrix_append(), the helper's share spliced in (sp) or copied. */
-static int write_matrix(struct buf *b, const struct query_series *s, size_t n,
-                        const struct prom_times *pt, struct http_splice *sp)
+int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
+                       const struct prom_times *pt, struct http_splice *sp)
 {
     int rc = buf_putc(b, '[');
     if (rc != 0)
@@ -224,7 +218,7 @@ static int write_matrix(struct buf *b, const struct query_series *s, size_t n,
         rc = h.rc;
     /* The caller wrote chunks [0, lowest) in place; the helper's follow. */
     if (rc == 0)
-        rc = join(b, &h, ch.n, sp);
+        rc = splice_helper(b, &h, ch.n, sp);
     if (h.out.p != NULL) {
         size_t len;
         body_pool_release(buf_take(&h.out, &len));
@@ -233,19 +227,7 @@ static int write_matrix(struct buf *b, const struct query_series *s, size_t n,
     free(ch.first);
     if (rc == 0)
         rc = buf_putc(b, ']');
-    if (rc != 0 && sp != NULL)
+    if (rc != 0)
         http_splice_release(sp);
     return rc;
-}
-
-int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
-                       const struct prom_times *pt)
-{
-    return write_matrix(b, s, n, pt, NULL);
-}
-
-int prom_matrix_append_spliced(struct buf *b, const struct query_series *s, size_t n,
-                               const struct prom_times *pt, struct http_splice *sp)
-{
-    return write_matrix(b, s, n, pt, sp);
 }

@@ -20,26 +20,24 @@
  * (TIDE_ELIMIT, -ENOMEM). */
 int prom_metric_append(struct buf *b, const struct query_series *s);
 
+struct http_splice;
+
 /* Append the matrix s[0..n) to b: `[`, the series separated by commas,
  * each `{"metric":{...},"values":[<points>]}` (times that are steps of pt,
  * which may be NULL, copied from it), `]`. With PROM_MATRIX_SPLIT_POINTS
  * points or more, the series are cut into chunks that the calling thread
- * takes from the front and a helper thread (core/assist.h) from the back,
- * the helper's written into a buffer of their own and appended; the
- * calling thread waits at most for the chunk the helper is on (none when
- * the helper never started): the same bytes as on one thread. 0, or the first error of b (TIDE_ELIMIT past b's cap, -ENOMEM);
- * after an error b holds a prefix of the answer. Reads s and pt only (from
- * both threads); the helper is done with them when the call returns. */
+ * takes from the front and a helper thread (core/assist.h) from the back;
+ * the calling thread waits at most for the chunk the helper is on (none
+ * when the helper never started). The helper's chunks are not copied to
+ * b: when it wrote any, *sp (unused, zeroed, on entry) takes its buffer
+ * and says where they go (at b->len when they were done, before the
+ * closing `]`), and the response sends them in place (http.h); put
+ * together, the same bytes as on one thread. b's cap counts them.
+ * 0, or the first error of b (TIDE_ELIMIT past the cap, -ENOMEM); after an
+ * error *sp is unused and b holds a prefix of the answer. Reads s and pt
+ * only (from both threads); the helper is done with them when the call
+ * returns. */
 int prom_matrix_append(struct buf *b, const struct query_series *s, size_t n,
-                       const struct prom_times *pt);
-
-/* The same, but the helper's chunks are not copied to b: when it wrote
- * any, *sp (unused, zeroed, on entry) takes its buffer and says where they
- * go (at b->len when they were done, before the closing `]`); a response
- * sends them in place (http.h). b's cap counts them. On error *sp is
- * unused. */
-struct http_splice;
-int prom_matrix_append_spliced(struct buf *b, const struct query_series *s, size_t n,
-                               const struct prom_times *pt, struct http_splice *sp);
+                       const struct prom_times *pt, struct http_splice *sp);
 
 #endif

@@ -286,7 +286,7 @@ static void write_result(struct http_resp *rs, const struct query_result *r, boo
     case QUERY_MATRIX:
         /* A big matrix's second half is sent from the buffer its thread
          * wrote it into (http.h's splice), not copied after the first. */
-        put(&o, prom_matrix_append_spliced(o.b, r->series, r->nseries, pt, &rs->splice));
+        put(&o, prom_matrix_append(o.b, r->series, r->nseries, pt, &rs->splice));
         break;
     }
     /* Tide: which rollup tier (or raw data) answered (docs/storage.md#tiers),
