@@ -138,9 +138,7 @@ static void gen_pairs(int64_t from)
 static int setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    assert_true(asprintf(&dir, "%s/tide_tiereval_XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
-    assert_non_null(mkdtemp(dir));
+    dir = test_tmpdir("tide_tiereval");
     const char *yaml = "tiers:\n  - {resolution: 1m}\n  - {resolution: 5m}\n";
     struct yaml_tree *t;
     struct err e = {0};

@@ -85,10 +85,7 @@ static void blocks_of(struct storage *s, uint32_t *p0, uint32_t *p1)
 static void test_damaged_block_does_not_stop_compaction(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    char *dir;
-    assert_true(asprintf(&dir, "%s/tide_compact_XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
-    assert_non_null(mkdtemp(dir));
+    char *dir = test_tmpdir("tide_compact");
     struct reports r = {0};
 
     /* Two head cuts (at close), each touching both partitions: 2 + 2 blocks. */
