@@ -125,12 +125,12 @@ static int fold_one(struct eval *ev, enum aggr_op op, struct series *s, size_t n
     struct series *o = &ac->m.s[out];
     bool same = op == AGGR_SUM || op == AGGR_AVG || op == AGGR_MIN || op == AGGR_MAX;
     if (same && o->pts == NULL && all_on_steps(ev, nsteps, s)) {
-        *o = (struct series){.ls = o->ls, .nls = o->nls, .pts = s->pts, .npts = s->npts,
-                             .cap = s->cap};
-        *moved += s->npts;
+        struct sample *p = s->pts;
+        size_t n = s->npts;
+        *moved += n;
         s->pts = NULL;
         s->npts = s->cap = 0;
-        return eval_account(ev, (long long)o->npts); /* as accum_point() for each */
+        return accum_take_points(ev, ac, (size_t)out, p, n); /* counted as accum_point() would */
     }
     int rc = value_reserve(ev, o, s->npts < nsteps ? s->npts : nsteps);
     struct on_steps w = {.s = s};
