@@ -10,10 +10,10 @@
  * a helper thread (core/assist.h) chunks from the back into a buffer of its
  * own (a pooled body allocation, body_pool.h, so its pages are already
  * there), which the response sends after the caller's (http.h's splice:
- * no copy). A helper that has not started leaves
- * everything to the calling thread, and one that was preempted delays the
- * answer by the chunk it holds, not by half the answer: a loaded machine
- * never waits long for a thread. Every series is written by the same code
+ * no copy). A helper that has not started leaves everything to the
+ * calling thread, and one that was preempted delays the answer by the
+ * chunk it holds, not by half the answer: a loaded machine never waits
+ * long for a thread. Every series is written by the same code
  * either way, so the bytes are the same as on one thread; only where they
  * are first written differs.
  */
