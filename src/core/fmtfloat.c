@@ -69,6 +69,9 @@
  * rounding to the lowest decimal inside when it falls below. This file goes
  * up from p = 15 instead, most values stopping at once. The digits are the
  * same: the shortest length, and at that length the decimal nearest v.
+ * fmtfloat_f_chars(), which writes every value of a query answer, first
+ * tries the p = 15 step in doubles (short_decimal()): a value of 15 digits
+ * or fewer, as most stored ones are, needs no 128-bit product.
  */
 #include "core/fmtfloat.h"
 
@@ -453,6 +456,41 @@ static int format_int(char *s, long long v)
     return n;
 }
 
+/* The exact doubles 10^0 .. 10^22. */
+static const double POW10D[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                                  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+                                  1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* The shortest digits of finite a > 0 (f 10^e, f < 10^15, trailing zeros
+ * possible) when 15 digits or fewer read back as a; false otherwise, and
+ * for a outside about [10^-7, 10^15). Such a decimal is a rounded to
+ * 10^-K with a 10^K < 10^15 (K from a's binary exponent, one too small at
+ * times): at most 15 digits, and at most one decimal of 15 digits reads
+ * back as a (see the top of the file), so it is the shortest once its
+ * zeros are dropped. It reads back iff i / 10^K == a in doubles: i and
+ * 10^K are exact, and division rounds the quotient as strtod rounds the
+ * decimal. Most values a monitor stores (a percentage or a temperature to
+ * two places, a last or a max of them) take this one multiplication and
+ * division; averages and rates, 16 or 17 digits, fail it and go on to
+ * Schubfach. */
+static inline bool short_decimal(double a, uint64_t *f, int *e)
+{
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof bits);
+    /* a < 2^x <= 10^d, d = floor(x log10(2)) + 1. */
+    int x = (int)(bits >> 52) - 1022;
+    int d = ((x * FMTFLOAT_LOG10_2_MUL) >> FMTFLOAT_LOG10_2_SHIFT) + 1;
+    int k = 15 - d;
+    if (k < 0 || k > 22)
+        return false;
+    uint64_t i = (uint64_t)(a * POW10D[k] + 0.5);
+    if (i == 0 || (double)i / POW10D[k] != a)
+        return false;
+    *f = i;
+    *e = -k;
+    return true;
+}
+
 int fmtfloat_f_chars(char *s, double v)
 {
     if (!isfinite(v))
@@ -468,7 +506,8 @@ int fmtfloat_f_chars(char *s, double v)
      * float_digits in between): a query answer writes one per point. */
     uint64_t f;
     int e;
-    fmtfloat_sf(v, &f, &e);
+    if (!short_decimal(fabs(v), &f, &e))
+        fmtfloat_sf(v, &f, &e);
     e += strip_zeros(&f);
     int nd = count_digits(f), point = nd + e, o = 0;
     if (signbit(v))
