@@ -98,24 +98,26 @@ enum {
     W_SUM = 1,     /* sum, c */
     W_MINMAX = 2,  /* min, max */
     W_COUNTER = 4, /* first, first_t, last, last_t, resets */
+    W_LAST = 8,    /* last */
+    W_COUNT = 16,  /* count as the samples; else as the rollups (empty or not is all it tells) */
 };
 
 static unsigned wsum_needs(enum promql_func_id f)
 {
     switch (f) {
     case FN_RATE:
-    case FN_INCREASE: return W_COUNTER;
+    case FN_INCREASE: return W_COUNTER | W_COUNT;
     case FN_AVG_OVER_TIME:
-    case FN_SUM_OVER_TIME: return W_SUM;
+    case FN_SUM_OVER_TIME: return W_SUM | W_COUNT;
     case FN_MIN_OVER_TIME:
     case FN_MAX_OVER_TIME: return W_MINMAX;
-    case FN_LAST_OVER_TIME: return W_COUNTER;
-    case FN_COUNT_OVER_TIME: return 0;
-    default: return W_SUM | W_MINMAX | W_COUNTER;
+    case FN_LAST_OVER_TIME: return W_LAST;
+    case FN_COUNT_OVER_TIME: return W_COUNT;
+    default: return W_SUM | W_MINMAX | W_COUNTER | W_COUNT;
     }
 }
 
-/* Add a rollup of `count` samples (the fields `need` asks for) to w. */
+/* Add a rollup (the fields `need` asks for) to w. */
 static inline void wsum_add(struct wsum *w, const struct storage_rollup *r, unsigned need)
 {
     bool empty = w->count == 0;
@@ -141,21 +143,26 @@ static inline void wsum_add(struct wsum *w, const struct storage_rollup *r, unsi
         w->last = r->last;
         w->last_t = r->last_t;
     }
+    if (need & W_LAST)
+        w->last = r->last;
     if (need & W_SUM)
         kahan(r->sum, &w->sum, &w->c);
-    w->count += r->count;
+    /* A rollup holds one sample at least: without counts, w counts rollups. */
+    w->count += need & W_COUNT ? r->count : 1;
 }
 
-/* The rollup fields f needs (count always comes): the window's own field,
- * and `first` for the sample at exactly T that closes a window. */
+/* The rollup fields f needs: what wsum_add() reads for it, and `first` for
+ * the sample at exactly T that closes a window. */
 static unsigned fields_for(enum promql_func_id f)
 {
     switch (f) {
     case FN_RATE:
     case FN_INCREASE:
-        return STORAGE_RU_FIRST | STORAGE_RU_LAST | STORAGE_RU_RESETS;
+        return STORAGE_RU_COUNT | STORAGE_RU_FIRST | STORAGE_RU_LAST | STORAGE_RU_LAST_T |
+               STORAGE_RU_RESETS;
     case FN_AVG_OVER_TIME:
-    case FN_SUM_OVER_TIME: return STORAGE_RU_SUM | STORAGE_RU_FIRST;
+    case FN_SUM_OVER_TIME: return STORAGE_RU_COUNT | STORAGE_RU_SUM | STORAGE_RU_FIRST;
+    case FN_COUNT_OVER_TIME: return STORAGE_RU_COUNT | STORAGE_RU_FIRST;
     case FN_MIN_OVER_TIME: return STORAGE_RU_MIN | STORAGE_RU_FIRST;
     case FN_MAX_OVER_TIME: return STORAGE_RU_MAX | STORAGE_RU_FIRST;
     case FN_LAST_OVER_TIME: return STORAGE_RU_LAST | STORAGE_RU_FIRST;

@@ -134,7 +134,9 @@ int rollup_encode(const struct storage_rollup *r, size_t n, int64_t res_ms, stru
 
 unsigned rollup_fields_of(unsigned ru)
 {
-    unsigned f = 1u << ROLLUP_F_COUNT;
+    unsigned f = 0;
+    if (ru & STORAGE_RU_COUNT)
+        f |= 1u << ROLLUP_F_COUNT;
     if (ru & STORAGE_RU_SUM)
         f |= 1u << ROLLUP_F_SUM;
     if (ru & STORAGE_RU_MIN)
@@ -144,10 +146,12 @@ unsigned rollup_fields_of(unsigned ru)
     if (ru & STORAGE_RU_FIRST)
         f |= 1u << ROLLUP_F_FIRST_DT | 1u << ROLLUP_F_FIRST;
     if (ru & STORAGE_RU_LAST)
-        f |= 1u << ROLLUP_F_LAST_DT | 1u << ROLLUP_F_LAST;
+        f |= 1u << ROLLUP_F_LAST;
+    if (ru & STORAGE_RU_LAST_T)
+        f |= 1u << ROLLUP_F_LAST_DT;
     if (ru & STORAGE_RU_RESETS)
         f |= 1u << ROLLUP_F_RESETS;
-    return f;
+    return f != 0 ? f : 1u << ROLLUP_F_COUNT;
 }
 
 /* Column x (nw values, timestamps checked against c0's shifted by

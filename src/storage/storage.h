@@ -272,9 +272,12 @@ int storage_select_rollups(struct storage *s, const struct matcher *m, size_t nm
                            int64_t mint_ms, int64_t maxt_ms, struct storage_set **out,
                            struct err *e);
 /* The fields of storage_rollup a reader of a rollup set needs, as bits:
- * COUNT always comes; FIRST is first and first_t, LAST last and last_t.
- * Tier files keep each field in chunks of its own, so a reader that asks
- * for fewer decodes less; fields not asked for read as 0. Default: all. */
+ * FIRST is first and first_t, LAST last alone, LAST_T last_t. Tier files
+ * keep each field in chunks of its own, so a reader that asks for fewer
+ * decodes less; fields not asked for read as 0, count included (a reader
+ * that skips it knows only that each rollup holds a sample at least).
+ * Asking for none reads count (some column must give the windows).
+ * Default: all. */
 enum {
     STORAGE_RU_SUM = 1u << 0,
     STORAGE_RU_MIN = 1u << 1,
@@ -282,7 +285,9 @@ enum {
     STORAGE_RU_FIRST = 1u << 3,
     STORAGE_RU_LAST = 1u << 4,
     STORAGE_RU_RESETS = 1u << 5,
-    STORAGE_RU_ALL = (1u << 6) - 1,
+    STORAGE_RU_COUNT = 1u << 6,
+    STORAGE_RU_LAST_T = 1u << 7,
+    STORAGE_RU_ALL = (1u << 8) - 1,
 };
 void storage_set_rollup_fields(struct storage_set *set, unsigned fields);
 

@@ -68,7 +68,8 @@ int64_t rollup_window_of(int64_t t_ms, int64_t res_ms);
  * their own (tier.c); below it decoding them all costs less than the
  * chunks' index entries. */
 #define ROLLUP_CHUNK_MIN 16
-/* The ROLLUP_F_* bits holding the STORAGE_RU_* fields `ru` (and count). */
+/* The ROLLUP_F_* bits holding the STORAGE_RU_* fields `ru` (count when `ru`
+ * asks for none). */
 unsigned rollup_fields_of(unsigned ru);
 /* Rollups as block samples (rollup_ts) and back. Decoding takes the samples
  * of the fields in `fields` (ROLLUP_F_* bits), field after field, and keeps
