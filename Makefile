@@ -15,7 +15,7 @@ deps:
 	@scripts/deps.sh build
 
 build: deps
-	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_TESTS=OFF >/dev/null
 	@ninja -C build -j $(JOBS) tide
 
 run: build
