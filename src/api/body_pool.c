@@ -50,7 +50,9 @@ void body_pool_release(void *p)
     if (p == NULL)
         return;
     size_t n = malloc_usable_size(p);
-    if (n >= BODY_POOL_MIN_BYTES && n <= BODY_POOL_BIG_BYTES) {
+    /* A buffer that doubled to 16 MiB holds 16 MiB + 1 bytes (buf.h's
+     * NUL), which malloc rounds up: kept too. */
+    if (n >= BODY_POOL_MIN_BYTES && n <= BODY_POOL_BIG_BYTES + 4096) {
         pthread_mutex_lock(&mu);
         bool keep = nkept < BODY_POOL_MAX;
         if (keep)
