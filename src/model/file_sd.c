@@ -58,6 +58,23 @@ static int add_label(struct scrape_group *g, const char *name, const char *value
     return 0;
 }
 
+/* Label name = value in g, replacing the value of one of that name already
+ * there (as Prometheus' file SD sets __meta_filepath over a group's own). */
+static int set_label(struct scrape_group *g, const char *name, const char *value)
+{
+    for (size_t i = 0; i < g->nlabels; i++) {
+        if (!strv_eq_c(g->labels[i].name, name))
+            continue;
+        char *val = strdup(value);
+        if (val == NULL)
+            return -ENOMEM;
+        free((char *)g->labels[i].value.p);
+        g->labels[i].value = strv_c(val);
+        return 0;
+    }
+    return add_label(g, name, value);
+}
+
 /* One {targets: [...], labels: {...}} mapping into g (zeroed). */
 static int parse_group(const struct yaml_node *m, const char *source, struct scrape_group *g,
                        struct err *e)
@@ -121,7 +138,7 @@ int scrape_groups_parse(const struct yaml_node *list, const char *file,
         snprintf(source, sizeof source, "%s:%d", file ? file : "static_configs",
                  yaml_tree_line(item));
         int rc = parse_group(item, source, &g[i], e);
-        if (rc == 0 && file != NULL && add_label(&g[i], "__meta_filepath", file) != 0)
+        if (rc == 0 && file != NULL && set_label(&g[i], "__meta_filepath", file) != 0)
             rc = ERR_SET(e, -ENOMEM, "out of memory");
         if (rc != 0) {
             scrape_groups_free(g, i + 1);
