@@ -510,14 +510,26 @@ struct rpage {
 
 /* Decompressed pages are cached per block, every block drawing on one
  * process-wide budget: a block may add a slot while the budget allows (or
- * while it has none), else it reuses its least recently used slot. */
+ * while it has none). Past it, the least recently used page of all blocks
+ * goes: another block's when it is older than the block's own (use times
+ * come from one clock), found through the list of open blocks. A block
+ * reusing only its own slots would thrash once others filled the budget:
+ * after a few raw 90-day charts, each tier file kept one page and every
+ * year-long tier chart decompressed its pages again (a sixth of its CPU). */
 #define BLOCK_CACHE_MAX_BYTES ((size_t)128 << 20)
 static _Atomic size_t block_cache_bytes; /* decompressed bytes cached by all blocks */
+static _Atomic size_t block_cache_max = BLOCK_CACHE_MAX_BYTES;
+static _Atomic uint64_t block_cache_clock; /* use times of cached pages */
+static _Atomic uint64_t block_cache_loads; /* pages read and decompressed */
+/* The open blocks, for eviction across them. Lock order: a block's mu, then
+ * this; other blocks' mu only by trylock while holding it. */
+static pthread_mutex_t block_list_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct block *block_list; /* guarded by block_list_mu */
 
 /* One decompressed page held by a block's cache. */
 struct page_slot {
     uint64_t page;    /* page number, UINT64_MAX when empty */
-    uint64_t used;    /* cache_clock at the last use; the smallest is replaced */
+    uint64_t used;    /* block_cache_clock at the last use (0: empty); the smallest goes */
     uint32_t pins;    /* readers decoding from `bytes` right now: never replaced then */
     struct buf bytes; /* the page, decompressed; bytes.p is stable while pinned */
 };
@@ -549,12 +561,113 @@ struct block {
     size_t nslots;          /* guarded by mu */
     int32_t *slot_of;       /* per page: index in slots, -1 when not cached; guarded by mu */
     size_t cached_bytes;    /* this block's share of block_cache_bytes; guarded by mu */
-    uint64_t cache_clock;   /* use counter for LRU replacement; guarded by mu */
     struct buf zbuf;        /* compressed bytes scratch; guarded by mu */
+    struct block *list_prev, *list_next; /* in block_list; guarded by block_list_mu */
+    bool listed;            /* in block_list (a complete open) */
 };
+
+size_t block_cache_set_max(size_t bytes)
+{
+    return atomic_exchange(&block_cache_max, bytes);
+}
+
+void block_cache_stats(size_t *bytes, uint64_t *loads)
+{
+    *bytes = atomic_load(&block_cache_bytes);
+    *loads = atomic_load(&block_cache_loads);
+}
+
+static void list_add(struct block *b)
+{
+    pthread_mutex_lock(&block_list_mu);
+    b->list_prev = NULL;
+    b->list_next = block_list;
+    if (block_list != NULL)
+        block_list->list_prev = b;
+    block_list = b;
+    b->listed = true;
+    pthread_mutex_unlock(&block_list_mu);
+}
+
+static void list_remove(struct block *b)
+{
+    if (!b->listed)
+        return;
+    pthread_mutex_lock(&block_list_mu);
+    if (b->list_prev != NULL)
+        b->list_prev->list_next = b->list_next;
+    else
+        block_list = b->list_next;
+    if (b->list_next != NULL)
+        b->list_next->list_prev = b->list_prev;
+    b->listed = false;
+    pthread_mutex_unlock(&block_list_mu);
+}
+
+static bool over_budget(size_t more)
+{
+    return atomic_load(&block_cache_bytes) + more > atomic_load(&block_cache_max);
+}
+
+/* b's least recently used unpinned page (a slot holding one), or NULL.
+ * Caller holds b->mu. */
+static struct page_slot *oldest_page(struct block *b)
+{
+    struct page_slot *victim = NULL;
+    for (size_t k = 0; k < b->nslots; k++) {
+        struct page_slot *sl = &b->slots[k];
+        if (sl->pins == 0 && sl->page != UINT64_MAX && (victim == NULL || sl->used < victim->used))
+            victim = sl;
+    }
+    return victim;
+}
+
+/* Empty slot sl of b: its memory returns to the budget. Caller holds b->mu. */
+static void drop_slot(struct block *b, struct page_slot *sl)
+{
+    if (sl->page != UINT64_MAX)
+        b->slot_of[sl->page] = -1;
+    atomic_fetch_sub(&block_cache_bytes, sl->bytes.len);
+    b->cached_bytes -= sl->bytes.len;
+    buf_fini(&sl->bytes);
+    sl->page = UINT64_MAX;
+    sl->used = 0;
+}
+
+/* Drop the least recently used unpinned page of the blocks other than b,
+ * if it was used before `than`. Blocks busy right now are passed over.
+ * True when a page went. Caller holds b->mu. */
+static bool drop_older_elsewhere(struct block *b, uint64_t than)
+{
+    bool dropped = false;
+    pthread_mutex_lock(&block_list_mu);
+    struct block *best = NULL;
+    uint64_t best_used = than;
+    for (struct block *c = block_list; c != NULL; c = c->list_next) {
+        if (c == b || pthread_mutex_trylock(&c->mu) != 0)
+            continue;
+        struct page_slot *sl = oldest_page(c);
+        if (sl != NULL && sl->used < best_used) {
+            best = c;
+            best_used = sl->used;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    if (best != NULL && pthread_mutex_trylock(&best->mu) == 0) {
+        struct page_slot *sl = oldest_page(best);
+        if (sl != NULL && sl->used < than) {
+            drop_slot(best, sl);
+            dropped = true;
+        }
+        pthread_mutex_unlock(&best->mu);
+    }
+    pthread_mutex_unlock(&block_list_mu);
+    return dropped;
+}
 
 static void block_free(struct block *b)
 {
+    list_remove(b);
     for (size_t k = 0; k < b->nslots; k++)
         buf_fini(&b->slots[k].bytes);
     free(b->slots);
@@ -804,6 +917,7 @@ int block_open(struct block **out, const char *path, struct err *e)
     rc = parse_index(b, (size_t)index_len, index_off, e);
     if (rc != 0)
         goto fail;
+    list_add(b);
     *out = b;
     return 0;
 fail:
@@ -883,20 +997,32 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
 {
     if (b->slot_of[pg] >= 0) {
         struct page_slot *sl = &b->slots[b->slot_of[pg]];
-        sl->used = ++b->cache_clock;
+        sl->used = atomic_fetch_add(&block_cache_clock, 1) + 1;
         sl->pins++;
         *slot = (size_t)b->slot_of[pg];
         return 0;
     }
     size_t ulen = (size_t)b->pages[pg].ulen;
-    struct page_slot *victim = NULL;
+    struct page_slot *empty = NULL, *own = NULL; /* unpinned: free, the oldest page */
     for (size_t k = 0; k < b->nslots; k++) {
         struct page_slot *sl = &b->slots[k];
-        if (sl->pins == 0 && (victim == NULL || sl->used < victim->used))
-            victim = sl;
+        if (sl->pins != 0)
+            continue;
+        if (sl->page == UINT64_MAX)
+            empty = sl;
+        else if (own == NULL || sl->used < own->used)
+            own = sl;
     }
-    if (victim == NULL || atomic_load(&block_cache_bytes) + ulen <= BLOCK_CACHE_MAX_BYTES) {
-        /* Under budget, or every slot pinned by a reader: a new slot. */
+    /* Past the budget, pages of other blocks used before this block's
+     * oldest go first (a few at most: pages are of similar size). */
+    for (int k = 0; k < 8 && over_budget(ulen) &&
+                    drop_older_elsewhere(b, own != NULL ? own->used : UINT64_MAX);
+         k++)
+        ;
+    struct page_slot *victim = own;
+    if (!over_budget(ulen) || own == NULL)
+        victim = empty; /* room (or every page pinned): a free slot or a new one */
+    if (victim == NULL) {
         struct page_slot *ns = realloc(b->slots, (b->nslots + 1) * sizeof *ns);
         if (ns == NULL)
             return ERR_SET(e, -ENOMEM, "block: out of memory");
@@ -937,7 +1063,8 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
         return ERR_CORRUPT(e, "block %s: page %llu: zstd", b->path, (unsigned long long)pg);
     victim->bytes.len = got;
     victim->page = pg;
-    victim->used = ++b->cache_clock;
+    victim->used = atomic_fetch_add(&block_cache_clock, 1) + 1;
+    atomic_fetch_add(&block_cache_loads, 1);
     b->slot_of[pg] = (int32_t)(victim - b->slots);
     atomic_fetch_add(&block_cache_bytes, got);
     b->cached_bytes += got;

@@ -121,6 +121,12 @@ int block_series_samples_ranges_pin(struct block *b, uint64_t i, const int64_t (
 /* Unpin *pin's page, if any; *pin is then empty. */
 void block_pin_release(struct block_pin *p);
 
+/* The page cache all blocks share: its budget in decompressed bytes (128
+ * MiB; returns the previous one, for tests), and what it holds and how
+ * many pages were read and decompressed into it since the start. */
+size_t block_cache_set_max(size_t bytes);
+void block_cache_stats(size_t *bytes, uint64_t *loads);
+
 /* ---- the column codec used inside blocks (series_codec.c) ---- */
 
 /* Encode n time-sorted samples into dst: timestamps delta-of-delta varints;

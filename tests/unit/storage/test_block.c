@@ -1,7 +1,8 @@
 /* test_block.c: block files (storage/block.c): write series, reopen, read
  * back bit for bit, whole and by time range (series split into several
  * chunks); truncated and bit-flipped files give TIDE_ECORRUPT and never
- * crash; ref counting, deletion, concurrent readers. */
+ * crash; ref counting, deletion, concurrent readers; the page cache's
+ * budget shared by all blocks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -367,6 +368,29 @@ static void test_concurrent_readers(void **state)
     }
 }
 
+/* Four readers of four blocks under a budget of about one page: each page
+ * load drops another block's page (their locks taken in turn by trylock),
+ * every read still gives the series whole, and each block closes while
+ * the others read (it leaves the list of blocks the eviction walks). */
+static void test_concurrent_blocks_small_cache(void **state)
+{
+    struct fixture *f = *state;
+    size_t old = block_cache_set_max(1);
+    pthread_t th[4];
+    struct reader_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        struct block *b;
+        assert_int_equal(block_open(&b, f->path, NULL), 0);
+        args[i] = (struct reader_arg){f, b, i % 2, 0};
+        pthread_create(&th[i], NULL, reader, &args[i]); /* owns b's ref */
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    block_cache_set_max(old);
+}
+
 /* Copy the block with a mutation; open and read it all: ok or TIDE_ECORRUPT. */
 static int open_damaged(struct fixture *f, const char *bytes, size_t len, bool *data_ok)
 {
@@ -468,6 +492,54 @@ static void test_writer_errors(void **state)
     assert_null(b);
 }
 
+/* Series i of b read whole; the cache's page loads it took. */
+static uint64_t read_loads(struct block *b, size_t i)
+{
+    size_t bytes;
+    uint64_t l0, l1;
+    block_cache_stats(&bytes, &l0);
+    struct sample *v = NULL;
+    size_t n = 0, cap = 0;
+    struct err e = {0};
+    assert_int_equal(block_series_samples(b, i, &v, &n, &cap, &e), 0);
+    free(v);
+    block_cache_stats(&bytes, &l1);
+    return l1 - l0;
+}
+
+/* Past the page cache's budget, a block reading two pages in turn keeps
+ * both, dropping the older pages of another block, instead of replacing
+ * one of its own with the other at every read. */
+static void test_cache_evicts_across_blocks(void **state)
+{
+    struct fixture *f = *state;
+    struct block *a, *b, *c;
+    struct err e = {0};
+    size_t first = 0, last = NSERIES - 1, before, after;
+    uint64_t loads;
+    /* The two pages' sizes, from a block of their own. */
+    assert_int_equal(block_open(&c, f->path, &e), 0);
+    block_cache_stats(&before, &loads);
+    assert_int_equal(read_loads(c, first), 1);
+    assert_int_equal(read_loads(c, last), 1); /* another page */
+    block_cache_stats(&after, &loads);
+    block_unref(c);
+    size_t old = block_cache_set_max(after - before);
+    /* Block a fills the budget, then b reads its two pages in turn. */
+    assert_int_equal(block_open(&a, f->path, &e), 0);
+    assert_int_equal(block_open(&b, f->path, &e), 0);
+    for (size_t i = 0; i < NSERIES; i++)
+        (void)read_loads(a, i);
+    uint64_t n = 0;
+    for (int k = 0; k < 10; k++)
+        n += read_loads(b, k % 2 ? last : first);
+    assert_int_equal(n, 2);
+    block_cache_stats(&after, &loads);
+    assert_true(after <= before + block_cache_set_max(old));
+    block_unref(a);
+    block_unref(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_concurrent_readers),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_writer_errors),
+        cmocka_unit_test(test_cache_evicts_across_blocks),
+        cmocka_unit_test(test_concurrent_blocks_small_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
