@@ -622,7 +622,8 @@ static struct page_slot *oldest_page(struct block *b)
     return victim;
 }
 
-/* Empty slot sl of b: its memory returns to the budget. Caller holds b->mu. */
+/* Make slot sl of b empty: its memory is freed and leaves the budget.
+ * Caller holds b->mu. */
 static void drop_slot(struct block *b, struct page_slot *sl)
 {
     if (sl->page != UINT64_MAX)
