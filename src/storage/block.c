@@ -622,16 +622,33 @@ static struct page_slot *oldest_page(struct block *b)
     return victim;
 }
 
-/* Make slot sl of b empty: its memory is freed and leaves the budget.
- * Caller holds b->mu. */
-static void drop_slot(struct block *b, struct page_slot *sl)
+/* b's first unpinned slot holding no page, or NULL. Caller holds b->mu. */
+static struct page_slot *free_slot(struct block *b)
+{
+    for (size_t k = 0; k < b->nslots; k++)
+        if (b->slots[k].pins == 0 && b->slots[k].page == UINT64_MAX)
+            return &b->slots[k];
+    return NULL;
+}
+
+/* Slot sl of b forgets its page, whose bytes leave the budget; the memory
+ * stays with the slot, for the next page. Caller holds b->mu. */
+static void forget_page(struct block *b, struct page_slot *sl)
 {
     if (sl->page != UINT64_MAX)
         b->slot_of[sl->page] = -1;
     atomic_fetch_sub(&block_cache_bytes, sl->bytes.len);
     b->cached_bytes -= sl->bytes.len;
-    buf_fini(&sl->bytes);
     sl->page = UINT64_MAX;
+    buf_reset(&sl->bytes);
+}
+
+/* Make slot sl of b empty: forget its page and free its memory. Caller
+ * holds b->mu. */
+static void drop_slot(struct block *b, struct page_slot *sl)
+{
+    forget_page(b, sl);
+    buf_fini(&sl->bytes);
     sl->used = 0;
 }
 
@@ -1004,16 +1021,7 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
         return 0;
     }
     size_t ulen = (size_t)b->pages[pg].ulen;
-    struct page_slot *empty = NULL, *own = NULL; /* unpinned: free, the oldest page */
-    for (size_t k = 0; k < b->nslots; k++) {
-        struct page_slot *sl = &b->slots[k];
-        if (sl->pins != 0)
-            continue;
-        if (sl->page == UINT64_MAX)
-            empty = sl;
-        else if (own == NULL || sl->used < own->used)
-            own = sl;
-    }
+    struct page_slot *own = oldest_page(b);
     /* Past the budget, pages of other blocks used before this block's
      * oldest go first (a few at most: pages are of similar size). */
     for (int k = 0; k < 8 && over_budget(ulen) &&
@@ -1022,7 +1030,7 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
         ;
     struct page_slot *victim = own;
     if (!over_budget(ulen) || own == NULL)
-        victim = empty; /* room (or every page pinned): a free slot or a new one */
+        victim = free_slot(b); /* room (or every page pinned): a free slot or a new one */
     if (victim == NULL) {
         struct page_slot *ns = realloc(b->slots, (b->nslots + 1) * sizeof *ns);
         if (ns == NULL)
@@ -1034,14 +1042,9 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
         victim->pins = 0;
         buf_init(&victim->bytes, 0);
     }
-    if (victim->page != UINT64_MAX)
-        b->slot_of[victim->page] = -1;
-    atomic_fetch_sub(&block_cache_bytes, victim->bytes.len);
-    b->cached_bytes -= victim->bytes.len;
+    forget_page(b, victim);
     struct rpage *p = &b->pages[pg];
-    victim->page = UINT64_MAX;
     buf_reset(&b->zbuf);
-    buf_reset(&victim->bytes);
     int rc = buf_reserve(&b->zbuf, (size_t)p->clen);
     if (rc == 0)
         rc = buf_reserve(&victim->bytes, (size_t)p->ulen);
