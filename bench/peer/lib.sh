@@ -114,6 +114,25 @@ bench_build_gen() {
     fi
 }
 
+# tiers_chart NAME DATA_DAYS: the PromQL of one chart of tiers.sh (and
+# tiers_warm.sh) over a data set of DATA_DAYS days: avg, max, rate, or
+# yearsize, last_over_time over as many gauges as make a year's worth of
+# points (365 / DATA_DAYS, rounded, at most the 5 there are). Status 1 for
+# another NAME.
+tiers_chart() {
+    local n
+    case "$1" in
+    avg) echo 'avg_over_time(gauge_0[1h])' ;;
+    max) echo 'max_over_time(gauge_0[1h])' ;;
+    rate) echo 'sum by (host) (rate(counter_0_total[1h]))' ;;
+    yearsize)
+        n=$(( (365 + $2 / 2) / $2 ))
+        [ "$n" -gt 5 ] && n=5
+        echo "last_over_time({__name__=~\"gauge_[0-$((n - 1))]\"}[1h])" ;;
+    *) return 1 ;;
+    esac
+}
+
 # ---- one server at a time, on 127.0.0.1, stopped by its PID ----
 
 SERVER_PID=""

@@ -114,15 +114,13 @@ query() {
     log "$name: ${med} ms, server CPU ${cpu} ms/query (series, points, tier: $info)"
 }
 
-QUERIES_SET=("avg|avg_over_time(gauge_0[1h])" "max|max_over_time(gauge_0[1h])"
-             "rate|sum by (host) (rate(counter_0_total[1h]))")
+# The charts (bench/peer/lib.sh, tiers_chart).
+CHARTS="avg max rate"
 
 # The chart ranges, days: 30, all DAYS and a year.
 RANGES=$(printf '%s\n' 30 "$DAYS" 365 | sort -nu)
 # The year-sized chart over DAYS (see the top), when DAYS < 365.
-NGAUGES=$(( (365 + DAYS / 2) / DAYS ))
-[ "$NGAUGES" -gt 5 ] && NGAUGES=5
-YEARSIZE="last_over_time({__name__=~\"gauge_[0-$((NGAUGES - 1))]\"}[1h])"
+YEARSIZE=$(tiers_chart yearsize "$DAYS")
 
 # chart NAME EXPR START: one chart from START to END on system $sys at
 # $port: Tide from tiers and from raw samples, VM cached and not.
@@ -136,12 +134,12 @@ chart() {
     fi
 }
 
-# run_queries: every query of QUERIES_SET over each of RANGES, then the
+# run_queries: every chart of CHARTS over each of RANGES, then the
 # year-sized chart, on system $sys, served at $port.
 run_queries() {
     for range in $RANGES; do
-        for q in "${QUERIES_SET[@]}"; do
-            chart "${q%%|*}-${range}d" "${q#*|}" $((END - range * 86400))
+        for q in $CHARTS; do
+            chart "$q-${range}d" "$(tiers_chart "$q" "$DAYS")" $((END - range * 86400))
         done
     done
     if [ "$DAYS" -lt 365 ]; then

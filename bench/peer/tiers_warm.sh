@@ -41,14 +41,11 @@ while [ $# -gt 0 ]; do
 done
 [ ${#BINS[@]} -gt 0 ] || { echo "${0##*/}: no Tide build given" >&2; exit 2; }
 DB="$OUT/tiers-db-tide"
-[ -d "$DB" ] || { echo "${0##*/}: $DB missing: run bench/peer/tiers.sh --keep first" >&2; exit 1; }
-case "$CHART" in
-yearsize) EXPR='last_over_time({__name__=~"gauge_[0-3]"}[1h])' ;;
-avg) EXPR='avg_over_time(gauge_0[1h])' ;;
-max) EXPR='max_over_time(gauge_0[1h])' ;;
-rate) EXPR='sum by (host) (rate(counter_0_total[1h]))' ;;
-*) EXPR=$CHART ;;
-esac
+# The data set's days, from the marker tiers.sh wrote (tiers-s<N>-d<DAYS>-...).
+DATA_DAYS=$(sed -n 's/^tiers-s[0-9]*-d\([0-9]*\)-.*/\1/p' "$DB.ingested" 2>/dev/null)
+[ -d "$DB" ] && [ -n "$DATA_DAYS" ] ||
+    { echo "${0##*/}: no complete $DB: run bench/peer/tiers.sh --keep first" >&2; exit 1; }
+EXPR=$(tiers_chart "$CHART" "$DATA_DAYS") || EXPR=$CHART
 TIDE_ARGS="--collect-host false --retention 0"
 CLK_TCK=$(getconf CLK_TCK)
 trap bench_cleanup EXIT
