@@ -232,12 +232,20 @@ static long find(struct targets *m, const char *kind, const char *name)
     return -1;
 }
 
+/* Close t's kind state: an asynchronous run in flight is cancelled, and
+ * the kind calls done for t no more. */
+static void close_state(struct target *t)
+{
+    if (t->state && t->kind->ops->close)
+        t->kind->ops->close(t->state);
+    t->state = NULL;
+}
+
 static void target_free(struct target *t)
 {
     if (t == NULL)
         return;
-    if (t->state && t->kind->ops->close)
-        t->kind->ops->close(t->state);
+    close_state(t);
     free(t->name);
     free(t->address);
     free(t->module);
@@ -1428,6 +1436,12 @@ void targets_free(struct targets *m)
     if (m == NULL)
         return;
     targets_stop(m);
+    /* Asynchronous runs may still be in flight after the stop, and their
+     * done queues the target on the done list, linking it to the target
+     * queued before. So every kind state is closed (no done after that)
+     * before any target is freed. */
+    for (size_t i = 0; i < m->nt; i++)
+        close_state(m->t[i]);
     for (size_t i = 0; i < m->nt; i++)
         target_free(m->t[i]);
     free(m->t);

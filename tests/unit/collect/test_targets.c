@@ -4,7 +4,8 @@
  * series that disappear and for removed or disabled targets, serial keys,
  * backoff, passive targets and their persistence, a prompt stop, and the
  * misuse it refuses; asynchronous kinds (many runs in flight on one
- * worker, meta series, job/instance) and the spread of first runs. */
+ * worker, meta series, job/instance), the spread of first runs, and a
+ * free while runs are in flight. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -709,6 +710,69 @@ static void test_spread(void **state)
     eng_inflight = 0;
 }
 
+/* A kind whose run stays in flight until close, and whose close ends it
+ * with done (allowed: done comes before close returns). */
+struct held {
+    target_done_fn *done;
+    void *token;
+    atomic_int started;
+};
+
+static int held_open(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e)
+{
+    *state = (void *)next_dev; /* a struct held, passed through next_dev */
+    return 0;
+}
+
+static int held_start(void *state, int64_t now_ms, struct batch *out, target_done_fn *done,
+                      void *token, struct err *e)
+{
+    struct held *h = state;
+    h->done = done;
+    h->token = token;
+    atomic_fetch_add(&h->started, 1);
+    return 0;
+}
+
+static void held_close(void *state)
+{
+    struct held *h = state;
+    if (h->done)
+        h->done(h->token, -ECANCELED, NULL);
+    h->done = NULL;
+}
+
+static const struct target_kind held_kind = {
+    .name = "held", .open = held_open, .start = held_start, .close = held_close};
+
+/* Runs in flight at targets_free: each close's done queues its target
+ * behind the one closed before, so no target may be freed until every
+ * kind state is closed (the done queue links them; ASan catches it). */
+static void test_free_with_runs_in_flight(void **state)
+{
+    struct targets *m = NULL;
+    struct targets_opts o = {.workers = 1, .sink = meta_sink};
+    assert_int_equal(targets_new(&m, &o), 0);
+    assert_int_equal(targets_register_kind(m, &held_kind, NULL), 0);
+    static struct held h[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&h[i], 0, sizeof h[i]);
+        char name[16];
+        snprintf(name, sizeof name, "h%d", i);
+        next_dev = (struct dev *)(void *)&h[i];
+        struct target_spec s = {.kind = "held", .name = name, .interval_ms = 3600 * 1000};
+        struct err e = {0};
+        assert_int_equal(targets_add(m, &s, &e), 0);
+    }
+    struct err e = {0};
+    assert_int_equal(targets_start(m, &e), 0);
+    for (int i = 0; i < 3; i++)
+        wait_atomic(&h[i].started, 1);
+    targets_free(m);
+    for (int i = 0; i < 3; i++)
+        assert_null(h[i].done);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_free_unstarted),
         cmocka_unit_test(test_async),
         cmocka_unit_test(test_spread),
+        cmocka_unit_test(test_free_with_runs_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
