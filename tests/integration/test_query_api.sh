@@ -6,7 +6,8 @@
 # timeout); GET vs POST form; RFC 3339 vs Unix times; the `timeout`
 # parameter; query_max_concurrency (a second query waits for the slot, or
 # gets 503 when its timeout passes first); ingestion is not stalled by a
-# long query; the status endpoints Grafana and promtool call; a matrix
+# long query; the status endpoints Grafana and promtool call; long
+# expressions (GET up to the request-line limit, POST past it); a matrix
 # big enough to be written by two threads, sent in pieces; and the
 # `tide query` CLI (table, json, errors, exit codes).
 . "$(dirname "$0")/lib.sh"
@@ -186,6 +187,23 @@ q /api/v1/format_query --data-urlencode 'query=sum(rate(x[5m]))by(a)'
 assert_eq "format_query" '{"status":"success","data":"sum by (a) (rate(x[5m]))"}' "$BODY"
 q /api/v1/format_query --data-urlencode 'query=sum('
 err 400 bad_data 'invalid parameter "query": 1:5: parse error: unclosed left parenthesis'
+
+# ---- long expressions ----------------------------------------------------------------
+# A GET's request line and headers must fit libmicrohttpd's 32 KiB per
+# connection (http.c HTTP_CONN_MEMORY): a 30 000-byte expression answers, a
+# 40 000-byte one gets 414, and the same goes through as a POST form body.
+long_expr() { # long_expr N: temp{room="a",pad!="xxx...x"} with N x's: room a's series
+    python3 -c 'import sys; print("temp{room=\"a\",pad!=\"" + "x" * int(sys.argv[1]) + "\"}")' "$1"
+}
+qi "$(long_expr 30000)"
+assert_code 200
+assert_contains "30 000-byte GET" '"room":"a"' "$BODY"
+qi "$(long_expr 40000)"
+assert_code 414
+long_expr 40000 >"$WORK/long.expr"
+req POST /api/v1/query --data-urlencode "query@$WORK/long.expr" --data-urlencode "time=$T"
+assert_code 200
+assert_contains "40 000-byte POST" '"room":"a"' "$BODY"
 
 # ---- a big matrix -----------------------------------------------------------------
 # 40 series x 1 001 steps: past 32 768 points the answer is written by two
