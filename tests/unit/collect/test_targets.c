@@ -527,7 +527,7 @@ static void *eng_main(void *arg)
 
 static int adev_open(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e)
 {
-    *state = (void *)next_dev; /* an adev, passed through next_dev */
+    *state = (void *)next_dev; /* an adev (or a struct held), passed through next_dev */
     return 0;
 }
 
@@ -718,12 +718,6 @@ struct held {
     atomic_int started;
 };
 
-static int held_open(void *kind_ctx, const struct target_spec *spec, void **state, struct err *e)
-{
-    *state = (void *)next_dev; /* a struct held, passed through next_dev */
-    return 0;
-}
-
 static int held_start(void *state, int64_t now_ms, struct batch *out, target_done_fn *done,
                       void *token, struct err *e)
 {
@@ -743,7 +737,7 @@ static void held_close(void *state)
 }
 
 static const struct target_kind held_kind = {
-    .name = "held", .open = held_open, .start = held_start, .close = held_close};
+    .name = "held", .open = adev_open, .start = held_start, .close = held_close};
 
 /* Runs in flight at targets_free: each close's done queues its target
  * behind the one closed before, so no target may be freed until every
