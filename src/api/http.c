@@ -52,9 +52,10 @@
  * longer PromQL expression goes in a POST form body), and it is the read
  * buffer bodies stream through. At 32 KiB (MHD's default) MHD takes it from
  * malloc; above that it maps a fresh region for every connection and each
- * page faults in: at 256 KiB that was 64 page faults a connection, a fifth
- * of a 30-day tier chart's server time on a PVM guest. Proxies in front of
- * Prometheus allow 8 KiB lines by default (nginx, Apache). */
+ * page faults in: at 256 KiB that was 64 page faults a connection, and a
+ * 30-day tier chart's server CPU went from 8.7 to 7.3 ms at 32 KiB on a PVM
+ * guest. Proxies in front of Prometheus allow 8 KiB lines by default
+ * (nginx, Apache). */
 #define HTTP_CONN_MEMORY (32 * 1024)
 
 struct http_server {
