@@ -53,8 +53,10 @@ int matcher_init(struct matcher *m, enum matcher_type type, struct strv name, st
         PCRE2_UCHAR msg[120];
         pcre2_get_error_message(ec, msg, sizeof msg);
         matcher_fini(m);
-        return ERR_INVAL(e, "invalid regular expression \"%.*s\": %s", (int)value.n, value.p,
-                         (char *)msg);
+        /* A long regex is cut so that the reason after it fits struct err. */
+        int shown = value.n > MATCHER_RE_SHOWN ? MATCHER_RE_SHOWN : (int)value.n;
+        return ERR_INVAL(e, "invalid regular expression \"%.*s%s\": %s", shown, value.p,
+                         value.n > MATCHER_RE_SHOWN ? "..." : "", (char *)msg);
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter on failure */
     m->re = re;

@@ -19,6 +19,10 @@
 
 enum matcher_type { MATCH_EQ, MATCH_NE, MATCH_RE, MATCH_NRE };
 
+/* Bytes of a regex an error message shows (then "..."): struct err holds
+ * 200, and the reason comes after the regex. */
+#define MATCHER_RE_SHOWN 64
+
 struct matcher {
     enum matcher_type type;
     char *name;       /* owned, NUL-terminated */

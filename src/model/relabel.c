@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "model/relabel.h"
+#include "model/matcher.h"
 #include "core/buf.h"
 #include "core/yaml_tree.h"
 
@@ -166,7 +167,8 @@ static int parse_rule(struct relabel_config *c, const struct yaml_node *m, struc
     r->re = compile_anchored(regex, why, sizeof why);
     if (r->re == NULL)
         return yaml_tree_err(yaml_tree_get(m, "regex"), TIDE_EINVAL, e,
-                             "invalid regular expression \"%s\": %s", regex, why);
+                             "invalid regular expression \"%.*s%s\": %s", MATCHER_RE_SHOWN, regex,
+                             strlen(regex) > MATCHER_RE_SHOWN ? "..." : "", why);
     r->modulus = (uint64_t)modulus;
     r->separator = keep_str(c, sep);
     r->target_label = keep_str(c, target);

@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "model/matcher.h"
 
 static void test_match_values(void **state)
@@ -39,6 +42,16 @@ static void test_bad_regex(void **state)
     struct err e = {0};
     assert_int_equal(matcher_init(&m, MATCH_RE, STRV_LIT("l"), STRV_LIT("("), &e), TIDE_EINVAL);
     assert_non_null(strstr(e.msg, "invalid regular expression"));
+    /* a regex too long for PCRE2: cut in the message, the reason kept */
+    size_t n = 100000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'a', n);
+    big[n] = 0;
+    assert_int_equal(matcher_init(&m, MATCH_RE, STRV_LIT("l"), strv_c(big), &e), TIDE_EINVAL);
+    free(big);
+    assert_non_null(strstr(e.msg, "aaa...\": "));
+    assert_non_null(strstr(e.msg, "too large"));
 }
 
 static void test_selectors(void **state)
