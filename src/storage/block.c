@@ -604,6 +604,12 @@ static void list_remove(struct block *b)
     pthread_mutex_unlock(&block_list_mu);
 }
 
+/* A use time for a page used now: later than every earlier one. */
+static uint64_t cache_tick(void)
+{
+    return atomic_fetch_add(&block_cache_clock, 1) + 1;
+}
+
 static bool over_budget(size_t more)
 {
     return atomic_load(&block_cache_bytes) + more > atomic_load(&block_cache_max);
@@ -653,34 +659,34 @@ static void drop_slot(struct block *b, struct page_slot *sl)
 }
 
 /* Drop the least recently used unpinned page of the blocks other than b,
- * if it was used before `than`. Blocks busy right now are passed over.
+ * if it was used before `than`. Blocks busy right now are passed over; the
+ * best block so far stays locked (by trylock, so never waited for) until a
+ * better one replaces it, and its page goes at the end of one walk.
  * True when a page went. Caller holds b->mu. */
 static bool drop_older_elsewhere(struct block *b, uint64_t than)
 {
-    bool dropped = false;
     pthread_mutex_lock(&block_list_mu);
     struct block *best = NULL;
-    uint64_t best_used = than;
+    struct page_slot *victim = NULL;
     for (struct block *c = block_list; c != NULL; c = c->list_next) {
         if (c == b || pthread_mutex_trylock(&c->mu) != 0)
             continue;
         struct page_slot *sl = oldest_page(c);
-        if (sl != NULL && sl->used < best_used) {
+        if (sl != NULL && sl->used < (victim != NULL ? victim->used : than)) {
+            if (best != NULL)
+                pthread_mutex_unlock(&best->mu);
             best = c;
-            best_used = sl->used;
+            victim = sl;
+        } else {
+            pthread_mutex_unlock(&c->mu);
         }
-        pthread_mutex_unlock(&c->mu);
     }
-    if (best != NULL && pthread_mutex_trylock(&best->mu) == 0) {
-        struct page_slot *sl = oldest_page(best);
-        if (sl != NULL && sl->used < than) {
-            drop_slot(best, sl);
-            dropped = true;
-        }
+    if (best != NULL) {
+        drop_slot(best, victim);
         pthread_mutex_unlock(&best->mu);
     }
     pthread_mutex_unlock(&block_list_mu);
-    return dropped;
+    return best != NULL;
 }
 
 static void block_free(struct block *b)
@@ -1015,7 +1021,7 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
 {
     if (b->slot_of[pg] >= 0) {
         struct page_slot *sl = &b->slots[b->slot_of[pg]];
-        sl->used = atomic_fetch_add(&block_cache_clock, 1) + 1;
+        sl->used = cache_tick();
         sl->pins++;
         *slot = (size_t)b->slot_of[pg];
         return 0;
@@ -1067,7 +1073,7 @@ static int load_page(struct block *b, uint64_t pg, size_t *slot, struct err *e)
         return ERR_CORRUPT(e, "block %s: page %llu: zstd", b->path, (unsigned long long)pg);
     victim->bytes.len = got;
     victim->page = pg;
-    victim->used = atomic_fetch_add(&block_cache_clock, 1) + 1;
+    victim->used = cache_tick();
     atomic_fetch_add(&block_cache_loads, 1);
     b->slot_of[pg] = (int32_t)(victim - b->slots);
     atomic_fetch_add(&block_cache_bytes, got);
